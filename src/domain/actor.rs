@@ -1,0 +1,164 @@
+//! Who is asking. Adapters build an `Envelope` from what the platform verified
+//! (guild or team, user); the app turns it into an `Actor` scoped to one community.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! id_type {
+    ($($name:ident),*) => {$(
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type)]
+        #[sqlx(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )*};
+}
+
+id_type!(
+    CommunityId,
+    WorkspaceId,
+    MemberId,
+    GoalId,
+    ContributionId,
+    AnnouncementId
+);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Platform {
+    Console,
+    Discord,
+    Slack,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Console => "console",
+            Platform::Discord => "discord",
+            Platform::Slack => "slack",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        match s {
+            "console" => Some(Platform::Console),
+            "discord" => Some(Platform::Discord),
+            "slack" => Some(Platform::Slack),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    Member,
+    Organiser,
+}
+
+/// What an adapter knows for certain about a request: the workspace and user come
+/// from the platform's verified envelope (guild_id, team_id), never from user input.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    pub platform: Platform,
+    pub workspace_id: String,
+    pub workspace_name: String,
+    pub user_id: String,
+    pub user_name: String,
+    /// Whether the platform says this user organises (Manage Server, the
+    /// community's organiser role, `--organiser` on the console).
+    pub role: Role,
+}
+
+/// A member acting in their community. Every command runs as one.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub community: CommunityId,
+    pub workspace: WorkspaceId,
+    pub member: MemberId,
+    pub display_name: String,
+    pub platform: Platform,
+    pub role: Role,
+}
+
+impl Actor {
+    pub fn is_organiser(&self) -> bool {
+        self.role == Role::Organiser
+    }
+}
+
+/// A member named in a command: `@bob` (a name or console user), or a platform
+/// mention such as Slack's `<@U123|bob>` or Discord's `<@123>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberRef {
+    Me,
+    Name(String),
+    PlatformUser { id: String, name: Option<String> },
+}
+
+impl MemberRef {
+    /// Reads `@bob`, `<@U123>`, `<@U123|bob>`, `<@!123>` or `me`.
+    pub fn parse(token: &str) -> Option<Self> {
+        let t = token.trim();
+        if t.eq_ignore_ascii_case("me") {
+            return Some(MemberRef::Me);
+        }
+        if let Some(inner) = t.strip_prefix("<@").and_then(|r| r.strip_suffix('>')) {
+            let inner = inner.strip_prefix('!').unwrap_or(inner);
+            let (id, name) = match inner.split_once('|') {
+                Some((id, name)) => (id, Some(name.to_string())),
+                None => (inner, None),
+            };
+            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return None;
+            }
+            return Some(MemberRef::PlatformUser {
+                id: id.to_string(),
+                name,
+            });
+        }
+        let name = t.strip_prefix('@')?;
+        (!name.is_empty() && !name.chars().any(char::is_control))
+            .then(|| MemberRef::Name(name.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_refs() {
+        assert_eq!(
+            MemberRef::parse("@bob"),
+            Some(MemberRef::Name("bob".into()))
+        );
+        assert_eq!(
+            MemberRef::parse("<@U123|bob>"),
+            Some(MemberRef::PlatformUser {
+                id: "U123".into(),
+                name: Some("bob".into())
+            })
+        );
+        assert_eq!(
+            MemberRef::parse("<@!42>"),
+            Some(MemberRef::PlatformUser {
+                id: "42".into(),
+                name: None
+            })
+        );
+        assert_eq!(MemberRef::parse("bob"), None);
+        assert_eq!(MemberRef::parse("@"), None);
+        assert_eq!(MemberRef::parse("ME"), Some(MemberRef::Me));
+    }
+}

@@ -1,0 +1,205 @@
+//! Every command Keel understands, as typed values. The text parser
+//! (`domain::parse`) builds these from a line; the Discord adapter builds them from
+//! slash-command options. Either way the values inside are already valid.
+
+use chrono::NaiveDate;
+
+use super::actor::MemberRef;
+use super::text::{
+    Amount, Description, Name, PlatformRef, Reason, Slug, Statement, Title, Unit, ValueName,
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Help {
+        topic: Option<String>,
+    },
+    MissionShow,
+    MissionSet {
+        statement: Statement,
+        reason: Option<Reason>,
+    },
+    MissionHistory,
+    MissionValueAdd {
+        name: ValueName,
+    },
+    MissionValueRemove {
+        name: ValueName,
+    },
+    Contribute(NewContribution),
+    Contributions {
+        member: MemberRef,
+    },
+    GoalCreate(NewGoal),
+    GoalList,
+    GoalShow {
+        slug: Slug,
+    },
+    GoalClose {
+        slug: Slug,
+    },
+    MilestoneAdd(NewMilestone),
+    MilestoneList,
+    Kudos {
+        to: MemberRef,
+        reason: Option<Reason>,
+    },
+    Stats {
+        window: Window,
+    },
+    StatsMe,
+    Away {
+        on: bool,
+    },
+    LinkStart {
+        kind: LinkKind,
+    },
+    LinkRedeem {
+        code: String,
+    },
+    Export {
+        scope: ExportScope,
+        format: ExportFormat,
+    },
+    ForgetMe {
+        confirmed: bool,
+    },
+    Setup(Setup),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewContribution {
+    pub description: Description,
+    pub amount: Option<Amount>,
+    pub unit: Option<Unit>,
+    pub goal: Option<Slug>,
+    pub value: Option<ValueName>,
+    /// The day it happened, if not today. Checked against the clock by the app.
+    pub day: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewGoal {
+    pub title: Title,
+    pub target: Amount,
+    pub unit: Option<Unit>,
+    pub slug: Option<Slug>,
+    pub deadline: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMilestone {
+    pub title: Title,
+    pub threshold: Amount,
+    /// None: the community's contribution count.
+    pub goal: Option<Slug>,
+}
+
+/// The days a statistic covers, inclusive. `Last(n)` ends today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    Last { days: u32 },
+    Between { from: NaiveDate, to: NaiveDate },
+}
+
+impl Window {
+    pub const DEFAULT: Window = Window::Last { days: 28 };
+    pub const MAX_DAYS: u32 = 3660;
+
+    /// Inclusive first and last day, given today.
+    pub fn bounds(self, today: NaiveDate) -> (NaiveDate, NaiveDate) {
+        match self {
+            Window::Last { days } => (
+                today - chrono::Days::new(u64::from(days.saturating_sub(1))),
+                today,
+            ),
+            Window::Between { from, to } => (from, to),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    /// Join another identity (your Slack account, say) to you as a member.
+    Identity,
+    /// Join another platform workspace to this community (organisers).
+    Workspace,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportScope {
+    /// Everything in the community (organisers).
+    Community,
+    /// The asking member's own data.
+    Me,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Setup {
+    Show,
+    AnnouncementChannel(PlatformRef),
+    OrganiserRole(PlatformRef),
+    Timezone(chrono_tz::Tz),
+    /// `None` turns the schedule off.
+    Digest(Option<super::schedule::ScheduleSpec>),
+    Reminder(Option<super::schedule::ScheduleSpec>),
+    InactiveDays(u32),
+    CommunityName(Name),
+}
+
+impl Command {
+    /// The command's name for logs and messages: "goal create".
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Help { .. } => "help",
+            Command::MissionShow => "mission show",
+            Command::MissionSet { .. } => "mission set",
+            Command::MissionHistory => "mission history",
+            Command::MissionValueAdd { .. } => "mission value add",
+            Command::MissionValueRemove { .. } => "mission value remove",
+            Command::Contribute(_) => "contribute",
+            Command::Contributions { .. } => "contributions",
+            Command::GoalCreate(_) => "goal create",
+            Command::GoalList => "goal list",
+            Command::GoalShow { .. } => "goal show",
+            Command::GoalClose { .. } => "goal close",
+            Command::MilestoneAdd(_) => "milestone add",
+            Command::MilestoneList => "milestone list",
+            Command::Kudos { .. } => "kudos",
+            Command::Stats { .. } => "stats",
+            Command::StatsMe => "stats me",
+            Command::Away { .. } => "away",
+            Command::LinkStart { .. } | Command::LinkRedeem { .. } => "link",
+            Command::Export { .. } => "export",
+            Command::ForgetMe { .. } => "forget-me",
+            Command::Setup(_) => "setup",
+        }
+    }
+
+    /// Organiser-only commands. Adapters may hide these from members too
+    /// (Discord's default permissions), but this is the check that counts.
+    pub fn requires_organiser(&self) -> bool {
+        matches!(
+            self,
+            Command::MissionSet { .. }
+                | Command::MissionValueAdd { .. }
+                | Command::MissionValueRemove { .. }
+                | Command::GoalCreate(_)
+                | Command::GoalClose { .. }
+                | Command::MilestoneAdd(_)
+                | Command::LinkStart {
+                    kind: LinkKind::Workspace
+                }
+                | Command::Export {
+                    scope: ExportScope::Community,
+                    ..
+                }
+        ) || matches!(self, Command::Setup(s) if *s != Setup::Show)
+    }
+}

@@ -1,0 +1,20 @@
+//! The platform-free core: commands and their parser, validated values, rules,
+//! milestones and replies. Nothing here knows Discord, Slack or SQL.
+
+pub mod actor;
+pub mod clock;
+pub mod command;
+pub mod error;
+pub mod help;
+pub mod milestones;
+pub mod parse;
+pub mod reply;
+pub mod schedule;
+pub mod text;
+
+pub use actor::{
+    Actor, CommunityId, Envelope, GoalId, MemberId, MemberRef, Platform, Role, WorkspaceId,
+};
+pub use command::Command;
+pub use error::UserError;
+pub use reply::{Line, Reply, Visibility};

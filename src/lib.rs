@@ -1,0 +1,17 @@
+//! # Keel
+//!
+//! A bot that keeps purpose-driven communities on course: their mission and how it
+//! evolves, members' contributions, goals and milestones (announced exactly once),
+//! and engagement. One process serves Discord, Slack and a console through one core.
+//!
+//! ## Layout
+//! - [`domain`]: platform-free commands, the text parser, validated values, rules,
+//!   milestones and the platform-neutral [`domain::Reply`].
+//! - [`store`]: SQLite. One module per aggregate; all writes go through one writer
+//!   connection, and contributions through a group-commit batcher.
+//! - [`app`]: [`app::App::handle`], the one seam every platform calls.
+//! - [`console`]: the terminal adapter, for trying Keel without tokens and scripting.
+//! - [`jobs`]: background work (announcement delivery, schedules) with shutdown.
+//! - [`config`], [`cli`]: the operator's side.
+
+pub mod domain;
