@@ -15,3 +15,5 @@
 //! - [`config`], [`cli`]: the operator's side.
 
 pub mod domain;
+pub mod error;
+pub mod store;

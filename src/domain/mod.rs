@@ -2,6 +2,7 @@
 //! milestones and replies. Nothing here knows Discord, Slack or SQL.
 
 pub mod actor;
+pub mod announce;
 pub mod clock;
 pub mod command;
 pub mod error;
@@ -13,7 +14,8 @@ pub mod schedule;
 pub mod text;
 
 pub use actor::{
-    Actor, CommunityId, Envelope, GoalId, MemberId, MemberRef, Platform, Role, WorkspaceId,
+    Actor, AnnouncementId, CommunityId, ContributionId, Envelope, GoalId, MemberId, MemberRef,
+    Platform, Role, WorkspaceId,
 };
 pub use command::Command;
 pub use error::UserError;

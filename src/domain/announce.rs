@@ -1,0 +1,97 @@
+//! What milestone announcements say. Built once when the milestone is reached and
+//! stored in the outbox, so every platform posts the same words.
+
+use super::milestones::{Milestone, headline};
+use super::reply::{Line, Reply};
+use super::text::format_number;
+
+/// A goal as an announcement needs it.
+pub struct GoalFigures<'a> {
+    pub title: &'a str,
+    pub progress: f64,
+    pub target: f64,
+    pub unit: Option<&'a str>,
+}
+
+pub fn progress_text(progress: f64, target: f64, unit: Option<&str>) -> String {
+    let unit = unit.map(|u| format!(" {u}")).unwrap_or_default();
+    let percent = (progress / target * 100.0).clamp(0.0, 999.0);
+    format!(
+        "{} / {}{unit} ({}%)",
+        format_number(progress),
+        format_number(target),
+        format_number(percent.floor())
+    )
+}
+
+/// A ten-cell text progress bar: ▰▰▰▱▱▱▱▱▱▱.
+pub fn progress_bar(progress: f64, target: f64) -> String {
+    let filled = ((progress / target) * 10.0).floor().clamp(0.0, 10.0) as usize;
+    format!("{}{}", "▰".repeat(filled), "▱".repeat(10 - filled))
+}
+
+/// The announcement for a milestone reached by one contribution.
+pub fn milestone(
+    milestone: &Milestone,
+    member_name: &str,
+    description: &str,
+    goal: Option<&GoalFigures<'_>>,
+) -> Reply {
+    let subject = match (milestone, goal) {
+        (Milestone::GoalPercent(_), Some(g)) => g.title,
+        _ => member_name,
+    };
+    let mut reply = Reply::public(format!("🎉 {}", headline(milestone, subject)));
+    if let Some(g) = goal {
+        reply = reply.line(
+            Line::new()
+                .strong(g.title)
+                .text(": ")
+                .text(progress_bar(g.progress, g.target))
+                .text(" ")
+                .text(progress_text(g.progress, g.target, g.unit)),
+        );
+    }
+    let who = match milestone {
+        Milestone::MemberCount(_) => "Their contribution: ".to_string(),
+        _ => format!("Reached with {member_name}'s contribution: "),
+    };
+    reply.line(Line::new().text(who).text(format!("“{description}”")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_figures() {
+        assert_eq!(
+            progress_text(40.0, 1000.0, Some("trees")),
+            "40 / 1,000 trees (4%)"
+        );
+        assert_eq!(progress_bar(500.0, 1000.0), "▰▰▰▰▰▱▱▱▱▱");
+        assert_eq!(progress_bar(2000.0, 1000.0), "▰".repeat(10));
+    }
+
+    #[test]
+    fn goal_announcement_names_goal_and_member() {
+        let g = GoalFigures {
+            title: "Plant 1000 trees",
+            progress: 250.0,
+            target: 1000.0,
+            unit: Some("trees"),
+        };
+        let r = milestone(
+            &Milestone::GoalPercent(25),
+            "Alice",
+            "Planted oaks",
+            Some(&g),
+        );
+        let text = r.plain();
+        assert!(
+            text.contains("Plant 1000 trees is 25% of the way there!"),
+            "{text}"
+        );
+        assert!(text.contains("Alice's contribution"), "{text}");
+    }
+}

@@ -1,0 +1,400 @@
+//! Communities, their platform workspaces, members and identities: who is who.
+
+use chrono::{DateTime, Utc};
+use sqlx::{SqliteConnection, SqliteExecutor};
+
+use super::{schedules, ts};
+use crate::domain::schedule::ScheduleSpec;
+use crate::domain::{CommunityId, Envelope, MemberId, Platform, WorkspaceId};
+use crate::error::Result;
+
+/// The ids an envelope resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub community: CommunityId,
+    pub workspace: WorkspaceId,
+    pub member: MemberId,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Workspace {
+    pub id: WorkspaceId,
+    pub community_id: CommunityId,
+    pub platform: String,
+    pub external_id: String,
+    pub name: String,
+    pub announce_channel: Option<String>,
+    pub organiser_role: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Community {
+    pub id: CommunityId,
+    pub name: String,
+    pub timezone: String,
+    pub inactive_days: i64,
+    pub contribution_count: i64,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Member {
+    pub id: MemberId,
+    pub community_id: CommunityId,
+    pub display_name: String,
+    pub joined_at: String,
+    pub away_since: Option<String>,
+    pub contribution_count: i64,
+}
+
+/// Looks up an envelope without writing. None when the workspace, member or current
+/// display name is not yet stored.
+pub async fn lookup(db: impl SqliteExecutor<'_>, envelope: &Envelope) -> Result<Option<Resolved>> {
+    let row: Option<(i64, i64, Option<i64>, Option<String>)> = sqlx::query_as(
+        "SELECT w.community_id, w.id, m.id, m.display_name
+         FROM workspaces w
+         LEFT JOIN identities i ON i.workspace_id = w.id AND i.external_user_id = ?3
+         LEFT JOIN members m ON m.id = i.member_id
+         WHERE w.platform = ?1 AND w.external_id = ?2",
+    )
+    .bind(envelope.platform.as_str())
+    .bind(&envelope.workspace_id)
+    .bind(&envelope.user_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(match row {
+        Some((community, workspace, Some(member), Some(name))) if name == envelope.user_name => {
+            Some(Resolved {
+                community: CommunityId(community),
+                workspace: WorkspaceId(workspace),
+                member: MemberId(member),
+                display_name: name,
+            })
+        }
+        _ => None,
+    })
+}
+
+/// Finds or creates the workspace (and its community), the member and their
+/// identity, and refreshes the display name. Runs inside a write transaction.
+pub async fn resolve(
+    conn: &mut SqliteConnection,
+    envelope: &Envelope,
+    now: DateTime<Utc>,
+) -> Result<Resolved> {
+    let workspace = ensure_workspace(
+        conn,
+        envelope.platform,
+        &envelope.workspace_id,
+        &envelope.workspace_name,
+        now,
+    )
+    .await?;
+    let existing: Option<(i64, String)> = sqlx::query_as(
+        "SELECT m.id, m.display_name FROM identities i JOIN members m ON m.id = i.member_id
+         WHERE i.workspace_id = ? AND i.external_user_id = ?",
+    )
+    .bind(workspace.id)
+    .bind(&envelope.user_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let member = match existing {
+        Some((id, name)) => {
+            if name != envelope.user_name {
+                sqlx::query("UPDATE members SET display_name = ? WHERE id = ?")
+                    .bind(&envelope.user_name)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            MemberId(id)
+        }
+        None => {
+            create_member(
+                conn,
+                workspace.community_id,
+                workspace.id,
+                &envelope.user_id,
+                &envelope.user_name,
+                now,
+            )
+            .await?
+        }
+    };
+    Ok(Resolved {
+        community: workspace.community_id,
+        workspace: workspace.id,
+        member,
+        display_name: envelope.user_name.clone(),
+    })
+}
+
+/// The workspace for a platform's guild or team, creating it and a community of the
+/// same name on first sight.
+pub async fn ensure_workspace(
+    conn: &mut SqliteConnection,
+    platform: Platform,
+    external_id: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<Workspace> {
+    if let Some(found) = workspace_by_external(&mut *conn, platform, external_id).await? {
+        return Ok(found);
+    }
+    let community = create_community(conn, name, now).await?;
+    sqlx::query(
+        "INSERT INTO workspaces (community_id, platform, external_id, name, created_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(community)
+    .bind(platform.as_str())
+    .bind(external_id)
+    .bind(name)
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await?;
+    tracing::info!(%platform, community = %community, "new community for a new workspace");
+    Ok(workspace_by_external(&mut *conn, platform, external_id)
+        .await?
+        .expect("inserted in this transaction"))
+}
+
+pub async fn create_community(
+    conn: &mut SqliteConnection,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<CommunityId> {
+    let id: i64 =
+        sqlx::query_scalar("INSERT INTO communities (name, created_at) VALUES (?, ?) RETURNING id")
+            .bind(name)
+            .bind(ts(now))
+            .fetch_one(&mut *conn)
+            .await?;
+    let community = CommunityId(id);
+    let tz = chrono_tz::Tz::UTC;
+    schedules::set(
+        conn,
+        community,
+        schedules::Kind::Digest,
+        Some(ScheduleSpec::DEFAULT_DIGEST),
+        tz,
+        now,
+    )
+    .await?;
+    schedules::set(
+        conn,
+        community,
+        schedules::Kind::MissionReminder,
+        Some(ScheduleSpec::DEFAULT_REMINDER),
+        tz,
+        now,
+    )
+    .await?;
+    Ok(community)
+}
+
+pub async fn workspace_by_external(
+    db: impl SqliteExecutor<'_>,
+    platform: Platform,
+    external_id: &str,
+) -> Result<Option<Workspace>> {
+    Ok(sqlx::query_as(
+        "SELECT id, community_id, platform, external_id, name, announce_channel, organiser_role
+         FROM workspaces WHERE platform = ? AND external_id = ?",
+    )
+    .bind(platform.as_str())
+    .bind(external_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+pub async fn workspace(db: impl SqliteExecutor<'_>, id: WorkspaceId) -> Result<Workspace> {
+    Ok(sqlx::query_as(
+        "SELECT id, community_id, platform, external_id, name, announce_channel, organiser_role
+         FROM workspaces WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_one(db)
+    .await?)
+}
+
+pub async fn workspaces_of(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+) -> Result<Vec<Workspace>> {
+    Ok(sqlx::query_as(
+        "SELECT id, community_id, platform, external_id, name, announce_channel, organiser_role
+         FROM workspaces WHERE community_id = ? ORDER BY id",
+    )
+    .bind(community)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn community(db: impl SqliteExecutor<'_>, id: CommunityId) -> Result<Community> {
+    Ok(sqlx::query_as(
+        "SELECT id, name, timezone, inactive_days, contribution_count, created_at FROM communities WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_one(db)
+    .await?)
+}
+
+pub async fn community_by_name(db: impl SqliteExecutor<'_>, name: &str) -> Result<Vec<Community>> {
+    Ok(sqlx::query_as(
+        "SELECT id, name, timezone, inactive_days, contribution_count, created_at
+         FROM communities WHERE name = ? COLLATE NOCASE ORDER BY id",
+    )
+    .bind(name)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn create_member(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    workspace: WorkspaceId,
+    external_user_id: &str,
+    display_name: &str,
+    now: DateTime<Utc>,
+) -> Result<MemberId> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO members (community_id, display_name, joined_at) VALUES (?, ?, ?) RETURNING id",
+    )
+    .bind(community)
+    .bind(display_name)
+    .bind(ts(now))
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO identities (workspace_id, external_user_id, member_id) VALUES (?, ?, ?)",
+    )
+    .bind(workspace)
+    .bind(external_user_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(MemberId(id))
+}
+
+pub async fn member(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    id: MemberId,
+) -> Result<Option<Member>> {
+    Ok(sqlx::query_as(
+        "SELECT id, community_id, display_name, joined_at, away_since, contribution_count
+         FROM members WHERE community_id = ? AND id = ?",
+    )
+    .bind(community)
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// A member by platform user id in a workspace.
+pub async fn member_by_identity(
+    db: impl SqliteExecutor<'_>,
+    workspace: WorkspaceId,
+    external_user_id: &str,
+) -> Result<Option<Member>> {
+    Ok(sqlx::query_as(
+        "SELECT m.id, m.community_id, m.display_name, m.joined_at, m.away_since, m.contribution_count
+         FROM identities i JOIN members m ON m.id = i.member_id
+         WHERE i.workspace_id = ? AND i.external_user_id = ?",
+    )
+    .bind(workspace)
+    .bind(external_user_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Members of a community whose display name is `name`, ignoring case.
+pub async fn members_named(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    name: &str,
+) -> Result<Vec<Member>> {
+    Ok(sqlx::query_as(
+        "SELECT id, community_id, display_name, joined_at, away_since, contribution_count
+         FROM members WHERE community_id = ? AND display_name = ? COLLATE NOCASE ORDER BY id LIMIT 5",
+    )
+    .bind(community)
+    .bind(name)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn set_away(
+    conn: &mut SqliteConnection,
+    member: MemberId,
+    since: Option<DateTime<Utc>>,
+) -> Result<()> {
+    sqlx::query("UPDATE members SET away_since = ? WHERE id = ?")
+        .bind(since.map(ts))
+        .bind(member)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_announce_channel(
+    conn: &mut SqliteConnection,
+    workspace: WorkspaceId,
+    channel: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE workspaces SET announce_channel = ? WHERE id = ?")
+        .bind(channel)
+        .bind(workspace)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_organiser_role(
+    conn: &mut SqliteConnection,
+    workspace: WorkspaceId,
+    role: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE workspaces SET organiser_role = ? WHERE id = ?")
+        .bind(role)
+        .bind(workspace)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_timezone(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    tz: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE communities SET timezone = ? WHERE id = ?")
+        .bind(tz)
+        .bind(community)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_inactive_days(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    days: u32,
+) -> Result<()> {
+    sqlx::query("UPDATE communities SET inactive_days = ? WHERE id = ?")
+        .bind(i64::from(days))
+        .bind(community)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn rename(conn: &mut SqliteConnection, community: CommunityId, name: &str) -> Result<()> {
+    sqlx::query("UPDATE communities SET name = ? WHERE id = ?")
+        .bind(name)
+        .bind(community)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

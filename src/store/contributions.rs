@@ -1,0 +1,679 @@
+//! Recording contributions, with group commit.
+//!
+//! With `synchronous=FULL` every commit waits for an fsync, which caps one commit
+//! per contribution at a few thousand a second. So contributions go to one writer
+//! task that takes everything queued, writes it in one transaction with a handful
+//! of multi-row statements, commits once, and only then answers each caller. Under
+//! load batches grow by themselves; alone, a contribution commits at once.
+//!
+//! The same transaction updates the daily rollups and counters, finds the
+//! milestones crossed and queues their announcements, so an acknowledged
+//! contribution and its announcement are durable together or not at all.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{SqliteConnection, SqliteExecutor, SqlitePool};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::built;
+use super::milestones::{CustomMilestone, NewAchievement};
+use super::{
+    day, goals, milestones, mission, outbox, parse_day, parse_ts, ts, values_placeholders,
+};
+use crate::domain::announce::{self, GoalFigures};
+use crate::domain::milestones::{
+    Milestone, Subject, community_counts_crossed, custom_crossed, goal_percents_crossed, headline,
+    member_counts_crossed,
+};
+use crate::domain::{CommunityId, ContributionId, GoalId, MemberId, Platform, UserError};
+use crate::error::{Error, Result};
+
+/// The most contributions written in one transaction.
+const MAX_BATCH: usize = 512;
+/// Rows per multi-row INSERT (11 columns each, well under SQLite's variable limit).
+const INSERT_CHUNK: usize = 256;
+
+#[derive(Debug, Clone)]
+pub struct ContributionRequest {
+    pub community: CommunityId,
+    pub member: MemberId,
+    pub member_name: String,
+    pub platform: Platform,
+    pub description: String,
+    pub amount: Option<f64>,
+    pub unit: Option<String>,
+    pub goal: Option<String>,
+    pub value: Option<String>,
+    pub day: NaiveDate,
+    pub now: DateTime<Utc>,
+}
+
+/// A goal after a contribution counted towards it.
+#[derive(Debug, Clone)]
+pub struct GoalAfter {
+    pub slug: String,
+    pub title: String,
+    pub unit: Option<String>,
+    pub target: f64,
+    /// Progress right after this contribution.
+    pub progress: f64,
+    /// How much this contribution added.
+    pub counted: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub id: ContributionId,
+    pub value: Option<String>,
+    pub unit: Option<String>,
+    pub goal: Option<GoalAfter>,
+    /// The member's contribution count after this one.
+    pub member_count: i64,
+    /// Headlines of the milestones this contribution reached.
+    pub milestones: Vec<String>,
+}
+
+struct Job {
+    request: ContributionRequest,
+    reply: oneshot::Sender<Result<Recorded>>,
+}
+
+enum Message {
+    Record(Job),
+    Close(oneshot::Sender<()>),
+}
+
+/// Handle to the writer task. Cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<Message>,
+    task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Writer {
+    pub fn start(pool: SqlitePool) -> Writer {
+        let (queue, inbox) = mpsc::channel(8192);
+        let task = tokio::spawn(run(pool, inbox));
+        Writer {
+            queue,
+            task: Arc::new(Mutex::new(Some(task))),
+        }
+    }
+
+    /// Records a contribution; returns once it is committed.
+    pub async fn record(&self, request: ContributionRequest) -> Result<Recorded> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Message::Record(Job { request, reply }))
+            .await
+            .map_err(|_| Error::internal("contribution writer", "the writer has stopped"))?;
+        answer.await.map_err(|_| {
+            Error::internal("contribution writer", "the writer stopped before answering")
+        })?
+    }
+
+    /// Finishes what is queued, then stops the writer.
+    pub async fn close(&self) {
+        let (ack, done) = oneshot::channel();
+        if self.queue.send(Message::Close(ack)).await.is_ok() {
+            let _ = done.await;
+        }
+        if let Some(task) = self.task.lock().await.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn run(pool: SqlitePool, mut inbox: mpsc::Receiver<Message>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while let Some(message) = inbox.recv().await {
+        let mut closing = None;
+        match message {
+            Message::Record(job) => batch.push(job),
+            Message::Close(ack) => closing = Some(ack),
+        }
+        while closing.is_none() && batch.len() < MAX_BATCH {
+            match inbox.try_recv() {
+                Ok(Message::Record(job)) => batch.push(job),
+                Ok(Message::Close(ack)) => closing = Some(ack),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            commit(&pool, std::mem::take(&mut batch)).await;
+        }
+        if let Some(ack) = closing {
+            let _ = ack.send(());
+            return;
+        }
+    }
+}
+
+async fn commit(pool: &SqlitePool, jobs: Vec<Job>) {
+    let requests: Vec<&ContributionRequest> = jobs.iter().map(|j| &j.request).collect();
+    let outcome = async {
+        let mut tx = super::begin_immediate(pool).await?;
+        let outcomes = write_batch(&mut tx, &requests).await?;
+        tx.commit().await?;
+        Ok::<_, Error>(outcomes)
+    }
+    .await;
+    match outcome {
+        Ok(outcomes) => {
+            for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                let _ = job.reply.send(outcome.map_err(Error::User));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, batch = jobs.len(), "contribution batch failed; nothing was written");
+            let message = e.to_string();
+            for job in jobs {
+                let _ = job
+                    .reply
+                    .send(Err(Error::internal("contribution batch", message.clone())));
+            }
+        }
+    }
+}
+
+/// What validation settled for one request.
+struct Prepared {
+    goal: Option<goals::Goal>,
+    /// Added to the goal's progress.
+    goal_amount: f64,
+    unit: Option<String>,
+    value: Option<String>,
+}
+
+fn prepare(
+    r: &ContributionRequest,
+    goals: &HashMap<(CommunityId, String), Option<goals::Goal>>,
+    values: &HashMap<CommunityId, Vec<String>>,
+) -> Result<Prepared, UserError> {
+    let goal = match &r.goal {
+        None => None,
+        Some(slug) => match goals.get(&(r.community, slug.clone())).cloned().flatten() {
+            None => {
+                return Err(UserError::not_found(
+                    format!("No goal `{slug}`"),
+                    "See `goal list` for the goals and their slugs.",
+                ));
+            }
+            Some(g) if !g.open => {
+                return Err(UserError::invalid(
+                    format!("The goal `{slug}` is closed."),
+                    "Log it without goal=, or pick an open goal from `goal list`.",
+                ));
+            }
+            Some(g) => Some(g),
+        },
+    };
+    if let (Some(g), Some(unit), Some(goal_unit)) =
+        (&goal, &r.unit, goal.as_ref().and_then(|g| g.unit.as_ref()))
+        && !unit.eq_ignore_ascii_case(goal_unit)
+    {
+        return Err(UserError::invalid(
+            format!("The goal `{}` counts {goal_unit}, not {unit}.", g.slug),
+            format!("Leave out unit= (it will be {goal_unit}), or log it without goal=."),
+        ));
+    }
+    let value = match &r.value {
+        None => None,
+        Some(v) => {
+            let known = values.get(&r.community).map(Vec::as_slice).unwrap_or(&[]);
+            match known.iter().find(|k| k.to_lowercase() == v.to_lowercase()) {
+                Some(k) => Some(k.clone()),
+                None if known.is_empty() => {
+                    return Err(UserError::invalid(
+                        format!("The mission has no values yet, so value={v} cannot be used."),
+                        "Log it without value=, or ask an organiser to `mission value add` it.",
+                    ));
+                }
+                None => {
+                    return Err(UserError::not_found(
+                        format!("No value `{v}` in the mission"),
+                        format!("The values are: {}.", known.join(", ")),
+                    ));
+                }
+            }
+        }
+    };
+    let (goal_amount, unit) = match &goal {
+        // A goal without a unit counts contributions: each counts one unless an
+        // amount says otherwise.
+        Some(g) if g.unit.is_none() => (r.amount.unwrap_or(1.0), r.unit.clone()),
+        Some(g) => (r.amount.unwrap_or(0.0), r.amount.and(g.unit.clone())),
+        None => (0.0, r.unit.clone()),
+    };
+    Ok(Prepared {
+        goal,
+        goal_amount,
+        unit,
+        value,
+    })
+}
+
+async fn write_batch(
+    conn: &mut SqliteConnection,
+    requests: &[&ContributionRequest],
+) -> Result<Vec<Result<Recorded, UserError>>> {
+    // Look up what validation needs, once per distinct goal and community.
+    let mut goals_by_slug: HashMap<(CommunityId, String), Option<goals::Goal>> = HashMap::new();
+    let mut values: HashMap<CommunityId, Vec<String>> = HashMap::new();
+    for r in requests {
+        if let Some(slug) = &r.goal {
+            let key = (r.community, slug.clone());
+            if !goals_by_slug.contains_key(&key) {
+                let goal = goals::by_slug(&mut *conn, r.community, slug).await?;
+                goals_by_slug.insert(key, goal);
+            }
+        }
+        if r.value.is_some() && !values.contains_key(&r.community) {
+            let current = mission::current(&mut *conn, r.community).await?;
+            values.insert(r.community, current.map(|m| m.values).unwrap_or_default());
+        }
+    }
+    let prepared: Vec<Result<Prepared, UserError>> = requests
+        .iter()
+        .map(|r| prepare(r, &goals_by_slug, &values))
+        .collect();
+    let accepted: Vec<(usize, &Prepared)> = prepared
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.as_ref().ok().map(|p| (i, p)))
+        .collect();
+    if accepted.is_empty() {
+        return Ok(prepared
+            .into_iter()
+            .map(|p| p.map(|_| unreachable!()))
+            .collect());
+    }
+
+    // The writer holds the write lock, so it can number the rows itself.
+    let first_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM contributions")
+        .fetch_one(&mut *conn)
+        .await?;
+    let ids: HashMap<usize, i64> = accepted
+        .iter()
+        .enumerate()
+        .map(|(n, (i, _))| (*i, first_id + n as i64))
+        .collect();
+
+    for chunk in accepted.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO contributions (id, community_id, member_id, description, amount, unit, goal_id, value_name,
+             platform, happened_on, created_at) VALUES {}",
+            values_placeholders(chunk.len(), 11)
+        );
+        let mut q = sqlx::query(built(sql));
+        for (i, p) in chunk {
+            let r = requests[*i];
+            q = q
+                .bind(ids[i])
+                .bind(r.community)
+                .bind(r.member)
+                .bind(&r.description)
+                .bind(r.amount)
+                .bind(&p.unit)
+                .bind(p.goal.as_ref().map(|g| g.id))
+                .bind(&p.value)
+                .bind(r.platform.as_str())
+                .bind(day(r.day))
+                .bind(ts(r.now));
+        }
+        q.execute(&mut *conn).await?;
+    }
+
+    // Daily rollups.
+    let mut member_days: HashMap<(CommunityId, NaiveDate, MemberId), i64> = HashMap::new();
+    let mut goal_days: HashMap<(GoalId, NaiveDate), (i64, f64)> = HashMap::new();
+    let mut member_deltas: HashMap<MemberId, i64> = HashMap::new();
+    let mut community_deltas: HashMap<CommunityId, i64> = HashMap::new();
+    let mut goal_deltas: HashMap<GoalId, (i64, f64)> = HashMap::new();
+    for (i, p) in &accepted {
+        let r = requests[*i];
+        *member_days
+            .entry((r.community, r.day, r.member))
+            .or_default() += 1;
+        *member_deltas.entry(r.member).or_default() += 1;
+        *community_deltas.entry(r.community).or_default() += 1;
+        if let Some(g) = &p.goal {
+            let e = goal_days.entry((g.id, r.day)).or_default();
+            e.0 += 1;
+            e.1 += p.goal_amount;
+            let e = goal_deltas.entry(g.id).or_default();
+            e.0 += 1;
+            e.1 += p.goal_amount;
+        }
+    }
+    let member_days: Vec<_> = member_days.into_iter().collect();
+    for chunk in member_days.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO member_daily_activity (community_id, day, member_id, contributions) VALUES {}
+             ON CONFLICT (community_id, day, member_id) DO UPDATE SET contributions = contributions + excluded.contributions",
+            values_placeholders(chunk.len(), 4)
+        );
+        let mut q = sqlx::query(built(sql));
+        for ((community, d, member), n) in chunk {
+            q = q.bind(community).bind(day(*d)).bind(member).bind(n);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    for ((goal, d), (n, amount)) in &goal_days {
+        sqlx::query(
+            "INSERT INTO goal_daily_progress (goal_id, day, contributions, amount) VALUES (?, ?, ?, ?)
+             ON CONFLICT (goal_id, day) DO UPDATE SET contributions = contributions + excluded.contributions,
+             amount = amount + excluded.amount",
+        )
+        .bind(goal)
+        .bind(day(*d))
+        .bind(n)
+        .bind(amount)
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    // Counters, read back after the update: "before" is after minus this batch.
+    let mut member_after: HashMap<MemberId, i64> = HashMap::new();
+    let member_deltas: Vec<_> = member_deltas.into_iter().collect();
+    for chunk in member_deltas.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "UPDATE members SET contribution_count = contribution_count + d.column2
+             FROM (VALUES {}) AS d WHERE members.id = d.column1 RETURNING id, contribution_count",
+            values_placeholders(chunk.len(), 2)
+        );
+        let mut q = sqlx::query_as::<_, (i64, i64)>(built(sql));
+        for (member, n) in chunk {
+            q = q.bind(member).bind(n);
+        }
+        for (id, count) in q.fetch_all(&mut *conn).await? {
+            member_after.insert(MemberId(id), count);
+        }
+    }
+    let mut community_after: HashMap<CommunityId, i64> = HashMap::new();
+    for (community, n) in &community_deltas {
+        let count: i64 = sqlx::query_scalar(
+            "UPDATE communities SET contribution_count = contribution_count + ? WHERE id = ? RETURNING contribution_count",
+        )
+        .bind(n)
+        .bind(community)
+        .fetch_one(&mut *conn)
+        .await?;
+        community_after.insert(*community, count);
+    }
+    let mut goal_after: HashMap<GoalId, f64> = HashMap::new();
+    for (goal, (n, amount)) in &goal_deltas {
+        let progress: f64 = sqlx::query_scalar(
+            "UPDATE goals SET progress = progress + ?, contribution_count = contribution_count + ? WHERE id = ?
+             RETURNING progress",
+        )
+        .bind(amount)
+        .bind(n)
+        .bind(goal)
+        .fetch_one(&mut *conn)
+        .await?;
+        goal_after.insert(*goal, progress);
+    }
+
+    // Walk the batch in order with running counters, so each milestone is credited
+    // to the contribution that crossed it.
+    let mut member_running: HashMap<MemberId, i64> = member_deltas
+        .iter()
+        .map(|(m, n)| (*m, member_after.get(m).copied().unwrap_or(*n) - n))
+        .collect();
+    let mut community_running: HashMap<CommunityId, i64> = community_deltas
+        .iter()
+        .map(|(c, n)| (*c, community_after[c] - n))
+        .collect();
+    let mut goal_running: HashMap<GoalId, f64> = goal_deltas
+        .iter()
+        .map(|(g, (_, amount))| (*g, goal_after[g] - amount))
+        .collect();
+    let mut customs: HashMap<CommunityId, Vec<CustomMilestone>> = HashMap::new();
+    for community in community_deltas.keys() {
+        customs.insert(
+            *community,
+            milestones::custom_for(&mut *conn, *community).await?,
+        );
+    }
+
+    let mut out = Vec::with_capacity(requests.len());
+    for (i, p) in prepared.into_iter().enumerate() {
+        let p = match p {
+            Ok(p) => p,
+            Err(e) => {
+                out.push(Err(e));
+                continue;
+            }
+        };
+        let r = requests[i];
+        let id = ids[&i];
+        let mut crossed: Vec<(Milestone, Subject)> = Vec::new();
+
+        let c_before = community_running[&r.community];
+        let c_after = c_before + 1;
+        community_running.insert(r.community, c_after);
+        crossed.extend(
+            community_counts_crossed(c_before, c_after)
+                .into_iter()
+                .map(|m| (m, Subject::Community)),
+        );
+
+        let m_before = member_running[&r.member];
+        let m_after = m_before + 1;
+        member_running.insert(r.member, m_after);
+        crossed.extend(
+            member_counts_crossed(m_before, m_after)
+                .into_iter()
+                .map(|m| (m, Subject::Member(r.member))),
+        );
+
+        let community_customs = &customs[&r.community];
+        crossed.extend(
+            community_customs
+                .iter()
+                .filter(|c| c.goal_id.is_none())
+                .filter_map(|c| {
+                    custom_crossed(c_before as f64, c_after as f64, c.id, &c.title, c.threshold)
+                })
+                .map(|m| (m, Subject::Community)),
+        );
+
+        let mut goal_report = None;
+        if let Some(g) = &p.goal {
+            let before = goal_running[&g.id];
+            let after = before + p.goal_amount;
+            goal_running.insert(g.id, after);
+            crossed.extend(
+                goal_percents_crossed(before, after, g.target)
+                    .into_iter()
+                    .map(|m| (m, Subject::Goal(g.id))),
+            );
+            crossed.extend(
+                community_customs
+                    .iter()
+                    .filter(|c| c.goal_id == Some(g.id))
+                    .filter_map(|c| custom_crossed(before, after, c.id, &c.title, c.threshold))
+                    .map(|m| (m, Subject::Goal(g.id))),
+            );
+            goal_report = Some(GoalAfter {
+                slug: g.slug.clone(),
+                title: g.title.clone(),
+                unit: g.unit.clone(),
+                target: g.target,
+                progress: after,
+                counted: p.goal_amount,
+            });
+        }
+
+        let mut reached = Vec::new();
+        for (milestone, subject) in crossed {
+            let goal_figures = goal_report.as_ref().map(|g| GoalFigures {
+                title: &g.title,
+                progress: g.progress,
+                target: g.target,
+                unit: g.unit.as_deref(),
+            });
+            let subject_name = match subject {
+                Subject::Goal(_) => goal_report.as_ref().map_or("", |g| g.title.as_str()),
+                _ => r.member_name.as_str(),
+            };
+            let title = headline(&milestone, subject_name);
+            let achievement = NewAchievement {
+                community: r.community,
+                milestone_key: &milestone.key(),
+                subject: &subject.key(),
+                title: &title,
+                member: matches!(subject, Subject::Member(_)).then_some(r.member),
+                goal: match subject {
+                    Subject::Goal(g) => Some(g),
+                    _ => None,
+                },
+                contribution: Some(id),
+            };
+            let Some(achievement_id) = milestones::record(&mut *conn, &achievement, r.now).await?
+            else {
+                continue;
+            };
+            if milestone == Milestone::GoalPercent(100)
+                && let Subject::Goal(goal) = subject
+            {
+                sqlx::query("UPDATE goals SET met_at = COALESCE(met_at, ?) WHERE id = ?")
+                    .bind(ts(r.now))
+                    .bind(goal)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let body = announce::milestone(
+                &milestone,
+                &r.member_name,
+                &r.description,
+                goal_figures
+                    .as_ref()
+                    .filter(|_| matches!(subject, Subject::Goal(_))),
+            );
+            outbox::enqueue(
+                &mut *conn,
+                &outbox::NewAnnouncement {
+                    community: r.community,
+                    kind: outbox::Kind::Milestone,
+                    achievement_id: Some(achievement_id),
+                    about_member: Some(r.member),
+                    body: &body,
+                },
+                r.now,
+            )
+            .await?;
+            reached.push(title);
+        }
+        out.push(Ok(Recorded {
+            id: ContributionId(id),
+            value: p.value,
+            unit: p.unit,
+            goal: goal_report,
+            member_count: m_after,
+            milestones: reached,
+        }));
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone)]
+pub struct ContributionRow {
+    pub id: ContributionId,
+    pub member: String,
+    pub description: String,
+    pub amount: Option<f64>,
+    pub unit: Option<String>,
+    pub goal: Option<String>,
+    pub value: Option<String>,
+    pub platform: String,
+    pub day: NaiveDate,
+    pub created_at: DateTime<Utc>,
+}
+
+type Row = (
+    i64,
+    String,
+    String,
+    Option<f64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
+fn from_row(r: Row) -> Result<ContributionRow> {
+    Ok(ContributionRow {
+        id: ContributionId(r.0),
+        member: r.1,
+        description: r.2,
+        amount: r.3,
+        unit: r.4,
+        goal: r.5,
+        value: r.6,
+        platform: r.7,
+        day: parse_day(&r.8)?,
+        created_at: parse_ts(&r.9)?,
+    })
+}
+
+const SELECT: &str = "SELECT c.id, m.display_name, c.description, c.amount, c.unit, g.slug, c.value_name,
+    c.platform, c.happened_on, c.created_at
+    FROM contributions c JOIN members m ON m.id = c.member_id LEFT JOIN goals g ON g.id = c.goal_id";
+
+/// A member's latest contributions, newest first.
+pub async fn by_member(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    member: MemberId,
+    limit: i64,
+) -> Result<Vec<ContributionRow>> {
+    let rows: Vec<Row> = sqlx::query_as(built(format!(
+        "{SELECT} WHERE c.community_id = ? AND c.member_id = ? ORDER BY c.happened_on DESC, c.id DESC LIMIT ?"
+    )))
+    .bind(community)
+    .bind(member)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// A goal's latest contributions, newest first.
+pub async fn by_goal(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    goal: GoalId,
+    limit: i64,
+) -> Result<Vec<ContributionRow>> {
+    let rows: Vec<Row> = sqlx::query_as(built(format!(
+        "{SELECT} WHERE c.community_id = ? AND c.goal_id = ? ORDER BY c.id DESC LIMIT ?"
+    )))
+    .bind(community)
+    .bind(goal)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// Every contribution of a community (or of one member), oldest first, for export.
+pub async fn all(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    member: Option<MemberId>,
+) -> Result<Vec<ContributionRow>> {
+    let rows: Vec<Row> = sqlx::query_as(built(format!(
+        "{SELECT} WHERE c.community_id = ?1 AND (?2 IS NULL OR c.member_id = ?2) ORDER BY c.id"
+    )))
+    .bind(community)
+    .bind(member)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}

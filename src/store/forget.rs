@@ -1,0 +1,130 @@
+//! Erasing a member ("forget me", P2): their contributions, kudos, identities and
+//! everything that names them, with the aggregates that counted them corrected.
+
+use sqlx::SqliteConnection;
+
+use super::activity::{self, Counter};
+use super::built;
+use super::parse_ts;
+use crate::domain::{CommunityId, MemberId};
+use crate::error::Result;
+
+/// What was erased, for the reply.
+#[derive(Debug, Clone, Default)]
+pub struct Forgotten {
+    pub contributions: i64,
+    pub kudos: i64,
+    pub identities: i64,
+}
+
+/// How a goal counts a contribution; the same rule the writer applies.
+const GOAL_AMOUNT: &str =
+    "CASE WHEN g.unit IS NULL THEN COALESCE(c.amount, 1) ELSE COALESCE(c.amount, 0) END";
+
+pub async fn forget_member(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    member: MemberId,
+) -> Result<Forgotten> {
+    let mut forgotten = Forgotten::default();
+
+    // Kudos: the other side's daily counts lose what this member gave or received.
+    let kudos: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT from_member_id, to_member_id, created_at FROM kudos
+         WHERE community_id = ?1 AND (from_member_id = ?2 OR to_member_id = ?2)",
+    )
+    .bind(community)
+    .bind(member)
+    .fetch_all(&mut *conn)
+    .await?;
+    forgotten.kudos = kudos.len() as i64;
+    for (from, to, at) in kudos {
+        let on = parse_ts(&at)?.date_naive();
+        if from == member.0 {
+            activity::bump(
+                conn,
+                community,
+                MemberId(to),
+                on,
+                Counter::KudosReceived,
+                -1,
+            )
+            .await?;
+        } else {
+            activity::bump(conn, community, MemberId(from), on, Counter::KudosGiven, -1).await?;
+        }
+    }
+    sqlx::query(
+        "DELETE FROM kudos WHERE community_id = ?1 AND (from_member_id = ?2 OR to_member_id = ?2)",
+    )
+    .bind(community)
+    .bind(member)
+    .execute(&mut *conn)
+    .await?;
+
+    // Contributions: goals and the community count lose them too.
+    let goals: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT goal_id FROM contributions WHERE community_id = ? AND member_id = ? AND goal_id IS NOT NULL",
+    )
+    .bind(community)
+    .bind(member)
+    .fetch_all(&mut *conn)
+    .await?;
+    forgotten.contributions =
+        sqlx::query("DELETE FROM contributions WHERE community_id = ? AND member_id = ?")
+            .bind(community)
+            .bind(member)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected() as i64;
+    sqlx::query(
+        "UPDATE communities SET contribution_count = max(0, contribution_count - ?) WHERE id = ?",
+    )
+    .bind(forgotten.contributions)
+    .bind(community)
+    .execute(&mut *conn)
+    .await?;
+    for goal in goals {
+        recount_goal(conn, goal).await?;
+    }
+
+    forgotten.identities = sqlx::query("DELETE FROM identities WHERE member_id = ?")
+        .bind(member)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected() as i64;
+    // The rest follows the member row: daily activity, member milestones,
+    // announcements naming them and link codes cascade; authorship is cleared.
+    sqlx::query("DELETE FROM members WHERE community_id = ? AND id = ?")
+        .bind(community)
+        .bind(member)
+        .execute(&mut *conn)
+        .await?;
+    Ok(forgotten)
+}
+
+/// Recomputes a goal's progress and daily rollup from its remaining contributions.
+async fn recount_goal(conn: &mut SqliteConnection, goal: i64) -> Result<()> {
+    sqlx::query("DELETE FROM goal_daily_progress WHERE goal_id = ?")
+        .bind(goal)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(built(format!(
+        "INSERT INTO goal_daily_progress (goal_id, day, contributions, amount)
+         SELECT c.goal_id, c.happened_on, count(*), SUM({GOAL_AMOUNT})
+         FROM contributions c JOIN goals g ON g.id = c.goal_id WHERE c.goal_id = ? GROUP BY c.happened_on"
+    )))
+    .bind(goal)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE goals SET
+            progress = COALESCE((SELECT SUM(amount) FROM goal_daily_progress WHERE goal_id = ?1), 0),
+            contribution_count = COALESCE((SELECT SUM(contributions) FROM goal_daily_progress WHERE goal_id = ?1), 0)
+         WHERE id = ?1",
+    )
+    .bind(goal)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! Kudos between members.
+
+use chrono::{DateTime, Utc};
+use sqlx::{SqliteConnection, SqliteExecutor};
+
+use super::activity::{self, Counter};
+use super::{parse_ts, ts};
+use crate::domain::{CommunityId, MemberId, Platform};
+use crate::error::Result;
+
+/// Records kudos and counts them as activity for both members, today.
+pub async fn give(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    from: MemberId,
+    to: MemberId,
+    reason: &str,
+    platform: Platform,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO kudos (community_id, from_member_id, to_member_id, reason, platform, created_at)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(community)
+    .bind(from)
+    .bind(to)
+    .bind(reason)
+    .bind(platform.as_str())
+    .bind(ts(now))
+    .fetch_one(&mut *conn)
+    .await?;
+    let today = now.date_naive();
+    activity::bump(conn, community, from, today, Counter::KudosGiven, 1).await?;
+    activity::bump(conn, community, to, today, Counter::KudosReceived, 1).await?;
+    Ok(id)
+}
+
+/// (received, given) kudos counts of a member.
+pub async fn counts(db: impl SqliteExecutor<'_>, member: MemberId) -> Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT (SELECT count(*) FROM kudos WHERE to_member_id = ?1), (SELECT count(*) FROM kudos WHERE from_member_id = ?1)",
+    )
+    .bind(member)
+    .fetch_one(db)
+    .await?)
+}
+
+#[derive(Debug, Clone)]
+pub struct KudosRow {
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Kudos of a community (or those one member gave or received), oldest first.
+pub async fn all(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    member: Option<MemberId>,
+) -> Result<Vec<KudosRow>> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT f.display_name, t.display_name, k.reason, k.created_at
+         FROM kudos k JOIN members f ON f.id = k.from_member_id JOIN members t ON t.id = k.to_member_id
+         WHERE k.community_id = ?1 AND (?2 IS NULL OR k.from_member_id = ?2 OR k.to_member_id = ?2)
+         ORDER BY k.id",
+    )
+    .bind(community)
+    .bind(member)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|(from, to, reason, at)| {
+            Ok(KudosRow {
+                from,
+                to,
+                reason,
+                created_at: parse_ts(&at)?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,173 @@
+//! One-time link codes, and what redeeming one does: join a workspace to another
+//! community, or an identity to another member.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::SqliteConnection;
+
+use super::ts;
+use crate::domain::{CommunityId, MemberId, WorkspaceId};
+use crate::error::Result;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    Workspace,
+    Identity,
+}
+
+/// Codes are stored hashed: a leaked database cannot be used to link.
+pub fn hash_code(code: &str) -> String {
+    let normalised: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let digest = Sha256::digest(normalised.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub async fn create(
+    conn: &mut SqliteConnection,
+    code: &str,
+    kind: LinkKind,
+    community: CommunityId,
+    member: Option<MemberId>,
+    now: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO link_codes (code_hash, kind, community_id, member_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(hash_code(code))
+    .bind(match kind {
+        LinkKind::Workspace => "workspace",
+        LinkKind::Identity => "identity",
+    })
+    .bind(community)
+    .bind(member)
+    .bind(ts(now))
+    .bind(ts(expires))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct Redeemed {
+    pub kind: LinkKind,
+    pub community: CommunityId,
+    pub member: Option<MemberId>,
+}
+
+/// Uses a code: succeeds once, only before it expires.
+pub async fn redeem(
+    conn: &mut SqliteConnection,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Redeemed>> {
+    let row: Option<(String, i64, Option<i64>)> = sqlx::query_as(
+        "UPDATE link_codes SET used_at = ?1 WHERE code_hash = ?2 AND used_at IS NULL AND expires_at > ?1
+         RETURNING kind, community_id, member_id",
+    )
+    .bind(ts(now))
+    .bind(hash_code(code))
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(kind, community, member)| Redeemed {
+        kind: if kind == "workspace" {
+            LinkKind::Workspace
+        } else {
+            LinkKind::Identity
+        },
+        community: CommunityId(community),
+        member: member.map(MemberId),
+    }))
+}
+
+/// Whether a community holds anything beyond members and counts: a mission,
+/// goals, contributions, kudos or milestones.
+pub async fn has_content(conn: &mut SqliteConnection, community: CommunityId) -> Result<bool> {
+    let found: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM contributions WHERE community_id = ?1)
+             OR EXISTS (SELECT 1 FROM goals WHERE community_id = ?1)
+             OR EXISTS (SELECT 1 FROM mission_versions WHERE community_id = ?1)
+             OR EXISTS (SELECT 1 FROM kudos WHERE community_id = ?1)
+             OR EXISTS (SELECT 1 FROM milestones WHERE community_id = ?1)",
+    )
+    .bind(community)
+    .fetch_one(conn)
+    .await?;
+    Ok(found)
+}
+
+/// Moves a workspace, with the members and activity of its old community, into
+/// `into`. The old community is removed once it has no workspace left.
+pub async fn move_workspace(
+    conn: &mut SqliteConnection,
+    workspace: WorkspaceId,
+    from: CommunityId,
+    into: CommunityId,
+) -> Result<()> {
+    for sql in [
+        "UPDATE members SET community_id = ?2 WHERE community_id = ?1",
+        "UPDATE member_daily_activity SET community_id = ?2 WHERE community_id = ?1",
+    ] {
+        sqlx::query(sql)
+            .bind(from)
+            .bind(into)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("UPDATE workspaces SET community_id = ? WHERE id = ?")
+        .bind(into)
+        .bind(workspace)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM communities WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM workspaces WHERE community_id = ?1)")
+        .bind(from)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Folds member `from` into member `into` (same community): identities,
+/// contributions, kudos, activity and counts all move; `from` is removed.
+pub async fn merge_member(
+    conn: &mut SqliteConnection,
+    from: MemberId,
+    into: MemberId,
+) -> Result<()> {
+    let statements = [
+        "UPDATE identities SET member_id = ?2 WHERE member_id = ?1",
+        "UPDATE contributions SET member_id = ?2 WHERE member_id = ?1",
+        // Kudos between the two would become kudos to oneself.
+        "DELETE FROM kudos WHERE (from_member_id = ?1 AND to_member_id = ?2) OR (from_member_id = ?2 AND to_member_id = ?1)",
+        "UPDATE kudos SET from_member_id = ?2 WHERE from_member_id = ?1",
+        "UPDATE kudos SET to_member_id = ?2 WHERE to_member_id = ?1",
+        "INSERT INTO member_daily_activity (community_id, day, member_id, contributions, kudos_given, kudos_received, messages, reactions)
+         SELECT community_id, day, ?2, contributions, kudos_given, kudos_received, messages, reactions
+         FROM member_daily_activity WHERE member_id = ?1 AND true
+         ON CONFLICT (community_id, day, member_id) DO UPDATE SET
+            contributions = contributions + excluded.contributions,
+            kudos_given = kudos_given + excluded.kudos_given,
+            kudos_received = kudos_received + excluded.kudos_received,
+            messages = messages + excluded.messages,
+            reactions = reactions + excluded.reactions",
+        "UPDATE members SET contribution_count = contribution_count + (SELECT contribution_count FROM members WHERE id = ?1),
+            joined_at = min(joined_at, (SELECT joined_at FROM members WHERE id = ?1))
+         WHERE id = ?2",
+        "UPDATE mission_versions SET author_member_id = ?2 WHERE author_member_id = ?1",
+        "UPDATE goals SET created_by = ?2 WHERE created_by = ?1",
+        "UPDATE milestones SET created_by = ?2 WHERE created_by = ?1",
+        "UPDATE announcements SET about_member_id = ?2 WHERE about_member_id = ?1",
+        "DELETE FROM members WHERE id = ?1",
+    ];
+    for sql in statements {
+        sqlx::query(sql)
+            .bind(from)
+            .bind(into)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}

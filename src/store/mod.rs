@@ -1,0 +1,201 @@
+//! SQLite storage. One module per aggregate; functions take a connection so the same
+//! code runs alone or inside a larger transaction.
+//!
+//! Storage discipline (RELIABILITY.md Q1–Q3): WAL, `synchronous=FULL` unless the
+//! operator chooses otherwise, foreign keys on, a busy timeout, and every write in a
+//! `BEGIN IMMEDIATE` transaction on the one writer connection. Reads use a separate
+//! pool and never block the writer.
+
+pub mod activity;
+pub mod communities;
+pub mod contributions;
+pub mod export;
+pub mod forget;
+pub mod goals;
+pub mod kudos;
+pub mod links;
+pub mod milestones;
+pub mod mission;
+pub mod outbox;
+pub mod schedules;
+pub mod stats;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+use crate::error::{Error, Result};
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How to open the database; see `[database]` in config.example.toml.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub url: String,
+    /// FULL by default: an acknowledged contribution survives power loss.
+    pub synchronous_full: bool,
+    pub busy_timeout: Duration,
+    pub read_connections: u32,
+}
+
+impl StoreOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        StoreOptions {
+            url: url.into(),
+            synchronous_full: true,
+            busy_timeout: Duration::from_secs(5),
+            read_connections: 4,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    /// Many readers; WAL lets them run beside the writer.
+    pub read: SqlitePool,
+    /// Exactly one connection: SQLite allows one writer at a time anyway, and one
+    /// writer connection also sidesteps the WAL-reset bug on older SQLite (Q3).
+    write: SqlitePool,
+    contributions: contributions::Writer,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database, applies migrations and starts the
+    /// contribution writer.
+    pub async fn open(options: &StoreOptions) -> Result<Store> {
+        let connect = SqliteConnectOptions::from_str(&options.url)
+            .map_err(|e| Error::internal("database url", e))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(if options.synchronous_full {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
+            .foreign_keys(true)
+            .busy_timeout(options.busy_timeout)
+            .pragma("temp_store", "memory");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(connect.clone())
+            .await?;
+        MIGRATOR
+            .run(&write)
+            .await
+            .map_err(|e| Error::internal("applying migrations", e))?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(options.read_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(connect.read_only(true))
+            .await?;
+        let version: String = sqlx::query_scalar("SELECT sqlite_version()")
+            .fetch_one(&read)
+            .await?;
+        tracing::info!(sqlite_version = %version, url = %redact_url(&options.url), "database open");
+        let contributions = contributions::Writer::start(write.clone());
+        Ok(Store {
+            read,
+            write,
+            contributions,
+        })
+    }
+
+    /// The SQLite library version in use.
+    pub async fn sqlite_version(&self) -> Result<String> {
+        Ok(sqlx::query_scalar("SELECT sqlite_version()")
+            .fetch_one(&self.read)
+            .await?)
+    }
+
+    /// Starts a write transaction on the writer connection (see [`begin_immediate`]).
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        begin_immediate(&self.write).await
+    }
+
+    /// Runs `work` in one write transaction and commits it; on error nothing is kept.
+    pub async fn write<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
+    ) -> Result<T> {
+        let mut tx = self.begin_write().await?;
+        let out = work(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub fn contributions(&self) -> &contributions::Writer {
+        &self.contributions
+    }
+
+    /// Waits for queued writes and closes every connection (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.contributions.close().await;
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+/// Starts a write transaction with `BEGIN IMMEDIATE`, so the write lock is taken up
+/// front and no `SQLITE_BUSY` can surface halfway through (Q2). If another process
+/// holds the lock past the busy timeout, it tries again rather than lose the write.
+pub(crate) async fn begin_immediate(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>> {
+    let mut delay = Duration::from_millis(20);
+    let mut attempt = 0;
+    loop {
+        match pool.begin_with("BEGIN IMMEDIATE").await {
+            Ok(tx) => return Ok(tx),
+            Err(e) if is_busy(&e) && attempt < 20 => {
+                attempt += 1;
+                tracing::warn!(attempt, "database busy; retrying BEGIN IMMEDIATE");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+pub(crate) fn is_busy(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5") | Some("6") | Some("517")))
+}
+
+/// The URL without anything that looks like a password or query secret.
+fn redact_url(url: &str) -> String {
+    url.split('?').next().unwrap_or(url).to_string()
+}
+
+/// Times are stored as RFC 3339 UTC text with milliseconds, so they sort as text.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| Error::internal("stored timestamp", e))
+}
+
+pub fn day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+pub fn parse_day(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| Error::internal("stored day", e))
+}
+
+/// `(?,?),(?,?)…`: placeholders for a multi-row VALUES list.
+pub(crate) fn values_placeholders(rows: usize, columns: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(","));
+    vec![row; rows].join(",")
+}
+
+/// Marks SQL assembled at run time as safe. Every such string in this module is
+/// built from constant fragments and `?` placeholders only; values are always bound.
+pub(crate) fn built(sql: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(sql)
+}

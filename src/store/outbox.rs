@@ -1,0 +1,192 @@
+//! The announcement outbox: announcements written in the same transaction as their
+//! cause, one delivery row per workspace, marked as each is delivered.
+
+use chrono::{DateTime, Utc};
+use sqlx::{SqliteConnection, SqliteExecutor};
+
+use super::ts;
+use crate::domain::{AnnouncementId, CommunityId, MemberId, Platform, Reply, WorkspaceId};
+use crate::error::Result;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Milestone,
+    Digest,
+    MissionReminder,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Milestone => "milestone",
+            Kind::Digest => "digest",
+            Kind::MissionReminder => "mission_reminder",
+        }
+    }
+}
+
+pub struct NewAnnouncement<'a> {
+    pub community: CommunityId,
+    pub kind: Kind,
+    pub achievement_id: Option<i64>,
+    /// The member it names, so forgetting them removes it.
+    pub about_member: Option<MemberId>,
+    pub body: &'a Reply,
+}
+
+/// Queues an announcement for every workspace of its community.
+pub async fn enqueue(
+    conn: &mut SqliteConnection,
+    new: &NewAnnouncement<'_>,
+    now: DateTime<Utc>,
+) -> Result<AnnouncementId> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO announcements (community_id, kind, achievement_id, about_member_id, body, created_at)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(new.community)
+    .bind(new.kind.as_str())
+    .bind(new.achievement_id)
+    .bind(new.about_member)
+    .bind(serde_json::to_string(new.body)?)
+    .bind(ts(now))
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO announcement_deliveries (announcement_id, workspace_id, next_attempt_at)
+         SELECT ?, id, ? FROM workspaces WHERE community_id = ?",
+    )
+    .bind(id)
+    .bind(ts(now))
+    .bind(new.community)
+    .execute(&mut *conn)
+    .await?;
+    Ok(AnnouncementId(id))
+}
+
+/// A delivery that is due, with where it goes.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub announcement: AnnouncementId,
+    pub workspace: WorkspaceId,
+    pub community: CommunityId,
+    pub platform: Platform,
+    /// The guild or team id.
+    pub workspace_external_id: String,
+    pub channel: Option<String>,
+    pub attempts: i64,
+    pub body: Reply,
+}
+
+/// Pending deliveries for `platform` due at `now`, oldest first.
+pub async fn due(
+    db: impl SqliteExecutor<'_>,
+    platform: Platform,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Delivery>> {
+    let rows: Vec<(i64, i64, i64, String, Option<String>, i64, String)> = sqlx::query_as(
+        "SELECT d.announcement_id, d.workspace_id, a.community_id, w.external_id, w.announce_channel, d.attempts, a.body
+         FROM announcement_deliveries d
+         JOIN announcements a ON a.id = d.announcement_id
+         JOIN workspaces w ON w.id = d.workspace_id
+         WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.platform = ?
+         ORDER BY d.next_attempt_at, d.announcement_id LIMIT ?",
+    )
+    .bind(ts(now))
+    .bind(platform.as_str())
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(
+            |(announcement, workspace, community, external, channel, attempts, body)| {
+                Ok(Delivery {
+                    announcement: AnnouncementId(announcement),
+                    workspace: WorkspaceId(workspace),
+                    community: CommunityId(community),
+                    platform,
+                    workspace_external_id: external,
+                    channel,
+                    attempts,
+                    body: serde_json::from_str(&body)?,
+                })
+            },
+        )
+        .collect()
+}
+
+/// When the next pending delivery for `platform` falls due.
+pub async fn next_due(db: impl SqliteExecutor<'_>, platform: Platform) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT min(d.next_attempt_at) FROM announcement_deliveries d JOIN workspaces w ON w.id = d.workspace_id
+         WHERE d.status = 'pending' AND w.platform = ?",
+    )
+    .bind(platform.as_str())
+    .fetch_one(db)
+    .await?)
+}
+
+/// Marks delivered; false if it was not pending (someone else delivered it).
+pub async fn mark_delivered(
+    conn: &mut SqliteConnection,
+    d: &Delivery,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE announcement_deliveries SET status = 'delivered', delivered_at = ?, attempts = attempts + 1, last_error = NULL
+         WHERE announcement_id = ? AND workspace_id = ? AND status = 'pending'",
+    )
+    .bind(ts(now))
+    .bind(d.announcement)
+    .bind(d.workspace)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn mark_retry(
+    conn: &mut SqliteConnection,
+    d: &Delivery,
+    at: DateTime<Utc>,
+    error: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE announcement_deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?
+         WHERE announcement_id = ? AND workspace_id = ? AND status = 'pending'",
+    )
+    .bind(ts(at))
+    .bind(error)
+    .bind(d.announcement)
+    .bind(d.workspace)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_failed(conn: &mut SqliteConnection, d: &Delivery, error: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE announcement_deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?
+         WHERE announcement_id = ? AND workspace_id = ? AND status = 'pending'",
+    )
+    .bind(error)
+    .bind(d.announcement)
+    .bind(d.workspace)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Recent announcements of a community, newest first (for `milestone list`).
+pub async fn counts_by_status(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT d.status, count(*) FROM announcement_deliveries d JOIN announcements a ON a.id = d.announcement_id
+         WHERE a.community_id = ? GROUP BY d.status ORDER BY d.status",
+    )
+    .bind(community)
+    .fetch_all(db)
+    .await?)
+}

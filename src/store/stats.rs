@@ -1,0 +1,184 @@
+//! Statistics read from the daily rollups, so their cost follows the window asked,
+//! not the length of the history. Metric definitions: shared/docs/PRODUCT.md.
+
+use chrono::{Days, NaiveDate};
+use sqlx::SqliteExecutor;
+
+use super::day;
+use crate::domain::{CommunityId, MemberId};
+use crate::error::Result;
+
+/// Active-member counts as of one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActiveMembers {
+    /// Distinct members with activity on the day (PRODUCT.md: DAU, rolling 1 day).
+    pub dau: i64,
+    /// Distinct members with activity in the 7 days ending on the day (WAU).
+    pub wau: i64,
+    /// Distinct members with activity in the 28 days ending on the day (MAU).
+    pub mau: i64,
+}
+
+/// DAU, WAU and MAU as of `on` (PRODUCT.md "DAU / WAU / MAU").
+pub async fn active_members(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    on: NaiveDate,
+) -> Result<ActiveMembers> {
+    let (dau, wau, mau): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(DISTINCT CASE WHEN day = ?4 THEN member_id END),
+                count(DISTINCT CASE WHEN day >= ?3 THEN member_id END),
+                count(DISTINCT member_id)
+         FROM member_daily_activity WHERE community_id = ?1 AND day BETWEEN ?2 AND ?4",
+    )
+    .bind(community)
+    .bind(day(on - Days::new(27)))
+    .bind(day(on - Days::new(6)))
+    .bind(day(on))
+    .fetch_one(db)
+    .await?;
+    Ok(ActiveMembers { dau, wau, mau })
+}
+
+/// Totals over a window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowTotals {
+    /// Sum over the window's days of that day's active members; ÷ days = mean DAU.
+    pub member_days: i64,
+    pub active_members: i64,
+    pub contributions: i64,
+    pub kudos: i64,
+}
+
+pub async fn window_totals(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<WindowTotals> {
+    let (member_days, active_members, contributions, kudos): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT member_id), COALESCE(SUM(contributions), 0), COALESCE(SUM(kudos_given), 0)
+         FROM member_daily_activity WHERE community_id = ? AND day BETWEEN ? AND ?",
+    )
+    .bind(community)
+    .bind(day(from))
+    .bind(day(to))
+    .fetch_one(db)
+    .await?;
+    Ok(WindowTotals {
+        member_days,
+        active_members,
+        contributions,
+        kudos,
+    })
+}
+
+/// The members with most contributions in a window: (name, contributions, kudos received).
+pub async fn top_contributors(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    from: NaiveDate,
+    to: NaiveDate,
+    limit: i64,
+) -> Result<Vec<(String, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT m.display_name, t.contributions, t.kudos FROM (
+            SELECT member_id, SUM(contributions) AS contributions, SUM(kudos_received) AS kudos
+            FROM member_daily_activity WHERE community_id = ? AND day BETWEEN ? AND ?
+            GROUP BY member_id HAVING SUM(contributions) > 0
+            ORDER BY contributions DESC, kudos DESC, member_id LIMIT ?
+         ) t JOIN members m ON m.id = t.member_id ORDER BY t.contributions DESC, t.kudos DESC, m.id",
+    )
+    .bind(community)
+    .bind(day(from))
+    .bind(day(to))
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Days on which a member contributed, newest first (at most `limit`).
+pub async fn contribution_days(
+    db: impl SqliteExecutor<'_>,
+    member: MemberId,
+    limit: i64,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT day FROM member_daily_activity WHERE member_id = ? AND contributions > 0 ORDER BY day DESC LIMIT ?",
+    )
+    .bind(member)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// A member's amounts by unit: [("trees", 120.0), ("hours", 6.5)].
+pub async fn member_amounts(
+    db: impl SqliteExecutor<'_>,
+    member: MemberId,
+) -> Result<Vec<(String, f64)>> {
+    Ok(sqlx::query_as(
+        "SELECT unit, SUM(amount) FROM contributions WHERE member_id = ? AND amount IS NOT NULL AND unit IS NOT NULL
+         GROUP BY unit ORDER BY 2 DESC",
+    )
+    .bind(member)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Days a member was active in `[from, to]`.
+pub async fn member_active_days(
+    db: impl SqliteExecutor<'_>,
+    member: MemberId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM member_daily_activity WHERE member_id = ? AND day BETWEEN ? AND ?",
+    )
+    .bind(member)
+    .bind(day(from))
+    .bind(day(to))
+    .fetch_one(db)
+    .await?)
+}
+
+/// The current run of consecutive contribution days ending today or yesterday
+/// (a streak is not broken before the day is over).
+pub fn streak(days_desc: &[NaiveDate], today: NaiveDate) -> u32 {
+    let mut expected = match days_desc.first() {
+        Some(&d) if d == today => today,
+        Some(&d) if Some(d) == today.pred_opt() => d,
+        _ => return 0,
+    };
+    let mut run = 0;
+    for &d in days_desc {
+        if d != expected {
+            break;
+        }
+        run += 1;
+        expected = match d.pred_opt() {
+            Some(p) => p,
+            None => break,
+        };
+    }
+    run
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streaks() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let today = d("2026-11-26");
+        assert_eq!(streak(&[], today), 0);
+        assert_eq!(
+            streak(&[d("2026-11-26"), d("2026-11-25"), d("2026-11-23")], today),
+            2
+        );
+        assert_eq!(streak(&[d("2026-11-25"), d("2026-11-24")], today), 2);
+        assert_eq!(streak(&[d("2026-11-24")], today), 0);
+    }
+}
