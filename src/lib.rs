@@ -14,6 +14,12 @@
 //! - [`jobs`]: background work (announcement delivery, schedules) with shutdown.
 //! - [`config`], [`cli`]: the operator's side.
 
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod console;
+pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod jobs;
 pub mod store;

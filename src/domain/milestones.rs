@@ -120,7 +120,8 @@ pub fn custom_crossed(
     })
 }
 
-fn ordinal(n: i64) -> String {
+/// 1 → "1st", 22 → "22nd", 1000 → "1,000th".
+pub fn ordinal(n: i64) -> String {
     let suffix = match (n % 10, n % 100) {
         (_, 11..=13) => "th",
         (1, _) => "st",

@@ -265,9 +265,9 @@ async fn write_batch(
     for r in requests {
         if let Some(slug) = &r.goal {
             let key = (r.community, slug.clone());
-            if !goals_by_slug.contains_key(&key) {
+            if let std::collections::hash_map::Entry::Vacant(e) = goals_by_slug.entry(key) {
                 let goal = goals::by_slug(&mut *conn, r.community, slug).await?;
-                goals_by_slug.insert(key, goal);
+                e.insert(goal);
             }
         }
         if r.value.is_some() && !values.contains_key(&r.community) {

@@ -7,6 +7,7 @@
 //! pool and never block the writer.
 
 pub mod activity;
+pub mod backup;
 pub mod communities;
 pub mod contributions;
 pub mod export;
@@ -189,13 +190,13 @@ pub fn parse_day(s: &str) -> Result<NaiveDate> {
 }
 
 /// `(?,?),(?,?)…`: placeholders for a multi-row VALUES list.
-pub(crate) fn values_placeholders(rows: usize, columns: usize) -> String {
+pub fn values_placeholders(rows: usize, columns: usize) -> String {
     let row = format!("({})", vec!["?"; columns].join(","));
     vec![row; rows].join(",")
 }
 
 /// Marks SQL assembled at run time as safe. Every such string in this module is
 /// built from constant fragments and `?` placeholders only; values are always bound.
-pub(crate) fn built(sql: String) -> sqlx::AssertSqlSafe<String> {
+pub fn built(sql: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(sql)
 }

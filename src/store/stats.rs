@@ -182,3 +182,37 @@ mod tests {
         assert_eq!(streak(&[d("2026-11-24")], today), 0);
     }
 }
+
+/// Members who joined in `[from, to)` (times as stored text).
+pub async fn members_joined(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM members WHERE community_id = ? AND joined_at >= ? AND joined_at < ?",
+    )
+    .bind(community)
+    .bind(super::ts(from))
+    .bind(super::ts(to))
+    .fetch_one(db)
+    .await?)
+}
+
+/// Milestones reached in `[from, to)`.
+pub async fn milestones_reached(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM milestone_achievements WHERE community_id = ? AND achieved_at >= ? AND achieved_at < ?",
+    )
+    .bind(community)
+    .bind(super::ts(from))
+    .bind(super::ts(to))
+    .fetch_one(db)
+    .await?)
+}

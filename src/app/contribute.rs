@@ -1,0 +1,149 @@
+//! `contribute` and `contributions [member]`.
+
+use chrono::Days;
+
+use crate::domain::announce::{progress_bar, progress_text};
+use crate::domain::command::NewContribution;
+use crate::domain::milestones::ordinal;
+use crate::domain::reply::Line;
+use crate::domain::text::format_number;
+use crate::domain::{Actor, MemberRef, Reply, UserError};
+use crate::error::Result;
+use crate::store::contributions::{self, ContributionRequest};
+
+use super::App;
+
+/// How far back a contribution may be dated.
+pub const MAX_DAYS_BACK: u64 = 90;
+/// How many contributions `contributions` lists.
+const LIST_LIMIT: i64 = 10;
+
+pub async fn contribute(app: &App, actor: &Actor, new: NewContribution) -> Result<Reply> {
+    let now = app.now();
+    let today = now.date_naive();
+    let day = new.day.unwrap_or(today);
+    if day > today {
+        return Err(UserError::invalid(
+            format!("{day} is in the future."),
+            "Log contributions once they have happened: use date=today or an earlier day.",
+        )
+        .into());
+    }
+    if day < today - Days::new(MAX_DAYS_BACK) {
+        return Err(UserError::invalid(
+            format!("{day} is more than {MAX_DAYS_BACK} days ago."),
+            format!("Contributions can be dated up to {MAX_DAYS_BACK} days back."),
+        )
+        .into());
+    }
+    let recorded = app
+        .store()
+        .contributions()
+        .record(ContributionRequest {
+            community: actor.community,
+            member: actor.member,
+            member_name: actor.display_name.clone(),
+            platform: actor.platform,
+            description: new.description.as_str().to_string(),
+            amount: new.amount.map(|a| a.get()),
+            unit: new.unit.as_ref().map(|u| u.as_str().to_string()),
+            goal: new.goal.as_ref().map(|g| g.as_str().to_string()),
+            value: new.value.as_ref().map(|v| v.as_str().to_string()),
+            day,
+            now,
+        })
+        .await?;
+    if !recorded.milestones.is_empty() {
+        app.outbox_signal().notify_one();
+    }
+
+    let mut details = Vec::new();
+    if let Some(amount) = new.amount {
+        details.push(match &recorded.unit {
+            Some(unit) => format!("{amount} {unit}"),
+            None => amount.to_string(),
+        });
+    }
+    if let Some(value) = &recorded.value {
+        details.push(format!("value: {value}"));
+    }
+    if day != today {
+        details.push(format!("on {day}"));
+    }
+    let mut headline = Line::new().text(format!("“{}”", new.description));
+    if !details.is_empty() {
+        headline = headline.text(format!(" ({})", details.join(" · ")));
+    }
+    let mut reply = Reply::private("Contribution logged").line(headline);
+    if let Some(goal) = &recorded.goal {
+        reply = reply.line(
+            Line::new()
+                .strong(&goal.title)
+                .text(": ")
+                .text(progress_bar(goal.progress, goal.target))
+                .text(" ")
+                .text(progress_text(
+                    goal.progress,
+                    goal.target,
+                    goal.unit.as_deref(),
+                )),
+        );
+        if goal.counted == 0.0 {
+            let unit = goal.unit.as_deref().unwrap_or("units");
+            reply = reply.line(
+                Line::new()
+                    .text(format!("No amount given, so the goal did not move; add amount=N to count {unit}, as in "))
+                    .code(format!("contribute … amount=10 goal={}", goal.slug)),
+            );
+        }
+    }
+    for milestone in &recorded.milestones {
+        reply = reply.line(format!("🎉 {milestone}"));
+    }
+    Ok(reply.line(format!(
+        "That is your {} contribution. Thank you!",
+        ordinal(recorded.member_count)
+    )))
+}
+
+pub async fn list(app: &App, actor: &Actor, member: MemberRef) -> Result<Reply> {
+    let member = app.member_by_ref(actor, &member).await?;
+    let rows =
+        contributions::by_member(&app.store().read, actor.community, member.id, LIST_LIMIT).await?;
+    let mine = member.id == actor.member;
+    let title = if mine {
+        "Your contributions".to_string()
+    } else {
+        format!("Contributions by {}", member.display_name)
+    };
+    let mut reply = Reply::private(format!(
+        "{title} ({} in all)",
+        format_number(member.contribution_count as f64)
+    ));
+    if rows.is_empty() {
+        return Ok(reply.line(
+            Line::new()
+                .text("None yet. Log one with ")
+                .code("contribute <what you did>"),
+        ));
+    }
+    for r in rows {
+        let mut line = Line::new().day(r.day).text(" · ").text(&r.description);
+        if let Some(amount) = r.amount {
+            line = line.text(
+                format!(
+                    " · {} {}",
+                    format_number(amount),
+                    r.unit.as_deref().unwrap_or("")
+                )
+                .trim_end()
+                .to_string(),
+            );
+        }
+        if let Some(goal) = r.goal {
+            line = line.text(format!(" · goal {goal}"));
+        }
+        reply = reply.line(line);
+    }
+    Ok(reply)
+}

@@ -1,0 +1,197 @@
+//! `goal create | list | show | close`.
+
+use crate::domain::announce::{progress_bar, progress_text};
+use crate::domain::command::NewGoal;
+use crate::domain::reply::Line;
+use crate::domain::text::{Slug, format_number};
+use crate::domain::{Actor, Reply, UserError};
+use crate::error::{Error, Result, is_unique_violation};
+use crate::store::goals::{self, Goal, NewGoalRow};
+use crate::store::{contributions, milestones};
+
+use super::App;
+
+pub(super) fn not_found(slug: &str) -> Error {
+    Error::User(UserError::not_found(
+        format!("No goal `{slug}`"),
+        "See `goal list` for the goals and their slugs.",
+    ))
+}
+
+pub(super) async fn by_slug(app: &App, actor: &Actor, slug: &Slug) -> Result<Goal> {
+    goals::by_slug(&app.store().read, actor.community, slug.as_str())
+        .await?
+        .ok_or_else(|| not_found(slug.as_str()))
+}
+
+fn progress_line(goal: &Goal) -> Line {
+    Line::new()
+        .text(progress_bar(goal.progress, goal.target))
+        .text(" ")
+        .text(progress_text(
+            goal.progress,
+            goal.target,
+            goal.unit.as_deref(),
+        ))
+}
+
+pub async fn create(app: &App, actor: &Actor, new: NewGoal) -> Result<Reply> {
+    let now = app.now();
+    let slug = match new
+        .slug
+        .clone()
+        .or_else(|| Slug::from_title(new.title.as_str()))
+    {
+        Some(slug) => slug,
+        None => {
+            return Err(UserError::invalid(
+                "I could not make a slug from that title.",
+                "Add one, like slug=trees (lowercase letters, digits and dashes).",
+            )
+            .into());
+        }
+    };
+    if let Some(deadline) = new.deadline
+        && deadline < now.date_naive()
+    {
+        return Err(UserError::invalid(
+            format!("The deadline {deadline} has already passed."),
+            "Give a deadline from today on, like deadline=2027-06-30, or none.",
+        )
+        .into());
+    }
+    let row = NewGoalRow {
+        slug: slug.as_str(),
+        title: new.title.as_str(),
+        target: new.target.get(),
+        unit: new.unit.as_ref().map(|u| u.as_str()),
+        deadline: new.deadline,
+        created_by: actor.member,
+    };
+    let created = app
+        .store()
+        .write(
+            async |conn| match goals::create(conn, actor.community, &row, now).await {
+                Ok(id) => Ok(id),
+                Err(e) if is_unique_violation(&e) => Err(Error::User(UserError::conflict(
+                    format!("A goal with the slug `{slug}` already exists."),
+                    "Pick another with slug=…; slugs stay taken after a goal closes.",
+                ))),
+                Err(e) => Err(e.into()),
+            },
+        )
+        .await;
+    created?;
+    let unit = new
+        .unit
+        .as_ref()
+        .map(|u| format!(" {u}"))
+        .unwrap_or_default();
+    let mut reply = Reply::public(format!("New goal: {}", new.title))
+        .field("Target", format!("{}{unit}", new.target))
+        .field("Slug", Line::new().code(slug.as_str()));
+    if let Some(deadline) = new.deadline {
+        reply = reply.field("Deadline", Line::new().day(deadline));
+    }
+    Ok(reply.line(
+        Line::new()
+            .text("Count towards it with ")
+            .code(format!("contribute <what you did> amount=N goal={slug}")),
+    ))
+}
+
+pub async fn list(app: &App, actor: &Actor) -> Result<Reply> {
+    let goals = goals::list(&app.store().read, actor.community, false).await?;
+    let mut reply = Reply::public("Goals");
+    if goals.is_empty() {
+        return Ok(reply.line(
+            Line::new()
+                .text("No open goals. Organisers create one with ")
+                .code("goal create <title> target=N"),
+        ));
+    }
+    for goal in goals {
+        let mut line = Line::new()
+            .strong(&goal.title)
+            .text(" (")
+            .code(&goal.slug)
+            .text(") ")
+            .text(progress_line(&goal).plain());
+        if let Some(deadline) = goal.deadline {
+            line = line.text(" · due ").day(deadline);
+        }
+        reply = reply.line(line);
+    }
+    Ok(reply)
+}
+
+pub async fn show(app: &App, actor: &Actor, slug: Slug) -> Result<Reply> {
+    let goal = by_slug(app, actor, &slug).await?;
+    let read = &app.store().read;
+    let status = match (goal.open, goal.met_at.is_some()) {
+        (true, true) => "open · target met",
+        (true, false) => "open",
+        (false, true) => "closed · target met",
+        (false, false) => "closed",
+    };
+    let mut reply = Reply::public(goal.title.clone())
+        .line(progress_line(&goal))
+        .field("Status", status)
+        .field(
+            "Contributions",
+            format_number(goal.contribution_count as f64),
+        )
+        .field("Slug", Line::new().code(&goal.slug));
+    if let Some(deadline) = goal.deadline {
+        reply = reply.field("Deadline", Line::new().day(deadline));
+    }
+    let customs: Vec<_> = milestones::custom_for(read, actor.community)
+        .await?
+        .into_iter()
+        .filter(|m| m.goal_id == Some(goal.id))
+        .map(|m| format!("{} at {}", m.title, format_number(m.threshold)))
+        .collect();
+    if !customs.is_empty() {
+        reply = reply.field("Milestones", customs.join(" · "));
+    }
+    let recent = contributions::by_goal(read, actor.community, goal.id, 5).await?;
+    if !recent.is_empty() {
+        reply = reply.line("Latest contributions:");
+        for r in recent {
+            let amount = r
+                .amount
+                .map(|a| format!(" ({})", format_number(a)))
+                .unwrap_or_default();
+            reply = reply.line(
+                Line::new()
+                    .day(r.day)
+                    .text(format!(" · {} · {}{amount}", r.member, r.description)),
+            );
+        }
+    }
+    Ok(reply)
+}
+
+pub async fn close(app: &App, actor: &Actor, slug: Slug) -> Result<Reply> {
+    let goal = by_slug(app, actor, &slug).await?;
+    let now = app.now();
+    let closed = app
+        .store()
+        .write(async |conn| goals::close(conn, actor.community, goal.id, now).await)
+        .await?;
+    if !closed {
+        return Err(UserError::conflict(
+            format!("The goal `{slug}` is already closed."),
+            "Nothing changed.",
+        )
+        .into());
+    }
+    let verdict = if goal.progress >= goal.target {
+        "Target met. Well done, everyone!"
+    } else {
+        "Closed before reaching its target."
+    };
+    Ok(Reply::public(format!("Goal closed: {}", goal.title))
+        .line(progress_line(&goal))
+        .line(verdict))
+}

@@ -1,0 +1,217 @@
+//! Member-level commands: `kudos`, `away`, `link`, `export`, `forget-me`.
+
+use chrono::Duration;
+use rand::Rng;
+
+use crate::domain::command::{ExportFormat, ExportScope, LinkKind};
+use crate::domain::reply::{Attachment, Line};
+use crate::domain::text::Reason;
+use crate::domain::{Actor, MemberRef, Reply, UserError};
+use crate::error::{Error, Result};
+use crate::store::links::{self, LinkKind as StoredKind};
+use crate::store::{communities, export as exporting, forget, kudos as kudos_store};
+
+use super::App;
+
+pub async fn kudos(
+    app: &App,
+    actor: &Actor,
+    to: MemberRef,
+    reason: Option<Reason>,
+) -> Result<Reply> {
+    let recipient = app.member_by_ref(actor, &to).await?;
+    if recipient.id == actor.member {
+        return Err(UserError::invalid(
+            "Kudos are for thanking someone else.",
+            "Name another member, like `kudos @bob for leading the planting`.",
+        )
+        .into());
+    }
+    let now = app.now();
+    let reason_text = reason.as_ref().map(Reason::as_str).unwrap_or("");
+    app.store()
+        .write(async |conn| {
+            kudos_store::give(
+                conn,
+                actor.community,
+                actor.member,
+                recipient.id,
+                reason_text,
+                actor.platform,
+                now,
+            )
+            .await
+        })
+        .await?;
+    let mut line = Line::new()
+        .strong(&actor.display_name)
+        .text(" thanks ")
+        .strong(&recipient.display_name);
+    if let Some(reason) = reason {
+        line = line.text(" for ").text(reason.as_str());
+    }
+    Ok(Reply::public("👏 Kudos").line(line))
+}
+
+pub async fn away(app: &App, actor: &Actor, on: bool) -> Result<Reply> {
+    let since = on.then(|| app.now());
+    app.store()
+        .write(async |conn| communities::set_away(conn, actor.member, since).await)
+        .await?;
+    Ok(if on {
+        Reply::private("Away mode on").line(
+            "Enjoy the break. Health reports leave you out of drop and inactivity lists until you say `away off`.",
+        )
+    } else {
+        Reply::private("Welcome back").line("Away mode is off.")
+    })
+}
+
+/// An easy-to-type code from an alphabet without look-alikes (0/O, 1/I).
+fn new_code() -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    let mut rng = rand::rng();
+    let mut part = || -> String {
+        (0..4)
+            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+            .collect()
+    };
+    format!("KEEL-{}-{}", part(), part())
+}
+
+pub async fn link_start(app: &App, actor: &Actor, kind: LinkKind) -> Result<Reply> {
+    let now = app.now();
+    let expires = now + Duration::minutes(App::LINK_CODE_MINUTES);
+    let code = new_code();
+    let (stored, member) = match kind {
+        LinkKind::Identity => (StoredKind::Identity, Some(actor.member)),
+        LinkKind::Workspace => (StoredKind::Workspace, None),
+    };
+    app.store()
+        .write(async |conn| {
+            links::create(conn, &code, stored, actor.community, member, now, expires).await
+        })
+        .await?;
+    let what = match kind {
+        LinkKind::Identity => {
+            "On your other account (Discord, Slack or the console), in a workspace of this community, run"
+        }
+        LinkKind::Workspace => {
+            "In the Discord server or Slack workspace to join to this community, an organiser runs"
+        }
+    };
+    Ok(Reply::private("Link code")
+        .line(Line::new().strong(&code))
+        .line(
+            Line::new()
+                .text(format!("{what} "))
+                .code(format!("link {code}")),
+        )
+        .line(
+            Line::new()
+                .text("It works once, until ")
+                .time(expires)
+                .text("."),
+        ))
+}
+
+pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> {
+    let now = app.now();
+    app.store()
+        .write(async |conn| {
+            let redeemed = links::redeem(conn, code, now).await?.ok_or_else(|| {
+                UserError::invalid(
+                    "That link code is not valid: it may be mistyped, used already, or expired (codes last 15 minutes).",
+                    "Ask for a new one with `link` (or `link community`).",
+                )
+            })?;
+            match redeemed.kind {
+                StoredKind::Identity => {
+                    let into = redeemed.member.ok_or_else(|| Error::internal("identity link code", "no member"))?;
+                    if redeemed.community != actor.community {
+                        return Err(UserError::invalid(
+                            "That code belongs to another community than this workspace's.",
+                            "An organiser joins the workspaces first with `link community`; then link your accounts.",
+                        )
+                        .into());
+                    }
+                    if into == actor.member {
+                        return Err(UserError::conflict("That code is for this same account.", "Use it from your other account.").into());
+                    }
+                    links::merge_member(conn, actor.member, into).await?;
+                    Ok(Reply::private("Accounts linked").line(
+                        "This account and the one that made the code are now one member: contributions, kudos and counts are combined.",
+                    ))
+                }
+                StoredKind::Workspace => {
+                    if actor.role != crate::domain::Role::Organiser {
+                        return Err(UserError::OrganiserOnly { command: "link <community code>".into() }.into());
+                    }
+                    if redeemed.community == actor.community {
+                        return Err(UserError::conflict("This workspace is already part of that community.", "Nothing changed.").into());
+                    }
+                    if links::has_content(conn, actor.community).await? {
+                        return Err(UserError::conflict(
+                            "This workspace already has its own Keel data (a mission, goals or contributions), which linking would mix into another community.",
+                            "Link from a workspace that has not been used with Keel yet, or export this one's data first.",
+                        )
+                        .into());
+                    }
+                    links::move_workspace(conn, actor.workspace, actor.community, redeemed.community).await?;
+                    let name = communities::community(&mut *conn, redeemed.community).await?.name;
+                    Ok(Reply::public("Workspace linked").line(
+                        Line::new().text("This workspace is now part of the community ").strong(name).text(": one mission, shared goals and stats."),
+                    ))
+                }
+            }
+        })
+        .await
+}
+
+pub async fn export(
+    app: &App,
+    actor: &Actor,
+    scope: ExportScope,
+    format: ExportFormat,
+) -> Result<Reply> {
+    let member = match scope {
+        ExportScope::Me => Some(actor.member),
+        ExportScope::Community => None,
+    };
+    let file = exporting::export(&app.store().read, actor.community, member, format).await?;
+    let title = match scope {
+        ExportScope::Me => "Your data",
+        ExportScope::Community => "Community export",
+    };
+    Ok(Reply::private(title)
+        .line(format!(
+            "{} contributions, as {}.",
+            file.contributions, file.filename
+        ))
+        .attach(Attachment {
+            filename: file.filename,
+            media_type: file.media_type.to_string(),
+            bytes: file.bytes,
+        }))
+}
+
+pub async fn forget_me(app: &App, actor: &Actor, confirmed: bool) -> Result<Reply> {
+    if !confirmed {
+        let me = communities::member(&app.store().read, actor.community, actor.member).await?;
+        let count = me.map(|m| m.contribution_count).unwrap_or(0);
+        return Ok(Reply::private("Forget me?")
+            .line(format!(
+                "This erases your {count} contributions, your kudos (given and received), your away status and every linked account from this community. Goals and totals are recounted without them. It cannot be undone."
+            ))
+            .line(Line::new().text("Export your data first with ").code("export me").text(" if you want a copy."))
+            .line(Line::new().text("To go ahead: ").code("forget-me confirm")));
+    }
+    let forgotten = app
+        .store()
+        .write(async |conn| forget::forget_member(conn, actor.community, actor.member).await)
+        .await?;
+    Ok(Reply::private("Forgotten").line(format!(
+        "Erased {} contributions, {} kudos and {} linked accounts. Using Keel again starts afresh.",
+        forgotten.contributions, forgotten.kudos, forgotten.identities
+    )))
+}

@@ -1,0 +1,130 @@
+//! `milestone add | list`.
+
+use crate::domain::command::NewMilestone;
+use crate::domain::milestones::next_community_step;
+use crate::domain::reply::Line;
+use crate::domain::text::format_number;
+use crate::domain::{Actor, Reply, UserError};
+use crate::error::Result;
+use crate::store::{communities, goals, milestones};
+
+use super::App;
+
+pub async fn add(app: &App, actor: &Actor, new: NewMilestone) -> Result<Reply> {
+    let read = &app.store().read;
+    let threshold = new.threshold.get();
+    let (goal, current, measure) = match &new.goal {
+        Some(slug) => {
+            let goal = super::goals::by_slug(app, actor, slug).await?;
+            let unit = goal.unit.clone().unwrap_or_else(|| "contributions".into());
+            let current = goal.progress;
+            (Some(goal), current, unit)
+        }
+        None => {
+            let community = communities::community(read, actor.community).await?;
+            (
+                None,
+                community.contribution_count as f64,
+                "contributions".to_string(),
+            )
+        }
+    };
+    if current >= threshold {
+        return Err(UserError::invalid(
+            format!(
+                "That is already reached: {} {measure} so far.",
+                format_number(current)
+            ),
+            "Pick a threshold above the current figure, with at=N.",
+        )
+        .into());
+    }
+    let now = app.now();
+    let goal_id = goal.as_ref().map(|g| g.id);
+    app.store()
+        .write(async |conn| {
+            milestones::add_custom(
+                conn,
+                actor.community,
+                goal_id,
+                new.title.as_str(),
+                threshold,
+                actor.member,
+                now,
+            )
+            .await
+        })
+        .await?;
+    let on = match &goal {
+        Some(g) => format!(
+            "when {} reaches {} {measure}",
+            g.title,
+            format_number(threshold)
+        ),
+        None => format!(
+            "at the community's {} contribution",
+            crate::domain::milestones::ordinal(threshold.ceil() as i64)
+        ),
+    };
+    Ok(
+        Reply::public(format!("Milestone added: {}", new.title)).line(format!(
+            "It will be announced {on} ({} {measure} so far).",
+            format_number(current)
+        )),
+    )
+}
+
+pub async fn list(app: &App, actor: &Actor) -> Result<Reply> {
+    let read = &app.store().read;
+    let community = communities::community(read, actor.community).await?;
+    let reached = milestones::recent(read, actor.community, 10).await?;
+    let mut reply = Reply::public("Milestones");
+    if reached.is_empty() {
+        reply = reply.line("None reached yet: the first contribution is the first milestone.");
+    } else {
+        reply = reply.line(Line::new().strong("Reached"));
+        for a in reached {
+            reply = reply.line(Line::new().time(a.achieved_at).text(" · ").text(a.title));
+        }
+    }
+    reply = reply.line(Line::new().strong("Ahead"));
+    reply = reply.line(format!(
+        "Community: {} contributions (now {})",
+        format_number(next_community_step(community.contribution_count) as f64),
+        format_number(community.contribution_count as f64)
+    ));
+    let done = milestones::reached_custom_ids(read, actor.community).await?;
+    let open_goals = goals::list(read, actor.community, false).await?;
+    for m in milestones::custom_for(read, actor.community).await? {
+        if done.contains(&m.id) {
+            continue;
+        }
+        let on = match m
+            .goal_id
+            .and_then(|g| open_goals.iter().find(|goal| goal.id == g))
+        {
+            Some(goal) => format!(
+                "{} at {} (now {})",
+                goal.title,
+                format_number(m.threshold),
+                format_number(goal.progress)
+            ),
+            None if m.goal_id.is_some() => continue,
+            None => format!("community at {} contributions", format_number(m.threshold)),
+        };
+        reply = reply.line(format!("{}: {on}", m.title));
+    }
+    for goal in open_goals {
+        if let Some(p) = [25u32, 50, 75, 100]
+            .into_iter()
+            .find(|p| goal.progress < goal.target * f64::from(*p) / 100.0)
+        {
+            reply = reply.line(format!(
+                "{}: {p}% (now {}%)",
+                goal.title,
+                format_number(goal.percent().floor())
+            ));
+        }
+    }
+    Ok(reply)
+}

@@ -1,0 +1,176 @@
+//! `mission show | set | history | value add | value remove`.
+
+use crate::domain::reply::Line;
+use crate::domain::text::{Reason, Statement, ValueName};
+use crate::domain::{Actor, Reply, UserError};
+use crate::error::Result;
+use crate::store::mission::{self, MissionVersion};
+
+use super::App;
+
+/// The most values a mission may name.
+const MAX_VALUES: usize = 20;
+
+fn no_mission() -> UserError {
+    UserError::not_found(
+        "No mission yet",
+        "Organisers set one with `mission set <statement>`.",
+    )
+}
+
+fn byline(v: &MissionVersion) -> Line {
+    Line::new()
+        .text(format!("Version {} · ", v.version))
+        .text(v.author.clone().unwrap_or_else(|| "a former member".into()))
+        .text(" · ")
+        .time(v.created_at)
+}
+
+/// The mission as a reply card.
+pub fn card(v: &MissionVersion) -> Reply {
+    let mut reply = Reply::public("Our mission").line(Line::new().strong(&v.statement));
+    if !v.values.is_empty() {
+        reply = reply.field("Values", v.values.join(" · "));
+    }
+    reply.line(byline(v))
+}
+
+pub async fn show(app: &App, actor: &Actor) -> Result<Reply> {
+    match mission::current(&app.store().read, actor.community).await? {
+        Some(v) => Ok(card(&v)),
+        None => Ok(Reply::public("Our mission").line(
+            Line::new()
+                .text("No mission yet. Organisers set one with ")
+                .code("mission set <statement>"),
+        )),
+    }
+}
+
+pub async fn set(
+    app: &App,
+    actor: &Actor,
+    statement: Statement,
+    reason: Option<Reason>,
+) -> Result<Reply> {
+    let now = app.now();
+    let version = app
+        .store()
+        .write(async |conn| {
+            let values = mission::current(&mut *conn, actor.community)
+                .await?
+                .map(|v| v.values)
+                .unwrap_or_default();
+            mission::add_version(
+                conn,
+                actor.community,
+                statement.as_str(),
+                &values,
+                actor.member,
+                reason.as_ref().map(Reason::as_str),
+                now,
+            )
+            .await
+        })
+        .await?;
+    let mut reply = Reply::public(format!("Mission updated (version {version})"))
+        .line(Line::new().strong(statement.as_str()));
+    if let Some(reason) = reason {
+        reply = reply.field("Why", reason.as_str());
+    }
+    Ok(reply)
+}
+
+pub async fn history(app: &App, actor: &Actor) -> Result<Reply> {
+    let versions = mission::history(&app.store().read, actor.community).await?;
+    if versions.is_empty() {
+        return Err(no_mission().into());
+    }
+    let mut reply = Reply::public(format!("Mission history ({} versions)", versions.len()));
+    for v in versions.iter().rev() {
+        let mut line = byline(v).text(": ").text(&v.statement);
+        if !v.values.is_empty() {
+            line = line.text(format!(" [values: {}]", v.values.join(", ")));
+        }
+        if let Some(reason) = &v.reason {
+            line = line.text(format!(" (why: {reason})"));
+        }
+        reply = reply.line(line);
+    }
+    Ok(reply)
+}
+
+pub async fn add_value(app: &App, actor: &Actor, name: ValueName) -> Result<Reply> {
+    change_values(app, actor, |values| {
+        if values.iter().any(|v| name.matches(v)) {
+            return Err(UserError::conflict(
+                format!("The mission already has the value {name}."),
+                "See `mission show` for the values.",
+            ));
+        }
+        if values.len() >= MAX_VALUES {
+            return Err(UserError::invalid(
+                format!("The mission already has {MAX_VALUES} values, the most it can have."),
+                "Remove one with `mission value remove <value>` first.",
+            ));
+        }
+        values.push(name.as_str().to_string());
+        Ok(format!("Value added: {name}"))
+    })
+    .await
+}
+
+pub async fn remove_value(app: &App, actor: &Actor, name: ValueName) -> Result<Reply> {
+    change_values(app, actor, |values| {
+        let Some(i) = values.iter().position(|v| name.matches(v)) else {
+            return Err(UserError::not_found(
+                format!("No value {name} in the mission"),
+                if values.is_empty() {
+                    "The mission has no values yet.".to_string()
+                } else {
+                    format!("The values are: {}.", values.join(", "))
+                },
+            ));
+        };
+        let removed = values.remove(i);
+        Ok(format!("Value removed: {removed}"))
+    })
+    .await
+}
+
+/// Adds a version with the values changed by `change`, keeping the statement.
+async fn change_values(
+    app: &App,
+    actor: &Actor,
+    change: impl FnOnce(&mut Vec<String>) -> Result<String, UserError>,
+) -> Result<Reply> {
+    let now = app.now();
+    let (title, version, values) = app
+        .store()
+        .write(async |conn| {
+            let current = mission::current(&mut *conn, actor.community)
+                .await?
+                .ok_or_else(no_mission)?;
+            let mut values = current.values.clone();
+            let title = change(&mut values)?;
+            let version = mission::add_version(
+                conn,
+                actor.community,
+                &current.statement,
+                &values,
+                actor.member,
+                None,
+                now,
+            )
+            .await?;
+            Ok((title, version, values))
+        })
+        .await?;
+    let shown = if values.is_empty() {
+        "none".to_string()
+    } else {
+        values.join(" · ")
+    };
+    Ok(Reply::public(title)
+        .field("Values", shown)
+        .line(format!("Mission version {version}.")))
+}

@@ -1,0 +1,286 @@
+//! The seam: [`App::handle`] runs one command for one actor and returns a
+//! platform-neutral reply. Every adapter (console, Discord, Slack) calls it; none
+//! of them decides anything about missions, goals, permissions or milestones.
+
+mod contribute;
+mod goals;
+mod help;
+mod membership;
+mod milestones;
+mod mission;
+mod schedules;
+mod setup;
+mod stats;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tokio::sync::Notify;
+use tracing::Instrument;
+
+use crate::domain::clock::Clock;
+use crate::domain::command::Command;
+use crate::domain::parse::parse;
+use crate::domain::text::Name;
+use crate::domain::{Actor, Envelope, MemberRef, Reply, Role, UserError};
+use crate::error::{Error, Result};
+use crate::store::Store;
+use crate::store::communities::{self, Member};
+
+pub use schedules::{next_schedule, run_due_schedules};
+
+/// The application: a cheap handle shared by every adapter and job.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    /// Woken whenever announcements are queued, so delivery need not poll.
+    outbox: Notify,
+}
+
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> App {
+        App {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                outbox: Notify::new(),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        self.now().date_naive()
+    }
+
+    /// Notified when announcements may be waiting.
+    pub fn outbox_signal(&self) -> &Notify {
+        &self.inner.outbox
+    }
+
+    /// Resolves a verified envelope to an actor, creating the community, member and
+    /// identity on first sight.
+    pub async fn actor(&self, envelope: &Envelope) -> Result<Actor, UserError> {
+        let envelope = Envelope {
+            user_name: display_name(&envelope.user_name, &envelope.user_id),
+            workspace_name: display_name(&envelope.workspace_name, &envelope.workspace_id),
+            ..envelope.clone()
+        };
+        let resolved = async {
+            if let Some(found) = communities::lookup(&self.store().read, &envelope).await? {
+                return Ok(found);
+            }
+            let now = self.now();
+            self.store()
+                .write(async |conn| communities::resolve(conn, &envelope, now).await)
+                .await
+        }
+        .await
+        .map_err(|e| self.report(e, "resolving actor"))?;
+        Ok(Actor {
+            community: resolved.community,
+            workspace: resolved.workspace,
+            member: resolved.member,
+            display_name: resolved.display_name,
+            platform: envelope.platform,
+            role: envelope.role,
+        })
+    }
+
+    /// Parses a line in Keel's text syntax and runs it.
+    pub async fn handle_line(&self, actor: &Actor, line: &str) -> Result<Reply, UserError> {
+        let command = parse(line, self.today())?;
+        self.handle(actor, command).await
+    }
+
+    /// Runs one command as `actor`. User errors come back as they are; internal
+    /// errors are logged with a reference and come back as a short apology.
+    pub async fn handle(&self, actor: &Actor, command: Command) -> Result<Reply, UserError> {
+        let span = tracing::info_span!(
+            "command",
+            platform = %actor.platform,
+            community = %actor.community,
+            command = command.name(),
+        );
+        async {
+            if command.requires_organiser() && actor.role != Role::Organiser {
+                return Err(UserError::OrganiserOnly {
+                    command: command.name().to_string(),
+                });
+            }
+            match self.dispatch(actor, command).await {
+                Ok(reply) => Ok(reply),
+                Err(Error::User(e)) => {
+                    tracing::debug!(error = %e, "refused");
+                    Err(e)
+                }
+                Err(e) => Err(self.report(e, "command failed")),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Logs an internal error in full and returns what the user sees.
+    fn report(&self, error: Error, what: &'static str) -> UserError {
+        match error {
+            Error::User(e) => e,
+            internal => {
+                let reference: String = format!("{:08x}", rand::random::<u32>());
+                tracing::error!(%reference, error = %internal, "{what}");
+                UserError::Internal { reference }
+            }
+        }
+    }
+
+    async fn dispatch(&self, actor: &Actor, command: Command) -> Result<Reply> {
+        match command {
+            Command::Help { topic } => Ok(help::help(actor, topic.as_deref())),
+            Command::MissionShow => mission::show(self, actor).await,
+            Command::MissionSet { statement, reason } => {
+                mission::set(self, actor, statement, reason).await
+            }
+            Command::MissionHistory => mission::history(self, actor).await,
+            Command::MissionValueAdd { name } => mission::add_value(self, actor, name).await,
+            Command::MissionValueRemove { name } => mission::remove_value(self, actor, name).await,
+            Command::Contribute(new) => contribute::contribute(self, actor, new).await,
+            Command::Contributions { member } => contribute::list(self, actor, member).await,
+            Command::GoalCreate(new) => goals::create(self, actor, new).await,
+            Command::GoalList => goals::list(self, actor).await,
+            Command::GoalShow { slug } => goals::show(self, actor, slug).await,
+            Command::GoalClose { slug } => goals::close(self, actor, slug).await,
+            Command::MilestoneAdd(new) => milestones::add(self, actor, new).await,
+            Command::MilestoneList => milestones::list(self, actor).await,
+            Command::Kudos { to, reason } => membership::kudos(self, actor, to, reason).await,
+            Command::Stats { window } => stats::community(self, actor, window).await,
+            Command::StatsMe => stats::me(self, actor).await,
+            Command::Away { on } => membership::away(self, actor, on).await,
+            Command::LinkStart { kind } => membership::link_start(self, actor, kind).await,
+            Command::LinkRedeem { code } => membership::link_redeem(self, actor, &code).await,
+            Command::Export { scope, format } => {
+                membership::export(self, actor, scope, format).await
+            }
+            Command::ForgetMe { confirmed } => membership::forget_me(self, actor, confirmed).await,
+            Command::Setup(setup) => setup::setup(self, actor, setup).await,
+        }
+    }
+
+    /// Finds the member a command names, in the actor's community only (T1).
+    /// On the console a new name becomes a member, as a platform user would be.
+    async fn member_by_ref(&self, actor: &Actor, reference: &MemberRef) -> Result<Member> {
+        let read = &self.store().read;
+        let not_found = |shown: &str| {
+            Error::User(UserError::not_found(
+                format!("No member {shown} in this community"),
+                "Check the name; members appear once they have used Keel or been mentioned.",
+            ))
+        };
+        match reference {
+            MemberRef::Me => Ok(communities::member(read, actor.community, actor.member)
+                .await?
+                .ok_or_else(|| not_found("(you)"))?),
+            MemberRef::PlatformUser { id, name } => {
+                if let Some(m) = communities::member_by_identity(read, actor.workspace, id).await? {
+                    return Ok(m);
+                }
+                let name = display_name(name.as_deref().unwrap_or(id), id);
+                self.create_mentioned(actor, id, &name).await
+            }
+            MemberRef::Name(name) => {
+                if let Some(m) =
+                    communities::member_by_identity(read, actor.workspace, name).await?
+                {
+                    return Ok(m);
+                }
+                let mut named = communities::members_named(read, actor.community, name).await?;
+                match named.len() {
+                    1 => Ok(named.remove(0)),
+                    0 if actor.platform == crate::domain::Platform::Console => {
+                        let name = Name::parse(name)?;
+                        self.create_mentioned(actor, name.as_str(), name.as_str())
+                            .await
+                    }
+                    0 => Err(not_found(&format!("@{name}"))),
+                    _ => Err(Error::User(UserError::invalid(
+                        format!("More than one member is called {name}."),
+                        "Mention them with the platform's @-mention instead of typing the name.",
+                    ))),
+                }
+            }
+        }
+    }
+
+    async fn create_mentioned(
+        &self,
+        actor: &Actor,
+        external_id: &str,
+        name: &str,
+    ) -> Result<Member> {
+        let now = self.now();
+        let envelope = Envelope {
+            platform: actor.platform,
+            workspace_id: String::new(),
+            workspace_name: String::new(),
+            user_id: external_id.to_string(),
+            user_name: name.to_string(),
+            role: Role::Member,
+        };
+        let (community, workspace) = (actor.community, actor.workspace);
+        let member = self
+            .store()
+            .write(async |conn| {
+                if let Some(m) =
+                    communities::member_by_identity(&mut *conn, workspace, &envelope.user_id)
+                        .await?
+                {
+                    return Ok(m.id);
+                }
+                communities::create_member(
+                    conn,
+                    community,
+                    workspace,
+                    &envelope.user_id,
+                    &envelope.user_name,
+                    now,
+                )
+                .await
+            })
+            .await?;
+        communities::member(&self.store().read, community, member)
+            .await?
+            .ok_or_else(|| Error::internal("member just created", "not found"))
+    }
+
+    /// Link codes last this long.
+    pub const LINK_CODE_MINUTES: i64 = 15;
+}
+
+/// A platform display name made safe to store: trimmed, controls removed, at most
+/// 80 characters; the user id when nothing is left.
+fn display_name(raw: &str, fallback: &str) -> String {
+    let cleaned: String = raw
+        .chars()
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .take(Name::MAX_CHARS)
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() {
+        fallback.chars().take(Name::MAX_CHARS).collect()
+    } else {
+        cleaned.to_string()
+    }
+}

@@ -1,0 +1,131 @@
+//! `setup`: the community's settings.
+
+use chrono_tz::Tz;
+
+use crate::domain::command::Setup;
+use crate::domain::reply::Line;
+use crate::domain::{Actor, Reply};
+use crate::error::Result;
+use crate::store::communities;
+use crate::store::schedules::{self, Kind};
+
+use super::App;
+
+pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
+    let now = app.now();
+    let read = &app.store().read;
+    let community = communities::community(read, actor.community).await?;
+    let tz: Tz = community.timezone.parse().unwrap_or(Tz::UTC);
+    let message = match setup {
+        Setup::Show => return show(app, actor).await,
+        Setup::AnnouncementChannel(channel) => {
+            app.store()
+                .write(async |conn| {
+                    communities::set_announce_channel(conn, actor.workspace, channel.as_str()).await
+                })
+                .await?;
+            format!("Announcements, digests and reminders will go to {channel}.")
+        }
+        Setup::OrganiserRole(role) => {
+            app.store()
+                .write(async |conn| {
+                    communities::set_organiser_role(conn, actor.workspace, role.as_str()).await
+                })
+                .await?;
+            format!("Members with {role} can now use organiser commands.")
+        }
+        Setup::Timezone(new_tz) => {
+            let existing = schedules::of_community(read, actor.community).await?;
+            app.store()
+                .write(async |conn| {
+                    communities::set_timezone(conn, actor.community, new_tz.name()).await?;
+                    for s in &existing {
+                        schedules::set(conn, actor.community, s.kind, s.spec, new_tz, now).await?;
+                    }
+                    Ok(())
+                })
+                .await?;
+            format!("Time zone set to {}; schedules follow it.", new_tz.name())
+        }
+        Setup::Digest(spec) | Setup::Reminder(spec) => {
+            let kind = if matches!(setup, Setup::Digest(_)) {
+                Kind::Digest
+            } else {
+                Kind::MissionReminder
+            };
+            app.store()
+                .write(async |conn| {
+                    schedules::set(conn, actor.community, kind, spec, tz, now).await
+                })
+                .await?;
+            let what = if kind == Kind::Digest {
+                "Digest"
+            } else {
+                "Mission reminder"
+            };
+            match spec {
+                Some(s) => format!("{what}: {s} ({}).", tz.name()),
+                None => format!("{what}: off."),
+            }
+        }
+        Setup::InactiveDays(days) => {
+            app.store()
+                .write(async |conn| {
+                    communities::set_inactive_days(conn, actor.community, days).await
+                })
+                .await?;
+            format!("Members count as inactive after {days} days without activity.")
+        }
+        Setup::CommunityName(name) => {
+            app.store()
+                .write(async |conn| communities::rename(conn, actor.community, name.as_str()).await)
+                .await?;
+            format!("The community is now called {name}.")
+        }
+    };
+    Ok(Reply::private("Settings updated").line(message))
+}
+
+async fn show(app: &App, actor: &Actor) -> Result<Reply> {
+    let read = &app.store().read;
+    let community = communities::community(read, actor.community).await?;
+    let workspace = communities::workspace(read, actor.workspace).await?;
+    let workspaces = communities::workspaces_of(read, actor.community).await?;
+    let mut reply = Reply::private(format!("Settings · {}", community.name))
+        .field(
+            "Announcements",
+            workspace
+                .announce_channel
+                .unwrap_or_else(|| "not set (`setup announcements <channel>`)".into()),
+        )
+        .field(
+            "Organiser role",
+            workspace.organiser_role.unwrap_or_else(|| "not set".into()),
+        )
+        .field("Time zone", community.timezone.clone())
+        .field(
+            "Inactive after",
+            format!("{} days", community.inactive_days),
+        )
+        .field(
+            "Workspaces",
+            workspaces
+                .iter()
+                .map(|w| format!("{} ({})", w.name, w.platform))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    for s in schedules::of_community(read, actor.community).await? {
+        let name = if s.kind == Kind::Digest {
+            "Digest"
+        } else {
+            "Mission reminder"
+        };
+        let value = match (s.spec, s.next_run_at) {
+            (Some(spec), Some(next)) => Line::new().text(format!("{spec} · next ")).time(next),
+            _ => Line::new().text("off"),
+        };
+        reply = reply.field(name, value);
+    }
+    Ok(reply)
+}

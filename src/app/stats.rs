@@ -1,0 +1,155 @@
+//! `stats` (community) and `stats me`. Metric definitions: shared/docs/PRODUCT.md.
+
+use chrono::Days;
+
+use crate::domain::announce::{progress_bar, progress_text};
+use crate::domain::command::Window;
+use crate::domain::reply::Line;
+use crate::domain::text::format_number;
+use crate::domain::{Actor, Reply};
+use crate::error::Result;
+use crate::store::{communities, goals, kudos, parse_day, stats};
+
+use super::App;
+
+/// Stickiness = mean DAU over the window ÷ MAU (PRODUCT.md "Stickiness").
+pub fn stickiness(member_days: i64, days: i64, mau: i64) -> Option<f64> {
+    (mau > 0 && days > 0).then(|| member_days as f64 / days as f64 / mau as f64)
+}
+
+fn percent(x: f64) -> String {
+    format!("{}%", format_number((x * 100.0).round()))
+}
+
+pub async fn community(app: &App, actor: &Actor, window: Window) -> Result<Reply> {
+    let read = &app.store().read;
+    let today = app.today();
+    let (from, to) = window.bounds(today);
+    let days = (to - from).num_days() + 1;
+    let active = stats::active_members(read, actor.community, to).await?;
+    let totals = stats::window_totals(read, actor.community, from, to).await?;
+    let top = stats::top_contributors(read, actor.community, from, to, 5).await?;
+    let per_goal = goals::progress_between(read, actor.community, from, to).await?;
+    let open_goals = goals::list(read, actor.community, false).await?;
+
+    let mut reply = Reply::public(format!("Community stats · {from} to {to} ({days} days)"))
+        .field("Active today (DAU)", format_number(active.dau as f64))
+        .field("Active this week (WAU)", format_number(active.wau as f64))
+        .field("Active in 28 days (MAU)", format_number(active.mau as f64))
+        .field(
+            "Stickiness (mean DAU ÷ MAU)",
+            stickiness(totals.member_days, days, active.mau).map_or_else(|| "–".into(), percent),
+        )
+        .field("Contributions", format_number(totals.contributions as f64))
+        .field(
+            "Active members",
+            format_number(totals.active_members as f64),
+        )
+        .field("Kudos", format_number(totals.kudos as f64));
+    if !top.is_empty() {
+        reply = reply.line(Line::new().strong("Top contributors"));
+        for (i, (name, count, kudos)) in top.iter().enumerate() {
+            let kudos = if *kudos > 0 {
+                format!(" · {kudos} kudos")
+            } else {
+                String::new()
+            };
+            reply = reply.line(
+                Line::new()
+                    .text(format!("{}. ", i + 1))
+                    .text(name)
+                    .text(format!(" · {count}{kudos}")),
+            );
+        }
+    }
+    if !per_goal.is_empty() {
+        reply = reply.line(Line::new().strong("Towards goals in this window"));
+        for (slug, title, unit, count, amount) in per_goal {
+            let unit = unit.map(|u| format!(" {u}")).unwrap_or_default();
+            reply = reply.line(Line::new().text(title).text(" (").code(slug).text(format!(
+                "): {} contributions, {}{unit}",
+                count,
+                format_number(amount)
+            )));
+        }
+    }
+    if !open_goals.is_empty() {
+        reply = reply.line(Line::new().strong("Goal progress"));
+        for g in open_goals {
+            reply = reply.line(
+                Line::new()
+                    .text(&g.title)
+                    .text(": ")
+                    .text(progress_bar(g.progress, g.target))
+                    .text(" ")
+                    .text(progress_text(g.progress, g.target, g.unit.as_deref())),
+            );
+        }
+    }
+    if totals.contributions == 0 && totals.member_days == 0 {
+        reply = reply.line(
+            Line::new()
+                .text("No activity in this window yet. Log some with ")
+                .code("contribute <what you did>"),
+        );
+    }
+    Ok(reply)
+}
+
+pub async fn me(app: &App, actor: &Actor) -> Result<Reply> {
+    let read = &app.store().read;
+    let today = app.today();
+    let member = communities::member(read, actor.community, actor.member)
+        .await?
+        .ok_or_else(|| crate::error::Error::internal("stats me", "member not found"))?;
+    let days: Vec<_> = stats::contribution_days(read, actor.member, 400)
+        .await?
+        .iter()
+        .map(|d| parse_day(d))
+        .collect::<Result<_>>()?;
+    let streak = stats::streak(&days, today);
+    let active_28 =
+        stats::member_active_days(read, actor.member, today - Days::new(27), today).await?;
+    let amounts = stats::member_amounts(read, actor.member).await?;
+    let (received, given) = kudos::counts(read, actor.member).await?;
+
+    let mut reply = Reply::private(format!("Your stats, {}", member.display_name))
+        .field(
+            "Contributions",
+            format_number(member.contribution_count as f64),
+        )
+        .field(
+            "Streak",
+            match streak {
+                0 => "no current streak".to_string(),
+                1 => "1 day".to_string(),
+                n => format!("{n} days in a row"),
+            },
+        )
+        .field("Active days (last 28)", active_28.to_string())
+        .field("Kudos received", received.to_string())
+        .field("Kudos given", given.to_string());
+    if !amounts.is_empty() {
+        let shown: Vec<String> = amounts
+            .iter()
+            .map(|(unit, amount)| format!("{} {unit}", format_number(*amount)))
+            .collect();
+        reply = reply.field("Amounts", shown.join(" · "));
+    }
+    if member.away_since.is_some() {
+        reply = reply.line("You are in away mode. Say `away off` when you are back.");
+    }
+    Ok(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stickiness_is_mean_dau_over_mau() {
+        // 28 days, 56 member-days → mean DAU 2; MAU 8 → 25 %.
+        assert_eq!(stickiness(56, 28, 8), Some(0.25));
+        assert_eq!(stickiness(0, 28, 0), None);
+    }
+}

@@ -1,0 +1,304 @@
+//! The `keel` command line: what the operator runs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::app::App;
+use crate::config::Config;
+use crate::console::{self, ConsoleOptions};
+use crate::demo::{self, DemoOptions};
+use crate::domain::Platform;
+use crate::domain::clock::SystemClock;
+use crate::domain::command::ExportFormat;
+use crate::error::{Error, Result};
+use crate::jobs::outbox::{Deliverer, Notifier};
+use crate::jobs::{self, shutdown_pair};
+use crate::store::backup::{self, DatabaseLock};
+use crate::store::{Store, communities, export};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "keel",
+    version,
+    about = "Keeps purpose-driven communities on course."
+)]
+pub struct Cli {
+    /// A TOML config file (see config.example.toml). KEEL_* variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the platforms the config enables, with announcements and schedules.
+    Run,
+    /// Use Keel from the terminal as one member: type commands, or pipe a file.
+    Console {
+        /// Your member name in the community.
+        #[arg(long = "as", value_name = "NAME")]
+        member: String,
+        /// Act as an organiser (mission, goals, setup, export).
+        #[arg(long)]
+        organiser: bool,
+        /// The community to use; created on first use.
+        #[arg(long, value_name = "NAME", default_value = "my-community")]
+        community: String,
+        /// Where exports are saved.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        output_dir: PathBuf,
+    },
+    /// Apply database migrations, then exit.
+    Migrate,
+    /// Load and check the configuration, print it (secrets hidden), then exit.
+    CheckConfig,
+    /// Export a community's data to a file or standard output.
+    Export {
+        /// The community's name (see `keel console --community`).
+        #[arg(long, value_name = "NAME")]
+        community: String,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: Format,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Copy the database to FILE while Keel runs (VACUUM INTO, fsync, integrity check).
+    Backup { file: PathBuf },
+    /// Replace the database with a backup FILE. Stop Keel first.
+    Restore { file: PathBuf },
+    /// Generate a community with members and history, to explore or benchmark.
+    Demo {
+        #[arg(long, value_name = "NAME", default_value = "demo")]
+        community: String,
+        #[arg(long, default_value_t = 200)]
+        members: u32,
+        #[arg(long, default_value_t = 2000)]
+        contributions: u32,
+        /// How many days of history.
+        #[arg(long, default_value_t = 730)]
+        days: u32,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+fn init_tracing(config: &Config, quiet: bool) {
+    let default = if quiet {
+        "warn"
+    } else {
+        config.log.level.as_str()
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(default))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs the command; the exit code says how it went (2: configuration or usage).
+pub async fn run(cli: Cli) -> ExitCode {
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("keel: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let quiet = matches!(
+        cli.command,
+        Command::Console { .. } | Command::Export { output: None, .. }
+    );
+    init_tracing(&config, quiet);
+    match execute(cli.command, &config).await {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::debug!(error = ?e, "command failed");
+            eprintln!("keel: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open(config: &Config) -> Result<(App, DatabaseLock)> {
+    let path = backup::database_path(&config.database.url)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::internal("creating the database directory", e))?;
+    }
+    let lock = DatabaseLock::shared(&path)?;
+    let store = Store::open(&config.store_options()).await?;
+    Ok((App::new(store, Arc::new(SystemClock)), lock))
+}
+
+async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
+    match command {
+        Command::Run => serve(config).await,
+        Command::Console {
+            member,
+            organiser,
+            community,
+            output_dir,
+        } => {
+            let (app, _lock) = open(config).await?;
+            let options = ConsoleOptions {
+                member,
+                organiser,
+                community,
+                output_dir,
+            };
+            let input = tokio::io::BufReader::new(tokio::io::stdin());
+            console::run(app.clone(), options, input).await?;
+            app.store().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let (app, _lock) = open(config).await?;
+            println!(
+                "Database is up to date (SQLite {}).",
+                app.store().sqlite_version().await?
+            );
+            app.store().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig => {
+            for line in config.describe() {
+                println!("{line}");
+            }
+            println!("Configuration is valid.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export {
+            community,
+            format,
+            output,
+        } => {
+            let (app, _lock) = open(config).await?;
+            let found = communities::community_by_name(&app.store().read, &community).await?;
+            let Some(c) = found.first() else {
+                eprintln!(
+                    "keel: no community is called “{community}”; names are those given to `keel console --community` or taken from the Discord server or Slack workspace"
+                );
+                return Ok(ExitCode::from(2));
+            };
+            let format = match format {
+                Format::Csv => ExportFormat::Csv,
+                Format::Json => ExportFormat::Json,
+            };
+            let file = export::export(&app.store().read, c.id, None, format).await?;
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, &file.bytes)
+                        .map_err(|e| Error::internal("writing the export", e))?;
+                    eprintln!(
+                        "Exported {} contributions to {}",
+                        file.contributions,
+                        path.display()
+                    );
+                }
+                None => {
+                    use std::io::Write;
+                    std::io::stdout()
+                        .write_all(&file.bytes)
+                        .map_err(|e| Error::internal("writing the export", e))?;
+                }
+            }
+            app.store().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { file } => {
+            let bytes = backup::backup(&config.database.url, &file).await?;
+            println!(
+                "Backed up to {} ({bytes} bytes, integrity ok).",
+                file.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file } => {
+            let kept = backup::restore(&config.database.url, &file).await?;
+            // Opening applies any migrations newer than the backup.
+            let (app, _lock) = open(config).await?;
+            app.store().close().await;
+            println!("Restored from {}.", file.display());
+            if let Some(kept) = kept {
+                println!("The previous database is kept as {}.", kept.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo {
+            community,
+            members,
+            contributions,
+            days,
+            seed,
+        } => {
+            let (app, _lock) = open(config).await?;
+            let started = std::time::Instant::now();
+            let summary = demo::generate(
+                app.store(),
+                &DemoOptions {
+                    community: community.clone(),
+                    members,
+                    contributions,
+                    days,
+                    seed,
+                },
+                app.now(),
+            )
+            .await?;
+            app.store().close().await;
+            println!(
+                "Generated “{community}”: {} members, {} contributions, {} kudos over {days} days in {:.1} s.",
+                summary.members,
+                summary.contributions,
+                summary.kudos,
+                started.elapsed().as_secs_f64()
+            );
+            println!("Try it: keel console --community {community} --as ada --organiser");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The notifiers of the platforms this build and config enable.
+fn platform_notifiers(_config: &Config, _app: &App) -> Vec<Arc<dyn Notifier>> {
+    Vec::new()
+}
+
+/// `keel run`: adapters, announcement delivery and schedules until Ctrl-C, then
+/// a graceful stop: in-flight work finishes, queued contributions are written.
+async fn serve(config: &Config) -> Result<ExitCode> {
+    let (app, _lock) = open(config).await?;
+    let notifiers = platform_notifiers(config, &app);
+    if notifiers.is_empty() {
+        eprintln!(
+            "keel: no platform is enabled in the configuration, so there is nothing to serve.\n\
+             To try Keel without a platform, run: keel console --as you --organiser"
+        );
+        app.store().close().await;
+        return Ok(ExitCode::from(2));
+    }
+    let platforms: Vec<Platform> = notifiers.iter().map(|n| n.platform()).collect();
+    tracing::info!(?platforms, "keel is running");
+    let (trigger, shutdown) = shutdown_pair();
+    let deliverer = tokio::spawn(Deliverer::new(app.clone(), notifiers).run(shutdown.clone()));
+    let scheduler = tokio::spawn(jobs::scheduler::run(app.clone(), shutdown.clone()));
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+    trigger.trigger();
+    let _ = tokio::join!(deliverer, scheduler);
+    app.store().close().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,189 @@
+//! The console adapter: reads commands line by line (typed, or piped from a file),
+//! runs them through the seam as one member, prints the replies, and prints
+//! milestone announcements as they are delivered. The tokenless way to try Keel.
+
+pub mod render;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+
+use crate::app::App;
+use crate::domain::reply::Attachment;
+use crate::domain::{Envelope, Platform, Role};
+use crate::error::{Error, Result};
+use crate::jobs::outbox::{Deliverer, DeliveryError, Notifier};
+use crate::store::outbox::Delivery;
+
+pub struct ConsoleOptions {
+    pub member: String,
+    pub organiser: bool,
+    pub community: String,
+    /// Where exports and charts are written.
+    pub output_dir: PathBuf,
+}
+
+/// Prints announcements for console workspaces.
+pub struct ConsoleNotifier;
+
+impl Notifier for ConsoleNotifier {
+    fn platform(&self) -> Platform {
+        Platform::Console
+    }
+
+    fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        async move {
+            let channel = delivery
+                .channel
+                .as_deref()
+                .unwrap_or("the organisers' channel");
+            let text = render::reply(&delivery.body);
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "📣 Announcement to {channel}:\n{text}")
+                .and_then(|_| out.flush())
+                .map_err(|e| DeliveryError::Retry {
+                    after: None,
+                    reason: e.to_string(),
+                })
+        }
+        .boxed()
+    }
+}
+
+/// Runs the console until the input ends. Returns how many commands failed.
+pub async fn run(
+    app: App,
+    options: ConsoleOptions,
+    mut input: impl AsyncBufRead + Unpin,
+) -> Result<usize> {
+    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let envelope = Envelope {
+        platform: Platform::Console,
+        workspace_id: options.community.clone(),
+        workspace_name: options.community.clone(),
+        user_id: options.member.clone(),
+        user_name: options.member.clone(),
+        role: if options.organiser {
+            Role::Organiser
+        } else {
+            Role::Member
+        },
+    };
+    let actor = app
+        .actor(&envelope)
+        .await
+        .map_err(|e| Error::internal("console", e.to_string()))?;
+    let deliverer = Deliverer::new(app.clone(), vec![Arc::new(ConsoleNotifier)]);
+    if interactive {
+        println!(
+            "Keel console · community “{}” · you are {}{} · `help` lists commands, Ctrl-D quits.",
+            options.community,
+            options.member,
+            if options.organiser {
+                " (organiser)"
+            } else {
+                ""
+            }
+        );
+    }
+    let mut failures = 0;
+    let mut buffer = Vec::new();
+    loop {
+        if interactive {
+            print!("keel> ");
+            let _ = std::io::stdout().flush();
+        }
+        buffer.clear();
+        let read = input
+            .read_until(b'\n', &mut buffer)
+            .await
+            .map_err(|e| Error::internal("reading console input", e))?;
+        if read == 0 {
+            break;
+        }
+        let Ok(line) = std::str::from_utf8(&buffer) else {
+            println!(
+                "✗ That line is not valid UTF-8 text; nothing was done. Check the file's encoding."
+            );
+            failures += 1;
+            continue;
+        };
+        let line = line.trim_end_matches(['\n', '\r']);
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        if matches!(line.trim(), "quit" | "exit") {
+            break;
+        }
+        if !interactive {
+            println!("> {line}");
+        }
+        // Re-resolve each time: `link` and `forget-me` change who this name is.
+        let actor = match app.actor(&envelope).await {
+            Ok(a) => a,
+            Err(_) => actor.clone(),
+        };
+        match app.handle_line(&actor, line).await {
+            Ok(reply) => {
+                println!("{}", render::reply(&reply));
+                for attachment in &reply.attachments {
+                    match save(&options.output_dir, attachment) {
+                        Ok(path) => println!(
+                            "Saved {} ({} bytes)",
+                            path.display(),
+                            attachment.bytes.len()
+                        ),
+                        Err(e) => println!("✗ Could not save {}: {e}", attachment.filename),
+                    }
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                println!("✗ {e}");
+            }
+        }
+        if let Err(e) = deliverer.deliver_due().await {
+            tracing::error!(error = %e, "console announcement delivery failed");
+        }
+        println!();
+    }
+    deliverer.deliver_due().await?;
+    Ok(failures)
+}
+
+/// Writes an attachment into `dir` without overwriting: `name.csv`, `name-1.csv`…
+fn save(dir: &Path, attachment: &Attachment) -> std::io::Result<PathBuf> {
+    let name = Path::new(&attachment.filename)
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "keel-output".into());
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) => (s.to_string(), format!(".{e}")),
+        None => (name.clone(), String::new()),
+    };
+    for n in 0..1000 {
+        let candidate = if n == 0 {
+            dir.join(&name)
+        } else {
+            dir.join(format!("{stem}-{n}{ext}"))
+        };
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+        {
+            Ok(mut file) => {
+                file.write_all(&attachment.bytes)?;
+                file.sync_all()?;
+                return Ok(candidate);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("too many files with that name"))
+}

@@ -1,0 +1,151 @@
+//! Delivers queued announcements through each platform's notifier, with retry and
+//! backoff. A delivery is marked done only after the platform accepted it, so an
+//! announcement survives a restart or an outage and is posted once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use rand::Rng;
+
+use super::Shutdown;
+use crate::app::App;
+use crate::domain::Platform;
+use crate::error::Result;
+use crate::store::outbox::{self, Delivery};
+use crate::store::parse_ts;
+
+/// Why a delivery did not go through.
+#[derive(Debug, Clone)]
+pub enum DeliveryError {
+    /// Try again later: rate limited (with the platform's Retry-After), a 5xx, a
+    /// network error.
+    Retry {
+        after: Option<Duration>,
+        reason: String,
+    },
+    /// Will never work as it is (channel deleted, no access): kept, marked failed.
+    Permanent(String),
+}
+
+/// Posts announcements to one platform.
+pub trait Notifier: Send + Sync + 'static {
+    fn platform(&self) -> Platform;
+    fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>>;
+}
+
+/// How long to wait after the nth failed attempt: doubling from 2 s, at most an
+/// hour, with up to a quarter more at random so retries do not stampede.
+pub fn backoff(attempts: i64) -> Duration {
+    let base = 2u64.saturating_pow(attempts.clamp(1, 12) as u32).min(3600);
+    let jitter = rand::rng().random_range(0..=base * 250);
+    Duration::from_secs(base) + Duration::from_millis(jitter)
+}
+
+/// The most deliveries fetched at once.
+const BATCH: i64 = 50;
+
+pub struct Deliverer {
+    app: App,
+    notifiers: Vec<Arc<dyn Notifier>>,
+}
+
+impl Deliverer {
+    pub fn new(app: App, notifiers: Vec<Arc<dyn Notifier>>) -> Self {
+        Deliverer { app, notifiers }
+    }
+
+    /// Delivers everything due now; returns how many were delivered.
+    pub async fn deliver_due(&self) -> Result<usize> {
+        let mut delivered = 0;
+        for notifier in &self.notifiers {
+            loop {
+                let due = outbox::due(
+                    &self.app.store().read,
+                    notifier.platform(),
+                    self.app.now(),
+                    BATCH,
+                )
+                .await?;
+                let fetched = due.len();
+                for delivery in due {
+                    if self.deliver_one(notifier.as_ref(), &delivery).await? {
+                        delivered += 1;
+                    }
+                }
+                if (fetched as i64) < BATCH {
+                    break;
+                }
+            }
+        }
+        Ok(delivered)
+    }
+
+    async fn deliver_one(&self, notifier: &dyn Notifier, delivery: &Delivery) -> Result<bool> {
+        let outcome = notifier.deliver(delivery).await;
+        let now = self.app.now();
+        let store = self.app.store();
+        match outcome {
+            Ok(()) => {
+                store
+                    .write(async |conn| outbox::mark_delivered(conn, delivery, now).await)
+                    .await?;
+                Ok(true)
+            }
+            Err(DeliveryError::Retry { after, reason }) => {
+                let wait = after.map_or_else(
+                    || backoff(delivery.attempts + 1),
+                    |a| a.max(Duration::from_millis(100)),
+                );
+                tracing::warn!(
+                    platform = %delivery.platform, announcement = %delivery.announcement,
+                    attempts = delivery.attempts + 1, wait_ms = wait.as_millis() as u64, %reason,
+                    "announcement not delivered; will retry"
+                );
+                let at =
+                    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
+                store
+                    .write(async |conn| outbox::mark_retry(conn, delivery, at, &reason).await)
+                    .await?;
+                Ok(false)
+            }
+            Err(DeliveryError::Permanent(reason)) => {
+                tracing::error!(platform = %delivery.platform, announcement = %delivery.announcement, %reason, "announcement cannot be delivered");
+                store
+                    .write(async |conn| outbox::mark_failed(conn, delivery, &reason).await)
+                    .await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Delivers until shutdown: at once when woken, else when the next retry is due
+    /// (checking at least every 30 s).
+    pub async fn run(self, mut shutdown: Shutdown) {
+        loop {
+            if let Err(e) = self.deliver_due().await {
+                tracing::error!(error = %e, "announcement delivery failed");
+            }
+            let wait = self.until_next().await;
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.app.outbox_signal().notified() => {}
+                _ = shutdown.wait() => break,
+            }
+        }
+        tracing::info!("announcement delivery stopped");
+    }
+
+    async fn until_next(&self) -> Duration {
+        let mut wait = Duration::from_secs(30);
+        for n in &self.notifiers {
+            if let Ok(Some(next)) = outbox::next_due(&self.app.store().read, n.platform()).await
+                && let Ok(next) = parse_ts(&next)
+            {
+                let until = (next - self.app.now()).to_std().unwrap_or(Duration::ZERO);
+                wait = wait.min(until.max(Duration::from_millis(50)));
+            }
+        }
+        wait
+    }
+}

@@ -1,0 +1,30 @@
+//! Runs due schedules (digest, mission reminder) until shutdown.
+
+use std::time::Duration;
+
+use super::Shutdown;
+use crate::app::{App, next_schedule, run_due_schedules};
+
+pub async fn run(app: App, mut shutdown: Shutdown) {
+    loop {
+        match run_due_schedules(&app).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(posts = n, "scheduled posts queued"),
+            Err(e) => tracing::error!(error = %e, "running schedules failed"),
+        }
+        // Sleep until the next one is due, but wake at least each minute: a
+        // schedule changed by a command must not wait for an old, later deadline.
+        let wait = match next_schedule(&app).await {
+            Ok(Some(next)) => (next - app.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .clamp(Duration::from_millis(200), Duration::from_secs(60)),
+            _ => Duration::from_secs(60),
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.wait() => break,
+        }
+    }
+    tracing::info!("scheduler stopped");
+}
