@@ -1,1 +1,142 @@
-fn main() {}
+//! Contributions recorded per second through the seam (`App::handle`), with
+//! `synchronous=FULL`, many concurrent callers, on a real SQLite file.
+//!
+//! cargo bench --bench contribute
+//! Environment: KEEL_BENCH_SECONDS (default 15), KEEL_BENCH_CALLERS (default 256),
+//! KEEL_BENCH_MEMBERS (default 1000).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use keel::app::App;
+use keel::domain::clock::SystemClock;
+use keel::domain::command::NewContribution;
+use keel::domain::parse::parse;
+use keel::domain::{Command, Envelope, Platform, Role};
+use keel::store::{Store, StoreOptions};
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(bench());
+}
+
+async fn bench() {
+    let seconds = env("KEEL_BENCH_SECONDS", 15);
+    let callers = env("KEEL_BENCH_CALLERS", 256) as usize;
+    let members = env("KEEL_BENCH_MEMBERS", 1000) as usize;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let store = Store::open(&StoreOptions::new(url)).await.unwrap();
+    let app = App::new(store, Arc::new(SystemClock));
+
+    let mut actors = Vec::new();
+    for i in 0..members {
+        let envelope = Envelope {
+            platform: Platform::Console,
+            workspace_id: "bench".into(),
+            workspace_name: "bench".into(),
+            user_id: format!("member-{i}"),
+            user_name: format!("member-{i}"),
+            role: if i == 0 {
+                Role::Organiser
+            } else {
+                Role::Member
+            },
+        };
+        actors.push(app.actor(&envelope).await.unwrap());
+    }
+    let today = Utc::now().date_naive();
+    for line in [
+        "mission set Bench the forest",
+        "mission value add speed",
+        "goal create Trees target=100000000 unit=trees slug=trees",
+    ] {
+        app.handle(&actors[0], parse(line, today).unwrap())
+            .await
+            .unwrap();
+    }
+    let with_goal = match parse(
+        "contribute Planted trees amount=3 goal=trees value=speed",
+        today,
+    )
+    .unwrap()
+    {
+        Command::Contribute(c) => c,
+        _ => unreachable!(),
+    };
+    let plain = NewContribution {
+        amount: None,
+        goal: None,
+        value: None,
+        ..with_goal.clone()
+    };
+
+    println!(
+        "contribute through App::handle: {callers} callers, {members} members, {seconds} s, synchronous=FULL"
+    );
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..callers {
+        let app = app.clone();
+        let actors = actors.clone();
+        let (with_goal, plain) = (with_goal.clone(), plain.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut n = c;
+            while Instant::now() < deadline {
+                let actor = &actors[n % actors.len()];
+                let command = if n % 2 == 0 {
+                    with_goal.clone()
+                } else {
+                    plain.clone()
+                };
+                let t = Instant::now();
+                app.handle(actor, Command::Contribute(command))
+                    .await
+                    .expect("recorded");
+                latencies.push(t.elapsed());
+                n += callers;
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM contributions")
+        .fetch_one(&app.store().read)
+        .await
+        .unwrap();
+    println!(
+        "recorded {} in {:.2} s = {:.0} contributions/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; rows in database {}",
+        latencies.len(),
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        pct(0.50).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+        latencies.last().unwrap().as_secs_f64() * 1e3,
+        stored
+    );
+    assert_eq!(
+        stored as usize,
+        latencies.len(),
+        "every acknowledged contribution is stored"
+    );
+    app.store().close().await;
+}

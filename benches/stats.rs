@@ -1,1 +1,116 @@
-fn main() {}
+//! `stats` on a community of 100,000 members and 1,000,000 contributions over two
+//! years, against one with a hundredth of that history.
+//!
+//! cargo bench --bench stats
+//! The generated databases are kept in target/bench-data and reused.
+//! KEEL_BENCH_SCALE=0.1 runs a tenth of the size (quick check).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use keel::app::App;
+use keel::demo::{DemoOptions, generate};
+use keel::domain::clock::SystemClock;
+use keel::domain::command::Window;
+use keel::domain::{Command, Envelope, Platform, Role};
+use keel::store::{Store, StoreOptions};
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(bench());
+}
+
+async fn community(members: u32, contributions: u32) -> (App, keel::domain::Actor) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("stats-{members}-{contributions}.db"));
+    let fresh = !path.exists();
+    let store = Store::open(&StoreOptions::new(format!("sqlite://{}", path.display())))
+        .await
+        .unwrap();
+    let app = App::new(store, Arc::new(SystemClock));
+    if fresh {
+        let t = Instant::now();
+        let options = DemoOptions {
+            community: "bench".into(),
+            members,
+            contributions,
+            days: 730,
+            seed: 1,
+        };
+        generate(app.store(), &options, app.now()).await.unwrap();
+        println!(
+            "generated {members} members / {contributions} contributions in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let envelope = Envelope {
+        platform: Platform::Console,
+        workspace_id: "bench".into(),
+        workspace_name: "bench".into(),
+        user_id: "ada".into(),
+        user_name: "ada".into(),
+        role: Role::Organiser,
+    };
+    let actor = app.actor(&envelope).await.unwrap();
+    (app, actor)
+}
+
+async fn time(
+    app: &App,
+    actor: &keel::domain::Actor,
+    command: Command,
+    runs: usize,
+) -> (Duration, Duration) {
+    app.handle(actor, command.clone()).await.unwrap();
+    let mut times: Vec<Duration> = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        app.handle(actor, command.clone()).await.unwrap();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    (times[runs / 2], times[runs * 95 / 100])
+}
+
+async fn bench() {
+    let scale: f64 = std::env::var("KEEL_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let (members, contributions) = ((100_000.0 * scale) as u32, (1_000_000.0 * scale) as u32);
+    let (big, big_actor) = community(members, contributions).await;
+    let (small, small_actor) = community(members / 100, contributions / 100).await;
+    for (name, command) in [
+        (
+            "stats (28 days)",
+            Command::Stats {
+                window: Window::DEFAULT,
+            },
+        ),
+        (
+            "stats period=90d",
+            Command::Stats {
+                window: Window::Last { days: 90 },
+            },
+        ),
+        ("stats me", Command::StatsMe),
+    ] {
+        let (big_median, big_p95) = time(&big, &big_actor, command.clone(), 40).await;
+        let (small_median, small_p95) = time(&small, &small_actor, command, 40).await;
+        println!(
+            "{name:18} large: median {:7.2} ms, p95 {:7.2} ms | hundredth: median {:7.2} ms, p95 {:7.2} ms | ratio {:.2}",
+            big_median.as_secs_f64() * 1e3,
+            big_p95.as_secs_f64() * 1e3,
+            small_median.as_secs_f64() * 1e3,
+            small_p95.as_secs_f64() * 1e3,
+            big_median.as_secs_f64() / small_median.as_secs_f64()
+        );
+    }
+    big.store().close().await;
+    small.store().close().await;
+}

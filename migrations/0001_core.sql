@@ -160,6 +160,43 @@ CREATE TABLE member_daily_activity (
 ) WITHOUT ROWID;
 CREATE INDEX member_daily_activity_by_member ON member_daily_activity (member_id, day);
 
+-- Daily rollup per community, so statistics read a row per day. dau/wau/mau are
+-- the members active on the day / in the 7 / 28 days ending on it (PRODUCT.md);
+-- they are kept exact by adding each member's share (domain::activity), and rows
+-- exist ahead of today because today's activity counts in the coming windows.
+CREATE TABLE community_daily_activity (
+    community_id   INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
+    day            TEXT    NOT NULL,
+    dau            INTEGER NOT NULL DEFAULT 0,
+    wau            INTEGER NOT NULL DEFAULT 0,
+    mau            INTEGER NOT NULL DEFAULT 0,
+    contributions  INTEGER NOT NULL DEFAULT 0,
+    kudos          INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (community_id, day)
+) WITHOUT ROWID;
+
+-- Each member's totals over the rolling windows stats offers most (7, 28, 30 and
+-- 90 days ending on as_of), so "top contributors" reads five rows, not a window's
+-- worth of days. Rolled forward a day at a time from member_daily_activity.
+CREATE TABLE member_window_totals (
+    community_id    INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
+    window_days     INTEGER NOT NULL,
+    member_id       INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+    contributions   INTEGER NOT NULL DEFAULT 0,
+    kudos_received  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (community_id, window_days, member_id)
+) WITHOUT ROWID;
+CREATE INDEX member_window_totals_ranked
+    ON member_window_totals (community_id, window_days, contributions DESC, kudos_received DESC, member_id);
+CREATE INDEX member_window_totals_by_member ON member_window_totals (member_id);
+
+CREATE TABLE community_windows (
+    community_id  INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
+    window_days   INTEGER NOT NULL,
+    as_of         TEXT    NOT NULL,
+    PRIMARY KEY (community_id, window_days)
+) WITHOUT ROWID;
+
 CREATE TABLE goal_daily_progress (
     goal_id        INTEGER NOT NULL REFERENCES goals(id) ON DELETE CASCADE,
     day            TEXT    NOT NULL,

@@ -258,6 +258,11 @@ pub async fn generate(
         sqlx::query(sql).bind(community).execute(&mut *tx).await?;
     }
 
+    crate::store::activity::rebuild(&mut tx, community).await?;
+    for window in crate::store::windows::WINDOWS {
+        crate::store::windows::bring_up_to(&mut tx, community, window, today).await?;
+    }
+
     // Milestones already passed count as reached, so the next contribution does
     // not announce a history's worth of them at once.
     let total: i64 = sqlx::query_scalar("SELECT contribution_count FROM communities WHERE id = ?")

@@ -138,7 +138,7 @@ pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> 
                     if into == actor.member {
                         return Err(UserError::conflict("That code is for this same account.", "Use it from your other account.").into());
                     }
-                    links::merge_member(conn, actor.member, into).await?;
+                    links::merge_member(conn, actor.community, actor.member, into).await?;
                     Ok(Reply::private("Accounts linked").line(
                         "This account and the one that made the code are now one member: contributions, kudos and counts are combined.",
                     ))
@@ -149,6 +149,13 @@ pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> 
                     }
                     if redeemed.community == actor.community {
                         return Err(UserError::conflict("This workspace is already part of that community.", "Nothing changed.").into());
+                    }
+                    if links::workspace_count(conn, actor.community).await? > 1 {
+                        return Err(UserError::conflict(
+                            "This workspace's community already spans several workspaces.",
+                            "Link the other community's workspaces to this one instead (run `link community` here).",
+                        )
+                        .into());
                     }
                     if links::has_content(conn, actor.community).await? {
                         return Err(UserError::conflict(

@@ -100,16 +100,21 @@ async fn digest(
     let prev_to = today - Days::new(days);
     let this = stats::window_totals(read, community, from, today).await?;
     let last = stats::window_totals(read, community, prev_from, prev_to).await?;
+    // Members active in the period: the rolling count whose width is the period.
+    let active = |a: stats::ActiveMembers| match days {
+        1 => a.dau,
+        7 => a.wau,
+        _ => a.mau,
+    };
+    let active_now = active(stats::active_members(read, community, today).await?);
+    let active_before = active(stats::active_members(read, community, prev_to).await?);
     let since = now - chrono::Duration::days(days as i64);
     let before = since - chrono::Duration::days(days as i64);
     let joined = stats::members_joined(read, community, since, now).await?;
     let joined_before = stats::members_joined(read, community, before, since).await?;
     let reached = stats::milestones_reached(read, community, since, now).await?;
     let mut reply = Reply::public(format!("Digest · {name} · last {days} days"))
-        .field(
-            "Active members",
-            compare(this.active_members, last.active_members),
-        )
+        .field("Active members", compare(active_now, active_before))
         .field(
             "Contributions",
             compare(this.contributions, last.contributions),

@@ -8,7 +8,7 @@ use crate::domain::reply::Line;
 use crate::domain::text::format_number;
 use crate::domain::{Actor, Reply};
 use crate::error::Result;
-use crate::store::{communities, goals, kudos, parse_day, stats};
+use crate::store::{communities, goals, kudos, parse_day, stats, windows};
 
 use super::App;
 
@@ -28,7 +28,7 @@ pub async fn community(app: &App, actor: &Actor, window: Window) -> Result<Reply
     let days = (to - from).num_days() + 1;
     let active = stats::active_members(read, actor.community, to).await?;
     let totals = stats::window_totals(read, actor.community, from, to).await?;
-    let top = stats::top_contributors(read, actor.community, from, to, 5).await?;
+    let top = top_contributors(app, actor, from, to, days).await?;
     let per_goal = goals::progress_between(read, actor.community, from, to).await?;
     let open_goals = goals::list(read, actor.community, false).await?;
 
@@ -41,10 +41,6 @@ pub async fn community(app: &App, actor: &Actor, window: Window) -> Result<Reply
             stickiness(totals.member_days, days, active.mau).map_or_else(|| "–".into(), percent),
         )
         .field("Contributions", format_number(totals.contributions as f64))
-        .field(
-            "Active members",
-            format_number(totals.active_members as f64),
-        )
         .field("Kudos", format_number(totals.kudos as f64));
     if !top.is_empty() {
         reply = reply.line(Line::new().strong("Top contributors"));
@@ -94,6 +90,32 @@ pub async fn community(app: &App, actor: &Actor, window: Window) -> Result<Reply
         );
     }
     Ok(reply)
+}
+
+/// The top five of the window: from the kept window totals when it is a standard
+/// window ending today, else summed over the daily rows.
+async fn top_contributors(
+    app: &App,
+    actor: &Actor,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    days: i64,
+) -> Result<Vec<(String, i64, i64)>> {
+    let read = &app.store().read;
+    let today = app.today();
+    let standard = windows::WINDOWS
+        .iter()
+        .copied()
+        .find(|w| i64::from(*w) == days && to == today);
+    let Some(window) = standard else {
+        return stats::top_contributors(read, actor.community, from, to, 5).await;
+    };
+    if !windows::is_current(read, actor.community, window, today).await? {
+        app.store()
+            .write(async |conn| windows::bring_up_to(conn, actor.community, window, today).await)
+            .await?;
+    }
+    windows::top(read, actor.community, window, 5).await
 }
 
 pub async fn me(app: &App, actor: &Actor) -> Result<Reply> {

@@ -1,6 +1,7 @@
 //! The platform-free core: commands and their parser, validated values, rules,
 //! milestones and replies. Nothing here knows Discord, Slack or SQL.
 
+pub mod activity;
 pub mod actor;
 pub mod announce;
 pub mod clock;

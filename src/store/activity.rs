@@ -1,60 +1,321 @@
-//! Daily activity counts per member. Counts only: no message text is ever stored.
+//! Daily activity: per member (`member_daily_activity`) and per community
+//! (`community_daily_activity`), kept in step. Counts only: no message text is
+//! ever stored (P1). Every change to a member's active days goes through here, so
+//! the community's DAU/WAU/MAU stay exact (see domain::activity).
 
-use chrono::NaiveDate;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{Days, NaiveDate};
 use sqlx::SqliteConnection;
 
-use super::built;
-use super::day;
+use super::{built, day, parse_day, values_placeholders, windows};
+use crate::domain::activity::{WIDTHS, coverage_change};
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 
-/// Which daily count to bump.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Counter {
-    KudosGiven,
-    KudosReceived,
-    Messages,
-    Reactions,
+/// Activity counts for one member on one day.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub contributions: i64,
+    pub kudos_given: i64,
+    pub kudos_received: i64,
+    pub messages: i64,
+    pub reactions: i64,
 }
 
-impl Counter {
-    fn column(self) -> &'static str {
-        match self {
-            Counter::KudosGiven => "kudos_given",
-            Counter::KudosReceived => "kudos_received",
-            Counter::Messages => "messages",
-            Counter::Reactions => "reactions",
-        }
+impl Counts {
+    fn total(&self) -> i64 {
+        self.contributions + self.kudos_given + self.kudos_received + self.messages + self.reactions
+    }
+    fn add(&mut self, o: &Counts) {
+        self.contributions += o.contributions;
+        self.kudos_given += o.kudos_given;
+        self.kudos_received += o.kudos_received;
+        self.messages += o.messages;
+        self.reactions += o.reactions;
     }
 }
 
-/// Adds `n` (which may be negative, when data is erased) to a member's count for a day.
-pub async fn bump(
+/// Changes to the community rollup: [dau, wau, mau, contributions, kudos] per day.
+type Rollup = BTreeMap<NaiveDate, [i64; 5]>;
+
+const REACH: u64 = 27; // the widest window minus one day
+
+/// Adds activity (all counts ≥ 0) for members of one community.
+pub async fn record(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    entries: &[(MemberId, NaiveDate, Counts)],
+) -> Result<()> {
+    let mut added: HashMap<(MemberId, NaiveDate), Counts> = HashMap::new();
+    for (member, on, counts) in entries {
+        added.entry((*member, *on)).or_default().add(counts);
+    }
+    let added: Vec<_> = added.into_iter().collect();
+    let mut rollup = Rollup::new();
+    let mut new_days: BTreeMap<MemberId, BTreeSet<NaiveDate>> = BTreeMap::new();
+    for chunk in added.chunks(200) {
+        let sql = format!(
+            "INSERT INTO member_daily_activity
+                (community_id, day, member_id, contributions, kudos_given, kudos_received, messages, reactions)
+             VALUES {}
+             ON CONFLICT (community_id, day, member_id) DO UPDATE SET
+                contributions = contributions + excluded.contributions,
+                kudos_given = kudos_given + excluded.kudos_given,
+                kudos_received = kudos_received + excluded.kudos_received,
+                messages = messages + excluded.messages,
+                reactions = reactions + excluded.reactions
+             RETURNING member_id, day, contributions + kudos_given + kudos_received + messages + reactions",
+            values_placeholders(chunk.len(), 8)
+        );
+        let mut q = sqlx::query_as::<_, (i64, String, i64)>(built(sql));
+        for ((member, on), c) in chunk {
+            q = q
+                .bind(community)
+                .bind(day(*on))
+                .bind(member)
+                .bind(c.contributions)
+                .bind(c.kudos_given)
+                .bind(c.kudos_received)
+                .bind(c.messages)
+                .bind(c.reactions);
+        }
+        let totals: HashMap<(MemberId, NaiveDate), i64> = q
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|(m, d, total)| Ok(((MemberId(m), parse_day(&d)?), total)))
+            .collect::<Result<_>>()?;
+        for ((member, on), c) in chunk {
+            if totals.get(&(*member, *on)) == Some(&c.total()) && c.total() > 0 {
+                new_days.entry(*member).or_default().insert(*on);
+            }
+            let r = rollup.entry(*on).or_default();
+            r[3] += c.contributions;
+            r[4] += c.kudos_given;
+        }
+    }
+    let window_entries: Vec<windows::Entry> = added
+        .iter()
+        .filter(|(_, c)| c.contributions != 0 || c.kudos_received != 0)
+        .map(|((m, d), c)| (*m, *d, c.contributions, c.kudos_received))
+        .collect();
+    windows::record(conn, community, &window_entries).await?;
+    if !new_days.is_empty() {
+        let (lo, hi) = new_days
+            .values()
+            .flatten()
+            .fold((NaiveDate::MAX, NaiveDate::MIN), |(lo, hi), d| {
+                (lo.min(*d), hi.max(*d))
+            });
+        let members: Vec<i64> = new_days.keys().map(|m| m.0).collect();
+        let known = days_of(conn, &members, lo - Days::new(REACH), hi + Days::new(REACH)).await?;
+        for (member, fresh) in &new_days {
+            let after = known.get(member).cloned().unwrap_or_default();
+            let before: BTreeSet<NaiveDate> = after.difference(fresh).copied().collect();
+            add_coverage(&mut rollup, &before, &after);
+        }
+    }
+    apply(conn, community, &rollup).await
+}
+
+/// Applies a change to one member's day (counts may be negative; results never go
+/// below zero). A day left with no activity stops counting as active.
+pub async fn adjust(
     conn: &mut SqliteConnection,
     community: CommunityId,
     member: MemberId,
     on: NaiveDate,
-    counter: Counter,
-    n: i64,
+    delta: Counts,
 ) -> Result<()> {
-    let column = counter.column();
-    let sql = if n >= 0 {
-        format!(
-            "INSERT INTO member_daily_activity (community_id, day, member_id, {column}) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (community_id, day, member_id) DO UPDATE SET {column} = {column} + excluded.{column}"
+    let near = days_of(
+        conn,
+        &[member.0],
+        on - Days::new(REACH),
+        on + Days::new(REACH),
+    )
+    .await?;
+    let before = near.get(&member).cloned().unwrap_or_default();
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "UPDATE member_daily_activity SET
+            contributions = max(0, contributions + ?4), kudos_given = max(0, kudos_given + ?5),
+            kudos_received = max(0, kudos_received + ?6), messages = max(0, messages + ?7),
+            reactions = max(0, reactions + ?8)
+         WHERE community_id = ?1 AND member_id = ?2 AND day = ?3
+         RETURNING contributions + kudos_given + kudos_received + messages + reactions, 0",
+    )
+    .bind(community)
+    .bind(member)
+    .bind(day(on))
+    .bind(delta.contributions)
+    .bind(delta.kudos_given)
+    .bind(delta.kudos_received)
+    .bind(delta.messages)
+    .bind(delta.reactions)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if delta.contributions != 0 || delta.kudos_received != 0 {
+        windows::record(
+            conn,
+            community,
+            &[(member, on, delta.contributions, delta.kudos_received)],
         )
+        .await?;
+    }
+    let mut rollup = Rollup::new();
+    let r = rollup.entry(on).or_default();
+    r[3] += delta.contributions;
+    r[4] += delta.kudos_given;
+    if let Some((0, _)) = row {
+        sqlx::query("DELETE FROM member_daily_activity WHERE community_id = ? AND member_id = ? AND day = ?")
+            .bind(community)
+            .bind(member)
+            .bind(day(on))
+            .execute(&mut *conn)
+            .await?;
+        let mut after = before.clone();
+        after.remove(&on);
+        add_coverage(&mut rollup, &before, &after);
+    }
+    apply(conn, community, &rollup).await
+}
+
+/// Takes a member's whole share out of the community rollup; call before their
+/// activity rows are erased, moved or merged.
+pub async fn withdraw_member(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    member: MemberId,
+) -> Result<()> {
+    member_share(conn, community, member, -1).await
+}
+
+/// Puts a member's whole share into the community rollup; call after their
+/// activity rows arrived (moved or merged in).
+pub async fn add_member(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    member: MemberId,
+) -> Result<()> {
+    member_share(conn, community, member, 1).await
+}
+
+async fn member_share(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    member: MemberId,
+    sign: i64,
+) -> Result<()> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT day, contributions, kudos_given FROM member_daily_activity WHERE community_id = ? AND member_id = ?",
+    )
+    .bind(community)
+    .bind(member)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut rollup = Rollup::new();
+    let mut days = BTreeSet::new();
+    for (d, contributions, kudos) in rows {
+        let d = parse_day(&d)?;
+        days.insert(d);
+        let r = rollup.entry(d).or_default();
+        r[3] += sign * contributions;
+        r[4] += sign * kudos;
+    }
+    let empty = BTreeSet::new();
+    if sign > 0 {
+        add_coverage(&mut rollup, &empty, &days);
     } else {
-        format!(
-            "UPDATE member_daily_activity SET {column} = max(0, {column} + ?4)
-             WHERE community_id = ?1 AND day = ?2 AND member_id = ?3"
-        )
-    };
-    sqlx::query(built(sql))
+        add_coverage(&mut rollup, &days, &empty);
+    }
+    apply(conn, community, &rollup).await
+}
+
+/// Recomputes a community's rollup from its members' daily rows (after a bulk load).
+pub async fn rebuild(conn: &mut SqliteConnection, community: CommunityId) -> Result<()> {
+    sqlx::query("DELETE FROM community_daily_activity WHERE community_id = ?")
         .bind(community)
-        .bind(day(on))
-        .bind(member)
-        .bind(n)
         .execute(&mut *conn)
         .await?;
+    let rows: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT member_id, day, contributions, kudos_given FROM member_daily_activity
+         WHERE community_id = ? ORDER BY member_id, day",
+    )
+    .bind(community)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut rollup = Rollup::new();
+    let empty = BTreeSet::new();
+    let mut current: Option<i64> = None;
+    let mut days = BTreeSet::new();
+    for (member, d, contributions, kudos) in rows {
+        if current != Some(member) {
+            add_coverage(&mut rollup, &empty, &days);
+            days.clear();
+            current = Some(member);
+        }
+        let d = parse_day(&d)?;
+        days.insert(d);
+        let r = rollup.entry(d).or_default();
+        r[3] += contributions;
+        r[4] += kudos;
+    }
+    add_coverage(&mut rollup, &empty, &days);
+    apply(conn, community, &rollup).await
+}
+
+fn add_coverage(rollup: &mut Rollup, before: &BTreeSet<NaiveDate>, after: &BTreeSet<NaiveDate>) {
+    for (i, width) in WIDTHS.iter().enumerate() {
+        for (d, n) in coverage_change(before, after, *width) {
+            rollup.entry(d).or_default()[i] += n;
+        }
+    }
+}
+
+/// Active days of members within `[from, to]`.
+async fn days_of(
+    conn: &mut SqliteConnection,
+    members: &[i64],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashMap<MemberId, BTreeSet<NaiveDate>>> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT member_id, day FROM member_daily_activity
+         WHERE member_id IN (SELECT value FROM json_each(?)) AND day BETWEEN ? AND ?",
+    )
+    .bind(serde_json::to_string(members)?)
+    .bind(day(from))
+    .bind(day(to))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out: HashMap<MemberId, BTreeSet<NaiveDate>> = HashMap::new();
+    for (m, d) in rows {
+        out.entry(MemberId(m)).or_default().insert(parse_day(&d)?);
+    }
+    Ok(out)
+}
+
+async fn apply(conn: &mut SqliteConnection, community: CommunityId, rollup: &Rollup) -> Result<()> {
+    let rows: Vec<_> = rollup
+        .iter()
+        .filter(|(_, v)| v.iter().any(|n| *n != 0))
+        .collect();
+    for chunk in rows.chunks(300) {
+        let sql = format!(
+            "INSERT INTO community_daily_activity (community_id, day, dau, wau, mau, contributions, kudos) VALUES {}
+             ON CONFLICT (community_id, day) DO UPDATE SET
+                dau = dau + excluded.dau, wau = wau + excluded.wau, mau = mau + excluded.mau,
+                contributions = contributions + excluded.contributions, kudos = kudos + excluded.kudos",
+            values_placeholders(chunk.len(), 7)
+        );
+        let mut q = sqlx::query(built(sql));
+        for (d, v) in chunk {
+            q = q.bind(community).bind(day(**d));
+            for n in v.iter() {
+                q = q.bind(n);
+            }
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }

@@ -17,6 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{SqliteConnection, SqliteExecutor, SqlitePool};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
+use super::activity::{self, Counts};
 use super::built;
 use super::milestones::{CustomMilestone, NewAchievement};
 use super::{
@@ -348,18 +349,19 @@ async fn write_batch(
             e.1 += p.goal_amount;
         }
     }
-    let member_days: Vec<_> = member_days.into_iter().collect();
-    for chunk in member_days.chunks(INSERT_CHUNK) {
-        let sql = format!(
-            "INSERT INTO member_daily_activity (community_id, day, member_id, contributions) VALUES {}
-             ON CONFLICT (community_id, day, member_id) DO UPDATE SET contributions = contributions + excluded.contributions",
-            values_placeholders(chunk.len(), 4)
-        );
-        let mut q = sqlx::query(built(sql));
-        for ((community, d, member), n) in chunk {
-            q = q.bind(community).bind(day(*d)).bind(member).bind(n);
-        }
-        q.execute(&mut *conn).await?;
+    let mut by_community: HashMap<CommunityId, Vec<(MemberId, NaiveDate, Counts)>> = HashMap::new();
+    for ((community, d, member), n) in member_days {
+        by_community.entry(community).or_default().push((
+            member,
+            d,
+            Counts {
+                contributions: n,
+                ..Counts::default()
+            },
+        ));
+    }
+    for (community, entries) in &by_community {
+        activity::record(&mut *conn, *community, entries).await?;
     }
     for ((goal, d), (n, amount)) in &goal_days {
         sqlx::query(

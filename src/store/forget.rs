@@ -3,7 +3,7 @@
 
 use sqlx::SqliteConnection;
 
-use super::activity::{self, Counter};
+use super::activity::{self, Counts};
 use super::built;
 use super::parse_ts;
 use crate::domain::{CommunityId, MemberId};
@@ -40,19 +40,21 @@ pub async fn forget_member(
     forgotten.kudos = kudos.len() as i64;
     for (from, to, at) in kudos {
         let on = parse_ts(&at)?.date_naive();
-        if from == member.0 {
-            activity::bump(
-                conn,
-                community,
-                MemberId(to),
-                on,
-                Counter::KudosReceived,
-                -1,
-            )
-            .await?;
+        // Only the other side: the member's own rows go with their share below.
+        let (other, delta) = if from == member.0 {
+            let delta = Counts {
+                kudos_received: -1,
+                ..Counts::default()
+            };
+            (MemberId(to), delta)
         } else {
-            activity::bump(conn, community, MemberId(from), on, Counter::KudosGiven, -1).await?;
-        }
+            let delta = Counts {
+                kudos_given: -1,
+                ..Counts::default()
+            };
+            (MemberId(from), delta)
+        };
+        activity::adjust(conn, community, other, on, delta).await?;
     }
     sqlx::query(
         "DELETE FROM kudos WHERE community_id = ?1 AND (from_member_id = ?2 OR to_member_id = ?2)",
@@ -61,6 +63,9 @@ pub async fn forget_member(
     .bind(member)
     .execute(&mut *conn)
     .await?;
+
+    // The member's share of the community's daily figures goes with them.
+    activity::withdraw_member(conn, community, member).await?;
 
     // Contributions: goals and the community count lose them too.
     let goals: Vec<i64> = sqlx::query_scalar(

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{SqliteConnection, SqliteExecutor};
 
-use super::activity::{self, Counter};
+use super::activity::{self, Counts};
 use super::{parse_ts, ts};
 use crate::domain::{CommunityId, MemberId, Platform};
 use crate::error::Result;
@@ -31,8 +31,20 @@ pub async fn give(
     .fetch_one(&mut *conn)
     .await?;
     let today = now.date_naive();
-    activity::bump(conn, community, from, today, Counter::KudosGiven, 1).await?;
-    activity::bump(conn, community, to, today, Counter::KudosReceived, 1).await?;
+    let given = Counts {
+        kudos_given: 1,
+        ..Counts::default()
+    };
+    let received = Counts {
+        kudos_received: 1,
+        ..Counts::default()
+    };
+    activity::record(
+        conn,
+        community,
+        &[(from, today, given), (to, today, received)],
+    )
+    .await?;
     Ok(id)
 }
 

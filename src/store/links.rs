@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::SqliteConnection;
 
+use super::activity::{self, Counts};
 use super::ts;
 use crate::domain::{CommunityId, MemberId, WorkspaceId};
 use crate::error::Result;
@@ -108,9 +109,16 @@ pub async fn move_workspace(
     from: CommunityId,
     into: CommunityId,
 ) -> Result<()> {
+    let moved: Vec<i64> = sqlx::query_scalar("SELECT id FROM members WHERE community_id = ?")
+        .bind(from)
+        .fetch_all(&mut *conn)
+        .await?;
     for sql in [
         "UPDATE members SET community_id = ?2 WHERE community_id = ?1",
         "UPDATE member_daily_activity SET community_id = ?2 WHERE community_id = ?1",
+        "DELETE FROM community_daily_activity WHERE community_id = ?1",
+        "DELETE FROM member_window_totals WHERE community_id = ?1",
+        "DELETE FROM community_windows WHERE community_id = ?1",
     ] {
         sqlx::query(sql)
             .bind(from)
@@ -118,6 +126,10 @@ pub async fn move_workspace(
             .execute(&mut *conn)
             .await?;
     }
+    for member in moved {
+        activity::add_member(conn, into, MemberId(member)).await?;
+    }
+    super::windows::rebuild_all(conn, into).await?;
     sqlx::query("UPDATE workspaces SET community_id = ? WHERE id = ?")
         .bind(into)
         .bind(workspace)
@@ -130,17 +142,51 @@ pub async fn move_workspace(
     Ok(())
 }
 
+/// How many workspaces a community has.
+pub async fn workspace_count(conn: &mut SqliteConnection, community: CommunityId) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM workspaces WHERE community_id = ?")
+            .bind(community)
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
 /// Folds member `from` into member `into` (same community): identities,
 /// contributions, kudos, activity and counts all move; `from` is removed.
 pub async fn merge_member(
     conn: &mut SqliteConnection,
+    community: CommunityId,
     from: MemberId,
     into: MemberId,
 ) -> Result<()> {
+    // Kudos between the two would become kudos to oneself: take them out first.
+    let between: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT from_member_id, to_member_id, created_at FROM kudos
+         WHERE (from_member_id = ?1 AND to_member_id = ?2) OR (from_member_id = ?2 AND to_member_id = ?1)",
+    )
+    .bind(from)
+    .bind(into)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (giver, receiver, at) in between {
+        let on = super::parse_ts(&at)?.date_naive();
+        let given = Counts {
+            kudos_given: -1,
+            ..Counts::default()
+        };
+        let received = Counts {
+            kudos_received: -1,
+            ..Counts::default()
+        };
+        activity::adjust(conn, community, MemberId(giver), on, given).await?;
+        activity::adjust(conn, community, MemberId(receiver), on, received).await?;
+    }
+    activity::withdraw_member(conn, community, from).await?;
+    activity::withdraw_member(conn, community, into).await?;
     let statements = [
         "UPDATE identities SET member_id = ?2 WHERE member_id = ?1",
         "UPDATE contributions SET member_id = ?2 WHERE member_id = ?1",
-        // Kudos between the two would become kudos to oneself.
         "DELETE FROM kudos WHERE (from_member_id = ?1 AND to_member_id = ?2) OR (from_member_id = ?2 AND to_member_id = ?1)",
         "UPDATE kudos SET from_member_id = ?2 WHERE from_member_id = ?1",
         "UPDATE kudos SET to_member_id = ?2 WHERE to_member_id = ?1",
@@ -153,6 +199,13 @@ pub async fn merge_member(
             kudos_received = kudos_received + excluded.kudos_received,
             messages = messages + excluded.messages,
             reactions = reactions + excluded.reactions",
+        "DELETE FROM member_daily_activity WHERE member_id = ?1",
+        "INSERT INTO member_window_totals (community_id, window_days, member_id, contributions, kudos_received)
+         SELECT community_id, window_days, ?2, contributions, kudos_received FROM member_window_totals WHERE member_id = ?1 AND true
+         ON CONFLICT (community_id, window_days, member_id) DO UPDATE SET
+            contributions = contributions + excluded.contributions,
+            kudos_received = kudos_received + excluded.kudos_received",
+        "DELETE FROM member_window_totals WHERE member_id = ?1",
         "UPDATE members SET contribution_count = contribution_count + (SELECT contribution_count FROM members WHERE id = ?1),
             joined_at = min(joined_at, (SELECT joined_at FROM members WHERE id = ?1))
          WHERE id = ?2",
@@ -169,5 +222,5 @@ pub async fn merge_member(
             .execute(&mut *conn)
             .await?;
     }
-    Ok(())
+    activity::add_member(conn, community, into).await
 }

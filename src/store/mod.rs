@@ -20,6 +20,7 @@ pub mod mission;
 pub mod outbox;
 pub mod schedules;
 pub mod stats;
+pub mod windows;
 
 use std::str::FromStr;
 use std::time::Duration;

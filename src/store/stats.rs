@@ -1,7 +1,7 @@
 //! Statistics read from the daily rollups, so their cost follows the window asked,
 //! not the length of the history. Metric definitions: shared/docs/PRODUCT.md.
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use sqlx::SqliteExecutor;
 
 use super::day;
@@ -19,24 +19,21 @@ pub struct ActiveMembers {
     pub mau: i64,
 }
 
-/// DAU, WAU and MAU as of `on` (PRODUCT.md "DAU / WAU / MAU").
+/// DAU, WAU and MAU as of `on` (PRODUCT.md "DAU / WAU / MAU"), from the
+/// community's daily rollup: one row, however long the history.
 pub async fn active_members(
     db: impl SqliteExecutor<'_>,
     community: CommunityId,
     on: NaiveDate,
 ) -> Result<ActiveMembers> {
-    let (dau, wau, mau): (i64, i64, i64) = sqlx::query_as(
-        "SELECT count(DISTINCT CASE WHEN day = ?4 THEN member_id END),
-                count(DISTINCT CASE WHEN day >= ?3 THEN member_id END),
-                count(DISTINCT member_id)
-         FROM member_daily_activity WHERE community_id = ?1 AND day BETWEEN ?2 AND ?4",
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT dau, wau, mau FROM community_daily_activity WHERE community_id = ? AND day = ?",
     )
     .bind(community)
-    .bind(day(on - Days::new(27)))
-    .bind(day(on - Days::new(6)))
     .bind(day(on))
-    .fetch_one(db)
+    .fetch_optional(db)
     .await?;
+    let (dau, wau, mau) = row.unwrap_or_default();
     Ok(ActiveMembers { dau, wau, mau })
 }
 
@@ -45,20 +42,20 @@ pub async fn active_members(
 pub struct WindowTotals {
     /// Sum over the window's days of that day's active members; ÷ days = mean DAU.
     pub member_days: i64,
-    pub active_members: i64,
     pub contributions: i64,
     pub kudos: i64,
 }
 
+/// Totals over `[from, to]`: a row per day.
 pub async fn window_totals(
     db: impl SqliteExecutor<'_>,
     community: CommunityId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<WindowTotals> {
-    let (member_days, active_members, contributions, kudos): (i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT count(*), count(DISTINCT member_id), COALESCE(SUM(contributions), 0), COALESCE(SUM(kudos_given), 0)
-         FROM member_daily_activity WHERE community_id = ? AND day BETWEEN ? AND ?",
+    let (member_days, contributions, kudos): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(dau), 0), COALESCE(SUM(contributions), 0), COALESCE(SUM(kudos), 0)
+         FROM community_daily_activity WHERE community_id = ? AND day BETWEEN ? AND ?",
     )
     .bind(community)
     .bind(day(from))
@@ -67,7 +64,6 @@ pub async fn window_totals(
     .await?;
     Ok(WindowTotals {
         member_days,
-        active_members,
         contributions,
         kudos,
     })

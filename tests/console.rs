@@ -1,0 +1,235 @@
+//! The console as a black box: the built binary, fed lines on standard input.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn keel(dir: &Path, args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args(args)
+        .current_dir(dir)
+        .env(
+            "KEEL_DATABASE__URL",
+            format!("sqlite://{}", dir.join("keel.db").display()),
+        )
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the keel binary starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).to_string()
+}
+
+const ISSUE_LINES: &str = r#"mission set Grow a thriving urban forest, together. reason="first draft"
+mission value add stewardship
+goal create Plant 1000 trees target=1000 unit=trees slug=trees deadline=2027-06-30
+contribute Planted 40 oaks in Riverside park amount=40 goal=trees value=stewardship
+contribute Ran the newcomer onboarding session
+kudos @bob for leading Saturday's planting
+stats
+stats me
+goal list
+mission history
+"#;
+
+#[test]
+fn the_issue_script_runs_through_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = keel(
+        dir.path(),
+        &[
+            "console",
+            "--as",
+            "alice",
+            "--organiser",
+            "--community",
+            "forest",
+        ],
+        ISSUE_LINES,
+    );
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains('✗'), "no command should fail:\n{text}");
+    for expected in [
+        "Mission updated (version 1)",
+        "Value added: stewardship",
+        "New goal: Plant 1000 trees",
+        "Plant 1000 trees: ▱▱▱▱▱▱▱▱▱▱ 40 / 1,000 trees (4%)",
+        "“Ran the newcomer onboarding session”",
+        "alice thanks bob for leading Saturday's planting",
+        "Community stats",
+        "Active today (DAU): 2",
+        "Your stats, alice",
+        "Kudos given: 1",
+        "Plant 1000 trees (`trees`)",
+        "Mission history (2 versions)",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    // Milestones are announced as they are delivered, once each.
+    assert_eq!(text.matches("📣 Announcement").count(), 2, "{text}");
+    assert!(
+        text.contains("The community logged its first contribution!"),
+        "{text}"
+    );
+    assert!(
+        text.contains("alice logged their first contribution!"),
+        "{text}"
+    );
+}
+
+#[test]
+fn announcements_survive_a_restart_and_are_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "console",
+        "--as",
+        "alice",
+        "--organiser",
+        "--community",
+        "forest",
+    ];
+    let first = stdout(&keel(dir.path(), &args, "contribute Planted a tree\n"));
+    assert_eq!(first.matches("📣 Announcement").count(), 2, "{first}");
+    let second = stdout(&keel(dir.path(), &args, "contribute Watered it\n"));
+    assert_eq!(second.matches("📣 Announcement").count(), 0, "{second}");
+}
+
+#[test]
+fn errors_are_clear_and_the_console_carries_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = "goal create Plant trees target=10\ncontribute x amount=lots\nfrobnicate\nmission set Hi\ncontribute Still here\n";
+    let out = keel(dir.path(), &["console", "--as", "bob"], input);
+    let text = stdout(&out);
+    assert!(text.contains("✗ `goal create` is for organisers"), "{text}");
+    assert!(text.contains("✗ `lots` is not a number"), "{text}");
+    assert!(
+        text.contains("Write amount as a positive number, like amount=40"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✗ `frobnicate` is not a Keel command"),
+        "{text}"
+    );
+    assert!(text.contains("“Still here”"), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+}
+
+#[test]
+fn invalid_utf8_is_refused_without_losing_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args(["console", "--as", "carol"])
+        .env(
+            "KEEL_DATABASE__URL",
+            format!("sqlite://{}", dir.path().join("keel.db").display()),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"contribute caf\xe9 bad\ncontribute Good line\n")
+        .unwrap();
+    drop(stdin);
+    let text = String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).to_string();
+    assert!(text.contains("not valid UTF-8"), "{text}");
+    assert!(text.contains("“Good line”"), "{text}");
+}
+
+#[test]
+fn export_backup_and_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    keel(
+        d,
+        &[
+            "console",
+            "--as",
+            "alice",
+            "--organiser",
+            "--community",
+            "forest",
+        ],
+        "contribute Before the backup\n",
+    );
+    let backup = keel(d, &["backup", "snapshot.db"], "");
+    assert!(
+        backup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
+    assert!(stdout(&backup).contains("integrity ok"));
+    // A second backup to the same file is refused rather than overwritten.
+    assert!(!keel(d, &["backup", "snapshot.db"], "").status.success());
+
+    keel(
+        d,
+        &["console", "--as", "alice", "--community", "forest"],
+        "contribute After the backup\n",
+    );
+    let csv = stdout(&keel(d, &["export", "--community", "forest"], ""));
+    assert!(csv.starts_with("id,member,day,description"), "{csv}");
+    assert!(csv.contains("After the backup"), "{csv}");
+
+    let restore = keel(d, &["restore", "snapshot.db"], "");
+    assert!(
+        restore.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+    let csv = stdout(&keel(
+        d,
+        &["export", "--community", "forest", "--format", "csv"],
+        "",
+    ));
+    assert!(csv.contains("Before the backup"), "{csv}");
+    assert!(!csv.contains("After the backup"), "{csv}");
+    assert!(std::fs::read_dir(d).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("before-restore")
+    }));
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("keel.toml"),
+        "[database]\nurll = \"sqlite://x.db\"\n",
+    )
+    .unwrap();
+    let out = keel(dir.path(), &["--config", "keel.toml", "check-config"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("urll"));
+    let out = keel(dir.path(), &["check-config"], "");
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("database.url"));
+}
+
+#[test]
+fn run_without_platforms_points_to_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = keel(dir.path(), &["run"], "");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("keel console"));
+}
