@@ -1,0 +1,243 @@
+//! Background jobs over a real SQLite file: announcement delivery with retries, and
+//! schedules kept in the database.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use keel::app::{App, run_due_schedules};
+use keel::domain::clock::ManualClock;
+use keel::domain::{Actor, Envelope, Platform, Role};
+use keel::jobs::outbox::{Deliverer, DeliveryError, Notifier};
+use keel::store::outbox::Delivery;
+use keel::store::{Store, StoreOptions};
+use tempfile::TempDir;
+
+/// A platform that fails as scripted, then accepts, recording what it accepted.
+struct FlakyPlatform {
+    script: Mutex<Vec<DeliveryError>>,
+    calls: AtomicUsize,
+    delivered: Mutex<Vec<String>>,
+}
+
+impl FlakyPlatform {
+    fn new(script: Vec<DeliveryError>) -> Arc<Self> {
+        Arc::new(FlakyPlatform {
+            script: Mutex::new(script),
+            calls: AtomicUsize::new(0),
+            delivered: Mutex::new(Vec::new()),
+        })
+    }
+    fn delivered(&self) -> Vec<String> {
+        self.delivered.lock().unwrap().clone()
+    }
+}
+
+impl Notifier for FlakyPlatform {
+    fn platform(&self) -> Platform {
+        Platform::Console
+    }
+    fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        async move {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let mut script = self.script.lock().unwrap();
+            if !script.is_empty() {
+                return Err(script.remove(0));
+            }
+            self.delivered
+                .lock()
+                .unwrap()
+                .push(delivery.body.title.clone().unwrap_or_default());
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+async fn open(dir: &TempDir, clock: Arc<ManualClock>) -> App {
+    let url = format!("sqlite://{}", dir.path().join("keel.db").display());
+    let store = Store::open(&StoreOptions::new(url)).await.unwrap();
+    App::new(store, clock)
+}
+
+async fn organiser(app: &App) -> Actor {
+    let envelope = Envelope {
+        platform: Platform::Console,
+        workspace_id: "forest".into(),
+        workspace_name: "forest".into(),
+        user_id: "alice".into(),
+        user_name: "alice".into(),
+        role: Role::Organiser,
+    };
+    app.actor(&envelope).await.unwrap()
+}
+
+fn wednesday_noon() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+async fn pending(app: &App) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM announcement_deliveries WHERE status = 'pending'")
+        .fetch_one(&app.store().read)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn rate_limits_and_server_errors_delay_but_never_lose_or_repeat() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(wednesday_noon()));
+    let app = open(&dir, clock.clone()).await;
+    let alice = organiser(&app).await;
+    // The first contribution reaches two milestones: the community's and alice's first.
+    app.handle_line(&alice, "contribute Planted a tree")
+        .await
+        .unwrap();
+    assert_eq!(pending(&app).await, 2);
+
+    let platform = FlakyPlatform::new(vec![
+        DeliveryError::Retry {
+            after: Some(Duration::from_secs(30)),
+            reason: "429".into(),
+        },
+        DeliveryError::Retry {
+            after: None,
+            reason: "500".into(),
+        },
+    ]);
+    let deliverer = Deliverer::new(app.clone(), vec![platform.clone()]);
+    assert_eq!(
+        deliverer.deliver_due().await.unwrap(),
+        0,
+        "both attempts failed"
+    );
+    assert_eq!(platform.calls.load(Ordering::SeqCst), 2);
+    // Not due again before Retry-After.
+    clock.advance(chrono::Duration::seconds(10));
+    assert_eq!(
+        deliverer.deliver_due().await.unwrap(),
+        1,
+        "the 5xx one is due after its short backoff"
+    );
+    clock.advance(chrono::Duration::seconds(25));
+    assert_eq!(
+        deliverer.deliver_due().await.unwrap(),
+        1,
+        "the rate-limited one after Retry-After"
+    );
+    assert_eq!(pending(&app).await, 0);
+    clock.advance(chrono::Duration::hours(2));
+    assert_eq!(deliverer.deliver_due().await.unwrap(), 0);
+    let mut delivered = platform.delivered();
+    delivered.sort();
+    assert_eq!(
+        delivered,
+        vec![
+            "🎉 The community logged its first contribution!".to_string(),
+            "🎉 alice logged their first contribution!".to_string()
+        ]
+    );
+    let attempts: i64 = sqlx::query_scalar("SELECT sum(attempts) FROM announcement_deliveries")
+        .fetch_one(&app.store().read)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 4);
+}
+
+#[tokio::test]
+async fn queued_announcements_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(wednesday_noon()));
+    {
+        let app = open(&dir, clock.clone()).await;
+        let alice = organiser(&app).await;
+        app.handle_line(&alice, "contribute Planted a tree")
+            .await
+            .unwrap();
+        app.store().close().await;
+    }
+    let app = open(&dir, clock.clone()).await;
+    let platform = FlakyPlatform::new(Vec::new());
+    let deliverer = Deliverer::new(app.clone(), vec![platform.clone()]);
+    assert_eq!(deliverer.deliver_due().await.unwrap(), 2);
+    assert_eq!(deliverer.deliver_due().await.unwrap(), 0);
+    assert_eq!(platform.delivered().len(), 2);
+}
+
+#[tokio::test]
+async fn a_permanent_failure_is_kept_as_failed_and_not_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(wednesday_noon()));
+    let app = open(&dir, clock.clone()).await;
+    let alice = organiser(&app).await;
+    app.handle_line(&alice, "contribute Planted a tree")
+        .await
+        .unwrap();
+    let platform = FlakyPlatform::new(vec![
+        DeliveryError::Permanent("channel deleted".into()),
+        DeliveryError::Permanent("channel deleted".into()),
+    ]);
+    let deliverer = Deliverer::new(app.clone(), vec![platform.clone()]);
+    deliverer.deliver_due().await.unwrap();
+    clock.advance(chrono::Duration::days(1));
+    deliverer.deliver_due().await.unwrap();
+    assert_eq!(platform.calls.load(Ordering::SeqCst), 2);
+    let failed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM announcement_deliveries WHERE status = 'failed' AND last_error = 'channel deleted'",
+    )
+    .fetch_one(&app.store().read)
+    .await
+    .unwrap();
+    assert_eq!(failed, 2);
+}
+
+#[tokio::test]
+async fn schedules_post_once_per_period_in_the_community_time_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(wednesday_noon()));
+    let app = open(&dir, clock.clone()).await;
+    let alice = organiser(&app).await;
+    app.handle_line(&alice, "mission set Grow a forest")
+        .await
+        .unwrap();
+    app.handle_line(&alice, "setup timezone Europe/Paris")
+        .await
+        .unwrap();
+    app.handle_line(&alice, "contribute Planted a tree")
+        .await
+        .unwrap();
+    let platform = FlakyPlatform::new(Vec::new());
+    let deliverer = Deliverer::new(app.clone(), vec![platform.clone()]);
+    deliverer.deliver_due().await.unwrap();
+    let milestones = platform.delivered().len();
+
+    // Nothing is due on Wednesday.
+    assert_eq!(run_due_schedules(&app).await.unwrap(), 0);
+    // The digest is due Monday 09:00 in Paris, which is 08:00 UTC in winter.
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 30, 7, 59, 0).unwrap());
+    assert_eq!(run_due_schedules(&app).await.unwrap(), 0);
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap());
+    assert_eq!(run_due_schedules(&app).await.unwrap(), 1);
+    assert_eq!(run_due_schedules(&app).await.unwrap(), 0, "once per period");
+    deliverer.deliver_due().await.unwrap();
+    let delivered = platform.delivered();
+    assert_eq!(delivered.len(), milestones + 1);
+    assert!(
+        delivered.last().unwrap().starts_with("Digest · forest"),
+        "{delivered:?}"
+    );
+
+    // The mission reminder: the 1st of the month, 09:00 Paris.
+    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap());
+    assert_eq!(run_due_schedules(&app).await.unwrap(), 1);
+    deliverer.deliver_due().await.unwrap();
+    assert_eq!(platform.delivered().last().unwrap(), "Mission reminder");
+
+    // Turned off, it stays quiet.
+    app.handle_line(&alice, "setup digest off").await.unwrap();
+    clock.set(Utc.with_ymd_and_hms(2026, 12, 7, 8, 0, 0).unwrap());
+    assert_eq!(run_due_schedules(&app).await.unwrap(), 0);
+}
