@@ -78,6 +78,8 @@ pub struct Delivery {
     pub body: Reply,
 }
 
+type DueRow = (i64, i64, i64, String, Option<String>, i64, String);
+
 /// Pending deliveries for `platform` due at `now`, oldest first.
 pub async fn due(
     db: impl SqliteExecutor<'_>,
@@ -85,7 +87,7 @@ pub async fn due(
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Delivery>> {
-    let rows: Vec<(i64, i64, i64, String, Option<String>, i64, String)> = sqlx::query_as(
+    let rows: Vec<DueRow> = sqlx::query_as(
         "SELECT d.announcement_id, d.workspace_id, a.community_id, w.external_id, w.announce_channel, d.attempts, a.body
          FROM announcement_deliveries d
          JOIN announcements a ON a.id = d.announcement_id

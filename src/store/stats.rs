@@ -161,24 +161,6 @@ pub fn streak(days_desc: &[NaiveDate], today: NaiveDate) -> u32 {
     run
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn streaks() {
-        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        let today = d("2026-11-26");
-        assert_eq!(streak(&[], today), 0);
-        assert_eq!(
-            streak(&[d("2026-11-26"), d("2026-11-25"), d("2026-11-23")], today),
-            2
-        );
-        assert_eq!(streak(&[d("2026-11-25"), d("2026-11-24")], today), 2);
-        assert_eq!(streak(&[d("2026-11-24")], today), 0);
-    }
-}
-
 /// Members who joined in `[from, to)` (times as stored text).
 pub async fn members_joined(
     db: impl SqliteExecutor<'_>,
@@ -211,4 +193,22 @@ pub async fn milestones_reached(
     .bind(super::ts(to))
     .fetch_one(db)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streaks() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let today = d("2026-11-26");
+        assert_eq!(streak(&[], today), 0);
+        assert_eq!(
+            streak(&[d("2026-11-26"), d("2026-11-25"), d("2026-11-23")], today),
+            2
+        );
+        assert_eq!(streak(&[d("2026-11-25"), d("2026-11-24")], today), 2);
+        assert_eq!(streak(&[d("2026-11-24")], today), 0);
+    }
 }
