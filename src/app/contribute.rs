@@ -107,7 +107,7 @@ pub async fn contribute(app: &App, actor: &Actor, new: NewContribution) -> Resul
 }
 
 pub async fn list(app: &App, actor: &Actor, member: MemberRef) -> Result<Reply> {
-    let member = app.member_by_ref(actor, &member).await?;
+    let member = app.member_by_ref(actor, &member, false).await?;
     let rows =
         contributions::by_member(&app.store().read, actor.community, member.id, LIST_LIMIT).await?;
     let mine = member.id == actor.member;

@@ -19,7 +19,7 @@ pub async fn kudos(
     to: MemberRef,
     reason: Option<Reason>,
 ) -> Result<Reply> {
-    let recipient = app.member_by_ref(actor, &to).await?;
+    let recipient = app.member_by_ref(actor, &to, true).await?;
     if recipient.id == actor.member {
         return Err(UserError::invalid(
             "Kudos are for thanking someone else.",

@@ -178,8 +178,14 @@ impl App {
     }
 
     /// Finds the member a command names, in the actor's community only (T1).
-    /// On the console a new name becomes a member, as a platform user would be.
-    async fn member_by_ref(&self, actor: &Actor, reference: &MemberRef) -> Result<Member> {
+    /// With `create`, a platform user not seen before (or, on the console, a new
+    /// name) becomes a member, as when they are mentioned for kudos.
+    async fn member_by_ref(
+        &self,
+        actor: &Actor,
+        reference: &MemberRef,
+        create: bool,
+    ) -> Result<Member> {
         let read = &self.store().read;
         let not_found = |shown: &str| {
             Error::User(UserError::not_found(
@@ -195,6 +201,9 @@ impl App {
                 if let Some(m) = communities::member_by_identity(read, actor.workspace, id).await? {
                     return Ok(m);
                 }
+                if !create {
+                    return Err(not_found(&format!("<@{id}>")));
+                }
                 let name = display_name(name.as_deref().unwrap_or(id), id);
                 self.create_mentioned(actor, id, &name).await
             }
@@ -207,7 +216,7 @@ impl App {
                 let mut named = communities::members_named(read, actor.community, name).await?;
                 match named.len() {
                     1 => Ok(named.remove(0)),
-                    0 if actor.platform == crate::domain::Platform::Console => {
+                    0 if create && actor.platform == crate::domain::Platform::Console => {
                         let name = Name::parse(name)?;
                         self.create_mentioned(actor, name.as_str(), name.as_str())
                             .await

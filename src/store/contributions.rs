@@ -154,29 +154,40 @@ async fn run(pool: SqlitePool, mut inbox: mpsc::Receiver<Message>) {
 
 async fn commit(pool: &SqlitePool, jobs: Vec<Job>) {
     let requests: Vec<&ContributionRequest> = jobs.iter().map(|j| &j.request).collect();
-    let outcome = async {
-        let mut tx = super::begin_immediate(pool).await?;
-        let outcomes = write_batch(&mut tx, &requests).await?;
-        tx.commit().await?;
-        Ok::<_, Error>(outcomes)
-    }
-    .await;
-    match outcome {
+    match write_in_transaction(pool, &requests).await {
         Ok(outcomes) => {
             for (job, outcome) in jobs.into_iter().zip(outcomes) {
                 let _ = job.reply.send(outcome.map_err(Error::User));
             }
         }
+        // One request must not sink the others: write each alone to find it.
+        Err(e) if jobs.len() > 1 => {
+            tracing::warn!(error = %e, batch = jobs.len(), "contribution batch failed; writing each alone");
+            for job in jobs {
+                Box::pin(commit(pool, vec![job])).await;
+            }
+        }
         Err(e) => {
-            tracing::error!(error = %e, batch = jobs.len(), "contribution batch failed; nothing was written");
+            tracing::error!(error = %e, "contribution could not be written");
             let message = e.to_string();
             for job in jobs {
-                let _ = job
-                    .reply
-                    .send(Err(Error::internal("contribution batch", message.clone())));
+                let _ = job.reply.send(Err(Error::internal(
+                    "writing a contribution",
+                    message.clone(),
+                )));
             }
         }
     }
+}
+
+async fn write_in_transaction(
+    pool: &SqlitePool,
+    requests: &[&ContributionRequest],
+) -> Result<Vec<Result<Recorded, UserError>>> {
+    let mut tx = super::begin_immediate(pool).await?;
+    let outcomes = write_batch(&mut tx, requests).await?;
+    tx.commit().await?;
+    Ok(outcomes)
 }
 
 /// What validation settled for one request.
