@@ -54,7 +54,7 @@ pub async fn record(
     let added: Vec<_> = added.into_iter().collect();
     let mut rollup = Rollup::new();
     let mut new_days: BTreeMap<MemberId, BTreeSet<NaiveDate>> = BTreeMap::new();
-    for chunk in added.chunks(200) {
+    for chunk in added.chunks(400) {
         let sql = format!(
             "INSERT INTO member_daily_activity
                 (community_id, day, member_id, contributions, kudos_given, kudos_received, messages, reactions)

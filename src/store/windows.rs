@@ -31,7 +31,8 @@ async fn as_of(
     found.as_deref().map(parse_day).transpose()
 }
 
-/// Applies changes already written to member_daily_activity.
+/// Applies changes already written to member_daily_activity: one read and one
+/// multi-row upsert for all windows, since this runs in every write batch.
 pub async fn record(
     conn: &mut SqliteConnection,
     community: CommunityId,
@@ -40,37 +41,50 @@ pub async fn record(
     let Some(latest) = entries.iter().map(|e| e.1).max() else {
         return Ok(());
     };
+    let kept: Vec<(u32, String)> =
+        sqlx::query_as("SELECT window_days, as_of FROM community_windows WHERE community_id = ?")
+            .bind(community)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut current = Vec::new();
     for window in WINDOWS {
-        let Some(current) = as_of(conn, community, window).await? else {
-            rebuild(conn, community, window, latest).await?;
-            continue;
-        };
-        let first = current - Days::new(u64::from(window) - 1);
-        let inside: Vec<&Entry> = entries
-            .iter()
-            .filter(|e| e.1 >= first && e.1 <= current)
-            .collect();
-        for chunk in inside.chunks(300) {
-            let sql = format!(
-                "INSERT INTO member_window_totals (community_id, window_days, member_id, contributions, kudos_received)
-                 VALUES {} ON CONFLICT (community_id, window_days, member_id) DO UPDATE SET
-                    contributions = max(0, contributions + excluded.contributions),
-                    kudos_received = max(0, kudos_received + excluded.kudos_received)",
-                values_placeholders(chunk.len(), 5)
-            );
-            let mut q = sqlx::query(built(sql));
-            for (member, _, contributions, kudos) in chunk {
-                q = q
-                    .bind(community)
-                    .bind(window)
-                    .bind(member)
-                    .bind(contributions)
-                    .bind(kudos);
-            }
-            q.execute(&mut *conn).await?;
+        match kept.iter().find(|(w, _)| *w == window) {
+            Some((_, on)) => current.push((window, parse_day(on)?)),
+            None => rebuild(conn, community, window, latest).await?,
         }
-        if latest > current {
-            roll(conn, community, window, current, latest).await?;
+    }
+    let inside: Vec<(u32, &Entry)> = current
+        .iter()
+        .flat_map(|&(window, on)| {
+            let first = on - Days::new(u64::from(window) - 1);
+            entries
+                .iter()
+                .filter(move |e| e.1 >= first && e.1 <= on)
+                .map(move |e| (window, e))
+        })
+        .collect();
+    for chunk in inside.chunks(500) {
+        let sql = format!(
+            "INSERT INTO member_window_totals (community_id, window_days, member_id, contributions, kudos_received)
+             VALUES {} ON CONFLICT (community_id, window_days, member_id) DO UPDATE SET
+                contributions = max(0, contributions + excluded.contributions),
+                kudos_received = max(0, kudos_received + excluded.kudos_received)",
+            values_placeholders(chunk.len(), 5)
+        );
+        let mut q = sqlx::query(built(sql));
+        for (window, (member, _, contributions, kudos)) in chunk {
+            q = q
+                .bind(community)
+                .bind(window)
+                .bind(member)
+                .bind(contributions)
+                .bind(kudos);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    for (window, on) in current {
+        if latest > on {
+            roll(conn, community, window, on, latest).await?;
         }
     }
     Ok(())
