@@ -51,9 +51,9 @@ pub async fn export(
                     r.day.to_string(),
                     neutralise_formula(&r.description),
                     r.amount.map(|a| a.to_string()).unwrap_or_default(),
-                    r.unit.clone().unwrap_or_default(),
+                    neutralise_formula(r.unit.as_deref().unwrap_or_default()),
                     r.goal.clone().unwrap_or_default(),
-                    r.value.clone().unwrap_or_default(),
+                    neutralise_formula(r.value.as_deref().unwrap_or_default()),
                     r.platform.clone(),
                     super::ts(r.created_at),
                 ])
