@@ -80,6 +80,17 @@ fn from_row((community, kind, spec, next, last): Row) -> Result<Option<Schedule>
     }))
 }
 
+/// Rows as schedules, skipping kinds this version does not know.
+fn from_rows(rows: Vec<Row>) -> Result<Vec<Schedule>> {
+    Ok(rows
+        .into_iter()
+        .map(from_row)
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
 pub async fn of_community(
     db: impl SqliteExecutor<'_>,
     community: CommunityId,
@@ -90,13 +101,7 @@ pub async fn of_community(
     .bind(community)
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(from_row)
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .flatten()
-        .collect())
+    from_rows(rows)
 }
 
 /// Schedules due at `now`, oldest first.
@@ -113,13 +118,7 @@ pub async fn due(
     .bind(limit)
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(from_row)
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .flatten()
-        .collect())
+    from_rows(rows)
 }
 
 /// The earliest time any schedule falls due, so the scheduler can sleep until then.
