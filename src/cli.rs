@@ -272,33 +272,91 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
     }
 }
 
-/// The notifiers of the platforms this build and config enable.
-fn platform_notifiers(_config: &Config, _app: &App) -> Vec<Arc<dyn Notifier>> {
-    Vec::new()
-}
-
-/// `keel run`: adapters, announcement delivery and schedules until Ctrl-C, then
-/// a graceful stop: in-flight work finishes, queued contributions are written.
+/// `keel run`: the enabled adapters, announcement delivery and schedules until
+/// Ctrl-C or SIGTERM, then a graceful stop: in-flight requests and deliveries
+/// finish and queued contributions are written before the database closes.
 async fn serve(config: &Config) -> Result<ExitCode> {
     let (app, _lock) = open(config).await?;
-    let notifiers = platform_notifiers(config, &app);
+    let (trigger, shutdown) = shutdown_pair();
+    let mut notifiers: Vec<Arc<dyn Notifier>> = Vec::new();
+    let mut servers = Vec::new();
+    if config.slack.enabled() {
+        #[cfg(feature = "slack")]
+        {
+            use crate::slack::{Slack, notifier::SlackNotifier, server};
+            let slack = Slack::new(app.clone(), config)?;
+            let listener = tokio::net::TcpListener::bind(&config.http.listen)
+                .await
+                .map_err(|e| {
+                    Error::internal(
+                        "binding http.listen",
+                        format!("{}: {e}", config.http.listen),
+                    )
+                })?;
+            tracing::info!(listen = %config.http.listen, "serving Slack at /slack/commands, /slack/events, /slack/install");
+            notifiers.push(Arc::new(SlackNotifier(slack.clone())));
+            servers.push(tokio::spawn(server::serve(
+                slack.clone(),
+                listener,
+                shutdown.clone(),
+            )));
+            let stop = shutdown.clone();
+            servers.push(tokio::spawn(async move {
+                crate::slack::events::maintain(slack, stop).await;
+                Ok(())
+            }));
+        }
+        #[cfg(not(feature = "slack"))]
+        {
+            eprintln!(
+                "keel: [slack] is configured, but this build has no Slack support (build with the `slack` feature)"
+            );
+            return Ok(ExitCode::from(2));
+        }
+    }
     if notifiers.is_empty() {
         eprintln!(
             "keel: no platform is enabled in the configuration, so there is nothing to serve.\n\
-             To try Keel without a platform, run: keel console --as you --organiser"
+             Set up Slack under [slack] (see README), or try Keel without a platform: keel console --as you --organiser"
         );
         app.store().close().await;
         return Ok(ExitCode::from(2));
     }
     let platforms: Vec<Platform> = notifiers.iter().map(|n| n.platform()).collect();
     tracing::info!(?platforms, "keel is running");
-    let (trigger, shutdown) = shutdown_pair();
     let deliverer = tokio::spawn(Deliverer::new(app.clone(), notifiers).run(shutdown.clone()));
     let scheduler = tokio::spawn(jobs::scheduler::run(app.clone(), shutdown.clone()));
-    let _ = tokio::signal::ctrl_c().await;
+    wait_for_stop_signal().await;
     tracing::info!("shutting down");
     trigger.trigger();
     let _ = tokio::join!(deliverer, scheduler);
+    for server in servers {
+        match server.await {
+            Ok(Err(e)) => tracing::error!(error = %e, "server stopped with an error"),
+            Err(e) => tracing::error!(error = %e, "server task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
     app.store().close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -16,6 +16,107 @@ use crate::store::StoreOptions;
 pub struct Config {
     pub database: DatabaseConfig,
     pub log: LogConfig,
+    pub http: HttpConfig,
+    pub slack: SlackConfig,
+}
+
+/// A secret from the config: never printed, never logged.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(hidden)")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("(hidden)")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Where Keel's HTTP server (Slack's endpoints, /healthz, /readyz) listens.
+    pub listen: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "127.0.0.1:3000".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlackConfig {
+    /// Verifies every request from Slack. Setting it turns the Slack endpoints on.
+    pub signing_secret: Option<Secret>,
+    /// Single-workspace mode: the bot token (xoxb-…) of the one workspace.
+    pub bot_token: Option<Secret>,
+    /// "Add to Slack" for many workspaces: the app's OAuth client id and secret.
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    /// The public base URL Slack redirects browsers to after install.
+    pub public_url: Option<String>,
+    /// Encrypts installation tokens at rest: 32 random bytes in base64.
+    pub token_key: Option<Secret>,
+    /// Socket Mode: the app-level token (xapp-…). Not yet served.
+    pub app_token: Option<Secret>,
+    /// The Web API base URL (tests, proxies).
+    pub api_base: String,
+    /// Where browsers are sent to approve an install.
+    pub authorize_url: String,
+    /// Count messages and reactions as activity (counts only, never text).
+    pub count_activity: bool,
+    /// Welcome members who join the workspace with the mission.
+    pub welcome: bool,
+    /// Days after uninstall before a workspace's data is purged.
+    pub purge_after_days: u32,
+}
+
+impl Default for SlackConfig {
+    fn default() -> Self {
+        SlackConfig {
+            signing_secret: None,
+            bot_token: None,
+            client_id: None,
+            client_secret: None,
+            public_url: None,
+            token_key: None,
+            app_token: None,
+            api_base: "https://slack.com/api".into(),
+            authorize_url: "https://slack.com/oauth/v2/authorize".into(),
+            count_activity: false,
+            welcome: false,
+            purge_after_days: 30,
+        }
+    }
+}
+
+impl SlackConfig {
+    /// Whether the Slack endpoints are configured.
+    pub fn enabled(&self) -> bool {
+        self.signing_secret.is_some() || self.bot_token.is_some() || self.client_id.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,6 +201,40 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "database.url must name a file: an in-memory database would lose everything on exit".into(),
             ));
+        }
+        if self.slack.enabled() {
+            if self
+                .slack
+                .signing_secret
+                .as_ref()
+                .is_none_or(Secret::is_empty)
+            {
+                return Err(ConfigError::Invalid(
+                    "slack.signing_secret is empty: Keel will not serve Slack without checking that requests come from Slack \
+                     (find it under Basic Information → App Credentials)"
+                        .into(),
+                ));
+            }
+            if self.slack.client_id.is_some()
+                && (self
+                    .slack
+                    .client_secret
+                    .as_ref()
+                    .is_none_or(Secret::is_empty)
+                    || self.slack.token_key.as_ref().is_none_or(Secret::is_empty)
+                    || self.slack.public_url.is_none())
+            {
+                return Err(ConfigError::Invalid(
+                    "slack.client_id is set, so installs are enabled: also set slack.client_secret, slack.public_url and \
+                     slack.token_key (32 random bytes in base64, e.g. `openssl rand -base64 32`)"
+                        .into(),
+                ));
+            }
+            if self.slack.bot_token.is_none() && self.slack.client_id.is_none() {
+                return Err(ConfigError::Invalid(
+                    "slack: set either slack.bot_token (one workspace) or slack.client_id (installs)".into(),
+                ));
+            }
         }
         if self.database.read_connections == 0 {
             return Err(ConfigError::Invalid(

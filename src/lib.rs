@@ -22,4 +22,6 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod jobs;
+#[cfg(feature = "slack")]
+pub mod slack;
 pub mod store;

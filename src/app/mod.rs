@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::store::communities::{self, Member};
 
+pub use mission::card as mission_card;
 pub use schedules::{next_schedule, run_due_schedules};
 
 /// The application: a cheap handle shared by every adapter and job.

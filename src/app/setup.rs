@@ -6,8 +6,8 @@ use crate::domain::command::Setup;
 use crate::domain::reply::Line;
 use crate::domain::{Actor, Reply};
 use crate::error::Result;
-use crate::store::communities;
 use crate::store::schedules::{self, Kind};
+use crate::store::{communities, outbox};
 
 use super::App;
 
@@ -21,9 +21,12 @@ pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
         Setup::AnnouncementChannel(channel) => {
             app.store()
                 .write(async |conn| {
-                    communities::set_announce_channel(conn, actor.workspace, channel.as_str()).await
+                    communities::set_announce_channel(conn, actor.workspace, channel.as_str())
+                        .await?;
+                    outbox::make_due(conn, actor.workspace, now).await
                 })
                 .await?;
+            app.outbox_signal().notify_one();
             format!("Announcements, digests and reminders will go to {channel}.")
         }
         Setup::OrganiserRole(role) => {

@@ -4,9 +4,20 @@ use std::time::Duration;
 
 use super::Shutdown;
 use crate::app::{App, next_schedule, run_due_schedules};
+use crate::store::communities;
 
 pub async fn run(app: App, mut shutdown: Shutdown) {
     loop {
+        let now = app.now();
+        match app
+            .store()
+            .write(async |conn| communities::purge_due(conn, now).await)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(workspaces = n, "purged the data of removed workspaces"),
+            Err(e) => tracing::error!(error = %e, "purging removed workspaces failed"),
+        }
         match run_due_schedules(&app).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(posts = n, "scheduled posts queued"),

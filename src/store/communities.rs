@@ -398,3 +398,41 @@ pub async fn rename(conn: &mut SqliteConnection, community: CommunityId, name: &
         .await?;
     Ok(())
 }
+
+/// Marks a workspace for purge at `at` (None cancels, as on reinstall).
+pub async fn schedule_purge(
+    conn: &mut SqliteConnection,
+    platform: Platform,
+    external_id: &str,
+    at: Option<DateTime<Utc>>,
+) -> Result<()> {
+    sqlx::query("UPDATE workspaces SET purge_after = ? WHERE platform = ? AND external_id = ?")
+        .bind(at.map(ts))
+        .bind(platform.as_str())
+        .bind(external_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes workspaces whose purge time has passed, and their communities once no
+/// workspace is left (everything of a community cascades from its row).
+pub async fn purge_due(conn: &mut SqliteConnection, now: DateTime<Utc>) -> Result<u64> {
+    let due: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id, community_id FROM workspaces WHERE purge_after IS NOT NULL AND purge_after <= ?",
+    )
+    .bind(ts(now))
+    .fetch_all(&mut *conn)
+    .await?;
+    for (workspace, community) in &due {
+        sqlx::query("DELETE FROM workspaces WHERE id = ?")
+            .bind(workspace)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM communities WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM workspaces WHERE community_id = ?1)")
+            .bind(community)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(due.len() as u64)
+}

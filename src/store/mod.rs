@@ -19,6 +19,8 @@ pub mod milestones;
 pub mod mission;
 pub mod outbox;
 pub mod schedules;
+#[cfg(feature = "slack")]
+pub mod slack;
 pub mod stats;
 pub mod windows;
 

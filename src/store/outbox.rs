@@ -192,3 +192,17 @@ pub async fn counts_by_status(
     .fetch_all(db)
     .await?)
 }
+
+/// Makes a workspace's waiting deliveries due now (its channel was just set).
+pub async fn make_due(
+    conn: &mut SqliteConnection,
+    workspace: WorkspaceId,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query("UPDATE announcement_deliveries SET next_attempt_at = ? WHERE workspace_id = ? AND status = 'pending'")
+        .bind(ts(now))
+        .bind(workspace)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! The Slack Web API through slack-morphism, at a configurable base URL (tests,
+//! proxies). Built with an http-or-https connector: the default one refuses
+//! plain http, which a local fake needs (PLATFORMS.md).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+
+use crate::jobs::outbox::DeliveryError;
+
+pub type Client = SlackClient<SlackClientHyperConnector<HttpsConnector<HttpConnector>>>;
+
+pub fn client(api_base: &str) -> std::io::Result<Client> {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()?
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .build();
+    let base = format!("{}/", api_base.trim_end_matches('/'));
+    Ok(SlackClient::new(
+        SlackClientHyperConnector::with_connector(https).with_slack_api_url(&base),
+    ))
+}
+
+pub fn token(value: &str) -> SlackApiToken {
+    SlackApiToken::new(SlackApiTokenValue(value.to_string()))
+}
+
+/// How a failed Web API call should be retried, if at all.
+pub fn delivery_error(e: SlackClientError) -> DeliveryError {
+    match e {
+        SlackClientError::RateLimitError(r) => DeliveryError::Retry {
+            // At least Retry-After, plus a little jitter (S10).
+            after: Some(
+                r.retry_after.unwrap_or(Duration::from_secs(1))
+                    + Duration::from_millis(rand::random_range(0..250)),
+            ),
+            reason: "rate limited (429)".into(),
+        },
+        SlackClientError::ApiError(api) => {
+            let code = api.code.clone();
+            match code.as_str() {
+                "channel_not_found" | "not_in_channel" | "is_archived" | "invalid_auth"
+                | "account_inactive" | "token_revoked" | "missing_scope" => {
+                    DeliveryError::Permanent(format!("Slack refused: {code}"))
+                }
+                _ => DeliveryError::Retry {
+                    after: None,
+                    reason: format!("Slack error: {code}"),
+                },
+            }
+        }
+        other => DeliveryError::Retry {
+            after: None,
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// Who organises, per workspace: admins and owners, and members of the user group
+/// set with `setup organiser-role`. Asked of Slack, remembered five minutes.
+pub struct Directory {
+    client: Arc<Client>,
+    cache: Mutex<HashMap<(String, String), (bool, Instant)>>,
+}
+
+const DIRECTORY_TTL: Duration = Duration::from_secs(300);
+
+impl Directory {
+    pub fn new(client: Arc<Client>) -> Self {
+        Directory {
+            client,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub async fn is_organiser(
+        &self,
+        bot_token: &str,
+        team: &str,
+        user: &str,
+        usergroup: Option<&str>,
+    ) -> bool {
+        let key = (team.to_string(), user.to_string());
+        if let Some((answer, at)) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            && at.elapsed() < DIRECTORY_TTL
+        {
+            return *answer;
+        }
+        let token = token(bot_token);
+        let session = self.client.open_session(&token);
+        let admin = match session
+            .users_info(&SlackApiUsersInfoRequest::new(SlackUserId(
+                user.to_string(),
+            )))
+            .await
+        {
+            Ok(info) => {
+                let f = &info.user.flags;
+                f.is_admin.unwrap_or(false)
+                    || f.is_owner.unwrap_or(false)
+                    || f.is_primary_owner.unwrap_or(false)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "users.info failed; treating the user as a member");
+                false
+            }
+        };
+        let in_group = match usergroup.and_then(group_id) {
+            Some(group) if !admin => session
+                .usergroups_users_list(&SlackApiUserGroupsUsersListRequest::new(SlackUserGroupId(
+                    group,
+                )))
+                .await
+                .map(|r| r.users.iter().any(|u| u.0 == user))
+                .unwrap_or(false),
+            _ => false,
+        };
+        let answer = admin || in_group;
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, (answer, Instant::now()));
+        answer
+    }
+}
+
+/// `<!subteam^S123|@organisers>` or `S123` → `S123`.
+fn group_id(reference: &str) -> Option<String> {
+    let r = reference.trim();
+    let inner = r
+        .strip_prefix("<!subteam^")
+        .and_then(|s| s.strip_suffix('>'))
+        .unwrap_or(r);
+    let id = inner.split('|').next()?.trim();
+    (id.starts_with('S') && id.chars().all(|c| c.is_ascii_alphanumeric())).then(|| id.to_string())
+}
+
+/// `<#C123|general>` or `C123` or `#general` → what chat.postMessage takes.
+pub fn channel_id(reference: &str) -> String {
+    let r = reference.trim();
+    match r.strip_prefix("<#").and_then(|s| s.strip_suffix('>')) {
+        Some(inner) => inner.split('|').next().unwrap_or(inner).to_string(),
+        None => r.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references() {
+        assert_eq!(channel_id("<#C123|general>"), "C123");
+        assert_eq!(channel_id("C123"), "C123");
+        assert_eq!(
+            group_id("<!subteam^S42|@organisers>").as_deref(),
+            Some("S42")
+        );
+        assert_eq!(group_id("organisers"), None);
+    }
+}

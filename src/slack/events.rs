@@ -1,0 +1,206 @@
+//! The Events API: each event id handled once, durably (S5); messages and
+//! reactions counted as activity when enabled (counts only, P1); newcomers
+//! welcomed with the mission when enabled; uninstall and revoked tokens delete the
+//! workspace's tokens and schedule its data for purge (S9).
+
+use serde_json::Value;
+use slack_morphism::prelude::*;
+
+use super::{Slack, api, render};
+use crate::domain::{Envelope, Platform, Role};
+use crate::error::Result;
+use crate::store::activity::{self, Counts};
+use crate::store::{communities, mission, slack as stored};
+
+/// What the HTTP layer answers.
+pub enum Outcome {
+    Challenge(String),
+    Done,
+}
+
+pub async fn handle(slack: &Slack, payload: &Value) -> Result<Outcome> {
+    match payload["type"].as_str() {
+        Some("url_verification") => Ok(Outcome::Challenge(
+            payload["challenge"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )),
+        Some("event_callback") => {
+            let team = payload["team_id"].as_str().unwrap_or_default().to_string();
+            let Some(event_id) = payload["event_id"].as_str().filter(|id| !id.is_empty()) else {
+                return Ok(Outcome::Done);
+            };
+            let now = slack.app.now();
+            let first = slack
+                .app
+                .store()
+                .write(async |conn| stored::first_sighting(conn, event_id, &team, now).await)
+                .await?;
+            if first {
+                event(slack, &team, &payload["event"]).await?;
+            } else {
+                tracing::debug!(event_id, "event already handled; a retry");
+            }
+            Ok(Outcome::Done)
+        }
+        _ => Ok(Outcome::Done),
+    }
+}
+
+async fn event(slack: &Slack, team: &str, event: &Value) -> Result<()> {
+    let kind = event["type"].as_str().unwrap_or_default();
+    let user = event["user"].as_str().unwrap_or_default();
+    match kind {
+        "app_uninstalled" => uninstalled(slack, team).await,
+        "tokens_revoked" => {
+            let bots = event["tokens"]["bot"]
+                .as_array()
+                .map(|b| !b.is_empty())
+                .unwrap_or(false);
+            if bots {
+                uninstalled(slack, team).await
+            } else {
+                Ok(())
+            }
+        }
+        "message" | "reaction_added" if slack.settings.count_activity => {
+            // Skip bots, edits and other subtypes: a person's own message counts once.
+            if user.is_empty() || event.get("bot_id").is_some() || event.get("subtype").is_some() {
+                return Ok(());
+            }
+            count(slack, team, user, kind == "message").await
+        }
+        "team_join" if slack.settings.welcome => {
+            let user = event["user"]["id"].as_str().unwrap_or(user);
+            welcome(slack, team, user).await
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn count(slack: &Slack, team: &str, user: &str, message: bool) -> Result<()> {
+    if !is_installed(slack, team).await? {
+        return Ok(());
+    }
+    let envelope = Envelope {
+        platform: Platform::Slack,
+        workspace_id: team.to_string(),
+        workspace_name: team.to_string(),
+        user_id: user.to_string(),
+        user_name: user.to_string(),
+        role: Role::Member,
+    };
+    let app = &slack.app;
+    let existing =
+        communities::workspace_by_external(&app.store().read, Platform::Slack, team).await?;
+    let Some(workspace) = existing else {
+        return Ok(());
+    };
+    let member =
+        match communities::member_by_identity(&app.store().read, workspace.id, user).await? {
+            Some(m) => m.id,
+            None => match app.actor(&envelope).await {
+                Ok(actor) => actor.member,
+                Err(_) => return Ok(()),
+            },
+        };
+    let counts = if message {
+        Counts {
+            messages: 1,
+            ..Counts::default()
+        }
+    } else {
+        Counts {
+            reactions: 1,
+            ..Counts::default()
+        }
+    };
+    let today = app.today();
+    app.store()
+        .write(async |conn| {
+            activity::record(conn, workspace.community_id, &[(member, today, counts)]).await
+        })
+        .await
+}
+
+async fn welcome(slack: &Slack, team: &str, user: &str) -> Result<()> {
+    let app = &slack.app;
+    let Some(workspace) =
+        communities::workspace_by_external(&app.store().read, Platform::Slack, team).await?
+    else {
+        return Ok(());
+    };
+    let Some(version) = mission::current(&app.store().read, workspace.community_id).await? else {
+        return Ok(());
+    };
+    let Some(token) = slack.bot_token(team).await? else {
+        return Ok(());
+    };
+    let mut card = crate::app::mission_card(&version);
+    card.title = Some("Welcome! This is what we are here for".into());
+    let blocks: Vec<SlackBlock> =
+        serde_json::from_value(serde_json::Value::Array(render::blocks(&card)))?;
+    let request = SlackApiChatPostMessageRequest::new(
+        SlackChannelId(user.to_string()),
+        SlackMessageContent::new()
+            .with_text(render::fallback(&card))
+            .with_blocks(blocks),
+    );
+    let token = api::token(&token);
+    if let Err(e) = slack
+        .client
+        .open_session(&token)
+        .chat_post_message(&request)
+        .await
+    {
+        tracing::warn!(error = %e, "welcome message not sent");
+    }
+    Ok(())
+}
+
+/// Later events for an uninstalled team make no API call and change nothing.
+async fn is_installed(slack: &Slack, team: &str) -> Result<bool> {
+    Ok(slack.settings.bot_token.is_some()
+        || stored::sealed_token(&slack.app.store().read, team)
+            .await?
+            .is_some())
+}
+
+async fn uninstalled(slack: &Slack, team: &str) -> Result<()> {
+    let now = slack.app.now();
+    let purge_at = now + chrono::Duration::days(i64::from(slack.settings.purge_after_days));
+    slack
+        .app
+        .store()
+        .write(async |conn| {
+            let removed = stored::delete_installation(conn, team).await?;
+            communities::schedule_purge(conn, Platform::Slack, team, Some(purge_at)).await?;
+            tracing::info!(
+                removed,
+                "Slack workspace uninstalled; tokens deleted, data purge scheduled"
+            );
+            Ok(())
+        })
+        .await
+}
+
+/// Forgets handled event ids after two days (Slack retries within hours), until
+/// the process stops.
+pub async fn maintain(slack: std::sync::Arc<Slack>, mut shutdown: crate::jobs::Shutdown) {
+    loop {
+        let before = slack.app.now() - chrono::Duration::days(2);
+        if let Err(e) = slack
+            .app
+            .store()
+            .write(async |conn| stored::prune_events(conn, before).await)
+            .await
+        {
+            tracing::warn!(error = %e, "pruning Slack event ids");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = shutdown.wait() => return,
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! "Add to Slack" (OAuth v2) for many workspaces (S7): a random single-use `state`
+//! bound to the browser by a cookie and valid ten minutes; the code is exchanged
+//! only after the state checks out; the bot token is stored sealed, per
+//! (enterprise, team), and a reinstall updates the same row.
+
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use slack_morphism::prelude::*;
+
+use super::{Slack, crypto};
+use crate::domain::Platform;
+use crate::store::communities;
+use crate::store::slack::{self as stored, NewInstallation, StateCheck};
+
+pub const COOKIE: &str = "keel_slack_install";
+/// The bot scopes Keel asks for: exactly those it uses (see slack-app-manifest.yml).
+pub const SCOPES: &str =
+    "commands,chat:write,users:read,usergroups:read,channels:history,groups:history,reactions:read";
+const STATE_MINUTES: i64 = 10;
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn digest(s: &str) -> String {
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><meta charset=utf-8><title>{title}</title><h1>{title}</h1><p>{body}</p>",
+        title = html_escape(title),
+        body = html_escape(body)
+    );
+    (status, Html(html)).into_response()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn redirect_uri(slack: &Slack) -> Option<String> {
+    slack
+        .public_url
+        .as_ref()
+        .map(|base| format!("{base}/slack/oauth/callback"))
+}
+
+/// GET /slack/install: to Slack's approval page, with a fresh state.
+pub async fn start(slack: &Slack) -> Response {
+    let (Some(client_id), Some(redirect)) = (&slack.settings.client_id, redirect_uri(slack)) else {
+        return page(
+            StatusCode::NOT_FOUND,
+            "Installs are not enabled",
+            "This Keel serves one workspace.",
+        );
+    };
+    let (state, browser) = (random_hex(), random_hex());
+    let now = slack.app.now();
+    let expires = now + chrono::Duration::minutes(STATE_MINUTES);
+    let saved = slack
+        .app
+        .store()
+        .write(async |conn| {
+            stored::save_state(conn, &digest(&state), &digest(&browser), now, expires).await
+        })
+        .await;
+    if let Err(e) = saved {
+        tracing::error!(error = %e, "saving install state");
+        return page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Sorry",
+            "Something went wrong on our side; try again.",
+        );
+    }
+    let mut url = match url::Url::parse(&slack.settings.authorize_url) {
+        Ok(u) => u,
+        Err(_) => {
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Sorry",
+                "slack.authorize_url is not a URL.",
+            );
+        }
+    };
+    url.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("scope", SCOPES)
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("state", &state);
+    let cookie = format!(
+        "{COOKIE}={browser}; Secure; HttpOnly; Path=/; Max-Age={}; SameSite=Lax",
+        STATE_MINUTES * 60
+    );
+    let mut response = Redirect::to(url.as_str()).into_response();
+    if let Ok(value) = cookie.parse() {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+/// GET /slack/oauth/callback: check the state, then exchange the code.
+pub async fn finish(
+    slack: &Slack,
+    headers: &HeaderMap,
+    query: &std::collections::HashMap<String, String>,
+) -> Response {
+    if let Some(error) = query.get("error") {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Installation cancelled",
+            &format!("Slack said: {error}. Nothing was installed."),
+        );
+    }
+    let (Some(code), Some(state), Some(browser)) =
+        (query.get("code"), query.get("state"), cookie_value(headers))
+    else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Installation link incomplete",
+            "Start again from the Add to Slack button, in the same browser.",
+        );
+    };
+    let now = slack.app.now();
+    let check = slack
+        .app
+        .store()
+        .write(async |conn| stored::use_state(conn, &digest(state), &digest(&browser), now).await)
+        .await;
+    match check {
+        Ok(StateCheck::Valid) => {}
+        Ok(StateCheck::Unknown | StateCheck::Mismatched) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                "Installation link not recognised",
+                "Start again from the Add to Slack button, in the same browser.",
+            );
+        }
+        Ok(StateCheck::Used | StateCheck::Expired) => {
+            return page(
+                StatusCode::UNAUTHORIZED,
+                "Installation link expired",
+                "Links work once, for ten minutes. Start again from the Add to Slack button.",
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "checking install state");
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Sorry",
+                "Something went wrong on our side; try again.",
+            );
+        }
+    }
+    match exchange(slack, code).await {
+        Ok(team) => {
+            let mut response = page(
+                StatusCode::OK,
+                "Keel is installed",
+                &format!(
+                    "Keel is now in {team}. In Slack, type /keel help to start; organisers set the announcement channel with /keel setup announcements #channel."
+                ),
+            );
+            if let Ok(value) = format!("{COOKIE}=; Secure; HttpOnly; Path=/; Max-Age=0").parse() {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(message) => page(
+            StatusCode::BAD_GATEWAY,
+            "Installation did not finish",
+            &message,
+        ),
+    }
+}
+
+async fn exchange(slack: &Slack, code: &str) -> Result<String, String> {
+    let (Some(client_id), Some(secret), Some(key), Some(redirect)) = (
+        &slack.settings.client_id,
+        &slack.settings.client_secret,
+        slack.key(),
+        redirect_uri(slack),
+    ) else {
+        return Err("Installs are not fully configured on this server.".into());
+    };
+    let redirect =
+        url::Url::parse(&redirect).map_err(|_| "slack.public_url is not a URL.".to_string())?;
+    let request = SlackOAuthV2AccessTokenRequest::new(
+        SlackClientId(client_id.clone()),
+        SlackClientSecret(secret.expose().to_string()),
+        SlackOAuthCode(code.to_string()),
+    )
+    .with_redirect_uri(redirect);
+    let granted = slack.client.oauth2_access(&request).await.map_err(|e| {
+        tracing::warn!(error = %e, "oauth.v2.access failed");
+        "Slack did not accept the installation code. Start again from the Add to Slack button."
+            .to_string()
+    })?;
+    let team_id = granted.team.id.0.clone();
+    let team_name = granted.team.name.clone().unwrap_or_else(|| team_id.clone());
+    // slack-morphism's response has no enterprise; installs are keyed by team.
+    let enterprise = "";
+    let sealed = key.seal(
+        &granted.access_token.0,
+        &crypto::associated(enterprise, &team_id),
+    );
+    let now = slack.app.now();
+    let installation = NewInstallation {
+        enterprise_id: enterprise,
+        team_id: &team_id,
+        team_name: &team_name,
+        bot_user_id: granted.bot_user_id.as_ref().map(|u| u.0.as_str()),
+        bot_token_sealed: &sealed,
+        installer_user_id: Some(granted.authed_user.id.0.as_str()),
+        scopes: &granted.scope.0,
+    };
+    slack
+        .app
+        .store()
+        .write(async |conn| {
+            stored::save_installation(conn, &installation, now).await?;
+            communities::ensure_workspace(conn, Platform::Slack, &team_id, &team_name, now).await?;
+            communities::schedule_purge(conn, Platform::Slack, &team_id, None).await
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "saving installation");
+            "Something went wrong on our side; try again.".to_string()
+        })?;
+    tracing::info!(team = %team_id, "Slack workspace installed");
+    Ok(team_name)
+}

@@ -1,0 +1,105 @@
+//! The Slack adapter: signed slash commands and events over HTTP (axum), the
+//! "Add to Slack" install flow, and announcements through chat.postMessage. It
+//! translates Slack's requests into the core's envelopes and commands and renders
+//! replies as Block Kit; every decision stays in the core.
+
+pub mod api;
+pub mod commands;
+pub mod crypto;
+pub mod events;
+pub mod install;
+pub mod notifier;
+pub mod render;
+pub mod server;
+pub mod signature;
+
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::config::{Config, Secret};
+use crate::error::{Error, Result};
+use crate::store::slack as stored;
+
+use self::crypto::TokenKey;
+
+/// Everything the Slack handlers share.
+pub struct Slack {
+    pub app: App,
+    pub settings: crate::config::SlackConfig,
+    pub public_url: Option<String>,
+    signing_secret: Secret,
+    key: Option<TokenKey>,
+    pub client: Arc<api::Client>,
+    pub directory: api::Directory,
+}
+
+impl Slack {
+    /// Checks the configuration and builds the adapter (S2: no signing secret, no start).
+    pub fn new(app: App, config: &Config) -> Result<Arc<Slack>> {
+        let settings = config.slack.clone();
+        let signing_secret = settings
+            .signing_secret
+            .clone()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                Error::internal(
+                    "slack",
+                    "slack.signing_secret is empty; Keel will not serve Slack without it",
+                )
+            })?;
+        if settings.app_token.is_some() {
+            return Err(Error::internal(
+                "slack",
+                "slack.app_token (Socket Mode) is not supported by this version yet; serve Slack over HTTP with slack.signing_secret",
+            ));
+        }
+        let key = settings
+            .token_key
+            .as_ref()
+            .map(|k| TokenKey::from_base64(k.expose()))
+            .transpose()
+            .map_err(|e| Error::internal("slack.token_key", e))?;
+        let client = Arc::new(
+            api::client(&settings.api_base).map_err(|e| Error::internal("slack client", e))?,
+        );
+        Ok(Arc::new(Slack {
+            directory: api::Directory::new(client.clone()),
+            app,
+            public_url: settings
+                .public_url
+                .clone()
+                .map(|u| u.trim_end_matches('/').to_string()),
+            settings,
+            signing_secret,
+            key,
+            client,
+        }))
+    }
+
+    pub fn signing_secret(&self) -> &[u8] {
+        self.signing_secret.expose().as_bytes()
+    }
+
+    pub fn key(&self) -> Option<&TokenKey> {
+        self.key.as_ref()
+    }
+
+    /// The bot token for a team: the configured one (single workspace) or the
+    /// team's installation, decrypted.
+    pub async fn bot_token(&self, team_id: &str) -> Result<Option<String>> {
+        if let Some(token) = &self.settings.bot_token {
+            return Ok(Some(token.expose().to_string()));
+        }
+        let Some(key) = &self.key else {
+            return Ok(None);
+        };
+        let Some((enterprise, sealed)) =
+            stored::sealed_token(&self.app.store().read, team_id).await?
+        else {
+            return Ok(None);
+        };
+        key.open(&sealed, &crypto::associated(&enterprise, team_id))
+            .map(Some)
+            .map_err(|e| Error::internal("slack token", e))
+    }
+}

@@ -1,0 +1,171 @@
+//! Replies as Slack Block Kit. User text is escaped (`&`, `<`, `>`), so
+//! `<!channel>`, `<!here>` and `<!subteam^…>` never notify anyone (S11); section
+//! text stays within Slack's 3000 characters; times and days are Slack date tokens,
+//! shown in each reader's own time zone.
+
+use serde_json::{Value, json};
+
+use crate::domain::reply::{Line, Reply, Span};
+
+/// Slack's limit on a section's text.
+pub const SECTION_MAX: usize = 3000;
+/// Slack's limit on blocks per message.
+const MAX_BLOCKS: usize = 50;
+
+/// Escapes the three characters Slack gives meaning to in text.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn mrkdwn(line: &Line) -> String {
+    line.0
+        .iter()
+        .map(|span| match span {
+            Span::Text(s) => escape(s),
+            Span::Strong(s) => format!("*{}*", escape(s).replace('*', "∗")),
+            Span::Code(s) => format!("`{}`", escape(s).replace('`', "'")),
+            Span::Time(t) => format!(
+                "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
+                t.timestamp(),
+                t.format("%Y-%m-%d %H:%M UTC")
+            ),
+            Span::Day(d) => {
+                let noon = d
+                    .and_hms_opt(12, 0, 0)
+                    .map(|t| t.and_utc().timestamp())
+                    .unwrap_or(0);
+                format!(
+                    "<!date^{noon}^{{date_short_pretty}}|{}>",
+                    d.format("%Y-%m-%d")
+                )
+            }
+        })
+        .collect()
+}
+
+/// Cuts text to at most `max` characters, on a character boundary, marking the cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let kept: String = s.chars().take(max.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
+fn section(text: String) -> Value {
+    json!({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+}
+
+/// The reply's blocks: a title, its lines in sections of at most 3000 characters,
+/// then its fields, ten to a section.
+pub fn blocks(reply: &Reply) -> Vec<Value> {
+    let mut blocks = Vec::new();
+    if let Some(title) = &reply.title {
+        blocks.push(section(truncate(
+            &format!("*{}*", escape(title)),
+            SECTION_MAX,
+        )));
+    }
+    let mut current = String::new();
+    for line in &reply.lines {
+        let text = truncate(&mrkdwn(line), SECTION_MAX);
+        if !current.is_empty() && current.chars().count() + 1 + text.chars().count() > SECTION_MAX {
+            blocks.push(section(std::mem::take(&mut current)));
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(&text);
+    }
+    if !current.is_empty() {
+        blocks.push(section(current));
+    }
+    for chunk in reply.fields.chunks(10) {
+        let fields: Vec<Value> = chunk
+            .iter()
+            .map(|f| {
+                let text = format!("*{}*\n{}", escape(&f.name), mrkdwn(&f.value));
+                json!({"type": "mrkdwn", "text": truncate(&text, 2000)})
+            })
+            .collect();
+        blocks.push(json!({"type": "section", "fields": fields}));
+    }
+    if blocks.len() > MAX_BLOCKS {
+        blocks.truncate(MAX_BLOCKS - 1);
+        blocks.push(section("…and more than fits in one message.".into()));
+    }
+    blocks
+}
+
+/// Plain fallback text for notifications and screen readers.
+pub fn fallback(reply: &Reply) -> String {
+    truncate(
+        &escape(&reply.title.clone().unwrap_or_else(|| reply.plain())),
+        SECTION_MAX,
+    )
+}
+
+/// A slash-command response or response_url message.
+pub fn message(reply: &Reply) -> Value {
+    json!({
+        "response_type": if reply.is_private() { "ephemeral" } else { "in_channel" },
+        "text": fallback(reply),
+        "blocks": blocks(reply),
+    })
+}
+
+/// An error, privately.
+pub fn error(text: &str) -> Value {
+    json!({
+        "response_type": "ephemeral",
+        "text": truncate(&escape(text), SECTION_MAX),
+        "blocks": [section(truncate(&format!("⚠️ {}", escape(text)), SECTION_MAX))],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_in_user_text_are_neutralised() {
+        let reply = Reply::public("Hi <!channel>")
+            .line(Line::new().text("<!here> & <!subteam^S1|team> <@U1>"));
+        let json = message(&reply).to_string();
+        assert!(
+            !json.contains("<!channel>")
+                && !json.contains("<!here>")
+                && !json.contains("<!subteam"),
+            "{json}"
+        );
+        assert!(!json.contains("<@U1>"), "{json}");
+        assert!(
+            json.contains("&lt;!here&gt; &amp; &lt;!subteam^S1|team&gt;"),
+            "{json}"
+        );
+        assert!(json.contains("\"response_type\":\"in_channel\""));
+    }
+
+    #[test]
+    fn long_text_is_split_on_character_boundaries() {
+        let long = "é".repeat(5000);
+        let reply = Reply::private("t")
+            .line(Line::new().text(long.clone()))
+            .line(Line::new().text("next"));
+        for block in blocks(&reply) {
+            if let Some(text) = block["text"]["text"].as_str() {
+                assert!(text.chars().count() <= SECTION_MAX);
+            }
+        }
+        assert_eq!(message(&reply)["response_type"], "ephemeral");
+    }
+
+    #[test]
+    fn times_are_date_tokens() {
+        let t = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let text = mrkdwn(&Line::new().time(t));
+        assert!(text.starts_with("<!date^1700000000^"), "{text}");
+    }
+}

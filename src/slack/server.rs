@@ -1,0 +1,130 @@
+//! Keel's HTTP server: Slack's endpoints, each checking the signature on the raw
+//! body before anything parses it (S1–S3), plus /healthz and /readyz. Bodies are
+//! size-limited and every request has a time limit.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use tower_http::timeout::TimeoutLayer;
+
+use super::commands::{self, SlashCommand};
+use super::{Slack, events, install, signature};
+use crate::jobs::Shutdown;
+
+/// Slack's payloads are small; anything bigger is not from Slack.
+const BODY_LIMIT: usize = 256 * 1024;
+
+pub fn router(slack: Arc<Slack>) -> Router {
+    Router::new()
+        .route("/slack/commands", post(command))
+        .route("/slack/events", post(event))
+        .route("/slack/interactivity", post(interactivity))
+        .route("/slack/install", get(install_start))
+        .route("/slack/oauth/callback", get(install_finish))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(10),
+        ))
+        .with_state(slack)
+}
+
+/// Serves until shutdown; in-flight requests finish first.
+pub async fn serve(
+    slack: Arc<Slack>,
+    listener: tokio::net::TcpListener,
+    mut shutdown: Shutdown,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(slack))
+        .with_graceful_shutdown(async move { shutdown.wait().await })
+        .await
+}
+
+fn verified(slack: &Slack, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+    let now = slack.app.now().timestamp();
+    signature::verify(slack.signing_secret(), headers, body, now).map_err(|why| {
+        tracing::warn!(%why, "refused a Slack request");
+        (StatusCode::UNAUTHORIZED, "invalid signature").into_response()
+    })
+}
+
+fn form(body: &[u8]) -> HashMap<String, String> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+async fn command(State(slack): State<Arc<Slack>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refused) = verified(&slack, &headers, &body) {
+        return refused;
+    }
+    let form = form(&body);
+    // Slack's certificate check: answered only once the request is verified (S3).
+    if form.get("ssl_check").map(String::as_str) == Some("1") {
+        return StatusCode::OK.into_response();
+    }
+    let Some(command) = SlashCommand::from_form(&form) else {
+        return (StatusCode::BAD_REQUEST, "not a slash command").into_response();
+    };
+    let span = tracing::info_span!("slack command", team = %command.team_id);
+    let _ = span.enter();
+    Json(commands::run(&slack, command).await).into_response()
+}
+
+async fn event(State(slack): State<Arc<Slack>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refused) = verified(&slack, &headers, &body) {
+        return refused;
+    }
+    let Ok(payload) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "not JSON").into_response();
+    };
+    match events::handle(&slack, &payload).await {
+        Ok(events::Outcome::Challenge(challenge)) => {
+            Json(serde_json::json!({ "challenge": challenge })).into_response()
+        }
+        Ok(events::Outcome::Done) => StatusCode::OK.into_response(),
+        Err(e) => {
+            // 500 makes Slack retry later; the event id was not recorded as handled.
+            tracing::error!(error = %e, "handling a Slack event");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn interactivity(
+    State(slack): State<Arc<Slack>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = verified(&slack, &headers, &body) {
+        return refused;
+    }
+    // Keel sends no interactive elements yet; acknowledge so Slack shows no error.
+    StatusCode::OK.into_response()
+}
+
+async fn install_start(State(slack): State<Arc<Slack>>) -> Response {
+    install::start(&slack).await
+}
+
+async fn install_finish(
+    State(slack): State<Arc<Slack>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    install::finish(&slack, &headers, &query).await
+}
+
+async fn ready(State(slack): State<Arc<Slack>>) -> Response {
+    match slack.app.store().sqlite_version().await {
+        Ok(_) => "ready".into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+    }
+}
