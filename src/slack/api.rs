@@ -22,9 +22,10 @@ pub fn client(api_base: &str) -> std::io::Result<Client> {
         .enable_http1()
         .enable_http2()
         .build();
-    let base = format!("{}/", api_base.trim_end_matches('/'));
+    // slack-morphism puts the slash between base and method itself.
+    let base = api_base.trim_end_matches('/');
     Ok(SlackClient::new(
-        SlackClientHyperConnector::with_connector(https).with_slack_api_url(&base),
+        SlackClientHyperConnector::with_connector(https).with_slack_api_url(base),
     ))
 }
 

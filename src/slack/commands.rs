@@ -73,10 +73,10 @@ pub async fn run(slack: &Slack, command: SlashCommand) -> Value {
             let mut message = render::message(&reply);
             if !reply.attachments.is_empty() {
                 // Files need an upload; until then, say where to get them.
-                message["blocks"].as_array_mut().map(|b| {
-                    b.push(json!({"type": "context", "elements": [{"type": "mrkdwn",
-                        "text": "Files are not attached on Slack yet: the operator can run `keel export` on the server."}]}))
-                });
+                if let Some(blocks) = message["blocks"].as_array_mut() {
+                    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn",
+                        "text": "Files are not attached on Slack yet: the operator can run `keel export` on the server."}]}));
+                }
             }
             message
         }

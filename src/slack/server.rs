@@ -49,11 +49,12 @@ pub async fn serve(
         .await
 }
 
-fn verified(slack: &Slack, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+/// Checks the signature; on failure, the 401 to send.
+fn verified(slack: &Slack, headers: &HeaderMap, body: &[u8]) -> Result<(), Box<Response>> {
     let now = slack.app.now().timestamp();
     signature::verify(slack.signing_secret(), headers, body, now).map_err(|why| {
         tracing::warn!(%why, "refused a Slack request");
-        (StatusCode::UNAUTHORIZED, "invalid signature").into_response()
+        Box::new((StatusCode::UNAUTHORIZED, "invalid signature").into_response())
     })
 }
 
@@ -63,7 +64,7 @@ fn form(body: &[u8]) -> HashMap<String, String> {
 
 async fn command(State(slack): State<Arc<Slack>>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(refused) = verified(&slack, &headers, &body) {
-        return refused;
+        return *refused;
     }
     let form = form(&body);
     // Slack's certificate check: answered only once the request is verified (S3).
@@ -80,7 +81,7 @@ async fn command(State(slack): State<Arc<Slack>>, headers: HeaderMap, body: Byte
 
 async fn event(State(slack): State<Arc<Slack>>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(refused) = verified(&slack, &headers, &body) {
-        return refused;
+        return *refused;
     }
     let Ok(payload) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return (StatusCode::BAD_REQUEST, "not JSON").into_response();
@@ -104,7 +105,7 @@ async fn interactivity(
     body: Bytes,
 ) -> Response {
     if let Err(refused) = verified(&slack, &headers, &body) {
-        return refused;
+        return *refused;
     }
     // Keel sends no interactive elements yet; acknowledge so Slack shows no error.
     StatusCode::OK.into_response()

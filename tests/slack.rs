@@ -1,0 +1,664 @@
+//! The Slack adapter against a fake Slack Web API, through Keel's real HTTP server.
+#![cfg(feature = "slack")]
+
+#[path = "support/fake_slack.rs"]
+mod fake_slack;
+#[path = "support/http.rs"]
+mod http;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use fake_slack::FakeSlack;
+use keel::app::App;
+use keel::config::{Config, Secret};
+use keel::domain::clock::ManualClock;
+use keel::jobs::outbox::Deliverer;
+use keel::jobs::shutdown_pair;
+use keel::slack::crypto::TokenKey;
+use keel::slack::notifier::SlackNotifier;
+use keel::slack::{Slack, server, signature};
+use keel::store::{Store, StoreOptions};
+use tempfile::TempDir;
+
+const SECRET: &str = "test-signing-secret";
+
+type Headers = Vec<(&'static str, String)>;
+
+struct Keel {
+    addr: std::net::SocketAddr,
+    app: App,
+    slack: Arc<Slack>,
+    fake: FakeSlack,
+    clock: Arc<ManualClock>,
+    dir: TempDir,
+    _stop: keel::jobs::ShutdownTrigger,
+}
+
+#[derive(Clone, Copy)]
+enum Mode {
+    /// One workspace, bot token in the config.
+    Single,
+    /// "Add to Slack" installs.
+    Installs,
+}
+
+async fn start(mode: Mode) -> Keel {
+    let fake = FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("keel.db").display());
+    let store = Store::open(&StoreOptions::new(url)).await.unwrap();
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = App::new(store, clock.clone());
+    let mut config = Config::default();
+    config.slack.signing_secret = Some(Secret::new(SECRET));
+    config.slack.api_base = fake.api_base();
+    config.slack.count_activity = true;
+    match mode {
+        Mode::Single => config.slack.bot_token = Some(Secret::new("xoxb-configured")),
+        Mode::Installs => {
+            config.slack.client_id = Some("client-1".into());
+            config.slack.client_secret = Some(Secret::new("client-secret"));
+            config.slack.public_url = Some("https://keel.example.test".into());
+            config.slack.token_key = Some(Secret::new(TokenKey::generate()));
+            config.slack.authorize_url = "https://slack.example.test/oauth/v2/authorize".into();
+        }
+    }
+    let slack = Slack::new(app.clone(), &config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, shutdown) = shutdown_pair();
+    tokio::spawn(server::serve(slack.clone(), listener, shutdown));
+    Keel {
+        addr,
+        app,
+        slack,
+        fake,
+        clock,
+        dir,
+        _stop: stop,
+    }
+}
+
+impl Keel {
+    fn now(&self) -> i64 {
+        self.app.now().timestamp()
+    }
+
+    async fn signed(&self, path: &str, body: &str, content_type: &str) -> http::Response {
+        let ts = self.now();
+        let headers = [
+            ("Content-Type", content_type.to_string()),
+            ("X-Slack-Request-Timestamp", ts.to_string()),
+            (
+                "X-Slack-Signature",
+                signature::sign(SECRET.as_bytes(), ts, body.as_bytes()),
+            ),
+        ];
+        http::send(self.addr, "POST", path, &headers, body.as_bytes()).await
+    }
+
+    async fn command(&self, team: &str, user: &str, text: &str) -> serde_json::Value {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("team_id", team)
+            .append_pair("team_domain", &team.to_lowercase())
+            .append_pair("channel_id", "C1")
+            .append_pair("user_id", user)
+            .append_pair("user_name", &user.to_lowercase())
+            .append_pair("command", "/keel")
+            .append_pair("text", text)
+            .append_pair("response_url", "https://hooks.slack.example.test/1")
+            .append_pair("trigger_id", "1.2.3")
+            .finish();
+        let response = self
+            .signed(
+                "/slack/commands",
+                &body,
+                "application/x-www-form-urlencoded",
+            )
+            .await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        response.json()
+    }
+
+    async fn count(&self, sql: &'static str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.app.store().read)
+            .await
+            .unwrap()
+    }
+}
+
+fn text_of(message: &serde_json::Value) -> String {
+    message.to_string()
+}
+
+#[tokio::test]
+async fn forged_tampered_replayed_and_malformed_requests_get_401_and_change_nothing() {
+    let keel = start(Mode::Single).await;
+    let body = "team_id=T1&user_id=U1&user_name=u&command=%2Fkeel&text=contribute+Planted+a+tree";
+    let ts = keel.now();
+    let good = signature::sign(SECRET.as_bytes(), ts, body.as_bytes());
+    let form = (
+        "Content-Type",
+        "application/x-www-form-urlencoded".to_string(),
+    );
+    let cases: Vec<(&str, Headers, String)> = vec![
+        (
+            "forged",
+            vec![
+                form.clone(),
+                ("X-Slack-Request-Timestamp", ts.to_string()),
+                (
+                    "X-Slack-Signature",
+                    signature::sign(b"not the secret", ts, body.as_bytes()),
+                ),
+            ],
+            body.to_string(),
+        ),
+        (
+            "tampered",
+            vec![
+                form.clone(),
+                ("X-Slack-Request-Timestamp", ts.to_string()),
+                ("X-Slack-Signature", good.clone()),
+            ],
+            body.replace("tree", "forest"),
+        ),
+        (
+            "replayed",
+            vec![
+                form.clone(),
+                ("X-Slack-Request-Timestamp", (ts - 301).to_string()),
+                (
+                    "X-Slack-Signature",
+                    signature::sign(SECRET.as_bytes(), ts - 301, body.as_bytes()),
+                ),
+            ],
+            body.to_string(),
+        ),
+        (
+            "from the future",
+            vec![
+                form.clone(),
+                ("X-Slack-Request-Timestamp", (ts + 301).to_string()),
+                (
+                    "X-Slack-Signature",
+                    signature::sign(SECRET.as_bytes(), ts + 301, body.as_bytes()),
+                ),
+            ],
+            body.to_string(),
+        ),
+        (
+            "no signature",
+            vec![form.clone(), ("X-Slack-Request-Timestamp", ts.to_string())],
+            body.to_string(),
+        ),
+        (
+            "no timestamp",
+            vec![form.clone(), ("X-Slack-Signature", good.clone())],
+            body.to_string(),
+        ),
+        (
+            "non-numeric timestamp",
+            vec![
+                form.clone(),
+                ("X-Slack-Request-Timestamp", "soon".into()),
+                ("X-Slack-Signature", good.clone()),
+            ],
+            body.to_string(),
+        ),
+        (
+            "negative timestamp",
+            vec![
+                form.clone(),
+                ("X-Slack-Request-Timestamp", "-5".into()),
+                ("X-Slack-Signature", good.clone()),
+            ],
+            body.to_string(),
+        ),
+        (
+            "overflowing timestamp",
+            vec![
+                form.clone(),
+                (
+                    "X-Slack-Request-Timestamp",
+                    "99999999999999999999999999".into(),
+                ),
+                ("X-Slack-Signature", good.clone()),
+            ],
+            body.to_string(),
+        ),
+        (
+            "duplicated signature",
+            vec![
+                form.clone(),
+                ("X-Slack-Request-Timestamp", ts.to_string()),
+                ("X-Slack-Signature", good.clone()),
+                ("X-Slack-Signature", good.clone()),
+            ],
+            body.to_string(),
+        ),
+        (
+            "ssl_check unsigned",
+            vec![form.clone()],
+            "ssl_check=1&token=x".to_string(),
+        ),
+    ];
+    for (name, headers, body) in cases {
+        for path in ["/slack/commands", "/slack/events", "/slack/interactivity"] {
+            let r = http::send(keel.addr, "POST", path, &headers, body.as_bytes()).await;
+            assert_eq!(r.status, 401, "{name} on {path}: {}", r.body);
+        }
+    }
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 0);
+    assert_eq!(keel.count("SELECT count(*) FROM workspaces").await, 0);
+    assert!(keel.fake.calls("users.info").is_empty());
+
+    // The same request, correctly signed, goes through.
+    let r = http::send(
+        keel.addr,
+        "POST",
+        "/slack/commands",
+        &[
+            form,
+            ("X-Slack-Request-Timestamp", ts.to_string()),
+            ("X-Slack-Signature", good),
+        ],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 1);
+}
+
+#[tokio::test]
+async fn slash_commands_run_through_the_core() {
+    let keel = start(Mode::Single).await;
+    let reply = keel
+        .command(
+            "T1",
+            "U1",
+            "contribute Planted 40 oaks <!channel> amount=40",
+        )
+        .await;
+    assert_eq!(reply["response_type"], "ephemeral", "{reply}");
+    let text = text_of(&reply);
+    assert!(text.contains("Planted 40 oaks &lt;!channel&gt;"), "{text}");
+    assert!(!text.contains("<!channel>"), "{text}");
+    assert_eq!(
+        keel.count("SELECT count(*) FROM contributions WHERE platform = 'slack'")
+            .await,
+        1
+    );
+
+    let stats = keel.command("T1", "U1", "stats").await;
+    assert_eq!(stats["response_type"], "in_channel");
+    assert!(text_of(&stats).contains("Active today (DAU)"), "{stats}");
+
+    // A member is refused an organiser verb, after Slack says they are no admin.
+    let refused = keel
+        .command("T1", "U1", "goal create Plant trees target=100 slug=trees")
+        .await;
+    assert_eq!(refused["response_type"], "ephemeral");
+    assert!(text_of(&refused).contains("is for organisers"), "{refused}");
+    assert_eq!(keel.count("SELECT count(*) FROM goals").await, 0);
+    assert_eq!(keel.fake.calls("users.info").len(), 1);
+
+    keel.fake.make_admin("U2");
+    let created = keel
+        .command("T1", "U2", "goal create Plant trees target=100 slug=trees")
+        .await;
+    assert!(
+        text_of(&created).contains("New goal: Plant trees"),
+        "{created}"
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM goals").await, 1);
+
+    let bad = keel.command("T1", "U1", "contribute x amount=lots").await;
+    assert_eq!(bad["response_type"], "ephemeral");
+    assert!(text_of(&bad).contains("is not a number"), "{bad}");
+}
+
+#[tokio::test]
+async fn a_retried_event_counts_once_and_url_verification_answers_after_the_check() {
+    let keel = start(Mode::Single).await;
+    let challenge = keel
+        .signed(
+            "/slack/events",
+            r#"{"type":"url_verification","challenge":"abc123"}"#,
+            "application/json",
+        )
+        .await;
+    assert_eq!(challenge.status, 200);
+    assert_eq!(challenge.json()["challenge"], "abc123");
+
+    // The workspace must exist: a member uses Keel once.
+    keel.command("T1", "U1", "help").await;
+    let event = r#"{"type":"event_callback","team_id":"T1","event_id":"Ev123","event":{"type":"message","user":"U1","text":"hello","channel":"C1","ts":"1.0"}}"#;
+    for retry in 0..3 {
+        let ts = keel.now();
+        let mut headers = vec![
+            ("Content-Type", "application/json".to_string()),
+            ("X-Slack-Request-Timestamp", ts.to_string()),
+            (
+                "X-Slack-Signature",
+                signature::sign(SECRET.as_bytes(), ts, event.as_bytes()),
+            ),
+        ];
+        if retry > 0 {
+            headers.push(("X-Slack-Retry-Num", retry.to_string()));
+            headers.push(("X-Slack-Retry-Reason", "http_timeout".to_string()));
+        }
+        let r = http::send(
+            keel.addr,
+            "POST",
+            "/slack/events",
+            &headers,
+            event.as_bytes(),
+        )
+        .await;
+        assert_eq!(r.status, 200);
+    }
+    assert_eq!(
+        keel.count("SELECT COALESCE(sum(messages), 0) FROM member_daily_activity")
+            .await,
+        1
+    );
+    assert_eq!(
+        keel.count("SELECT count(*) FROM slack_events_seen").await,
+        1
+    );
+    // Only counts are kept: the message text is stored nowhere.
+    let db = std::fs::read(keel.dir.path().join("keel.db")).unwrap();
+    let wal = std::fs::read(keel.dir.path().join("keel.db-wal")).unwrap_or_default();
+    assert!(!db.windows(5).any(|w| w == b"hello") && !wal.windows(5).any(|w| w == b"hello"));
+}
+
+#[tokio::test]
+async fn install_flow_checks_state_and_stores_the_token_sealed() {
+    let keel = start(Mode::Installs).await;
+    let start = http::send(keel.addr, "GET", "/slack/install", &[], b"").await;
+    assert_eq!(start.status, 303, "{}", start.body);
+    let location = start.header("location").unwrap().to_string();
+    assert!(
+        location.starts_with("https://slack.example.test/oauth/v2/authorize?client_id=client-1"),
+        "{location}"
+    );
+    let state = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
+    let cookie_header = start.header("set-cookie").unwrap().to_string();
+    for part in ["Secure", "HttpOnly", "Path=/", "Max-Age=600"] {
+        assert!(cookie_header.contains(part), "{cookie_header}");
+    }
+    let cookie = cookie_header.split(';').next().unwrap().to_string();
+    let callback = |state: String, cookie: Option<String>| {
+        let addr = keel.addr;
+        async move {
+            let headers: Vec<(&str, String)> =
+                cookie.map(|c| vec![("Cookie", c)]).unwrap_or_default();
+            http::send(
+                addr,
+                "GET",
+                &format!("/slack/oauth/callback?code=the-code&state={state}"),
+                &headers,
+                b"",
+            )
+            .await
+        }
+    };
+
+    // Refusals make no call to oauth.v2.access.
+    assert_eq!(
+        callback(state.clone(), None).await.status,
+        400,
+        "missing cookie"
+    );
+    assert_eq!(
+        http::send(
+            keel.addr,
+            "GET",
+            "/slack/oauth/callback?code=the-code",
+            &[("Cookie", cookie.clone())],
+            b""
+        )
+        .await
+        .status,
+        400,
+        "missing state"
+    );
+    assert_eq!(
+        callback(
+            state.clone(),
+            Some("keel_slack_install=someone-else".into())
+        )
+        .await
+        .status,
+        400,
+        "mismatched"
+    );
+    assert_eq!(
+        callback("forged".into(), Some(cookie.clone())).await.status,
+        400,
+        "unknown state"
+    );
+    let denied = http::send(
+        keel.addr,
+        "GET",
+        &format!("/slack/oauth/callback?error=access_denied&state={state}"),
+        &[("Cookie", cookie.clone())],
+        b"",
+    )
+    .await;
+    assert_eq!(denied.status, 400);
+    assert!(keel.fake.calls("oauth.v2.access").is_empty());
+
+    let done = callback(state.clone(), Some(cookie.clone())).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("Installed Team"), "{}", done.body);
+    assert_eq!(keel.fake.calls("oauth.v2.access").len(), 1);
+    assert_eq!(
+        callback(state.clone(), Some(cookie.clone())).await.status,
+        401,
+        "reused"
+    );
+    assert_eq!(keel.fake.calls("oauth.v2.access").len(), 1);
+
+    // Expired: a fresh state used after eleven minutes.
+    let again = http::send(keel.addr, "GET", "/slack/install", &[], b"").await;
+    let late_state = url::Url::parse(again.header("location").unwrap())
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
+    let late_cookie = again
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    keel.clock.advance(chrono::Duration::minutes(11));
+    assert_eq!(
+        callback(late_state, Some(late_cookie)).await.status,
+        401,
+        "expired"
+    );
+    assert_eq!(keel.fake.calls("oauth.v2.access").len(), 1);
+
+    // The token works, and is nowhere in the database file in clear.
+    assert_eq!(
+        keel.slack
+            .bot_token("T-INSTALLED")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("xoxb-fake-secret-token-4242")
+    );
+    keel.app.store().close().await;
+    let mut bytes = std::fs::read(keel.dir.path().join("keel.db")).unwrap();
+    bytes.extend(std::fs::read(keel.dir.path().join("keel.db-wal")).unwrap_or_default());
+    let token: &[u8] = b"xoxb-fake-secret-token-4242";
+    assert!(!bytes.windows(token.len()).any(|w| w == token));
+}
+
+#[tokio::test]
+async fn reinstall_updates_and_uninstall_deletes_the_tokens() {
+    let keel = start(Mode::Installs).await;
+    for _ in 0..2 {
+        let start = http::send(keel.addr, "GET", "/slack/install", &[], b"").await;
+        let state = url::Url::parse(start.header("location").unwrap())
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .to_string();
+        let cookie = start
+            .header("set-cookie")
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let done = http::send(
+            keel.addr,
+            "GET",
+            &format!("/slack/oauth/callback?code=c&state={state}"),
+            &[("Cookie", cookie)],
+            b"",
+        )
+        .await;
+        assert_eq!(done.status, 200);
+    }
+    assert_eq!(
+        keel.count("SELECT count(*) FROM slack_installations").await,
+        1
+    );
+    assert_eq!(
+        keel.count("SELECT count(*) FROM workspaces WHERE platform = 'slack'")
+            .await,
+        1
+    );
+    let event = r#"{"type":"event_callback","team_id":"T-INSTALLED","event_id":"EvU","event":{"type":"app_uninstalled"}}"#;
+    assert_eq!(
+        keel.signed("/slack/events", event, "application/json")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        keel.count("SELECT count(*) FROM slack_installations").await,
+        0
+    );
+    assert_eq!(
+        keel.count("SELECT count(*) FROM workspaces WHERE purge_after IS NOT NULL")
+            .await,
+        1
+    );
+    assert_eq!(keel.slack.bot_token("T-INSTALLED").await.unwrap(), None);
+    // Later events for the team make no API call.
+    let message = r#"{"type":"event_callback","team_id":"T-INSTALLED","event_id":"EvM","event":{"type":"message","user":"U9","text":"hi"}}"#;
+    let calls_before = keel.fake.script.lock().unwrap().calls.len();
+    assert_eq!(
+        keel.signed("/slack/events", message, "application/json")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(keel.fake.script.lock().unwrap().calls.len(), calls_before);
+}
+
+#[tokio::test]
+async fn a_milestone_is_posted_once_after_a_rate_limit() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    let set = keel
+        .command("T1", "UADMIN", "setup announcements <#C42|celebrations>")
+        .await;
+    assert!(text_of(&set).contains("celebrations"), "{set}");
+    keel.command("T1", "UADMIN", "mission set Grow a forest")
+        .await;
+    keel.fake.fail_next("chat.postMessage", 429, Some(2));
+    keel.command("T1", "U1", "contribute Planted <!here> an oak")
+        .await;
+
+    let deliverer = Deliverer::new(
+        keel.app.clone(),
+        vec![Arc::new(SlackNotifier(keel.slack.clone()))],
+    );
+    deliverer.deliver_due().await.unwrap();
+    let posted = |fake: &FakeSlack| fake.calls("chat.postMessage");
+    let after_first = posted(&keel.fake).len();
+    assert!(after_first >= 1);
+    // Not again before Retry-After (2 s) has passed.
+    keel.clock.advance(chrono::Duration::seconds(1));
+    deliverer.deliver_due().await.unwrap();
+    assert_eq!(posted(&keel.fake).len(), after_first);
+    keel.clock.advance(chrono::Duration::seconds(5));
+    deliverer.deliver_due().await.unwrap();
+    keel.clock.advance(chrono::Duration::hours(1));
+    deliverer.deliver_due().await.unwrap();
+
+    let calls = posted(&keel.fake);
+    let community: Vec<_> = calls
+        .iter()
+        .filter(|c| {
+            c.body
+                .contains("The community logged its first contribution")
+        })
+        .collect();
+    assert_eq!(community.len(), 2, "one refused with 429, then one posted");
+    let body = community[1].json();
+    assert_eq!(body["channel"], "C42");
+    assert!(body.get("link_names").is_none());
+    assert!(
+        !community[1].body.contains("<!here>"),
+        "{}",
+        community[1].body
+    );
+    assert_eq!(community[1].authorization, "Bearer xoxb-configured");
+    assert_eq!(
+        keel.count("SELECT count(*) FROM announcement_deliveries WHERE status = 'delivered'")
+            .await,
+        2
+    );
+    assert_eq!(
+        keel.count("SELECT count(*) FROM announcement_deliveries WHERE status = 'pending'")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn two_workspaces_never_see_each_others_data() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UA");
+    keel.command("TA", "UA", "goal create Plant trees target=100 slug=trees")
+        .await;
+    keel.command("TA", "UA", "contribute Secret A work amount=5 goal=trees")
+        .await;
+    let from_b = keel.command("TB", "UB", "goal show trees").await;
+    assert!(text_of(&from_b).contains("No goal `trees`"), "{from_b}");
+    let contribute_b = keel
+        .command("TB", "UB", "contribute Sneaky goal=trees amount=1")
+        .await;
+    assert!(
+        text_of(&contribute_b).contains("No goal `trees`"),
+        "{contribute_b}"
+    );
+    let stats_b = keel.command("TB", "UB", "stats").await;
+    assert!(
+        !text_of(&stats_b).contains("Secret A work") && !text_of(&stats_b).contains("Plant trees"),
+        "{stats_b}"
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM communities").await, 2);
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 1);
+}
