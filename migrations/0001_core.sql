@@ -1,3 +1,5 @@
+-- Keel's core schema. Ids never come back after a row is erased (AUTOINCREMENT), so
+-- a forgotten member's id cannot be handed to someone else.
 -- Keel's core schema. Every row that belongs to a tenant carries community_id (or
 -- reaches it through a parent row), so every query can be scoped by community (T1).
 -- Times are UTC RFC 3339 text; days are 'YYYY-MM-DD' text, which sort as dates.
@@ -5,7 +7,7 @@
 -- The tenant. Counters here are kept by the single writer in the same transaction as
 -- the rows they count; they exist so milestone crossings are found without scanning.
 CREATE TABLE communities (
-    id                  INTEGER PRIMARY KEY,
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
     name                TEXT    NOT NULL,
     timezone            TEXT    NOT NULL DEFAULT 'UTC',
     inactive_days       INTEGER NOT NULL DEFAULT 30 CHECK (inactive_days > 0),
@@ -17,7 +19,7 @@ CREATE TABLE communities (
 -- community. One community may own several, so it can span Discord and Slack.
 -- Channel and role are platform IDs, so they live here rather than on the community.
 CREATE TABLE workspaces (
-    id                INTEGER PRIMARY KEY,
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
     community_id      INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
     platform          TEXT    NOT NULL CHECK (platform IN ('console', 'discord', 'slack')),
     external_id       TEXT    NOT NULL,
@@ -32,7 +34,7 @@ CREATE INDEX workspaces_by_community ON workspaces (community_id);
 -- A person within one community. Display names are for replies only; identity is
 -- the identities table.
 CREATE TABLE members (
-    id                  INTEGER PRIMARY KEY,
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
     community_id        INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
     display_name        TEXT    NOT NULL,
     joined_at           TEXT    NOT NULL,
@@ -45,7 +47,7 @@ CREATE INDEX members_by_community_name ON members (community_id, display_name CO
 -- A platform user ID in one workspace, pointing at a member. One member may have
 -- several (a Discord and a Slack identity joined with `link`).
 CREATE TABLE identities (
-    id                INTEGER PRIMARY KEY,
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
     workspace_id      INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
     external_user_id  TEXT    NOT NULL,
     member_id         INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
@@ -56,7 +58,7 @@ CREATE INDEX identities_by_member ON identities (member_id);
 -- The mission never changes in place: each change is a new version, so its history
 -- (author, reason, time) is kept. value_names is a JSON array of strings.
 CREATE TABLE mission_versions (
-    id                INTEGER PRIMARY KEY,
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
     community_id      INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
     version           INTEGER NOT NULL,
     statement         TEXT    NOT NULL,
@@ -68,7 +70,7 @@ CREATE TABLE mission_versions (
 );
 
 CREATE TABLE goals (
-    id                  INTEGER PRIMARY KEY,
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
     community_id        INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
     slug                TEXT    NOT NULL,
     title               TEXT    NOT NULL,
@@ -87,7 +89,7 @@ CREATE TABLE goals (
 );
 
 CREATE TABLE contributions (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     community_id  INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
     member_id     INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
     description   TEXT    NOT NULL,
@@ -106,7 +108,7 @@ CREATE INDEX contributions_by_goal ON contributions (goal_id) WHERE goal_id IS N
 -- Custom milestones organisers add. The built-in ladders live in code
 -- (domain::milestones); both are recorded in milestone_achievements.
 CREATE TABLE milestones (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     community_id  INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
     goal_id       INTEGER REFERENCES goals(id) ON DELETE CASCADE,
     title         TEXT    NOT NULL,
@@ -119,7 +121,7 @@ CREATE INDEX milestones_by_community ON milestones (community_id);
 -- The unique key is what makes "each milestone is reached and announced at most
 -- once" true even under concurrent writers: the second insert does nothing.
 CREATE TABLE milestone_achievements (
-    id               INTEGER PRIMARY KEY,
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
     community_id     INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
     milestone_key    TEXT    NOT NULL,
     subject          TEXT    NOT NULL,
@@ -132,7 +134,7 @@ CREATE TABLE milestone_achievements (
 );
 
 CREATE TABLE kudos (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     community_id    INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
     from_member_id  INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
     to_member_id    INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
@@ -221,11 +223,11 @@ CREATE TABLE link_codes (
 -- deliverer marks each delivered, so a restart neither loses nor repeats one.
 -- body is the platform-neutral Reply as JSON.
 CREATE TABLE announcements (
-    id               INTEGER PRIMARY KEY,
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
     community_id     INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
     kind             TEXT    NOT NULL CHECK (kind IN ('milestone', 'digest', 'mission_reminder')),
     achievement_id   INTEGER UNIQUE REFERENCES milestone_achievements(id) ON DELETE CASCADE,
-    about_member_id  INTEGER REFERENCES members(id) ON DELETE CASCADE,
+    about_member_id  INTEGER REFERENCES members(id) ON DELETE SET NULL,
     body             TEXT    NOT NULL,
     created_at       TEXT    NOT NULL
 );

@@ -86,9 +86,7 @@ pub async fn generate(
             ),
         ));
     }
-    let first_member: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM members")
-        .fetch_one(&mut *tx)
-        .await?;
+    let first_member = crate::store::next_id(&mut tx, "members").await?;
 
     // Members join over the period; each contributes only after joining.
     let mut joined: Vec<u32> = Vec::with_capacity(members as usize);
@@ -158,10 +156,12 @@ pub async fn generate(
     // Contributions, in transactions of a manageable size. A few members do most
     // of the work, as in real communities.
     let mut written = 0u32;
-    let first_contribution: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM contributions")
-            .fetch_one(&store.read)
-            .await?;
+    let first_contribution = {
+        let mut tx = store.begin_write().await?;
+        let id = crate::store::next_id(&mut tx, "contributions").await?;
+        tx.rollback().await?;
+        id
+    };
     while written < options.contributions {
         let batch = (options.contributions - written).min(50_000);
         let mut tx = store.begin_write().await?;

@@ -241,3 +241,44 @@ async fn schedules_post_once_per_period_in_the_community_time_zone() {
     clock.set(Utc.with_ymd_and_hms(2026, 12, 7, 8, 0, 0).unwrap());
     assert_eq!(run_due_schedules(&app).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn forgetting_a_member_keeps_the_community_milestone_but_not_their_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(wednesday_noon()));
+    let app = open(&dir, clock.clone()).await;
+    let envelope = Envelope {
+        platform: Platform::Console,
+        workspace_id: "forest".into(),
+        workspace_name: "forest".into(),
+        user_id: "zebulon".into(),
+        user_name: "zebulon".into(),
+        role: Role::Member,
+    };
+    let zebulon = app.actor(&envelope).await.unwrap();
+    app.handle_line(&zebulon, "contribute Planted the very first tree")
+        .await
+        .unwrap();
+    app.handle_line(&zebulon, "forget-me confirm")
+        .await
+        .unwrap();
+    let platform = FlakyPlatform::new(Vec::new());
+    Deliverer::new(app.clone(), vec![platform.clone()])
+        .deliver_due()
+        .await
+        .unwrap();
+    assert_eq!(
+        platform.delivered(),
+        vec!["🎉 The community logged its first contribution!".to_string()]
+    );
+    let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM announcements")
+        .fetch_all(&app.store().read)
+        .await
+        .unwrap();
+    assert_eq!(bodies.len(), 1);
+    assert!(
+        !bodies[0].contains("zebulon") && !bodies[0].contains("very first tree"),
+        "{}",
+        bodies[0]
+    );
+}

@@ -122,7 +122,7 @@ pub async fn list(app: &App, actor: &Actor) -> Result<Reply> {
             reply = reply.line(format!(
                 "{}: {p}% (now {}%)",
                 goal.title,
-                format_number(goal.percent().floor())
+                format_number((goal.percent() + 1e-9).floor())
             ));
         }
     }

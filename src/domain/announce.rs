@@ -20,13 +20,13 @@ pub fn progress_text(progress: f64, target: f64, unit: Option<&str>) -> String {
         "{} / {}{unit} ({}%)",
         format_number(progress),
         format_number(target),
-        format_number(percent.floor())
+        format_number((percent + 1e-9).floor())
     )
 }
 
 /// A ten-cell text progress bar: ▰▰▰▱▱▱▱▱▱▱.
 pub fn progress_bar(progress: f64, target: f64) -> String {
-    let filled = ((progress / target) * 10.0).floor().clamp(0.0, 10.0) as usize;
+    let filled = ((progress / target) * 10.0 + 1e-9).floor().clamp(0.0, 10.0) as usize;
     format!("{}{}", "▰".repeat(filled), "▱".repeat(10 - filled))
 }
 

@@ -3,7 +3,7 @@
 //! the database's unique key then makes each crossing count once.
 
 use super::actor::{GoalId, MemberId};
-use super::text::format_number;
+use super::text::{format_number, reached};
 
 /// Community contribution counts worth celebrating: 1, 10, 25, 50, 100, 250, 500,
 /// 1000, then every 1000.
@@ -99,7 +99,7 @@ pub fn goal_percents_crossed(before: f64, after: f64, target: f64) -> Vec<Milest
         .copied()
         .filter(|&p| {
             let at = target * f64::from(p) / 100.0;
-            before < at && after >= at
+            !reached(before, at) && reached(after, at)
         })
         .map(Milestone::GoalPercent)
         .collect()
@@ -113,7 +113,7 @@ pub fn custom_crossed(
     title: &str,
     threshold: f64,
 ) -> Option<Milestone> {
-    (before < threshold && after >= threshold).then(|| Milestone::Custom {
+    (!reached(before, threshold) && reached(after, threshold)).then(|| Milestone::Custom {
         id,
         title: title.to_string(),
         threshold,

@@ -244,6 +244,17 @@ impl fmt::Display for Amount {
     }
 }
 
+/// Amounts are kept to six decimal places, so that ten times 0.1 is exactly 1
+/// and a goal of 1 hour is met by ten tenths.
+pub fn round_amount(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// Whether `value` has reached `threshold`, allowing for floating-point dust.
+pub fn reached(value: f64, threshold: f64) -> bool {
+    value >= threshold - 1e-9 * threshold.abs().max(1.0)
+}
+
 /// 1234.5 → "1,234.5"; 40.0 → "40". Figures in replies read like figures.
 pub fn format_number(value: f64) -> String {
     let rounded = (value * 100.0).round() / 100.0;

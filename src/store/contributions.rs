@@ -28,6 +28,7 @@ use crate::domain::milestones::{
     Milestone, Subject, community_counts_crossed, custom_crossed, goal_percents_crossed, headline,
     member_counts_crossed,
 };
+use crate::domain::text::{reached, round_amount};
 use crate::domain::{CommunityId, ContributionId, GoalId, MemberId, Platform, UserError};
 use crate::error::{Error, Result};
 
@@ -304,9 +305,7 @@ async fn write_batch(
     }
 
     // The writer holds the write lock, so it can number the rows itself.
-    let first_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM contributions")
-        .fetch_one(&mut *conn)
-        .await?;
+    let first_id = super::next_id(conn, "contributions").await?;
     let ids: HashMap<usize, i64> = accepted
         .iter()
         .enumerate()
@@ -419,7 +418,7 @@ async fn write_batch(
     let mut goal_after: HashMap<GoalId, f64> = HashMap::new();
     for (goal, (n, amount)) in &goal_deltas {
         let progress: f64 = sqlx::query_scalar(
-            "UPDATE goals SET progress = progress + ?, contribution_count = contribution_count + ? WHERE id = ?
+            "UPDATE goals SET progress = round(progress + ?, 6), contribution_count = contribution_count + ? WHERE id = ?
              RETURNING progress",
         )
         .bind(amount)
@@ -428,6 +427,24 @@ async fn write_batch(
         .fetch_one(&mut *conn)
         .await?;
         goal_after.insert(*goal, progress);
+    }
+
+    // A goal at its target is met from the first moment it gets there.
+    for (goal, progress) in &goal_after {
+        let target = goals_by_slug
+            .values()
+            .flatten()
+            .find(|g| g.id == *goal)
+            .map(|g| g.target);
+        if let Some(target) = target
+            && reached(*progress, target)
+        {
+            sqlx::query("UPDATE goals SET met_at = COALESCE(met_at, ?) WHERE id = ?")
+                .bind(ts(requests[0].now))
+                .bind(goal)
+                .execute(&mut *conn)
+                .await?;
+        }
     }
 
     // Walk the batch in order with running counters, so each milestone is credited
@@ -442,7 +459,7 @@ async fn write_batch(
         .collect();
     let mut goal_running: HashMap<GoalId, f64> = goal_deltas
         .iter()
-        .map(|(g, (_, amount))| (*g, goal_after[g] - amount))
+        .map(|(g, (_, amount))| (*g, round_amount(goal_after[g] - amount)))
         .collect();
     let mut customs: HashMap<CommunityId, Vec<CustomMilestone>> = HashMap::new();
     for community in community_deltas.keys() {
@@ -497,7 +514,7 @@ async fn write_batch(
         let mut goal_report = None;
         if let Some(g) = &p.goal {
             let before = goal_running[&g.id];
-            let after = before + p.goal_amount;
+            let after = round_amount(before + p.goal_amount);
             goal_running.insert(g.id, after);
             crossed.extend(
                 goal_percents_crossed(before, after, g.target)
@@ -550,15 +567,6 @@ async fn write_batch(
             else {
                 continue;
             };
-            if milestone == Milestone::GoalPercent(100)
-                && let Subject::Goal(goal) = subject
-            {
-                sqlx::query("UPDATE goals SET met_at = COALESCE(met_at, ?) WHERE id = ?")
-                    .bind(ts(r.now))
-                    .bind(goal)
-                    .execute(&mut *conn)
-                    .await?;
-            }
             let body = announce::milestone(
                 &milestone,
                 &r.member_name,

@@ -93,6 +93,39 @@ pub async fn forget_member(
         recount_goal(conn, goal).await?;
     }
 
+    // Announcements: their own milestones go; the community's and goals' stay,
+    // without the lines that name them (what they wrote, who they are).
+    let display_name: Option<String> =
+        sqlx::query_scalar("SELECT display_name FROM members WHERE id = ?")
+            .bind(member)
+            .fetch_optional(&mut *conn)
+            .await?;
+    sqlx::query(
+        "DELETE FROM announcements WHERE about_member_id = ?1 AND (achievement_id IS NULL OR achievement_id IN
+            (SELECT id FROM milestone_achievements WHERE member_id = ?1))",
+    )
+    .bind(member)
+    .execute(&mut *conn)
+    .await?;
+    let kept: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, body FROM announcements WHERE about_member_id = ?")
+            .bind(member)
+            .fetch_all(&mut *conn)
+            .await?;
+    for (id, body) in kept {
+        let mut reply: crate::domain::Reply = serde_json::from_str(&body)?;
+        if let Some(name) = &display_name {
+            reply
+                .lines
+                .retain(|line| !line.plain().contains(name.as_str()));
+        }
+        sqlx::query("UPDATE announcements SET body = ?, about_member_id = NULL WHERE id = ?")
+            .bind(serde_json::to_string(&reply)?)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+
     forgotten.identities = sqlx::query("DELETE FROM identities WHERE member_id = ?")
         .bind(member)
         .execute(&mut *conn)
@@ -124,9 +157,17 @@ async fn recount_goal(conn: &mut SqliteConnection, goal: i64) -> Result<()> {
     .await?;
     sqlx::query(
         "UPDATE goals SET
-            progress = COALESCE((SELECT SUM(amount) FROM goal_daily_progress WHERE goal_id = ?1), 0),
+            progress = round(COALESCE((SELECT SUM(amount) FROM goal_daily_progress WHERE goal_id = ?1), 0), 6),
             contribution_count = COALESCE((SELECT SUM(contributions) FROM goal_daily_progress WHERE goal_id = ?1), 0)
          WHERE id = ?1",
+    )
+    .bind(goal)
+    .execute(&mut *conn)
+    .await?;
+    // A goal no longer at its target is no longer met (it is met again, and
+    // re-dated, if contributions bring it back).
+    sqlx::query(
+        "UPDATE goals SET met_at = NULL WHERE id = ?1 AND progress < target - 1e-9 * max(1, target)",
     )
     .bind(goal)
     .execute(&mut *conn)

@@ -192,6 +192,19 @@ pub fn parse_day(s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| Error::internal("stored day", e))
 }
 
+/// The next id of an AUTOINCREMENT table: above every id it ever had, so ids of
+/// erased rows are never handed out again. Only the writer may number rows.
+pub async fn next_id(conn: &mut SqliteConnection, table: &'static str) -> Result<i64> {
+    let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = ?")
+        .bind(table)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let max: i64 = sqlx::query_scalar(built(format!("SELECT COALESCE(MAX(id), 0) FROM {table}")))
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(seq.unwrap_or(0).max(max) + 1)
+}
+
 /// `(?,?),(?,?)…`: placeholders for a multi-row VALUES list.
 pub fn values_placeholders(rows: usize, columns: usize) -> String {
     let row = format!("({})", vec!["?"; columns].join(","));

@@ -1,0 +1,2600 @@
+//! The core through its one seam, `keel::app::App`, over a real SQLite file.
+//!
+//! Every test builds an `App` on a fresh temporary database with a `ManualClock`
+//! (2026-11-26 12:00 UTC, a Thursday, unless moved), resolves actors from verified
+//! envelopes as an adapter would, runs command lines with `App::handle_line`, and
+//! checks both the reply and the rows the command left in the database.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Days, Duration, NaiveDate, TimeZone, Utc};
+use keel::app::App;
+use keel::domain::clock::ManualClock;
+use keel::domain::{Actor, Envelope, Platform, Reply, Role, UserError};
+use keel::store::{Store, StoreOptions};
+use sqlx::AssertSqlSafe;
+use tempfile::TempDir;
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/// 2026-11-26 12:00 UTC: "now" when a test starts.
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
+}
+
+/// Noon UTC on a day.
+fn noon(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).unwrap()
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// A fresh app on a fresh database file. Keep the `TempDir` alive for the test.
+async fn app() -> (TempDir, App, Arc<ManualClock>) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("keel.db").display());
+    let store = Store::open(&StoreOptions::new(url)).await.unwrap();
+    let clock = Arc::new(ManualClock::new(start()));
+    let app = App::new(store, clock.clone());
+    (dir, app, clock)
+}
+
+/// A console envelope: workspace `ws`, user id and name `user`.
+fn env(ws: &str, user: &str, role: Role) -> Envelope {
+    Envelope {
+        platform: Platform::Console,
+        workspace_id: ws.into(),
+        workspace_name: ws.into(),
+        user_id: user.into(),
+        user_name: user.into(),
+        role,
+    }
+}
+
+/// A Discord envelope: guild `guild`, user snowflake `user_id` named `user_name`.
+fn discord(guild: &str, user_id: &str, user_name: &str, role: Role) -> Envelope {
+    Envelope {
+        platform: Platform::Discord,
+        workspace_id: guild.into(),
+        workspace_name: format!("Guild {guild}"),
+        user_id: user_id.into(),
+        user_name: user_name.into(),
+        role,
+    }
+}
+
+async fn actor(app: &App, ws: &str, user: &str, role: Role) -> Actor {
+    app.actor(&env(ws, user, role)).await.unwrap()
+}
+
+/// Runs a line that must succeed.
+async fn ok(app: &App, actor: &Actor, line: &str) -> Reply {
+    match app.handle_line(actor, line).await {
+        Ok(reply) => reply,
+        Err(e) => panic!("`{line}` failed: {e:?}"),
+    }
+}
+
+/// Runs a line that must be refused.
+async fn err(app: &App, actor: &Actor, line: &str) -> UserError {
+    match app.handle_line(actor, line).await {
+        Ok(reply) => panic!(
+            "`{line}` should be refused, but replied:\n{}",
+            reply.plain()
+        ),
+        Err(e) => e,
+    }
+}
+
+/// Whether the reply's plain text has exactly this line.
+fn has_line(reply: &Reply, line: &str) -> bool {
+    reply.plain().lines().any(|l| l == line)
+}
+
+fn assert_has(reply: &Reply, needle: &str) {
+    let text = reply.plain();
+    assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
+}
+
+fn assert_lacks(reply: &Reply, needle: &str) {
+    let text = reply.plain();
+    assert!(
+        !text.contains(needle),
+        "did not expect {needle:?} in:\n{text}"
+    );
+}
+
+fn assert_line(reply: &Reply, line: &str) {
+    assert!(
+        has_line(reply, line),
+        "expected the line {line:?} in:\n{}",
+        reply.plain()
+    );
+}
+
+/// A scalar from a constant query with no parameters.
+async fn scalar<T>(app: &App, sql: &'static str) -> T
+where
+    T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    sqlx::query_scalar(sql)
+        .fetch_one(&app.store().read)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// A scalar from a constant query with one integer parameter.
+async fn scalar_for<T>(app: &App, sql: &'static str, id: i64) -> T
+where
+    T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_one(&app.store().read)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Keel's own tables (not SQLite's, not the migration log).
+async fn tables(app: &App) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table'
+         AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name",
+    )
+    .fetch_all(&app.store().read)
+    .await
+    .unwrap()
+}
+
+async fn columns(app: &App, table: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
+        .bind(table)
+        .fetch_all(&app.store().read)
+        .await
+        .unwrap()
+}
+
+/// Every row of every table as text: equal snapshots mean nothing was written.
+async fn snapshot(app: &App) -> String {
+    let mut out = String::new();
+    for table in tables(app).await {
+        let expr = columns(app, &table)
+            .await
+            .iter()
+            .map(|c| format!("quote(\"{c}\")"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ");
+        let rows: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT {expr} FROM \"{table}\" ORDER BY 1"
+        )))
+        .fetch_all(&app.store().read)
+        .await
+        .unwrap();
+        out.push_str(&format!("## {table}\n{}\n", rows.join("\n")));
+    }
+    out
+}
+
+/// The link code shown in a `link` reply (its first line).
+fn code_of(reply: &Reply) -> String {
+    let code = reply.lines[0].plain();
+    assert!(
+        code.starts_with("KEEL-") && code.len() == 14,
+        "not a link code: {code:?}"
+    );
+    code
+}
+
+// ---------------------------------------------------------------------------
+// 1. Every command: happy path and refusals
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn mission_show_set_history_and_values() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let mo = actor(&app, "forest", "mo", Role::Member).await;
+
+    // Before any mission: show says so, history and value changes are refused.
+    let r = ok(&app, &mo, "mission show").await;
+    assert!(!r.is_private());
+    assert_has(&r, "No mission yet");
+    let e = err(&app, &mo, "mission history").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+    let e = err(&app, &olga, "mission value add stewardship").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM mission_versions").await,
+        0
+    );
+
+    let r = ok(
+        &app,
+        &olga,
+        "mission set Grow a forest reason=\"first draft\"",
+    )
+    .await;
+    assert!(!r.is_private());
+    assert_has(&r, "Mission updated (version 1)");
+    assert_line(&r, "Grow a forest");
+    assert_line(&r, "Why: first draft");
+    let row: (i64, String, String, Option<i64>, Option<String>) = sqlx::query_as(
+        "SELECT version, statement, value_names, author_member_id, reason FROM mission_versions",
+    )
+    .fetch_one(&app.store().read)
+    .await
+    .unwrap();
+    assert_eq!(
+        row,
+        (
+            1,
+            "Grow a forest".into(),
+            "[]".into(),
+            Some(olga.member.0),
+            Some("first draft".into())
+        )
+    );
+
+    let r = ok(&app, &olga, "mission value add stewardship").await;
+    assert_has(&r, "Value added: stewardship");
+    assert_line(&r, "Values: stewardship");
+    assert_line(&r, "Mission version 2.");
+    ok(&app, &olga, "mission value add Joy").await;
+    // Values match without regard to case.
+    let e = err(&app, &olga, "mission value add STEWARDSHIP").await;
+    assert!(matches!(e, UserError::Conflict { .. }), "{e:?}");
+    assert!(e.to_string().contains("already has the value"), "{e}");
+    let e = err(&app, &olga, "mission value remove courage").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+    let shown = e.to_string();
+    assert!(shown.contains("No value courage"), "{shown}");
+    assert!(
+        shown.contains("The values are: stewardship, Joy."),
+        "{shown}"
+    );
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM mission_versions").await,
+        3
+    );
+
+    let r = ok(&app, &olga, "mission value remove joy").await;
+    assert_has(&r, "Value removed: Joy");
+    assert_line(&r, "Values: stewardship");
+    // A new statement keeps the values.
+    let r = ok(&app, &olga, "mission set Grow a thriving urban forest").await;
+    assert_has(&r, "Mission updated (version 5)");
+    let latest: (String, String) = sqlx::query_as(
+        "SELECT statement, value_names FROM mission_versions ORDER BY version DESC LIMIT 1",
+    )
+    .fetch_one(&app.store().read)
+    .await
+    .unwrap();
+    assert_eq!(
+        latest,
+        (
+            "Grow a thriving urban forest".into(),
+            "[\"stewardship\"]".into()
+        )
+    );
+
+    let r = ok(&app, &mo, "mission show").await;
+    assert_line(&r, "Grow a thriving urban forest");
+    assert_line(&r, "Values: stewardship");
+    assert_has(&r, "Version 5 · olga · 2026-11-26 12:00 UTC");
+
+    let r = ok(&app, &mo, "mission history").await;
+    assert_has(&r, "Mission history (5 versions)");
+    assert_has(&r, "(why: first draft)");
+    let text = r.plain();
+    let v5 = text.find("Version 5").unwrap();
+    let v1 = text.find("Version 1").unwrap();
+    assert!(v5 < v1, "newest first:\n{text}");
+    assert!(text.contains("[values: stewardship, Joy]"), "{text}");
+}
+
+#[tokio::test]
+async fn contribute_records_and_refuses_bad_goals_values_and_dates() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let alice = actor(&app, "forest", "alice", Role::Member).await;
+    for line in [
+        "mission set Grow a forest",
+        "mission value add stewardship",
+        "goal create Plant trees target=100 unit=trees slug=trees",
+        "goal create Old drive target=10 slug=old",
+        "goal close old",
+    ] {
+        ok(&app, &olga, line).await;
+    }
+
+    let r = ok(&app, &alice, "contribute Ran the newcomer session").await;
+    assert!(r.is_private());
+    assert_eq!(r.title.as_deref(), Some("Contribution logged"));
+    assert_line(&r, "“Ran the newcomer session”");
+    assert_line(&r, "🎉 The community logged its first contribution!");
+    assert_line(&r, "🎉 alice logged their first contribution!");
+    assert_line(&r, "That is your 1st contribution. Thank you!");
+
+    let r = ok(
+        &app,
+        &alice,
+        "contribute Planted 40 oaks amount=40 goal=trees value=Stewardship",
+    )
+    .await;
+    assert_line(&r, "“Planted 40 oaks” (40 trees · value: stewardship)");
+    assert_line(&r, "Plant trees: ▰▰▰▰▱▱▱▱▱▱ 40 / 100 trees (40%)");
+    assert_line(&r, "🎉 Plant trees is 25% of the way there!");
+    assert_line(&r, "That is your 2nd contribution. Thank you!");
+    let row: (
+        String,
+        Option<f64>,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+    ) = sqlx::query_as(
+        "SELECT c.description, c.amount, c.unit, c.value_name, g.slug, c.happened_on
+             FROM contributions c JOIN goals g ON g.id = c.goal_id WHERE c.member_id = ?",
+    )
+    .bind(alice.member)
+    .fetch_one(&app.store().read)
+    .await
+    .unwrap();
+    assert_eq!(
+        row,
+        (
+            "Planted 40 oaks".into(),
+            Some(40.0),
+            Some("trees".into()),
+            Some("stewardship".into()),
+            "trees".into(),
+            "2026-11-26".into()
+        )
+    );
+    let goal: (f64, i64) =
+        sqlx::query_as("SELECT progress, contribution_count FROM goals WHERE slug = 'trees'")
+            .fetch_one(&app.store().read)
+            .await
+            .unwrap();
+    assert_eq!(goal, (40.0, 1));
+    let daily: (i64, f64) = sqlx::query_as(
+        "SELECT d.contributions, d.amount FROM goal_daily_progress d JOIN goals g ON g.id = d.goal_id
+         WHERE g.slug = 'trees' AND d.day = '2026-11-26'",
+    )
+    .fetch_one(&app.store().read)
+    .await
+    .unwrap();
+    assert_eq!(daily, (1, 40.0));
+
+    // A goal with a unit does not move without an amount, and says so.
+    let r = ok(&app, &alice, "contribute Watered saplings goal=trees").await;
+    assert_has(&r, "No amount given, so the goal did not move");
+    assert_eq!(
+        scalar::<f64>(&app, "SELECT progress FROM goals WHERE slug = 'trees'").await,
+        40.0
+    );
+    assert_eq!(
+        scalar_for::<i64>(
+            &app,
+            "SELECT contribution_count FROM members WHERE id = ?",
+            alice.member.0
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT contribution_count FROM communities").await,
+        3
+    );
+
+    let before = snapshot(&app).await;
+    let e = err(&app, &alice, "contribute Planted more amount=5 goal=nope").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+    assert!(e.to_string().contains("No goal `nope`"), "{e}");
+    let e = err(&app, &alice, "contribute Planted more amount=5 goal=old").await;
+    assert!(matches!(e, UserError::Invalid { .. }), "{e:?}");
+    assert!(e.to_string().contains("`old` is closed"), "{e}");
+    let e = err(&app, &alice, "contribute Helped out value=speed").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("No value `speed`") && e.to_string().contains("stewardship"),
+        "{e}"
+    );
+    let e = err(
+        &app,
+        &alice,
+        "contribute Logged hours amount=3 unit=hours goal=trees",
+    )
+    .await;
+    assert!(e.to_string().contains("counts trees, not hours"), "{e}");
+    let e = err(&app, &alice, "contribute Tomorrow's work date=2026-11-27").await;
+    assert!(matches!(e, UserError::Invalid { .. }), "{e:?}");
+    assert!(e.to_string().contains("in the future"), "{e}");
+    let today = start().date_naive();
+    let d91 = today - Days::new(91);
+    let d90 = today - Days::new(90);
+    assert_eq!((d91, d90), (day(2026, 8, 27), day(2026, 8, 28)));
+    let e = err(&app, &alice, &format!("contribute Long ago date={d91}")).await;
+    assert!(matches!(e, UserError::Invalid { .. }), "{e:?}");
+    assert!(e.to_string().contains("more than 90 days ago"), "{e}");
+    assert_eq!(before, snapshot(&app).await, "refusals wrote nothing");
+
+    let r = ok(
+        &app,
+        &alice,
+        &format!("contribute Long ago but in range date={d90}"),
+    )
+    .await;
+    assert_line(&r, "“Long ago but in range” (on 2026-08-28)");
+    assert_eq!(
+        scalar::<String>(
+            &app,
+            "SELECT happened_on FROM contributions WHERE description = 'Long ago but in range'"
+        )
+        .await,
+        "2026-08-28"
+    );
+    let e = err(&app, &alice, "contribute Yesterday's work date=soon").await;
+    assert!(e.to_string().contains("is not a date"), "{e}");
+}
+
+#[tokio::test]
+async fn contributions_lists_mine_or_another_members() {
+    let (_dir, app, _clock) = app().await;
+    let alice = actor(&app, "forest", "alice", Role::Member).await;
+    let bob = actor(&app, "forest", "bob", Role::Member).await;
+
+    let r = ok(&app, &alice, "contributions").await;
+    assert!(r.is_private());
+    assert_has(&r, "Your contributions (0 in all)");
+    assert_has(&r, "None yet");
+
+    ok(&app, &alice, "contribute Planted oaks amount=3 unit=trees").await;
+    ok(&app, &alice, "contribute Weeded beds").await;
+    ok(&app, &bob, "contribute Fixed the shed").await;
+
+    let r = ok(&app, &alice, "contributions").await;
+    assert_has(&r, "Your contributions (2 in all)");
+    assert_line(&r, "2026-11-26 · Planted oaks · 3 trees");
+    assert_line(&r, "2026-11-26 · Weeded beds");
+    assert_lacks(&r, "Fixed the shed");
+    let text = r.plain();
+    assert!(
+        text.find("Weeded beds").unwrap() < text.find("Planted oaks").unwrap(),
+        "newest first:\n{text}"
+    );
+
+    let r = ok(&app, &alice, "contributions @bob").await;
+    assert!(r.is_private());
+    assert_has(&r, "Contributions by bob (1 in all)");
+    assert_line(&r, "2026-11-26 · Fixed the shed");
+    assert_lacks(&r, "oaks");
+
+    let e = err(&app, &alice, "contributions bob").await;
+    assert!(matches!(e, UserError::Syntax { .. }), "{e:?}");
+    assert!(e.to_string().contains("write @name"), "{e}");
+}
+
+#[tokio::test]
+async fn goal_create_list_show_close() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let mo = actor(&app, "forest", "mo", Role::Member).await;
+
+    let r = ok(
+        &app,
+        &olga,
+        "goal create Plant 1000 trees target=1000 unit=trees deadline=2027-06-30",
+    )
+    .await;
+    assert!(!r.is_private());
+    assert_has(&r, "New goal: Plant 1000 trees");
+    assert_line(&r, "Target: 1,000 trees");
+    assert_line(&r, "Slug: plant-1000-trees");
+    assert_line(&r, "Deadline: 2027-06-30");
+    let row: (String, f64, Option<String>, Option<String>, String, Option<i64>) = sqlx::query_as(
+        "SELECT title, target, unit, deadline, status, created_by FROM goals WHERE slug = 'plant-1000-trees'",
+    )
+    .fetch_one(&app.store().read)
+    .await
+    .unwrap();
+    assert_eq!(
+        row,
+        (
+            "Plant 1000 trees".into(),
+            1000.0,
+            Some("trees".into()),
+            Some("2027-06-30".into()),
+            "open".into(),
+            Some(olga.member.0)
+        )
+    );
+
+    let e = err(
+        &app,
+        &olga,
+        "goal create Another one target=5 slug=plant-1000-trees",
+    )
+    .await;
+    assert!(matches!(e, UserError::Conflict { .. }), "{e:?}");
+    assert!(e.to_string().contains("already exists"), "{e}");
+    let e = err(
+        &app,
+        &olga,
+        "goal create Too late target=5 deadline=2026-11-25",
+    )
+    .await;
+    assert!(matches!(e, UserError::Invalid { .. }), "{e:?}");
+    assert!(e.to_string().contains("already passed"), "{e}");
+    assert_eq!(scalar::<i64>(&app, "SELECT count(*) FROM goals").await, 1);
+    // A deadline of today is still allowed.
+    ok(
+        &app,
+        &olga,
+        "goal create Hours today target=50 slug=hours deadline=today",
+    )
+    .await;
+
+    ok(
+        &app,
+        &mo,
+        "contribute Planted a grove amount=250 goal=plant-1000-trees",
+    )
+    .await;
+
+    let r = ok(&app, &mo, "goal list").await;
+    assert_line(
+        &r,
+        "Plant 1000 trees (plant-1000-trees) ▰▰▱▱▱▱▱▱▱▱ 250 / 1,000 trees (25%) · due 2027-06-30",
+    );
+    assert_line(
+        &r,
+        "Hours today (hours) ▱▱▱▱▱▱▱▱▱▱ 0 / 50 (0%) · due 2026-11-26",
+    );
+
+    let r = ok(&app, &mo, "goal show plant-1000-trees").await;
+    assert_eq!(r.title.as_deref(), Some("Plant 1000 trees"));
+    assert_line(&r, "▰▰▱▱▱▱▱▱▱▱ 250 / 1,000 trees (25%)");
+    assert_line(&r, "Status: open");
+    assert_line(&r, "Contributions: 1");
+    assert_line(&r, "2026-11-26 · mo · Planted a grove (250)");
+    let e = err(&app, &mo, "goal show nope").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+
+    let r = ok(&app, &olga, "goal close plant-1000-trees").await;
+    assert_has(&r, "Goal closed: Plant 1000 trees");
+    assert_line(&r, "Closed before reaching its target.");
+    let closed: (String, Option<String>) =
+        sqlx::query_as("SELECT status, closed_at FROM goals WHERE slug = 'plant-1000-trees'")
+            .fetch_one(&app.store().read)
+            .await
+            .unwrap();
+    assert_eq!(
+        closed,
+        ("closed".into(), Some("2026-11-26T12:00:00.000Z".into()))
+    );
+    let e = err(&app, &olga, "goal close plant-1000-trees").await;
+    assert!(matches!(e, UserError::Conflict { .. }), "{e:?}");
+    assert!(e.to_string().contains("already closed"), "{e}");
+
+    let r = ok(&app, &mo, "goal list").await;
+    assert_lacks(&r, "Plant 1000 trees");
+    assert_has(&r, "Hours today");
+    let r = ok(&app, &mo, "goal show plant-1000-trees").await;
+    assert_line(&r, "Status: closed");
+}
+
+#[tokio::test]
+async fn milestone_add_and_list() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let mo = actor(&app, "forest", "mo", Role::Member).await;
+    ok(
+        &app,
+        &olga,
+        "goal create Trees target=100 unit=trees slug=trees",
+    )
+    .await;
+
+    let r = ok(&app, &mo, "milestone list").await;
+    assert_has(&r, "None reached yet");
+    for line in [
+        "contribute One",
+        "contribute Two",
+        "contribute Three",
+        "contribute Thirty trees amount=30 goal=trees",
+    ] {
+        ok(&app, &mo, line).await;
+    }
+
+    // Thresholds already reached are refused.
+    let e = err(&app, &olga, "milestone add Early days at=3").await;
+    assert!(matches!(e, UserError::Invalid { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("That is already reached: 4 contributions so far."),
+        "{e}"
+    );
+    let e = err(&app, &olga, "milestone add Twenty at=20 goal=trees").await;
+    assert!(
+        e.to_string()
+            .contains("That is already reached: 30 trees so far."),
+        "{e}"
+    );
+    let e = err(&app, &olga, "milestone add Nowhere at=50 goal=nope").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM milestones").await,
+        0
+    );
+
+    let r = ok(&app, &olga, "milestone add Fifth contribution at=5").await;
+    assert_has(&r, "Milestone added: Fifth contribution");
+    assert_line(
+        &r,
+        "It will be announced at the community's 5th contribution (4 contributions so far).",
+    );
+    let r = ok(&app, &olga, "milestone add Half way at=50 goal=trees").await;
+    assert_line(
+        &r,
+        "It will be announced when Trees reaches 50 trees (30 trees so far).",
+    );
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM milestones").await,
+        2
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT count(*) FROM milestones WHERE goal_id IS NOT NULL AND threshold = 50"
+        )
+        .await,
+        1
+    );
+
+    let r = ok(&app, &mo, "milestone list").await;
+    assert_has(&r, "· The community logged its first contribution!");
+    assert_has(&r, "· mo logged their first contribution!");
+    assert_has(&r, "· Trees is 25% of the way there!");
+    assert_line(&r, "Community: 10 contributions (now 4)");
+    assert_line(&r, "Fifth contribution: community at 5 contributions");
+    assert_line(&r, "Half way: Trees at 50 (now 30)");
+    assert_line(&r, "Trees: 50% (now 30%)");
+
+    // The fifth contribution reaches the custom milestone, once.
+    let r = ok(&app, &mo, "contribute Five").await;
+    assert_line(&r, "🎉 Milestone reached: Fifth contribution!");
+    let r = ok(&app, &mo, "contribute Six").await;
+    assert_lacks(&r, "Fifth contribution");
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT count(*) FROM milestone_achievements a JOIN milestones m ON a.milestone_key = 'custom.' || m.id
+             WHERE m.threshold = 5 AND a.subject = 'community'"
+        )
+        .await,
+        1
+    );
+    let r = ok(&app, &mo, "milestone list").await;
+    assert_has(&r, "· Milestone reached: Fifth contribution!");
+    assert_lacks(&r, "Fifth contribution: community at");
+}
+
+#[tokio::test]
+async fn kudos_thanks_another_member_and_refuses_yourself() {
+    let (_dir, app, _clock) = app().await;
+    let alice = actor(&app, "forest", "alice", Role::Member).await;
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT count(*) FROM members WHERE display_name = 'bob'"
+        )
+        .await,
+        0
+    );
+
+    // On the console, naming someone new creates them, as a platform user would be.
+    let r = ok(&app, &alice, "kudos @bob for leading Saturday's planting").await;
+    assert!(!r.is_private());
+    assert_eq!(r.title.as_deref(), Some("👏 Kudos"));
+    assert_line(&r, "alice thanks bob for leading Saturday's planting");
+    let bob_id: i64 = scalar(
+        &app,
+        "SELECT m.id FROM members m JOIN identities i ON i.member_id = m.id
+         WHERE m.display_name = 'bob' AND i.external_user_id = 'bob'",
+    )
+    .await;
+    let kudos: (i64, i64, String, String) =
+        sqlx::query_as("SELECT from_member_id, to_member_id, reason, platform FROM kudos")
+            .fetch_one(&app.store().read)
+            .await
+            .unwrap();
+    assert_eq!(
+        kudos,
+        (
+            alice.member.0,
+            bob_id,
+            "leading Saturday's planting".into(),
+            "console".into()
+        )
+    );
+    let given: (i64, i64) = sqlx::query_as(
+        "SELECT kudos_given, kudos_received FROM member_daily_activity WHERE member_id = ? AND day = '2026-11-26'",
+    )
+    .bind(alice.member)
+    .fetch_one(&app.store().read)
+    .await
+    .unwrap();
+    assert_eq!(given, (1, 0));
+    let received: (i64, i64) = sqlx::query_as(
+        "SELECT kudos_given, kudos_received FROM member_daily_activity WHERE member_id = ? AND day = '2026-11-26'",
+    )
+    .bind(bob_id)
+    .fetch_one(&app.store().read)
+    .await
+    .unwrap();
+    assert_eq!(received, (0, 1));
+
+    // When bob shows up himself, he is the member that was created.
+    let bob = actor(&app, "forest", "bob", Role::Member).await;
+    assert_eq!(bob.member.0, bob_id);
+
+    let before = snapshot(&app).await;
+    let e = err(&app, &alice, "kudos @alice for being great").await;
+    assert!(matches!(e, UserError::Invalid { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("Kudos are for thanking someone else"),
+        "{e}"
+    );
+    let e = err(&app, &alice, "kudos me").await;
+    assert!(matches!(e, UserError::Syntax { .. }), "{e:?}");
+    let e = err(&app, &alice, "kudos bob").await;
+    assert!(e.to_string().contains("start with @name"), "{e}");
+    assert_eq!(before, snapshot(&app).await);
+
+    // A reason is optional.
+    let r = ok(&app, &bob, "kudos @alice").await;
+    assert_line(&r, "bob thanks alice");
+    assert_eq!(scalar::<i64>(&app, "SELECT count(*) FROM kudos").await, 2);
+}
+
+/// The figures, worked out by hand. "Today" is 2026-11-26; the default window is
+/// the 28 days 2026-10-30 ..= 2026-11-26. Activity:
+///
+/// | logged on  | dated      | who   | what                         |
+/// |------------|------------|-------|------------------------------|
+/// | 2026-10-20 | 2026-10-20 | dave  | contribution (outside 28 d)  |
+/// | 2026-11-06 | 2026-11-06 | alice | contribution                 |
+/// | 2026-11-10 | 2026-11-10 | erin  | contribution                 |
+/// | 2026-11-22 | 2026-11-22 | bob   | contribution                 |
+/// | 2026-11-26 | 2026-11-25 | frank | contribution, backdated      |
+/// | 2026-11-26 | 2026-11-26 | alice | contribution                 |
+/// | 2026-11-26 | 2026-11-26 | carol | contribution, kudos to gina  |
+/// | 2026-11-26 | 2026-11-26 | gina  | kudos received               |
+///
+/// As of 11-26: DAU = alice, carol, gina = 3. WAU (11-20..26) adds bob and frank
+/// = 5. MAU (10-30..11-26) adds erin = 6 (dave is 37 days back).
+/// Contributions in the window: alice 2 + erin + bob + frank + carol = 6; kudos 1.
+/// Member-days 7 (alice twice, erin, bob, frank, carol, gina), so stickiness =
+/// 7 / 28 / 6 = 4.2 % → "4%". Last 7 days: bob, frank, alice, carol = 4.
+/// October 1–31: dave's 1; as of 10-31 DAU 0, WAU 0, MAU 1.
+/// As of 12-10 (window 11-13..12-10): contributions bob, frank, alice, carol = 4;
+/// DAU 0, WAU 0, MAU 5 (with gina); stickiness 5 / 28 / 5 = 3.6 % → "4%";
+/// over 90 days (09-12..12-10) all 7 contributions, alice first with 2.
+#[tokio::test]
+async fn stats_counts_active_members_and_contributions() {
+    let (_dir, app, clock) = app().await;
+    let mut who = std::collections::HashMap::new();
+    for name in ["alice", "bob", "carol", "dave", "erin", "frank", "gina"] {
+        who.insert(name, actor(&app, "forest", name, Role::Member).await);
+    }
+
+    let r = ok(&app, &who["alice"], "stats").await;
+    assert_has(&r, "No activity in this window yet");
+    assert_line(&r, "Contributions: 0");
+    assert_line(&r, "Active in 28 days (MAU): 0");
+
+    clock.set(noon(2026, 10, 20));
+    ok(&app, &who["dave"], "contribute Autumn clean-up").await;
+    clock.set(noon(2026, 11, 6));
+    ok(&app, &who["alice"], "contribute Seed swap").await;
+    clock.set(noon(2026, 11, 10));
+    ok(&app, &who["erin"], "contribute Compost delivery").await;
+    clock.set(noon(2026, 11, 22));
+    ok(&app, &who["bob"], "contribute Fixed the shed").await;
+    clock.set(start());
+    ok(
+        &app,
+        &who["frank"],
+        "contribute Yesterday's litter pick date=yesterday",
+    )
+    .await;
+    ok(&app, &who["alice"], "contribute Planted oaks").await;
+    ok(&app, &who["carol"], "contribute Watered saplings").await;
+    ok(&app, &who["carol"], "kudos @gina for the tea").await;
+
+    let r = ok(&app, &who["alice"], "stats").await;
+    assert!(!r.is_private());
+    assert_has(&r, "Community stats · 2026-10-30 to 2026-11-26 (28 days)");
+    assert_line(&r, "Active today (DAU): 3");
+    assert_line(&r, "Active this week (WAU): 5");
+    assert_line(&r, "Active in 28 days (MAU): 6");
+    assert_line(&r, "Stickiness (mean DAU ÷ MAU): 4%");
+    assert_line(&r, "Contributions: 6");
+    assert_line(&r, "Kudos: 1");
+    assert_line(&r, "1. alice · 2");
+    assert_lacks(&r, "dave");
+    assert_lacks(&r, "No activity");
+
+    let r = ok(&app, &who["alice"], "stats period=7d").await;
+    assert_has(&r, "2026-11-20 to 2026-11-26 (7 days)");
+    assert_line(&r, "Contributions: 4");
+    assert_line(&r, "Kudos: 1");
+
+    let r = ok(&app, &who["alice"], "stats from=2026-10-01 to=2026-10-31").await;
+    assert_has(&r, "2026-10-01 to 2026-10-31 (31 days)");
+    assert_line(&r, "Contributions: 1");
+    assert_line(&r, "Kudos: 0");
+    assert_line(&r, "Active today (DAU): 0");
+    assert_line(&r, "Active this week (WAU): 0");
+    assert_line(&r, "Active in 28 days (MAU): 1");
+    assert_line(&r, "1. dave · 1");
+
+    // Two weeks on, with no new activity, the windows have moved.
+    clock.set(noon(2026, 12, 10));
+    let r = ok(&app, &who["alice"], "stats").await;
+    assert_has(&r, "2026-11-13 to 2026-12-10 (28 days)");
+    assert_line(&r, "Active today (DAU): 0");
+    assert_line(&r, "Active this week (WAU): 0");
+    assert_line(&r, "Active in 28 days (MAU): 5");
+    assert_line(&r, "Stickiness (mean DAU ÷ MAU): 4%");
+    assert_line(&r, "Contributions: 4");
+    assert_line(&r, "1. alice · 1");
+    assert_lacks(&r, "erin");
+    let r = ok(&app, &who["alice"], "stats period=90d").await;
+    assert_line(&r, "Contributions: 7");
+    assert_line(&r, "1. alice · 2");
+
+    let e = err(&app, &who["alice"], "stats period=fortnight").await;
+    assert!(matches!(e, UserError::Syntax { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn stats_me_is_private_and_counts_the_streak() {
+    let (_dir, app, clock) = app().await;
+    let alice = actor(&app, "forest", "alice", Role::Member).await;
+    let bob = actor(&app, "forest", "bob", Role::Member).await;
+
+    // 22nd, then 24th, 25th, 26th (twice): the current streak is 3 days.
+    clock.set(noon(2026, 11, 22));
+    ok(&app, &alice, "contribute Seed swap").await;
+    clock.set(noon(2026, 11, 24));
+    ok(&app, &alice, "contribute Mulching amount=2 unit=hours").await;
+    clock.set(noon(2026, 11, 25));
+    ok(&app, &alice, "contribute Weeding").await;
+    clock.set(start());
+    ok(&app, &alice, "contribute Planting").await;
+    ok(&app, &alice, "contribute Watering").await;
+    ok(&app, &bob, "kudos @alice for the planting").await;
+
+    let r = ok(&app, &alice, "stats me").await;
+    assert!(r.is_private());
+    assert_has(&r, "Your stats, alice");
+    assert_line(&r, "Contributions: 5");
+    assert_line(&r, "Streak: 3 days in a row");
+    assert_line(&r, "Active days (last 28): 4");
+    assert_line(&r, "Kudos received: 1");
+    assert_line(&r, "Kudos given: 0");
+    assert_line(&r, "Amounts: 2 hours");
+
+    // A streak is not broken before the day is over...
+    clock.set(noon(2026, 11, 27));
+    assert_line(
+        &ok(&app, &alice, "stats me").await,
+        "Streak: 3 days in a row",
+    );
+    // ...but is once a whole day passes without a contribution.
+    clock.set(noon(2026, 11, 28));
+    assert_line(
+        &ok(&app, &alice, "stats me").await,
+        "Streak: no current streak",
+    );
+    ok(&app, &alice, "contribute Back again").await;
+    assert_line(&ok(&app, &alice, "stats me").await, "Streak: 1 day");
+
+    let r = ok(&app, &bob, "stats me").await;
+    assert_line(&r, "Contributions: 0");
+    assert_line(&r, "Kudos given: 1");
+    assert_line(&r, "Streak: no current streak");
+}
+
+#[tokio::test]
+async fn away_on_and_off_set_and_clear_away_since() {
+    let (_dir, app, clock) = app().await;
+    let alice = actor(&app, "forest", "alice", Role::Member).await;
+    let away = |app: &App| {
+        let app = app.clone();
+        let id = alice.member.0;
+        async move {
+            scalar_for::<Option<String>>(&app, "SELECT away_since FROM members WHERE id = ?", id)
+                .await
+        }
+    };
+    assert_eq!(away(&app).await, None);
+
+    let r = ok(&app, &alice, "away on").await;
+    assert!(r.is_private());
+    assert_eq!(r.title.as_deref(), Some("Away mode on"));
+    assert_eq!(
+        away(&app).await.as_deref(),
+        Some("2026-11-26T12:00:00.000Z")
+    );
+    assert_has(&ok(&app, &alice, "stats me").await, "You are in away mode");
+
+    clock.advance(Duration::days(3));
+    let r = ok(&app, &alice, "away off").await;
+    assert!(r.is_private());
+    assert_eq!(r.title.as_deref(), Some("Welcome back"));
+    assert_eq!(away(&app).await, None);
+    assert_lacks(&ok(&app, &alice, "stats me").await, "away mode");
+
+    let e = err(&app, &alice, "away maybe").await;
+    assert!(matches!(e, UserError::Syntax { .. }), "{e:?}");
+    assert!(e.to_string().contains("away on"), "{e}");
+}
+
+#[tokio::test]
+async fn link_joins_a_discord_server_then_merges_identities_once() {
+    let (_dir, app, clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let alice = actor(&app, "forest", "alice", Role::Member).await;
+    ok(&app, &alice, "contribute Planted oaks on the console").await;
+
+    // An organiser joins a Discord server to the community.
+    let r = ok(&app, &olga, "link community").await;
+    assert!(r.is_private());
+    let server_code = code_of(&r);
+    // Only a hash of the code is stored.
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM link_codes WHERE code_hash = ?")
+        .bind(&server_code)
+        .fetch_one(&app.store().read)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+    let dora = app
+        .actor(&discord("G1", "1001", "dora", Role::Organiser))
+        .await
+        .unwrap();
+    assert_ne!(dora.community, olga.community);
+    let r = ok(&app, &dora, &format!("link {server_code}")).await;
+    assert_has(&r, "Workspace linked");
+    assert_has(&r, "forest");
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM communities").await,
+        1
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT community_id FROM workspaces WHERE platform = 'discord' AND external_id = 'G1'"
+        )
+        .await,
+        olga.community.0
+    );
+
+    // Alice's Discord account is a member of the same community, until linked.
+    let alice_d = app
+        .actor(&discord("G1", "4242", "alice-d", Role::Member))
+        .await
+        .unwrap();
+    assert_eq!(alice_d.community, alice.community);
+    assert_ne!(alice_d.member, alice.member);
+    ok(&app, &alice_d, "contribute Planted birches from Discord").await;
+    ok(&app, &alice_d, "contribute Watered from Discord").await;
+    ok(&app, &alice_d, "kudos @alice for the oaks").await;
+    // Her first contribution there is announced to both workspaces, once each.
+    let deliveries: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT w.platform, count(*) FROM announcement_deliveries d
+         JOIN announcements a ON a.id = d.announcement_id
+         JOIN milestone_achievements m ON m.id = a.achievement_id
+         JOIN workspaces w ON w.id = d.workspace_id
+         WHERE m.subject = 'member:' || ? GROUP BY w.platform ORDER BY w.platform",
+    )
+    .bind(alice_d.member)
+    .fetch_all(&app.store().read)
+    .await
+    .unwrap();
+    assert_eq!(
+        deliveries,
+        [("console".to_string(), 1), ("discord".to_string(), 1)]
+    );
+    let r = ok(&app, &olga, "setup").await;
+    assert_line(&r, "Workspaces: forest (console), Guild G1 (discord)");
+    let r = ok(&app, &olga, "stats").await;
+    assert_line(&r, "Active today (DAU): 2");
+    assert_line(&r, "Contributions: 3");
+    assert_line(&r, "Kudos: 1");
+
+    let r = ok(&app, &alice, "link").await;
+    assert!(r.is_private());
+    let code = code_of(&r);
+    // The code is for the other account: using it here is refused and keeps it.
+    let e = err(&app, &alice, &format!("link {code}")).await;
+    assert!(matches!(e, UserError::Conflict { .. }), "{e:?}");
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT count(*) FROM link_codes WHERE kind = 'identity' AND used_at IS NULL"
+        )
+        .await,
+        1
+    );
+    // Codes are read without regard to case.
+    let r = ok(&app, &alice_d, &format!("link {}", code.to_lowercase())).await;
+    assert_has(&r, "Accounts linked");
+
+    // One member now: three contributions, two identities, one daily row.
+    assert_eq!(
+        scalar_for::<i64>(
+            &app,
+            "SELECT count(*) FROM contributions WHERE member_id = ?",
+            alice.member.0
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        scalar_for::<i64>(
+            &app,
+            "SELECT count(*) FROM members WHERE id = ?",
+            alice_d.member.0
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        scalar_for::<i64>(
+            &app,
+            "SELECT contribution_count FROM members WHERE id = ?",
+            alice.member.0
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        scalar_for::<i64>(
+            &app,
+            "SELECT count(*) FROM identities WHERE member_id = ?",
+            alice.member.0
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        scalar_for::<i64>(
+            &app,
+            "SELECT contributions FROM member_daily_activity WHERE member_id = ? AND day = '2026-11-26'",
+            alice.member.0
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT contribution_count FROM communities").await,
+        3
+    );
+    // The kudos between the two accounts went (it would be kudos to oneself), and
+    // the stats count one active member.
+    assert_eq!(scalar::<i64>(&app, "SELECT count(*) FROM kudos").await, 0);
+    let daily: (i64, i64, i64) = sqlx::query_as(
+        "SELECT contributions, kudos_given, kudos_received FROM member_daily_activity WHERE member_id = ?",
+    )
+    .bind(alice.member)
+    .fetch_one(&app.store().read)
+    .await
+    .unwrap();
+    assert_eq!(daily, (3, 0, 0));
+    let r = ok(&app, &olga, "stats").await;
+    assert_line(&r, "Active today (DAU): 1");
+    assert_line(&r, "Active in 28 days (MAU): 1");
+    assert_line(&r, "Contributions: 3");
+    assert_line(&r, "Kudos: 0");
+    let again = app
+        .actor(&discord("G1", "4242", "alice-d", Role::Member))
+        .await
+        .unwrap();
+    assert_eq!(again.member, alice.member);
+    let r = ok(&app, &again, "contributions").await;
+    assert_has(&r, "Your contributions (3 in all)");
+    assert_has(&r, "Planted birches from Discord");
+    assert_has(&r, "Planted oaks on the console");
+
+    // A used code is refused.
+    let eve = app
+        .actor(&discord("G1", "5555", "eve", Role::Member))
+        .await
+        .unwrap();
+    let before = snapshot(&app).await;
+    let e = err(&app, &eve, &format!("link {code}")).await;
+    assert!(matches!(e, UserError::Invalid { .. }), "{e:?}");
+    assert!(e.to_string().contains("not valid"), "{e}");
+
+    // An expired code is refused, and stays unused.
+    let r = ok(&app, &alice, "link").await;
+    let late = code_of(&r);
+    clock.advance(Duration::minutes(16));
+    let before_late = snapshot(&app).await;
+    let e = err(&app, &eve, &format!("link {late}")).await;
+    assert!(matches!(e, UserError::Invalid { .. }), "{e:?}");
+    assert!(e.to_string().contains("expired"), "{e}");
+    assert_eq!(before_late, snapshot(&app).await);
+    assert_ne!(before, before_late, "the second code was stored");
+
+    // A workspace code redeemed by a non-organiser is refused and stays usable.
+    let r = ok(&app, &olga, "link community").await;
+    let server2 = code_of(&r);
+    let fred = app
+        .actor(&discord("G2", "7777", "fred", Role::Member))
+        .await
+        .unwrap();
+    let e = err(&app, &fred, &format!("link {server2}")).await;
+    assert!(matches!(e, UserError::OrganiserOnly { .. }), "{e:?}");
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT count(*) FROM link_codes WHERE kind = 'workspace' AND used_at IS NULL"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn export_community_csv_for_organisers_and_own_json_for_members() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let alice = actor(&app, "forest", "alice", Role::Member).await;
+    ok(
+        &app,
+        &olga,
+        "goal create Trees target=100 unit=trees slug=trees",
+    )
+    .await;
+    ok(&app, &alice, "contribute Planted oaks amount=3 goal=trees").await;
+    ok(&app, &alice, "contribute =1+1").await;
+    ok(&app, &olga, "contribute Organised the day").await;
+    ok(&app, &olga, "kudos @alice for the oaks").await;
+
+    let r = ok(&app, &olga, "export").await;
+    assert!(r.is_private());
+    assert_eq!(r.title.as_deref(), Some("Community export"));
+    let file = format!("keel-community-{}-contributions.csv", olga.community);
+    assert_line(&r, &format!("3 contributions, as {file}."));
+    assert_eq!(r.attachments.len(), 1);
+    let a = &r.attachments[0];
+    assert_eq!(
+        (a.filename.as_str(), a.media_type.as_str()),
+        (file.as_str(), "text/csv")
+    );
+    let mut csv = csv::Reader::from_reader(a.bytes.as_slice());
+    assert_eq!(
+        csv.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "id",
+            "member",
+            "day",
+            "description",
+            "amount",
+            "unit",
+            "goal",
+            "value",
+            "platform",
+            "created_at"
+        ]
+    );
+    let rows: Vec<Vec<String>> = csv
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        rows[0][1..],
+        [
+            "alice",
+            "2026-11-26",
+            "Planted oaks",
+            "3",
+            "trees",
+            "trees",
+            "",
+            "console",
+            "2026-11-26T12:00:00.000Z"
+        ]
+    );
+    // A formula-looking description is kept as text.
+    assert_eq!(rows[1][3], "'=1+1");
+    assert_eq!(rows[2][1..4], ["olga", "2026-11-26", "Organised the day"]);
+
+    let e = err(&app, &alice, "export").await;
+    assert!(
+        matches!(&e, UserError::OrganiserOnly { command } if command == "export"),
+        "{e:?}"
+    );
+
+    let r = ok(&app, &alice, "export me format=json").await;
+    assert!(r.is_private());
+    assert_eq!(r.title.as_deref(), Some("Your data"));
+    assert_eq!(r.attachments.len(), 1);
+    let a = &r.attachments[0];
+    assert_eq!(a.filename, format!("keel-member-{}.json", alice.member));
+    assert_eq!(a.media_type, "application/json");
+    let doc: serde_json::Value = serde_json::from_slice(&a.bytes).unwrap();
+    assert_eq!(doc["member"]["display_name"], "alice");
+    assert_eq!(
+        doc["member"]["identities"],
+        serde_json::json!([{"platform": "console", "user_id": "alice"}])
+    );
+    let descriptions: Vec<&str> = doc["contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["description"].as_str().unwrap())
+        .collect();
+    assert_eq!(descriptions, ["Planted oaks", "=1+1"]);
+    assert_eq!(doc["kudos"][0]["reason"], "the oaks");
+    assert!(doc.get("mission_versions").is_none());
+
+    let r = ok(&app, &olga, "export format=json").await;
+    let doc: serde_json::Value = serde_json::from_slice(&r.attachments[0].bytes).unwrap();
+    assert_eq!(doc["contributions"].as_array().unwrap().len(), 3);
+    assert_eq!(doc["goals"][0]["slug"], "trees");
+    assert_eq!(doc["goals"][0]["progress"], 3.0);
+}
+
+/// Spreadsheets run a cell starting with `=`, `+`, `-` or `@` as a formula; the
+/// CSV export must keep every member- or organiser-typed cell as text, including
+/// the unit (`unit==1+2`) and value names, not only the description.
+#[tokio::test]
+async fn csv_export_neutralises_formulas_in_every_typed_cell() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let mallory = actor(&app, "forest", "mallory", Role::Member).await;
+    ok(&app, &olga, "mission set Grow a forest").await;
+    ok(&app, &olga, "mission value add @SUM(1+1)").await;
+    ok(&app, &mallory, "contribute Bought seeds amount=3 unit==1+2").await;
+    ok(&app, &mallory, "contribute Helped value=@SUM(1+1)").await;
+    let r = ok(&app, &olga, "export").await;
+    let mut csv = csv::Reader::from_reader(r.attachments[0].bytes.as_slice());
+    let cells: Vec<String> = csv
+        .records()
+        .flat_map(|r| r.unwrap().iter().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    assert!(cells.contains(&"Bought seeds".to_string()), "{cells:?}");
+    let formulas: Vec<&String> = cells
+        .iter()
+        .filter(|c| c.starts_with(['=', '+', '-', '@']))
+        .collect();
+    assert!(formulas.is_empty(), "formula cells: {formulas:?}");
+}
+
+#[tokio::test]
+async fn forget_me_asks_first_then_erases() {
+    let (_dir, app, _clock) = app().await;
+    let alice = actor(&app, "forest", "alice", Role::Member).await;
+    let bob = actor(&app, "forest", "bob", Role::Member).await;
+    ok(&app, &alice, "contribute One").await;
+    ok(&app, &alice, "contribute Two").await;
+    ok(&app, &bob, "contribute Bob's").await;
+
+    let before = snapshot(&app).await;
+    let r = ok(&app, &alice, "forget-me").await;
+    assert!(r.is_private());
+    assert_has(&r, "This erases your 2 contributions");
+    assert_has(&r, "forget-me confirm");
+    assert_eq!(before, snapshot(&app).await, "asking changes nothing");
+    let e = err(&app, &alice, "forget-me please").await;
+    assert!(matches!(e, UserError::Syntax { .. }), "{e:?}");
+
+    let r = ok(&app, &alice, "forget-me confirm").await;
+    assert!(r.is_private());
+    assert_has(&r, "Erased 2 contributions, 0 kudos and 1 linked accounts.");
+    assert_eq!(
+        scalar_for::<i64>(
+            &app,
+            "SELECT count(*) FROM members WHERE id = ?",
+            alice.member.0
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM contributions").await,
+        1
+    );
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT contribution_count FROM communities").await,
+        1
+    );
+
+    // Using Keel again starts afresh.
+    let alice = actor(&app, "forest", "alice", Role::Member).await;
+    let r = ok(&app, &alice, "stats me").await;
+    assert_line(&r, "Contributions: 0");
+}
+
+#[tokio::test]
+async fn setup_shows_settings_and_changes_them_for_organisers_only() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let mo = actor(&app, "forest", "mo", Role::Member).await;
+
+    let r = ok(&app, &mo, "setup").await;
+    assert!(r.is_private());
+    assert_eq!(r.title.as_deref(), Some("Settings · forest"));
+    assert_line(&r, "Time zone: UTC");
+    assert_line(&r, "Inactive after: 30 days");
+    assert_line(&r, "Workspaces: forest (console)");
+    // Thursday 2026-11-26: the weekly digest is next due Monday 09:00 UTC.
+    assert_line(&r, "Digest: weekly mon 09:00 · next 2026-11-30 09:00 UTC");
+    assert_line(
+        &r,
+        "Mission reminder: monthly 1 09:00 · next 2026-12-01 09:00 UTC",
+    );
+
+    let before = snapshot(&app).await;
+    let e = err(&app, &mo, "setup timezone Europe/Paris").await;
+    assert!(
+        matches!(&e, UserError::OrganiserOnly { command } if command == "setup"),
+        "{e:?}"
+    );
+    let e = err(&app, &olga, "setup timezone Mars/Olympus").await;
+    assert!(e.to_string().contains("is not a time zone"), "{e}");
+    assert_eq!(before, snapshot(&app).await);
+
+    let r = ok(&app, &olga, "setup timezone Europe/Paris").await;
+    assert!(r.is_private());
+    assert_line(&r, "Time zone set to Europe/Paris; schedules follow it.");
+    assert_eq!(
+        scalar::<String>(&app, "SELECT timezone FROM communities").await,
+        "Europe/Paris"
+    );
+    // 09:00 in Paris in winter is 08:00 UTC.
+    assert_eq!(
+        scalar::<String>(
+            &app,
+            "SELECT next_run_at FROM schedules WHERE kind = 'digest'"
+        )
+        .await,
+        "2026-11-30T08:00:00.000Z"
+    );
+    let r = ok(&app, &mo, "setup").await;
+    assert_line(&r, "Time zone: Europe/Paris");
+
+    ok(&app, &olga, "setup inactive-days 14").await;
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT inactive_days FROM communities").await,
+        14
+    );
+    ok(&app, &olga, "setup digest off").await;
+    assert_eq!(
+        scalar::<Option<String>>(
+            &app,
+            "SELECT next_run_at FROM schedules WHERE kind = 'digest'"
+        )
+        .await,
+        None
+    );
+}
+
+#[tokio::test]
+async fn help_lists_the_commands_a_member_may_use() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let mo = actor(&app, "forest", "mo", Role::Member).await;
+
+    let r = ok(&app, &mo, "help").await;
+    assert!(r.is_private());
+    assert_eq!(r.title.as_deref(), Some("Keel commands"));
+    assert_has(&r, "contribute <what you did>");
+    assert_has(&r, "forget-me [confirm]");
+    assert_lacks(&r, "goal create");
+    assert_lacks(&r, "(organisers)");
+
+    let r = ok(&app, &olga, "help").await;
+    assert_has(&r, "goal create <title> target=1000");
+    assert_has(&r, "(organisers)");
+
+    let r = ok(&app, &mo, "help goal").await;
+    assert_eq!(r.title.as_deref(), Some("Help: goal"));
+    assert_has(&r, "goal list");
+    assert_has(&r, "goal show <slug>");
+    assert_lacks(&r, "contribute");
+
+    let r = ok(&app, &mo, "help frobnicate").await;
+    assert_has(&r, "No command matches “frobnicate”");
+}
+
+// ---------------------------------------------------------------------------
+// 2. Organiser-only commands refuse members
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn organiser_only_commands_refuse_members_and_write_nothing() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let mo = actor(&app, "forest", "mo", Role::Member).await;
+    // Give each command something real to act on.
+    for line in [
+        "mission set Grow a forest",
+        "mission value add v",
+        "goal create Goal x target=10 slug=x",
+    ] {
+        ok(&app, &olga, line).await;
+    }
+    ok(&app, &mo, "contribute Planted one").await;
+
+    let before = snapshot(&app).await;
+    for (line, command) in [
+        ("mission set X", "mission set"),
+        ("mission value add w", "mission value add"),
+        ("mission value remove v", "mission value remove"),
+        ("goal create T target=1", "goal create"),
+        ("goal close x", "goal close"),
+        ("milestone add M at=5", "milestone add"),
+        ("link community", "link"),
+        ("export", "export"),
+        ("export format=json", "export"),
+        ("setup timezone UTC", "setup"),
+        ("setup name Hijacked", "setup"),
+    ] {
+        let e = err(&app, &mo, line).await;
+        assert_eq!(
+            e,
+            UserError::OrganiserOnly {
+                command: command.into()
+            },
+            "{line}"
+        );
+        assert!(e.to_string().contains("is for organisers"), "{e}");
+    }
+    assert_eq!(before, snapshot(&app).await, "nothing was written");
+    for (table, n) in [
+        ("mission_versions", 2),
+        ("goals", 1),
+        ("milestones", 0),
+        ("link_codes", 0),
+    ] {
+        let count: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+            .fetch_one(&app.store().read)
+            .await
+            .unwrap();
+        assert_eq!(count, n, "{table}");
+    }
+    assert_eq!(
+        scalar::<String>(&app, "SELECT status FROM goals WHERE slug = 'x'").await,
+        "open"
+    );
+
+    // The same lines work for an organiser (so the refusals were about the role).
+    ok(&app, &olga, "goal close x").await;
+    ok(&app, &olga, "milestone add M at=5").await;
+    ok(&app, &olga, "mission value remove v").await;
+}
+
+// ---------------------------------------------------------------------------
+// 3. Concurrency: each milestone reached and announced exactly once
+// ---------------------------------------------------------------------------
+
+/// `n` members of workspace "forest", created before the race.
+async fn members(app: &App, n: usize) -> Vec<Actor> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        out.push(actor(app, "forest", &format!("m{i:02}"), Role::Member).await);
+    }
+    out
+}
+
+/// Runs one line per actor, all at once; returns the replies.
+async fn race(app: &App, actors: Vec<Actor>, line: impl Fn(usize) -> String) -> Vec<Reply> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(actors.len()));
+    let tasks: Vec<_> = actors
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let (app, barrier, line) = (app.clone(), barrier.clone(), line(i));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                app.handle_line(&a, &line).await
+            })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for task in tasks {
+        replies.push(task.await.unwrap().expect("every contribution is recorded"));
+    }
+    replies
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_contributions_reach_each_community_milestone_once() {
+    let (_dir, app, _clock) = app().await;
+    let actors = members(&app, 50).await;
+    let replies = race(&app, actors, |i| format!("contribute Task number {i}")).await;
+
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM contributions").await,
+        50
+    );
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT contribution_count FROM communities").await,
+        50
+    );
+    let community: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT milestone_key, count(*) FROM milestone_achievements WHERE subject = 'community'
+         GROUP BY milestone_key ORDER BY min(id)",
+    )
+    .fetch_all(&app.store().read)
+    .await
+    .unwrap();
+    assert_eq!(
+        community,
+        [
+            ("community.count.1".to_string(), 1),
+            ("community.count.10".to_string(), 1),
+            ("community.count.25".to_string(), 1),
+            ("community.count.50".to_string(), 1),
+        ]
+    );
+    // Each crossing is credited to the contribution that made it.
+    for n in [1i64, 10, 25, 50] {
+        let credited: Option<i64> = sqlx::query_scalar(
+            "SELECT contribution_id FROM milestone_achievements WHERE milestone_key = ? AND subject = 'community'",
+        )
+        .bind(format!("community.count.{n}"))
+        .fetch_one(&app.store().read)
+        .await
+        .unwrap();
+        let nth = scalar_for::<i64>(
+            &app,
+            "SELECT id FROM contributions ORDER BY id LIMIT 1 OFFSET ? - 1",
+            n,
+        )
+        .await;
+        assert_eq!(credited, Some(nth), "community.count.{n}");
+    }
+    // Everyone's first contribution: 50 member milestones.
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT count(DISTINCT subject) FROM milestone_achievements WHERE milestone_key = 'member.count.1'"
+        )
+        .await,
+        50
+    );
+    // Exactly one announcement per achievement, and one delivery per workspace.
+    let achievements = scalar::<i64>(&app, "SELECT count(*) FROM milestone_achievements").await;
+    assert_eq!(achievements, 54);
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT count(*) FROM announcements WHERE kind = 'milestone'"
+        )
+        .await,
+        achievements
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT count(*) FROM milestone_achievements m
+             WHERE (SELECT count(*) FROM announcements a WHERE a.achievement_id = m.id AND a.kind = 'milestone') <> 1"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM announcement_deliveries").await,
+        achievements
+    );
+    // And exactly one caller heard about each community milestone.
+    for headline in [
+        "🎉 The community logged its first contribution!",
+        "🎉 The community reached 10 contributions!",
+        "🎉 The community reached 25 contributions!",
+        "🎉 The community reached 50 contributions!",
+    ] {
+        let heard = replies.iter().filter(|r| has_line(r, headline)).count();
+        assert_eq!(heard, 1, "{headline}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_goal_contributions_reach_each_percentage_once() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    ok(&app, &olga, "goal create Trees target=500 slug=trees").await;
+    let goal_id = scalar::<i64>(&app, "SELECT id FROM goals WHERE slug = 'trees'").await;
+    let actors = members(&app, 60).await;
+    let replies = race(&app, actors, |i| {
+        format!("contribute Planted ten trees {i} amount=10 goal=trees")
+    })
+    .await;
+
+    let goal: (f64, i64, Option<String>) =
+        sqlx::query_as("SELECT progress, contribution_count, met_at FROM goals WHERE id = ?")
+            .bind(goal_id)
+            .fetch_one(&app.store().read)
+            .await
+            .unwrap();
+    assert_eq!(goal, (600.0, 60, Some("2026-11-26T12:00:00.000Z".into())));
+    let daily: (i64, f64) =
+        sqlx::query_as("SELECT contributions, amount FROM goal_daily_progress WHERE goal_id = ?")
+            .bind(goal_id)
+            .fetch_one(&app.store().read)
+            .await
+            .unwrap();
+    assert_eq!(daily, (60, 600.0));
+    let reached: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT milestone_key, count(*) FROM milestone_achievements WHERE subject = ?
+         GROUP BY milestone_key ORDER BY min(id)",
+    )
+    .bind(format!("goal:{goal_id}"))
+    .fetch_all(&app.store().read)
+    .await
+    .unwrap();
+    assert_eq!(
+        reached,
+        [
+            ("goal.percent.25".to_string(), 1),
+            ("goal.percent.50".to_string(), 1),
+            ("goal.percent.75".to_string(), 1),
+            ("goal.percent.100".to_string(), 1),
+        ]
+    );
+    assert_eq!(
+        scalar_for::<i64>(
+            &app,
+            "SELECT count(*) FROM announcements a JOIN milestone_achievements m ON m.id = a.achievement_id
+             WHERE a.kind = 'milestone' AND m.goal_id = ?",
+            goal_id
+        )
+        .await,
+        4
+    );
+    // The 100 % milestone is credited to the 50th contribution to the goal.
+    let credited = scalar_for::<Option<i64>>(
+        &app,
+        "SELECT contribution_id FROM milestone_achievements WHERE milestone_key = 'goal.percent.100' AND goal_id = ?",
+        goal_id,
+    )
+    .await;
+    let fiftieth = scalar::<i64>(
+        &app,
+        "SELECT id FROM contributions ORDER BY id LIMIT 1 OFFSET 49",
+    )
+    .await;
+    assert_eq!(credited, Some(fiftieth));
+    let heard = replies
+        .iter()
+        .filter(|r| has_line(r, "🎉 Goal met: Trees!"))
+        .count();
+    assert_eq!(heard, 1);
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT contribution_count FROM communities").await,
+        60
+    );
+}
+
+/// Contributions are written in groups (one transaction, multi-row INSERTs). A
+/// request the database rejects, here one for a member forgotten between
+/// resolving the actor and writing (FOREIGN KEY), must fail alone, not take down
+/// the contributions committed with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_bad_contribution_does_not_fail_the_others_in_its_batch() {
+    let (_dir, app, _clock) = app().await;
+    let gone = actor(&app, "forest", "gone", Role::Member).await;
+    let primer = actor(&app, "forest", "primer", Role::Member).await;
+    let others = members(&app, 10).await;
+    // Forgotten after the others joined: member ids are reused once the highest
+    // is deleted, and then the stale actor would name someone else.
+    ok(&app, &gone, "forget-me confirm").await;
+
+    // Hold the writer so the contributions queue up and are committed together.
+    let held = app.store().begin_write().await.unwrap();
+    let first = {
+        let app = app.clone();
+        tokio::spawn(async move { app.handle_line(&primer, "contribute First").await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut tasks = Vec::new();
+    for (i, a) in std::iter::once(gone).chain(others).enumerate() {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            app.handle_line(&a, &format!("contribute Batched {i}"))
+                .await
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    held.commit().await.unwrap();
+    first.await.unwrap().unwrap();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    assert!(
+        outcomes[0].is_err(),
+        "the forgotten member's contribution fails"
+    );
+    let failed: Vec<_> = outcomes[1..].iter().filter(|o| o.is_err()).collect();
+    assert!(failed.is_empty(), "others failed too: {failed:?}");
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM contributions").await,
+        11
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 4. forget-me leaves nothing that names the member
+// ---------------------------------------------------------------------------
+
+/// Columns that refer to a member row.
+const MEMBER_COLUMNS: [&str; 6] = [
+    "member_id",
+    "from_member_id",
+    "to_member_id",
+    "author_member_id",
+    "about_member_id",
+    "created_by",
+];
+
+/// Every place in the database that still names a member: their id in a member
+/// column, `member:<id>` as a milestone subject, or any of `texts` in any column.
+async fn traces(app: &App, member: i64, texts: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    let subject = format!("member:{member}");
+    for table in tables(app).await {
+        for column in columns(app, &table).await {
+            let mut hit = |what: &str, n: i64| {
+                if n > 0 {
+                    found.push(format!("{table}.{column}: {n} rows with {what}"));
+                }
+            };
+            if MEMBER_COLUMNS.contains(&column.as_str()) {
+                let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+                    "SELECT count(*) FROM \"{table}\" WHERE \"{column}\" = ?"
+                )))
+                .bind(member)
+                .fetch_one(&app.store().read)
+                .await
+                .unwrap();
+                hit("the member id", n);
+            }
+            let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT count(*) FROM \"{table}\" WHERE CAST(\"{column}\" AS TEXT) = ?"
+            )))
+            .bind(&subject)
+            .fetch_one(&app.store().read)
+            .await
+            .unwrap();
+            hit(&subject, n);
+            for text in texts {
+                let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+                    "SELECT count(*) FROM \"{table}\" WHERE instr(lower(CAST(\"{column}\" AS TEXT)), lower(?)) > 0"
+                )))
+                .bind(*text)
+                .fetch_one(&app.store().read)
+                .await
+                .unwrap();
+                hit(text, n);
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn forget_me_leaves_no_row_naming_the_member() {
+    let (_dir, app, clock) = app().await;
+    let zq_env = Envelope {
+        user_id: "zebulon-quux-7".into(),
+        user_name: "Zebulon-Quux".into(),
+        ..env("forest", "", Role::Organiser)
+    };
+    let zq = app.actor(&zq_env).await.unwrap();
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let bob = actor(&app, "forest", "bob", Role::Member).await;
+    let carol = actor(&app, "forest", "carol", Role::Member).await;
+    let names = ["Zebulon-Quux", "zebulon-quux-7"];
+
+    // Everything that can name her: authorship, goals, milestones, contributions
+    // (with milestones and their announcements), kudos both ways, a link code.
+    ok(&app, &zq, "mission set Grow a forest reason=\"because\"").await;
+    ok(
+        &app,
+        &zq,
+        "goal create Plant trees target=100 unit=trees slug=trees",
+    )
+    .await;
+    ok(&app, &zq, "milestone add Nearly there at=90 goal=trees").await;
+    ok(&app, &zq, "contribute Planted oaks amount=30 goal=trees").await;
+    ok(&app, &zq, "contribute Watered oaks amount=5 goal=trees").await;
+    ok(&app, &zq, "contribute Ran a workshop").await;
+    ok(
+        &app,
+        &bob,
+        "contribute Planted birches amount=10 goal=trees",
+    )
+    .await;
+    ok(&app, &zq, "kudos @bob for the birches").await;
+    ok(&app, &bob, "kudos @Zebulon-Quux for the oaks").await;
+    ok(&app, &carol, "kudos @bob for the shed").await;
+    // Dan's only activity is kudos from her: once she is gone, he was not active.
+    ok(&app, &zq, "kudos @dan for the tea").await;
+    let dan: i64 = scalar(&app, "SELECT id FROM members WHERE display_name = 'dan'").await;
+    ok(&app, &zq, "away on").await;
+    code_of(&ok(&app, &zq, "link").await);
+    ok(&app, &olga, "mission set Grow a forest, together").await;
+
+    let kudos_day = |member: i64| {
+        let app = app.clone();
+        async move {
+            let row: (i64, i64) = sqlx::query_as(
+                "SELECT kudos_given, kudos_received FROM member_daily_activity
+                 WHERE member_id = ? AND day = '2026-11-26'",
+            )
+            .bind(member)
+            .fetch_one(&app.store().read)
+            .await
+            .unwrap();
+            row
+        }
+    };
+    assert_eq!(kudos_day(bob.member.0).await, (1, 2));
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT contribution_count FROM communities").await,
+        4
+    );
+    assert_eq!(
+        scalar::<f64>(&app, "SELECT progress FROM goals WHERE slug = 'trees'").await,
+        45.0
+    );
+    let r = ok(&app, &olga, "stats").await;
+    assert_line(&r, "Active today (DAU): 4");
+    assert_line(&r, "Contributions: 4");
+    assert_line(&r, "Kudos: 4");
+
+    // The scan finds her everywhere before (so it would notice a leftover).
+    let before = traces(&app, zq.member.0, &names).await;
+    for place in [
+        "members.display_name",
+        "identities.external_user_id",
+        "identities.member_id",
+        "contributions.member_id",
+        "kudos.from_member_id",
+        "kudos.to_member_id",
+        "mission_versions.author_member_id",
+        "goals.created_by",
+        "milestones.created_by",
+        "milestone_achievements.member_id",
+        "milestone_achievements.subject",
+        "milestone_achievements.title",
+        "announcements.about_member_id",
+        "announcements.body",
+        "member_daily_activity.member_id",
+        "link_codes.member_id",
+    ] {
+        assert!(
+            before.iter().any(|f| f.starts_with(&format!("{place}:"))),
+            "the scan should see {place} before: {before:#?}"
+        );
+    }
+
+    let r = ok(&app, &zq, "forget-me confirm").await;
+    assert_has(&r, "Erased 3 contributions, 3 kudos and 1 linked accounts.");
+
+    let after = traces(&app, zq.member.0, &names).await;
+    assert!(after.is_empty(), "left behind: {after:#?}");
+
+    // Aggregates follow: the community count, the goal and its daily rollup, and
+    // the other side of her kudos.
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT contribution_count FROM communities").await,
+        1
+    );
+    let goal: (f64, i64) =
+        sqlx::query_as("SELECT progress, contribution_count FROM goals WHERE slug = 'trees'")
+            .fetch_one(&app.store().read)
+            .await
+            .unwrap();
+    assert_eq!(goal, (10.0, 1));
+    let daily: Vec<(String, i64, f64)> = sqlx::query_as(
+        "SELECT d.day, d.contributions, d.amount FROM goal_daily_progress d JOIN goals g ON g.id = d.goal_id
+         WHERE g.slug = 'trees'",
+    )
+    .fetch_all(&app.store().read)
+    .await
+    .unwrap();
+    assert_eq!(daily, [("2026-11-26".to_string(), 1, 10.0)]);
+    assert_eq!(kudos_day(bob.member.0).await, (0, 1));
+    assert_eq!(kudos_day(carol.member.0).await, (1, 0));
+    // Other members' data is untouched.
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM contributions").await,
+        1
+    );
+    assert_eq!(
+        scalar::<String>(&app, "SELECT reason FROM kudos").await,
+        "the shed"
+    );
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM mission_versions").await,
+        2
+    );
+    let r = ok(&app, &olga, "mission history").await;
+    assert_has(&r, "Version 1 · a former member");
+    assert_eq!(
+        scalar_for::<i64>(
+            &app,
+            "SELECT count(*) FROM member_daily_activity WHERE member_id = ?",
+            dan
+        )
+        .await,
+        0
+    );
+    // Stats follow too: bob and carol are the only ones active.
+    let r = ok(&app, &olga, "stats").await;
+    assert_line(&r, "Active today (DAU): 2");
+    assert_line(&r, "Active in 28 days (MAU): 2");
+    assert_line(&r, "Contributions: 1");
+    assert_line(&r, "Kudos: 1");
+    assert_line(&r, "1. bob · 1 · 1 kudos");
+    clock.advance(Duration::days(3));
+    let r = ok(&app, &olga, "stats").await;
+    assert_line(&r, "Active this week (WAU): 2");
+    assert_line(&r, "Active in 28 days (MAU): 2");
+}
+
+// ---------------------------------------------------------------------------
+// 5. Tenancy (T1): one community never sees or changes another's data
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn communities_cannot_read_or_change_each_other() {
+    let (_dir, app, _clock) = app().await;
+    let ann = actor(&app, "a", "ann", Role::Organiser).await;
+    let alice = actor(&app, "a", "alice", Role::Member).await;
+    let ben = actor(&app, "b", "ben", Role::Organiser).await;
+    assert_ne!(ann.community, ben.community);
+
+    ok(&app, &ann, "mission set Secret mission of a").await;
+    ok(
+        &app,
+        &ann,
+        "goal create Plant trees target=100 unit=trees slug=trees",
+    )
+    .await;
+    ok(
+        &app,
+        &alice,
+        "contribute Planted secret oaks amount=30 goal=trees",
+    )
+    .await;
+    ok(&app, &alice, "contribute Hidden workshop").await;
+    let a_count = || {
+        let (app, community) = (app.clone(), ann.community.0);
+        async move {
+            scalar_for::<i64>(
+                &app,
+                "SELECT count(*) FROM contributions WHERE community_id = ?",
+                community,
+            )
+            .await
+        }
+    };
+    assert_eq!(a_count().await, 2);
+
+    let e = err(&app, &ben, "goal show trees").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+
+    let e = err(&app, &ben, "contribute x goal=trees").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+    assert_eq!(
+        scalar_for::<i64>(
+            &app,
+            "SELECT count(*) FROM contributions WHERE community_id = ?",
+            ben.community.0
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        scalar::<f64>(&app, "SELECT progress FROM goals WHERE slug = 'trees'").await,
+        30.0
+    );
+
+    // Naming a's alice from b finds nobody (or, at most, someone of b's own).
+    match app.handle_line(&ben, "contributions @alice").await {
+        Ok(r) => {
+            assert_has(&r, "(0 in all)");
+            assert_lacks(&r, "secret");
+            assert_lacks(&r, "Hidden");
+        }
+        Err(e) => {
+            assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+            assert!(!e.to_string().contains("secret"), "{e}");
+        }
+    }
+    // Kudos on the console makes an alice of b's own; her contributions are b's.
+    ok(&app, &ben, "kudos @alice for joining").await;
+    let r = ok(&app, &ben, "contributions @alice").await;
+    assert_has(&r, "Contributions by alice (0 in all)");
+    assert_lacks(&r, "secret");
+    assert_lacks(&r, "Hidden");
+    let b_alice: (i64, i64) = sqlx::query_as(
+        "SELECT id, community_id FROM members WHERE display_name = 'alice' AND id <> ?",
+    )
+    .bind(alice.member)
+    .fetch_one(&app.store().read)
+    .await
+    .unwrap();
+    assert_eq!(b_alice.1, ben.community.0);
+    // a's alice was not touched by b's kudos.
+    assert_eq!(
+        scalar_for::<i64>(
+            &app,
+            "SELECT count(*) FROM kudos WHERE to_member_id = ?",
+            alice.member.0
+        )
+        .await,
+        0
+    );
+
+    let r = ok(&app, &ben, "stats").await;
+    assert_line(&r, "Contributions: 0");
+    // Active: ben and b's own alice, through the kudos; none of a's members.
+    assert_line(&r, "Active in 28 days (MAU): 2");
+    assert_line(&r, "Kudos: 1");
+    assert_lacks(&r, "Plant trees");
+    assert_lacks(&r, "alice");
+
+    let r = ok(&app, &ben, "mission show").await;
+    assert_has(&r, "No mission yet");
+    let r = ok(&app, &ben, "goal list").await;
+    assert_has(&r, "No open goals");
+    let r = ok(&app, &ben, "milestone list").await;
+    assert_has(&r, "None reached yet");
+
+    for line in ["export", "export format=json"] {
+        let r = ok(&app, &ben, line).await;
+        assert_has(&r, "0 contributions");
+        let bytes = String::from_utf8(r.attachments[0].bytes.clone()).unwrap();
+        for secret in ["secret", "Hidden", "Secret mission", "trees"] {
+            assert!(!bytes.contains(secret), "{line} leaked {secret}:\n{bytes}");
+        }
+    }
+
+    let e = err(&app, &ben, "goal close trees").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+    assert_eq!(
+        scalar::<String>(&app, "SELECT status FROM goals WHERE slug = 'trees'").await,
+        "open"
+    );
+    let e = err(&app, &ben, "milestone add M at=5 goal=trees").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM milestones").await,
+        0
+    );
+
+    // b can use the same slug for its own goal; a's is unaffected.
+    ok(&app, &ben, "goal create Plant b trees target=5 slug=trees").await;
+    ok(&app, &ben, "contribute b's planting amount=5 goal=trees").await;
+    assert_eq!(
+        scalar_for::<f64>(
+            &app,
+            "SELECT progress FROM goals WHERE slug = 'trees' AND community_id = ?",
+            ann.community.0
+        )
+        .await,
+        30.0
+    );
+
+    // An identity code from a cannot join a member of b.
+    let code = code_of(&ok(&app, &alice, "link").await);
+    let e = err(&app, &ben, &format!("link {code}")).await;
+    assert!(e.to_string().contains("another community"), "{e}");
+    assert_eq!(
+        scalar_for::<i64>(
+            &app,
+            "SELECT count(*) FROM identities WHERE member_id = ?",
+            alice.member.0
+        )
+        .await,
+        1
+    );
+    assert_eq!(a_count().await, 2);
+}
+
+// ---------------------------------------------------------------------------
+// 6. Bad input
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn bad_text_is_refused_with_the_reason_and_nothing_is_written() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    actor(&app, "forest", "bob", Role::Member).await;
+    let before = snapshot(&app).await;
+
+    let long = "x".repeat(10_000);
+    for verb in ["contribute", "mission set", "kudos @bob for"] {
+        for (text, expected) in [
+            (long.as_str(), "characters long"),
+            ("planted\u{0}trees", "control character (U+0000)"),
+            ("abc\u{202E}fed", "direction-changing character (U+202E)"),
+            ("tab\u{7}bell", "control character (U+0007)"),
+        ] {
+            let line = format!("{verb} {text}");
+            let e = err(&app, &olga, &line).await;
+            let shown = e.to_string();
+            assert!(
+                shown.contains(expected),
+                "{verb} with {expected}: got {shown:?}"
+            );
+            assert!(!matches!(e, UserError::Internal { .. }), "{e:?}");
+        }
+    }
+    // Each field's own limit, below the line limit.
+    for (line, expected) in [
+        (
+            format!("contribute {}", "y".repeat(501)),
+            "The description is 501 characters long; the limit is 500.",
+        ),
+        (
+            format!("mission set {}", "y".repeat(1001)),
+            "The mission statement is 1001 characters long; the limit is 1000.",
+        ),
+        (
+            format!("kudos @bob for {}", "y".repeat(301)),
+            "The reason is 301 characters long; the limit is 300.",
+        ),
+    ] {
+        let e = err(&app, &olga, &line).await;
+        assert!(e.to_string().contains(expected), "{e}");
+    }
+    // Empty.
+    for (line, expected) in [
+        ("contribute", "Missing what you did."),
+        ("contribute    ", "Missing what you did."),
+        ("contribute amount=4", "Missing what you did."),
+        ("mission set", "Missing the mission statement."),
+        (
+            "mission set reason=\"why\"",
+            "Missing the mission statement.",
+        ),
+        ("kudos", "Missing who the kudos are for."),
+    ] {
+        let e = err(&app, &olga, line).await;
+        assert!(matches!(e, UserError::Syntax { .. }), "{line}: {e:?}");
+        assert!(e.to_string().contains(expected), "{line}: {e}");
+    }
+    assert_eq!(before, snapshot(&app).await, "nothing was written");
+}
+
+#[tokio::test]
+async fn mentions_and_unusual_unicode_are_kept_exactly_as_typed() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    actor(&app, "forest", "bob", Role::Member).await;
+    let texts = [
+        "@everyone and @here look",
+        "<!channel> <!here> <@U123> <#C42> <@&99>",
+        "Family planting 👩‍👩‍👧‍👦 and 🏳️‍🌈 flags",
+        "Cafe\u{301} re\u{301}sume\u{301} Z\u{351}\u{362}a\u{334}lgo",
+        "زرعنا أربعين شجرة في الحديقة",
+        "Hebrew \u{200F}שלום\u{200E} with plain direction marks",
+    ];
+    for (i, text) in texts.iter().enumerate() {
+        let r = ok(&app, &olga, &format!("contribute {text}")).await;
+        assert_line(&r, &format!("“{text}”"));
+        let stored: String =
+            sqlx::query_scalar("SELECT description FROM contributions ORDER BY id DESC LIMIT 1")
+                .fetch_one(&app.store().read)
+                .await
+                .unwrap();
+        assert_eq!(stored, *text, "contribution {i}");
+
+        let r = ok(&app, &olga, &format!("mission set {text}")).await;
+        assert_line(&r, text);
+        let stored: String = sqlx::query_scalar(
+            "SELECT statement FROM mission_versions ORDER BY version DESC LIMIT 1",
+        )
+        .fetch_one(&app.store().read)
+        .await
+        .unwrap();
+        assert_eq!(stored, *text, "statement {i}");
+
+        let r = ok(&app, &olga, &format!("kudos @bob for {text}")).await;
+        assert_line(&r, &format!("olga thanks bob for {text}"));
+        let stored: String =
+            sqlx::query_scalar("SELECT reason FROM kudos ORDER BY id DESC LIMIT 1")
+                .fetch_one(&app.store().read)
+                .await
+                .unwrap();
+        assert_eq!(stored, *text, "kudos {i}");
+    }
+    let r = ok(&app, &olga, "contributions").await;
+    for text in &texts {
+        assert_has(&r, text);
+    }
+}
+
+#[tokio::test]
+async fn malformed_lines_get_a_syntax_error_with_the_right_form() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let before = snapshot(&app).await;
+
+    let e = err(&app, &olga, "goal create Plant trees").await;
+    assert!(matches!(e, UserError::Syntax { .. }), "{e:?}");
+    let shown = e.to_string();
+    assert!(shown.contains("Missing target=N"), "{shown}");
+    assert!(shown.contains("goal create <title> target="), "{shown}");
+
+    for (line, expected) in [
+        (
+            "contribute Planted trees colour=red",
+            "Unknown option `colour`",
+        ),
+        (
+            "contribute Planted trees amount=lots",
+            "`lots` is not a number",
+        ),
+        ("contribute x amount=1 amount=2", "given twice"),
+        ("mission set \"unclosed", "not closed"),
+        ("frobnicate", "not a Keel command"),
+        ("", "no command"),
+        ("goal frob", "not a goal command"),
+        ("milestone add M", "Missing at=N"),
+    ] {
+        let e = err(&app, &olga, line).await;
+        assert!(
+            matches!(e, UserError::Syntax { .. } | UserError::Invalid { .. }),
+            "{line}: {e:?}"
+        );
+        assert!(e.to_string().contains(expected), "{line}: {e}");
+    }
+    assert_eq!(before, snapshot(&app).await, "nothing was written");
+}
+
+// ---------------------------------------------------------------------------
+// Stats stay exact through every kind of change
+// ---------------------------------------------------------------------------
+
+/// A small deterministic generator, so a failure can be replayed.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % below
+    }
+}
+
+/// Activity per member and day, from the base tables alone (PRODUCT.md: a
+/// contribution, or kudos given or received), never from Keel's rollups.
+const ACTIVITY: &str = "WITH act (member_id, day) AS (
+        SELECT member_id, happened_on FROM contributions WHERE community_id = ?1
+        UNION ALL SELECT from_member_id, substr(created_at, 1, 10) FROM kudos WHERE community_id = ?1
+        UNION ALL SELECT to_member_id, substr(created_at, 1, 10) FROM kudos WHERE community_id = ?1)";
+
+/// What `stats` must show for the window `[from, to]`, recounted from the
+/// contributions and kudos tables with PRODUCT.md's definitions.
+async fn recount(app: &App, community: i64, from: NaiveDate, to: NaiveDate) -> Vec<String> {
+    let read = &app.store().read;
+    let d = |x: NaiveDate| x.format("%Y-%m-%d").to_string();
+    let (dau, wau, mau): (i64, i64, i64) = sqlx::query_as(AssertSqlSafe(format!(
+        "{ACTIVITY} SELECT count(DISTINCT CASE WHEN day = ?4 THEN member_id END),
+                count(DISTINCT CASE WHEN day >= ?3 THEN member_id END),
+                count(DISTINCT member_id)
+         FROM act WHERE day BETWEEN ?2 AND ?4"
+    )))
+    .bind(community)
+    .bind(d(to - Days::new(27)))
+    .bind(d(to - Days::new(6)))
+    .bind(d(to))
+    .fetch_one(read)
+    .await
+    .unwrap();
+    let member_days: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "{ACTIVITY} SELECT count(*) FROM (SELECT DISTINCT member_id, day FROM act WHERE day BETWEEN ?2 AND ?3)"
+    )))
+    .bind(community)
+    .bind(d(from))
+    .bind(d(to))
+    .fetch_one(read)
+    .await
+    .unwrap();
+    let (contributions, kudos): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM contributions WHERE community_id = ?1 AND happened_on BETWEEN ?2 AND ?3),
+                (SELECT count(*) FROM kudos WHERE community_id = ?1 AND substr(created_at, 1, 10) BETWEEN ?2 AND ?3)",
+    )
+    .bind(community)
+    .bind(d(from))
+    .bind(d(to))
+    .fetch_one(read)
+    .await
+    .unwrap();
+    let top: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT m.display_name, c.n,
+                (SELECT count(*) FROM kudos k WHERE k.to_member_id = c.member_id
+                 AND substr(k.created_at, 1, 10) BETWEEN ?2 AND ?3) AS k
+         FROM (SELECT member_id, count(*) AS n FROM contributions
+               WHERE community_id = ?1 AND happened_on BETWEEN ?2 AND ?3 GROUP BY member_id) c
+         JOIN members m ON m.id = c.member_id
+         ORDER BY c.n DESC, k DESC, c.member_id LIMIT 5",
+    )
+    .bind(community)
+    .bind(d(from))
+    .bind(d(to))
+    .fetch_all(read)
+    .await
+    .unwrap();
+    let days = (to - from).num_days() + 1;
+    let stickiness = if mau > 0 {
+        format!(
+            "{}%",
+            (member_days as f64 / days as f64 / mau as f64 * 100.0).round()
+        )
+    } else {
+        "–".to_string()
+    };
+    let mut lines = vec![
+        format!("Active today (DAU): {dau}"),
+        format!("Active this week (WAU): {wau}"),
+        format!("Active in 28 days (MAU): {mau}"),
+        format!("Stickiness (mean DAU ÷ MAU): {stickiness}"),
+        format!("Contributions: {contributions}"),
+        format!("Kudos: {kudos}"),
+    ];
+    for (i, (name, c, k)) in top.iter().enumerate() {
+        let k = if *k > 0 {
+            format!(" · {k} kudos")
+        } else {
+            String::new()
+        };
+        lines.push(format!("{}. {name} · {c}{k}", i + 1));
+    }
+    lines
+}
+
+/// The figures and top-contributor lines of a stats reply, in recount order.
+fn shown(reply: &Reply) -> Vec<String> {
+    let text = reply.plain();
+    let figures = [
+        "Active today (DAU): ",
+        "Active this week (WAU): ",
+        "Active in 28 days (MAU): ",
+        "Stickiness (mean DAU ÷ MAU): ",
+        "Contributions: ",
+        "Kudos: ",
+    ];
+    let mut out: Vec<String> = figures
+        .iter()
+        .filter_map(|f| text.lines().find(|l| l.starts_with(f)).map(str::to_string))
+        .collect();
+    out.extend(
+        text.lines()
+            .filter(|l| {
+                l.split_once(". ")
+                    .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
+            })
+            .map(str::to_string),
+    );
+    out
+}
+
+/// Contributions (some backdated), kudos, forgetting and merging members, days
+/// with and without activity and a long gap, with `stats` asked now and then for
+/// standard and other windows: every time, the figures shown equal a recount
+/// from the contributions and kudos tables. `KEEL_SEED=n` replays another run.
+#[tokio::test]
+async fn stats_match_a_recount_after_every_kind_of_change() {
+    let (_dir, app, clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let code = code_of(&ok(&app, &olga, "link community").await);
+    let dora = app
+        .actor(&discord("G1", "1", "dora", Role::Organiser))
+        .await
+        .unwrap();
+    ok(&app, &dora, &format!("link {code}")).await;
+    let console: Vec<Envelope> = (0..6)
+        .map(|i| env("forest", &format!("m{i}"), Role::Member))
+        .collect();
+    let discords: Vec<Envelope> = (0..3)
+        .map(|i| discord("G1", &format!("10{i}"), &format!("d{i}"), Role::Member))
+        .collect();
+    let everyone: Vec<&Envelope> = console.iter().chain(discords.iter()).collect();
+    let community = olga.community.0;
+    let seed = std::env::var("KEEL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7);
+    let mut rng = Lcg(seed);
+    let mut tally = Tally::default();
+    let periods = [7u64, 28, 30, 90, 10, 1];
+
+    for step in 0..70u64 {
+        let today = app.today();
+        for _ in 0..rng.next(4) {
+            let who = app.actor(everyone[rng.next(9) as usize]).await.unwrap();
+            let back = match rng.next(8) {
+                0 => rng.next(91),
+                1 | 2 => rng.next(12),
+                _ => 0,
+            };
+            let on = today - Days::new(back);
+            ok(&app, &who, &format!("contribute Task {step} date={on}")).await;
+            tally.contributions += 1;
+        }
+        if rng.next(2) == 0 {
+            let from = app.actor(everyone[rng.next(9) as usize]).await.unwrap();
+            let to_env = everyone[rng.next(9) as usize];
+            let to = app.actor(to_env).await.unwrap();
+            if from.member != to.member {
+                // Name the recipient as a platform would: a mention in the same
+                // workspace, else the display name (refused if ambiguous).
+                let mention = if from.workspace == to.workspace {
+                    format!("<@{}>", to_env.user_id)
+                } else {
+                    format!("@{}", to.display_name)
+                };
+                match app
+                    .handle_line(&from, &format!("kudos {mention} for step {step}"))
+                    .await
+                {
+                    Ok(_) => tally.kudos += 1,
+                    Err(UserError::Invalid { .. }) => {}
+                    Err(e) => panic!("kudos: {e:?}"),
+                }
+            }
+        }
+        if rng.next(12) == 0 {
+            let who = app.actor(everyone[rng.next(9) as usize]).await.unwrap();
+            ok(&app, &who, "forget-me confirm").await;
+            tally.forgotten += 1;
+        }
+        if rng.next(9) == 0 {
+            let into = app.actor(everyone[rng.next(9) as usize]).await.unwrap();
+            let from = app.actor(everyone[rng.next(9) as usize]).await.unwrap();
+            let code = code_of(&ok(&app, &into, "link").await);
+            match app.handle_line(&from, &format!("link {code}")).await {
+                Ok(_) => tally.merged += 1,
+                Err(UserError::Conflict { .. }) => {}
+                Err(e) => panic!("link: {e:?}"),
+            }
+        }
+        if rng.next(3) == 0 || step == 69 {
+            let days = periods[rng.next(periods.len() as u64) as usize];
+            let r = ok(&app, &olga, &format!("stats period={days}d")).await;
+            tally.checks += 1;
+            let from = today - Days::new(days - 1);
+            assert_eq!(
+                shown(&r),
+                recount(&app, community, from, today).await,
+                "step {step}, {days} days to {today}:\n{}",
+                r.plain()
+            );
+        }
+        let jump = match rng.next(20) {
+            0 => 35,
+            1..=3 => 3,
+            _ => 1,
+        };
+        clock.advance(Duration::days(jump));
+    }
+    let today = app.today();
+    for days in periods {
+        let r = ok(&app, &olga, &format!("stats period={days}d")).await;
+        let from = today - Days::new(days - 1);
+        assert_eq!(
+            shown(&r),
+            recount(&app, community, from, today).await,
+            "final, {days} days:\n{}",
+            r.plain()
+        );
+    }
+    eprintln!("{tally:?}");
+    // The run did each kind of change (so the comparison covered them).
+    assert!(
+        tally.contributions > 50
+            && tally.kudos > 10
+            && tally.forgotten > 1
+            && tally.merged > 1
+            && tally.checks > 10,
+        "{tally:?}"
+    );
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    contributions: u32,
+    kudos: u32,
+    forgotten: u32,
+    merged: u32,
+    checks: u32,
+}
+
+// ---------------------------------------------------------------------------
+// Known bugs (kept as tests, ignored until fixed)
+// ---------------------------------------------------------------------------
+
+/// BUG in src/store/forget.rs (`forget_member` / `recount_goal`): after forget-me
+/// the goal's progress and counts are recomputed without the member, but
+/// `goals.met_at` is left as it was, so a goal whose target is no longer met still
+/// shows "target met" (and would count as met for the goal-achievement rate),
+/// although forget-me promises "Goals and totals are recounted without them".
+#[tokio::test]
+async fn forget_me_recounts_whether_a_goal_is_met() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let alice = actor(&app, "forest", "alice", Role::Member).await;
+    ok(
+        &app,
+        &olga,
+        "goal create Trees target=40 unit=trees slug=trees",
+    )
+    .await;
+    let r = ok(
+        &app,
+        &alice,
+        "contribute Planted 40 oaks amount=40 goal=trees",
+    )
+    .await;
+    assert_line(&r, "🎉 Goal met: Trees!");
+    assert_line(
+        &ok(&app, &olga, "goal show trees").await,
+        "Status: open · target met",
+    );
+    ok(&app, &alice, "forget-me confirm").await;
+    let r = ok(&app, &olga, "goal show trees").await;
+    assert_line(&r, "▱▱▱▱▱▱▱▱▱▱ 0 / 40 trees (0%)");
+    assert_line(&r, "Status: open");
+    assert_eq!(
+        scalar::<Option<String>>(&app, "SELECT met_at FROM goals WHERE slug = 'trees'").await,
+        None
+    );
+}
+
+/// BUG in src/store/contributions.rs (goal progress is a running REAL sum) and
+/// src/domain/milestones.rs (`goal_percents_crossed` compares exactly): amounts
+/// that are not exact in binary drift. Ten contributions of 0.1 towards a target
+/// of 1 add up to 0.9999999999999999, so the goal shows "1 / 1 (99%)", is never
+/// met, and "Goal met" is never announced.
+#[tokio::test]
+async fn decimal_amounts_that_reach_the_target_meet_the_goal() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    ok(
+        &app,
+        &olga,
+        "goal create Ten tenths target=1 unit=hours slug=tenths",
+    )
+    .await;
+    let mut heard = 0;
+    for _ in 0..10 {
+        let r = ok(&app, &olga, "contribute A tenth amount=0.1 goal=tenths").await;
+        heard += usize::from(has_line(&r, "🎉 Goal met: Ten tenths!"));
+    }
+    let r = ok(&app, &olga, "goal show tenths").await;
+    assert_line(&r, "▰▰▰▰▰▰▰▰▰▰ 1 / 1 hours (100%)");
+    assert_line(&r, "Status: open · target met");
+    assert_eq!(heard, 1);
+}
