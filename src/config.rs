@@ -267,6 +267,7 @@ impl Config {
                         walk(&key, v, out);
                     }
                 }
+                serde_json::Value::Null => out.push(format!("{prefix} = (not set)")),
                 _ if ["token", "secret", "key", "password"]
                     .iter()
                     .any(|s| prefix.ends_with(s)) =>
@@ -301,6 +302,42 @@ mod tests {
         .unwrap();
         let err = Config::load(Some(&path)).unwrap_err().to_string();
         assert!(err.contains("synchronus"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keel.toml");
+        std::fs::write(
+            &path,
+            "[slack]\nsigning_secret = \"s3cr3t-sign\"\nbot_token = \"xoxb-s3cr3t\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path)).unwrap();
+        let described = config.describe().join("\n");
+        assert!(!described.contains("s3cr3t"), "{described}");
+        assert!(
+            described.contains("slack.signing_secret = (set, hidden)"),
+            "{described}"
+        );
+        assert!(
+            described.contains("slack.token_key = (not set)"),
+            "{described}"
+        );
+        assert!(!format!("{config:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn slack_without_a_signing_secret_does_not_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keel.toml");
+        std::fs::write(
+            &path,
+            "[slack]\nbot_token = \"xoxb-1\"\nsigning_secret = \"\"\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("signing_secret is empty"), "{err}");
     }
 
     #[test]
