@@ -278,8 +278,10 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
 async fn serve(config: &Config) -> Result<ExitCode> {
     let (app, _lock) = open(config).await?;
     let (trigger, shutdown) = shutdown_pair();
+    #[cfg_attr(not(feature = "slack"), allow(unused_mut))]
     let mut notifiers: Vec<Arc<dyn Notifier>> = Vec::new();
-    let mut servers = Vec::new();
+    #[cfg_attr(not(feature = "slack"), allow(unused_mut))]
+    let mut servers: Vec<tokio::task::JoinHandle<std::io::Result<()>>> = Vec::new();
     if config.slack.enabled() {
         #[cfg(feature = "slack")]
         {

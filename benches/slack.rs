@@ -1,0 +1,147 @@
+//! Signed `/slack/commands` requests running `contribute`, from a second process
+//! (wrk) on 127.0.0.1 against Keel's real HTTP server, with synchronous=FULL.
+//!
+//! cargo bench --bench slack        (needs wrk: apt-get install wrk)
+//! KEEL_BENCH_SECONDS (default 30), KEEL_BENCH_CONNECTIONS (default 64).
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use keel::app::App;
+use keel::config::{Config, Secret};
+use keel::domain::clock::SystemClock;
+use keel::jobs::shutdown_pair;
+use keel::slack::{Slack, server, signature};
+use keel::store::{Store, StoreOptions};
+
+const SECRET: &str = "bench-signing-secret";
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(bench());
+}
+
+async fn bench() {
+    let seconds = env("KEEL_BENCH_SECONDS", 30);
+    let connections = env("KEEL_BENCH_CONNECTIONS", 64);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let store = Store::open(&StoreOptions::new(url)).await.unwrap();
+    let app = App::new(store, Arc::new(SystemClock));
+    let mut config = Config::default();
+    config.slack.signing_secret = Some(Secret::new(SECRET));
+    config.slack.bot_token = Some(Secret::new("xoxb-bench"));
+    // Nothing may leave the machine: a closed local port.
+    config.slack.api_base = "http://127.0.0.1:9/api".into();
+    let slack = Slack::new(app.clone(), &config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, shutdown) = shutdown_pair();
+    let served = tokio::spawn(server::serve(slack, listener, shutdown));
+
+    // Pre-signed requests, within Slack's five-minute window for the whole run.
+    let ts = chrono::Utc::now().timestamp();
+    let mut lua = String::from("local requests = {}\n");
+    for i in 0..1000 {
+        let body = format!(
+            "team_id=TBENCH&team_domain=bench&channel_id=C1&user_id=U{i}&user_name=member{i}&command=%2Fkeel&text=contribute+Planted+a+tree+amount%3D1&response_url=https%3A%2F%2Fhooks.example.test%2F1&trigger_id=1.2.3"
+        );
+        let sig = signature::sign(SECRET.as_bytes(), ts, body.as_bytes());
+        writeln!(
+            lua,
+            "requests[{}] = wrk.format(\"POST\", \"/slack/commands\", {{[\"Content-Type\"]=\"application/x-www-form-urlencoded\", [\"X-Slack-Request-Timestamp\"]=\"{ts}\", [\"X-Slack-Signature\"]=\"{sig}\"}}, \"{body}\")",
+            i + 1
+        )
+        .unwrap();
+    }
+    lua.push_str(
+        "local n = 0\nrequest = function()\n  n = n + 1\n  return requests[(n % 1000) + 1]\nend\n\
+         done = function(summary, latency, requests)\n  io.write(string.format(\"p50_us %d\\np99_us %d\\nrequests %d\\nerrors %d\\nnon2xx %d\\n\",\n    latency:percentile(50), latency:percentile(99), summary.requests,\n    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))\nend\n",
+    );
+    let script = dir.path().join("slack.lua");
+    std::fs::write(&script, lua).unwrap();
+
+    // Warm up: the workspace and members exist before the measured run.
+    let warm = std::process::Command::new("wrk")
+        .args(["-t1", "-c8", "-d2s", "-s"])
+        .arg(&script)
+        .arg(format!("http://{addr}"))
+        .output();
+    if warm.is_err() {
+        eprintln!("wrk is not installed: apt-get install wrk");
+        return;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM contributions")
+        .fetch_one(&app.store().read)
+        .await
+        .unwrap();
+    let idle_rss = rss_kib();
+
+    println!(
+        "wrk: {connections} connections, {seconds} s, signed /slack/commands running contribute, synchronous=FULL"
+    );
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("wrk")
+            .args([
+                "-t2",
+                &format!("-c{connections}"),
+                &format!("-d{seconds}s"),
+                "--latency",
+                "-s",
+            ])
+            .arg(&script)
+            .arg(format!("http://{addr}"))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    let value = |key: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or(0)
+    };
+    let requests = value("requests ");
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM contributions")
+        .fetch_one(&app.store().read)
+        .await
+        .unwrap();
+    println!(
+        "{:.0} requests/s; p50 {:.2} ms, p99 {:.2} ms; socket errors {}, non-2xx {}; rows written {} for {} requests; idle memory {:.1} MB, after load {:.1} MB",
+        requests as f64 / seconds as f64,
+        value("p50_us ") as f64 / 1000.0,
+        value("p99_us ") as f64 / 1000.0,
+        value("errors "),
+        value("non2xx "),
+        after - before,
+        requests,
+        idle_rss as f64 / 1024.0,
+        rss_kib() as f64 / 1024.0,
+    );
+    stop.trigger();
+    let _ = served.await;
+    app.store().close().await;
+}
