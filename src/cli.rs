@@ -287,21 +287,34 @@ async fn serve(config: &Config) -> Result<ExitCode> {
         {
             use crate::slack::{Slack, notifier::SlackNotifier, server};
             let slack = Slack::new(app.clone(), config)?;
-            let listener = tokio::net::TcpListener::bind(&config.http.listen)
-                .await
-                .map_err(|e| {
-                    Error::internal(
-                        "binding http.listen",
-                        format!("{}: {e}", config.http.listen),
-                    )
-                })?;
-            tracing::info!(listen = %config.http.listen, "serving Slack at /slack/commands, /slack/events, /slack/install");
             notifiers.push(Arc::new(SlackNotifier(slack.clone())));
-            servers.push(tokio::spawn(server::serve(
-                slack.clone(),
-                listener,
-                shutdown.clone(),
-            )));
+            if slack.signing_secret().is_some() {
+                let listener = tokio::net::TcpListener::bind(&config.http.listen)
+                    .await
+                    .map_err(|e| {
+                        Error::internal(
+                            "binding http.listen",
+                            format!("{}: {e}", config.http.listen),
+                        )
+                    })?;
+                tracing::info!(listen = %config.http.listen, "serving Slack at /slack/commands, /slack/events, /slack/install");
+                servers.push(tokio::spawn(server::serve(
+                    slack.clone(),
+                    listener,
+                    shutdown.clone(),
+                )));
+            }
+            if let Some(app_token) = config.slack.app_token.as_ref().filter(|t| !t.is_empty()) {
+                let (slack, token, stop) = (
+                    slack.clone(),
+                    app_token.expose().to_string(),
+                    shutdown.clone(),
+                );
+                servers.push(tokio::spawn(async move {
+                    crate::slack::socket::run(slack, token, stop).await;
+                    Ok(())
+                }));
+            }
             let stop = shutdown.clone();
             servers.push(tokio::spawn(async move {
                 crate::slack::events::maintain(slack, stop).await;

@@ -79,7 +79,8 @@ pub struct SlackConfig {
     pub public_url: Option<String>,
     /// Encrypts installation tokens at rest: 32 random bytes in base64.
     pub token_key: Option<Secret>,
-    /// Socket Mode: the app-level token (xapp-…). Not yet served.
+    /// Socket Mode: the app-level token (xapp-…) with connections:write; Keel
+    /// connects out to Slack, so no public URL is needed.
     pub app_token: Option<Secret>,
     /// The Web API base URL (tests, proxies).
     pub api_base: String,
@@ -115,7 +116,10 @@ impl Default for SlackConfig {
 impl SlackConfig {
     /// Whether the Slack endpoints are configured.
     pub fn enabled(&self) -> bool {
-        self.signing_secret.is_some() || self.bot_token.is_some() || self.client_id.is_some()
+        self.signing_secret.is_some()
+            || self.bot_token.is_some()
+            || self.client_id.is_some()
+            || self.app_token.is_some()
     }
 }
 

@@ -662,3 +662,90 @@ async fn two_workspaces_never_see_each_others_data() {
     assert_eq!(keel.count("SELECT count(*) FROM communities").await, 2);
     assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 1);
 }
+
+#[tokio::test]
+async fn socket_mode_acknowledges_and_records_a_slash_command_and_reconnects() {
+    let fake = FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("keel.db").display());
+    let store = Store::open(&StoreOptions::new(url)).await.unwrap();
+    let app = App::new(store, Arc::new(ManualClock::new(Utc::now())));
+    let mut config = Config::default();
+    config.slack.app_token = Some(Secret::new("xapp-socket"));
+    config.slack.bot_token = Some(Secret::new("xoxb-socket"));
+    config.slack.api_base = fake.api_base();
+    let slack = Slack::new(app.clone(), &config).unwrap();
+    let envelope = |id: &str, text: &str| {
+        serde_json::json!({
+            "envelope_id": id, "type": "slash_commands", "accepts_response_payload": true,
+            "payload": {"team_id": "TS", "team_domain": "socket", "user_id": "U1", "user_name": "sam",
+                        "command": "/keel", "text": text, "channel_id": "C1"}
+        })
+    };
+    {
+        let mut side = fake.socket.lock().await;
+        side.to_send
+            .push_back(envelope("E1", "contribute Planted via the socket"));
+        side.close_after_send = true;
+    }
+    let (stop, shutdown) = shutdown_pair();
+    let running = tokio::spawn(keel::slack::socket::run(
+        slack,
+        "xapp-socket".into(),
+        shutdown,
+    ));
+
+    let ack = wait_for_ack(&fake, "E1").await;
+    assert_eq!(ack["payload"]["response_type"], "ephemeral", "{ack}");
+    assert!(
+        ack["payload"]
+            .to_string()
+            .contains("Planted via the socket"),
+        "{ack}"
+    );
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM contributions WHERE description = 'Planted via the socket'",
+    )
+    .fetch_one(&app.store().read)
+    .await
+    .unwrap();
+    assert_eq!(rows, 1);
+
+    // The fake hung up: Keel reconnects and keeps answering.
+    fake.socket
+        .lock()
+        .await
+        .to_send
+        .push_back(envelope("E2", "stats me"));
+    let ack = wait_for_ack(&fake, "E2").await;
+    assert!(ack["payload"].to_string().contains("Your stats"), "{ack}");
+    assert!(fake.socket.lock().await.connections >= 2);
+    assert!(fake.calls("apps.connections.open").len() >= 2);
+    assert!(
+        fake.calls("apps.connections.open")[0]
+            .authorization
+            .contains("xapp-socket")
+    );
+    stop.trigger();
+    tokio::time::timeout(std::time::Duration::from_secs(5), running)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+async fn wait_for_ack(fake: &FakeSlack, id: &str) -> serde_json::Value {
+    for _ in 0..200 {
+        if let Some(ack) = fake
+            .socket
+            .lock()
+            .await
+            .received
+            .iter()
+            .find(|r| r["envelope_id"] == id)
+        {
+            return ack.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("no acknowledgement for {id}");
+}

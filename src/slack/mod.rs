@@ -12,6 +12,7 @@ pub mod notifier;
 pub mod render;
 pub mod server;
 pub mod signature;
+pub mod socket;
 
 use std::sync::Arc;
 
@@ -27,7 +28,8 @@ pub struct Slack {
     pub app: App,
     pub settings: crate::config::SlackConfig,
     pub public_url: Option<String>,
-    signing_secret: Secret,
+    /// None in Socket Mode without HTTP endpoints.
+    signing_secret: Option<Secret>,
     key: Option<TokenKey>,
     pub client: Arc<api::Client>,
     pub directory: api::Directory,
@@ -37,20 +39,11 @@ impl Slack {
     /// Checks the configuration and builds the adapter (S2: no signing secret, no start).
     pub fn new(app: App, config: &Config) -> Result<Arc<Slack>> {
         let settings = config.slack.clone();
-        let signing_secret = settings
-            .signing_secret
-            .clone()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                Error::internal(
-                    "slack",
-                    "slack.signing_secret is empty; Keel will not serve Slack without it",
-                )
-            })?;
-        if settings.app_token.is_some() {
+        let signing_secret = settings.signing_secret.clone().filter(|s| !s.is_empty());
+        if signing_secret.is_none() && settings.app_token.is_none() {
             return Err(Error::internal(
                 "slack",
-                "slack.app_token (Socket Mode) is not supported by this version yet; serve Slack over HTTP with slack.signing_secret",
+                "slack.signing_secret is empty; Keel will not serve Slack without it",
             ));
         }
         let key = settings
@@ -76,8 +69,9 @@ impl Slack {
         }))
     }
 
-    pub fn signing_secret(&self) -> &[u8] {
-        self.signing_secret.expose().as_bytes()
+    /// The signing secret, if Keel serves Slack's HTTP endpoints.
+    pub fn signing_secret(&self) -> Option<&[u8]> {
+        self.signing_secret.as_ref().map(|s| s.expose().as_bytes())
     }
 
     pub fn key(&self) -> Option<&TokenKey> {

@@ -33,24 +33,45 @@ pub struct Script {
     /// Answers to give before the normal one, per API method: (status, retry-after).
     pub failures: HashMap<String, VecDeque<(u16, Option<u64>)>>,
     pub admins: Vec<String>,
+    pub socket_url: String,
 }
 
 #[derive(Clone)]
 pub struct FakeSlack {
     pub addr: SocketAddr,
     pub script: Arc<Mutex<Script>>,
+    /// Envelopes to send to the next connection, and what came back.
+    pub socket: Arc<tokio::sync::Mutex<SocketSide>>,
+}
+
+#[derive(Default)]
+pub struct SocketSide {
+    pub to_send: VecDeque<Value>,
+    pub received: Vec<Value>,
+    pub connections: usize,
+    /// Close the connection after sending everything queued.
+    pub close_after_send: bool,
 }
 
 impl FakeSlack {
     pub async fn start() -> FakeSlack {
         let script = Arc::new(Mutex::new(Script::default()));
+        let socket_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let socket_addr = socket_listener.local_addr().unwrap();
+        script.lock().unwrap().socket_url = format!("ws://{socket_addr}/socket");
+        let socket = Arc::new(tokio::sync::Mutex::new(SocketSide::default()));
+        tokio::spawn(serve_sockets(socket_listener, socket.clone()));
         let app = Router::new()
             .route("/api/{method}", any(api))
             .with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        FakeSlack { addr, script }
+        FakeSlack {
+            addr,
+            script,
+            socket,
+        }
     }
 
     pub fn api_base(&self) -> String {
@@ -137,6 +158,7 @@ async fn api(
             json!({"ok": true, "user": {"id": user, "is_admin": admin}})
         }
         "usergroups.users.list" => json!({"ok": true, "users": []}),
+        "apps.connections.open" => json!({"ok": true, "url": script.socket_url}),
         "oauth.v2.access" => json!({
             "ok": true, "access_token": "xoxb-fake-secret-token-4242", "token_type": "bot",
             "scope": "commands,chat:write", "bot_user_id": "UBOT", "app_id": "A1",
@@ -145,4 +167,60 @@ async fn api(
         _ => json!({"ok": false, "error": "unknown_method"}),
     };
     ([("content-type", "application/json")], answer.to_string()).into_response()
+}
+
+/// Accepts Socket Mode connections: says hello, sends what is queued, records
+/// every reply; closes when told to, so the client has to reconnect.
+async fn serve_sockets(
+    listener: tokio::net::TcpListener,
+    side: Arc<tokio::sync::Mutex<SocketSide>>,
+) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let side = side.clone();
+        tokio::spawn(async move {
+            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                return;
+            };
+            side.lock().await.connections += 1;
+            let hello = json!({"type": "hello", "num_connections": 1});
+            if ws.send(Message::text(hello.to_string())).await.is_err() {
+                return;
+            }
+            loop {
+                let (next, close) = {
+                    let mut s = side.lock().await;
+                    let next = s.to_send.pop_front();
+                    let close = next.is_none() && s.close_after_send;
+                    if close {
+                        s.close_after_send = false;
+                    }
+                    (next, close)
+                };
+                if close {
+                    let _ = ws.close(None).await;
+                    return;
+                }
+                if let Some(envelope) = next {
+                    if ws.send(Message::text(envelope.to_string())).await.is_err() {
+                        return;
+                    }
+                }
+                match tokio::time::timeout(std::time::Duration::from_millis(20), ws.next()).await {
+                    Ok(Some(Ok(Message::Text(t)))) => {
+                        if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                            side.lock().await.received.push(v);
+                        }
+                    }
+                    Ok(Some(Ok(_))) => {}
+                    Ok(_) => return,
+                    Err(_) => {}
+                }
+            }
+        });
+    }
 }
