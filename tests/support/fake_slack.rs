@@ -205,10 +205,10 @@ async fn serve_sockets(
                     let _ = ws.close(None).await;
                     return;
                 }
-                if let Some(envelope) = next {
-                    if ws.send(Message::text(envelope.to_string())).await.is_err() {
-                        return;
-                    }
+                if let Some(envelope) = next
+                    && ws.send(Message::text(envelope.to_string())).await.is_err()
+                {
+                    return;
                 }
                 match tokio::time::timeout(std::time::Duration::from_millis(20), ws.next()).await {
                     Ok(Some(Ok(Message::Text(t)))) => {
