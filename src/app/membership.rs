@@ -117,7 +117,8 @@ pub async fn link_start(app: &App, actor: &Actor, kind: LinkKind) -> Result<Repl
 
 pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> {
     let now = app.now();
-    app.store()
+    let linked = app
+        .store()
         .write(async |conn| {
             let redeemed = links::redeem(conn, code, now).await?.ok_or_else(|| {
                 UserError::invalid(
@@ -172,7 +173,9 @@ pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> 
                 }
             }
         })
-        .await
+        .await;
+    app.forget_cached_actors();
+    linked
 }
 
 pub async fn export(
@@ -217,6 +220,7 @@ pub async fn forget_me(app: &App, actor: &Actor, confirmed: bool) -> Result<Repl
         .store()
         .write(async |conn| forget::forget_member(conn, actor.community, actor.member).await)
         .await?;
+    app.forget_cached_actors();
     Ok(Reply::private("Forgotten").line(format!(
         "Erased {} contributions, {} kudos and {} linked accounts. Using Keel again starts afresh.",
         forgotten.contributions, forgotten.kudos, forgotten.identities

@@ -12,7 +12,9 @@ mod schedules;
 mod setup;
 mod stats;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::Notify;
@@ -22,10 +24,10 @@ use crate::domain::clock::Clock;
 use crate::domain::command::Command;
 use crate::domain::parse::parse;
 use crate::domain::text::Name;
-use crate::domain::{Actor, Envelope, MemberRef, Reply, Role, UserError};
+use crate::domain::{Actor, Envelope, MemberRef, Platform, Reply, Role, UserError};
 use crate::error::{Error, Result};
 use crate::store::Store;
-use crate::store::communities::{self, Member};
+use crate::store::communities::{self, Member, Resolved};
 
 pub use mission::card as mission_card;
 pub use schedules::{next_schedule, run_due_schedules};
@@ -41,7 +43,18 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// Woken whenever announcements are queued, so delivery need not poll.
     outbox: Notify,
+    /// Envelopes already resolved, so a busy member's commands skip the lookup.
+    /// Cleared whenever identities change (link, forget-me); entries also expire.
+    actors: Mutex<HashMap<ActorKey, (Resolved, Instant)>>,
 }
+
+/// Platform, workspace, user and display name: what an envelope resolves from.
+type ActorKey = (Platform, String, String, String);
+
+/// How long a resolved envelope is trusted without looking again.
+const ACTOR_TTL: Duration = Duration::from_secs(60);
+/// The most envelopes remembered; past that the memory starts afresh.
+const ACTOR_CACHE_MAX: usize = 100_000;
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> App {
@@ -50,6 +63,7 @@ impl App {
                 store,
                 clock,
                 outbox: Notify::new(),
+                actors: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -79,17 +93,42 @@ impl App {
             workspace_name: display_name(&envelope.workspace_name, &envelope.workspace_id),
             ..envelope.clone()
         };
-        let resolved = async {
-            if let Some(found) = communities::lookup(&self.store().read, &envelope).await? {
-                return Ok(found);
-            }
-            let now = self.now();
-            self.store()
-                .write(async |conn| communities::resolve(conn, &envelope, now).await)
+        let key: ActorKey = (
+            envelope.platform,
+            envelope.workspace_id.clone(),
+            envelope.user_id.clone(),
+            envelope.user_name.clone(),
+        );
+        let cached = self
+            .inner
+            .actors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .filter(|(_, at)| at.elapsed() < ACTOR_TTL)
+            .map(|(r, _)| r.clone());
+        let resolved = match cached {
+            Some(r) => r,
+            None => {
+                let resolved = async {
+                    if let Some(found) = communities::lookup(&self.store().read, &envelope).await? {
+                        return Ok(found);
+                    }
+                    let now = self.now();
+                    self.store()
+                        .write(async |conn| communities::resolve(conn, &envelope, now).await)
+                        .await
+                }
                 .await
-        }
-        .await
-        .map_err(|e| self.report(e, "resolving actor"))?;
+                .map_err(|e| self.report(e, "resolving actor"))?;
+                let mut actors = self.inner.actors.lock().unwrap_or_else(|e| e.into_inner());
+                if actors.len() >= ACTOR_CACHE_MAX {
+                    actors.clear();
+                }
+                actors.insert(key, (resolved.clone(), Instant::now()));
+                resolved
+            }
+        };
         Ok(Actor {
             community: resolved.community,
             workspace: resolved.workspace,
@@ -98,6 +137,15 @@ impl App {
             platform: envelope.platform,
             role: envelope.role,
         })
+    }
+
+    /// Forgets every resolved envelope: identities moved or were erased.
+    pub fn forget_cached_actors(&self) {
+        self.inner
+            .actors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// Parses a line in Keel's text syntax and runs it.
@@ -217,7 +265,7 @@ impl App {
                 let mut named = communities::members_named(read, actor.community, name).await?;
                 match named.len() {
                     1 => Ok(named.remove(0)),
-                    0 if create && actor.platform == crate::domain::Platform::Console => {
+                    0 if create && actor.platform == Platform::Console => {
                         let name = Name::parse(name)?;
                         self.create_mentioned(actor, name.as_str(), name.as_str())
                             .await

@@ -15,7 +15,10 @@ pub async fn run(app: App, mut shutdown: Shutdown) {
             .await
         {
             Ok(0) => {}
-            Ok(n) => tracing::info!(workspaces = n, "purged the data of removed workspaces"),
+            Ok(n) => {
+                app.forget_cached_actors();
+                tracing::info!(workspaces = n, "purged the data of removed workspaces");
+            }
             Err(e) => tracing::error!(error = %e, "purging removed workspaces failed"),
         }
         match run_due_schedules(&app).await {
