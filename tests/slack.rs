@@ -99,6 +99,12 @@ impl Keel {
     }
 
     async fn command(&self, team: &str, user: &str, text: &str) -> serde_json::Value {
+        let response = self.command_raw(team, user, text).await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        response.json()
+    }
+
+    async fn command_raw(&self, team: &str, user: &str, text: &str) -> http::Response {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("team_id", team)
             .append_pair("team_domain", &team.to_lowercase())
@@ -107,18 +113,27 @@ impl Keel {
             .append_pair("user_name", &user.to_lowercase())
             .append_pair("command", "/keel")
             .append_pair("text", text)
-            .append_pair("response_url", "https://hooks.slack.example.test/1")
+            .append_pair("response_url", &self.fake.response_url())
             .append_pair("trigger_id", "1.2.3")
             .finish();
-        let response = self
-            .signed(
-                "/slack/commands",
-                &body,
-                "application/x-www-form-urlencoded",
-            )
-            .await;
-        assert_eq!(response.status, 200, "{}", response.body);
-        response.json()
+        self.signed(
+            "/slack/commands",
+            &body,
+            "application/x-www-form-urlencoded",
+        )
+        .await
+    }
+
+    async fn submit(&self, payload: serde_json::Value) -> http::Response {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("payload", &payload.to_string())
+            .finish();
+        self.signed(
+            "/slack/interactivity",
+            &body,
+            "application/x-www-form-urlencoded",
+        )
+        .await
     }
 
     async fn count(&self, sql: &'static str) -> i64 {
@@ -748,4 +763,138 @@ async fn wait_for_ack(fake: &FakeSlack, id: &str) -> serde_json::Value {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     panic!("no acknowledgement for {id}");
+}
+
+fn submission(callback: &str, values: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "type": "view_submission",
+        "team": {"id": "T1"},
+        "user": {"id": "U1", "username": "una", "team_id": "T1"},
+        "view": {"callback_id": callback, "private_metadata": "C1", "state": {"values": values}}
+    })
+}
+
+#[tokio::test]
+async fn forms_open_for_bare_commands_and_their_submissions_run_the_core() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command(
+        "T1",
+        "UADMIN",
+        "goal create Plant trees target=100 unit=trees slug=trees",
+    )
+    .await;
+
+    let opened = keel.command_raw("T1", "U1", "contribute").await;
+    assert_eq!(opened.status, 200);
+    assert!(opened.body.is_empty(), "{}", opened.body);
+    let views = keel.fake.calls("views.open");
+    assert_eq!(views.len(), 1);
+    let view = &views[0].json();
+    assert_eq!(view["trigger_id"], "1.2.3");
+    assert_eq!(view["view"]["callback_id"], "keel_contribute");
+    assert!(
+        views[0].body.contains("Plant trees"),
+        "goal options: {}",
+        views[0].body
+    );
+
+    // A member may not open the goal form.
+    let refused = keel.command("T1", "U1", "goal create").await;
+    assert!(text_of(&refused).contains("is for organisers"), "{refused}");
+    assert_eq!(keel.fake.calls("views.open").len(), 1);
+
+    // A refused submission keeps the form open, with the reason under the field.
+    let bad = keel
+        .submit(submission(
+            "keel_contribute",
+            serde_json::json!({
+                "description": {"value": {"type": "plain_text_input", "value": "Planted oaks"}},
+                "amount": {"value": {"type": "plain_text_input", "value": "lots"}}
+            }),
+        ))
+        .await;
+    assert_eq!(bad.status, 200);
+    assert_eq!(bad.json()["response_action"], "errors");
+    assert!(
+        bad.json()["errors"]["amount"]
+            .as_str()
+            .unwrap()
+            .contains("not a number"),
+        "{}",
+        bad.body
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 0);
+
+    let good = keel
+        .submit(submission(
+            "keel_contribute",
+            serde_json::json!({
+                "description": {"value": {"type": "plain_text_input", "value": "Planted 40 oaks"}},
+                "amount": {"value": {"type": "plain_text_input", "value": "40"}},
+                "goal": {"value": {"type": "static_select", "selected_option": {"value": "trees"}}}
+            }),
+        ))
+        .await;
+    assert_eq!(good.status, 200, "{}", good.body);
+    assert!(good.body.is_empty(), "the form closes: {}", good.body);
+    assert_eq!(
+        keel.count("SELECT count(*) FROM contributions WHERE goal_id IS NOT NULL AND amount = 40")
+            .await,
+        1
+    );
+    let confirmed = keel.fake.calls("chat.postEphemeral");
+    assert_eq!(confirmed.len(), 1);
+    assert_eq!(confirmed[0].json()["user"], "U1");
+    assert!(confirmed[0].body.contains("Planted 40 oaks"));
+}
+
+#[tokio::test]
+async fn the_home_tab_shows_the_mission_goals_and_my_totals() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command("T1", "UADMIN", "mission set Grow a thriving urban forest")
+        .await;
+    keel.command("T1", "U1", "contribute Watered saplings")
+        .await;
+    let event = r#"{"type":"event_callback","team_id":"T1","event_id":"EvHome","event":{"type":"app_home_opened","user":"U1","tab":"home"}}"#;
+    assert_eq!(
+        keel.signed("/slack/events", event, "application/json")
+            .await
+            .status,
+        200
+    );
+    let published = keel.fake.calls("views.publish");
+    assert_eq!(published.len(), 1);
+    let body = published[0].json();
+    assert_eq!(body["user_id"], "U1");
+    assert_eq!(body["view"]["type"], "home");
+    let text = body.to_string();
+    assert!(
+        text.contains("Grow a thriving urban forest") && text.contains("Your stats"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn export_is_acknowledged_at_once_and_finished_through_response_url() {
+    let keel = start(Mode::Single).await;
+    keel.command("T1", "U1", "contribute Planted <!channel> oaks")
+        .await;
+    let ack = keel.command("T1", "U1", "export me").await;
+    assert!(text_of(&ack).contains("Preparing your export"), "{ack}");
+    let mut posted = Vec::new();
+    for _ in 0..100 {
+        posted = keel.fake.calls("response_url");
+        if !posted.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(posted.len(), 1);
+    assert!(
+        posted[0].body.contains("Planted &lt;!channel&gt; oaks"),
+        "{}",
+        posted[0].body
+    );
 }

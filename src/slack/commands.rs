@@ -2,15 +2,16 @@
 //! three seconds. Private replies are ephemeral; public ones go to the channel.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
+use slack_morphism::prelude::*;
 
-use super::Slack;
-use super::render;
+use super::{Slack, api, forms, render};
 use crate::domain::command::Command;
 use crate::domain::parse::parse;
 use crate::domain::{Envelope, Platform, Role, UserError};
-use crate::store::communities;
+use crate::store::{communities, goals, mission};
 
 /// A slash command's form fields, as Slack posts them.
 pub struct SlashCommand {
@@ -19,6 +20,9 @@ pub struct SlashCommand {
     pub user_id: String,
     pub user_name: String,
     pub text: String,
+    pub channel_id: String,
+    pub trigger_id: String,
+    pub response_url: String,
 }
 
 impl SlashCommand {
@@ -30,52 +34,101 @@ impl SlashCommand {
             user_id: get("user_id").filter(|u| !u.is_empty())?,
             user_name: get("user_name").unwrap_or_default(),
             text: get("text").unwrap_or_default(),
+            channel_id: get("channel_id").unwrap_or_default(),
+            trigger_id: get("trigger_id").unwrap_or_default(),
+            response_url: get("response_url").unwrap_or_default(),
         })
     }
 }
 
-/// Runs a slash command and returns the response body.
-pub async fn run(slack: &Slack, command: SlashCommand) -> Value {
+/// The envelope of a slash command or form: team and user from the signed request.
+pub fn envelope(
+    team_id: &str,
+    team_name: &str,
+    user_id: &str,
+    user_name: &str,
+    role: Role,
+) -> Envelope {
+    Envelope {
+        platform: Platform::Slack,
+        // The team comes from the signed request, never from the text (T2).
+        workspace_id: team_id.to_string(),
+        workspace_name: if team_name.is_empty() {
+            team_id.to_string()
+        } else {
+            team_name.to_string()
+        },
+        user_id: user_id.to_string(),
+        user_name: if user_name.is_empty() {
+            user_id.to_string()
+        } else {
+            user_name.to_string()
+        },
+        role,
+    }
+}
+
+/// Runs a slash command; the response body, or None for an empty acknowledgement
+/// (a form was opened).
+pub async fn run(slack: &Arc<Slack>, command: SlashCommand) -> Option<Value> {
     let app = &slack.app;
+    let bare = command.text.trim().to_lowercase();
+    if bare == "contribute" || bare == "goal create" {
+        return open_form(slack, &command, bare == "goal create").await;
+    }
     let parsed = match parse(&command.text, app.today()) {
         Ok(c) => c,
-        Err(e) => return render::error(&e.to_string()),
+        Err(e) => return Some(render::error(&e.to_string())),
     };
     // Only ask Slack who organises when the command needs it: most do not.
     let role = if parsed.requires_organiser() || matches!(parsed, Command::Help { .. }) {
-        organiser_role(slack, &command).await
+        organiser_role(slack, &command.team_id, &command.user_id).await
     } else {
         Role::Member
     };
-    let envelope = Envelope {
-        platform: Platform::Slack,
-        // The team comes from the signed request, never from the text (T2).
-        workspace_id: command.team_id.clone(),
-        workspace_name: if command.team_domain.is_empty() {
-            command.team_id.clone()
-        } else {
-            command.team_domain.clone()
-        },
-        user_id: command.user_id.clone(),
-        user_name: if command.user_name.is_empty() {
-            command.user_id.clone()
-        } else {
-            command.user_name.clone()
-        },
+    let envelope = envelope(
+        &command.team_id,
+        &command.team_domain,
+        &command.user_id,
+        &command.user_name,
         role,
-    };
+    );
     let actor = match app.actor(&envelope).await {
         Ok(a) => a,
-        Err(e) => return render::error(&e.to_string()),
+        Err(e) => return Some(render::error(&e.to_string())),
     };
-    match app.handle(&actor, parsed).await {
+    if matches!(parsed, Command::Export { .. }) && !command.response_url.is_empty() {
+        // Slow work: acknowledge now, finish through response_url (S4).
+        let (slack, url) = (slack.clone(), command.response_url.clone());
+        tokio::spawn(async move {
+            let message = respond(&slack, &actor, parsed).await;
+            follow_up(&slack, &url, message).await;
+        });
+        return Some(json!({"response_type": "ephemeral", "text": "Preparing your export…"}));
+    }
+    Some(respond(slack, &actor, parsed).await)
+}
+
+/// Runs a command as an actor and renders the outcome.
+pub async fn respond(slack: &Slack, actor: &crate::domain::Actor, command: Command) -> Value {
+    match slack.app.handle(actor, command).await {
         Ok(reply) => {
             let mut message = render::message(&reply);
-            if !reply.attachments.is_empty() {
-                // Files need an upload; until then, say where to get them.
+            for file in &reply.attachments {
+                let text = String::from_utf8_lossy(&file.bytes);
+                let shown = if text.chars().count() <= 2500 {
+                    format!("```{}```", render::escape(&text))
+                } else {
+                    format!(
+                        "{} is {} bytes, too long to show here: the operator can produce it with `keel export`.",
+                        file.filename,
+                        file.bytes.len()
+                    )
+                };
                 if let Some(blocks) = message["blocks"].as_array_mut() {
-                    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn",
-                        "text": "Files are not attached on Slack yet: the operator can run `keel export` on the server."}]}));
+                    blocks.push(
+                        json!({"type": "section", "text": {"type": "mrkdwn", "text": shown}}),
+                    );
                 }
             }
             message
@@ -87,22 +140,110 @@ pub async fn run(slack: &Slack, command: SlashCommand) -> Value {
     }
 }
 
-async fn organiser_role(slack: &Slack, command: &SlashCommand) -> Role {
-    let Ok(Some(token)) = slack.bot_token(&command.team_id).await else {
+/// Posts a late answer to a command's response_url.
+async fn follow_up(slack: &Slack, url: &str, message: Value) {
+    let Ok(url) = url::Url::parse(url) else {
+        return;
+    };
+    let content = match serde_json::from_value::<Vec<SlackBlock>>(message["blocks"].clone()) {
+        Ok(blocks) => SlackMessageContent::new()
+            .with_text(message["text"].as_str().unwrap_or_default().to_string())
+            .with_blocks(blocks),
+        Err(_) => SlackMessageContent::new()
+            .with_text(message["text"].as_str().unwrap_or_default().to_string()),
+    };
+    let request = SlackApiPostWebhookMessageRequest::new(content);
+    if let Err(e) = slack.client.post_webhook_message(&url, &request).await {
+        tracing::warn!(error = %e, "response_url follow-up failed");
+    }
+}
+
+async fn open_form(slack: &Slack, command: &SlashCommand, goal: bool) -> Option<Value> {
+    let app = &slack.app;
+    let role = if goal {
+        organiser_role(slack, &command.team_id, &command.user_id).await
+    } else {
+        Role::Member
+    };
+    if goal && role != Role::Organiser {
+        return Some(render::error(
+            "`goal create` is for organisers: workspace admins and owners, or members of the organiser group.",
+        ));
+    }
+    let envelope = envelope(
+        &command.team_id,
+        &command.team_domain,
+        &command.user_id,
+        &command.user_name,
+        role,
+    );
+    let actor = match app.actor(&envelope).await {
+        Ok(a) => a,
+        Err(e) => return Some(render::error(&e.to_string())),
+    };
+    let view = if goal {
+        forms::goal_create(&command.channel_id)
+    } else {
+        let read = &app.store().read;
+        let goals: Vec<(String, String)> = goals::list(read, actor.community, false)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|g| (g.slug, g.title))
+            .collect();
+        let values = mission::current(read, actor.community)
+            .await
+            .ok()
+            .flatten()
+            .map(|m| m.values)
+            .unwrap_or_default();
+        forms::contribute(&command.channel_id, &goals, &values)
+    };
+    let opened = async {
+        let token = slack
+            .bot_token(&command.team_id)
+            .await
+            .ok()
+            .flatten()
+            .ok_or("not installed")?;
+        let view: SlackView = serde_json::from_value(view).map_err(|e| e.to_string())?;
+        let request =
+            SlackApiViewsOpenRequest::new(SlackTriggerId(command.trigger_id.clone()), view);
+        let token = api::token(&token);
+        slack
+            .client
+            .open_session(&token)
+            .views_open(&request)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>(())
+    }
+    .await;
+    match opened {
+        Ok(()) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "opening a form failed");
+            Some(render::error(
+                "The form could not be opened. Type it instead, like `/keel contribute Planted 40 oaks amount=40`.",
+            ))
+        }
+    }
+}
+
+/// Whether Slack says this user organises (admin, owner, or in the organiser group).
+pub async fn organiser_role(slack: &Slack, team_id: &str, user_id: &str) -> Role {
+    let Ok(Some(token)) = slack.bot_token(team_id).await else {
         return Role::Member;
     };
-    let group = communities::workspace_by_external(
-        &slack.app.store().read,
-        Platform::Slack,
-        &command.team_id,
-    )
-    .await
-    .ok()
-    .flatten()
-    .and_then(|w| w.organiser_role);
+    let group =
+        communities::workspace_by_external(&slack.app.store().read, Platform::Slack, team_id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|w| w.organiser_role);
     if slack
         .directory
-        .is_organiser(&token, &command.team_id, &command.user_id, group.as_deref())
+        .is_organiser(&token, team_id, user_id, group.as_deref())
         .await
     {
         Role::Organiser

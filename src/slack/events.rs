@@ -7,6 +7,7 @@ use serde_json::Value;
 use slack_morphism::prelude::*;
 
 use super::{Slack, api, render};
+use crate::domain::command::Command;
 use crate::domain::{Envelope, Platform, Role};
 use crate::error::Result;
 use crate::store::activity::{self, Counts};
@@ -70,6 +71,9 @@ async fn event(slack: &Slack, team: &str, event: &Value) -> Result<()> {
                 return Ok(());
             }
             count(slack, team, user, kind == "message").await
+        }
+        "app_home_opened" if event["tab"].as_str() == Some("home") && !user.is_empty() => {
+            home(slack, team, user).await
         }
         "team_join" if slack.settings.welcome => {
             let user = event["user"]["id"].as_str().unwrap_or(user);
@@ -155,6 +159,43 @@ async fn welcome(slack: &Slack, team: &str, user: &str) -> Result<()> {
         .await
     {
         tracing::warn!(error = %e, "welcome message not sent");
+    }
+    Ok(())
+}
+
+/// The App Home tab: the mission, open goals and the member's own totals.
+async fn home(slack: &Slack, team: &str, user: &str) -> Result<()> {
+    if !is_installed(slack, team).await? {
+        return Ok(());
+    }
+    let envelope = super::commands::envelope(team, team, user, user, Role::Member);
+    let Ok(actor) = slack.app.actor(&envelope).await else {
+        return Ok(());
+    };
+    let mut blocks = Vec::new();
+    for command in [Command::MissionShow, Command::GoalList, Command::StatsMe] {
+        if let Ok(reply) = slack.app.handle(&actor, command).await {
+            if !blocks.is_empty() {
+                blocks.push(serde_json::json!({"type": "divider"}));
+            }
+            blocks.extend(render::blocks(&reply));
+        }
+    }
+    blocks.truncate(100);
+    let view: SlackView =
+        serde_json::from_value(serde_json::json!({"type": "home", "blocks": blocks}))?;
+    let Some(token) = slack.bot_token(team).await? else {
+        return Ok(());
+    };
+    let token = api::token(&token);
+    let request = SlackApiViewsPublishRequest::new(SlackUserId(user.to_string()), view);
+    if let Err(e) = slack
+        .client
+        .open_session(&token)
+        .views_publish(&request)
+        .await
+    {
+        tracing::warn!(error = %e, "publishing the App Home failed");
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
 use super::commands::{self, SlashCommand};
-use super::{Slack, events, install, signature};
+use super::{Slack, events, install, interactions, signature};
 use crate::jobs::Shutdown;
 
 /// Slack's payloads are small; anything bigger is not from Slack.
@@ -83,7 +83,10 @@ async fn command(State(slack): State<Arc<Slack>>, headers: HeaderMap, body: Byte
     };
     let span = tracing::info_span!("slack command", team = %command.team_id);
     let _ = span.enter();
-    Json(commands::run(&slack, command).await).into_response()
+    match commands::run(&slack, command).await {
+        Some(body) => Json(body).into_response(),
+        None => StatusCode::OK.into_response(),
+    }
 }
 
 async fn event(State(slack): State<Arc<Slack>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -114,8 +117,17 @@ async fn interactivity(
     if let Err(refused) = verified(&slack, &headers, &body) {
         return *refused;
     }
-    // Keel sends no interactive elements yet; acknowledge so Slack shows no error.
-    StatusCode::OK.into_response()
+    let form = form(&body);
+    let Some(payload) = form
+        .get("payload")
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+    else {
+        return (StatusCode::BAD_REQUEST, "no payload").into_response();
+    };
+    match interactions::handle(&slack, &payload).await {
+        Some(body) => Json(body).into_response(),
+        None => StatusCode::OK.into_response(),
+    }
 }
 
 async fn install_start(State(slack): State<Arc<Slack>>) -> Response {

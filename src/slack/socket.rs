@@ -12,7 +12,7 @@ use slack_morphism::prelude::*;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::commands::{self, SlashCommand};
-use super::{Slack, api, events};
+use super::{Slack, api, events, interactions};
 use crate::jobs::Shutdown;
 
 enum Next {
@@ -96,7 +96,11 @@ async fn connect_once(
             Some("disconnect") => return Ok(Next::Reconnect),
             Some("slash_commands") => {
                 let response = slash_command(slack, &envelope["payload"]).await;
-                let ack = json!({"envelope_id": id, "payload": response});
+                let ack = if response.is_null() {
+                    json!({"envelope_id": id})
+                } else {
+                    json!({"envelope_id": id, "payload": response})
+                };
                 outgoing
                     .send(Message::text(ack.to_string()))
                     .await
@@ -112,6 +116,17 @@ async fn connect_once(
                     tracing::error!(error = %e, "handling a Socket Mode event");
                 }
             }
+            Some("interactive") => {
+                let response = interactions::handle(slack, &envelope["payload"]).await;
+                let ack = match response {
+                    Some(payload) => json!({"envelope_id": id, "payload": payload}),
+                    None => json!({"envelope_id": id}),
+                };
+                outgoing
+                    .send(Message::text(ack.to_string()))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
             Some(_) if !id.is_empty() => {
                 outgoing
                     .send(Message::text(json!({"envelope_id": id}).to_string()))
@@ -123,7 +138,7 @@ async fn connect_once(
     }
 }
 
-async fn slash_command(slack: &Slack, payload: &Value) -> Value {
+async fn slash_command(slack: &Arc<Slack>, payload: &Value) -> Value {
     let form = payload
         .as_object()
         .map(|o| {
@@ -133,7 +148,7 @@ async fn slash_command(slack: &Slack, payload: &Value) -> Value {
         })
         .unwrap_or_default();
     match SlashCommand::from_form(&form) {
-        Some(command) => commands::run(slack, command).await,
+        Some(command) => commands::run(slack, command).await.unwrap_or(Value::Null),
         None => super::render::error("That command arrived without its workspace or user."),
     }
 }

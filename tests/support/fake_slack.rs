@@ -63,6 +63,7 @@ impl FakeSlack {
         tokio::spawn(serve_sockets(socket_listener, socket.clone()));
         let app = Router::new()
             .route("/api/{method}", any(api))
+            .route("/hooks/{id}", any(hook))
             .with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -72,6 +73,10 @@ impl FakeSlack {
             script,
             socket,
         }
+    }
+
+    pub fn response_url(&self) -> String {
+        format!("http://{}/hooks/1", self.addr)
     }
 
     pub fn api_base(&self) -> String {
@@ -159,6 +164,15 @@ async fn api(
         }
         "usergroups.users.list" => json!({"ok": true, "users": []}),
         "apps.connections.open" => json!({"ok": true, "url": script.socket_url}),
+        "views.open" | "views.publish" => {
+            let mut view = call.json()["view"].clone();
+            view["id"] = json!("V1");
+            view["team_id"] = json!("T1");
+            view["hash"] = json!("h");
+            json!({"ok": true, "view": view})
+        }
+        "chat.postEphemeral" => json!({"ok": true, "message_ts": "1.2"}),
+        "response_url" => json!({"ok": true}),
         "oauth.v2.access" => json!({
             "ok": true, "access_token": "xoxb-fake-secret-token-4242", "token_type": "bot",
             "scope": "commands,chat:write", "bot_user_id": "UBOT", "app_id": "A1",
@@ -223,4 +237,20 @@ async fn serve_sockets(
             }
         });
     }
+}
+
+/// A command's response_url: recorded as the pseudo-method "response_url".
+async fn hook(
+    State(script): State<Arc<Mutex<Script>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    api(
+        State(script),
+        Path("response_url".to_string()),
+        RawQuery(None),
+        headers,
+        body,
+    )
+    .await
 }

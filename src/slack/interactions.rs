@@ -1,0 +1,89 @@
+//! Interactivity: form submissions. A valid submission runs the same core command
+//! the text would have, closes the form and confirms privately in the channel; a
+//! refused one keeps the form open with the message under the field at fault.
+
+use serde_json::{Value, json};
+use slack_morphism::prelude::*;
+
+use super::commands::{envelope, organiser_role};
+use super::{Slack, api, forms};
+use crate::domain::{Role, UserError};
+
+/// The body to answer with, or None for a plain 200.
+pub async fn handle(slack: &Slack, payload: &Value) -> Option<Value> {
+    if payload["type"].as_str() != Some("view_submission") {
+        return None;
+    }
+    let view = &payload["view"];
+    let callback = view["callback_id"].as_str().unwrap_or_default();
+    let team = payload["team"]["id"]
+        .as_str()
+        .or_else(|| payload["user"]["team_id"].as_str())
+        .unwrap_or_default();
+    let user = payload["user"]["id"].as_str().unwrap_or_default();
+    let user_name = payload["user"]["username"]
+        .as_str()
+        .or_else(|| payload["user"]["name"].as_str())
+        .unwrap_or(user);
+    let channel = view["private_metadata"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if team.is_empty() || user.is_empty() {
+        return None;
+    }
+    let errors = |block: &str, e: &UserError| json!({"response_action": "errors", "errors": {block: e.to_string()}});
+    let command = match forms::command(callback, &view["state"]["values"])? {
+        Ok(c) => c,
+        Err((block, e)) => return Some(errors(block, &e)),
+    };
+    let role = if command.requires_organiser() {
+        organiser_role(slack, team, user).await
+    } else {
+        Role::Member
+    };
+    let actor = match slack
+        .app
+        .actor(&envelope(team, team, user, user_name, role))
+        .await
+    {
+        Ok(a) => a,
+        Err(e) => return Some(errors(forms::block_for(callback, &e), &e)),
+    };
+    // The core decides; the form closes only once it accepted the command.
+    let outcome = slack.app.handle(&actor, command).await;
+    let message = match outcome {
+        Err(e) => return Some(errors(forms::block_for(callback, &e), &e)),
+        Ok(reply) => super::render::message(&reply),
+    };
+    confirm(slack, team, &channel, user, &message).await;
+    None
+}
+
+/// Shows the outcome to the member alone, in the channel they opened the form from.
+async fn confirm(slack: &Slack, team: &str, channel: &str, user: &str, message: &Value) {
+    if channel.is_empty() {
+        return;
+    }
+    let Ok(Some(token)) = slack.bot_token(team).await else {
+        return;
+    };
+    let blocks: Vec<SlackBlock> =
+        serde_json::from_value(message["blocks"].clone()).unwrap_or_default();
+    let request = SlackApiChatPostEphemeralRequest::new(
+        SlackChannelId(channel.to_string()),
+        SlackUserId(user.to_string()),
+        SlackMessageContent::new()
+            .with_text(message["text"].as_str().unwrap_or_default().to_string())
+            .with_blocks(blocks),
+    );
+    let token = api::token(&token);
+    if let Err(e) = slack
+        .client
+        .open_session(&token)
+        .chat_post_ephemeral(&request)
+        .await
+    {
+        tracing::warn!(error = %e, "confirming a form submission failed");
+    }
+}
