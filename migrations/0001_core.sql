@@ -179,7 +179,8 @@ CREATE TABLE community_daily_activity (
 
 -- Each member's totals over the rolling windows stats offers most (7, 28, 30 and
 -- 90 days ending on as_of), so "top contributors" reads five rows, not a window's
--- worth of days. Rolled forward a day at a time from member_daily_activity.
+-- worth of days. Rolled forward a day at a time from member_daily_activity, and
+-- caught up with new contributions and kudos from community_window_marks.
 CREATE TABLE member_window_totals (
     community_id    INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
     window_days     INTEGER NOT NULL,
@@ -198,6 +199,15 @@ CREATE TABLE community_windows (
     as_of         TEXT    NOT NULL,
     PRIMARY KEY (community_id, window_days)
 ) WITHOUT ROWID;
+
+-- How far the window totals have read: contributions and kudos with ids up to
+-- these are counted. The totals catch up off the write path (a background job,
+-- and any stats read that needs them exact), so recording stays cheap.
+CREATE TABLE community_window_marks (
+    community_id     INTEGER PRIMARY KEY REFERENCES communities(id) ON DELETE CASCADE,
+    contribution_id  INTEGER NOT NULL DEFAULT 0,
+    kudos_id         INTEGER NOT NULL DEFAULT 0
+);
 
 CREATE TABLE goal_daily_progress (
     goal_id        INTEGER NOT NULL REFERENCES goals(id) ON DELETE CASCADE,

@@ -341,10 +341,11 @@ async fn serve(config: &Config) -> Result<ExitCode> {
     tracing::info!(?platforms, "keel is running");
     let deliverer = tokio::spawn(Deliverer::new(app.clone(), notifiers).run(shutdown.clone()));
     let scheduler = tokio::spawn(jobs::scheduler::run(app.clone(), shutdown.clone()));
+    let windows = tokio::spawn(jobs::windows::run(app.clone(), shutdown.clone()));
     wait_for_stop_signal().await;
     tracing::info!("shutting down");
     trigger.trigger();
-    let _ = tokio::join!(deliverer, scheduler);
+    let _ = tokio::join!(deliverer, scheduler, windows);
     for server in servers {
         match server.await {
             Ok(Err(e)) => tracing::error!(error = %e, "server stopped with an error"),

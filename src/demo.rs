@@ -259,9 +259,7 @@ pub async fn generate(
     }
 
     crate::store::activity::rebuild(&mut tx, community).await?;
-    for window in crate::store::windows::WINDOWS {
-        crate::store::windows::bring_up_to(&mut tx, community, window, today).await?;
-    }
+    crate::store::windows::rebuild_all(&mut tx, community, today).await?;
 
     // Milestones already passed count as reached, so the next contribution does
     // not announce a history's worth of them at once.

@@ -139,7 +139,7 @@ pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> 
                     if into == actor.member {
                         return Err(UserError::conflict("That code is for this same account.", "Use it from your other account.").into());
                     }
-                    links::merge_member(conn, actor.community, actor.member, into).await?;
+                    links::merge_member(conn, actor.community, actor.member, into, now.date_naive()).await?;
                     Ok(Reply::private("Accounts linked").line(
                         "This account and the one that made the code are now one member: contributions, kudos and counts are combined.",
                     ))
@@ -165,7 +165,7 @@ pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> 
                         )
                         .into());
                     }
-                    links::move_workspace(conn, actor.workspace, actor.community, redeemed.community).await?;
+                    links::move_workspace(conn, actor.workspace, actor.community, redeemed.community, now.date_naive()).await?;
                     let name = communities::community(&mut *conn, redeemed.community).await?.name;
                     Ok(Reply::public("Workspace linked").line(
                         Line::new().text("This workspace is now part of the community ").strong(name).text(": one mission, shared goals and stats."),
@@ -216,9 +216,12 @@ pub async fn forget_me(app: &App, actor: &Actor, confirmed: bool) -> Result<Repl
             .line(Line::new().text("Export your data first with ").code("export me").text(" if you want a copy."))
             .line(Line::new().text("To go ahead: ").code("forget-me confirm")));
     }
+    let now = app.now();
     let forgotten = app
         .store()
-        .write(async |conn| forget::forget_member(conn, actor.community, actor.member).await)
+        .write(async |conn| {
+            forget::forget_member(conn, actor.community, actor.member, now.date_naive()).await
+        })
         .await?;
     app.forget_cached_actors();
     Ok(Reply::private("Forgotten").line(format!(

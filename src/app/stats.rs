@@ -112,7 +112,7 @@ async fn top_contributors(
     };
     if !windows::is_current(read, actor.community, window, today).await? {
         app.store()
-            .write(async |conn| windows::bring_up_to(conn, actor.community, window, today).await)
+            .write(async |conn| windows::catch_up(conn, actor.community, today).await)
             .await?;
     }
     windows::top(read, actor.community, window, 5).await

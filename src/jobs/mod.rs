@@ -4,6 +4,7 @@
 
 pub mod outbox;
 pub mod scheduler;
+pub mod windows;
 
 use tokio::sync::watch;
 

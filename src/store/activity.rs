@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{Days, NaiveDate};
 use sqlx::SqliteConnection;
 
-use super::{built, day, parse_day, values_placeholders, windows};
+use super::{built, day, parse_day, values_placeholders};
 use crate::domain::activity::{WIDTHS, coverage_change};
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
@@ -95,12 +95,7 @@ pub async fn record(
             r[4] += c.kudos_given;
         }
     }
-    let window_entries: Vec<windows::Entry> = added
-        .iter()
-        .filter(|(_, c)| c.contributions != 0 || c.kudos_received != 0)
-        .map(|((m, d), c)| (*m, *d, c.contributions, c.kudos_received))
-        .collect();
-    windows::record(conn, community, &window_entries).await?;
+
     if !new_days.is_empty() {
         let (lo, hi) = new_days
             .values()
@@ -154,14 +149,6 @@ pub async fn adjust(
     .bind(delta.reactions)
     .fetch_optional(&mut *conn)
     .await?;
-    if delta.contributions != 0 || delta.kudos_received != 0 {
-        windows::record(
-            conn,
-            community,
-            &[(member, on, delta.contributions, delta.kudos_received)],
-        )
-        .await?;
-    }
     let mut rollup = Rollup::new();
     let r = rollup.entry(on).or_default();
     r[3] += delta.contributions;

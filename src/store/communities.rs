@@ -48,11 +48,19 @@ pub struct Member {
     pub contribution_count: i64,
 }
 
-/// Looks up an envelope without writing. None when the workspace, member or current
-/// display name is not yet stored.
+/// Community, workspace, member, display name, and how many identities the member has.
+type LookupRow = (i64, i64, Option<i64>, Option<String>, i64);
+
+/// Looks up an envelope without writing. None when the workspace or member is not
+/// yet stored, or a display name needs refreshing.
+///
+/// A member with one identity takes that platform's display name as it changes;
+/// a member who linked several keeps the name they had, so it does not flip with
+/// whichever platform spoke last.
 pub async fn lookup(db: impl SqliteExecutor<'_>, envelope: &Envelope) -> Result<Option<Resolved>> {
-    let row: Option<(i64, i64, Option<i64>, Option<String>)> = sqlx::query_as(
-        "SELECT w.community_id, w.id, m.id, m.display_name
+    let row: Option<LookupRow> = sqlx::query_as(
+        "SELECT w.community_id, w.id, m.id, m.display_name,
+                (SELECT count(*) FROM identities x WHERE x.member_id = m.id)
          FROM workspaces w
          LEFT JOIN identities i ON i.workspace_id = w.id AND i.external_user_id = ?3
          LEFT JOIN members m ON m.id = i.member_id
@@ -64,7 +72,9 @@ pub async fn lookup(db: impl SqliteExecutor<'_>, envelope: &Envelope) -> Result<
     .fetch_optional(db)
     .await?;
     Ok(match row {
-        Some((community, workspace, Some(member), Some(name))) if name == envelope.user_name => {
+        Some((community, workspace, Some(member), Some(name), identities))
+            if name == envelope.user_name || identities > 1 =>
+        {
             Some(Resolved {
                 community: CommunityId(community),
                 workspace: WorkspaceId(workspace),
@@ -91,17 +101,21 @@ pub async fn resolve(
         now,
     )
     .await?;
-    let existing: Option<(i64, String)> = sqlx::query_as(
-        "SELECT m.id, m.display_name FROM identities i JOIN members m ON m.id = i.member_id
+    let existing: Option<(i64, String, i64)> = sqlx::query_as(
+        "SELECT m.id, m.display_name, (SELECT count(*) FROM identities x WHERE x.member_id = m.id)
+         FROM identities i JOIN members m ON m.id = i.member_id
          WHERE i.workspace_id = ? AND i.external_user_id = ?",
     )
     .bind(workspace.id)
     .bind(&envelope.user_id)
     .fetch_optional(&mut *conn)
     .await?;
+    let mut display_name = envelope.user_name.clone();
     let member = match existing {
-        Some((id, name)) => {
-            if name != envelope.user_name {
+        Some((id, name, identities)) => {
+            if identities > 1 {
+                display_name = name;
+            } else if name != envelope.user_name {
                 sqlx::query("UPDATE members SET display_name = ? WHERE id = ?")
                     .bind(&envelope.user_name)
                     .bind(id)
@@ -126,7 +140,7 @@ pub async fn resolve(
         community: workspace.community_id,
         workspace: workspace.id,
         member,
-        display_name: envelope.user_name.clone(),
+        display_name,
     })
 }
 

@@ -25,6 +25,7 @@ pub async fn forget_member(
     conn: &mut SqliteConnection,
     community: CommunityId,
     member: MemberId,
+    today: chrono::NaiveDate,
 ) -> Result<Forgotten> {
     let mut forgotten = Forgotten::default();
 
@@ -138,6 +139,8 @@ pub async fn forget_member(
         .bind(member)
         .execute(&mut *conn)
         .await?;
+    // Others' window totals counted kudos from or to them.
+    super::windows::rebuild_all(conn, community, today).await?;
     Ok(forgotten)
 }
 

@@ -108,6 +108,7 @@ pub async fn move_workspace(
     workspace: WorkspaceId,
     from: CommunityId,
     into: CommunityId,
+    today: chrono::NaiveDate,
 ) -> Result<()> {
     let moved: Vec<i64> = sqlx::query_scalar("SELECT id FROM members WHERE community_id = ?")
         .bind(from)
@@ -129,7 +130,7 @@ pub async fn move_workspace(
     for member in moved {
         activity::add_member(conn, into, MemberId(member)).await?;
     }
-    super::windows::rebuild_all(conn, into).await?;
+    super::windows::rebuild_all(conn, into, today).await?;
     sqlx::query("UPDATE workspaces SET community_id = ? WHERE id = ?")
         .bind(into)
         .bind(workspace)
@@ -159,6 +160,7 @@ pub async fn merge_member(
     community: CommunityId,
     from: MemberId,
     into: MemberId,
+    today: chrono::NaiveDate,
 ) -> Result<()> {
     // Kudos between the two would become kudos to oneself: take them out first.
     let between: Vec<(i64, i64, String)> = sqlx::query_as(
@@ -200,12 +202,6 @@ pub async fn merge_member(
             messages = messages + excluded.messages,
             reactions = reactions + excluded.reactions",
         "DELETE FROM member_daily_activity WHERE member_id = ?1",
-        "INSERT INTO member_window_totals (community_id, window_days, member_id, contributions, kudos_received)
-         SELECT community_id, window_days, ?2, contributions, kudos_received FROM member_window_totals WHERE member_id = ?1 AND true
-         ON CONFLICT (community_id, window_days, member_id) DO UPDATE SET
-            contributions = contributions + excluded.contributions,
-            kudos_received = kudos_received + excluded.kudos_received",
-        "DELETE FROM member_window_totals WHERE member_id = ?1",
         "UPDATE members SET contribution_count = contribution_count + (SELECT contribution_count FROM members WHERE id = ?1),
             joined_at = min(joined_at, (SELECT joined_at FROM members WHERE id = ?1))
          WHERE id = ?2",
@@ -222,5 +218,6 @@ pub async fn merge_member(
             .execute(&mut *conn)
             .await?;
     }
-    activity::add_member(conn, community, into).await
+    activity::add_member(conn, community, into).await?;
+    super::windows::rebuild_all(conn, community, today).await
 }

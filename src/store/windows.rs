@@ -1,7 +1,11 @@
 //! Members' totals over the standard rolling windows (`member_window_totals`), so
 //! the top contributors of the last 7, 28, 30 or 90 days are read from an index
-//! instead of summed over every active day. Kept current by activity::record and
-//! rolled forward a day at a time.
+//! instead of summed over every active day.
+//!
+//! They are kept off the write path: [`catch_up`] reads the contributions and kudos
+//! written since its mark and rolls the windows to today. A background job calls
+//! it regularly, and a stats read calls it first whenever the totals are behind,
+//! so what is shown is always exact.
 
 use chrono::{Days, NaiveDate};
 use sqlx::{SqliteConnection, SqliteExecutor};
@@ -31,9 +35,8 @@ async fn as_of(
     found.as_deref().map(parse_day).transpose()
 }
 
-/// Applies changes already written to member_daily_activity: one read and one
-/// multi-row upsert for all windows, since this runs in every write batch.
-pub async fn record(
+/// Applies counted changes (already in member_daily_activity) to every window.
+async fn record(
     conn: &mut SqliteConnection,
     community: CommunityId,
     entries: &[Entry],
@@ -177,31 +180,134 @@ async fn rebuild(
     set_as_of(conn, community, window, on).await
 }
 
-/// Recomputes the windows a community has (after workspaces are merged).
-pub async fn rebuild_all(conn: &mut SqliteConnection, community: CommunityId) -> Result<()> {
-    for window in WINDOWS {
-        if let Some(on) = as_of(conn, community, window).await? {
-            rebuild(conn, community, window, on).await?;
-        }
-    }
+/// The ids counted so far: (contributions, kudos).
+async fn marks(conn: &mut SqliteConnection, community: CommunityId) -> Result<Option<(i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT contribution_id, kudos_id FROM community_window_marks WHERE community_id = ?",
+    )
+    .bind(community)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The newest contribution and kudos ids of a community.
+async fn newest(db: impl SqliteExecutor<'_>, community: CommunityId) -> Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT COALESCE((SELECT max(id) FROM contributions WHERE community_id = ?1), 0),
+                COALESCE((SELECT max(id) FROM kudos WHERE community_id = ?1), 0)",
+    )
+    .bind(community)
+    .fetch_one(db)
+    .await?)
+}
+
+async fn set_marks(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    (contribution, kudos): (i64, i64),
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO community_window_marks (community_id, contribution_id, kudos_id) VALUES (?, ?, ?)
+         ON CONFLICT (community_id) DO UPDATE SET contribution_id = excluded.contribution_id, kudos_id = excluded.kudos_id",
+    )
+    .bind(community)
+    .bind(contribution)
+    .bind(kudos)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
-/// Whether a window ending on `today` can be read from the totals as they are.
+/// Counts what was written since the marks and rolls every window to `today`.
+pub async fn catch_up(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    today: NaiveDate,
+) -> Result<()> {
+    let newest = newest(&mut *conn, community).await?;
+    let Some((seen_contribution, seen_kudos)) = marks(conn, community).await? else {
+        return rebuild_all(conn, community, today).await;
+    };
+    let mut entries: Vec<Entry> = sqlx::query_as::<_, (i64, String, i64)>(
+        "SELECT member_id, happened_on, count(*) FROM contributions
+         WHERE community_id = ? AND id > ? AND id <= ? GROUP BY member_id, happened_on",
+    )
+    .bind(community)
+    .bind(seen_contribution)
+    .bind(newest.0)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|(m, d, n)| Ok((MemberId(m), parse_day(&d)?, n, 0)))
+    .collect::<Result<_>>()?;
+    let kudos: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT to_member_id, substr(created_at, 1, 10), count(*) FROM kudos
+         WHERE community_id = ? AND id > ? AND id <= ? GROUP BY 1, 2",
+    )
+    .bind(community)
+    .bind(seen_kudos)
+    .bind(newest.1)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (m, d, n) in kudos {
+        entries.push((MemberId(m), parse_day(&d)?, 0, n));
+    }
+    record(conn, community, &entries).await?;
+    for window in WINDOWS {
+        bring_up_to(conn, community, window, today).await?;
+    }
+    set_marks(conn, community, newest).await
+}
+
+/// Recomputes every window from the daily rows, ending `today` (or later, if a
+/// window already reached further), and marks everything as counted. For bulk
+/// loads and after members are erased, merged or moved.
+pub async fn rebuild_all(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    today: NaiveDate,
+) -> Result<()> {
+    let newest = newest(&mut *conn, community).await?;
+    for window in WINDOWS {
+        let on = as_of(conn, community, window)
+            .await?
+            .map_or(today, |d| d.max(today));
+        rebuild(conn, community, window, on).await?;
+    }
+    set_marks(conn, community, newest).await
+}
+
+/// Whether the windows are exact for `today` as they stand.
 pub async fn is_current(
-    db: impl SqliteExecutor<'_>,
+    db: &sqlx::SqlitePool,
     community: CommunityId,
     window: u32,
     today: NaiveDate,
 ) -> Result<bool> {
-    let found: Option<String> = sqlx::query_scalar(
-        "SELECT as_of FROM community_windows WHERE community_id = ? AND window_days = ?",
+    let found: Option<(String, i64, i64)> = sqlx::query_as(
+        "SELECT w.as_of, m.contribution_id, m.kudos_id FROM community_windows w
+         JOIN community_window_marks m ON m.community_id = w.community_id
+         WHERE w.community_id = ? AND w.window_days = ?",
     )
     .bind(community)
     .bind(window)
     .fetch_optional(db)
     .await?;
-    Ok(found.as_deref().map(parse_day).transpose()? == Some(today))
+    let Some((on, seen_contribution, seen_kudos)) = found else {
+        return Ok(false);
+    };
+    Ok(parse_day(&on)? == today && newest(db, community).await? == (seen_contribution, seen_kudos))
+}
+
+/// Communities whose windows are behind their newest contribution or kudos.
+pub async fn behind(db: impl SqliteExecutor<'_>) -> Result<Vec<CommunityId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT c.id FROM communities c LEFT JOIN community_window_marks m ON m.community_id = c.id
+         WHERE COALESCE((SELECT max(id) FROM contributions WHERE community_id = c.id), 0) > COALESCE(m.contribution_id, 0)
+            OR COALESCE((SELECT max(id) FROM kudos WHERE community_id = c.id), 0) > COALESCE(m.kudos_id, 0)",
+    )
+    .fetch_all(db)
+    .await?)
 }
 
 /// Brings a window up to `today` (a day without activity still moves it on).

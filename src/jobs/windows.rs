@@ -1,0 +1,34 @@
+//! Keeps the rolling-window totals caught up with new contributions and kudos, a
+//! few seconds behind, so a stats read rarely has anything left to count.
+
+use std::time::Duration;
+
+use super::Shutdown;
+use crate::app::App;
+use crate::store::windows;
+
+const EVERY: Duration = Duration::from_secs(10);
+
+pub async fn run(app: App, mut shutdown: Shutdown) {
+    loop {
+        if let Err(e) = catch_up_all(&app).await {
+            tracing::error!(error = %e, "catching up window totals failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = shutdown.wait() => break,
+        }
+    }
+}
+
+/// Catches up every community that is behind; returns how many there were.
+pub async fn catch_up_all(app: &App) -> crate::error::Result<usize> {
+    let behind = windows::behind(&app.store().read).await?;
+    let today = app.today();
+    for community in &behind {
+        app.store()
+            .write(async |conn| windows::catch_up(conn, *community, today).await)
+            .await?;
+    }
+    Ok(behind.len())
+}
