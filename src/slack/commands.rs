@@ -41,6 +41,24 @@ impl SlashCommand {
     }
 }
 
+impl SlashCommand {
+    /// The member running the command, in the community of the signed team.
+    async fn actor(
+        &self,
+        app: &crate::app::App,
+        role: Role,
+    ) -> Result<crate::domain::Actor, UserError> {
+        app.actor(&envelope(
+            &self.team_id,
+            &self.team_domain,
+            &self.user_id,
+            &self.user_name,
+            role,
+        ))
+        .await
+    }
+}
+
 /// The envelope of a slash command or form: team and user from the signed request.
 pub fn envelope(
     team_id: &str,
@@ -86,14 +104,7 @@ pub async fn run(slack: &Arc<Slack>, command: SlashCommand) -> Option<Value> {
     } else {
         Role::Member
     };
-    let envelope = envelope(
-        &command.team_id,
-        &command.team_domain,
-        &command.user_id,
-        &command.user_name,
-        role,
-    );
-    let actor = match app.actor(&envelope).await {
+    let actor = match command.actor(app, role).await {
         Ok(a) => a,
         Err(e) => return Some(render::error(&e.to_string())),
     };
@@ -170,14 +181,7 @@ async fn open_form(slack: &Slack, command: &SlashCommand, goal: bool) -> Option<
             "`goal create` is for organisers: workspace admins and owners, or members of the organiser group.",
         ));
     }
-    let envelope = envelope(
-        &command.team_id,
-        &command.team_domain,
-        &command.user_id,
-        &command.user_name,
-        role,
-    );
-    let actor = match app.actor(&envelope).await {
+    let actor = match command.actor(app, role).await {
         Ok(a) => a,
         Err(e) => return Some(render::error(&e.to_string())),
     };
