@@ -8,6 +8,7 @@ pub mod clock;
 pub mod command;
 pub mod error;
 pub mod help;
+pub mod metrics;
 pub mod milestones;
 pub mod parse;
 pub mod reply;
