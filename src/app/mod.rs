@@ -4,6 +4,7 @@
 
 mod contribute;
 mod goals;
+mod health;
 mod help;
 mod membership;
 mod milestones;
@@ -223,6 +224,7 @@ impl App {
             }
             Command::ForgetMe { confirmed } => membership::forget_me(self, actor, confirmed).await,
             Command::Setup(setup) => setup::setup(self, actor, setup).await,
+            Command::Health => health::health(self, actor).await,
         }
     }
 

@@ -65,6 +65,7 @@ pub enum Command {
         confirmed: bool,
     },
     Setup(Setup),
+    Health,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -179,6 +180,7 @@ impl Command {
             Command::Export { .. } => "export",
             Command::ForgetMe { .. } => "forget-me",
             Command::Setup(_) => "setup",
+            Command::Health => "health",
         }
     }
 
@@ -193,6 +195,7 @@ impl Command {
                 | Command::GoalCreate(_)
                 | Command::GoalClose { .. }
                 | Command::MilestoneAdd(_)
+                | Command::Health
                 | Command::LinkStart {
                     kind: LinkKind::Workspace
                 }

@@ -135,6 +135,11 @@ pub const USAGES: &[Usage] = &[
         "setup [announcements <channel> | organiser-role <role> | timezone <Area/City> | digest <schedule> | reminder <schedule> | inactive-days <n> | name <community name>]",
         "Show or change the community's settings.",
     ),
+    o(
+        "health",
+        "health",
+        "Who may be drifting away or overloaded, who is inactive, newcomers yet to contribute, and equity.",
+    ),
     u(
         "help",
         "help [command]",

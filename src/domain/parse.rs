@@ -258,6 +258,7 @@ pub fn parse(line: &str, today: NaiveDate) -> Result<Command, UserError> {
         ("forget-me" | "forgetme", _, _) => ("forget-me", 1),
         ("forget", Some("me"), _) => ("forget-me", 2),
         ("setup" | "settings", _, _) => ("setup", 1),
+        ("health", _, _) => ("health", 1),
         ("help" | "?", _, _) => ("help", 1),
         (other, _, _) => {
             return Err(UserError::syntax(
@@ -509,6 +510,11 @@ fn parse_verb(verb: &str, args: &mut Args, today: NaiveDate) -> Result<Command, 
                     )));
                 }
             }
+        }
+        "health" => {
+            args.no_options()?;
+            args.no_text()?;
+            Command::Health
         }
         "setup" => {
             args.no_options()?;

@@ -13,6 +13,7 @@ pub mod contributions;
 pub mod export;
 pub mod forget;
 pub mod goals;
+pub mod health;
 pub mod kudos;
 pub mod links;
 pub mod milestones;

@@ -1,0 +1,143 @@
+//! `health` over 15 weeks of hand-built activity, through the seam.
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use keel::app::App;
+use keel::domain::clock::ManualClock;
+use keel::domain::{Actor, Envelope, Platform, Role};
+use keel::store::{Store, StoreOptions};
+
+async fn actor(app: &App, community: &str, name: &str, role: Role) -> Actor {
+    let envelope = Envelope {
+        platform: Platform::Console,
+        workspace_id: community.into(),
+        workspace_name: community.into(),
+        user_id: name.into(),
+        user_name: name.into(),
+        role,
+    };
+    app.actor(&envelope).await.unwrap()
+}
+
+fn line<'a>(text: &'a str, starts: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.starts_with(starts))
+        .unwrap_or_else(|| panic!("no line {starts:?} in:\n{text}"))
+}
+
+#[tokio::test]
+async fn health_names_who_drifts_who_is_overloaded_inactive_or_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreOptions::new(format!(
+        "sqlite://{}",
+        dir.path().join("k.db").display()
+    )))
+    .await
+    .unwrap();
+    let today = Utc.with_ymd_and_hms(2026, 11, 26, 18, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(today - Duration::days(104)));
+    let app = App::new(store, clock.clone());
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+
+    // Day d = 0 … 104, today being 104; week w = d / 7 (0 … 14), so the last three
+    // weeks are days 84 … 104 and the last 14 days are 91 … 104.
+    //   steady:  days with d % 7 in 0..4 throughout: 4 a week. Not flagged.
+    //   dropper: the same for 12 weeks (b = median 4), then only day 84 in the
+    //            last three (mean ⅓ < 0.5 · 4): drift.
+    //   resting: like dropper, but says `away on`: left out.
+    //   busy:    days 91 … 104 but 95: 13 of the last 14 (≥ 12.6): overloaded.
+    //   helper1, helper2: every third day from 77: keep the absence factor at 2.
+    //   quiet:   day 60 only: 44 days ago, more than the 30-day interval: inactive.
+    //   newbie:  thanked today, has not contributed: a newcomer.
+    let mut people = Vec::new();
+    for name in [
+        "steady", "dropper", "resting", "busy", "helper1", "helper2", "quiet",
+    ] {
+        people.push((name, actor(&app, "forest", name, Role::Member).await));
+    }
+    for d in 0..=104u32 {
+        clock.set(today - Duration::days(i64::from(104 - d)));
+        let w = d / 7;
+        for (name, who) in &people {
+            let active = match *name {
+                "steady" => d % 7 < 4,
+                "dropper" | "resting" => {
+                    if w < 12 {
+                        d % 7 < 4
+                    } else {
+                        d == 84
+                    }
+                }
+                "busy" => d >= 91 && d != 95,
+                "helper1" | "helper2" => d >= 77 && d % 3 == 0,
+                "quiet" => d == 60,
+                _ => false,
+            };
+            if active {
+                app.handle_line(who, &format!("contribute day {d}"))
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    let resting = &people.iter().find(|(n, _)| *n == "resting").unwrap().1;
+    app.handle_line(resting, "away on").await.unwrap();
+    let steady = &people[0].1;
+    app.handle_line(steady, "kudos @newbie for joining")
+        .await
+        .unwrap();
+
+    let reply = app.handle_line(&olga, "health").await.unwrap();
+    assert!(reply.is_private());
+    let text = reply.plain();
+    assert_eq!(
+        line(&text, "May be drifting away: "),
+        "May be drifting away: dropper"
+    );
+    assert_eq!(
+        line(&text, "May be overloaded: "),
+        "May be overloaded: busy"
+    );
+    assert_eq!(
+        line(&text, "Inactive for more than 30 days: "),
+        "Inactive for more than 30 days: quiet"
+    );
+    assert_eq!(
+        line(&text, "Newcomers yet to contribute: "),
+        "Newcomers yet to contribute: newbie"
+    );
+    // Contributions in the last 28 days (days 77 … 104): steady 16 (4 a week);
+    // busy 13; helper1 and helper2 9 each (78, 81, …, 102); dropper and resting 5
+    // each (77 … 80 of week 11, then day 84): 57 in all.
+    // Absence factor: 16 (×2 = 32 < 57), 16 + 13 (×2 = 58 ≥ 57) → 2.
+    assert_eq!(
+        line(&text, "Contributor absence factor: "),
+        "Contributor absence factor: 2 members do half the work"
+    );
+    // Gini of [5, 5, 9, 9, 13, 16]: Σ i·cᵢ = 5 + 10 + 27 + 36 + 65 + 96 = 239;
+    // 2 · 239 ÷ (6 · 57) − 7/6 = 1.3977 − 1.1667 = 0.231 → 0.23.
+    assert_eq!(
+        line(&text, "Gini of contributions (28 days): "),
+        "Gini of contributions (28 days): 0.23"
+    );
+
+    // Members are refused.
+    assert!(app.handle_line(steady, "health").await.is_err());
+
+    // A community with three contributors does not get equity figures.
+    let tina = actor(&app, "tiny", "tina", Role::Organiser).await;
+    for name in ["a", "b", "c"] {
+        let who = actor(&app, "tiny", name, Role::Member).await;
+        app.handle_line(&who, "contribute something").await.unwrap();
+    }
+    let text = app.handle_line(&tina, "health").await.unwrap().plain();
+    assert!(
+        line(&text, "Gini of contributions (28 days): ").contains("not shown: 3 contributors"),
+        "{text}"
+    );
+    assert!(
+        line(&text, "Contributor absence factor: ").contains("fewer than 5"),
+        "{text}"
+    );
+}
