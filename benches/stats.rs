@@ -99,6 +99,7 @@ async fn bench() {
             },
         ),
         ("stats me", Command::StatsMe),
+        ("health", Command::Health),
     ] {
         let (big_median, big_p95) = time(&big, &big_actor, command.clone(), 40).await;
         let (small_median, small_p95) = time(&small, &small_actor, command, 40).await;
