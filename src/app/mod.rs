@@ -289,33 +289,16 @@ impl App {
         name: &str,
     ) -> Result<Member> {
         let now = self.now();
-        let envelope = Envelope {
-            platform: actor.platform,
-            workspace_id: String::new(),
-            workspace_name: String::new(),
-            user_id: external_id.to_string(),
-            user_name: name.to_string(),
-            role: Role::Member,
-        };
         let (community, workspace) = (actor.community, actor.workspace);
         let member = self
             .store()
             .write(async |conn| {
                 if let Some(m) =
-                    communities::member_by_identity(&mut *conn, workspace, &envelope.user_id)
-                        .await?
+                    communities::member_by_identity(&mut *conn, workspace, external_id).await?
                 {
                     return Ok(m.id);
                 }
-                communities::create_member(
-                    conn,
-                    community,
-                    workspace,
-                    &envelope.user_id,
-                    &envelope.user_name,
-                    now,
-                )
-                .await
+                communities::create_member(conn, community, workspace, external_id, name, now).await
             })
             .await?;
         communities::member(&self.store().read, community, member)
