@@ -461,12 +461,16 @@ async fn write_batch(
         .iter()
         .map(|(g, (_, amount))| (*g, round_amount(goal_after[g] - amount)))
         .collect();
-    let mut customs: HashMap<CommunityId, Vec<CustomMilestone>> = HashMap::new();
-    for community in community_deltas.keys() {
-        customs.insert(
-            *community,
-            milestones::custom_for(&mut *conn, *community).await?,
-        );
+    // Custom milestones are few and rarely added: asked for only when any exist.
+    let mut customs: HashMap<CommunityId, Vec<CustomMilestone>> =
+        community_deltas.keys().map(|c| (*c, Vec::new())).collect();
+    if milestones::any_custom(&mut *conn).await? {
+        for community in community_deltas.keys() {
+            customs.insert(
+                *community,
+                milestones::custom_for(&mut *conn, *community).await?,
+            );
+        }
     }
 
     let mut out = Vec::with_capacity(requests.len());

@@ -28,6 +28,27 @@ pub async fn custom_for(
     .await?)
 }
 
+/// Whether any community has custom milestones. The answer is remembered for a
+/// few seconds (and set at once when one is added here), so the writer does not
+/// ask in every batch; one added by another process counts within that time.
+pub async fn any_custom(conn: &mut SqliteConnection) -> Result<bool> {
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+    if let Some((answer, at)) = *ANY_CUSTOM.lock().unwrap_or_else(|e| e.into_inner())
+        && at.elapsed() < FRESH
+    {
+        return Ok(answer);
+    }
+    let found: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM milestones)")
+        .fetch_one(conn)
+        .await?;
+    *ANY_CUSTOM.lock().unwrap_or_else(|e| e.into_inner()) =
+        Some((found, std::time::Instant::now()));
+    Ok(found)
+}
+
+static ANY_CUSTOM: std::sync::Mutex<Option<(bool, std::time::Instant)>> =
+    std::sync::Mutex::new(None);
+
 pub async fn add_custom(
     conn: &mut SqliteConnection,
     community: CommunityId,
@@ -37,6 +58,7 @@ pub async fn add_custom(
     by: MemberId,
     now: DateTime<Utc>,
 ) -> Result<i64> {
+    *ANY_CUSTOM.lock().unwrap_or_else(|e| e.into_inner()) = Some((true, std::time::Instant::now()));
     Ok(sqlx::query_scalar(
         "INSERT INTO milestones (community_id, goal_id, title, threshold, created_by, created_at)
          VALUES (?, ?, ?, ?, ?, ?) RETURNING id",

@@ -196,14 +196,13 @@ pub fn parse_day(s: &str) -> Result<NaiveDate> {
 /// The next id of an AUTOINCREMENT table: above every id it ever had, so ids of
 /// erased rows are never handed out again. Only the writer may number rows.
 pub async fn next_id(conn: &mut SqliteConnection, table: &'static str) -> Result<i64> {
-    let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = ?")
-        .bind(table)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let max: i64 = sqlx::query_scalar(built(format!("SELECT COALESCE(MAX(id), 0) FROM {table}")))
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(seq.unwrap_or(0).max(max) + 1)
+    let next: i64 = sqlx::query_scalar(built(format!(
+        "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0),
+                    COALESCE((SELECT MAX(id) FROM {table}), 0)) + 1"
+    )))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(next)
 }
 
 /// `(?,?),(?,?)…`: placeholders for a multi-row VALUES list.
