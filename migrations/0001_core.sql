@@ -43,6 +43,7 @@ CREATE TABLE members (
     contribution_count  INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX members_by_community_name ON members (community_id, display_name COLLATE NOCASE);
+CREATE INDEX members_by_joined ON members (community_id, joined_at);
 
 -- A platform user ID in one workspace, pointing at a member. One member may have
 -- several (a Discord and a Slack identity joined with `link`).
@@ -174,6 +175,8 @@ CREATE TABLE community_daily_activity (
     mau            INTEGER NOT NULL DEFAULT 0,
     contributions  INTEGER NOT NULL DEFAULT 0,
     kudos          INTEGER NOT NULL DEFAULT 0,
+    -- contributions linked to a goal or a value (alignment, PRODUCT.md)
+    aligned        INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (community_id, day)
 ) WITHOUT ROWID;
 

@@ -141,3 +141,81 @@ async fn health_names_who_drifts_who_is_overloaded_inactive_or_new() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn stats_show_alignment_new_members_goal_achievement_and_warn_of_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreOptions::new(format!(
+        "sqlite://{}",
+        dir.path().join("k.db").display()
+    )))
+    .await
+    .unwrap();
+    let start = Utc.with_ymd_and_hms(2026, 10, 1, 12, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(start));
+    let app = App::new(store, clock.clone());
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    app.handle_line(&olga, "mission set Grow a forest")
+        .await
+        .unwrap();
+    app.handle_line(&olga, "mission value add care")
+        .await
+        .unwrap();
+    // Two goals due on 2026-10-10: "met" reaches its target on the 5th, "missed" never does.
+    app.handle_line(
+        &olga,
+        "goal create Met target=2 slug=met deadline=2026-10-10",
+    )
+    .await
+    .unwrap();
+    app.handle_line(
+        &olga,
+        "goal create Missed target=100 slug=missed deadline=2026-10-10",
+    )
+    .await
+    .unwrap();
+    let ana = actor(&app, "forest", "ana", Role::Member).await;
+    clock.set(start + Duration::days(4));
+    app.handle_line(&ana, "contribute one goal=met")
+        .await
+        .unwrap();
+    app.handle_line(&ana, "contribute two goal=met")
+        .await
+        .unwrap();
+    app.handle_line(&ana, "contribute three goal=missed")
+        .await
+        .unwrap();
+
+    // 2026-11-20: in the 28 days ending today (10-24 … 11-20), ben joins and logs
+    // four contributions, one with a value: alignment ¼ = 25 %, below half.
+    clock.set(start + Duration::days(50));
+    let ben = actor(&app, "forest", "ben", Role::Member).await;
+    app.handle_line(&ben, "contribute a value=care")
+        .await
+        .unwrap();
+    for text in ["b", "c", "d"] {
+        app.handle_line(&ben, &format!("contribute {text}"))
+            .await
+            .unwrap();
+    }
+    let text = app.handle_line(&olga, "stats").await.unwrap().plain();
+    assert!(text.contains("Aligned with a goal or value: 25%"), "{text}");
+    // ben joined in the window; olga and ana joined before it.
+    assert!(text.contains("New members: 1"), "{text}");
+    // Deadline passed for both goals; one was met by it: 1 of 2.
+    assert!(
+        text.contains("Goals met by their deadline: 1 of 2 (50%)"),
+        "{text}"
+    );
+    assert!(text.contains("Drift warning:"), "{text}");
+
+    // Over the 90 days (07-23 … 11-20) all 7 contributions count; 4 are linked
+    // (three to goals, one to a value): 57 %, no warning.
+    let text = app
+        .handle_line(&olga, "stats period=90d")
+        .await
+        .unwrap()
+        .plain();
+    assert!(text.contains("Aligned with a goal or value: 57%"), "{text}");
+    assert!(!text.contains("Drift warning"), "{text}");
+}

@@ -4,6 +4,7 @@ use chrono::Days;
 
 use crate::domain::announce::{progress_bar, progress_text};
 use crate::domain::command::Window;
+use crate::domain::metrics;
 use crate::domain::reply::Line;
 use crate::domain::text::format_number;
 use crate::domain::{Actor, Reply};
@@ -11,6 +12,10 @@ use crate::error::Result;
 use crate::store::{communities, goals, kudos, parse_day, stats, windows};
 
 use super::App;
+
+/// Below this alignment the stats warn of mission drift (PRODUCT.md; a community
+/// setting for it is future work).
+const ALIGNMENT_THRESHOLD: f64 = 0.5;
 
 /// Stickiness = mean DAU over the window ÷ MAU (PRODUCT.md "Stickiness").
 pub fn stickiness(member_days: i64, days: i64, mau: i64) -> Option<f64> {
@@ -42,6 +47,35 @@ pub async fn community(app: &App, actor: &Actor, window: Window) -> Result<Reply
         )
         .field("Contributions", format_number(totals.contributions as f64))
         .field("Kudos", format_number(totals.kudos as f64));
+    // Alignment (PRODUCT.md): contributions linked to a goal or value ÷ all.
+    let alignment = metrics::alignment(totals.aligned as u64, totals.contributions as u64);
+    if let Some(a) = alignment {
+        reply = reply.field("Aligned with a goal or value", percent(a));
+    }
+    let joined = stats::members_joined(
+        read,
+        actor.community,
+        from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
+        (to + chrono::Days::new(1))
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc(),
+    )
+    .await?;
+    reply = reply.field("New members", format_number(joined as f64));
+    let (due, met) = stats::goals_due(read, actor.community, today).await?;
+    if let Some(rate) = metrics::goal_achievement_rate(met as u64, due as u64) {
+        reply = reply.field(
+            "Goals met by their deadline",
+            format!("{met} of {due} ({})", percent(rate)),
+        );
+    }
+    if metrics::drifting(alignment, ALIGNMENT_THRESHOLD) {
+        reply = reply.line(Line::new().strong("Drift warning: ").text(format!(
+            "fewer than {} of this window's contributions are linked to a goal or value. Is the work still serving the mission?",
+            percent(ALIGNMENT_THRESHOLD)
+        )));
+    }
     if !top.is_empty() {
         reply = reply.line(Line::new().strong("Top contributors"));
         for (i, (name, count, kudos)) in top.iter().enumerate() {

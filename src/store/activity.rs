@@ -248,7 +248,36 @@ pub async fn rebuild(conn: &mut SqliteConnection, community: CommunityId) -> Res
         r[4] += kudos;
     }
     add_coverage(&mut rollup, &empty, &days);
-    apply(conn, community, &rollup).await
+    apply(conn, community, &rollup).await?;
+    sqlx::query(
+        "UPDATE community_daily_activity SET aligned = (
+            SELECT count(*) FROM contributions c WHERE c.community_id = ?1 AND c.happened_on = community_daily_activity.day
+              AND (c.goal_id IS NOT NULL OR c.value_name IS NOT NULL))
+         WHERE community_id = ?1",
+    )
+    .bind(community)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Counts `n` (negative to take back) contributions linked to a goal or value on a
+/// day; the day's row exists once any activity was recorded for it.
+pub async fn add_aligned(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    on: NaiveDate,
+    n: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE community_daily_activity SET aligned = max(0, aligned + ?) WHERE community_id = ? AND day = ?",
+    )
+    .bind(n)
+    .bind(community)
+    .bind(day(on))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 fn add_coverage(rollup: &mut Rollup, before: &BTreeSet<NaiveDate>, after: &BTreeSet<NaiveDate>) {

@@ -373,6 +373,18 @@ async fn write_batch(
     for (community, entries) in &by_community {
         activity::record(&mut *conn, *community, entries).await?;
     }
+    // Alignment: contributions linked to a goal or a value, per community and day.
+    let mut aligned: HashMap<(CommunityId, NaiveDate), i64> = HashMap::new();
+    for (i, p) in &accepted {
+        if p.goal.is_some() || p.value.is_some() {
+            *aligned
+                .entry((requests[*i].community, requests[*i].day))
+                .or_default() += 1;
+        }
+    }
+    for ((community, d), n) in &aligned {
+        activity::add_aligned(&mut *conn, *community, *d, *n).await?;
+    }
     for ((goal, d), (n, amount)) in &goal_days {
         sqlx::query(
             "INSERT INTO goal_daily_progress (goal_id, day, contributions, amount) VALUES (?, ?, ?, ?)

@@ -68,7 +68,18 @@ pub async fn forget_member(
     // The member's share of the community's daily figures goes with them.
     activity::withdraw_member(conn, community, member).await?;
 
-    // Contributions: goals and the community count lose them too.
+    // Contributions: goals, alignment and the community count lose them too.
+    let aligned: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT happened_on, count(*) FROM contributions WHERE community_id = ? AND member_id = ?
+           AND (goal_id IS NOT NULL OR value_name IS NOT NULL) GROUP BY happened_on",
+    )
+    .bind(community)
+    .bind(member)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (on, n) in aligned {
+        activity::add_aligned(conn, community, super::parse_day(&on)?, -n).await?;
+    }
     let goals: Vec<i64> = sqlx::query_scalar(
         "SELECT DISTINCT goal_id FROM contributions WHERE community_id = ? AND member_id = ? AND goal_id IS NOT NULL",
     )

@@ -44,6 +44,8 @@ pub struct WindowTotals {
     pub member_days: i64,
     pub contributions: i64,
     pub kudos: i64,
+    /// Contributions linked to a goal or a value.
+    pub aligned: i64,
 }
 
 /// Totals over `[from, to]`: a row per day.
@@ -53,8 +55,9 @@ pub async fn window_totals(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<WindowTotals> {
-    let (member_days, contributions, kudos): (i64, i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(dau), 0), COALESCE(SUM(contributions), 0), COALESCE(SUM(kudos), 0)
+    let (member_days, contributions, kudos, aligned): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(dau), 0), COALESCE(SUM(contributions), 0), COALESCE(SUM(kudos), 0),
+                COALESCE(SUM(aligned), 0)
          FROM community_daily_activity WHERE community_id = ? AND day BETWEEN ? AND ?",
     )
     .bind(community)
@@ -66,6 +69,7 @@ pub async fn window_totals(
         member_days,
         contributions,
         kudos,
+        aligned,
     })
 }
 
@@ -174,6 +178,23 @@ pub async fn members_joined(
     .bind(community)
     .bind(super::ts(from))
     .bind(super::ts(to))
+    .fetch_one(db)
+    .await?)
+}
+
+/// Goals whose deadline passed by `today`, and how many of them were met by it
+/// (PRODUCT.md "Goal-achievement rate").
+pub async fn goals_due(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    today: NaiveDate,
+) -> Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT count(*), COALESCE(SUM(met_at IS NOT NULL AND substr(met_at, 1, 10) <= deadline), 0)
+         FROM goals WHERE community_id = ? AND deadline IS NOT NULL AND deadline < ?",
+    )
+    .bind(community)
+    .bind(day(today))
     .fetch_one(db)
     .await?)
 }
