@@ -250,10 +250,11 @@ pub async fn rebuild(conn: &mut SqliteConnection, community: CommunityId) -> Res
     add_coverage(&mut rollup, &empty, &days);
     apply(conn, community, &rollup).await?;
     sqlx::query(
-        "UPDATE community_daily_activity SET aligned = (
-            SELECT count(*) FROM contributions c WHERE c.community_id = ?1 AND c.happened_on = community_daily_activity.day
-              AND (c.goal_id IS NOT NULL OR c.value_name IS NOT NULL))
-         WHERE community_id = ?1",
+        "UPDATE community_daily_activity SET aligned = a.n
+         FROM (SELECT happened_on, count(*) AS n FROM contributions
+               WHERE community_id = ?1 AND (goal_id IS NOT NULL OR value_name IS NOT NULL)
+               GROUP BY happened_on) AS a
+         WHERE community_daily_activity.community_id = ?1 AND community_daily_activity.day = a.happened_on",
     )
     .bind(community)
     .execute(&mut *conn)
