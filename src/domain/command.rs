@@ -184,6 +184,12 @@ impl Command {
         }
     }
 
+    /// Commands whose reply may take long enough (files, charts) that adapters
+    /// acknowledge first and answer later (Slack's response_url, Discord's defer).
+    pub fn is_slow(&self) -> bool {
+        matches!(self, Command::Export { .. })
+    }
+
     /// Organiser-only commands. Adapters may hide these from members too
     /// (Discord's default permissions), but this is the check that counts.
     pub fn requires_organiser(&self) -> bool {

@@ -108,7 +108,7 @@ pub async fn run(slack: &Arc<Slack>, command: SlashCommand) -> Option<Value> {
         Ok(a) => a,
         Err(e) => return Some(render::error(&e.to_string())),
     };
-    if matches!(parsed, Command::Export { .. }) && !command.response_url.is_empty() {
+    if parsed.is_slow() && !command.response_url.is_empty() {
         // Slow work: acknowledge now, finish through response_url (S4).
         let (slack, url) = (slack.clone(), command.response_url.clone());
         tokio::spawn(async move {
