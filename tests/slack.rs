@@ -54,6 +54,7 @@ async fn start(mode: Mode) -> Keel {
     config.slack.signing_secret = Some(Secret::new(SECRET));
     config.slack.api_base = fake.api_base();
     config.slack.count_activity = true;
+    config.slack.welcome = true;
     match mode {
         Mode::Single => config.slack.bot_token = Some(Secret::new("xoxb-configured")),
         Mode::Installs => {
@@ -897,4 +898,72 @@ async fn export_is_acknowledged_at_once_and_finished_through_response_url() {
         "{}",
         posted[0].body
     );
+}
+
+#[tokio::test]
+async fn newcomers_get_the_mission_and_revoked_tokens_are_deleted() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command(
+        "T1",
+        "UADMIN",
+        "mission set Grow a thriving urban forest <!channel>",
+    )
+    .await;
+    let join = r#"{"type":"event_callback","team_id":"T1","event_id":"EvJ","event":{"type":"team_join","user":{"id":"UNEW"}}}"#;
+    assert_eq!(
+        keel.signed("/slack/events", join, "application/json")
+            .await
+            .status,
+        200
+    );
+    let welcomes = keel.fake.calls("chat.postMessage");
+    assert_eq!(welcomes.len(), 1);
+    assert_eq!(welcomes[0].json()["channel"], "UNEW");
+    assert!(
+        welcomes[0]
+            .body
+            .contains("Grow a thriving urban forest &lt;!channel&gt;"),
+        "{}",
+        welcomes[0].body
+    );
+
+    // tokens_revoked for the bot works like an uninstall, in installs mode too.
+    let keel = start(Mode::Installs).await;
+    let start_install = http::send(keel.addr, "GET", "/slack/install", &[], b"").await;
+    let state = url::Url::parse(start_install.header("location").unwrap())
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
+    let cookie = start_install
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let done = http::send(
+        keel.addr,
+        "GET",
+        &format!("/slack/oauth/callback?code=c&state={state}"),
+        &[("Cookie", cookie)],
+        b"",
+    )
+    .await;
+    assert_eq!(done.status, 200);
+    let revoked = r#"{"type":"event_callback","team_id":"T-INSTALLED","event_id":"EvR","event":{"type":"tokens_revoked","tokens":{"bot":["UBOT"]}}}"#;
+    assert_eq!(
+        keel.signed("/slack/events", revoked, "application/json")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        keel.count("SELECT count(*) FROM slack_installations").await,
+        0
+    );
+    assert_eq!(keel.slack.bot_token("T-INSTALLED").await.unwrap(), None);
 }

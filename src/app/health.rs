@@ -18,11 +18,18 @@ use super::App;
 /// Equity is measured over the last 28 days, like MAU.
 const EQUITY_DAYS: u64 = 28;
 
+/// The most names a list shows; a large community gets the count of the rest.
+const MAX_NAMES: usize = 25;
+
 fn names(list: &[String]) -> String {
-    if list.is_empty() {
-        "none".to_string()
-    } else {
-        list.join(", ")
+    match list.len() {
+        0 => "none".to_string(),
+        n if n <= MAX_NAMES => list.join(", "),
+        n => format!(
+            "{} and {} more",
+            list[..MAX_NAMES].join(", "),
+            n - MAX_NAMES
+        ),
     }
 }
 
@@ -120,4 +127,20 @@ pub async fn health(app: &App, actor: &Actor) -> Result<Reply> {
     Ok(reply.line(
         "Names here are for organisers only; members who set `away on` are left out of the lists.",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_are_cut_with_a_count() {
+        assert_eq!(names(&[]), "none");
+        let many: Vec<String> = (0..30).map(|i| format!("m{i}")).collect();
+        let shown = names(&many);
+        assert!(
+            shown.starts_with("m0, m1,") && shown.ends_with("m24 and 5 more"),
+            "{shown}"
+        );
+    }
 }
