@@ -293,7 +293,10 @@ async fn mission_show_set_history_and_values() {
     let v5 = text.find("Version 5").unwrap();
     let v1 = text.find("Version 1").unwrap();
     assert!(v5 < v1, "newest first:\n{text}");
-    assert!(text.contains("[values: stewardship, Joy]"), "{text}");
+    // Each version shows what it changed, word by word (issue 5's mission diff).
+    assert!(text.contains("Grow a {+thriving urban+} forest"), "{text}");
+    assert!(text.contains("Grow a forest {+value Joy+}"), "{text}");
+    assert!(text.contains("Grow a forest [-value Joy-]"), "{text}");
 }
 
 #[tokio::test]

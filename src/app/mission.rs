@@ -1,5 +1,6 @@
 //! `mission show | set | history | value add | value remove`.
 
+use crate::domain::diff;
 use crate::domain::reply::Line;
 use crate::domain::text::{Reason, Statement, ValueName};
 use crate::domain::{Actor, Reply, UserError};
@@ -86,10 +87,25 @@ pub async fn history(app: &App, actor: &Actor) -> Result<Reply> {
         return Err(no_mission().into());
     }
     let mut reply = Reply::public(format!("Mission history ({} versions)", versions.len()));
-    for v in versions.iter().rev() {
-        let mut line = byline(v).text(": ").text(&v.statement);
-        if !v.values.is_empty() {
-            line = line.text(format!(" [values: {}]", v.values.join(", ")));
+    // Newest first; each version says what it changed from the one before.
+    for (i, v) in versions.iter().enumerate().rev() {
+        let mut line = byline(v).text(": ");
+        line = match i.checked_sub(1).map(|p| &versions[p]) {
+            Some(before) if before.statement != v.statement => {
+                line.text(diff::marked(&diff::words(&before.statement, &v.statement)))
+            }
+            _ => line.text(&v.statement),
+        };
+        let previous: &[String] = i
+            .checked_sub(1)
+            .map_or(&[], |p| versions[p].values.as_slice());
+        let added: Vec<&String> = v.values.iter().filter(|x| !previous.contains(x)).collect();
+        let removed: Vec<&String> = previous.iter().filter(|x| !v.values.contains(x)).collect();
+        for value in added {
+            line = line.text(format!(" {{+value {value}+}}"));
+        }
+        for value in removed {
+            line = line.text(format!(" [-value {value}-]"));
         }
         if let Some(reason) = &v.reason {
             line = line.text(format!(" (why: {reason})"));

@@ -6,6 +6,7 @@ pub mod actor;
 pub mod announce;
 pub mod clock;
 pub mod command;
+pub mod diff;
 pub mod error;
 pub mod help;
 pub mod metrics;
