@@ -230,11 +230,35 @@ async fn schedules_post_once_per_period_in_the_community_time_zone() {
         "{delivered:?}"
     );
 
-    // The mission reminder: the 1st of the month, 09:00 Paris.
+    // The mission reminder: the 1st of the month, 09:00 Paris. In the 30 days
+    // before, two contributions reflected "care" and none "learning".
+    app.handle_line(&alice, "mission value add care")
+        .await
+        .unwrap();
+    app.handle_line(&alice, "mission value add learning")
+        .await
+        .unwrap();
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap());
+    app.handle_line(&alice, "contribute Watered value=care")
+        .await
+        .unwrap();
+    app.handle_line(&alice, "contribute Weeded value=Care")
+        .await
+        .unwrap();
     clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap());
     assert_eq!(run_due_schedules(&app).await.unwrap(), 1);
     deliverer.deliver_due().await.unwrap();
     assert_eq!(platform.delivered().last().unwrap(), "Mission reminder");
+    let body: String = sqlx::query_scalar(
+        "SELECT body FROM announcements WHERE kind = 'mission_reminder' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&app.store().read)
+    .await
+    .unwrap();
+    assert!(
+        body.contains("reflected care most (2) and learning least (0)"),
+        "{body}"
+    );
 
     // Turned off, it stays quiet.
     app.handle_line(&alice, "setup digest off").await.unwrap();

@@ -131,11 +131,30 @@ async fn digest(
 
 /// The current mission, or nothing when there is none to remind of.
 async fn reminder(app: &App, community: CommunityId) -> Result<Option<Reply>> {
-    Ok(mission::current(&app.store().read, community)
-        .await?
-        .map(|v| {
-            let mut card = super::mission::card(&v);
-            card.title = Some("Mission reminder".into());
-            card
-        }))
+    let read = &app.store().read;
+    let Some(version) = mission::current(read, community).await? else {
+        return Ok(None);
+    };
+    let mut card = super::mission::card(&version);
+    card.title = Some("Mission reminder".into());
+    // Which values the last 30 days of contributions reflected most and least.
+    let since = app.today() - Days::new(29);
+    let counts = stats::value_counts(read, community, since).await?;
+    let count_of = |value: &String| {
+        counts
+            .iter()
+            .find(|(v, _)| v.to_lowercase() == value.to_lowercase())
+            .map_or(0, |(_, n)| *n)
+    };
+    if !version.values.is_empty() && counts.iter().any(|(_, n)| *n > 0) {
+        let mut ranked: Vec<(&String, i64)> =
+            version.values.iter().map(|v| (v, count_of(v))).collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let (most, least) = (ranked[0], ranked[ranked.len() - 1]);
+        card = card.line(format!(
+            "In the last 30 days, contributions reflected {} most ({}) and {} least ({}).",
+            most.0, most.1, least.0, least.1
+        ));
+    }
+    Ok(Some(card))
 }

@@ -199,6 +199,22 @@ pub async fn goals_due(
     .await?)
 }
 
+/// Contributions per mission value since `from` (the day included).
+pub async fn value_counts(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    from: NaiveDate,
+) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT value_name, count(*) FROM contributions
+         WHERE community_id = ? AND happened_on >= ? AND value_name IS NOT NULL GROUP BY value_name",
+    )
+    .bind(community)
+    .bind(day(from))
+    .fetch_all(db)
+    .await?)
+}
+
 /// Milestones reached in `[from, to)`.
 pub async fn milestones_reached(
     db: impl SqliteExecutor<'_>,
