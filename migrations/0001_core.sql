@@ -44,6 +44,7 @@ CREATE TABLE members (
 );
 CREATE INDEX members_by_community_name ON members (community_id, display_name COLLATE NOCASE);
 CREATE INDEX members_by_joined ON members (community_id, joined_at);
+CREATE INDEX members_by_contributions ON members (community_id, contribution_count DESC);
 
 -- A platform user ID in one workspace, pointing at a member. One member may have
 -- several (a Discord and a Slack identity joined with `link`).

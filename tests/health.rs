@@ -219,3 +219,79 @@ async fn stats_show_alignment_new_members_goal_achievement_and_warn_of_drift() {
     assert!(text.contains("Aligned with a goal or value: 57%"), "{text}");
     assert!(!text.contains("Drift warning"), "{text}");
 }
+
+#[tokio::test]
+async fn leaderboards_for_the_week_month_all_time_and_most_improved() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreOptions::new(format!(
+        "sqlite://{}",
+        dir.path().join("k.db").display()
+    )))
+    .await
+    .unwrap();
+    // Today is 2026-11-29; T-n is n days earlier.
+    let today = Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap();
+    let app = App::new(store, Arc::new(ManualClock::new(today)));
+    let ana = actor(&app, "forest", "ana", Role::Member).await;
+    let ben = actor(&app, "forest", "ben", Role::Member).await;
+    let cai = actor(&app, "forest", "cai", Role::Member).await;
+    let on = |days: i64| {
+        (today - Duration::days(days))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    // ana: six on T-45 and one on T-2. ben: two on T-10, one on T-3.
+    // cai: one on T-40, four on T-1. ben thanks cai today.
+    for (who, days, times) in [
+        (&ana, 45, 6),
+        (&ana, 2, 1),
+        (&ben, 10, 2),
+        (&ben, 3, 1),
+        (&cai, 40, 1),
+        (&cai, 1, 4),
+    ] {
+        for _ in 0..times {
+            app.handle_line(who, &format!("contribute work date={}", on(days)))
+                .await
+                .unwrap();
+        }
+    }
+    app.handle_line(&ben, "kudos @cai for the help")
+        .await
+        .unwrap();
+
+    let board = |name: &'static str| {
+        let app = app.clone();
+        let ana = ana.clone();
+        async move {
+            app.handle_line(&ana, &format!("leaderboard {name}"))
+                .await
+                .unwrap()
+                .plain()
+        }
+    };
+    // Last 7 days (T-6 … T): cai 4, then ana 1 and ben 1 (joined first wins a tie).
+    assert_eq!(
+        board("week").await,
+        "Leaderboard · last 7 days\n1. cai · 4 · 1 kudos\n2. ana · 1\n3. ben · 1"
+    );
+    // Last 30 days (T-29 … T): cai 4, ben 3, ana 1.
+    assert_eq!(
+        board("month").await,
+        "Leaderboard · last 30 days\n1. cai · 4 · 1 kudos\n2. ben · 3\n3. ana · 1"
+    );
+    // All time: ana 7, cai 5, ben 3.
+    assert_eq!(
+        board("all").await,
+        "Leaderboard · all time\n1. ana · 7\n2. cai · 5 · 1 kudos\n3. ben · 3"
+    );
+    // Against the 30 days before (T-59 … T-30): cai 1 → 4 and ben 0 → 3 both rose
+    // by 3 (cai, with more now, first); ana fell from 6 to 1 and is not listed.
+    assert_eq!(
+        board("improved").await,
+        "Most improved · last 30 days against the 30 before\n\
+         1. cai · 4 contributions, up from 1 in the 30 days before\n\
+         2. ben · 3 contributions, up from 0 in the 30 days before"
+    );
+    assert!(app.handle_line(&ana, "leaderboard forever").await.is_err());
+}

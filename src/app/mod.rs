@@ -6,6 +6,7 @@ mod contribute;
 mod goals;
 mod health;
 mod help;
+mod leaderboard;
 mod membership;
 mod milestones;
 mod mission;
@@ -225,6 +226,7 @@ impl App {
             Command::ForgetMe { confirmed } => membership::forget_me(self, actor, confirmed).await,
             Command::Setup(setup) => setup::setup(self, actor, setup).await,
             Command::Health => health::health(self, actor).await,
+            Command::Leaderboard { board } => leaderboard::leaderboard(self, actor, board).await,
         }
     }
 

@@ -33,7 +33,7 @@ pub async fn community(app: &App, actor: &Actor, window: Window) -> Result<Reply
     let days = (to - from).num_days() + 1;
     let active = stats::active_members(read, actor.community, to).await?;
     let totals = stats::window_totals(read, actor.community, from, to).await?;
-    let top = top_contributors(app, actor, from, to, days).await?;
+    let top = top_contributors(app, actor, from, to, days, 5).await?;
     let per_goal = goals::progress_between(read, actor.community, from, to).await?;
     let open_goals = goals::list(read, actor.community, false).await?;
 
@@ -128,12 +128,13 @@ pub async fn community(app: &App, actor: &Actor, window: Window) -> Result<Reply
 
 /// The top five of the window: from the kept window totals when it is a standard
 /// window ending today, else summed over the daily rows.
-async fn top_contributors(
+pub(super) async fn top_contributors(
     app: &App,
     actor: &Actor,
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
     days: i64,
+    limit: i64,
 ) -> Result<Vec<(String, i64, i64)>> {
     let read = &app.store().read;
     let today = app.today();
@@ -142,14 +143,14 @@ async fn top_contributors(
         .copied()
         .find(|w| i64::from(*w) == days && to == today);
     let Some(window) = standard else {
-        return stats::top_contributors(read, actor.community, from, to, 5).await;
+        return stats::top_contributors(read, actor.community, from, to, limit).await;
     };
     if !windows::is_current(read, actor.community, window, today).await? {
         app.store()
             .write(async |conn| windows::catch_up(conn, actor.community, today).await)
             .await?;
     }
-    windows::top(read, actor.community, window, 5).await
+    windows::top(read, actor.community, window, limit).await
 }
 
 pub async fn me(app: &App, actor: &Actor) -> Result<Reply> {

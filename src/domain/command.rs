@@ -66,6 +66,9 @@ pub enum Command {
     },
     Setup(Setup),
     Health,
+    Leaderboard {
+        board: Board,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +120,18 @@ impl Window {
             Window::Between { from, to } => (from, to),
         }
     }
+}
+
+/// Which leaderboard: members ask for resets, so there are several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Board {
+    /// The last 7 days.
+    Week,
+    /// The last 30 days.
+    Month,
+    AllTime,
+    /// The biggest rise from the previous 30 days to the last 30.
+    MostImproved,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +196,7 @@ impl Command {
             Command::ForgetMe { .. } => "forget-me",
             Command::Setup(_) => "setup",
             Command::Health => "health",
+            Command::Leaderboard { .. } => "leaderboard",
         }
     }
 

@@ -135,6 +135,11 @@ pub const USAGES: &[Usage] = &[
         "setup [announcements <channel> | organiser-role <role> | timezone <Area/City> | digest <schedule> | reminder <schedule> | inactive-days <n> | name <community name>]",
         "Show or change the community's settings.",
     ),
+    u(
+        "leaderboard",
+        "leaderboard [week|month|all|improved]",
+        "Top contributors this week, this month (the default), of all time, or most improved; kudos alongside.",
+    ),
     o(
         "health",
         "health",

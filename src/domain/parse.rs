@@ -9,8 +9,8 @@ use chrono::NaiveDate;
 
 use super::actor::MemberRef;
 use super::command::{
-    Command, ExportFormat, ExportScope, LinkKind, NewContribution, NewGoal, NewMilestone, Setup,
-    Window,
+    Board, Command, ExportFormat, ExportScope, LinkKind, NewContribution, NewGoal, NewMilestone,
+    Setup, Window,
 };
 use super::error::UserError;
 use super::help;
@@ -259,6 +259,7 @@ pub fn parse(line: &str, today: NaiveDate) -> Result<Command, UserError> {
         ("forget", Some("me"), _) => ("forget-me", 2),
         ("setup" | "settings", _, _) => ("setup", 1),
         ("health", _, _) => ("health", 1),
+        ("leaderboard" | "top", _, _) => ("leaderboard", 1),
         ("help" | "?", _, _) => ("help", 1),
         (other, _, _) => {
             return Err(UserError::syntax(
@@ -510,6 +511,17 @@ fn parse_verb(verb: &str, args: &mut Args, today: NaiveDate) -> Result<Command, 
                     )));
                 }
             }
+        }
+        "leaderboard" => {
+            args.no_options()?;
+            let board = match args.text().to_lowercase().as_str() {
+                "" | "month" | "30d" => Board::Month,
+                "week" | "7d" => Board::Week,
+                "all" | "all-time" | "ever" => Board::AllTime,
+                "improved" | "most-improved" | "rising" => Board::MostImproved,
+                other => return Err(args.error(format!("`{other}` is not a leaderboard."))),
+            };
+            Command::Leaderboard { board }
         }
         "health" => {
             args.no_options()?;

@@ -199,6 +199,51 @@ pub async fn goals_due(
     .await?)
 }
 
+/// The all-time top: (name, contributions, kudos received).
+pub async fn top_all_time(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    limit: i64,
+) -> Result<Vec<(String, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT m.display_name, m.contribution_count, (SELECT count(*) FROM kudos k WHERE k.to_member_id = m.id)
+         FROM members m WHERE m.community_id = ? AND m.contribution_count > 0
+         ORDER BY m.contribution_count DESC, m.id LIMIT ?",
+    )
+    .bind(community)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Members whose contributions rose most from the 30 days before `from` to the
+/// 30 days from `from` to `to`: (name, now, before).
+pub async fn most_improved(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    from: NaiveDate,
+    to: NaiveDate,
+    limit: i64,
+) -> Result<Vec<(String, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT m.display_name, t.now, t.before FROM (
+            SELECT member_id,
+                   SUM(CASE WHEN day >= ?2 THEN contributions ELSE 0 END) AS now,
+                   SUM(CASE WHEN day < ?2 THEN contributions ELSE 0 END) AS before
+            FROM member_daily_activity WHERE community_id = ?1 AND day BETWEEN ?3 AND ?4
+            GROUP BY member_id HAVING now > before
+         ) t JOIN members m ON m.id = t.member_id
+         ORDER BY t.now - t.before DESC, t.now DESC, m.id LIMIT ?5",
+    )
+    .bind(community)
+    .bind(day(from))
+    .bind(day(from - chrono::Days::new(30)))
+    .bind(day(to))
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
 /// Contributions per mission value since `from` (the day included).
 pub async fn value_counts(
     db: impl SqliteExecutor<'_>,
