@@ -11,6 +11,8 @@ CREATE TABLE communities (
     name                TEXT    NOT NULL,
     timezone            TEXT    NOT NULL DEFAULT 'UTC',
     inactive_days       INTEGER NOT NULL DEFAULT 30 CHECK (inactive_days > 0),
+    -- below this share of contributions linked to a goal or value, stats warn of drift
+    alignment_threshold INTEGER NOT NULL DEFAULT 50 CHECK (alignment_threshold BETWEEN 0 AND 100),
     contribution_count  INTEGER NOT NULL DEFAULT 0,
     created_at          TEXT    NOT NULL
 );

@@ -218,6 +218,16 @@ async fn stats_show_alignment_new_members_goal_achievement_and_warn_of_drift() {
         .plain();
     assert!(text.contains("Aligned with a goal or value: 57%"), "{text}");
     assert!(!text.contains("Drift warning"), "{text}");
+
+    // The community decides where drift begins: at 20 %, 25 % is no warning.
+    app.handle_line(&olga, "setup alignment 20").await.unwrap();
+    let text = app.handle_line(&olga, "stats").await.unwrap().plain();
+    assert!(
+        text.contains("Aligned with a goal or value: 25%") && !text.contains("Drift warning"),
+        "{text}"
+    );
+    assert!(app.handle_line(&olga, "setup alignment 120").await.is_err());
+    assert!(app.handle_line(&ana, "setup alignment 10").await.is_err());
 }
 
 #[tokio::test]

@@ -79,6 +79,16 @@ pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
                 .await?;
             format!("Members count as inactive after {days} days without activity.")
         }
+        Setup::AlignmentThreshold(percent) => {
+            app.store()
+                .write(async |conn| {
+                    communities::set_alignment_threshold(conn, actor.community, percent).await
+                })
+                .await?;
+            format!(
+                "Stats warn of mission drift when fewer than {percent}% of contributions are linked to a goal or value."
+            )
+        }
         Setup::CommunityName(name) => {
             app.store()
                 .write(async |conn| communities::rename(conn, actor.community, name.as_str()).await)
@@ -109,6 +119,10 @@ async fn show(app: &App, actor: &Actor) -> Result<Reply> {
         .field(
             "Inactive after",
             format!("{} days", community.inactive_days),
+        )
+        .field(
+            "Drift warning below",
+            format!("{}% aligned", community.alignment_threshold),
         )
         .field(
             "Workspaces",

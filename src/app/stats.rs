@@ -13,10 +13,6 @@ use crate::store::{communities, goals, kudos, parse_day, stats, windows};
 
 use super::App;
 
-/// Below this alignment the stats warn of mission drift (PRODUCT.md; a community
-/// setting for it is future work).
-const ALIGNMENT_THRESHOLD: f64 = 0.5;
-
 /// Stickiness = mean DAU over the window ÷ MAU (PRODUCT.md "Stickiness").
 pub fn stickiness(member_days: i64, days: i64, mau: i64) -> Option<f64> {
     (mau > 0 && days > 0).then(|| member_days as f64 / days as f64 / mau as f64)
@@ -70,10 +66,14 @@ pub async fn community(app: &App, actor: &Actor, window: Window) -> Result<Reply
             format!("{met} of {due} ({})", percent(rate)),
         );
     }
-    if metrics::drifting(alignment, ALIGNMENT_THRESHOLD) {
+    let threshold = communities::community(read, actor.community)
+        .await?
+        .alignment_threshold as f64
+        / 100.0;
+    if metrics::drifting(alignment, threshold) {
         reply = reply.line(Line::new().strong("Drift warning: ").text(format!(
             "fewer than {} of this window's contributions are linked to a goal or value. Is the work still serving the mission?",
-            percent(ALIGNMENT_THRESHOLD)
+            percent(threshold)
         )));
     }
     if !top.is_empty() {

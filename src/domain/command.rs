@@ -166,6 +166,8 @@ pub enum Setup {
     Digest(Option<super::schedule::ScheduleSpec>),
     Reminder(Option<super::schedule::ScheduleSpec>),
     InactiveDays(u32),
+    /// Percent of contributions linked to a goal or value below which stats warn.
+    AlignmentThreshold(u32),
     CommunityName(Name),
 }
 

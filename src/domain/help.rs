@@ -132,7 +132,7 @@ pub const USAGES: &[Usage] = &[
     ),
     o(
         "setup",
-        "setup [announcements <channel> | organiser-role <role> | timezone <Area/City> | digest <schedule> | reminder <schedule> | inactive-days <n> | name <community name>]",
+        "setup [announcements <channel> | organiser-role <role> | timezone <Area/City> | digest <schedule> | reminder <schedule> | inactive-days <n> | alignment <percent> | name <community name>]",
         "Show or change the community's settings.",
     ),
     u(

@@ -584,6 +584,22 @@ fn parse_setup(args: &Args) -> Result<Setup, UserError> {
                 })?;
             Setup::InactiveDays(days)
         }
+        "alignment" | "alignment-threshold" => {
+            let raw = need("a percentage")?;
+            let percent: u32 = raw
+                .trim()
+                .trim_end_matches('%')
+                .parse()
+                .ok()
+                .filter(|p| *p <= 100)
+                .ok_or_else(|| {
+                    UserError::invalid(
+                        format!("`{raw}` is not a percentage."),
+                        "Use a whole number from 0 to 100, like 50.",
+                    )
+                })?;
+            Setup::AlignmentThreshold(percent)
+        }
         "name" => Setup::CommunityName(Name::parse(need("the community's name")?)?),
         other => return Err(args.error(format!("`setup {other}` is not a setting."))),
     })

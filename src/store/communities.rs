@@ -34,6 +34,8 @@ pub struct Community {
     pub name: String,
     pub timezone: String,
     pub inactive_days: i64,
+    /// Percent; below it, stats warn of mission drift.
+    pub alignment_threshold: i64,
     pub contribution_count: i64,
     pub created_at: String,
 }
@@ -247,7 +249,7 @@ pub async fn workspaces_of(
 
 pub async fn community(db: impl SqliteExecutor<'_>, id: CommunityId) -> Result<Community> {
     Ok(sqlx::query_as(
-        "SELECT id, name, timezone, inactive_days, contribution_count, created_at FROM communities WHERE id = ?",
+        "SELECT id, name, timezone, inactive_days, alignment_threshold, contribution_count, created_at FROM communities WHERE id = ?",
     )
     .bind(id)
     .fetch_one(db)
@@ -256,7 +258,7 @@ pub async fn community(db: impl SqliteExecutor<'_>, id: CommunityId) -> Result<C
 
 pub async fn community_by_name(db: impl SqliteExecutor<'_>, name: &str) -> Result<Vec<Community>> {
     Ok(sqlx::query_as(
-        "SELECT id, name, timezone, inactive_days, contribution_count, created_at
+        "SELECT id, name, timezone, inactive_days, alignment_threshold, contribution_count, created_at
          FROM communities WHERE name = ? COLLATE NOCASE ORDER BY id",
     )
     .bind(name)
@@ -398,6 +400,19 @@ pub async fn set_inactive_days(
 ) -> Result<()> {
     sqlx::query("UPDATE communities SET inactive_days = ? WHERE id = ?")
         .bind(i64::from(days))
+        .bind(community)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_alignment_threshold(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    percent: u32,
+) -> Result<()> {
+    sqlx::query("UPDATE communities SET alignment_threshold = ? WHERE id = ?")
+        .bind(i64::from(percent))
         .bind(community)
         .execute(conn)
         .await?;
