@@ -25,7 +25,7 @@ use tracing::Instrument;
 use crate::domain::clock::Clock;
 use crate::domain::command::Command;
 use crate::domain::parse::parse;
-use crate::domain::text::Name;
+use crate::domain::text::{Name, is_direction_override};
 use crate::domain::{Actor, Envelope, MemberRef, Platform, Reply, Role, UserError};
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -317,9 +317,7 @@ impl App {
 fn display_name(raw: &str, fallback: &str) -> String {
     let cleaned: String = raw
         .chars()
-        .filter(|c| {
-            !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        })
+        .filter(|c| !c.is_control() && !is_direction_override(*c))
         .take(Name::MAX_CHARS)
         .collect();
     let cleaned = cleaned.trim();

@@ -15,7 +15,7 @@ use super::error::UserError;
 
 /// Characters that reorder text invisibly: embeddings, overrides and isolates.
 /// (Plain LRM/RLM marks stay allowed: right-to-left writers need them.)
-fn is_direction_override(c: char) -> bool {
+pub fn is_direction_override(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
