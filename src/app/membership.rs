@@ -8,7 +8,7 @@ use crate::domain::reply::{Attachment, Line};
 use crate::domain::text::Reason;
 use crate::domain::{Actor, MemberRef, Reply, UserError};
 use crate::error::{Error, Result};
-use crate::store::links::{self, LinkKind as StoredKind};
+use crate::store::links;
 use crate::store::{communities, export as exporting, forget, kudos as kudos_store};
 
 use super::App;
@@ -83,13 +83,13 @@ pub async fn link_start(app: &App, actor: &Actor, kind: LinkKind) -> Result<Repl
     let now = app.now();
     let expires = now + Duration::minutes(App::LINK_CODE_MINUTES);
     let code = new_code();
-    let (stored, member) = match kind {
-        LinkKind::Identity => (StoredKind::Identity, Some(actor.member)),
-        LinkKind::Workspace => (StoredKind::Workspace, None),
+    let member = match kind {
+        LinkKind::Identity => Some(actor.member),
+        LinkKind::Workspace => None,
     };
     app.store()
         .write(async |conn| {
-            links::create(conn, &code, stored, actor.community, member, now, expires).await
+            links::create(conn, &code, kind, actor.community, member, now, expires).await
         })
         .await?;
     let what = match kind {
@@ -127,7 +127,7 @@ pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> 
                 )
             })?;
             match redeemed.kind {
-                StoredKind::Identity => {
+                LinkKind::Identity => {
                     let into = redeemed.member.ok_or_else(|| Error::internal("identity link code", "no member"))?;
                     if redeemed.community != actor.community {
                         return Err(UserError::invalid(
@@ -144,7 +144,7 @@ pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> 
                         "This account and the one that made the code are now one member: contributions, kudos and counts are combined.",
                     ))
                 }
-                StoredKind::Workspace => {
+                LinkKind::Workspace => {
                     if actor.role != crate::domain::Role::Organiser {
                         return Err(UserError::OrganiserOnly { command: "link <community code>".into() }.into());
                     }

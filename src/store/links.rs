@@ -7,14 +7,9 @@ use sqlx::SqliteConnection;
 
 use super::activity::{self, Counts};
 use super::ts;
+use crate::domain::command::LinkKind;
 use crate::domain::{CommunityId, MemberId, WorkspaceId};
 use crate::error::Result;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkKind {
-    Workspace,
-    Identity,
-}
 
 /// Codes are stored hashed: a leaked database cannot be used to link.
 pub fn hash_code(code: &str) -> String {
