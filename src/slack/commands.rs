@@ -144,11 +144,16 @@ pub async fn respond(slack: &Slack, actor: &crate::domain::Actor, command: Comma
             }
             message
         }
-        Err(UserError::OrganiserOnly { command }) => render::error(&format!(
-            "`{command}` is for organisers: workspace admins and owners, or members of the group set with `/keel setup organiser-role @group`."
-        )),
+        Err(UserError::OrganiserOnly { command }) => organisers_only(&command),
         Err(e) => render::error(&e.to_string()),
     }
+}
+
+/// Who organises on Slack, said where a member is refused an organiser command.
+fn organisers_only(command: &str) -> Value {
+    render::error(&format!(
+        "`{command}` is for organisers: workspace admins and owners, or members of the group set with `/keel setup organiser-role @group`."
+    ))
 }
 
 /// Posts a late answer to a command's response_url.
@@ -156,14 +161,7 @@ async fn follow_up(slack: &Slack, url: &str, message: Value) {
     let Ok(url) = url::Url::parse(url) else {
         return;
     };
-    let content = match serde_json::from_value::<Vec<SlackBlock>>(message["blocks"].clone()) {
-        Ok(blocks) => SlackMessageContent::new()
-            .with_text(message["text"].as_str().unwrap_or_default().to_string())
-            .with_blocks(blocks),
-        Err(_) => SlackMessageContent::new()
-            .with_text(message["text"].as_str().unwrap_or_default().to_string()),
-    };
-    let request = SlackApiPostWebhookMessageRequest::new(content);
+    let request = SlackApiPostWebhookMessageRequest::new(render::content(&message));
     if let Err(e) = slack.client.post_webhook_message(&url, &request).await {
         tracing::warn!(error = %e, "response_url follow-up failed");
     }
@@ -177,9 +175,7 @@ async fn open_form(slack: &Slack, command: &SlashCommand, goal: bool) -> Option<
         Role::Member
     };
     if goal && role != Role::Organiser {
-        return Some(render::error(
-            "`goal create` is for organisers: workspace admins and owners, or members of the organiser group.",
-        ));
+        return Some(organisers_only("goal create"));
     }
     let actor = match command.actor(app, role).await {
         Ok(a) => a,

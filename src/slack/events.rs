@@ -143,13 +143,9 @@ async fn welcome(slack: &Slack, team: &str, user: &str) -> Result<()> {
     };
     let mut card = crate::app::mission_card(&version);
     card.title = Some("Welcome! This is what we are here for".into());
-    let blocks: Vec<SlackBlock> =
-        serde_json::from_value(serde_json::Value::Array(render::blocks(&card)))?;
     let request = SlackApiChatPostMessageRequest::new(
         SlackChannelId(user.to_string()),
-        SlackMessageContent::new()
-            .with_text(render::fallback(&card))
-            .with_blocks(blocks),
+        render::content(&render::message(&card)),
     );
     let token = api::token(&token);
     if let Err(e) = slack

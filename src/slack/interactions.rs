@@ -68,14 +68,10 @@ async fn confirm(slack: &Slack, team: &str, channel: &str, user: &str, message: 
     let Ok(Some(token)) = slack.bot_token(team).await else {
         return;
     };
-    let blocks: Vec<SlackBlock> =
-        serde_json::from_value(message["blocks"].clone()).unwrap_or_default();
     let request = SlackApiChatPostEphemeralRequest::new(
         SlackChannelId(channel.to_string()),
         SlackUserId(user.to_string()),
-        SlackMessageContent::new()
-            .with_text(message["text"].as_str().unwrap_or_default().to_string())
-            .with_blocks(blocks),
+        super::render::content(message),
     );
     let token = api::token(&token);
     if let Err(e) = slack

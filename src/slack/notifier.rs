@@ -44,14 +44,9 @@ impl Notifier for SlackNotifier {
                     });
                 }
             };
-            let blocks: Vec<SlackBlock> =
-                serde_json::from_value(serde_json::Value::Array(render::blocks(&delivery.body)))
-                    .map_err(|e| DeliveryError::Permanent(format!("blocks: {e}")))?;
             let request = SlackApiChatPostMessageRequest::new(
                 SlackChannelId(api::channel_id(channel)),
-                SlackMessageContent::new()
-                    .with_text(render::fallback(&delivery.body))
-                    .with_blocks(blocks),
+                render::content(&render::message(&delivery.body)),
             );
             let token = api::token(&token);
             self.0

@@ -4,6 +4,7 @@
 //! shown in each reader's own time zone.
 
 use serde_json::{Value, json};
+use slack_morphism::prelude::{SlackBlock, SlackMessageContent};
 
 use crate::domain::reply::{Line, Reply, Span};
 
@@ -114,6 +115,21 @@ pub fn message(reply: &Reply) -> Value {
         "text": fallback(reply),
         "blocks": blocks(reply),
     })
+}
+
+/// A rendered message as slack-morphism content for the Web API. Blocks built
+/// here always parse; if one ever did not, the plain text still goes out.
+pub fn content(message: &Value) -> SlackMessageContent {
+    let text = message["text"].as_str().unwrap_or_default().to_string();
+    match serde_json::from_value::<Vec<SlackBlock>>(message["blocks"].clone()) {
+        Ok(blocks) => SlackMessageContent::new()
+            .with_text(text)
+            .with_blocks(blocks),
+        Err(e) => {
+            tracing::warn!(error = %e, "blocks did not parse; sending text only");
+            SlackMessageContent::new().with_text(text)
+        }
+    }
 }
 
 /// An error, privately.
