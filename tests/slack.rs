@@ -137,6 +137,40 @@ impl Keel {
         .await
     }
 
+    /// Starts an install in a fresh browser: the redirect, its state and the cookie.
+    async fn begin_install(&self) -> (http::Response, String, String) {
+        let start = http::send(self.addr, "GET", "/slack/install", &[], b"").await;
+        let state = start
+            .header("location")
+            .and_then(|l| url::Url::parse(l).ok())
+            .and_then(|u| {
+                u.query_pairs()
+                    .find(|(k, _)| k == "state")
+                    .map(|(_, v)| v.to_string())
+            })
+            .unwrap_or_default();
+        let cookie = start
+            .header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .unwrap_or_default()
+            .to_string();
+        (start, state, cookie)
+    }
+
+    /// A whole install, as the admin's browser makes it.
+    async fn install(&self) {
+        let (_, state, cookie) = self.begin_install().await;
+        let done = http::send(
+            self.addr,
+            "GET",
+            &format!("/slack/oauth/callback?code=c&state={state}"),
+            &[("Cookie", cookie)],
+            b"",
+        )
+        .await;
+        assert_eq!(done.status, 200, "{}", done.body);
+    }
+
     async fn count(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql)
             .fetch_one(&self.app.store().read)
@@ -394,25 +428,18 @@ async fn a_retried_event_counts_once_and_url_verification_answers_after_the_chec
 #[tokio::test]
 async fn install_flow_checks_state_and_stores_the_token_sealed() {
     let keel = start(Mode::Installs).await;
-    let start = http::send(keel.addr, "GET", "/slack/install", &[], b"").await;
+    let (start, state, cookie) = keel.begin_install().await;
     assert_eq!(start.status, 303, "{}", start.body);
     let location = start.header("location").unwrap().to_string();
     assert!(
         location.starts_with("https://slack.example.test/oauth/v2/authorize?client_id=client-1"),
         "{location}"
     );
-    let state = url::Url::parse(&location)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .to_string();
+    assert!(!state.is_empty(), "{location}");
     let cookie_header = start.header("set-cookie").unwrap().to_string();
     for part in ["Secure", "HttpOnly", "Path=/", "Max-Age=600"] {
         assert!(cookie_header.contains(part), "{cookie_header}");
     }
-    let cookie = cookie_header.split(';').next().unwrap().to_string();
     let callback = |state: String, cookie: Option<String>| {
         let addr = keel.addr;
         async move {
@@ -486,21 +513,7 @@ async fn install_flow_checks_state_and_stores_the_token_sealed() {
     assert_eq!(keel.fake.calls("oauth.v2.access").len(), 1);
 
     // Expired: a fresh state used after eleven minutes.
-    let again = http::send(keel.addr, "GET", "/slack/install", &[], b"").await;
-    let late_state = url::Url::parse(again.header("location").unwrap())
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .to_string();
-    let late_cookie = again
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let (_, late_state, late_cookie) = keel.begin_install().await;
     keel.clock.advance(chrono::Duration::minutes(11));
     assert_eq!(
         callback(late_state, Some(late_cookie)).await.status,
@@ -529,30 +542,7 @@ async fn install_flow_checks_state_and_stores_the_token_sealed() {
 async fn reinstall_updates_and_uninstall_deletes_the_tokens() {
     let keel = start(Mode::Installs).await;
     for _ in 0..2 {
-        let start = http::send(keel.addr, "GET", "/slack/install", &[], b"").await;
-        let state = url::Url::parse(start.header("location").unwrap())
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "state")
-            .unwrap()
-            .1
-            .to_string();
-        let cookie = start
-            .header("set-cookie")
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
-        let done = http::send(
-            keel.addr,
-            "GET",
-            &format!("/slack/oauth/callback?code=c&state={state}"),
-            &[("Cookie", cookie)],
-            b"",
-        )
-        .await;
-        assert_eq!(done.status, 200);
+        keel.install().await;
     }
     assert_eq!(
         keel.count("SELECT count(*) FROM slack_installations").await,
@@ -930,30 +920,7 @@ async fn newcomers_get_the_mission_and_revoked_tokens_are_deleted() {
 
     // tokens_revoked for the bot works like an uninstall, in installs mode too.
     let keel = start(Mode::Installs).await;
-    let start_install = http::send(keel.addr, "GET", "/slack/install", &[], b"").await;
-    let state = url::Url::parse(start_install.header("location").unwrap())
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .to_string();
-    let cookie = start_install
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let done = http::send(
-        keel.addr,
-        "GET",
-        &format!("/slack/oauth/callback?code=c&state={state}"),
-        &[("Cookie", cookie)],
-        b"",
-    )
-    .await;
-    assert_eq!(done.status, 200);
+    keel.install().await;
     let revoked = r#"{"type":"event_callback","team_id":"T-INSTALLED","event_id":"EvR","event":{"type":"tokens_revoked","tokens":{"bot":["UBOT"]}}}"#;
     assert_eq!(
         keel.signed("/slack/events", revoked, "application/json")
