@@ -1,24 +1,14 @@
 //! `health` over 15 weeks of hand-built activity, through the seam.
 
+#[path = "support/keel.rs"]
+mod support;
+
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
-use keel::app::App;
+use keel::domain::Role;
 use keel::domain::clock::ManualClock;
-use keel::domain::{Actor, Envelope, Platform, Role};
-use keel::store::{Store, StoreOptions};
-
-async fn actor(app: &App, community: &str, name: &str, role: Role) -> Actor {
-    let envelope = Envelope {
-        platform: Platform::Console,
-        workspace_id: community.into(),
-        workspace_name: community.into(),
-        user_id: name.into(),
-        user_name: name.into(),
-        role,
-    };
-    app.actor(&envelope).await.unwrap()
-}
+use support::{actor, open};
 
 fn line<'a>(text: &'a str, starts: &str) -> &'a str {
     text.lines()
@@ -29,15 +19,9 @@ fn line<'a>(text: &'a str, starts: &str) -> &'a str {
 #[tokio::test]
 async fn health_names_who_drifts_who_is_overloaded_inactive_or_new() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StoreOptions::new(format!(
-        "sqlite://{}",
-        dir.path().join("k.db").display()
-    )))
-    .await
-    .unwrap();
     let today = Utc.with_ymd_and_hms(2026, 11, 26, 18, 0, 0).unwrap();
     let clock = Arc::new(ManualClock::new(today - Duration::days(104)));
-    let app = App::new(store, clock.clone());
+    let app = open(&dir, clock.clone()).await;
     let olga = actor(&app, "forest", "olga", Role::Organiser).await;
 
     // Day d = 0 … 104, today being 104; week w = d / 7 (0 … 14), so the last three
@@ -145,15 +129,9 @@ async fn health_names_who_drifts_who_is_overloaded_inactive_or_new() {
 #[tokio::test]
 async fn stats_show_alignment_new_members_goal_achievement_and_warn_of_drift() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StoreOptions::new(format!(
-        "sqlite://{}",
-        dir.path().join("k.db").display()
-    )))
-    .await
-    .unwrap();
     let start = Utc.with_ymd_and_hms(2026, 10, 1, 12, 0, 0).unwrap();
     let clock = Arc::new(ManualClock::new(start));
-    let app = App::new(store, clock.clone());
+    let app = open(&dir, clock.clone()).await;
     let olga = actor(&app, "forest", "olga", Role::Organiser).await;
     app.handle_line(&olga, "mission set Grow a forest")
         .await
@@ -233,15 +211,9 @@ async fn stats_show_alignment_new_members_goal_achievement_and_warn_of_drift() {
 #[tokio::test]
 async fn leaderboards_for_the_week_month_all_time_and_most_improved() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StoreOptions::new(format!(
-        "sqlite://{}",
-        dir.path().join("k.db").display()
-    )))
-    .await
-    .unwrap();
     // Today is 2026-11-29; T-n is n days earlier.
     let today = Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap();
-    let app = App::new(store, Arc::new(ManualClock::new(today)));
+    let app = open(&dir, Arc::new(ManualClock::new(today))).await;
     let ana = actor(&app, "forest", "ana", Role::Member).await;
     let ben = actor(&app, "forest", "ben", Role::Member).await;
     let cai = actor(&app, "forest", "cai", Role::Member).await;

@@ -1,6 +1,9 @@
 //! Background jobs over a real SQLite file: announcement delivery with retries, and
 //! schedules kept in the database.
 
+#[path = "support/keel.rs"]
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,11 +13,10 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use keel::app::{App, run_due_schedules};
 use keel::domain::clock::ManualClock;
-use keel::domain::{Actor, Envelope, Platform, Role};
+use keel::domain::{Actor, Platform, Role};
 use keel::jobs::outbox::{Deliverer, DeliveryError, Notifier};
 use keel::store::outbox::Delivery;
-use keel::store::{Store, StoreOptions};
-use tempfile::TempDir;
+use support::{actor, open};
 
 /// A platform that fails as scripted, then accepts, recording what it accepted.
 struct FlakyPlatform {
@@ -57,22 +59,8 @@ impl Notifier for FlakyPlatform {
     }
 }
 
-async fn open(dir: &TempDir, clock: Arc<ManualClock>) -> App {
-    let url = format!("sqlite://{}", dir.path().join("keel.db").display());
-    let store = Store::open(&StoreOptions::new(url)).await.unwrap();
-    App::new(store, clock)
-}
-
 async fn organiser(app: &App) -> Actor {
-    let envelope = Envelope {
-        platform: Platform::Console,
-        workspace_id: "forest".into(),
-        workspace_name: "forest".into(),
-        user_id: "alice".into(),
-        user_name: "alice".into(),
-        role: Role::Organiser,
-    };
-    app.actor(&envelope).await.unwrap()
+    actor(app, "forest", "alice", Role::Organiser).await
 }
 
 fn wednesday_noon() -> chrono::DateTime<Utc> {
@@ -271,15 +259,7 @@ async fn forgetting_a_member_keeps_the_community_milestone_but_not_their_name() 
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(wednesday_noon()));
     let app = open(&dir, clock.clone()).await;
-    let envelope = Envelope {
-        platform: Platform::Console,
-        workspace_id: "forest".into(),
-        workspace_name: "forest".into(),
-        user_id: "zebulon".into(),
-        user_name: "zebulon".into(),
-        role: Role::Member,
-    };
-    let zebulon = app.actor(&envelope).await.unwrap();
+    let zebulon = actor(&app, "forest", "zebulon", Role::Member).await;
     app.handle_line(&zebulon, "contribute Planted the very first tree")
         .await
         .unwrap();
