@@ -285,41 +285,10 @@ async fn serve(config: &Config) -> Result<ExitCode> {
     if config.slack.enabled() {
         #[cfg(feature = "slack")]
         {
-            use crate::slack::{Slack, notifier::SlackNotifier, server};
-            let slack = Slack::new(app.clone(), config)?;
-            notifiers.push(Arc::new(SlackNotifier(slack.clone())));
-            if slack.signing_secret().is_some() {
-                let listener = tokio::net::TcpListener::bind(&config.http.listen)
-                    .await
-                    .map_err(|e| {
-                        Error::internal(
-                            "binding http.listen",
-                            format!("{}: {e}", config.http.listen),
-                        )
-                    })?;
-                tracing::info!(listen = %config.http.listen, "serving Slack at /slack/commands, /slack/events, /slack/install");
-                servers.push(tokio::spawn(server::serve(
-                    slack.clone(),
-                    listener,
-                    shutdown.clone(),
-                )));
-            }
-            if let Some(app_token) = config.slack.app_token.as_ref().filter(|t| !t.is_empty()) {
-                let (slack, token, stop) = (
-                    slack.clone(),
-                    app_token.expose().to_string(),
-                    shutdown.clone(),
-                );
-                servers.push(tokio::spawn(async move {
-                    crate::slack::socket::run(slack, token, stop).await;
-                    Ok(())
-                }));
-            }
-            let stop = shutdown.clone();
-            servers.push(tokio::spawn(async move {
-                crate::slack::events::maintain(slack, stop).await;
-                Ok(())
-            }));
+            let (notifier, tasks) =
+                crate::slack::start(app.clone(), config, shutdown.clone()).await?;
+            notifiers.push(notifier);
+            servers.extend(tasks);
         }
         #[cfg(not(feature = "slack"))]
         {

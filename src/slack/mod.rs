@@ -37,6 +37,50 @@ pub struct Slack {
     pub directory: api::Directory,
 }
 
+/// Background work the adapter runs until shutdown.
+pub type Task = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// Starts Slack as the config says: the HTTP endpoints when a signing secret is
+/// set, Socket Mode when an app token is, and the upkeep of handled event ids.
+/// Returns the notifier for announcements and the running tasks.
+pub async fn start(
+    app: App,
+    config: &Config,
+    shutdown: crate::jobs::Shutdown,
+) -> Result<(Arc<dyn crate::jobs::outbox::Notifier>, Vec<Task>)> {
+    let slack = Slack::new(app, config)?;
+    let mut tasks: Vec<Task> = Vec::new();
+    if slack.signing_secret().is_some() {
+        let listen = &config.http.listen;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| Error::internal("binding http.listen", format!("{listen}: {e}")))?;
+        tracing::info!(%listen, "serving Slack at /slack/commands, /slack/events, /slack/install");
+        tasks.push(tokio::spawn(server::serve(
+            slack.clone(),
+            listener,
+            shutdown.clone(),
+        )));
+    }
+    if let Some(app_token) = config.slack.app_token.as_ref().filter(|t| !t.is_empty()) {
+        let (slack, token, stop) = (
+            slack.clone(),
+            app_token.expose().to_string(),
+            shutdown.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            socket::run(slack, token, stop).await;
+            Ok(())
+        }));
+    }
+    let upkeep = slack.clone();
+    tasks.push(tokio::spawn(async move {
+        events::maintain(upkeep, shutdown).await;
+        Ok(())
+    }));
+    Ok((Arc::new(notifier::SlackNotifier(slack)), tasks))
+}
+
 impl Slack {
     /// Checks the configuration and builds the adapter (S2: no signing secret, no start).
     pub fn new(app: App, config: &Config) -> Result<Arc<Slack>> {
