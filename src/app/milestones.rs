@@ -55,6 +55,7 @@ pub async fn add(app: &App, actor: &Actor, new: NewMilestone) -> Result<Reply> {
             .await
         })
         .await?;
+    app.store().custom_milestone_added();
     let on = match &goal {
         Some(g) => format!(
             "when {} reaches {} {measure}",

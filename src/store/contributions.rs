@@ -19,7 +19,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::activity::{self, Counts};
 use super::built;
-use super::milestones::{CustomMilestone, NewAchievement};
+use super::milestones::{CustomHint, CustomMilestone, NewAchievement};
 use super::{
     day, goals, milestones, mission, outbox, parse_day, parse_ts, ts, values_placeholders,
 };
@@ -95,9 +95,9 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(pool: SqlitePool) -> Writer {
+    pub fn start(pool: SqlitePool, hint: CustomHint) -> Writer {
         let (queue, inbox) = mpsc::channel(8192);
-        let task = tokio::spawn(run(pool, inbox));
+        let task = tokio::spawn(run(pool, hint, inbox));
         Writer {
             queue,
             task: Arc::new(Mutex::new(Some(task))),
@@ -128,7 +128,7 @@ impl Writer {
     }
 }
 
-async fn run(pool: SqlitePool, mut inbox: mpsc::Receiver<Message>) {
+async fn run(pool: SqlitePool, hint: CustomHint, mut inbox: mpsc::Receiver<Message>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(message) = inbox.recv().await {
         let mut closing = None;
@@ -144,7 +144,7 @@ async fn run(pool: SqlitePool, mut inbox: mpsc::Receiver<Message>) {
             }
         }
         if !batch.is_empty() {
-            commit(&pool, std::mem::take(&mut batch)).await;
+            commit(&pool, &hint, std::mem::take(&mut batch)).await;
         }
         if let Some(ack) = closing {
             let _ = ack.send(());
@@ -153,9 +153,9 @@ async fn run(pool: SqlitePool, mut inbox: mpsc::Receiver<Message>) {
     }
 }
 
-async fn commit(pool: &SqlitePool, jobs: Vec<Job>) {
+async fn commit(pool: &SqlitePool, hint: &CustomHint, jobs: Vec<Job>) {
     let requests: Vec<&ContributionRequest> = jobs.iter().map(|j| &j.request).collect();
-    match write_in_transaction(pool, &requests).await {
+    match write_in_transaction(pool, hint, &requests).await {
         Ok(outcomes) => {
             for (job, outcome) in jobs.into_iter().zip(outcomes) {
                 let _ = job.reply.send(outcome.map_err(Error::User));
@@ -165,7 +165,7 @@ async fn commit(pool: &SqlitePool, jobs: Vec<Job>) {
         Err(e) if jobs.len() > 1 => {
             tracing::warn!(error = %e, batch = jobs.len(), "contribution batch failed; writing each alone");
             for job in jobs {
-                Box::pin(commit(pool, vec![job])).await;
+                Box::pin(commit(pool, hint, vec![job])).await;
             }
         }
         Err(e) => {
@@ -183,10 +183,11 @@ async fn commit(pool: &SqlitePool, jobs: Vec<Job>) {
 
 async fn write_in_transaction(
     pool: &SqlitePool,
+    hint: &CustomHint,
     requests: &[&ContributionRequest],
 ) -> Result<Vec<Result<Recorded, UserError>>> {
     let mut tx = super::begin_immediate(pool).await?;
-    let outcomes = write_batch(&mut tx, requests).await?;
+    let outcomes = write_batch(&mut tx, hint, requests).await?;
     tx.commit().await?;
     Ok(outcomes)
 }
@@ -270,6 +271,7 @@ fn prepare(
 
 async fn write_batch(
     conn: &mut SqliteConnection,
+    hint: &CustomHint,
     requests: &[&ContributionRequest],
 ) -> Result<Vec<Result<Recorded, UserError>>> {
     // Look up what validation needs, once per distinct goal and community.
@@ -476,7 +478,7 @@ async fn write_batch(
     // Custom milestones are few and rarely added: asked for only when any exist.
     let mut customs: HashMap<CommunityId, Vec<CustomMilestone>> =
         community_deltas.keys().map(|c| (*c, Vec::new())).collect();
-    if milestones::any_custom(&mut *conn).await? {
+    if hint.any(&mut *conn).await? {
         for community in community_deltas.keys() {
             customs.insert(
                 *community,

@@ -1,6 +1,9 @@
 //! Custom milestones and achievements. An achievement is unique per (milestone,
 //! subject): recording it twice does nothing the second time.
 
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 use sqlx::{SqliteConnection, SqliteExecutor};
 
@@ -28,26 +31,34 @@ pub async fn custom_for(
     .await?)
 }
 
-/// Whether any community has custom milestones. The answer is remembered for a
-/// few seconds (and set at once when one is added here), so the writer does not
-/// ask in every batch; one added by another process counts within that time.
-pub async fn any_custom(conn: &mut SqliteConnection) -> Result<bool> {
-    const FRESH: std::time::Duration = std::time::Duration::from_secs(5);
-    if let Some((answer, at)) = *ANY_CUSTOM.lock().unwrap_or_else(|e| e.into_inner())
-        && at.elapsed() < FRESH
-    {
-        return Ok(answer);
-    }
-    let found: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM milestones)")
-        .fetch_one(conn)
-        .await?;
-    *ANY_CUSTOM.lock().unwrap_or_else(|e| e.into_inner()) =
-        Some((found, std::time::Instant::now()));
-    Ok(found)
-}
+/// Whether any community of a database has custom milestones, remembered a few
+/// seconds so the contribution writer need not ask in every batch. The store
+/// marks it as soon as one is added; one added by another process counts within
+/// those seconds.
+#[derive(Clone, Default)]
+pub struct CustomHint(Arc<Mutex<Option<(bool, Instant)>>>);
 
-static ANY_CUSTOM: std::sync::Mutex<Option<(bool, std::time::Instant)>> =
-    std::sync::Mutex::new(None);
+impl CustomHint {
+    const FRESH: Duration = Duration::from_secs(5);
+
+    /// A custom milestone was just added.
+    pub fn added(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((true, Instant::now()));
+    }
+
+    pub async fn any(&self, conn: &mut SqliteConnection) -> Result<bool> {
+        if let Some((answer, at)) = *self.0.lock().unwrap_or_else(|e| e.into_inner())
+            && at.elapsed() < Self::FRESH
+        {
+            return Ok(answer);
+        }
+        let found: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM milestones)")
+            .fetch_one(conn)
+            .await?;
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((found, Instant::now()));
+        Ok(found)
+    }
+}
 
 pub async fn add_custom(
     conn: &mut SqliteConnection,
@@ -58,7 +69,6 @@ pub async fn add_custom(
     by: MemberId,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    *ANY_CUSTOM.lock().unwrap_or_else(|e| e.into_inner()) = Some((true, std::time::Instant::now()));
     Ok(sqlx::query_scalar(
         "INSERT INTO milestones (community_id, goal_id, title, threshold, created_by, created_at)
          VALUES (?, ?, ?, ?, ?, ?) RETURNING id",

@@ -65,6 +65,7 @@ pub struct Store {
     /// writer connection also sidesteps the WAL-reset bug on older SQLite (Q3).
     write: SqlitePool,
     contributions: contributions::Writer,
+    custom_milestones: milestones::CustomHint,
 }
 
 impl Store {
@@ -102,8 +103,10 @@ impl Store {
             .fetch_one(&read)
             .await?;
         tracing::info!(sqlite_version = %version, url = %redact_url(&options.url), "database open");
-        let contributions = contributions::Writer::start(write.clone());
+        let custom_milestones = milestones::CustomHint::default();
+        let contributions = contributions::Writer::start(write.clone(), custom_milestones.clone());
         Ok(Store {
+            custom_milestones,
             read,
             write,
             contributions,
@@ -135,6 +138,11 @@ impl Store {
 
     pub fn contributions(&self) -> &contributions::Writer {
         &self.contributions
+    }
+
+    /// Tells the contribution writer a custom milestone now exists.
+    pub fn custom_milestone_added(&self) {
+        self.custom_milestones.added();
     }
 
     /// Waits for queued writes and closes every connection (checkpointing the WAL).
