@@ -5,6 +5,9 @@
 //! Environment: KEEL_BENCH_SECONDS (default 15), KEEL_BENCH_CALLERS (default 256),
 //! KEEL_BENCH_MEMBERS (default 1000).
 
+mod support;
+use support::env;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,19 +19,8 @@ use keel::domain::parse::parse;
 use keel::domain::{Command, Envelope, Platform, Role};
 use keel::store::{Store, StoreOptions};
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(bench());
+    support::run(bench());
 }
 
 async fn bench() {

@@ -4,6 +4,9 @@
 //! cargo bench --bench slack        (needs wrk: apt-get install wrk)
 //! KEEL_BENCH_SECONDS (default 30), KEEL_BENCH_CONNECTIONS (default 64).
 
+mod support;
+use support::env;
+
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -15,13 +18,6 @@ use keel::slack::{Slack, server, signature};
 use keel::store::{Store, StoreOptions};
 
 const SECRET: &str = "bench-signing-secret";
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -35,11 +31,7 @@ fn rss_kib() -> u64 {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(bench());
+    support::run(bench());
 }
 
 async fn bench() {

@@ -3,7 +3,11 @@
 //!
 //! cargo bench --bench stats
 //! The generated databases are kept in target/bench-data and reused.
-//! KEEL_BENCH_SCALE=0.1 runs a tenth of the size (quick check).
+//! KEEL_BENCH_SCALE=0.1 runs a tenth of the size (quick check); KEEL_BENCH_RUNS
+//! (default 40) sets the timed runs per command.
+
+mod support;
+use support::env;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,21 +21,27 @@ use keel::domain::{Command, Envelope, Platform, Role};
 use keel::store::{Store, StoreOptions};
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(bench());
+    support::run(bench());
 }
 
 async fn community(members: u32, contributions: u32) -> (App, keel::domain::Actor) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("stats-{members}-{contributions}.db"));
-    let fresh = !path.exists();
-    let store = Store::open(&StoreOptions::new(format!("sqlite://{}", path.display())))
-        .await
-        .unwrap();
+    let options = StoreOptions::new(format!("sqlite://{}", path.display()));
+    let mut fresh = !path.exists();
+    let store = match Store::open(&options).await {
+        Ok(store) => store,
+        Err(e) => {
+            // Made by an older schema: generate it again.
+            eprintln!("regenerating {}: {e}", path.display());
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            fresh = true;
+            Store::open(&options).await.unwrap()
+        }
+    };
     let app = App::new(store, Arc::new(SystemClock));
     if fresh {
         let t = Instant::now();
@@ -85,6 +95,7 @@ async fn bench() {
     let (members, contributions) = ((100_000.0 * scale) as u32, (1_000_000.0 * scale) as u32);
     let (big, big_actor) = community(members, contributions).await;
     let (small, small_actor) = community(members / 100, contributions / 100).await;
+    let runs = env("KEEL_BENCH_RUNS", 40) as usize;
     for (name, command) in [
         (
             "stats (28 days)",
@@ -101,8 +112,8 @@ async fn bench() {
         ("stats me", Command::StatsMe),
         ("health", Command::Health),
     ] {
-        let (big_median, big_p95) = time(&big, &big_actor, command.clone(), 40).await;
-        let (small_median, small_p95) = time(&small, &small_actor, command, 40).await;
+        let (big_median, big_p95) = time(&big, &big_actor, command.clone(), runs).await;
+        let (small_median, small_p95) = time(&small, &small_actor, command, runs).await;
         println!(
             "{name:18} large: median {:7.2} ms, p95 {:7.2} ms | hundredth: median {:7.2} ms, p95 {:7.2} ms | ratio {:.2}",
             big_median.as_secs_f64() * 1e3,
