@@ -7,6 +7,7 @@ mod goals;
 mod health;
 mod help;
 mod leaderboard;
+mod lifecycle;
 mod membership;
 mod milestones;
 mod mission;
@@ -31,6 +32,7 @@ use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::store::communities::{self, Member, Resolved};
 
+pub use lifecycle::Activity;
 pub use mission::card as mission_card;
 pub use schedules::{next_schedule, run_due_schedules};
 

@@ -8,10 +8,10 @@ use slack_morphism::prelude::*;
 
 use super::{Slack, api, render};
 use crate::domain::command::Command;
-use crate::domain::{Envelope, Platform, Role};
+use crate::app::Activity;
+use crate::domain::{Platform, Role};
 use crate::error::Result;
-use crate::store::activity::{self, Counts};
-use crate::store::{communities, mission, slack as stored};
+use crate::store::{communities, slack as stored};
 
 /// What the HTTP layer answers.
 pub enum Outcome {
@@ -87,62 +87,22 @@ async fn count(slack: &Slack, team: &str, user: &str, message: bool) -> Result<(
     if !is_installed(slack, team).await? {
         return Ok(());
     }
-    let envelope = Envelope {
-        platform: Platform::Slack,
-        workspace_id: team.to_string(),
-        workspace_name: team.to_string(),
-        user_id: user.to_string(),
-        user_name: user.to_string(),
-        role: Role::Member,
-    };
-    let app = &slack.app;
-    let existing =
-        communities::workspace_by_external(&app.store().read, Platform::Slack, team).await?;
-    let Some(workspace) = existing else {
-        return Ok(());
-    };
-    let member =
-        match communities::member_by_identity(&app.store().read, workspace.id, user).await? {
-            Some(m) => m.id,
-            None => match app.actor(&envelope).await {
-                Ok(actor) => actor.member,
-                Err(_) => return Ok(()),
-            },
-        };
-    let counts = if message {
-        Counts {
-            messages: 1,
-            ..Counts::default()
-        }
+    let envelope = super::commands::envelope(team, team, user, user, Role::Member);
+    let activity = if message {
+        Activity::Message
     } else {
-        Counts {
-            reactions: 1,
-            ..Counts::default()
-        }
+        Activity::Reaction
     };
-    let today = app.today();
-    app.store()
-        .write(async |conn| {
-            activity::record(conn, workspace.community_id, &[(member, today, counts)]).await
-        })
-        .await
+    slack.app.record_activity(&envelope, activity).await
 }
 
 async fn welcome(slack: &Slack, team: &str, user: &str) -> Result<()> {
-    let app = &slack.app;
-    let Some(workspace) =
-        communities::workspace_by_external(&app.store().read, Platform::Slack, team).await?
-    else {
-        return Ok(());
-    };
-    let Some(version) = mission::current(&app.store().read, workspace.community_id).await? else {
+    let Some(card) = slack.app.welcome(Platform::Slack, team).await? else {
         return Ok(());
     };
     let Some(token) = slack.bot_token(team).await? else {
         return Ok(());
     };
-    let mut card = crate::app::mission_card(&version);
-    card.title = Some("Welcome! This is what we are here for".into());
     let request = SlackApiChatPostMessageRequest::new(
         SlackChannelId(user.to_string()),
         render::content(&render::message(&card)),

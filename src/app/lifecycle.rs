@@ -1,0 +1,108 @@
+//! What happens around commands: a platform adds or removes Keel, newcomers
+//! arrive, members write messages and react. Adapters report these events; what
+//! they mean for a community is decided here, the same for every platform.
+
+use chrono::Duration;
+
+use super::App;
+use crate::domain::reply::Reply;
+use crate::domain::{Envelope, Platform};
+use crate::error::Result;
+use crate::store::activity::{self, Counts};
+use crate::store::{communities, mission};
+
+/// Something a member did that counts as activity (counts only, never text: P1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    Message,
+    Reaction,
+}
+
+impl App {
+    /// Keel was added to a guild or team: finds or creates its community, and
+    /// cancels a purge scheduled when Keel was last removed.
+    pub async fn workspace_joined(
+        &self,
+        platform: Platform,
+        external_id: &str,
+        name: &str,
+    ) -> Result<()> {
+        let now = self.now();
+        self.store()
+            .write(async |conn| {
+                communities::ensure_workspace(conn, platform, external_id, name, now).await?;
+                communities::schedule_purge(conn, platform, external_id, None).await
+            })
+            .await
+    }
+
+    /// Keel was removed from a guild or team: its data is purged after `grace`,
+    /// unless Keel is added back first.
+    pub async fn workspace_removed(
+        &self,
+        platform: Platform,
+        external_id: &str,
+        grace: Duration,
+    ) -> Result<()> {
+        let purge_at = self.now() + grace;
+        self.store()
+            .write(async |conn| {
+                communities::schedule_purge(conn, platform, external_id, Some(purge_at)).await
+            })
+            .await?;
+        tracing::info!(%platform, %purge_at, "Keel was removed; data purge scheduled");
+        Ok(())
+    }
+
+    /// Adds one message or reaction to the member's daily counts. Workspaces Keel
+    /// does not serve are ignored.
+    pub async fn record_activity(&self, envelope: &Envelope, activity: Activity) -> Result<()> {
+        let read = &self.store().read;
+        let Some(workspace) =
+            communities::workspace_by_external(read, envelope.platform, &envelope.workspace_id)
+                .await?
+        else {
+            return Ok(());
+        };
+        let member = match communities::member_by_identity(read, workspace.id, &envelope.user_id)
+            .await?
+        {
+            Some(m) => m.id,
+            None => match self.actor(envelope).await {
+                Ok(actor) => actor.member,
+                Err(_) => return Ok(()),
+            },
+        };
+        let counts = match activity {
+            Activity::Message => Counts {
+                messages: 1,
+                ..Counts::default()
+            },
+            Activity::Reaction => Counts {
+                reactions: 1,
+                ..Counts::default()
+            },
+        };
+        let today = self.today();
+        self.store()
+            .write(async |conn| {
+                activity::record(conn, workspace.community_id, &[(member, today, counts)]).await
+            })
+            .await
+    }
+
+    /// The welcome a newcomer gets: the mission, if the community has one.
+    pub async fn welcome(&self, platform: Platform, external_id: &str) -> Result<Option<Reply>> {
+        let read = &self.store().read;
+        let Some(workspace) = communities::workspace_by_external(read, platform, external_id).await?
+        else {
+            return Ok(None);
+        };
+        let Some(version) = mission::current(read, workspace.community_id).await? else {
+            return Ok(None);
+        };
+        let mut card = super::mission_card(&version);
+        card.title = Some("Welcome! This is what we are here for".into());
+        Ok(Some(card))
+    }
+}
