@@ -17,6 +17,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub log: LogConfig,
     pub http: HttpConfig,
+    pub discord: DiscordConfig,
     pub slack: SlackConfig,
 }
 
@@ -62,6 +63,49 @@ impl Default for HttpConfig {
         HttpConfig {
             listen: "127.0.0.1:3000".into(),
         }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscordConfig {
+    /// The bot token (Developer Portal → your application → Bot → Reset Token).
+    /// Setting it turns Discord on in `keel run`.
+    pub token: Option<Secret>,
+    /// Register the slash commands in this one server only, instantly (for
+    /// development). Unset: globally, in every server.
+    pub guild_id: Option<u64>,
+    /// Send REST calls and the gateway lookup to this base URL instead of
+    /// https://discord.com (tests, or a rate-limiting proxy). Setting it turns
+    /// serenity's own rate limiter off: the proxy must do that job.
+    pub api_base: Option<String>,
+    /// Count messages and reactions as activity (counts only, never text); adds the
+    /// guild messages and reactions intents.
+    pub count_activity: bool,
+    /// Send members who join the server the mission, privately; adds the guild
+    /// members intent (privileged: enable it in the Developer Portal).
+    pub welcome: bool,
+    /// Days after Keel is removed from a server before that server's data is purged.
+    pub purge_after_days: u32,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            token: None,
+            guild_id: None,
+            api_base: None,
+            count_activity: false,
+            welcome: false,
+            purge_after_days: 30,
+        }
+    }
+}
+
+impl DiscordConfig {
+    /// Whether Discord is configured.
+    pub fn enabled(&self) -> bool {
+        self.token.as_ref().is_some_and(|t| !t.is_empty())
     }
 }
 
@@ -240,6 +284,22 @@ impl Config {
                 ));
             }
         }
+        if let Some(token) = &self.discord.token
+            && token.is_empty()
+        {
+            return Err(ConfigError::Invalid(
+                "discord.token is empty: paste the bot token from the Developer Portal (your application → Bot → Reset Token), \
+                 or remove the key to run without Discord"
+                    .into(),
+            ));
+        }
+        if let Some(base) = &self.discord.api_base
+            && !(base.starts_with("http://") || base.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "discord.api_base must be an http:// or https:// URL, not {base:?}"
+            )));
+        }
         if self.database.read_connections == 0 {
             return Err(ConfigError::Invalid(
                 "database.read_connections must be at least 1".into(),
@@ -342,6 +402,16 @@ mod tests {
         .unwrap();
         let err = Config::load(Some(&path)).unwrap_err().to_string();
         assert!(err.contains("signing_secret is empty"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_discord_token_is_refused_with_where_to_find_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keel.toml");
+        std::fs::write(&path, "[discord]\ntoken = \"\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("discord.token is empty"), "{err}");
+        assert!(err.contains("Developer Portal"), "{err}");
     }
 
     #[test]

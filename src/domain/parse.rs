@@ -419,28 +419,13 @@ fn parse_verb(verb: &str, args: &mut Args, today: NaiveDate) -> Result<Command, 
         "stats" => {
             let mut opts = args.options(&["period", "from", "to"])?;
             args.no_text()?;
-            let window = match (opts.remove("period"), opts.remove("from"), opts.remove("to")) {
-                (None, None, None) => Window::DEFAULT,
-                (Some(p), None, None) => parse_period(&p).ok_or_else(|| {
-                    args.error(format!(
-                        "`{p}` is not a period: use days or weeks like 7d, 28d, 90d or 12w (at most {} days).",
-                        Window::MAX_DAYS
-                    ))
-                })?,
-                (None, Some(from), to) => {
-                    let from = parse_day("from", &from, today)?;
-                    let to = to.map(|t| parse_day("to", &t, today)).transpose()?.unwrap_or(today);
-                    let days = (to - from).num_days() + 1;
-                    if days < 1 || days > i64::from(Window::MAX_DAYS) {
-                        return Err(args.error(format!(
-                            "from= must be on or before to=, and the window at most {} days.",
-                            Window::MAX_DAYS
-                        )));
-                    }
-                    Window::Between { from, to }
-                }
-                _ => return Err(args.error("Use either period= or from= (with an optional to=), not both.")),
-            };
+            let window = stats_window(
+                opts.remove("period"),
+                opts.remove("from"),
+                opts.remove("to"),
+                today,
+            )
+            .map_err(|problem| args.error(problem))?;
             Command::Stats { window }
         }
         "stats me" => {
@@ -556,15 +541,7 @@ fn parse_setup(args: &Args) -> Result<Setup, UserError> {
         "organiser-role" | "organizer-role" | "role" => {
             Setup::OrganiserRole(PlatformRef::parse(need("the role")?)?)
         }
-        "timezone" | "tz" => {
-            let raw = need("the time zone, like Europe/Paris")?;
-            Setup::Timezone(raw.trim().parse().map_err(|_| {
-                UserError::invalid(
-                    format!("`{raw}` is not a time zone."),
-                    "Use an Area/City name like Europe/Paris or America/New_York, or UTC.",
-                )
-            })?)
-        }
+        "timezone" | "tz" => Setup::Timezone(timezone(need("the time zone, like Europe/Paris")?)?),
         "digest" => Setup::Digest(ScheduleSpec::parse(need(SCHEDULE_USAGE)?)?),
         "reminder" | "mission-reminder" => {
             Setup::Reminder(ScheduleSpec::parse(need(SCHEDULE_USAGE)?)?)
@@ -602,6 +579,52 @@ fn parse_setup(args: &Args) -> Result<Setup, UserError> {
         }
         "name" => Setup::CommunityName(Name::parse(need("the community's name")?)?),
         other => return Err(args.error(format!("`setup {other}` is not a setting."))),
+    })
+}
+
+/// The window `stats` covers: `period=` (7d, 12w…) or `from=` with an optional
+/// `to=`; the default without either. Errors are the problem, in words.
+pub fn stats_window(
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    today: NaiveDate,
+) -> Result<Window, String> {
+    Ok(match (period, from, to) {
+        (None, None, None) => Window::DEFAULT,
+        (Some(p), None, None) => parse_period(&p).ok_or_else(|| {
+            format!(
+                "`{p}` is not a period: use days or weeks like 7d, 28d, 90d or 12w (at most {} days).",
+                Window::MAX_DAYS
+            )
+        })?,
+        (None, Some(from), to) => {
+            let from = parse_day("from", &from, today).map_err(|e| e.to_string())?;
+            let to = to
+                .map(|t| parse_day("to", &t, today))
+                .transpose()
+                .map_err(|e| e.to_string())?
+                .unwrap_or(today);
+            let days = (to - from).num_days() + 1;
+            if days < 1 || days > i64::from(Window::MAX_DAYS) {
+                return Err(format!(
+                    "from= must be on or before to=, and the window at most {} days.",
+                    Window::MAX_DAYS
+                ));
+            }
+            Window::Between { from, to }
+        }
+        _ => return Err("Use either period= or from= (with an optional to=), not both.".into()),
+    })
+}
+
+/// A time zone by its IANA name: Europe/Paris, America/New_York, UTC.
+pub fn timezone(raw: &str) -> Result<chrono_tz::Tz, UserError> {
+    raw.trim().parse().map_err(|_| {
+        UserError::invalid(
+            format!("`{raw}` is not a time zone."),
+            "Use an Area/City name like Europe/Paris or America/New_York, or UTC.",
+        )
     })
 }
 
