@@ -71,6 +71,12 @@ pub enum Command {
     Backup { file: PathBuf },
     /// Replace the database with a backup FILE. Stop Keel first.
     Restore { file: PathBuf },
+    /// Discord operations.
+    #[cfg(feature = "discord")]
+    Discord {
+        #[command(subcommand)]
+        action: DiscordAction,
+    },
     /// Generate a community with members and history, to explore or benchmark.
     Demo {
         #[arg(long, value_name = "NAME", default_value = "demo")]
@@ -84,6 +90,18 @@ pub enum Command {
         days: u32,
         #[arg(long, default_value_t = 7)]
         seed: u64,
+    },
+}
+
+#[cfg(feature = "discord")]
+#[derive(Subcommand, Debug)]
+pub enum DiscordAction {
+    /// Print the link a server admin opens to add Keel, with the least permissions it needs.
+    Invite {
+        /// The application id (Developer Portal → General Information); read from
+        /// discord.token when not given.
+        #[arg(long, value_name = "ID")]
+        application_id: Option<u64>,
     },
 }
 
@@ -171,6 +189,27 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
                 app.store().sqlite_version().await?
             );
             app.store().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "discord")]
+        Command::Discord {
+            action: DiscordAction::Invite { application_id },
+        } => {
+            let id = application_id.or_else(|| {
+                config
+                    .discord
+                    .token
+                    .as_ref()
+                    .and_then(|t| crate::discord::application_id(t.expose()))
+            });
+            let Some(id) = id else {
+                eprintln!(
+                    "keel: no application id: set discord.token (KEEL_DISCORD__TOKEN), or pass --application-id \
+                     (Developer Portal → your application → General Information → Application ID)"
+                );
+                return Ok(ExitCode::from(2));
+            };
+            println!("{}", crate::discord::invite_url(id));
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig => {
@@ -278,10 +317,29 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
 async fn serve(config: &Config) -> Result<ExitCode> {
     let (app, _lock) = open(config).await?;
     let (trigger, shutdown) = shutdown_pair();
-    #[cfg_attr(not(feature = "slack"), allow(unused_mut))]
+    #[cfg_attr(not(any(feature = "slack", feature = "discord")), allow(unused_mut))]
     let mut notifiers: Vec<Arc<dyn Notifier>> = Vec::new();
-    #[cfg_attr(not(feature = "slack"), allow(unused_mut))]
+    #[cfg_attr(not(any(feature = "slack", feature = "discord")), allow(unused_mut))]
     let mut servers: Vec<tokio::task::JoinHandle<std::io::Result<()>>> = Vec::new();
+    // An adapter that cannot go on (a rejected token) says why here, and Keel stops.
+    #[cfg_attr(not(feature = "discord"), allow(unused_variables))]
+    let (fatal, mut fatal_reason) = tokio::sync::mpsc::unbounded_channel::<String>();
+    if config.discord.enabled() {
+        #[cfg(feature = "discord")]
+        {
+            let (notifier, tasks) =
+                crate::discord::start(app.clone(), config, shutdown.clone(), fatal).await?;
+            notifiers.push(notifier);
+            servers.extend(tasks);
+        }
+        #[cfg(not(feature = "discord"))]
+        {
+            eprintln!(
+                "keel: [discord] is configured, but this build has no Discord support (build with the `discord` feature)"
+            );
+            return Ok(ExitCode::from(2));
+        }
+    }
     if config.slack.enabled() {
         #[cfg(feature = "slack")]
         {
@@ -301,7 +359,7 @@ async fn serve(config: &Config) -> Result<ExitCode> {
     if notifiers.is_empty() {
         eprintln!(
             "keel: no platform is enabled in the configuration, so there is nothing to serve.\n\
-             Set up Slack under [slack] (see README), or try Keel without a platform: keel console --as you --organiser"
+             Set up Discord under [discord] or Slack under [slack] (see README), or try Keel without a platform: keel console --as you --organiser"
         );
         app.store().close().await;
         return Ok(ExitCode::from(2));
@@ -311,7 +369,15 @@ async fn serve(config: &Config) -> Result<ExitCode> {
     let deliverer = tokio::spawn(Deliverer::new(app.clone(), notifiers).run(shutdown.clone()));
     let scheduler = tokio::spawn(jobs::scheduler::run(app.clone(), shutdown.clone()));
     let windows = tokio::spawn(jobs::windows::run(app.clone(), shutdown.clone()));
-    wait_for_stop_signal().await;
+    let mut code = ExitCode::SUCCESS;
+    tokio::select! {
+        _ = wait_for_stop_signal() => {}
+        Some(reason) = fatal_reason.recv() => {
+            tracing::error!(%reason, "stopping");
+            eprintln!("keel: {reason}");
+            code = ExitCode::FAILURE;
+        }
+    }
     tracing::info!("shutting down");
     trigger.trigger();
     let _ = tokio::join!(deliverer, scheduler, windows);
@@ -323,7 +389,7 @@ async fn serve(config: &Config) -> Result<ExitCode> {
         }
     }
     app.store().close().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
 
 async fn wait_for_stop_signal() {

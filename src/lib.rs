@@ -10,6 +10,7 @@
 //! - [`store`]: SQLite. One module per aggregate; all writes go through one writer
 //!   connection, and contributions through a group-commit batcher.
 //! - [`app`]: [`app::App::handle`], the one seam every platform calls.
+//! - `discord`, `slack`: the platform adapters (features of the same names).
 //! - [`console`]: the terminal adapter, for trying Keel without tokens and scripting.
 //! - [`jobs`]: background work (announcement delivery, schedules) with shutdown.
 //! - [`config`], [`cli`]: the operator's side.
@@ -19,6 +20,8 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod demo;
+#[cfg(feature = "discord")]
+pub mod discord;
 pub mod domain;
 pub mod error;
 pub mod jobs;

@@ -64,15 +64,14 @@ impl App {
         else {
             return Ok(());
         };
-        let member = match communities::member_by_identity(read, workspace.id, &envelope.user_id)
-            .await?
-        {
-            Some(m) => m.id,
-            None => match self.actor(envelope).await {
-                Ok(actor) => actor.member,
-                Err(_) => return Ok(()),
-            },
-        };
+        let member =
+            match communities::member_by_identity(read, workspace.id, &envelope.user_id).await? {
+                Some(m) => m.id,
+                None => match self.actor(envelope).await {
+                    Ok(actor) => actor.member,
+                    Err(_) => return Ok(()),
+                },
+            };
         let counts = match activity {
             Activity::Message => Counts {
                 messages: 1,
@@ -94,7 +93,8 @@ impl App {
     /// The welcome a newcomer gets: the mission, if the community has one.
     pub async fn welcome(&self, platform: Platform, external_id: &str) -> Result<Option<Reply>> {
         let read = &self.store().read;
-        let Some(workspace) = communities::workspace_by_external(read, platform, external_id).await?
+        let Some(workspace) =
+            communities::workspace_by_external(read, platform, external_id).await?
         else {
             return Ok(None);
         };

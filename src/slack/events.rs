@@ -7,8 +7,8 @@ use serde_json::Value;
 use slack_morphism::prelude::*;
 
 use super::{Slack, api, render};
-use crate::domain::command::Command;
 use crate::app::Activity;
+use crate::domain::command::Command;
 use crate::domain::{Platform, Role};
 use crate::error::Result;
 use crate::store::{communities, slack as stored};

@@ -1,0 +1,116 @@
+//! Gateway events besides commands: joining a server creates or finds its
+//! community; removal schedules its data for purge; newcomers get the mission
+//! (when welcome is on); messages and reactions bump daily counts (when activity
+//! counting is on; counts only, never text).
+
+use serenity::all::{CreateMessage, FullEvent, GuildId, Member, UserId};
+
+use super::{BoxError, Discord, render};
+use crate::app::Activity;
+use crate::domain::{Envelope, Platform, Role};
+
+pub async fn handle(
+    ctx: &serenity::all::Context,
+    discord: &Discord,
+    event: &FullEvent,
+) -> Result<(), BoxError> {
+    let app = &discord.app;
+    match event {
+        FullEvent::GuildCreate { guild, .. } => {
+            app.workspace_joined(Platform::Discord, &guild.id.to_string(), &guild.name)
+                .await?;
+        }
+        // `unavailable` means an outage, not a removal.
+        FullEvent::GuildDelete { incomplete, .. } if !incomplete.unavailable => {
+            let grace = chrono::Duration::days(i64::from(discord.settings.purge_after_days));
+            app.workspace_removed(Platform::Discord, &incomplete.id.to_string(), grace)
+                .await?;
+        }
+        FullEvent::GuildMemberAddition { new_member } if discord.settings.welcome => {
+            welcome(ctx, discord, new_member).await;
+        }
+        FullEvent::Message { new_message } if discord.settings.count_activity => {
+            if let Some(guild) = new_message.guild_id
+                && !new_message.author.bot
+                && new_message.webhook_id.is_none()
+            {
+                let name = display_name(&new_message.author);
+                count(
+                    discord,
+                    guild,
+                    new_message.author.id,
+                    &name,
+                    Activity::Message,
+                )
+                .await?;
+            }
+        }
+        FullEvent::ReactionAdd { add_reaction } if discord.settings.count_activity => {
+            let bot = add_reaction.member.as_ref().is_some_and(|m| m.user.bot);
+            if let (Some(guild), Some(user), false) =
+                (add_reaction.guild_id, add_reaction.user_id, bot)
+            {
+                let name = add_reaction
+                    .member
+                    .as_ref()
+                    .map(|m| m.nick.clone().unwrap_or_else(|| display_name(&m.user)))
+                    .unwrap_or_else(|| user.to_string());
+                count(discord, guild, user, &name, Activity::Reaction).await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn display_name(user: &serenity::all::User) -> String {
+    user.global_name
+        .clone()
+        .unwrap_or_else(|| user.name.clone())
+}
+
+async fn count(
+    discord: &Discord,
+    guild: GuildId,
+    user: UserId,
+    name: &str,
+    activity: Activity,
+) -> Result<(), BoxError> {
+    let envelope = Envelope {
+        platform: Platform::Discord,
+        workspace_id: guild.to_string(),
+        workspace_name: guild.to_string(),
+        user_id: user.to_string(),
+        user_name: name.to_string(),
+        role: Role::Member,
+    };
+    discord.app.record_activity(&envelope, activity).await?;
+    Ok(())
+}
+
+/// Sends the newcomer the mission in a direct message. A member who does not
+/// accept direct messages is simply not welcomed.
+async fn welcome(ctx: &serenity::all::Context, discord: &Discord, member: &Member) {
+    if member.user.bot {
+        return;
+    }
+    let card = match discord
+        .app
+        .welcome(Platform::Discord, &member.guild_id.to_string())
+        .await
+    {
+        Ok(Some(card)) => card,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "preparing the welcome");
+            return;
+        }
+    };
+    let page = render::pages(&card).remove(0);
+    let message = CreateMessage::new()
+        .embed(page.embed())
+        .allowed_mentions(render::no_mentions());
+    if let Err(e) = member.user.direct_message(&ctx.http, message).await {
+        tracing::info!(error = %e, "welcome not delivered");
+    }
+}

@@ -1,0 +1,150 @@
+//! One slash command, from interaction to answer: who asks (from the verified
+//! interaction, never from options: T2), whether they organise, the core's reply,
+//! and sending it privately or publicly within Discord's limits.
+
+use poise::CreateReply;
+use serenity::all::{CreateAttachment, Member, Permissions};
+
+use super::{Ctx, Discord, render};
+use crate::domain::command::Command;
+use crate::domain::reply::Reply;
+use crate::domain::{Envelope, Platform, Role, UserError};
+use crate::store::communities;
+
+pub type CommandResult = Result<(), super::BoxError>;
+
+pub const SERVER_ONLY: &str =
+    "Keel's commands work in a server, where your community is. Use them in one of its channels.";
+
+/// Runs a command the options were turned into, or shows why they could not be.
+pub async fn run(ctx: Ctx<'_>, command: Result<Command, UserError>) -> CommandResult {
+    let Some(guild) = ctx.guild_id() else {
+        return send_error(ctx, SERVER_ONLY).await;
+    };
+    let command = match command {
+        Ok(c) => c,
+        Err(e) => return send_error(ctx, &e.to_string()).await,
+    };
+    let discord = ctx.data();
+    let member = member_of(ctx);
+    // Only look up who organises when the command needs it: most do not.
+    let role = if command.requires_organiser() || matches!(command, Command::Help { .. }) {
+        organiser_role(discord, &guild.to_string(), member).await
+    } else {
+        Role::Member
+    };
+    let envelope = envelope(&guild.to_string(), ctx.author(), member, role);
+    let actor = match discord.app.actor(&envelope).await {
+        Ok(a) => a,
+        Err(e) => return send_error(ctx, &e.to_string()).await,
+    };
+    if command.is_slow() {
+        // Acknowledge within Discord's 3 s (D2); the answer follows.
+        // Exports are private; charts are for the channel.
+        if matches!(command, Command::Export { .. }) {
+            ctx.defer_ephemeral().await?;
+        } else {
+            ctx.defer().await?;
+        }
+    }
+    match discord.app.handle(&actor, command).await {
+        Ok(reply) => send(ctx, &reply).await,
+        Err(e) => send_error(ctx, &e.to_string()).await,
+    }
+}
+
+/// The member who sent the interaction (None in a DM).
+fn member_of(ctx: Ctx<'_>) -> Option<&Member> {
+    match ctx {
+        poise::Context::Application(a) => a.interaction.member.as_deref(),
+        poise::Context::Prefix(_) => None,
+    }
+}
+
+/// The envelope of an interaction: the guild and user Discord verified.
+pub fn envelope(
+    guild: &str,
+    user: &serenity::all::User,
+    member: Option<&Member>,
+    role: Role,
+) -> Envelope {
+    let name = member
+        .and_then(|m| m.nick.clone())
+        .or_else(|| user.global_name.clone())
+        .unwrap_or_else(|| user.name.clone());
+    Envelope {
+        platform: Platform::Discord,
+        workspace_id: guild.to_string(),
+        workspace_name: guild.to_string(),
+        user_id: user.id.to_string(),
+        user_name: name,
+        role,
+    }
+}
+
+/// Organisers: members with Manage Server (or Administrator), or the community's
+/// organiser role set with `/setup organiser-role`. Checked on every organiser
+/// command, because server admins can change who sees a command (D5).
+pub async fn organiser_role(discord: &Discord, guild: &str, member: Option<&Member>) -> Role {
+    let Some(member) = member else {
+        return Role::Member;
+    };
+    let permissions = member.permissions.unwrap_or_else(Permissions::empty);
+    if permissions.intersects(Permissions::MANAGE_GUILD | Permissions::ADMINISTRATOR) {
+        return Role::Organiser;
+    }
+    let configured =
+        communities::workspace_by_external(&discord.app.store().read, Platform::Discord, guild)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|w| w.organiser_role)
+            .and_then(|r| snowflake(&r));
+    match configured {
+        Some(role) if member.roles.iter().any(|r| r.get() == role) => Role::Organiser,
+        _ => Role::Member,
+    }
+}
+
+/// The id in `<#123>`, `<@&123>` or `123`.
+pub fn snowflake(reference: &str) -> Option<u64> {
+    let digits: String = reference
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok().filter(|id| *id > 0)
+}
+
+/// Sends a reply: the first page answers the interaction, any further pages
+/// follow; files go with the last page. Private replies are ephemeral.
+pub async fn send(ctx: Ctx<'_>, reply: &Reply) -> CommandResult {
+    let pages = render::pages(reply);
+    let last = pages.len() - 1;
+    for (i, page) in pages.iter().enumerate() {
+        let mut message = CreateReply::default()
+            .embed(page.embed())
+            .ephemeral(reply.is_private())
+            .allowed_mentions(render::no_mentions());
+        if i == last {
+            for file in &reply.attachments {
+                message =
+                    message.attachment(CreateAttachment::bytes(file.bytes.clone(), &file.filename));
+            }
+        }
+        ctx.send(message).await?;
+    }
+    Ok(())
+}
+
+/// Tells only the member what went wrong.
+pub async fn send_error(ctx: Ctx<'_>, message: &str) -> CommandResult {
+    ctx.send(
+        CreateReply::default()
+            .content(render::error(message))
+            .ephemeral(true)
+            .allowed_mentions(render::no_mentions()),
+    )
+    .await?;
+    Ok(())
+}

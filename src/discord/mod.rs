@@ -1,0 +1,249 @@
+//! The Discord adapter: a gateway bot (serenity) whose slash commands (poise)
+//! become the core's commands, whose replies become embeds, and whose notifier
+//! posts announcements. It translates; every decision stays in the core.
+
+pub mod commands;
+pub mod events;
+pub mod interaction;
+pub mod notifier;
+pub mod render;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use serenity::all::{ClientBuilder, GatewayError, GatewayIntents, GuildId, HttpBuilder};
+
+use crate::app::App;
+use crate::config::{Config, DiscordConfig};
+use crate::error::{Error, Result};
+use crate::jobs::Shutdown;
+use crate::jobs::outbox::Notifier;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type Ctx<'a> = poise::Context<'a, Arc<Discord>, BoxError>;
+
+/// What every command and event handler shares.
+pub struct Discord {
+    pub app: App,
+    pub settings: DiscordConfig,
+}
+
+/// The least the enabled features need: guilds always; members only for the
+/// welcome; messages and reactions only for activity counts. Never message content.
+pub fn intents(settings: &DiscordConfig) -> GatewayIntents {
+    let mut intents = GatewayIntents::GUILDS;
+    if settings.welcome {
+        intents |= GatewayIntents::GUILD_MEMBERS;
+    }
+    if settings.count_activity {
+        intents |= GatewayIntents::GUILD_MESSAGES | GatewayIntents::GUILD_MESSAGE_REACTIONS;
+    }
+    intents
+}
+
+/// The least Keel needs in a channel: see it, post, embed, attach charts and exports.
+pub const PERMISSIONS: u64 = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15);
+
+/// The application's id, from the bot token's first part (the bot user's id in
+/// base64; a bot's user id is its application's id).
+pub fn application_id(token: &str) -> Option<u64> {
+    let first = token.trim().split('.').next()?;
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    let decoded = engine.decode(first).ok()?;
+    std::str::from_utf8(&decoded).ok()?.parse().ok()
+}
+
+/// The link a server admin opens to add Keel with the least permissions it needs.
+pub fn invite_url(application_id: u64) -> String {
+    format!(
+        "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot+applications.commands&permissions={PERMISSIONS}"
+    )
+}
+
+/// Why Discord ended the connection for good, and which setting fixes it (D4).
+fn fatal_reason(error: &serenity::Error) -> Option<String> {
+    match error {
+        serenity::Error::Gateway(GatewayError::InvalidAuthentication) => Some(
+            "Discord rejected the bot token (gateway close 4004). Reset it in the Developer Portal \
+             (your application → Bot → Reset Token) and set discord.token."
+                .into(),
+        ),
+        serenity::Error::Gateway(
+            GatewayError::DisallowedGatewayIntents | GatewayError::InvalidGatewayIntents,
+        ) => Some(
+            "Discord refused the gateway intents Keel asked for (gateway close 4014). With \
+             discord.welcome on, enable \"Server Members Intent\" in the Developer Portal (your \
+             application → Bot → Privileged Gateway Intents), or set discord.welcome = false."
+                .into(),
+        ),
+        serenity::Error::Http(serenity::all::HttpError::UnsuccessfulRequest(r))
+            if r.status_code.as_u16() == 401 =>
+        {
+            Some(
+                "Discord rejected the bot token (401). Reset it in the Developer Portal (your \
+                 application → Bot → Reset Token) and set discord.token."
+                    .into(),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// Background work the adapter runs until shutdown.
+pub type Task = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// Connects to Discord as the config says and serves until `shutdown`. Returns
+/// the notifier for announcements and the gateway task; a fatal gateway error
+/// (bad token, disallowed intents) is sent on `fatal` with what to fix.
+pub async fn start(
+    app: App,
+    config: &Config,
+    shutdown: Shutdown,
+    fatal: tokio::sync::mpsc::UnboundedSender<String>,
+) -> Result<(Arc<dyn Notifier>, Vec<Task>)> {
+    let settings = config.discord.clone();
+    let token = settings
+        .token
+        .as_ref()
+        .map(|t| t.expose().trim().to_string())
+        .unwrap_or_default();
+    let mut http = HttpBuilder::new(&token);
+    if let Some(base) = &settings.api_base {
+        // serenity ignores the proxy while its own rate limiter is on.
+        http = http
+            .proxy(base.trim_end_matches('/'))
+            .ratelimiter_disabled(true);
+    }
+    let discord = Arc::new(Discord {
+        app,
+        settings: settings.clone(),
+    });
+    let guild = settings.guild_id.map(GuildId::new);
+    let ready_data = discord.clone();
+    let framework = poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands: commands::all(),
+            allowed_mentions: Some(render::no_mentions()),
+            on_error: |error| Box::pin(on_error(error)),
+            event_handler: |framework, event| {
+                Box::pin(async move {
+                    events::handle(framework.serenity_context, framework.user_data, event).await
+                })
+            },
+            ..Default::default()
+        })
+        .initialize_owners(false)
+        .setup(move |ctx, ready, framework| {
+            Box::pin(async move {
+                let commands = &framework.options().commands;
+                match guild {
+                    Some(guild) => poise::builtins::register_in_guild(ctx, commands, guild).await?,
+                    None => poise::builtins::register_globally(ctx, commands).await?,
+                }
+                tracing::info!(
+                    bot = %ready.user.name,
+                    servers = ready.guilds.len(),
+                    commands = commands.len(),
+                    scope = if guild.is_some() { "one server" } else { "global" },
+                    "connected to Discord; slash commands registered"
+                );
+                Ok(ready_data)
+            })
+        })
+        .build();
+    let mut client = ClientBuilder::new_with_http(http.build(), intents(&settings))
+        .framework(framework)
+        .await
+        .map_err(|e| match fatal_reason(&e) {
+            Some(reason) => Error::internal("discord", reason),
+            None => Error::internal("connecting to Discord", e.to_string()),
+        })?;
+    let notifier: Arc<dyn Notifier> = Arc::new(notifier::DiscordNotifier {
+        http: client.http.clone(),
+    });
+    let shards = client.shard_manager.clone();
+    let mut stop = shutdown;
+    let task = tokio::spawn(async move {
+        tokio::select! {
+            result = client.start() => {
+                if let Err(e) = result {
+                    let reason = fatal_reason(&e)
+                        .unwrap_or_else(|| format!("the Discord connection ended: {e}"));
+                    let _ = fatal.send(reason.clone());
+                    return Err(std::io::Error::other(reason));
+                }
+                Ok(())
+            }
+            _ = stop.wait() => {
+                shards.shutdown_all().await;
+                Ok(())
+            }
+        }
+    });
+    Ok((notifier, vec![task]))
+}
+
+/// Errors poise meets before or around a command: bad options, panics. Members
+/// get a short private note; details go to the log.
+async fn on_error(error: poise::FrameworkError<'_, Arc<Discord>, BoxError>) {
+    use poise::FrameworkError;
+    match error {
+        FrameworkError::Command { error, ctx, .. } => {
+            let reference = format!("{:08x}", rand::random::<u32>());
+            tracing::error!(%reference, error = %error, command = %ctx.command().qualified_name, "Discord command failed");
+            let _ = interaction::send_error(
+                ctx,
+                &format!("Sorry, something went wrong on Keel's side (reference {reference})."),
+            )
+            .await;
+        }
+        FrameworkError::ArgumentParse { error, ctx, .. } => {
+            let _ = interaction::send_error(
+                ctx,
+                &format!("{error}. See `/help {}`.", ctx.command().qualified_name),
+            )
+            .await;
+        }
+        FrameworkError::GuildOnly { ctx, .. } => {
+            let _ = interaction::send_error(ctx, interaction::SERVER_ONLY).await;
+        }
+        other => {
+            if let Err(e) = poise::builtins::on_error(other).await {
+                tracing::warn!(error = %e, "handling a Discord framework error");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_application_id_comes_from_the_bot_token() {
+        // "123456789012345678" in base64, then Discord's other two token parts.
+        assert_eq!(
+            application_id("MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.abcdefghijklmnop"),
+            Some(123456789012345678)
+        );
+        assert_eq!(application_id("not a token"), None);
+        assert!(invite_url(42).contains("client_id=42"));
+        assert!(invite_url(42).contains("permissions=52224"));
+    }
+
+    #[test]
+    fn intents_are_the_least_the_features_need() {
+        let mut settings = DiscordConfig::default();
+        assert_eq!(intents(&settings), GatewayIntents::GUILDS);
+        settings.count_activity = true;
+        settings.welcome = true;
+        let all = intents(&settings);
+        assert!(all.contains(GatewayIntents::GUILD_MEMBERS));
+        assert!(all.contains(GatewayIntents::GUILD_MESSAGE_REACTIONS));
+        assert!(!all.contains(GatewayIntents::MESSAGE_CONTENT));
+    }
+}
