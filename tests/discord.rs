@@ -1,0 +1,779 @@
+//! The Discord adapter (real serenity and poise) against a fake Discord: gateway
+//! and REST on 127.0.0.1, started by each test.
+#![cfg(feature = "discord")]
+
+#[path = "support/fake_discord.rs"]
+mod fake_discord;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use fake_discord::{FakeDiscord, Invocation, TOKEN, assert_everything_parsed, capture_logs};
+use keel::app::App;
+use keel::config::{Config, Secret};
+use keel::domain::clock::ManualClock;
+use keel::jobs::outbox::{Deliverer, Notifier};
+use keel::jobs::{ShutdownTrigger, shutdown_pair};
+use keel::store::{Store, StoreOptions};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::sync::mpsc;
+
+const G1: u64 = 111_111_111_111_111_111;
+const G2: u64 = 222_222_222_222_222_222;
+const ORGANISER: u64 = 500_000_000_000_000_001;
+const MEMBER: u64 = 500_000_000_000_000_002;
+const CHANNEL: u64 = 600_000_000_000_000_042;
+const ROLE: u64 = 300_000_000_000_000_007;
+
+struct Keel {
+    app: App,
+    fake: FakeDiscord,
+    clock: Arc<ManualClock>,
+    notifier: Arc<dyn Notifier>,
+    _dir: TempDir,
+    _stop: ShutdownTrigger,
+    _fatal: mpsc::UnboundedReceiver<String>,
+}
+
+async fn start(configure: impl FnOnce(&mut Config)) -> Keel {
+    capture_logs();
+    let fake = FakeDiscord::start().await;
+    fake.add_guild(G1, "Forest Friends");
+    fake.add_guild(G2, "River Keepers");
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("keel.db").display());
+    let store = Store::open(&StoreOptions::new(url)).await.unwrap();
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = App::new(store, clock.clone());
+    let mut config = Config::default();
+    config.discord.token = Some(Secret::new(TOKEN));
+    config.discord.api_base = Some(fake.api_base());
+    config.discord.count_activity = true;
+    config.discord.welcome = true;
+    configure(&mut config);
+    let (stop, shutdown) = shutdown_pair();
+    let (fatal, fatal_rx) = mpsc::unbounded_channel();
+    let (notifier, _tasks) = keel::discord::start(app.clone(), &config, shutdown, fatal)
+        .await
+        .unwrap();
+    fake.wait_ready().await;
+    let keel = Keel {
+        app,
+        fake,
+        clock,
+        notifier,
+        _dir: dir,
+        _stop: stop,
+        _fatal: fatal_rx,
+    };
+    // Both servers' GUILD_CREATE made their communities.
+    keel.wait_until(
+        "both communities",
+        "SELECT count(*) FROM workspaces WHERE platform = 'discord'",
+        2,
+    )
+    .await;
+    keel
+}
+
+impl Keel {
+    async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(&self.app.store().read)
+            .await
+            .unwrap()
+    }
+
+    async fn wait_until(&self, what: &str, sql: &str, expected: i64) {
+        for _ in 0..200 {
+            if self.count(sql).await == expected {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "{what}: `{sql}` never became {expected} (is {})",
+            self.count(sql).await
+        );
+    }
+
+    async fn deliver(&self) -> usize {
+        Deliverer::new(self.app.clone(), vec![self.notifier.clone()])
+            .deliver_due()
+            .await
+            .unwrap()
+    }
+}
+
+/// The text a callback or message shows: content, embed titles, descriptions, fields.
+fn shown(body: &Value) -> String {
+    let data = if body.get("data").is_some() {
+        &body["data"]
+    } else {
+        body
+    };
+    let mut out = vec![data["content"].as_str().unwrap_or_default().to_string()];
+    for embed in data["embeds"].as_array().into_iter().flatten() {
+        out.push(embed["title"].as_str().unwrap_or_default().to_string());
+        out.push(
+            embed["description"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+        for field in embed["fields"].as_array().into_iter().flatten() {
+            out.push(format!("{}: {}", field["name"], field["value"]));
+        }
+    }
+    out.join("\n")
+}
+
+fn is_ephemeral(body: &Value) -> bool {
+    body["data"]["flags"].as_u64().unwrap_or(0) & 64 != 0
+}
+
+fn mentions_parse_nothing(data: &Value) -> bool {
+    data["allowed_mentions"]["parse"] == json!([])
+        && data["allowed_mentions"]["users"] == json!([])
+        && data["allowed_mentions"]["roles"] == json!([])
+}
+
+fn string(name: &str, value: &str) -> Value {
+    json!({"name": name, "type": 3, "value": value})
+}
+
+fn number(name: &str, value: f64) -> Value {
+    json!({"name": name, "type": 10, "value": value})
+}
+
+#[tokio::test]
+async fn startup_identifies_with_least_intents_and_registers_every_core_verb() {
+    let keel = start(|c| c.discord.guild_id = Some(G1)).await;
+    let identify = &keel.fake.identifies()[0];
+    assert!(identify["token"].as_str().unwrap().ends_with(TOKEN));
+    // GUILDS | GUILD_MEMBERS (welcome) | GUILD_MESSAGES | GUILD_MESSAGE_REACTIONS.
+    assert_eq!(identify["intents"], 1 | 2 | 512 | 1024);
+    let registration = keel.fake.wait_ready().await;
+    assert!(
+        registration.path.ends_with(&format!(
+            "/applications/{}/guilds/{G1}/commands",
+            fake_discord::APPLICATION_ID
+        )),
+        "a development guild registers there: {}",
+        registration.path
+    );
+    let commands = registration.body.as_array().unwrap();
+    let names: Vec<&str> = commands
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for verb in [
+        "help",
+        "mission",
+        "contribute",
+        "contributions",
+        "goal",
+        "milestone",
+        "kudos",
+        "stats",
+        "leaderboard",
+        "away",
+        "link",
+        "export",
+        "forget-me",
+        "setup",
+        "health",
+    ] {
+        assert!(names.contains(&verb), "{verb} missing from {names:?}");
+    }
+    let command = |name: &str| commands.iter().find(|c| c["name"] == name).unwrap();
+    let contribute = command("contribute");
+    let what = &contribute["options"][0];
+    assert_eq!(what["name"], "what");
+    assert_eq!(what["required"], true);
+    assert_eq!(what["max_length"], 500);
+    assert!(what["description"].as_str().unwrap().len() > 5);
+    let goal_option = contribute["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "goal")
+        .unwrap();
+    assert_eq!(goal_option["autocomplete"], true);
+    assert_eq!(command("health")["default_member_permissions"], "32");
+    assert_eq!(command("setup")["default_member_permissions"], "32");
+    let goal_subs: Vec<&str> = command("goal")["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(goal_subs, ["create", "list", "show", "close"]);
+    let communities: Vec<String> = sqlx::query_scalar("SELECT name FROM communities ORDER BY name")
+        .fetch_all(&keel.app.store().read)
+        .await
+        .unwrap();
+    assert_eq!(communities, ["Forest Friends", "River Keepers"]);
+    assert_everything_parsed();
+}
+
+#[tokio::test]
+async fn without_optional_features_only_the_guilds_intent_is_asked_and_commands_are_global() {
+    let keel = start(|c| {
+        c.discord.welcome = false;
+        c.discord.count_activity = false;
+    })
+    .await;
+    assert_eq!(keel.fake.identifies()[0]["intents"], 1);
+    let registration = keel.fake.wait_ready().await;
+    assert!(
+        registration.path.ends_with(&format!(
+            "/applications/{}/commands",
+            fake_discord::APPLICATION_ID
+        )),
+        "{}",
+        registration.path
+    );
+}
+
+#[tokio::test]
+async fn contribute_is_recorded_and_answered_and_stats_me_is_private() {
+    let keel = start(|_| {}).await;
+    let answer = keel
+        .fake
+        .command(&Invocation::new(
+            G1,
+            MEMBER,
+            "contribute",
+            json!([
+                string("what", "Planted 3 oaks <@123> @everyone"),
+                number("amount", 3.0),
+                string("unit", "trees")
+            ]),
+        ))
+        .await;
+    assert_eq!(answer["type"], 4, "{answer}");
+    assert!(
+        is_ephemeral(&answer),
+        "the receipt is for the member; milestones go to the channel"
+    );
+    assert!(mentions_parse_nothing(&answer["data"]), "{answer}");
+    let text = shown(&answer);
+    assert!(text.contains("Planted 3 oaks"), "{text}");
+    assert!(!text.contains("<@123>"), "user text is escaped: {text}");
+    assert_eq!(
+        keel.count("SELECT count(*) FROM contributions WHERE platform = 'discord' AND description = 'Planted 3 oaks <@123> @everyone' AND amount = 3")
+            .await,
+        1
+    );
+
+    let mine = keel
+        .fake
+        .command(&Invocation::sub(G1, MEMBER, "stats", "me", json!([])))
+        .await;
+    assert!(is_ephemeral(&mine), "{mine}");
+    assert!(shown(&mine).contains('1'), "{}", shown(&mine));
+
+    let community = keel
+        .fake
+        .command(&Invocation::sub(
+            G1,
+            MEMBER,
+            "stats",
+            "community",
+            json!([string("period", "7d")]),
+        ))
+        .await;
+    assert!(
+        shown(&community).contains("Contributions"),
+        "{}",
+        shown(&community)
+    );
+
+    let bad = keel
+        .fake
+        .command(&Invocation::sub(
+            G1,
+            MEMBER,
+            "stats",
+            "community",
+            json!([string("period", "7 parsecs")]),
+        ))
+        .await;
+    assert!(is_ephemeral(&bad));
+    assert!(shown(&bad).contains("not a period"), "{}", shown(&bad));
+
+    let empty = keel
+        .fake
+        .command(&Invocation::new(
+            G1,
+            MEMBER,
+            "contribute",
+            json!([string("what", "   ")]),
+        ))
+        .await;
+    assert!(is_ephemeral(&empty), "errors are private: {empty}");
+    assert_eq!(
+        keel.count("SELECT count(*) FROM contributions").await,
+        1,
+        "nothing written"
+    );
+    assert_everything_parsed();
+}
+
+#[tokio::test]
+async fn organiser_commands_are_checked_when_they_run() {
+    let keel = start(|_| {}).await;
+    // Discord let the member invoke it (an admin overrode the default permissions),
+    // but Keel refuses: no Manage Server, no organiser role.
+    let refused = keel
+        .fake
+        .command(&Invocation::sub(
+            G1,
+            MEMBER,
+            "mission",
+            "set",
+            json!([string("statement", "Take over")]),
+        ))
+        .await;
+    assert!(is_ephemeral(&refused));
+    assert!(shown(&refused).contains("organiser"), "{}", shown(&refused));
+    let health = keel
+        .fake
+        .command(&Invocation::new(G1, MEMBER, "health", json!([])))
+        .await;
+    assert!(shown(&health).contains("organiser"), "{}", shown(&health));
+    assert_eq!(keel.count("SELECT count(*) FROM mission_versions").await, 0);
+
+    // An organiser names a role; its members organise too.
+    let mut role_setup = Invocation::sub(
+        G1,
+        ORGANISER,
+        "setup",
+        "organiser-role",
+        json!([{"name": "role", "type": 8, "value": ROLE.to_string()}]),
+    )
+    .organiser();
+    role_setup.resolved = json!({"roles": {ROLE.to_string(): {
+        "id": ROLE.to_string(), "name": "Stewards", "color": 0, "colors": {"primary_color": 0},
+        "hoist": false, "icon": null, "unicode_emoji": null, "position": 1,
+        "permissions": "0", "managed": false, "mentionable": false, "flags": 0
+    }}});
+    let set = keel.fake.command(&role_setup).await;
+    assert!(!shown(&set).contains("⚠"), "{}", shown(&set));
+    let allowed = keel
+        .fake
+        .command(
+            &Invocation::sub(
+                G1,
+                MEMBER,
+                "mission",
+                "set",
+                json!([string("statement", "Grow a forest")]),
+            )
+            .with_roles(&[ROLE]),
+        )
+        .await;
+    assert!(
+        shown(&allowed).contains("Grow a forest"),
+        "{}",
+        shown(&allowed)
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM mission_versions").await, 1);
+
+    // In a DM there is no community: the command says where it works.
+    let dm = keel
+        .fake
+        .command(&Invocation::sub(G1, MEMBER, "mission", "show", json!([])).in_dm())
+        .await;
+    assert!(is_ephemeral(&dm));
+    assert!(shown(&dm).contains("work in a server"), "{}", shown(&dm));
+    assert_everything_parsed();
+}
+
+#[tokio::test]
+async fn a_milestone_is_announced_once_through_429_and_500_without_pinging() {
+    let keel = start(|_| {}).await;
+    let mut channel = Invocation::sub(
+        G1,
+        ORGANISER,
+        "setup",
+        "announcements",
+        json!([{"name": "channel", "type": 7, "value": CHANNEL.to_string()}]),
+    )
+    .organiser();
+    channel.resolved = json!({"channels": {CHANNEL.to_string(): {
+        "id": CHANNEL.to_string(), "name": "celebrations", "type": 0, "permissions": "2147534848"
+    }}});
+    let set = keel.fake.command(&channel).await;
+    assert!(!shown(&set).contains("⚠"), "{}", shown(&set));
+
+    let mission = keel
+        .fake
+        .command(
+            &Invocation::sub(
+                G1,
+                ORGANISER,
+                "mission",
+                "set",
+                json!([string("statement", "@everyone grow a forest @here")]),
+            )
+            .organiser(),
+        )
+        .await;
+    assert!(mentions_parse_nothing(&mission["data"]), "{mission}");
+    let shown_mission = shown(&mission);
+    assert!(!shown_mission.contains(" @everyone"), "{shown_mission}");
+    assert!(
+        shown_mission.contains("\\@everyone grow a forest"),
+        "{shown_mission}"
+    );
+
+    let posts = format!("/channels/{CHANNEL}/messages");
+    keel.fake.fail_next(&posts, 429, Some(1.0));
+    keel.fake.fail_next(&posts, 500, None);
+    keel.fake
+        .command(&Invocation::new(
+            G1,
+            MEMBER,
+            "contribute",
+            json!([string("what", "Planted @everyone an oak")]),
+        ))
+        .await;
+
+    let delivered = |fake: &FakeDiscord| -> Vec<fake_discord::Request> {
+        fake.requests_to("POST", &posts)
+            .into_iter()
+            .filter(|r| r.status == 200)
+            .collect()
+    };
+    keel.deliver().await;
+    let refused: Vec<u16> = keel
+        .fake
+        .requests_to("POST", &posts)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(refused, [429, 500], "both announcements met an error");
+    keel.clock.advance(chrono::Duration::milliseconds(500));
+    keel.deliver().await;
+    assert_eq!(
+        delivered(&keel.fake).len(),
+        0,
+        "not again before they are due"
+    );
+    keel.clock.advance(chrono::Duration::seconds(10));
+    keel.deliver().await;
+    keel.clock.advance(chrono::Duration::hours(2));
+    keel.deliver().await;
+
+    let posted = delivered(&keel.fake);
+    let texts: Vec<String> = posted.iter().map(|r| shown(&r.body)).collect();
+    assert_eq!(posted.len(), 2, "each announcement posted once: {texts:#?}");
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("The community logged its first contribution"))
+            .count(),
+        1
+    );
+    for post in &posted {
+        assert!(mentions_parse_nothing(&post.body), "{}", post.raw);
+        assert!(
+            !shown(&post.body).contains(" @everyone"),
+            "{}",
+            shown(&post.body)
+        );
+        assert_eq!(post.authorization, format!("Bot {TOKEN}"));
+    }
+    assert_eq!(keel.fake.requests_to("POST", &posts).len(), 4);
+    assert_eq!(
+        keel.count("SELECT count(*) FROM announcement_deliveries WHERE status = 'pending'")
+            .await,
+        0
+    );
+    assert_everything_parsed();
+}
+
+#[tokio::test]
+async fn after_a_dropped_connection_the_bot_resumes_and_keeps_answering() {
+    let keel = start(|_| {}).await;
+    keel.fake
+        .command(&Invocation::new(
+            G1,
+            MEMBER,
+            "contribute",
+            json!([string("what", "Before the drop")]),
+        ))
+        .await;
+    keel.fake.drop_connection();
+    keel.fake
+        .wait_for(Duration::from_secs(30), "a RESUME", |f| {
+            (f.resumes() == 1).then_some(())
+        })
+        .await;
+    let after = keel
+        .fake
+        .command(&Invocation::new(
+            G1,
+            MEMBER,
+            "contribute",
+            json!([string("what", "After the drop")]),
+        ))
+        .await;
+    assert!(shown(&after).contains("After the drop"), "{after}");
+    assert_eq!(
+        keel.fake.identifies().len(),
+        1,
+        "resumed, not identified again"
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 2);
+    assert_everything_parsed();
+}
+
+#[tokio::test]
+async fn two_servers_never_see_each_others_data() {
+    let keel = start(|_| {}).await;
+    keel.fake
+        .command(
+            &Invocation::sub(
+                G1,
+                ORGANISER,
+                "goal",
+                "create",
+                json!([
+                    string("title", "Plant 500 trees"),
+                    number("target", 500.0),
+                    string("slug", "trees")
+                ]),
+            )
+            .organiser(),
+        )
+        .await;
+    keel.fake
+        .command(&Invocation::new(
+            G1,
+            MEMBER,
+            "contribute",
+            json!([
+                string("what", "Secret forest work"),
+                number("amount", 5.0),
+                string("goal", "trees")
+            ]),
+        ))
+        .await;
+    // The same user id in another server is another member of another community.
+    let other = keel
+        .fake
+        .command(&Invocation::sub(
+            G2,
+            MEMBER,
+            "goal",
+            "show",
+            json!([string("slug", "trees")]),
+        ))
+        .await;
+    assert!(shown(&other).contains("No goal"), "{}", shown(&other));
+    let theirs = keel
+        .fake
+        .command(&Invocation::new(G2, MEMBER, "contributions", json!([])))
+        .await;
+    assert!(
+        !shown(&theirs).contains("Secret forest work"),
+        "{}",
+        shown(&theirs)
+    );
+    let stats = keel
+        .fake
+        .command(&Invocation::sub(G2, MEMBER, "stats", "me", json!([])))
+        .await;
+    assert!(!shown(&stats).contains("Secret"), "{}", shown(&stats));
+    let ours = keel
+        .fake
+        .command(&Invocation::sub(
+            G1,
+            MEMBER,
+            "goal",
+            "show",
+            json!([string("slug", "trees")]),
+        ))
+        .await;
+    assert!(shown(&ours).contains("Plant 500 trees"), "{}", shown(&ours));
+    assert_eq!(
+        keel.count("SELECT count(DISTINCT community_id) FROM members")
+            .await,
+        2
+    );
+    assert_everything_parsed();
+}
+
+#[tokio::test]
+async fn lifecycle_events_welcome_count_and_schedule_a_purge() {
+    let keel = start(|_| {}).await;
+    keel.fake
+        .command(
+            &Invocation::sub(
+                G1,
+                ORGANISER,
+                "mission",
+                "set",
+                json!([string("statement", "Grow a forest")]),
+            )
+            .organiser(),
+        )
+        .await;
+    let newcomer = 500_000_000_000_000_099_u64;
+    keel.fake.dispatch(
+        "GUILD_MEMBER_ADD",
+        fake_discord::member(G1, newcomer, "newcomer"),
+    );
+    let dm = keel
+        .fake
+        .wait_for(Duration::from_secs(10), "the welcome", |f| {
+            f.requests().into_iter().find(|r| {
+                r.method == "POST"
+                    && r.path.contains("/channels/")
+                    && shown(&r.body).contains("Grow a forest")
+            })
+        })
+        .await;
+    assert!(mentions_parse_nothing(&dm.body));
+    assert!(shown(&dm.body).contains("Welcome"), "{}", shown(&dm.body));
+
+    keel.fake.dispatch(
+        "MESSAGE_CREATE",
+        json!({
+            "id": "910000000000000001", "channel_id": "700000000000000001",
+            "guild_id": G1.to_string(), "author": fake_discord::user(MEMBER, "member", false),
+            "content": "", "timestamp": "2026-11-26T10:00:00.000000+00:00",
+            "edited_timestamp": null, "tts": false, "mention_everyone": false,
+            "mentions": [], "mention_roles": [], "attachments": [], "embeds": [],
+            "pinned": false, "type": 0, "flags": 0,
+        }),
+    );
+    keel.fake.dispatch(
+        "MESSAGE_REACTION_ADD",
+        json!({
+            "user_id": MEMBER.to_string(), "channel_id": "700000000000000001",
+            "message_id": "910000000000000001", "guild_id": G1.to_string(),
+            "emoji": {"id": null, "name": "🌳"}, "burst": false, "type": 0,
+        }),
+    );
+    keel.wait_until(
+        "a message and a reaction counted",
+        "SELECT coalesce(sum(messages) * 10 + sum(reactions), 0) FROM member_daily_activity",
+        11,
+    )
+    .await;
+
+    keel.fake.dispatch(
+        "GUILD_DELETE",
+        json!({"id": G2.to_string(), "unavailable": false}),
+    );
+    keel.wait_until(
+        "the purge scheduled",
+        &format!(
+            "SELECT count(*) FROM workspaces WHERE external_id = '{G2}' AND purge_after IS NOT NULL"
+        ),
+        1,
+    )
+    .await;
+    // An outage is not a removal.
+    keel.fake.dispatch(
+        "GUILD_DELETE",
+        json!({"id": G1.to_string(), "unavailable": true}),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        keel.count(&format!(
+            "SELECT count(*) FROM workspaces WHERE external_id = '{G1}' AND purge_after IS NOT NULL"
+        ))
+        .await,
+        0
+    );
+    assert_everything_parsed();
+}
+
+#[tokio::test]
+async fn a_dispatch_serenity_cannot_parse_is_caught() {
+    let keel = start(|_| {}).await;
+    // An interaction without its token, as a drifting fake might send.
+    keel.fake.dispatch(
+        "INTERACTION_CREATE",
+        json!({"id": "1", "application_id": fake_discord::APPLICATION_ID.to_string(), "type": 2}),
+    );
+    for _ in 0..100 {
+        if fake_discord::my_logs().contains("An unknown event was received") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the unparsable dispatch went unnoticed:\n{}",
+        fake_discord::my_logs()
+    );
+}
+
+#[tokio::test]
+async fn export_is_deferred_then_followed_up_with_the_file() {
+    let keel = start(|_| {}).await;
+    keel.fake
+        .command(&Invocation::new(
+            G1,
+            MEMBER,
+            "contribute",
+            json!([string("what", "Something to export")]),
+        ))
+        .await;
+    let (id, token) = keel
+        .fake
+        .interact(&Invocation::new(G1, MEMBER, "export", json!([])));
+    let deferred = keel.fake.callback(id).await;
+    assert_eq!(deferred["type"], 5, "{deferred}");
+    assert!(is_ephemeral(&deferred));
+    let followup = keel
+        .fake
+        .wait_for(Duration::from_secs(10), "the follow-up", |f| {
+            f.followups(&token).into_iter().next()
+        })
+        .await;
+    assert!(
+        followup.raw.contains("Something to export"),
+        "{}",
+        followup.raw
+    );
+    assert!(followup.raw.contains("filename="), "the export is attached");
+    assert_everything_parsed();
+}
+
+#[test]
+fn a_rejected_token_or_intents_end_keel_run_with_what_to_fix() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for (code, hint) in [(4004, "Reset Token"), (4014, "Privileged Gateway Intents")] {
+        let fake = runtime.block_on(FakeDiscord::start());
+        fake.reject_identify_with(code);
+        let dir = tempfile::tempdir().unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_keel"))
+            .arg("run")
+            .env_clear()
+            .env(
+                "KEEL_DATABASE__URL",
+                format!("sqlite://{}", dir.path().join("k.db").display()),
+            )
+            .env("KEEL_DISCORD__TOKEN", TOKEN)
+            .env("KEEL_DISCORD__API_BASE", fake.api_base())
+            .env("KEEL_DISCORD__WELCOME", "true")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "close {code} must fail keel run");
+        assert!(stderr.contains(hint), "close {code}: {stderr}");
+        assert!(stderr.contains(&code.to_string()), "{stderr}");
+        assert!(
+            !stderr.contains("test-token-not-real"),
+            "the token is never printed"
+        );
+    }
+}
