@@ -244,6 +244,28 @@ impl FakeDiscord {
             .map(|r| r.at.duration_since(*sent))
     }
 
+    /// Dispatch-to-callback times of every answered interaction, and how many
+    /// interactions were dispatched.
+    pub fn latencies(&self) -> (Vec<Duration>, usize) {
+        let script = self.script.lock().unwrap();
+        let mut answered = Vec::new();
+        for r in &script.requests {
+            if !r.path.ends_with("/callback") {
+                continue;
+            }
+            let id = r
+                .path
+                .split('/')
+                .skip_while(|s| *s != "interactions")
+                .nth(1)
+                .and_then(|id| id.parse::<u64>().ok());
+            if let Some(sent) = id.and_then(|id| script.dispatched.get(&id)) {
+                answered.push(r.at.duration_since(*sent));
+            }
+        }
+        (answered, script.dispatched.len())
+    }
+
     /// Follow-up messages sent with an interaction's token.
     pub fn followups(&self, token: &str) -> Vec<Request> {
         self.requests()
