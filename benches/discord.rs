@@ -42,10 +42,18 @@ async fn bench() {
     fake.add_guild(GUILD, "Bench Server");
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bench.db");
-    let mut keel = std::process::Command::new(env!("CARGO_BIN_EXE_keel"))
+    let mut keel = std::process::Command::new(env!("CARGO_BIN_EXE_keel"));
+    // The benchmark's own settings are not Keel's (Keel refuses unknown keys).
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("KEEL_BENCH_")) {
+        keel.env_remove(name);
+    }
+    let mut keel = keel
         .arg("run")
         .env("KEEL_DATABASE__URL", format!("sqlite://{}", db.display()))
-        .env("KEEL_DATABASE__SYNCHRONOUS", "full")
+        .env(
+            "KEEL_DATABASE__SYNCHRONOUS",
+            std::env::var("KEEL_BENCH_SYNCHRONOUS").unwrap_or_else(|_| "full".into()),
+        )
         .env("KEEL_DISCORD__TOKEN", TOKEN)
         .env("KEEL_DISCORD__API_BASE", fake.api_base())
         .env("KEEL_DISCORD__GUILD_ID", GUILD.to_string())

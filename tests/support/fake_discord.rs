@@ -298,6 +298,8 @@ pub struct Invocation {
     pub options: Value,
     /// `resolved` data for user, channel and role options.
     pub resolved: Value,
+    /// 2: a command; 4: autocomplete while the member types.
+    pub kind: u8,
 }
 
 impl Invocation {
@@ -312,6 +314,7 @@ impl Invocation {
             name: name.into(),
             options,
             resolved: json!({}),
+            kind: 2,
         }
     }
 
@@ -340,6 +343,12 @@ impl Invocation {
         self
     }
 
+    /// An autocomplete request: the option marked `"focused": true` is being typed.
+    pub fn autocomplete(mut self) -> Invocation {
+        self.kind = 4;
+        self
+    }
+
     pub fn in_dm(mut self) -> Invocation {
         self.guild = None;
         self
@@ -356,7 +365,7 @@ impl Invocation {
         let mut data = json!({
             "id": id.to_string(),
             "application_id": APPLICATION_ID.to_string(),
-            "type": 2,
+            "type": self.kind,
             "data": {
                 "id": "800000000000000001",
                 "name": self.name,
