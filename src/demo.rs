@@ -259,6 +259,7 @@ pub async fn generate(
     }
 
     crate::store::activity::rebuild(&mut tx, community).await?;
+    crate::store::insights::rebuild(&mut tx, community).await?;
     crate::store::windows::rebuild_all(&mut tx, community, today).await?;
 
     // Milestones already passed count as reached, so the next contribution does

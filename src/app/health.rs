@@ -4,82 +4,90 @@
 //! are left out of the drop, overload and inactivity lists; group figures over
 //! fewer than five members are withheld (PRODUCT.md).
 
-use chrono::Days;
-
 use crate::domain::metrics::{self, Guarded};
 use crate::domain::reply::Line;
 use crate::domain::text::format_number;
 use crate::domain::{Actor, Reply};
 use crate::error::Result;
-use crate::store::{communities, health};
+use crate::store::health::{self, Listed};
+use crate::store::{communities, windows};
 
 use super::App;
 
 /// Equity is measured over the last 28 days, like MAU.
-const EQUITY_DAYS: u64 = 28;
+const EQUITY_DAYS: u32 = 28;
 
 /// The most names a list shows; a large community gets the count of the rest.
 const MAX_NAMES: usize = 25;
 
-fn names(list: &[String]) -> String {
-    match list.len() {
-        0 => "none".to_string(),
-        n if n <= MAX_NAMES => list.join(", "),
-        n => format!(
-            "{} and {} more",
-            list[..MAX_NAMES].join(", "),
-            n - MAX_NAMES
-        ),
+fn names(list: &Listed) -> String {
+    let shown = &list.names[..list.names.len().min(MAX_NAMES)];
+    let rest = (list.total as usize).saturating_sub(shown.len());
+    match (shown.len(), rest) {
+        (0, 0) => "none".to_string(),
+        (_, 0) => shown.join(", "),
+        (0, n) => format!("{n} members"),
+        (_, n) => format!("{} and {n} more", shown.join(", ")),
     }
+}
+
+/// Contribution counts per member from a histogram of (count, members).
+pub(super) fn expand(histogram: &[(u64, u64)]) -> Vec<u64> {
+    histogram
+        .iter()
+        .flat_map(|&(c, n)| std::iter::repeat_n(c, n as usize))
+        .collect()
+}
+
+/// Brings the kept 28-day window and the health signals up to today.
+pub(super) async fn bring_up_to_date(app: &App, actor: &Actor) -> Result<()> {
+    let read = &app.store().read;
+    let today = app.today();
+    let window_behind = !windows::is_current(read, actor.community, EQUITY_DAYS, today).await?;
+    let signals_behind = !health::signals_current(read, actor.community, today).await?;
+    if window_behind || signals_behind {
+        app.store()
+            .write(async |conn| {
+                if window_behind {
+                    windows::catch_up(conn, actor.community, today).await?;
+                }
+                if signals_behind {
+                    health::refresh_signals(conn, actor.community, today).await?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(())
 }
 
 pub async fn health(app: &App, actor: &Actor) -> Result<Reply> {
     let read = &app.store().read;
     let today = app.today();
     let community = communities::community(read, actor.community).await?;
-    let members = health::members(read, actor.community, today, EQUITY_DAYS).await?;
     let interval = community.inactive_days.max(1) as u64;
+    bring_up_to_date(app, actor).await?;
+    let limit = MAX_NAMES as i64;
 
     // The period's Contributor Absence Factor: if one member carries half the
     // work, they are overloaded whatever their days look like.
-    let counts: Vec<u64> = members
-        .iter()
-        .map(|m| m.window_contributions)
-        .filter(|&c| c > 0)
-        .collect();
+    let counts = expand(&health::contribution_histogram(read, actor.community, EQUITY_DAYS).await?);
     let absence = metrics::contributor_absence_factor(&counts);
-    let top = members
-        .iter()
-        .max_by_key(|m| m.window_contributions)
-        .filter(|_| absence == Some(1));
-
-    let mut dropping = Vec::new();
-    let mut overloaded = Vec::new();
-    let mut inactive = Vec::new();
-    let mut newcomers = Vec::new();
-    for m in &members {
-        if m.contribution_count == 0 && m.joined_on + Days::new(interval) > today {
-            newcomers.push(m.name.clone());
-        }
-        if m.away {
-            continue;
-        }
-        if metrics::drop_signal(&m.weeks) {
-            dropping.push(m.name.clone());
-        }
-        let last_14: u32 = {
-            // The last two 7-day blocks are exactly the last 14 days.
-            m.weeks[13] + m.weeks[14]
-        };
-        if metrics::overload_signal(last_14, top.is_some_and(|t| t.id == m.id)) {
-            overloaded.push(m.name.clone());
-        }
-        if let Some(last) = m.last_active
-            && (today - last).num_days() as u64 > interval
-        {
-            inactive.push(m.name.clone());
-        }
+    let dropping = health::flagged(read, actor.community, "drop", limit).await?;
+    let mut overloaded = health::flagged(read, actor.community, "overload", limit + 1).await?;
+    if absence == Some(1)
+        && let Some((_, name, false)) =
+            health::top_of_window(read, actor.community, EQUITY_DAYS).await?
+        && !overloaded.names.contains(&name)
+    {
+        // Unless they are already listed by their days (the list is cut, so a
+        // name beyond it may count twice: rare, and only in a long list).
+        overloaded.names.insert(0, name);
+        overloaded.total += 1;
     }
+    overloaded.names.truncate(MAX_NAMES);
+    let inactive = health::inactive(read, actor.community, today, interval, limit).await?;
+    let newcomers = health::newcomers(read, actor.community, today, interval, limit).await?;
 
     let mut reply = Reply::private(format!("Community health · {}", community.name))
         .line(
@@ -135,8 +143,11 @@ mod tests {
 
     #[test]
     fn long_lists_are_cut_with_a_count() {
-        assert_eq!(names(&[]), "none");
-        let many: Vec<String> = (0..30).map(|i| format!("m{i}")).collect();
+        assert_eq!(names(&Listed::default()), "none");
+        let many = Listed {
+            names: (0..25).map(|i| format!("m{i}")).collect(),
+            total: 30,
+        };
         let shown = names(&many);
         assert!(
             shown.starts_with("m0, m1,") && shown.ends_with("m24 and 5 more"),

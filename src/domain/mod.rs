@@ -5,6 +5,7 @@ pub mod activity;
 pub mod actor;
 pub mod announce;
 pub mod clock;
+pub mod cohorts;
 pub mod command;
 pub mod diff;
 pub mod error;

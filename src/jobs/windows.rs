@@ -1,11 +1,12 @@
-//! Keeps the rolling-window totals caught up with new contributions and kudos, a
-//! few seconds behind, so a stats read rarely has anything left to count.
+//! Keeps the rolling-window totals caught up with new contributions and kudos, and
+//! the health signals with changed active days (a new day recomputes them all), a
+//! few seconds behind, so a stats or health read rarely has anything left to count.
 
 use std::time::Duration;
 
 use super::Shutdown;
 use crate::app::App;
-use crate::store::windows;
+use crate::store::{health, windows};
 
 const EVERY: Duration = Duration::from_secs(10);
 
@@ -28,6 +29,11 @@ pub async fn catch_up_all(app: &App) -> crate::error::Result<usize> {
     for community in &behind {
         app.store()
             .write(async |conn| windows::catch_up(conn, *community, today).await)
+            .await?;
+    }
+    for community in health::signals_behind(&app.store().read, today).await? {
+        app.store()
+            .write(async |conn| health::refresh_signals(conn, community, today).await)
             .await?;
     }
     Ok(behind.len())

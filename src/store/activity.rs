@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{Days, NaiveDate};
 use sqlx::SqliteConnection;
 
-use super::{built, day, parse_day, values_placeholders};
+use super::{built, day, insights, parse_day, values_placeholders};
 use crate::domain::activity::{WIDTHS, coverage_change};
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
@@ -40,6 +40,9 @@ impl Counts {
 type Rollup = BTreeMap<NaiveDate, [i64; 5]>;
 
 const REACH: u64 = 27; // the widest window minus one day
+/// Days read around a change: the widest window, and whole weeks and months for
+/// retention cohorts (store::insights).
+const READ_REACH: u64 = 31;
 
 /// Adds activity (all counts ≥ 0) for members of one community.
 pub async fn record(
@@ -104,12 +107,19 @@ pub async fn record(
                 (lo.min(*d), hi.max(*d))
             });
         let members: Vec<i64> = new_days.keys().map(|m| m.0).collect();
-        let known = days_of(conn, &members, lo - Days::new(REACH), hi + Days::new(REACH)).await?;
+        let known = days_of(
+            conn,
+            &members,
+            lo - Days::new(READ_REACH),
+            hi + Days::new(READ_REACH),
+        )
+        .await?;
         for (member, fresh) in &new_days {
             let after = known.get(member).cloned().unwrap_or_default();
             let before: BTreeSet<NaiveDate> = after.difference(fresh).copied().collect();
             add_coverage(&mut rollup, &before, &after);
         }
+        insights::days_added(conn, community, &new_days, &known).await?;
     }
     apply(conn, community, &rollup).await
 }
@@ -154,12 +164,14 @@ pub async fn adjust(
     r[3] += delta.contributions;
     r[4] += delta.kudos_given;
     if let Some((0, _)) = row {
+        insights::member_share(conn, community, member, -1).await?;
         sqlx::query("DELETE FROM member_daily_activity WHERE community_id = ? AND member_id = ? AND day = ?")
             .bind(community)
             .bind(member)
             .bind(day(on))
             .execute(&mut *conn)
             .await?;
+        insights::member_share(conn, community, member, 1).await?;
         let mut after = before.clone();
         after.remove(&on);
         add_coverage(&mut rollup, &before, &after);
@@ -193,6 +205,7 @@ async fn member_share(
     member: MemberId,
     sign: i64,
 ) -> Result<()> {
+    super::insights::member_share(conn, community, member, sign).await?;
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT day, contributions, kudos_given FROM member_daily_activity WHERE community_id = ? AND member_id = ?",
     )

@@ -465,3 +465,29 @@ pub async fn purge_due(conn: &mut SqliteConnection, now: DateTime<Utc>) -> Resul
     }
     Ok(due.len() as u64)
 }
+
+/// Whether the community takes milestones in its digest only, not one post each.
+pub async fn milestones_in_digest_only(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+) -> Result<bool> {
+    let flag: Option<i64> =
+        sqlx::query_scalar("SELECT milestones_in_digest_only FROM communities WHERE id = ?")
+            .bind(community)
+            .fetch_optional(db)
+            .await?;
+    Ok(flag == Some(1))
+}
+
+pub async fn set_milestones_in_digest_only(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    digest_only: bool,
+) -> Result<()> {
+    sqlx::query("UPDATE communities SET milestones_in_digest_only = ? WHERE id = ?")
+        .bind(i64::from(digest_only))
+        .bind(community)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

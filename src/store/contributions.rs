@@ -10,15 +10,16 @@
 //! milestones crossed and queues their announcements, so an acknowledged
 //! contribution and its announcement are durable together or not at all.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use sqlx::{SqliteConnection, SqliteExecutor, SqlitePool};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::activity::{self, Counts};
 use super::built;
+use super::insights;
 use super::milestones::{CustomHint, CustomMilestone, NewAchievement};
 use super::{
     day, goals, milestones, mission, outbox, parse_day, parse_ts, ts, values_placeholders,
@@ -375,6 +376,19 @@ async fn write_batch(
     for (community, entries) in &by_community {
         activity::record(&mut *conn, *community, entries).await?;
     }
+    // Activity by the UTC hour it was recorded (PRODUCT.md "Activity by hour").
+    let mut hours: HashMap<CommunityId, BTreeMap<(NaiveDate, u32), i64>> = HashMap::new();
+    for (i, _) in &accepted {
+        let r = requests[*i];
+        *hours
+            .entry(r.community)
+            .or_default()
+            .entry((r.now.date_naive(), r.now.hour()))
+            .or_default() += 1;
+    }
+    for (community, events) in &hours {
+        insights::add_hours(&mut *conn, *community, events).await?;
+    }
     // Alignment: contributions linked to a goal or a value, per community and day.
     let mut aligned: HashMap<(CommunityId, NaiveDate), i64> = HashMap::new();
     for (i, p) in &accepted {
@@ -487,6 +501,10 @@ async fn write_batch(
         }
     }
 
+    // Communities that take milestones in the digest only: achievements are still
+    // recorded (the digest lists them) but not announced one by one.
+    let mut digest_only: HashMap<CommunityId, bool> = HashMap::new();
+    let mut ordinals: Vec<(MemberId, i64, NaiveDate)> = Vec::new();
     let mut out = Vec::with_capacity(requests.len());
     for (i, p) in prepared.into_iter().enumerate() {
         let p = match p {
@@ -512,6 +530,9 @@ async fn write_batch(
         let m_before = member_running[&r.member];
         let m_after = m_before + 1;
         member_running.insert(r.member, m_after);
+        if matches!(m_after, 1 | 2 | 4) {
+            ordinals.push((r.member, m_after, r.day));
+        }
         crossed.extend(
             member_counts_crossed(m_before, m_after)
                 .into_iter()
@@ -585,6 +606,19 @@ async fn write_batch(
             else {
                 continue;
             };
+            let quiet = match digest_only.get(&r.community) {
+                Some(q) => *q,
+                None => {
+                    let q = super::communities::milestones_in_digest_only(&mut *conn, r.community)
+                        .await?;
+                    digest_only.insert(r.community, q);
+                    q
+                }
+            };
+            if quiet {
+                reached.push(title);
+                continue;
+            }
             let body = announce::milestone(
                 &milestone,
                 &r.member_name,
@@ -616,6 +650,7 @@ async fn write_batch(
             milestones: reached,
         }));
     }
+    insights::contribution_reached(&mut *conn, &ordinals).await?;
     Ok(out)
 }
 

@@ -1,89 +1,355 @@
-//! What the health report reads: each member's recent active days and totals.
+//! What the health report reads. The drop and overload signals need fifteen weeks
+//! of every member's active days, so they are computed once a day per community
+//! into `member_signals` (for the members who show them) and, during the day, again
+//! for just the members whose active days changed (`member_signal_dirty`, marked by
+//! the activity writer). A background job keeps both current; a read that finds
+//! them behind brings them up to date first, so what is shown is always exact.
+//! Everything else comes from indexed columns (migration 0003).
+
+use std::collections::HashMap;
 
 use chrono::{Days, NaiveDate};
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqliteExecutor};
 
-use super::{day, parse_day};
+use super::{built, day, parse_day, values_placeholders};
+use crate::domain::metrics;
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 
-/// One member as the health report sees them.
-#[derive(Debug, Clone)]
-pub struct MemberActivity {
-    pub id: MemberId,
-    pub name: String,
-    pub joined_on: NaiveDate,
-    pub away: bool,
-    pub contribution_count: i64,
-    pub last_active: Option<NaiveDate>,
-    /// Active days in each of the last 15 weeks (7-day blocks ending today), oldest first.
-    pub weeks: [u32; 15],
-    /// Contributions in the equity window.
-    pub window_contributions: u64,
+/// Weeks of history the drop signal reads: 12 of baseline, then the last 3.
+const WEEKS: u64 = 15;
+
+/// Which signals a member's active days, as 7-day blocks ending today, show:
+/// (drop, overloaded by active days).
+fn signals(weeks: &[u32; 15]) -> (bool, bool) {
+    // The last two 7-day blocks are exactly the last 14 days.
+    let last_14 = weeks[13] + weeks[14];
+    (
+        metrics::drop_signal(weeks),
+        metrics::overload_signal(last_14, false),
+    )
 }
 
-/// Id, name, joined at, away since, contribution count, last active day.
-type MemberRow = (i64, String, String, Option<String>, i64, Option<String>);
-
-/// Every member of a community with their activity up to `today`; contributions
-/// are counted over the `window_days` ending today.
-pub async fn members(
-    db: &SqlitePool,
-    community: CommunityId,
-    today: NaiveDate,
-    window_days: u64,
-) -> Result<Vec<MemberActivity>> {
-    let rows: Vec<MemberRow> = sqlx::query_as(
-        "SELECT m.id, m.display_name, m.joined_at, m.away_since, m.contribution_count,
-                (SELECT max(day) FROM member_daily_activity d WHERE d.member_id = m.id AND d.day <= ?2)
-         FROM members m WHERE m.community_id = ?1 ORDER BY m.id",
-    )
-    .bind(community)
-    .bind(day(today))
-    .fetch_all(db)
-    .await?;
-    let first_week_day = today - Days::new(15 * 7 - 1);
-    let days: Vec<(i64, String, i64)> = sqlx::query_as(
-        "SELECT member_id, day, contributions FROM member_daily_activity
-         WHERE community_id = ? AND day BETWEEN ? AND ?",
-    )
-    .bind(community)
-    .bind(day(
-        first_week_day.min(today - Days::new(window_days.saturating_sub(1)))
-    ))
-    .bind(day(today))
-    .fetch_all(db)
-    .await?;
-    let mut out: Vec<MemberActivity> = rows
-        .into_iter()
-        .map(|(id, name, joined, away, count, last)| {
-            Ok(MemberActivity {
-                id: MemberId(id),
-                name,
-                joined_on: parse_day(joined.get(..10).unwrap_or_default())?,
-                away: away.is_some(),
-                contribution_count: count,
-                last_active: last.as_deref().map(parse_day).transpose()?,
-                weeks: [0; 15],
-                window_contributions: 0,
-            })
-        })
-        .collect::<Result<_>>()?;
-    let index: std::collections::HashMap<i64, usize> =
-        out.iter().enumerate().map(|(i, m)| (m.id.0, i)).collect();
-    let window_start = today - Days::new(window_days.saturating_sub(1));
-    for (member, d, contributions) in days {
-        let Some(&i) = index.get(&member) else {
+/// Active days per 7-day block ending `today`, oldest first, per member.
+fn weeks_of(rows: &[(i64, String)], today: NaiveDate) -> Result<HashMap<i64, [u32; 15]>> {
+    let first_day = today - Days::new(WEEKS * 7 - 1);
+    let mut out: HashMap<i64, [u32; 15]> = HashMap::new();
+    for (member, d) in rows {
+        let d = parse_day(d)?;
+        if d < first_day || d > today {
             continue;
-        };
-        let d = parse_day(&d)?;
-        if d >= first_week_day {
-            let week = ((d - first_week_day).num_days() / 7) as usize;
-            out[i].weeks[week.min(14)] += 1;
         }
-        if d >= window_start {
-            out[i].window_contributions += contributions.max(0) as u64;
-        }
+        let week = ((d - first_day).num_days() / 7) as usize;
+        out.entry(*member).or_insert([0; 15])[week.min(14)] += 1;
     }
     Ok(out)
+}
+
+async fn write_flags(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    weeks: &HashMap<i64, [u32; 15]>,
+) -> Result<()> {
+    let mut flagged: Vec<(&'static str, i64)> = Vec::new();
+    for (member, w) in weeks {
+        let (drop, overload) = signals(w);
+        if drop {
+            flagged.push(("drop", *member));
+        }
+        if overload {
+            flagged.push(("overload", *member));
+        }
+    }
+    for chunk in flagged.chunks(300) {
+        let sql = format!(
+            "INSERT INTO member_signals (community_id, signal, member_id) VALUES {} ON CONFLICT DO NOTHING",
+            values_placeholders(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(built(sql));
+        for (signal, member) in chunk {
+            q = q.bind(community).bind(*signal).bind(member);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Whether the community's signals are exact for `today` as they stand.
+pub async fn signals_current(
+    db: &sqlx::SqlitePool,
+    community: CommunityId,
+    today: NaiveDate,
+) -> Result<bool> {
+    let (as_of, dirty): (Option<String>, i64) = sqlx::query_as(
+        "SELECT (SELECT as_of FROM community_signal_marks WHERE community_id = ?1),
+                EXISTS (SELECT 1 FROM member_signal_dirty WHERE community_id = ?1)",
+    )
+    .bind(community)
+    .fetch_one(db)
+    .await?;
+    Ok(as_of.as_deref() == Some(day(today).as_str()) && dirty == 0)
+}
+
+/// Brings the signals up to `today`: all members on a new day, else the members
+/// whose active days changed.
+pub async fn refresh_signals(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    today: NaiveDate,
+) -> Result<()> {
+    let as_of: Option<String> =
+        sqlx::query_scalar("SELECT as_of FROM community_signal_marks WHERE community_id = ?")
+            .bind(community)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let first_day = today - Days::new(WEEKS * 7 - 1);
+    if as_of.as_deref() != Some(day(today).as_str()) {
+        for sql in [
+            "DELETE FROM member_signals WHERE community_id = ?",
+            "DELETE FROM member_signal_dirty WHERE community_id = ?",
+        ] {
+            sqlx::query(sql).bind(community).execute(&mut *conn).await?;
+        }
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT member_id, day FROM member_daily_activity
+             WHERE community_id = ? AND day BETWEEN ? AND ?",
+        )
+        .bind(community)
+        .bind(day(first_day))
+        .bind(day(today))
+        .fetch_all(&mut *conn)
+        .await?;
+        write_flags(conn, community, &weeks_of(&rows, today)?).await?;
+        sqlx::query(
+            "INSERT INTO community_signal_marks (community_id, as_of) VALUES (?, ?)
+             ON CONFLICT (community_id) DO UPDATE SET as_of = excluded.as_of",
+        )
+        .bind(community)
+        .bind(day(today))
+        .execute(&mut *conn)
+        .await?;
+        return Ok(());
+    }
+    let dirty: Vec<i64> = sqlx::query_scalar(
+        "DELETE FROM member_signal_dirty WHERE community_id = ? RETURNING member_id",
+    )
+    .bind(community)
+    .fetch_all(&mut *conn)
+    .await?;
+    for chunk in dirty.chunks(500) {
+        let ids = serde_json::to_string(chunk)?;
+        sqlx::query(
+            "DELETE FROM member_signals WHERE community_id = ?
+             AND member_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(community)
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await?;
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT member_id, day FROM member_daily_activity
+             WHERE member_id IN (SELECT value FROM json_each(?)) AND day BETWEEN ? AND ?",
+        )
+        .bind(&ids)
+        .bind(day(first_day))
+        .bind(day(today))
+        .fetch_all(&mut *conn)
+        .await?;
+        write_flags(conn, community, &weeks_of(&rows, today)?).await?;
+    }
+    Ok(())
+}
+
+/// Communities whose signals are behind `today` or have members to compute again.
+pub async fn signals_behind(
+    db: impl SqliteExecutor<'_>,
+    today: NaiveDate,
+) -> Result<Vec<CommunityId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT c.id FROM communities c LEFT JOIN community_signal_marks s ON s.community_id = c.id
+         WHERE s.as_of IS NULL OR s.as_of <> ?
+            OR EXISTS (SELECT 1 FROM member_signal_dirty d WHERE d.community_id = c.id)",
+    )
+    .bind(day(today))
+    .fetch_all(db)
+    .await?)
+}
+
+/// Up to `limit` names (oldest members first) and the full count of a list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Listed {
+    pub names: Vec<String>,
+    pub total: i64,
+}
+
+async fn listed(
+    db: &sqlx::SqlitePool,
+    names_sql: &'static str,
+    count_sql: &'static str,
+    community: CommunityId,
+    arg: &str,
+    limit: i64,
+) -> Result<Listed> {
+    let names: Vec<String> = sqlx::query_scalar(names_sql)
+        .bind(community)
+        .bind(arg)
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    let total: i64 = sqlx::query_scalar(count_sql)
+        .bind(community)
+        .bind(arg)
+        .fetch_one(db)
+        .await?;
+    Ok(Listed { names, total })
+}
+
+/// Members showing a signal ("drop" or "overload"), away members left out.
+pub async fn flagged(
+    db: &sqlx::SqlitePool,
+    community: CommunityId,
+    signal: &str,
+    limit: i64,
+) -> Result<Listed> {
+    listed(
+        db,
+        "SELECT m.display_name FROM member_signals s JOIN members m ON m.id = s.member_id
+         WHERE s.community_id = ?1 AND s.signal = ?2 AND m.away_since IS NULL ORDER BY m.id LIMIT ?3",
+        "SELECT count(*) FROM member_signals s JOIN members m ON m.id = s.member_id
+         WHERE s.community_id = ?1 AND s.signal = ?2 AND m.away_since IS NULL",
+        community,
+        signal,
+        limit,
+    )
+    .await
+}
+
+/// Members whose last activity is more than `interval` days before `today`
+/// (PRODUCT.md "Inactive"), away members left out.
+pub async fn inactive(
+    db: &sqlx::SqlitePool,
+    community: CommunityId,
+    today: NaiveDate,
+    interval: u64,
+    limit: i64,
+) -> Result<Listed> {
+    let before = day(today - Days::new(interval));
+    listed(
+        db,
+        "SELECT display_name FROM members WHERE community_id = ?1 AND last_active_on < ?2
+         AND away_since IS NULL ORDER BY last_active_on DESC, id LIMIT ?3",
+        "SELECT count(*) FROM members WHERE community_id = ?1 AND last_active_on < ?2 AND away_since IS NULL",
+        community,
+        &before,
+        limit,
+    )
+    .await
+}
+
+/// How many members were inactive on `today` (PRODUCT.md "Inactive"), away or not.
+pub async fn inactive_count(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    today: NaiveDate,
+    interval: u64,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM members WHERE community_id = ? AND last_active_on < ?",
+    )
+    .bind(community)
+    .bind(day(today - Days::new(interval)))
+    .fetch_one(db)
+    .await?)
+}
+
+/// Members who joined in the last `interval` days and have not contributed yet.
+pub async fn newcomers(
+    db: &sqlx::SqlitePool,
+    community: CommunityId,
+    today: NaiveDate,
+    interval: u64,
+    limit: i64,
+) -> Result<Listed> {
+    // Joined on a day d with d + interval > today: from the day after today − interval.
+    let from = day(today - Days::new(interval) + Days::new(1));
+    listed(
+        db,
+        "SELECT display_name FROM members WHERE community_id = ?1 AND contribution_count = 0
+         AND joined_at >= ?2 ORDER BY joined_at, id LIMIT ?3",
+        "SELECT count(*) FROM members WHERE community_id = ?1 AND contribution_count = 0 AND joined_at >= ?2",
+        community,
+        &from,
+        limit,
+    )
+    .await
+}
+
+/// Contributions per member over a kept window (window totals must be current),
+/// as a histogram: (contributions, members with that many), members with none left out.
+pub async fn contribution_histogram(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    window: u32,
+) -> Result<Vec<(u64, u64)>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT contributions, count(*) FROM member_window_totals
+         WHERE community_id = ? AND window_days = ? AND contributions > 0 GROUP BY contributions",
+    )
+    .bind(community)
+    .bind(window)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(c, n)| (c.max(0) as u64, n.max(0) as u64))
+        .collect())
+}
+
+/// The member with most contributions in a kept window, if any.
+pub async fn top_of_window(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    window: u32,
+) -> Result<Option<(MemberId, String, bool)>> {
+    let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT m.id, m.display_name, m.away_since FROM member_window_totals t JOIN members m ON m.id = t.member_id
+         WHERE t.community_id = ? AND t.window_days = ? AND t.contributions > 0
+         ORDER BY t.contributions DESC, t.kudos_received DESC, t.member_id LIMIT 1",
+    )
+    .bind(community)
+    .bind(window)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(id, name, away)| (MemberId(id), name, away.is_some())))
+}
+
+/// How many members need attention, for the digest (PRODUCT.md: names stay in
+/// `health`). Signals must be current; away members are left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attention {
+    pub dropping: i64,
+    pub overloaded: i64,
+    pub inactive: i64,
+}
+
+pub async fn attention_counts(
+    db: &sqlx::SqlitePool,
+    community: CommunityId,
+    today: NaiveDate,
+    interval: u64,
+) -> Result<Attention> {
+    let (dropping, overloaded): (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(s.signal = 'drop'), 0), COALESCE(SUM(s.signal = 'overload'), 0)
+         FROM member_signals s JOIN members m ON m.id = s.member_id
+         WHERE s.community_id = ? AND m.away_since IS NULL",
+    )
+    .bind(community)
+    .fetch_one(db)
+    .await?;
+    let inactive = inactive(db, community, today, interval, 0).await?.total;
+    Ok(Attention {
+        dropping,
+        overloaded,
+        inactive,
+    })
 }

@@ -1,6 +1,6 @@
 //! Kudos between members.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use sqlx::{SqliteConnection, SqliteExecutor};
 
 use super::activity::{self, Counts};
@@ -45,6 +45,8 @@ pub async fn give(
         &[(from, today, given), (to, today, received)],
     )
     .await?;
+    let hour = std::collections::BTreeMap::from([((today, now.hour()), 1)]);
+    super::insights::add_hours(conn, community, &hour).await?;
     Ok(id)
 }
 

@@ -14,6 +14,7 @@ pub mod export;
 pub mod forget;
 pub mod goals;
 pub mod health;
+pub mod insights;
 pub mod kudos;
 pub mod links;
 pub mod milestones;

@@ -277,6 +277,180 @@ pub async fn milestones_reached(
     .await?)
 }
 
+/// Growth over `[from, to]` (PRODUCT.md "Growth"): joins, leaves, and members at
+/// the start and at the end. Members who used `forget-me` are gone from every count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrowthCounts {
+    pub joins: i64,
+    pub leaves: i64,
+    pub at_start: i64,
+    pub at_end: i64,
+}
+
+pub async fn growth(
+    db: &sqlx::SqlitePool,
+    community: CommunityId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<GrowthCounts> {
+    let end = day(to + chrono::Days::new(1));
+    let (joins, leaves, joined_by_end, left_by_end): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT
+            (SELECT count(*) FROM members WHERE community_id = ?1 AND joined_at >= ?2 AND joined_at < ?3),
+            (SELECT count(*) FROM members WHERE community_id = ?1 AND left_at >= ?2 AND left_at < ?3),
+            (SELECT count(*) FROM members WHERE community_id = ?1 AND joined_at < ?3),
+            (SELECT count(*) FROM members WHERE community_id = ?1 AND left_at < ?3)",
+    )
+    .bind(community)
+    .bind(day(from))
+    .bind(&end)
+    .fetch_one(db)
+    .await?;
+    let at_end = joined_by_end - left_by_end;
+    Ok(GrowthCounts {
+        joins,
+        leaves,
+        at_start: at_end - joins + leaves,
+        at_end,
+    })
+}
+
+/// Cohort counts of one kind whose cohort starts in `[from, to]`:
+/// (cohort, period, members of the cohort active in the period).
+pub async fn cohort_counts(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    kind: crate::domain::cohorts::PeriodKind,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(NaiveDate, NaiveDate, i64)>> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT cohort, period, members FROM cohort_activity
+         WHERE community_id = ? AND period_kind = ? AND cohort BETWEEN ? AND ?",
+    )
+    .bind(community)
+    .bind(kind.as_str())
+    .bind(day(from))
+    .bind(day(to))
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|(c, p, n)| Ok((super::parse_day(&c)?, super::parse_day(&p)?, n)))
+        .collect()
+}
+
+/// First-time contributors in `[from, to]`, and how many of them made a 2nd and
+/// a 4th contribution within 90 days of their first (PRODUCT.md "Newcomer conversion").
+pub async fn conversion(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(i64, i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT count(*),
+                COALESCE(SUM(second_contribution_on <= date(first_contribution_on, '+90 days')), 0),
+                COALESCE(SUM(fourth_contribution_on <= date(first_contribution_on, '+90 days')), 0)
+         FROM members WHERE community_id = ? AND first_contribution_on BETWEEN ? AND ?",
+    )
+    .bind(community)
+    .bind(day(from))
+    .bind(day(to))
+    .fetch_one(db)
+    .await?)
+}
+
+/// Activity events per UTC hour over `[from, to]` (PRODUCT.md "Activity by hour").
+pub async fn by_hour(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<[i64; 24]> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT hour, SUM(events) FROM community_hourly_activity
+         WHERE community_id = ? AND day BETWEEN ? AND ? GROUP BY hour",
+    )
+    .bind(community)
+    .bind(day(from))
+    .bind(day(to))
+    .fetch_all(db)
+    .await?;
+    let mut out = [0i64; 24];
+    for (hour, n) in rows {
+        if let Some(slot) = out.get_mut(hour as usize) {
+            *slot = n;
+        }
+    }
+    Ok(out)
+}
+
+/// Contributions per contributing member over `[from, to]` as a histogram
+/// (contributions, members), summed from the daily rows (for windows not kept).
+pub async fn contribution_histogram(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(u64, u64)>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT n, count(*) FROM (
+            SELECT SUM(contributions) AS n FROM member_daily_activity
+            WHERE community_id = ? AND day BETWEEN ? AND ? GROUP BY member_id
+         ) WHERE n > 0 GROUP BY n",
+    )
+    .bind(community)
+    .bind(day(from))
+    .bind(day(to))
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(c, n)| (c.max(0) as u64, n.max(0) as u64))
+        .collect())
+}
+
+/// Per day over `[from, to]`: (day, DAU, WAU, contributions), for charts.
+pub async fn daily(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(NaiveDate, i64, i64, i64)>> {
+    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT day, dau, wau, contributions FROM community_daily_activity
+         WHERE community_id = ? AND day BETWEEN ? AND ? ORDER BY day",
+    )
+    .bind(community)
+    .bind(day(from))
+    .bind(day(to))
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|(d, dau, wau, c)| Ok((super::parse_day(&d)?, dau, wau, c)))
+        .collect()
+}
+
+/// Titles of milestones reached in `[from, to)`, oldest first (at most `limit`).
+pub async fn milestone_titles(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT title FROM milestone_achievements WHERE community_id = ? AND achieved_at >= ? AND achieved_at < ?
+         ORDER BY id LIMIT ?",
+    )
+    .bind(community)
+    .bind(super::ts(from))
+    .bind(super::ts(to))
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
