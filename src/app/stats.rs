@@ -3,6 +3,7 @@
 use chrono::Days;
 
 use crate::domain::announce::{progress_bar, progress_text};
+use crate::domain::cohorts::{self, PeriodKind};
 use crate::domain::command::Window;
 use crate::domain::metrics;
 use crate::domain::reply::Line;
@@ -59,6 +60,7 @@ pub async fn community(app: &App, actor: &Actor, window: Window) -> Result<Reply
     )
     .await?;
     reply = reply.field("New members", format_number(joined as f64));
+    reply = insights(app, actor, from, to, days, reply).await?;
     let (due, met) = stats::goals_due(read, actor.community, today).await?;
     if let Some(rate) = metrics::goal_achievement_rate(met as u64, due as u64) {
         reply = reply.field(
@@ -124,6 +126,192 @@ pub async fn community(app: &App, actor: &Actor, window: Window) -> Result<Reply
         );
     }
     Ok(reply)
+}
+
+/// A figure over a group, or the note that the group is too small to show it
+/// (PRODUCT.md: fewer than 5 members).
+fn guarded_text(members: usize, text: impl FnOnce() -> String) -> String {
+    match metrics::guarded(members, ()) {
+        metrics::Guarded::Shown(()) => text(),
+        metrics::Guarded::TooFew { members } => {
+            format!(
+                "too few members to show ({members}, fewer than {})",
+                metrics::MIN_GROUP
+            )
+        }
+    }
+}
+
+/// Contributions per contributing member in the window: the kept window totals
+/// when it is a standard window ending today (made current by `top_contributors`),
+/// else summed from the daily rows.
+pub(super) async fn window_counts(
+    app: &App,
+    actor: &Actor,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    days: i64,
+) -> Result<Vec<u64>> {
+    let read = &app.store().read;
+    let standard = windows::WINDOWS
+        .iter()
+        .copied()
+        .find(|w| i64::from(*w) == days && to == app.today());
+    let histogram = match standard {
+        Some(window) if windows::is_current(read, actor.community, window, app.today()).await? => {
+            crate::store::health::contribution_histogram(read, actor.community, window).await?
+        }
+        _ => stats::contribution_histogram(read, actor.community, from, to).await?,
+    };
+    Ok(super::health::expand(&histogram))
+}
+
+/// Growth, inactive members, newcomer conversion, equity, activity by hour and
+/// retention cohorts (PRODUCT.md "Metric definitions").
+async fn insights(
+    app: &App,
+    actor: &Actor,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    days: i64,
+    mut reply: Reply,
+) -> Result<Reply> {
+    let read = &app.store().read;
+    let community = communities::community(read, actor.community).await?;
+
+    // Growth: net = joins − leaves; rate = (N_end − N_start) ÷ N_start.
+    let g = stats::growth(read, actor.community, from, to).await?;
+    let growth = metrics::growth(
+        g.joins as u64,
+        g.leaves as u64,
+        g.at_start.max(0) as u64,
+        g.at_end.max(0) as u64,
+    );
+    let rate = guarded_text(g.at_start.max(0) as usize, || {
+        growth.rate.map_or_else(|| "–".into(), signed_percent)
+    });
+    reply = reply.field(
+        "Growth",
+        format!(
+            "{} joined, {} left, net {}{} · {} → {} members · rate {rate}",
+            g.joins,
+            g.leaves,
+            if growth.net > 0 { "+" } else { "" },
+            growth.net,
+            g.at_start,
+            g.at_end
+        ),
+    );
+
+    // Inactive: now − last activity > the community's interval.
+    let interval = community.inactive_days.max(1) as u64;
+    let inactive =
+        crate::store::health::inactive_count(read, actor.community, to, interval).await?;
+    reply = reply.field(
+        format!("Inactive (no activity for more than {interval} days)"),
+        format_number(inactive as f64),
+    );
+
+    // Newcomer conversion: of first-time contributors in the window, the share with
+    // a 2nd and a 4th contribution within 90 days.
+    let (newcomers, second, fourth) = stats::conversion(read, actor.community, from, to).await?;
+    let conversion = guarded_text(newcomers as usize, || {
+        match metrics::conversion_rates(newcomers as u64, second as u64, fourth as u64) {
+            Some((two, four)) => format!(
+                "{} of {newcomers} first-time contributors made a 2nd contribution within 90 days, {} a 4th",
+                percent(two),
+                percent(four)
+            ),
+            None => "no first-time contributors".into(),
+        }
+    });
+    reply = reply.field("Newcomer conversion", conversion);
+
+    // Equity over the window's contributors.
+    let counts = window_counts(app, actor, from, to, days).await?;
+    let contributors = counts.len();
+    reply = reply
+        .field(
+            "Gini of contributions",
+            guarded_text(contributors, || {
+                metrics::gini(&counts).map_or_else(|| "–".into(), format_number)
+            }),
+        )
+        .field(
+            "Contributor absence factor",
+            guarded_text(contributors, || {
+                match metrics::contributor_absence_factor(&counts) {
+                    Some(1) => "1 member does half the work".into(),
+                    Some(k) => format!("{k} members do half the work"),
+                    None => "–".into(),
+                }
+            }),
+        );
+
+    // Activity by UTC hour.
+    let hours = stats::by_hour(read, actor.community, from, to).await?;
+    reply = reply.field(
+        "Activity by UTC hour",
+        guarded_text(contributors, || busiest_hours(&hours)),
+    );
+
+    // Retention cohorts, weekly then monthly.
+    for kind in PeriodKind::ALL {
+        let counts = stats::cohort_counts(read, actor.community, kind, from, to).await?;
+        // Periods in which nobody was new have no cohort to show.
+        let rates: Vec<_> = cohorts::rates(kind, &counts, from, to)
+            .into_iter()
+            .filter(|(_, size, _)| *size > 0)
+            .collect();
+        let (title, shown) = match kind {
+            PeriodKind::Week => ("Weekly retention (cohort: R for each week after)", 8),
+            PeriodKind::Month => ("Monthly retention (cohort: R for each month after)", 6),
+        };
+        if rates.is_empty() {
+            continue;
+        }
+        reply = reply.line(Line::new().strong(title));
+        for (start, size, row) in rates.iter().rev().take(shown).rev() {
+            let figures = guarded_text(*size as usize, || {
+                row.iter()
+                    .map(|r| percent(*r))
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            });
+            let label = match kind {
+                PeriodKind::Week => format!("week of {start}"),
+                PeriodKind::Month => start.format("%B %Y").to_string(),
+            };
+            reply = reply.line(Line::new().text(format!("{label} ({size}): {figures}")));
+        }
+    }
+    Ok(reply)
+}
+
+fn signed_percent(x: f64) -> String {
+    let p = (x * 1000.0).round() / 10.0;
+    format!("{}{}%", if p > 0.0 { "+" } else { "" }, format_number(p))
+}
+
+/// "busiest 18:00 (25%), 19:00 (20%), 09:00 (10%); active in 14 of 24 hours".
+pub fn busiest_hours(hours: &[i64; 24]) -> String {
+    let total: i64 = hours.iter().sum();
+    if total == 0 {
+        return "no activity".into();
+    }
+    let mut ranked: Vec<(usize, i64)> = hours.iter().copied().enumerate().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let top: Vec<String> = ranked
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .take(3)
+        .map(|(h, n)| format!("{h:02}:00 ({})", percent(*n as f64 / total as f64)))
+        .collect();
+    let covered = hours.iter().filter(|n| **n > 0).count();
+    format!(
+        "busiest {}; active in {covered} of 24 hours",
+        top.join(", ")
+    )
 }
 
 /// The top five of the window: from the kept window totals when it is a standard

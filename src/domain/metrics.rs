@@ -158,6 +158,18 @@ pub fn newcomer_conversion(days_after_first: &[Vec<u32>]) -> Option<(f64, f64)> 
     Some((second, fourth))
 }
 
+/// **Newcomer conversion** (PRODUCT.md, CHAOSS) from counts kept by the store:
+/// of `newcomers` first-time contributors, `second` made a 2nd contribution and
+/// `fourth` a 4th within 90 days of their first.
+pub fn conversion_rates(newcomers: u64, second: u64, fourth: u64) -> Option<(f64, f64)> {
+    (newcomers > 0).then(|| {
+        (
+            second as f64 / newcomers as f64,
+            fourth as f64 / newcomers as f64,
+        )
+    })
+}
+
 /// **Goal-achievement rate** (PRODUCT.md): goals met by their deadline ÷ goals
 /// whose deadline has passed.
 pub fn goal_achievement_rate(met_by_deadline: u64, deadline_passed: u64) -> Option<f64> {
@@ -271,6 +283,8 @@ mod tests {
         // 2nd within 90: 2 of 4 = 0.5; 4th within 90: 1 of 4 = 0.25.
         assert_eq!(newcomer_conversion(&later), Some((0.5, 0.25)));
         assert_eq!(newcomer_conversion(&[]), None);
+        assert_eq!(conversion_rates(4, 2, 1), Some((0.5, 0.25)));
+        assert_eq!(conversion_rates(0, 0, 0), None);
     }
 
     #[test]
