@@ -11,11 +11,13 @@
 //!   connection, and contributions through a group-commit batcher.
 //! - [`app`]: [`app::App::handle`], the one seam every platform calls.
 //! - `discord`, `slack`: the platform adapters (features of the same names).
+//! - [`charts`]: PNG charts (plotters, an embedded font) for `stats chart` and goals.
 //! - [`console`]: the terminal adapter, for trying Keel without tokens and scripting.
 //! - [`jobs`]: background work (announcement delivery, schedules) with shutdown.
 //! - [`config`], [`cli`]: the operator's side.
 
 pub mod app;
+pub mod charts;
 pub mod cli;
 pub mod config;
 pub mod console;

@@ -2,6 +2,7 @@
 //! platform-neutral reply. Every adapter (console, Discord, Slack) calls it; none
 //! of them decides anything about missions, goals, permissions or milestones.
 
+mod charts;
 mod contribute;
 mod goals;
 mod health;
@@ -34,7 +35,7 @@ use crate::store::communities::{self, Member, Resolved};
 
 pub use lifecycle::Activity;
 pub use mission::card as mission_card;
-pub use schedules::{next_schedule, run_due_schedules};
+pub use schedules::{digest, next_schedule, run_due_schedules};
 
 /// The application: a cheap handle shared by every adapter and job.
 #[derive(Clone)]
@@ -219,6 +220,8 @@ impl App {
             Command::Kudos { to, reason } => membership::kudos(self, actor, to, reason).await,
             Command::Stats { window } => stats::community(self, actor, window).await,
             Command::StatsMe => stats::me(self, actor).await,
+            Command::StatsChart { window } => charts::stats(self, actor, window).await,
+            Command::GoalChart { slug } => charts::goal(self, actor, slug).await,
             Command::Away { on } => membership::away(self, actor, on).await,
             Command::LinkStart { kind } => membership::link_start(self, actor, kind).await,
             Command::LinkRedeem { code } => membership::link_redeem(self, actor, &code).await,

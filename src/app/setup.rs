@@ -89,6 +89,19 @@ pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
                 "Stats warn of mission drift when fewer than {percent}% of contributions are linked to a goal or value."
             )
         }
+        Setup::MilestonesInDigestOnly(digest_only) => {
+            app.store()
+                .write(async |conn| {
+                    communities::set_milestones_in_digest_only(conn, actor.community, digest_only)
+                        .await
+                })
+                .await?;
+            if digest_only {
+                "Milestones will be listed in the digest instead of announced one by one. Set a digest schedule with `setup digest …` if there is none.".to_string()
+            } else {
+                "Each milestone will be announced as it is reached.".to_string()
+            }
+        }
         Setup::CommunityName(name) => {
             app.store()
                 .write(async |conn| communities::rename(conn, actor.community, name.as_str()).await)
@@ -123,6 +136,14 @@ async fn show(app: &App, actor: &Actor) -> Result<Reply> {
         .field(
             "Drift warning below",
             format!("{}% aligned", community.alignment_threshold),
+        )
+        .field(
+            "Milestones",
+            if communities::milestones_in_digest_only(read, actor.community).await? {
+                "in the digest only"
+            } else {
+                "announced as reached"
+            },
         )
         .field(
             "Workspaces",

@@ -48,6 +48,14 @@ pub enum Command {
         window: Window,
     },
     StatsMe,
+    /// Charts of the community's stats over a window, as PNG attachments.
+    StatsChart {
+        window: Window,
+    },
+    /// A goal's progress as a PNG chart.
+    GoalChart {
+        slug: Slug,
+    },
     Away {
         on: bool,
     },
@@ -169,6 +177,8 @@ pub enum Setup {
     /// Percent of contributions linked to a goal or value below which stats warn.
     AlignmentThreshold(u32),
     CommunityName(Name),
+    /// true: milestones are listed in the digest only, not announced one by one.
+    MilestonesInDigestOnly(bool),
 }
 
 impl Command {
@@ -192,6 +202,8 @@ impl Command {
             Command::Kudos { .. } => "kudos",
             Command::Stats { .. } => "stats",
             Command::StatsMe => "stats me",
+            Command::StatsChart { .. } => "stats chart",
+            Command::GoalChart { .. } => "goal chart",
             Command::Away { .. } => "away",
             Command::LinkStart { .. } | Command::LinkRedeem { .. } => "link",
             Command::Export { .. } => "export",
@@ -205,7 +217,10 @@ impl Command {
     /// Commands whose reply may take long enough (files, charts) that adapters
     /// acknowledge first and answer later (Slack's response_url, Discord's defer).
     pub fn is_slow(&self) -> bool {
-        matches!(self, Command::Export { .. })
+        matches!(
+            self,
+            Command::Export { .. } | Command::StatsChart { .. } | Command::GoalChart { .. }
+        )
     }
 
     /// Organiser-only commands. Adapters may hide these from members too

@@ -249,6 +249,7 @@ pub fn parse(line: &str, today: NaiveDate) -> Result<Command, UserError> {
         }
         ("kudos" | "thanks", _, _) => ("kudos", 1),
         ("stats", Some("me"), _) => ("stats me", 2),
+        ("stats", Some("chart" | "charts"), _) => ("stats chart", 2),
         ("stats", _, _) => ("stats", 1),
         ("away", _, _) => ("away", 1),
         ("link", Some("community" | "workspace" | "server"), _) => ("link community", 2),
@@ -368,12 +369,18 @@ fn parse_verb(verb: &str, args: &mut Args, today: NaiveDate) -> Result<Command, 
         }
         "goal show" | "goal close" => {
             args.no_options()?;
+            let chart = verb == "goal show"
+                && args.words.len() == 2
+                && matches!(args.words[1].to_lowercase().as_str(), "chart" | "charts");
             let slug = match args.words.as_slice() {
                 [one] => Slug::parse(one)?,
+                [one, _] if chart => Slug::parse(one)?,
                 [] => return Err(args.error("Missing the goal's slug (see `goal list`).")),
                 _ => return Err(args.error("Give one slug, like `trees`.")),
             };
-            if verb == "goal show" {
+            if chart {
+                Command::GoalChart { slug }
+            } else if verb == "goal show" {
                 Command::GoalShow { slug }
             } else {
                 Command::GoalClose { slug }
@@ -416,7 +423,7 @@ fn parse_verb(verb: &str, args: &mut Args, today: NaiveDate) -> Result<Command, 
                 .transpose()?;
             Command::Kudos { to, reason }
         }
-        "stats" => {
+        "stats" | "stats chart" => {
             let mut opts = args.options(&["period", "from", "to"])?;
             args.no_text()?;
             let window = stats_window(
@@ -426,7 +433,11 @@ fn parse_verb(verb: &str, args: &mut Args, today: NaiveDate) -> Result<Command, 
                 today,
             )
             .map_err(|problem| args.error(problem))?;
-            Command::Stats { window }
+            if verb == "stats chart" {
+                Command::StatsChart { window }
+            } else {
+                Command::Stats { window }
+            }
         }
         "stats me" => {
             args.no_options()?;
@@ -577,6 +588,18 @@ fn parse_setup(args: &Args) -> Result<Setup, UserError> {
                 })?;
             Setup::AlignmentThreshold(percent)
         }
+        "milestones" | "milestone-posts" => {
+            match need("`each` or `digest`")?.trim().to_lowercase().as_str() {
+                "each" | "announce" | "on" => Setup::MilestonesInDigestOnly(false),
+                "digest" | "digest-only" => Setup::MilestonesInDigestOnly(true),
+                other => {
+                    return Err(UserError::invalid(
+                        format!("`{other}` is not a way to post milestones."),
+                        "Use `setup milestones each` (one post per milestone) or `setup milestones digest` (listed in the digest only).",
+                    ));
+                }
+            }
+        }
         "name" => Setup::CommunityName(Name::parse(need("the community's name")?)?),
         other => return Err(args.error(format!("`setup {other}` is not a setting."))),
     })
@@ -716,6 +739,22 @@ mod tests {
             }
         );
         assert_eq!(p("stats me").unwrap(), Command::StatsMe);
+        assert_eq!(
+            p("stats chart period=12w").unwrap(),
+            Command::StatsChart {
+                window: Window::Last { days: 84 }
+            }
+        );
+        assert!(matches!(
+            p("goal show trees chart").unwrap(),
+            Command::GoalChart { .. }
+        ));
+        assert!(p("goal show trees sideways").is_err());
+        assert_eq!(
+            p("setup milestones digest").unwrap(),
+            Command::Setup(Setup::MilestonesInDigestOnly(true))
+        );
+        assert!(p("setup milestones sometimes").is_err());
         assert_eq!(p("goal list").unwrap(), Command::GoalList);
         assert_eq!(p("mission history").unwrap(), Command::MissionHistory);
     }
