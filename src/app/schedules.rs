@@ -2,16 +2,18 @@
 //! queued in the same transaction that moves the schedule on, so each period is
 //! posted once, even across restarts.
 
-use chrono::{DateTime, Days, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 
+use crate::domain::cohorts::PeriodKind;
+use crate::domain::metrics;
 use crate::domain::reply::Line;
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::text::format_number;
 use crate::domain::{CommunityId, Reply};
 use crate::error::Result;
 use crate::store::schedules::{self, Kind};
-use crate::store::{communities, goals, mission, outbox, stats};
+use crate::store::{communities, goals, health, mission, outbox, stats};
 
 use super::App;
 
@@ -25,6 +27,14 @@ pub async fn run_due_schedules(app: &App) -> Result<usize> {
         let tz: Tz = community.timezone.parse().unwrap_or(Tz::UTC);
         let body = match schedule.kind {
             Kind::Digest => {
+                let today = now.date_naive();
+                if !health::signals_current(&app.store().read, schedule.community, today).await? {
+                    app.store()
+                        .write(async |conn| {
+                            health::refresh_signals(conn, schedule.community, today).await
+                        })
+                        .await?;
+                }
                 Some(digest(app, schedule.community, &community.name, schedule.spec, now).await?)
             }
             Kind::MissionReminder => reminder(app, schedule.community).await?,
@@ -85,8 +95,51 @@ fn compare(now: i64, before: i64) -> String {
     )
 }
 
-/// This period against the last: activity, newcomers, milestones, goals.
-async fn digest(
+fn compare_percent(now: Option<f64>, before: Option<f64>) -> String {
+    let shown = |x: Option<f64>| x.map_or_else(|| "–".to_string(), percent);
+    match (now, before) {
+        (Some(n), Some(b)) => {
+            let delta = ((n - b) * 100.0).round();
+            let sign = if delta > 0.0 { "+" } else { "" };
+            format!(
+                "{} ({sign}{} points on the period before)",
+                shown(now),
+                format_number(delta)
+            )
+        }
+        _ => format!("{} (the period before: {})", shown(now), shown(before)),
+    }
+}
+
+fn percent(x: f64) -> String {
+    format!("{}%", format_number((x * 100.0).round()))
+}
+
+/// R(w,1) (PRODUCT.md "Retention cohorts"): of the members whose first activity
+/// fell in the period starting `cohort`, the share active again in the next one;
+/// with the cohort's size, so small groups can be withheld.
+async fn returning(
+    app: &App,
+    community: CommunityId,
+    kind: PeriodKind,
+    cohort: NaiveDate,
+) -> Result<(i64, Option<f64>)> {
+    let next = kind.next(cohort);
+    let counts = stats::cohort_counts(&app.store().read, community, kind, cohort, cohort).await?;
+    let find = |p: NaiveDate| {
+        counts
+            .iter()
+            .find(|(_, period, _)| *period == p)
+            .map_or(0, |(_, _, n)| *n)
+    };
+    let size = find(cohort);
+    Ok((size, (size > 0).then(|| find(next) as f64 / size as f64)))
+}
+
+/// This period against the last (PRODUCT.md metric definitions): active members,
+/// new members, retention, contributions, goal progress, milestones reached,
+/// members needing attention (a count; names stay in `health`) and alignment.
+pub async fn digest(
     app: &App,
     community: CommunityId,
     name: &str,
@@ -113,18 +166,119 @@ async fn digest(
     let joined = stats::members_joined(read, community, since, now).await?;
     let joined_before = stats::members_joined(read, community, before, since).await?;
     let reached = stats::milestones_reached(read, community, since, now).await?;
+    let reached_before = stats::milestones_reached(read, community, before, since).await?;
     let mut reply = Reply::public(format!("Digest · {name} · last {days} days"))
         .field("Active members", compare(active_now, active_before))
+        .field("New members", compare(joined, joined_before))
         .field(
             "Contributions",
             compare(this.contributions, last.contributions),
-        )
-        .field("New members", compare(joined, joined_before))
-        .field("Milestones reached", format_number(reached as f64));
-    for g in goals::list(read, community, false).await? {
-        reply = reply.line(Line::new().text(&g.title).text(": ").text(
-            crate::domain::announce::progress_text(g.progress, g.target, g.unit.as_deref()),
-        ));
+        );
+
+    // Retention: the last complete period's newcomers who came back in this one,
+    // against the same figure a period earlier.
+    let kind = if days >= 28 {
+        PeriodKind::Month
+    } else {
+        PeriodKind::Week
+    };
+    let current = kind.start(today);
+    let previous = kind.start(current - Days::new(1));
+    let earlier = kind.start(previous - Days::new(1));
+    let (size, rate) = returning(app, community, kind, previous).await?;
+    let (size_before, rate_before) = returning(app, community, kind, earlier).await?;
+    let unit = kind.as_str();
+    let retention = match metrics::guarded(size as usize, ()) {
+        metrics::Guarded::Shown(()) => format!(
+            "{} of last {unit}'s {size} newcomers came back this {unit}: {}",
+            rate.map_or(0, |r| (r * size as f64).round() as i64),
+            compare_percent(
+                rate,
+                matches!(
+                    metrics::guarded(size_before as usize, ()),
+                    metrics::Guarded::Shown(())
+                )
+                .then_some(rate_before)
+                .flatten()
+            )
+        ),
+        metrics::Guarded::TooFew { members } => format!(
+            "too few newcomers last {unit} to show ({members}, fewer than {})",
+            metrics::MIN_GROUP
+        ),
+    };
+    reply = reply.field("Retention", retention);
+
+    // Alignment (mission drift): contributions linked to a goal or value ÷ all.
+    let threshold = communities::community(read, community)
+        .await?
+        .alignment_threshold as f64
+        / 100.0;
+    let aligned = metrics::alignment(this.aligned as u64, this.contributions as u64);
+    let aligned_before = metrics::alignment(last.aligned as u64, last.contributions as u64);
+    reply = reply.field(
+        "Aligned with a goal or value",
+        compare_percent(aligned, aligned_before),
+    );
+    if metrics::drifting(aligned, threshold) {
+        reply = reply.line(Line::new().strong("Drift warning: ").text(format!(
+            "fewer than {} of this period's contributions are linked to a goal or value.",
+            percent(threshold)
+        )));
+    }
+
+    // Members needing attention: counts only, names stay in `health`.
+    let interval = communities::community(read, community)
+        .await?
+        .inactive_days
+        .max(1) as u64;
+    let attention = health::attention_counts(read, community, today, interval).await?;
+    reply = reply.field(
+        "Members needing attention",
+        format!(
+            "{} may be drifting away, {} may be overloaded, {} inactive for more than {interval} days (names: `health`, organisers only)",
+            attention.dropping, attention.overloaded, attention.inactive
+        ),
+    );
+
+    reply = reply.field("Milestones reached", compare(reached, reached_before));
+    let titles = stats::milestone_titles(read, community, since, now, 10).await?;
+    if !titles.is_empty() {
+        reply = reply.line(Line::new().strong("Milestones this period"));
+        for title in &titles {
+            reply = reply.line(Line::new().text(format!("• {title}")));
+        }
+        if reached as usize > titles.len() {
+            reply = reply.line(format!("…and {} more.", reached as usize - titles.len()));
+        }
+    }
+
+    let moved = goals::progress_between(read, community, from, today).await?;
+    let open = goals::list(read, community, false).await?;
+    if !open.is_empty() {
+        reply = reply.line(Line::new().strong("Goal progress"));
+    }
+    for g in open {
+        let added = moved
+            .iter()
+            .find(|(slug, ..)| *slug == g.slug)
+            .map_or(0.0, |(.., amount)| *amount);
+        let unit = g
+            .unit
+            .as_deref()
+            .map(|u| format!(" {u}"))
+            .unwrap_or_default();
+        reply = reply.line(
+            Line::new()
+                .text(&g.title)
+                .text(": ")
+                .text(crate::domain::announce::progress_text(
+                    g.progress,
+                    g.target,
+                    g.unit.as_deref(),
+                ))
+                .text(format!(" (+{}{unit} this period)", format_number(added))),
+        );
     }
     Ok(reply)
 }

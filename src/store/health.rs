@@ -237,8 +237,9 @@ pub async fn inactive(
     listed(
         db,
         "SELECT display_name FROM members WHERE community_id = ?1 AND last_active_on < ?2
-         AND away_since IS NULL ORDER BY last_active_on DESC, id LIMIT ?3",
-        "SELECT count(*) FROM members WHERE community_id = ?1 AND last_active_on < ?2 AND away_since IS NULL",
+         AND away_since IS NULL AND left_at IS NULL ORDER BY last_active_on DESC, id LIMIT ?3",
+        "SELECT count(*) FROM members WHERE community_id = ?1 AND last_active_on < ?2
+         AND away_since IS NULL AND left_at IS NULL",
         community,
         &before,
         limit,
@@ -246,7 +247,8 @@ pub async fn inactive(
     .await
 }
 
-/// How many members were inactive on `today` (PRODUCT.md "Inactive"), away or not.
+/// How many members were inactive on `today` (PRODUCT.md "Inactive"), away or
+/// not; members who left are not counted.
 pub async fn inactive_count(
     db: impl SqliteExecutor<'_>,
     community: CommunityId,
@@ -254,7 +256,7 @@ pub async fn inactive_count(
     interval: u64,
 ) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM members WHERE community_id = ? AND last_active_on < ?",
+        "SELECT count(*) FROM members WHERE community_id = ? AND last_active_on < ? AND left_at IS NULL",
     )
     .bind(community)
     .bind(day(today - Days::new(interval)))
