@@ -59,12 +59,10 @@ pub(super) async fn weeks(
 
 /// Retention rows for a chart, cohorts under the minimum size withheld.
 fn cohort_rows(kind: PeriodKind, rates: &[(NaiveDate, i64, Vec<f64>)]) -> Vec<CohortRow> {
-    rates
+    // Periods in which nobody was new have no cohort to draw; the latest twelve.
+    let cohorts: Vec<_> = rates.iter().filter(|(_, size, _)| *size > 0).collect();
+    cohorts[cohorts.len().saturating_sub(12)..]
         .iter()
-        .filter(|(_, size, _)| *size > 0)
-        .rev()
-        .take(12)
-        .rev()
         .map(|(start, size, row)| CohortRow {
             label: match kind {
                 PeriodKind::Week => format!("week of {}", start.format("%-d %b")),
