@@ -13,7 +13,8 @@ ALTER TABLE members ADD COLUMN last_active_on TEXT;
 ALTER TABLE members ADD COLUMN first_contribution_on TEXT;
 ALTER TABLE members ADD COLUMN second_contribution_on TEXT;
 ALTER TABLE members ADD COLUMN fourth_contribution_on TEXT;
-CREATE INDEX members_by_last_active ON members (community_id, last_active_on);
+-- Covering for the inactive count and list (left and away members are filtered out).
+CREATE INDEX members_by_last_active ON members (community_id, last_active_on, away_since) WHERE left_at IS NULL;
 -- Covering, so conversion over a window reads the index only.
 CREATE INDEX members_by_first_contribution
     ON members (community_id, first_contribution_on, second_contribution_on, fourth_contribution_on)

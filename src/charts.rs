@@ -91,7 +91,10 @@ pub struct Week {
     pub contributions: i64,
 }
 
-/// Weekly active members (line, top) and contributions (bars, bottom).
+/// Which figure of a week a panel draws.
+type WeekFigure = fn(&Week) -> i64;
+
+/// Weekly active members (top) and contributions (bottom), as bars.
 pub fn activity(title: &str, weeks: &[Week]) -> Result<Vec<u8>> {
     render(|root| {
         let root = root.titled(title, title_font()).map_err(draw_error)?;
@@ -107,7 +110,7 @@ pub fn activity(title: &str, weeks: &[Week]) -> Result<Vec<u8>> {
                 .map(|w| w.start.format("%-d %b").to_string())
                 .unwrap_or_default()
         };
-        let panels: [(&DrawingArea<_, _>, &str, RGBColor, fn(&Week) -> i64); 2] = [
+        let panels: [(&DrawingArea<_, _>, &str, RGBColor, WeekFigure); 2] = [
             (&top, "Active members per week", ACCENT, |w| w.active),
             (&bottom, "Contributions per week", SECOND, |w| {
                 w.contributions

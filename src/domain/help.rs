@@ -73,7 +73,11 @@ pub const USAGES: &[Usage] = &[
         "goal list",
         "Open goals and how far along they are.",
     ),
-    u("goal show", "goal show <slug>", "One goal in detail."),
+    u(
+        "goal show",
+        "goal show <slug> [chart]",
+        "One goal in detail, or its progress as a picture.",
+    ),
     o(
         "goal close",
         "goal close <slug>",
@@ -97,7 +101,12 @@ pub const USAGES: &[Usage] = &[
     u(
         "stats",
         "stats [period=7d|28d|90d|12w] [from=YYYY-MM-DD to=YYYY-MM-DD]",
-        "Community activity, goals and top contributors.",
+        "Community activity, growth, retention, newcomer conversion, equity, goals and top contributors.",
+    ),
+    u(
+        "stats chart",
+        "stats chart [period=…] [from=… to=…]",
+        "The same window as pictures: weekly activity, retention cohorts, activity by hour, goals.",
     ),
     u("stats me", "stats me", "Your own totals and streak."),
     u(
