@@ -1,4 +1,4 @@
-//! `stats` on a community of 100,000 members and 1,000,000 contributions over two
+//! `stats`, `health`, a chart and the digest on a community of 100,000 members and 1,000,000 contributions over two
 //! years, against one with a hundredth of that history.
 //!
 //! cargo bench --bench stats
@@ -111,6 +111,12 @@ async fn bench() {
         ),
         ("stats me", Command::StatsMe),
         ("health", Command::Health),
+        (
+            "stats chart",
+            Command::StatsChart {
+                window: Window::DEFAULT,
+            },
+        ),
     ] {
         let (big_median, big_p95) = time(&big, &big_actor, command.clone(), runs).await;
         let (small_median, small_p95) = time(&small, &small_actor, command, runs).await;
@@ -123,6 +129,33 @@ async fn bench() {
             big_median.as_secs_f64() / small_median.as_secs_f64()
         );
     }
+    // The weekly digest, as the scheduler builds it.
+    let spec = keel::domain::schedule::ScheduleSpec::parse("weekly mon 09:00").unwrap();
+    let mut medians = Vec::new();
+    for (app, actor) in [(&big, &big_actor), (&small, &small_actor)] {
+        keel::app::digest(app, actor.community, "bench", spec, app.now())
+            .await
+            .unwrap();
+        let mut times: Vec<Duration> = Vec::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            keel::app::digest(app, actor.community, "bench", spec, app.now())
+                .await
+                .unwrap();
+            times.push(t.elapsed());
+        }
+        times.sort();
+        medians.push((times[runs / 2], times[runs * 95 / 100]));
+    }
+    println!(
+        "{:18} large: median {:7.2} ms, p95 {:7.2} ms | hundredth: median {:7.2} ms, p95 {:7.2} ms | ratio {:.2}",
+        "digest (weekly)",
+        medians[0].0.as_secs_f64() * 1e3,
+        medians[0].1.as_secs_f64() * 1e3,
+        medians[1].0.as_secs_f64() * 1e3,
+        medians[1].1.as_secs_f64() * 1e3,
+        medians[0].0.as_secs_f64() / medians[1].0.as_secs_f64()
+    );
     big.store().close().await;
     small.store().close().await;
 }
