@@ -277,3 +277,49 @@ async fn leaderboards_for_the_week_month_all_time_and_most_improved() {
     );
     assert!(app.handle_line(&ana, "leaderboard forever").await.is_err());
 }
+
+#[tokio::test]
+async fn signals_follow_activity_during_the_day_and_from_day_to_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = Utc.with_ymd_and_hms(2026, 11, 13, 18, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(start));
+    let app = open(&dir, clock.clone()).await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let eager = actor(&app, "forest", "eager", Role::Member).await;
+    // Day 0: two helpers log 12 contributions each, so nobody carries half the work
+    // alone (absence factor 2 throughout: 13 × 2 < 13 + 24).
+    for name in ["h1", "h2"] {
+        let who = actor(&app, "forest", name, Role::Member).await;
+        for i in 0..12 {
+            app.handle_line(&who, &format!("contribute batch {i}"))
+                .await
+                .unwrap();
+        }
+    }
+    // eager: days 1 … 12.
+    for d in 1..=12 {
+        clock.set(start + Duration::days(d));
+        app.handle_line(&eager, "contribute watering")
+            .await
+            .unwrap();
+    }
+    let overloaded = async |app: &keel::app::App| {
+        let text = app.handle_line(&olga, "health").await.unwrap().plain();
+        line(&text, "May be overloaded: ").to_string()
+    };
+    // Day 13, before eager's turn: 12 of the last 14 days (< 12.6).
+    clock.set(start + Duration::days(13));
+    assert_eq!(overloaded(&app).await, "May be overloaded: none");
+    // The same day, once eager has contributed: 13 of 14, flagged without waiting
+    // for the next day's recomputation.
+    app.handle_line(&eager, "contribute watering")
+        .await
+        .unwrap();
+    assert_eq!(overloaded(&app).await, "May be overloaded: eager");
+    // Day 14: the last 14 days are 1 … 14, of which eager was active on 13: still.
+    clock.set(start + Duration::days(14));
+    assert_eq!(overloaded(&app).await, "May be overloaded: eager");
+    // Day 16: days 3 … 16, active on 11: no longer.
+    clock.set(start + Duration::days(16));
+    assert_eq!(overloaded(&app).await, "May be overloaded: none");
+}
