@@ -115,6 +115,16 @@ pub async fn move_workspace(
         "DELETE FROM community_daily_activity WHERE community_id = ?1",
         "DELETE FROM member_window_totals WHERE community_id = ?1",
         "DELETE FROM community_windows WHERE community_id = ?1",
+        // Insights (migration 0003): hours add up; cohorts and signals are the
+        // moved members' shares, put back by add_member below.
+        "INSERT INTO community_hourly_activity (community_id, day, hour, events)
+         SELECT ?2, day, hour, events FROM community_hourly_activity WHERE community_id = ?1
+         ON CONFLICT (community_id, day, hour) DO UPDATE SET events = events + excluded.events",
+        "DELETE FROM community_hourly_activity WHERE community_id = ?1",
+        "DELETE FROM cohort_activity WHERE community_id = ?1",
+        "DELETE FROM member_signals WHERE community_id = ?1",
+        "DELETE FROM member_signal_dirty WHERE community_id = ?1",
+        "DELETE FROM community_signal_marks WHERE community_id = ?1",
     ] {
         sqlx::query(sql)
             .bind(from)
