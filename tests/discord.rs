@@ -210,7 +210,7 @@ async fn startup_identifies_with_least_intents_and_registers_every_core_verb() {
         .iter()
         .map(|o| o["name"].as_str().unwrap())
         .collect();
-    assert_eq!(goal_subs, ["create", "list", "show", "close"]);
+    assert_eq!(goal_subs, ["create", "list", "show", "chart", "close"]);
     let communities: Vec<String> = sqlx::query_scalar("SELECT name FROM communities ORDER BY name")
         .fetch_all(&keel.app.store().read)
         .await
@@ -714,6 +714,41 @@ async fn a_dispatch_serenity_cannot_parse_is_caught() {
         "the unparsable dispatch went unnoticed:\n{}",
         fake_discord::my_logs()
     );
+}
+
+#[tokio::test]
+async fn a_chart_is_deferred_then_followed_up_with_a_png() {
+    let keel = start(|_| {}).await;
+    keel.fake
+        .command(&Invocation::new(
+            G1,
+            MEMBER,
+            "contribute",
+            json!([string("what", "Charted work")]),
+        ))
+        .await;
+    let (id, token) = keel.fake.interact(&Invocation::sub(
+        G1,
+        MEMBER,
+        "stats",
+        "chart",
+        json!([string("period", "12w")]),
+    ));
+    let deferred = keel.fake.callback(id).await;
+    assert_eq!(deferred["type"], 5, "{deferred}");
+    assert!(!is_ephemeral(&deferred), "charts are for the channel");
+    let followup = keel
+        .fake
+        .wait_for(Duration::from_secs(20), "the chart", |f| {
+            f.followups(&token).into_iter().next()
+        })
+        .await;
+    assert!(followup.raw.contains(".png"), "a PNG is attached");
+    assert!(
+        followup.raw.contains("\u{89}PNG") || followup.raw.contains("PNG"),
+        "PNG bytes"
+    );
+    assert_everything_parsed();
 }
 
 #[tokio::test]

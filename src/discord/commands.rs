@@ -273,7 +273,7 @@ pub async fn contributions(
 /// The community's goals.
 #[poise::command(
     slash_command,
-    subcommands("goal_create", "goal_list", "goal_show", "goal_close"),
+    subcommands("goal_create", "goal_list", "goal_show", "goal_chart", "goal_close"),
     subcommand_required
 )]
 pub async fn goal(_ctx: Ctx<'_>) -> CommandResult {
@@ -331,6 +331,22 @@ pub async fn goal_show(
     run(
         ctx,
         Slug::parse(&slug).map(|slug| Command::GoalShow { slug }),
+    )
+    .await
+}
+
+/// A goal's progress as an image.
+#[poise::command(slash_command, rename = "chart")]
+pub async fn goal_chart(
+    ctx: Ctx<'_>,
+    #[description = "The goal"]
+    #[max_length = 40]
+    #[autocomplete = "goal_slugs"]
+    slug: String,
+) -> CommandResult {
+    run(
+        ctx,
+        Slug::parse(&slug).map(|slug| Command::GoalChart { slug }),
     )
     .await
 }
@@ -430,7 +446,7 @@ pub async fn away(
 /// Community and personal statistics.
 #[poise::command(
     slash_command,
-    subcommands("stats_community", "stats_me"),
+    subcommands("stats_community", "stats_me", "stats_chart"),
     subcommand_required
 )]
 pub async fn stats(_ctx: Ctx<'_>) -> CommandResult {
@@ -455,6 +471,28 @@ pub async fn stats_community(
         .map(|window| Command::Stats { window })
         .map_err(|problem| {
             UserError::invalid(problem, "Give period (like 30d), or from and to, not both.")
+        });
+    run(ctx, command).await
+}
+
+/// Charts of activity, retention and goals over a window, as images.
+#[poise::command(slash_command, rename = "chart")]
+pub async fn stats_chart(
+    ctx: Ctx<'_>,
+    #[description = "The last days or weeks, like 30d, 90d or 12w"]
+    #[max_length = 6]
+    period: Option<String>,
+    #[description = "Or from this day: YYYY-MM-DD"]
+    #[max_length = 10]
+    from: Option<String>,
+    #[description = "…to this day (today if empty)"]
+    #[max_length = 10]
+    to: Option<String>,
+) -> CommandResult {
+    let command = stats_window(period, from, to, today(ctx))
+        .map(|window| Command::StatsChart { window })
+        .map_err(|problem| {
+            UserError::invalid(problem, "Give period (like 90d), or from and to, not both.")
         });
     run(ctx, command).await
 }
