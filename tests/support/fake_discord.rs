@@ -89,6 +89,10 @@ impl FakeDiscord {
             seq: Arc::new(AtomicU64::new(0)),
         };
         let router = Router::new().fallback(rest).with_state(fake.clone());
+        // Like Discord's edge, the fake sends small frames at once (no Nagle delay).
+        let api = axum::serve::ListenerExt::tap_io(api, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move { axum::serve(api, router).await.unwrap() });
         let gw = fake.clone();
         tokio::spawn(async move {
@@ -96,6 +100,7 @@ impl FakeDiscord {
                 let Ok((stream, _)) = gateway.accept().await else {
                     return;
                 };
+                let _ = stream.set_nodelay(true);
                 tokio::spawn(connection(gw.clone(), stream));
             }
         });
