@@ -11,7 +11,7 @@ use super::interaction::{CommandResult, run};
 use super::{BoxError, Ctx, Discord};
 use crate::domain::command::{
     Board, Command, ExportFormat, ExportScope, LinkKind, NewContribution, NewGoal, NewMilestone,
-    Setup,
+    Setup, Window,
 };
 use crate::domain::parse::{stats_window, timezone};
 use crate::domain::schedule::ScheduleSpec;
@@ -70,6 +70,18 @@ fn day(
     today: chrono::NaiveDate,
 ) -> Result<Option<chrono::NaiveDate>, UserError> {
     raw.map(|d| parse_day(field, &d, today)).transpose()
+}
+
+/// The window from `period`, or `from` and `to`, by the text syntax's rules.
+fn window(
+    ctx: Ctx<'_>,
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<Window, UserError> {
+    stats_window(period, from, to, today(ctx)).map_err(|problem| {
+        UserError::invalid(problem, "Give period (like 30d), or from and to, not both.")
+    })
 }
 
 // ---------------------------------------------------------------- autocomplete
@@ -467,11 +479,7 @@ pub async fn stats_community(
     #[max_length = 10]
     to: Option<String>,
 ) -> CommandResult {
-    let command = stats_window(period, from, to, today(ctx))
-        .map(|window| Command::Stats { window })
-        .map_err(|problem| {
-            UserError::invalid(problem, "Give period (like 30d), or from and to, not both.")
-        });
+    let command = window(ctx, period, from, to).map(|window| Command::Stats { window });
     run(ctx, command).await
 }
 
@@ -489,11 +497,7 @@ pub async fn stats_chart(
     #[max_length = 10]
     to: Option<String>,
 ) -> CommandResult {
-    let command = stats_window(period, from, to, today(ctx))
-        .map(|window| Command::StatsChart { window })
-        .map_err(|problem| {
-            UserError::invalid(problem, "Give period (like 90d), or from and to, not both.")
-        });
+    let command = window(ctx, period, from, to).map(|window| Command::StatsChart { window });
     run(ctx, command).await
 }
 
