@@ -7,7 +7,7 @@ use serenity::all::{CreateAttachment, Member, Permissions};
 
 use super::{Ctx, Discord, render};
 use crate::domain::command::Command;
-use crate::domain::reply::Reply;
+use crate::domain::reply::{Reply, Visibility};
 use crate::domain::{Envelope, Platform, Role, UserError};
 use crate::store::communities;
 
@@ -38,14 +38,11 @@ pub async fn run(ctx: Ctx<'_>, command: Result<Command, UserError>) -> CommandRe
         Ok(a) => a,
         Err(e) => return send_error(ctx, &e.to_string()).await,
     };
-    if command.is_slow() {
-        // Acknowledge within Discord's 3 s (D2); the answer follows.
-        // Exports are private; charts are for the channel.
-        if matches!(command, Command::Export { .. }) {
-            ctx.defer_ephemeral().await?;
-        } else {
-            ctx.defer().await?;
-        }
+    // Acknowledge slow work within Discord's 3 s (D2); the answer follows.
+    match command.acknowledgement() {
+        Some((_, Visibility::Private)) => ctx.defer_ephemeral().await?,
+        Some((_, Visibility::Public)) => ctx.defer().await?,
+        None => {}
     }
     match discord.app.handle(&actor, command).await {
         Ok(reply) => send(ctx, &reply).await,

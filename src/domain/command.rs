@@ -217,10 +217,20 @@ impl Command {
     /// Commands whose reply may take long enough (files, charts) that adapters
     /// acknowledge first and answer later (Slack's response_url, Discord's defer).
     pub fn is_slow(&self) -> bool {
-        matches!(
-            self,
-            Command::Export { .. } | Command::StatsChart { .. } | Command::GoalChart { .. }
-        )
+        self.acknowledgement().is_some()
+    }
+
+    /// For a slow command: what to tell the member at once, and whether the answer
+    /// that follows is private (exports) or for the channel (charts).
+    pub fn acknowledgement(&self) -> Option<(&'static str, super::reply::Visibility)> {
+        use super::reply::Visibility;
+        match self {
+            Command::Export { .. } => Some(("Preparing your export…", Visibility::Private)),
+            Command::StatsChart { .. } | Command::GoalChart { .. } => {
+                Some(("Drawing the chart…", Visibility::Public))
+            }
+            _ => None,
+        }
     }
 
     /// Organiser-only commands. Adapters may hide these from members too

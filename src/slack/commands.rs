@@ -108,14 +108,16 @@ pub async fn run(slack: &Arc<Slack>, command: SlashCommand) -> Option<Value> {
         Ok(a) => a,
         Err(e) => return Some(render::error(&e.to_string())),
     };
-    if parsed.is_slow() && !command.response_url.is_empty() {
+    if let Some((note, _)) = parsed.acknowledgement()
+        && !command.response_url.is_empty()
+    {
         // Slow work: acknowledge now, finish through response_url (S4).
         let (slack, url) = (slack.clone(), command.response_url.clone());
         tokio::spawn(async move {
             let message = respond(&slack, &actor, parsed).await;
             follow_up(&slack, &url, message).await;
         });
-        return Some(json!({"response_type": "ephemeral", "text": "Preparing your export…"}));
+        return Some(json!({"response_type": "ephemeral", "text": note}));
     }
     Some(respond(slack, &actor, parsed).await)
 }
