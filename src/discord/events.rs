@@ -5,9 +5,10 @@
 
 use serenity::all::{CreateMessage, FullEvent, GuildId, Member, UserId};
 
+use super::interaction::{display_name, envelope_of};
 use super::{BoxError, Discord, render};
 use crate::app::Activity;
-use crate::domain::{Envelope, Platform, Role};
+use crate::domain::{Platform, Role};
 
 pub async fn handle(
     ctx: &serenity::all::Context,
@@ -63,12 +64,6 @@ pub async fn handle(
     Ok(())
 }
 
-fn display_name(user: &serenity::all::User) -> String {
-    user.global_name
-        .clone()
-        .unwrap_or_else(|| user.name.clone())
-}
-
 async fn count(
     discord: &Discord,
     guild: GuildId,
@@ -76,14 +71,7 @@ async fn count(
     name: &str,
     activity: Activity,
 ) -> Result<(), BoxError> {
-    let envelope = Envelope {
-        platform: Platform::Discord,
-        workspace_id: guild.to_string(),
-        workspace_name: guild.to_string(),
-        user_id: user.to_string(),
-        user_name: name.to_string(),
-        role: Role::Member,
-    };
+    let envelope = envelope_of(&guild.to_string(), &user.to_string(), name, Role::Member);
     discord.app.record_activity(&envelope, activity).await?;
     Ok(())
 }

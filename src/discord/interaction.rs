@@ -67,16 +67,27 @@ pub fn envelope(
 ) -> Envelope {
     let name = member
         .and_then(|m| m.nick.clone())
-        .or_else(|| user.global_name.clone())
-        .unwrap_or_else(|| user.name.clone());
+        .unwrap_or_else(|| display_name(user));
+    envelope_of(guild, &user.id.to_string(), &name, role)
+}
+
+/// A Discord envelope from ids Discord gave (never from user text: T2).
+pub fn envelope_of(guild: &str, user_id: &str, name: &str, role: Role) -> Envelope {
     Envelope {
         platform: Platform::Discord,
         workspace_id: guild.to_string(),
         workspace_name: guild.to_string(),
-        user_id: user.id.to_string(),
-        user_name: name,
+        user_id: user_id.to_string(),
+        user_name: name.to_string(),
         role,
     }
+}
+
+/// The name a user shows: their global display name, else their username.
+pub fn display_name(user: &serenity::all::User) -> String {
+    user.global_name
+        .clone()
+        .unwrap_or_else(|| user.name.clone())
 }
 
 /// Organisers: members with Manage Server (or Administrator), or the community's

@@ -187,20 +187,6 @@ pub fn line(line: &Line) -> String {
         .collect()
 }
 
-/// A reply as plain text for a message's content (errors, short notes), within
-/// the 2000-character limit.
-pub fn plain(reply: &Reply) -> String {
-    let mut parts = Vec::new();
-    if let Some(title) = &reply.title {
-        parts.push(format!("**{}**", escape(title)));
-    }
-    parts.extend(reply.lines.iter().map(line));
-    for field in &reply.fields {
-        parts.push(format!("{}: {}", escape(&field.name), line(&field.value)));
-    }
-    truncate(&parts.join("\n"), MESSAGE_CHARS)
-}
-
 /// An error for the member who caused it, as message content.
 pub fn error(message: &str) -> String {
     truncate(&format!("⚠️ {}", escape(message)), MESSAGE_CHARS)
