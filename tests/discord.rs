@@ -140,6 +140,11 @@ fn mentions_parse_nothing(data: &Value) -> bool {
         && data["allowed_mentions"]["roles"] == json!([])
 }
 
+/// `/contribute what:…` from the plain member in the first server.
+fn contribution(what: &str) -> Invocation {
+    Invocation::new(G1, MEMBER, "contribute", json!([string("what", what)]))
+}
+
 fn string(name: &str, value: &str) -> Value {
     json!({"name": name, "type": 3, "value": value})
 }
@@ -305,15 +310,7 @@ async fn contribute_is_recorded_and_answered_and_stats_me_is_private() {
     assert!(is_ephemeral(&bad));
     assert!(shown(&bad).contains("not a period"), "{}", shown(&bad));
 
-    let empty = keel
-        .fake
-        .command(&Invocation::new(
-            G1,
-            MEMBER,
-            "contribute",
-            json!([string("what", "   ")]),
-        ))
-        .await;
+    let empty = keel.fake.command(&contribution("   ")).await;
     assert!(is_ephemeral(&empty), "errors are private: {empty}");
     assert_eq!(
         keel.count("SELECT count(*) FROM contributions").await,
@@ -435,12 +432,7 @@ async fn a_milestone_is_announced_once_through_429_and_500_without_pinging() {
     keel.fake.fail_next(&posts, 429, Some(1.0));
     keel.fake.fail_next(&posts, 500, None);
     keel.fake
-        .command(&Invocation::new(
-            G1,
-            MEMBER,
-            "contribute",
-            json!([string("what", "Planted @everyone an oak")]),
-        ))
+        .command(&contribution("Planted @everyone an oak"))
         .await;
 
     let delivered = |fake: &FakeDiscord| -> Vec<fake_discord::Request> {
@@ -500,29 +492,14 @@ async fn a_milestone_is_announced_once_through_429_and_500_without_pinging() {
 #[tokio::test]
 async fn after_a_dropped_connection_the_bot_resumes_and_keeps_answering() {
     let keel = start(|_| {}).await;
-    keel.fake
-        .command(&Invocation::new(
-            G1,
-            MEMBER,
-            "contribute",
-            json!([string("what", "Before the drop")]),
-        ))
-        .await;
+    keel.fake.command(&contribution("Before the drop")).await;
     keel.fake.drop_connection();
     keel.fake
         .wait_for(Duration::from_secs(30), "a RESUME", |f| {
             (f.resumes() == 1).then_some(())
         })
         .await;
-    let after = keel
-        .fake
-        .command(&Invocation::new(
-            G1,
-            MEMBER,
-            "contribute",
-            json!([string("what", "After the drop")]),
-        ))
-        .await;
+    let after = keel.fake.command(&contribution("After the drop")).await;
     assert!(shown(&after).contains("After the drop"), "{after}");
     assert_eq!(
         keel.fake.identifies().len(),
@@ -719,14 +696,7 @@ async fn a_dispatch_serenity_cannot_parse_is_caught() {
 #[tokio::test]
 async fn a_chart_is_deferred_then_followed_up_with_a_png() {
     let keel = start(|_| {}).await;
-    keel.fake
-        .command(&Invocation::new(
-            G1,
-            MEMBER,
-            "contribute",
-            json!([string("what", "Charted work")]),
-        ))
-        .await;
+    keel.fake.command(&contribution("Charted work")).await;
     let (id, token) = keel.fake.interact(&Invocation::sub(
         G1,
         MEMBER,
@@ -755,12 +725,7 @@ async fn a_chart_is_deferred_then_followed_up_with_a_png() {
 async fn export_is_deferred_then_followed_up_with_the_file() {
     let keel = start(|_| {}).await;
     keel.fake
-        .command(&Invocation::new(
-            G1,
-            MEMBER,
-            "contribute",
-            json!([string("what", "Something to export")]),
-        ))
+        .command(&contribution("Something to export"))
         .await;
     let (id, token) = keel
         .fake
