@@ -188,7 +188,7 @@ impl App {
     }
 
     /// Logs an internal error in full and returns what the user sees.
-    fn report(&self, error: Error, what: &'static str) -> UserError {
+    pub fn report(&self, error: Error, what: &'static str) -> UserError {
         match error {
             Error::User(e) => e,
             internal => {

@@ -193,13 +193,11 @@ async fn on_error(error: poise::FrameworkError<'_, Arc<Discord>, BoxError>) {
     use poise::FrameworkError;
     match error {
         FrameworkError::Command { error, ctx, .. } => {
-            let reference = format!("{:08x}", rand::random::<u32>());
-            tracing::error!(%reference, error = %error, command = %ctx.command().qualified_name, "Discord command failed");
-            let _ = interaction::send_error(
-                ctx,
-                &format!("Sorry, something went wrong on Keel's side (reference {reference})."),
-            )
-            .await;
+            let shown = ctx.data().app.report(
+                Error::internal("Discord command failed", error),
+                "Discord command failed",
+            );
+            let _ = interaction::send_error(ctx, &shown.to_string()).await;
         }
         FrameworkError::ArgumentParse { error, ctx, .. } => {
             let _ = interaction::send_error(
