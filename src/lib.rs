@@ -16,6 +16,11 @@
 //! - [`jobs`]: background work (announcement delivery, schedules) with shutdown.
 //! - [`config`], [`cli`]: the operator's side.
 
+/// Every binary built on Keel (the `keel` command, tests, benchmarks) allocates
+/// through mimalloc; see Cargo.toml for why.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod app;
 pub mod charts;
 pub mod cli;
