@@ -27,6 +27,14 @@ impl Error {
             source: source.into(),
         }
     }
+
+    /// The database's error, if that is what this is.
+    pub fn database(&self) -> Option<&sqlx::Error> {
+        match self {
+            Error::Internal { source, .. } => source.downcast_ref(),
+            Error::User(_) => None,
+        }
+    }
 }
 
 impl From<sqlx::Error> for Error {

@@ -1740,6 +1740,47 @@ async fn one_bad_contribution_does_not_fail_the_others_in_its_batch() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contribution_waits_out_another_process_holding_the_write_lock() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("keel.db").display());
+    let mut options = StoreOptions::new(url.clone());
+    // Shorter than the lock is held, so SQLite answers "busy" and Keel retries.
+    options.busy_timeout = std::time::Duration::from_millis(50);
+    let app = App::new(
+        Store::open(&options).await.unwrap(),
+        Arc::new(ManualClock::new(start())),
+    );
+    let member = actor(&app, "forest", "ana", Role::Member).await;
+    ok(&app, &member, "contribute Before the lock").await;
+
+    let mut other_process = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut other_process)
+        .await
+        .unwrap();
+    let waiting = {
+        let app = app.clone();
+        tokio::spawn(async move { app.handle_line(&member, "contribute While locked").await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(
+        !waiting.is_finished(),
+        "answered before it could be written"
+    );
+    sqlx::raw_sql("COMMIT")
+        .execute(&mut other_process)
+        .await
+        .unwrap();
+    let reply = waiting.await.unwrap().unwrap();
+    assert_eq!(reply.title.as_deref(), Some("Contribution logged"));
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM contributions").await,
+        2
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 4. forget-me leaves nothing that names the member
 // ---------------------------------------------------------------------------

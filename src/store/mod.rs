@@ -158,19 +158,46 @@ impl Store {
 /// front and no `SQLITE_BUSY` can surface halfway through (Q2). If another process
 /// holds the lock past the busy timeout, it tries again rather than lose the write.
 pub(crate) async fn begin_immediate(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>> {
-    let mut delay = Duration::from_millis(20);
-    let mut attempt = 0;
+    let mut busy = BusyBackoff::default();
     loop {
         match pool.begin_with("BEGIN IMMEDIATE").await {
             Ok(tx) => return Ok(tx),
-            Err(e) if is_busy(&e) && attempt < 20 => {
-                attempt += 1;
-                tracing::warn!(attempt, "database busy; retrying BEGIN IMMEDIATE");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
+            Err(e) if busy.wait(is_busy(&e)).await => {}
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// Waiting out another process's write lock: 20 ms doubling to 2 s, 20 times.
+pub(crate) struct BusyBackoff {
+    delay: Duration,
+    attempt: u32,
+}
+
+impl Default for BusyBackoff {
+    fn default() -> Self {
+        BusyBackoff {
+            delay: Duration::from_millis(20),
+            attempt: 0,
+        }
+    }
+}
+
+impl BusyBackoff {
+    /// Whether to try again after an error (`busy` if the lock was the cause),
+    /// having waited.
+    pub(crate) async fn wait(&mut self, busy: bool) -> bool {
+        if !busy || self.attempt >= 20 {
+            return false;
+        }
+        self.attempt += 1;
+        tracing::warn!(
+            attempt = self.attempt,
+            "database busy; retrying BEGIN IMMEDIATE"
+        );
+        tokio::time::sleep(self.delay).await;
+        self.delay = (self.delay * 2).min(Duration::from_secs(2));
+        true
     }
 }
 
