@@ -867,27 +867,143 @@ async fn the_home_tab_shows_the_mission_goals_and_my_totals() {
     );
 }
 
+/// Waits (up to two seconds) until the fake has seen `n` calls of `method`.
+async fn calls_after(fake: &FakeSlack, method: &str, n: usize) -> Vec<fake_slack::Call> {
+    for _ in 0..100 {
+        let calls = fake.calls(method);
+        if calls.len() >= n {
+            return calls;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    fake.calls(method)
+}
+
 #[tokio::test]
-async fn export_is_acknowledged_at_once_and_finished_through_response_url() {
+async fn an_export_is_uploaded_to_the_members_direct_messages() {
     let keel = start(Mode::Single).await;
     keel.command("T1", "U1", "contribute Planted <!channel> oaks")
         .await;
     let ack = keel.command("T1", "U1", "export me").await;
     assert!(text_of(&ack).contains("Preparing your export"), "{ack}");
-    let mut posted = Vec::new();
-    for _ in 0..100 {
-        posted = keel.fake.calls("response_url");
-        if !posted.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    assert_eq!(ack["response_type"], "ephemeral");
+
+    let posted = calls_after(&keel.fake, "response_url", 1).await;
     assert_eq!(posted.len(), 1);
+    // A response_url message without response_type is ephemeral.
+    let follow_up = posted[0].json();
+    assert_eq!(
+        follow_up["response_type"],
+        serde_json::Value::Null,
+        "{follow_up}"
+    );
     assert!(
-        posted[0].body.contains("Planted &lt;!channel&gt; oaks"),
+        posted[0].body.contains("in your direct messages with Keel"),
         "{}",
         posted[0].body
     );
+    // Only the member sees it: their direct messages with Keel, never the channel.
+    let opened = keel.fake.calls("conversations.open");
+    assert_eq!(opened.len(), 1);
+    assert!(opened[0].body.contains("U1"), "{}", opened[0].body);
+    let ticket = keel.fake.calls("files.getUploadURLExternal");
+    assert_eq!(ticket.len(), 1);
+    let uploads = keel.fake.calls("upload");
+    assert_eq!(uploads.len(), 1);
+    assert!(
+        ticket[0]
+            .query
+            .contains(&format!("length={}", uploads[0].bytes.len())),
+        "{}",
+        ticket[0].query
+    );
+    // The file holds the data exactly as typed; the bot token authorises the upload.
+    assert!(
+        uploads[0].body.contains("Planted <!channel> oaks"),
+        "{}",
+        uploads[0].body
+    );
+    assert_eq!(uploads[0].authorization, "Bearer xoxb-configured");
+    let shared = keel.fake.calls("files.completeUploadExternal");
+    assert_eq!(shared.len(), 1);
+    let shared = shared[0].json();
+    assert_eq!(shared["channel_id"], "D-U1", "{shared}");
+    assert_eq!(shared["files"][0]["id"], ticket_file_id(&uploads[0]));
+}
+
+/// The file id the upload URL named.
+fn ticket_file_id(upload: &fake_slack::Call) -> String {
+    upload.query.trim_start_matches("file=").to_string()
+}
+
+#[tokio::test]
+async fn a_chart_is_shared_in_the_channel_through_a_rate_limit() {
+    let keel = start(Mode::Single).await;
+    keel.command("T1", "U1", "contribute Planted <!channel> oaks")
+        .await;
+    keel.fake
+        .fail_next("files.getUploadURLExternal", 429, Some(1));
+    let ack = keel.command("T1", "U1", "stats chart").await;
+    assert!(text_of(&ack).contains("Drawing the chart"), "{ack}");
+
+    let shared = calls_after(&keel.fake, "files.completeUploadExternal", 1).await;
+    assert_eq!(shared.len(), 1, "the charts were not shared in one message");
+    let share = shared[0].json();
+    assert_eq!(share["channel_id"], "C1", "{share}");
+    assert!(
+        share["initial_comment"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Community charts"),
+        "{share}"
+    );
+    let uploads = keel.fake.calls("upload");
+    assert!(!uploads.is_empty());
+    // Every chart was uploaded and is in the message; the 429 was waited out.
+    assert_eq!(
+        keel.fake.calls("files.getUploadURLExternal").len(),
+        uploads.len() + 1
+    );
+    let ids: Vec<String> = uploads.iter().map(ticket_file_id).collect();
+    let in_message: Vec<String> = share["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(in_message, ids);
+    for upload in &uploads {
+        assert_eq!(upload.content_type, "image/png");
+        let decoder = png::Decoder::new(std::io::Cursor::new(upload.bytes.clone()));
+        let info = decoder.read_info().unwrap();
+        assert_eq!(
+            (info.info().width, info.info().height),
+            (800, 400),
+            "a chart at chat size"
+        );
+    }
+    // The channel has the chart; the member is told where it is, privately.
+    let posted = calls_after(&keel.fake, "response_url", 1).await;
+    assert_eq!(posted.len(), 1);
+    let note = posted[0].json();
+    assert_eq!(note["response_type"], serde_json::Value::Null, "{note}");
+    assert!(text_of(&note).contains("shared in <#C1>"), "{note}");
+    assert!(keel.fake.calls("conversations.open").is_empty());
+}
+
+#[tokio::test]
+async fn a_chart_keel_cannot_share_says_how_to_fix_it() {
+    let keel = start(Mode::Single).await;
+    keel.command("T1", "U1", "contribute Planted oaks").await;
+    keel.fake.script.lock().unwrap().refuse_share = Some("not_in_channel".into());
+    keel.command("T1", "U1", "stats chart").await;
+    let posted = calls_after(&keel.fake, "response_url", 1).await;
+    assert_eq!(posted.len(), 1);
+    let answer = posted[0].json();
+    let text = text_of(&answer);
+    assert!(text.contains("/invite @Keel"), "{text}");
+    // The figures still reach the member.
+    assert!(text.contains("Community charts"), "{text}");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use slack_morphism::prelude::*;
 
-use super::{Slack, api, forms, render};
+use super::{Slack, api, files, forms, render};
 use crate::domain::command::Command;
 use crate::domain::parse::parse;
 use crate::domain::{Envelope, Platform, Role, UserError};
@@ -114,42 +114,106 @@ pub async fn run(slack: &Arc<Slack>, command: SlashCommand) -> Option<Value> {
         // Slow work: acknowledge now, finish through response_url (S4).
         let (slack, url) = (slack.clone(), command.response_url.clone());
         tokio::spawn(async move {
-            let message = respond(&slack, &actor, parsed).await;
+            let message = respond(&slack, &command, &actor, parsed).await;
             follow_up(&slack, &url, message).await;
         });
         return Some(json!({"response_type": "ephemeral", "text": note}));
     }
-    Some(respond(slack, &actor, parsed).await)
+    Some(respond(slack, &command, &actor, parsed).await)
 }
 
-/// Runs a command as an actor and renders the outcome.
-pub async fn respond(slack: &Slack, actor: &crate::domain::Actor, command: Command) -> Value {
-    match slack.app.handle(actor, command).await {
-        Ok(reply) => {
-            let mut message = render::message(&reply);
-            for file in &reply.attachments {
-                let text = String::from_utf8_lossy(&file.bytes);
-                let shown = if text.chars().count() <= 2500 {
-                    format!("```{}```", render::escape(&text))
-                } else {
-                    format!(
-                        "{} is {} bytes, too long to show here: the operator can produce it with `keel export`.",
-                        file.filename,
-                        file.bytes.len()
-                    )
-                };
-                if let Some(blocks) = message["blocks"].as_array_mut() {
-                    blocks.push(
-                        json!({"type": "section", "text": {"type": "mrkdwn", "text": shown}}),
-                    );
-                }
-            }
-            message
+/// Runs a command as an actor and renders the outcome. Files in the reply are
+/// shared in Slack: public ones in the command's channel, with the reply as their
+/// message (the member is told privately it is there); private ones in the
+/// member's direct messages with Keel.
+pub async fn respond(
+    slack: &Slack,
+    command: &SlashCommand,
+    actor: &crate::domain::Actor,
+    parsed: Command,
+) -> Value {
+    let reply = match slack.app.handle(actor, parsed).await {
+        Ok(reply) => reply,
+        Err(UserError::OrganiserOnly { command }) => return organisers_only(&command),
+        Err(e) => return render::error(&e.to_string()),
+    };
+    if reply.attachments.is_empty() {
+        return render::message(&reply);
+    }
+    let comment = render::truncate(&render::escape(&reply.plain()), render::SECTION_MAX);
+    let destination = if reply.is_private() {
+        files::Destination::DirectMessage {
+            user: &command.user_id,
         }
-        Err(UserError::OrganiserOnly { command }) => organisers_only(&command),
-        Err(e) => render::error(&e.to_string()),
+    } else {
+        files::Destination::Channel(&command.channel_id)
+    };
+    let names = reply
+        .attachments
+        .iter()
+        .map(|f| format!("`{}`", render::escape(&f.filename)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let shared = files::share(
+        slack,
+        &command.team_id,
+        destination,
+        &reply.attachments,
+        &comment,
+    )
+    .await;
+    let (mut message, notes) = match shared {
+        // The channel has the reply with the files; the member needs only to know.
+        Ok(channel) if !reply.is_private() => (
+            json!({"response_type": "ephemeral", "text": "", "blocks": []}),
+            vec![format!("📎 {names} shared in <#{channel}>.")],
+        ),
+        Ok(_) => (
+            render::message(&reply),
+            vec![format!("📎 {names} in your direct messages with Keel.")],
+        ),
+        Err(files::NotShared(why)) => (
+            render::message(&reply),
+            reply
+                .attachments
+                .iter()
+                .map(|file| inline_instead(file, &why))
+                .collect(),
+        ),
+    };
+    if message["text"].as_str() == Some("") {
+        message["text"] = json!(notes.join(" "));
+    }
+    if let Some(blocks) = message["blocks"].as_array_mut() {
+        for note in notes {
+            blocks.push(render::section(render::truncate(
+                &note,
+                render::SECTION_MAX,
+            )));
+        }
+    }
+    message
+}
+
+/// A file that could not be shared: small text is shown in the reply instead.
+fn inline_instead(file: &crate::domain::reply::Attachment, why: &str) -> String {
+    let text = String::from_utf8_lossy(&file.bytes);
+    let small = file.media_type.starts_with("text/") || file.media_type.contains("json");
+    if small && text.chars().count() <= INLINE_MAX {
+        format!(
+            "⚠️ {why} Here it is instead:\n```{}```",
+            render::escape(&text)
+        )
+    } else {
+        format!(
+            "⚠️ `{}` could not be shared: {why}",
+            render::escape(&file.filename)
+        )
     }
 }
+
+/// The longest file shown in a message when it cannot be shared as a file.
+const INLINE_MAX: usize = 2500;
 
 /// Who organises on Slack, said where a member is refused an organiser command.
 fn organisers_only(command: &str) -> Value {

@@ -16,8 +16,7 @@ use crate::store::slack::{self as stored, NewInstallation, StateCheck};
 
 pub const COOKIE: &str = "keel_slack_install";
 /// The bot scopes Keel asks for: exactly those it uses (see slack-app-manifest.yml).
-pub const SCOPES: &str =
-    "commands,chat:write,users:read,usergroups:read,channels:history,groups:history,reactions:read";
+pub const SCOPES: &str = "commands,chat:write,files:write,im:write,users:read,usergroups:read,channels:history,groups:history,reactions:read";
 const STATE_MINUTES: i64 = 10;
 
 fn random_hex() -> String {
@@ -250,4 +249,23 @@ async fn exchange(slack: &Slack, code: &str) -> Result<String, String> {
         })?;
     tracing::info!(team = %team_id, "Slack workspace installed");
     Ok(team_name)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The install asks for exactly the manifest's scopes, in its order.
+    #[test]
+    fn scopes_match_the_manifest() {
+        let manifest = include_str!("../../slack-app-manifest.yml");
+        let listed: Vec<&str> = manifest
+            .split("bot:")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map_while(|l| l.trim().strip_prefix("- "))
+            .map(|l| l.split_whitespace().next().unwrap())
+            .collect();
+        assert_eq!(listed.join(","), super::SCOPES);
+    }
 }

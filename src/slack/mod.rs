@@ -7,6 +7,7 @@ pub mod api;
 pub mod commands;
 pub mod crypto;
 pub mod events;
+pub mod files;
 pub mod forms;
 pub mod install;
 pub mod interactions;

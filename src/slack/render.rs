@@ -55,7 +55,7 @@ pub fn truncate(s: &str, max: usize) -> String {
     format!("{kept}…")
 }
 
-fn section(text: String) -> Value {
+pub fn section(text: String) -> Value {
     json!({"type": "section", "text": {"type": "mrkdwn", "text": text}})
 }
 

@@ -18,6 +18,9 @@ pub struct Call {
     pub method: String,
     pub query: String,
     pub body: String,
+    /// The body as sent (an uploaded file's bytes).
+    pub bytes: Vec<u8>,
+    pub content_type: String,
     pub authorization: String,
 }
 
@@ -34,6 +37,10 @@ pub struct Script {
     pub failures: HashMap<String, VecDeque<(u16, Option<u64>)>>,
     pub admins: Vec<String>,
     pub socket_url: String,
+    /// Where files.getUploadURLExternal tells Keel to upload.
+    pub upload_base: String,
+    /// Slack's error for files.completeUploadExternal, e.g. "not_in_channel".
+    pub refuse_share: Option<String>,
 }
 
 #[derive(Clone)]
@@ -64,9 +71,11 @@ impl FakeSlack {
         let app = Router::new()
             .route("/api/{method}", any(api))
             .route("/hooks/{id}", any(hook))
+            .route("/upload/{id}", any(upload))
             .with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        script.lock().unwrap().upload_base = format!("http://{addr}/upload");
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         FakeSlack {
             addr,
@@ -120,6 +129,12 @@ async fn api(
         method: method.clone(),
         query: query.unwrap_or_default(),
         body: String::from_utf8_lossy(&body).to_string(),
+        bytes: body.to_vec(),
+        content_type: headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string(),
         authorization: headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
@@ -172,6 +187,22 @@ async fn api(
             json!({"ok": true, "view": view})
         }
         "chat.postEphemeral" => json!({"ok": true, "message_ts": "1.2"}),
+        "conversations.open" => {
+            let users = call.json()["users"].to_string();
+            let user = users.trim_matches(|c| c == '"' || c == '[' || c == ']');
+            json!({"ok": true, "channel": {"id": format!("D-{user}")}})
+        }
+        "files.getUploadURLExternal" => {
+            let id = format!("F{}", script.calls.len());
+            json!({"ok": true, "upload_url": format!("{}/{id}", script.upload_base), "file_id": id})
+        }
+        "files.completeUploadExternal" => match &script.refuse_share {
+            Some(error) => json!({"ok": false, "error": error}),
+            None => {
+                let id = call.json()["files"][0]["id"].clone();
+                json!({"ok": true, "files": [{"id": id}]})
+            }
+        },
         "response_url" => json!({"ok": true}),
         "oauth.v2.access" => json!({
             "ok": true, "access_token": "xoxb-fake-secret-token-4242", "token_type": "bot",
@@ -253,4 +284,23 @@ async fn hook(
         body,
     )
     .await
+}
+
+/// An upload URL: Slack answers plain text, as files.slack.com does.
+async fn upload(
+    State(script): State<Arc<Mutex<Script>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let length = body.len();
+    api(
+        State(script),
+        Path("upload".to_string()),
+        RawQuery(Some(format!("file={id}"))),
+        headers,
+        body,
+    )
+    .await;
+    ([("content-type", "text/plain")], format!("OK - {length}")).into_response()
 }

@@ -1,0 +1,135 @@
+//! Sharing a reply's files (charts, exports) in Slack: files.getUploadURLExternal,
+//! the bytes to the URL Slack gives, then files.completeUploadExternal into a
+//! channel. A private file goes to the member's direct messages with Keel.
+
+use std::time::Duration;
+
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+
+use crate::domain::reply::Attachment;
+use crate::jobs::outbox::DeliveryError;
+
+use super::{Slack, api};
+
+/// Where a file is shared.
+#[derive(Debug, Clone, Copy)]
+pub enum Destination<'a> {
+    /// The channel the command was typed in: everyone there sees it.
+    Channel(&'a str),
+    /// The member's direct messages with Keel: only they see it.
+    DirectMessage { user: &'a str },
+}
+
+/// Why a file could not be shared, said so the member knows what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotShared(pub String);
+
+/// Rate-limited calls are tried this many times in all, waiting Retry-After.
+const ATTEMPTS: u32 = 3;
+/// The longest Retry-After a member waits for; past it the upload is given up.
+const LONGEST_WAIT: Duration = Duration::from_secs(30);
+
+/// Shares `files` in one message with `comment` as its text. Returns the channel
+/// they went to.
+pub async fn share(
+    slack: &Slack,
+    team: &str,
+    destination: Destination<'_>,
+    files: &[Attachment],
+    comment: &str,
+) -> Result<String, NotShared> {
+    let token = match slack.bot_token(team).await {
+        Ok(Some(token)) => api::token(&token),
+        Ok(None) => return Err(NotShared("Keel is not installed in this workspace.".into())),
+        Err(e) => {
+            tracing::error!(error = %e, "reading the bot token to upload a file");
+            return Err(NotShared("Keel could not read its installation.".into()));
+        }
+    };
+    let session = slack.client.open_session(&token);
+    let channel = match destination {
+        Destination::Channel(channel) => channel.to_string(),
+        Destination::DirectMessage { user } => {
+            let request = SlackApiConversationsOpenRequest::new()
+                .with_users(vec![SlackUserId(user.to_string())]);
+            let opened = retrying(|| session.conversations_open(&request))
+                .await
+                .map_err(|e| explain(e, "opening your direct messages"))?;
+            opened.channel.id.0
+        }
+    };
+    let mut uploaded = Vec::new();
+    for file in files {
+        let mut ticket =
+            SlackApiFilesGetUploadUrlExternalRequest::new(file.filename.clone(), file.bytes.len());
+        if file.media_type.starts_with("image/") {
+            ticket = ticket.with_alt_txt(comment.chars().take(1000).collect());
+        }
+        let ticket = retrying(|| session.get_upload_url_external(&ticket))
+            .await
+            .map_err(|e| explain(e, "asking Slack where to upload"))?;
+        let upload = SlackApiFilesUploadViaUrlRequest::new(
+            ticket.upload_url,
+            file.bytes.clone(),
+            file.media_type.clone(),
+        );
+        retrying(|| session.files_upload_via_url(&upload))
+            .await
+            .map_err(|e| explain(e, "uploading the file"))?;
+        uploaded.push(SlackApiFilesComplete::new(ticket.file_id).with_title(file.filename.clone()));
+    }
+    let complete = SlackApiFilesCompleteUploadExternalRequest::new(uploaded)
+        .with_channel_id(SlackChannelId(channel.clone()))
+        .with_initial_comment(comment.to_string());
+    retrying(|| session.files_complete_upload_external(&complete))
+        .await
+        .map_err(|e| explain(e, "sharing the file"))?;
+    Ok(channel)
+}
+
+/// Runs a Web API call, waiting out 429s (Retry-After, at most `LONGEST_WAIT`).
+async fn retrying<T, F: Future<Output = Result<T, SlackClientError>>>(
+    mut call: impl FnMut() -> F,
+) -> Result<T, SlackClientError> {
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(SlackClientError::RateLimitError(limited)) if attempt < ATTEMPTS => {
+                let wait = limited.retry_after.unwrap_or(Duration::from_secs(1));
+                if wait > LONGEST_WAIT {
+                    return Err(SlackClientError::RateLimitError(limited));
+                }
+                attempt += 1;
+                tokio::time::sleep(wait).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// What the member is told, by what Slack answered.
+fn explain(e: SlackClientError, doing: &str) -> NotShared {
+    tracing::warn!(error = %e, doing, "sharing a file in Slack failed");
+    let code = match &e {
+        SlackClientError::ApiError(api) => api.code.as_str(),
+        _ => "",
+    };
+    NotShared(match code {
+        "not_in_channel" | "channel_not_found" => {
+            "Keel is not in this channel: invite it with `/invite @Keel`, then try again.".into()
+        }
+        "missing_scope" | "not_allowed_token_type" => {
+            "Keel lacks the permission to share files here: an admin can reinstall it (Add to Slack) to grant it.".into()
+        }
+        "file_uploads_disabled" | "file_upload_disabled" => {
+            "File uploads are turned off in this workspace.".into()
+        }
+        _ => match api::delivery_error(e) {
+            DeliveryError::Retry { .. } => {
+                format!("Slack did not answer while {doing}; try again in a minute.")
+            }
+            DeliveryError::Permanent(reason) => format!("{reason} while {doing}."),
+        },
+    })
+}
