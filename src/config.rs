@@ -85,6 +85,9 @@ pub struct DiscordConfig {
     /// Send members who join the server the mission, privately; adds the guild
     /// members intent (privileged: enable it in the Developer Portal).
     pub welcome: bool,
+    /// Record members joining and leaving the server, for growth; adds the guild
+    /// members intent (privileged, as for `welcome`).
+    pub count_members: bool,
     /// Days after Keel is removed from a server before that server's data is purged.
     pub purge_after_days: u32,
 }
@@ -97,6 +100,7 @@ impl Default for DiscordConfig {
             api_base: None,
             count_activity: false,
             welcome: false,
+            count_members: false,
             purge_after_days: 30,
         }
     }
@@ -134,6 +138,8 @@ pub struct SlackConfig {
     pub count_activity: bool,
     /// Welcome members who join the workspace with the mission.
     pub welcome: bool,
+    /// Record members joining and leaving (deactivated) the workspace, for growth.
+    pub count_members: bool,
     /// Days after uninstall before a workspace's data is purged.
     pub purge_after_days: u32,
 }
@@ -152,6 +158,7 @@ impl Default for SlackConfig {
             authorize_url: "https://slack.com/oauth/v2/authorize".into(),
             count_activity: false,
             welcome: false,
+            count_members: false,
             purge_after_days: 30,
         }
     }

@@ -674,6 +674,76 @@ async fn lifecycle_events_welcome_count_and_schedule_a_purge() {
 }
 
 #[tokio::test]
+async fn members_joining_and_leaving_are_counted_in_growth() {
+    let keel = start(|c| {
+        c.discord.welcome = false;
+        c.discord.count_members = true;
+    })
+    .await;
+    let (newcomer, leaver) = (500_000_000_000_000_101_u64, 500_000_000_000_000_102_u64);
+    for (id, name) in [(newcomer, "newcomer"), (leaver, "leaver")] {
+        keel.fake
+            .dispatch("GUILD_MEMBER_ADD", fake_discord::member(G1, id, name));
+    }
+    keel.wait_until(
+        "both joins recorded",
+        "SELECT count(*) FROM members WHERE display_name IN ('newcomer', 'leaver') AND left_at IS NULL",
+        2,
+    )
+    .await;
+    keel.fake.dispatch(
+        "GUILD_MEMBER_REMOVE",
+        json!({"guild_id": G1.to_string(), "user": fake_discord::user(leaver, "leaver", false)}),
+    );
+    keel.wait_until(
+        "the leave recorded",
+        "SELECT count(*) FROM members WHERE display_name = 'leaver' AND left_at IS NOT NULL",
+        1,
+    )
+    .await;
+    // Someone Keel never saw leaving changes nothing; neither does another server.
+    keel.fake.dispatch(
+        "GUILD_MEMBER_REMOVE",
+        json!({"guild_id": G2.to_string(), "user": fake_discord::user(newcomer, "newcomer", false)}),
+    );
+
+    let organiser = keel
+        .app
+        .actor(&keel::domain::Envelope {
+            platform: keel::domain::Platform::Discord,
+            workspace_id: G1.to_string(),
+            workspace_name: "Forest Friends".into(),
+            user_id: ORGANISER.to_string(),
+            user_name: "organiser".into(),
+            role: keel::domain::Role::Organiser,
+        })
+        .await
+        .unwrap();
+    let stats = keel.app.handle_line(&organiser, "stats").await.unwrap();
+    let growth = stats
+        .fields
+        .iter()
+        .find(|f| f.name == "Growth")
+        .map(|f| f.value.plain())
+        .unwrap_or_default();
+    // The organiser, the newcomer and the leaver joined; the leaver left.
+    assert!(growth.starts_with("3 joined, 1 left, net +2"), "{growth}");
+
+    // Coming back makes them a member again, from the day they first joined.
+    keel.fake.dispatch(
+        "GUILD_MEMBER_ADD",
+        fake_discord::member(G1, leaver, "leaver"),
+    );
+    keel.wait_until(
+        "the return recorded",
+        "SELECT count(*) FROM members WHERE left_at IS NOT NULL",
+        0,
+    )
+    .await;
+    assert_everything_parsed();
+}
+
+#[tokio::test]
 async fn a_dispatch_serenity_cannot_parse_is_caught() {
     let keel = start(|_| {}).await;
     // An interaction without its token, as a drifting fake might send.

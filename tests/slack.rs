@@ -55,6 +55,7 @@ async fn start(mode: Mode) -> Keel {
     config.slack.api_base = fake.api_base();
     config.slack.count_activity = true;
     config.slack.welcome = true;
+    config.slack.count_members = true;
     match mode {
         Mode::Single => config.slack.bot_token = Some(Secret::new("xoxb-configured")),
         Mode::Installs => {
@@ -1004,6 +1005,60 @@ async fn a_chart_keel_cannot_share_says_how_to_fix_it() {
     assert!(text.contains("/invite @Keel"), "{text}");
     // The figures still reach the member.
     assert!(text.contains("Community charts"), "{text}");
+}
+
+#[tokio::test]
+async fn joins_and_deactivations_are_counted_in_growth() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command("T1", "UADMIN", "stats").await;
+    let event = |id: &str, body: serde_json::Value| {
+        serde_json::json!({"type": "event_callback", "team_id": "T1", "event_id": id, "event": body})
+            .to_string()
+    };
+    for (id, user, name) in [("EvA", "UNEW", "Nova"), ("EvB", "ULEFT", "Lee")] {
+        let join = event(
+            id,
+            serde_json::json!({"type": "team_join", "user": {"id": user, "real_name": name, "profile": {"display_name": ""}}}),
+        );
+        assert_eq!(
+            keel.signed("/slack/events", &join, "application/json")
+                .await
+                .status,
+            200
+        );
+    }
+    let bot = event(
+        "EvC",
+        serde_json::json!({"type": "team_join", "user": {"id": "UBOT2", "is_bot": true}}),
+    );
+    keel.signed("/slack/events", &bot, "application/json").await;
+    let deactivated = event(
+        "EvD",
+        serde_json::json!({"type": "user_change", "user": {"id": "ULEFT", "deleted": true}}),
+    );
+    // Delivered twice, as a Slack retry would: one leave.
+    for _ in 0..2 {
+        keel.signed("/slack/events", &deactivated, "application/json")
+            .await;
+    }
+    // A profile edit is not a departure.
+    let edited = event(
+        "EvE",
+        serde_json::json!({"type": "user_change", "user": {"id": "UNEW", "deleted": false}}),
+    );
+    keel.signed("/slack/events", &edited, "application/json")
+        .await;
+
+    assert_eq!(
+        keel.count("SELECT count(*) FROM members WHERE display_name IN ('Nova', 'Lee')")
+            .await,
+        2
+    );
+    let stats = keel.command("T1", "UADMIN", "stats").await;
+    let text = text_of(&stats);
+    // The admin, Nova and Lee joined; Lee left; the bot is not a member.
+    assert!(text.contains("3 joined, 1 left, net +2"), "{text}");
 }
 
 #[tokio::test]

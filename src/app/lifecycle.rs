@@ -90,6 +90,50 @@ impl App {
             .await
     }
 
+    /// A person joined a workspace Keel serves: they become a member now (growth's
+    /// joins), or, if they had left, are a member again.
+    pub async fn member_joined(&self, envelope: &Envelope) -> Result<()> {
+        let read = &self.store().read;
+        if communities::workspace_by_external(read, envelope.platform, &envelope.workspace_id)
+            .await?
+            .is_none()
+        {
+            return Ok(());
+        }
+        let Ok(actor) = self.actor(envelope).await else {
+            return Ok(());
+        };
+        let returned = self
+            .store()
+            .write(async |conn| communities::mark_returned(conn, actor.member).await)
+            .await?;
+        if returned {
+            tracing::info!(platform = %envelope.platform, "a member who had left is back");
+        }
+        Ok(())
+    }
+
+    /// A person left a workspace Keel serves (growth's leaves). Their contributions
+    /// stay; `forget-me` is how a member erases them.
+    pub async fn member_left(
+        &self,
+        platform: Platform,
+        external_id: &str,
+        user_id: &str,
+    ) -> Result<()> {
+        let read = &self.store().read;
+        let Some(workspace) =
+            communities::workspace_by_external(read, platform, external_id).await?
+        else {
+            return Ok(());
+        };
+        let now = self.now();
+        self.store()
+            .write(async |conn| communities::mark_left(conn, workspace.id, user_id, now).await)
+            .await?;
+        Ok(())
+    }
+
     /// The welcome a newcomer gets: the mission, if the community has one.
     pub async fn welcome(&self, platform: Platform, external_id: &str) -> Result<Option<Reply>> {
         let read = &self.store().read;

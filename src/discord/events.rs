@@ -1,6 +1,7 @@
 //! Gateway events besides commands: joining a server creates or finds its
 //! community; removal schedules its data for purge; newcomers get the mission
-//! (when welcome is on); messages and reactions bump daily counts (when activity
+//! (when welcome is on); members joining and leaving are recorded (when member
+//! counting is on); messages and reactions bump daily counts (when activity
 //! counting is on; counts only, never text).
 
 use serenity::all::{CreateMessage, FullEvent, GuildId, Member, UserId};
@@ -27,8 +28,33 @@ pub async fn handle(
             app.workspace_removed(Platform::Discord, &incomplete.id.to_string(), grace)
                 .await?;
         }
-        FullEvent::GuildMemberAddition { new_member } if discord.settings.welcome => {
-            welcome(ctx, discord, new_member).await;
+        FullEvent::GuildMemberAddition { new_member } if !new_member.user.bot => {
+            if discord.settings.count_members {
+                let name = new_member
+                    .nick
+                    .clone()
+                    .unwrap_or_else(|| display_name(&new_member.user));
+                let envelope = envelope_of(
+                    &new_member.guild_id.to_string(),
+                    &new_member.user.id.to_string(),
+                    &name,
+                    Role::Member,
+                );
+                app.member_joined(&envelope).await?;
+            }
+            if discord.settings.welcome {
+                welcome(ctx, discord, new_member).await;
+            }
+        }
+        FullEvent::GuildMemberRemoval { guild_id, user, .. }
+            if discord.settings.count_members && !user.bot =>
+        {
+            app.member_left(
+                Platform::Discord,
+                &guild_id.to_string(),
+                &user.id.to_string(),
+            )
+            .await?;
         }
         FullEvent::Message { new_message } if discord.settings.count_activity => {
             if let Some(guild) = new_message.guild_id

@@ -32,7 +32,7 @@ pub struct Discord {
 /// welcome; messages and reactions only for activity counts. Never message content.
 pub fn intents(settings: &DiscordConfig) -> GatewayIntents {
     let mut intents = GatewayIntents::GUILDS;
-    if settings.welcome {
+    if settings.welcome || settings.count_members {
         intents |= GatewayIntents::GUILD_MEMBERS;
     }
     if settings.count_activity {
@@ -237,6 +237,11 @@ mod tests {
     fn intents_are_the_least_the_features_need() {
         let mut settings = DiscordConfig::default();
         assert_eq!(intents(&settings), GatewayIntents::GUILDS);
+        settings.count_members = true;
+        assert_eq!(
+            intents(&settings),
+            GatewayIntents::GUILDS | GatewayIntents::GUILD_MEMBERS
+        );
         settings.count_activity = true;
         settings.welcome = true;
         let all = intents(&settings);

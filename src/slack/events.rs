@@ -1,6 +1,7 @@
 //! The Events API: each event id handled once, durably (S5); messages and
 //! reactions counted as activity when enabled (counts only, P1); newcomers
-//! welcomed with the mission when enabled; uninstall and revoked tokens delete the
+//! welcomed with the mission, and joins and leaves (deactivations) recorded, when
+//! enabled; uninstall and revoked tokens delete the
 //! workspace's tokens and schedule its data for purge (S9).
 
 use serde_json::Value;
@@ -75,9 +76,35 @@ async fn event(slack: &Slack, team: &str, event: &Value) -> Result<()> {
         "app_home_opened" if event["tab"].as_str() == Some("home") && !user.is_empty() => {
             home(slack, team, user).await
         }
-        "team_join" if slack.settings.welcome => {
-            let user = event["user"]["id"].as_str().unwrap_or(user);
-            welcome(slack, team, user).await
+        "team_join" => {
+            let person = &event["user"];
+            let user = person["id"].as_str().unwrap_or(user);
+            if user.is_empty() || person["is_bot"].as_bool() == Some(true) {
+                return Ok(());
+            }
+            if slack.settings.count_members && is_installed(slack, team).await? {
+                let name = person["profile"]["display_name"]
+                    .as_str()
+                    .filter(|n| !n.is_empty())
+                    .or(person["real_name"].as_str())
+                    .or(person["name"].as_str())
+                    .unwrap_or(user);
+                let envelope = super::commands::envelope(team, team, user, name, Role::Member);
+                slack.app.member_joined(&envelope).await?;
+            }
+            if slack.settings.welcome {
+                welcome(slack, team, user).await?;
+            }
+            Ok(())
+        }
+        // A deactivated account has left the workspace.
+        "user_change"
+            if slack.settings.count_members && event["user"]["deleted"].as_bool() == Some(true) =>
+        {
+            match event["user"]["id"].as_str() {
+                Some(user) => slack.app.member_left(Platform::Slack, team, user).await,
+                None => Ok(()),
+            }
         }
         _ => Ok(()),
     }

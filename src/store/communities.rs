@@ -325,6 +325,41 @@ pub async fn member_by_identity(
     .await?)
 }
 
+/// Records that a member left a workspace (growth's leaves, PRODUCT.md). A member
+/// linked to another workspace of the community is still in it, so is not marked.
+/// Unknown users (never seen by Keel) change nothing.
+pub async fn mark_left(
+    conn: &mut SqliteConnection,
+    workspace: WorkspaceId,
+    external_user_id: &str,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let marked = sqlx::query(
+        "UPDATE members SET left_at = ?1
+         WHERE left_at IS NULL
+           AND id = (SELECT member_id FROM identities WHERE workspace_id = ?2 AND external_user_id = ?3)
+           AND NOT EXISTS (SELECT 1 FROM identities o WHERE o.member_id = members.id AND o.workspace_id != ?2)",
+    )
+    .bind(ts(at))
+    .bind(workspace)
+    .bind(external_user_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(marked > 0)
+}
+
+/// A member who had left is back; they keep the day they first joined.
+pub async fn mark_returned(conn: &mut SqliteConnection, member: MemberId) -> Result<bool> {
+    let returned =
+        sqlx::query("UPDATE members SET left_at = NULL WHERE id = ? AND left_at IS NOT NULL")
+            .bind(member)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    Ok(returned > 0)
+}
+
 /// Members of a community whose display name is `name`, ignoring case.
 pub async fn members_named(
     db: impl SqliteExecutor<'_>,
