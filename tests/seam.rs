@@ -2007,6 +2007,31 @@ async fn forget_me_leaves_no_row_naming_the_member() {
 // ---------------------------------------------------------------------------
 
 #[tokio::test]
+async fn forget_me_takes_the_members_moments_out_of_activity_by_hour() {
+    let (_dir, app, clock) = app().await;
+    let stay = actor(&app, "forest", "stay", Role::Member).await;
+    let go = actor(&app, "forest", "go", Role::Member).await;
+    clock.set(start() - Duration::hours(3)); // 09:00 UTC
+    ok(&app, &stay, "contribute Morning").await;
+    ok(&app, &go, "contribute Morning too").await;
+    clock.set(start() + Duration::hours(2)); // 14:00 UTC
+    ok(&app, &go, "contribute Afternoon").await;
+    ok(&app, &stay, "kudos @go for the afternoon").await;
+    let hours = async |app: &App| -> Vec<(i64, i64)> {
+        sqlx::query_as(
+            "SELECT hour, SUM(events) FROM community_hourly_activity GROUP BY hour HAVING SUM(events) != 0 ORDER BY hour",
+        )
+        .fetch_all(&app.store().read)
+        .await
+        .unwrap()
+    };
+    assert_eq!(hours(&app).await, vec![(9, 2), (14, 2)]);
+    ok(&app, &go, "forget-me confirm").await;
+    // Left: stay's morning contribution; the kudos went with `go`.
+    assert_eq!(hours(&app).await, vec![(9, 1)]);
+}
+
+#[tokio::test]
 async fn communities_cannot_read_or_change_each_other() {
     let (_dir, app, _clock) = app().await;
     let ann = actor(&app, "a", "ann", Role::Organiser).await;

@@ -1,6 +1,9 @@
 //! Erasing a member ("forget me", P2): their contributions, kudos, identities and
 //! everything that names them, with the aggregates that counted them corrected.
 
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, Timelike};
 use sqlx::SqliteConnection;
 
 use super::activity::{self, Counts};
@@ -25,9 +28,26 @@ pub async fn forget_member(
     conn: &mut SqliteConnection,
     community: CommunityId,
     member: MemberId,
-    today: chrono::NaiveDate,
+    today: NaiveDate,
 ) -> Result<Forgotten> {
     let mut forgotten = Forgotten::default();
+
+    // Activity by hour loses the moments their contributions and kudos were recorded.
+    let moments: Vec<String> = sqlx::query_scalar(
+        "SELECT created_at FROM contributions WHERE community_id = ?1 AND member_id = ?2
+         UNION ALL
+         SELECT created_at FROM kudos WHERE community_id = ?1 AND (from_member_id = ?2 OR to_member_id = ?2)",
+    )
+    .bind(community)
+    .bind(member)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut hours: BTreeMap<(NaiveDate, u32), i64> = BTreeMap::new();
+    for at in moments {
+        let at = parse_ts(&at)?;
+        *hours.entry((at.date_naive(), at.hour())).or_default() -= 1;
+    }
+    super::insights::add_hours(conn, community, &hours).await?;
 
     // Kudos: the other side's daily counts lose what this member gave or received.
     let kudos: Vec<(i64, i64, String)> = sqlx::query_as(
