@@ -164,10 +164,14 @@ pub async fn respond(
     .await;
     let (mut message, notes) = match shared {
         // The channel has the reply with the files; the member needs only to know.
-        Ok(channel) if !reply.is_private() => (
-            json!({"response_type": "ephemeral", "text": "", "blocks": []}),
-            vec![format!("📎 {names} shared in <#{channel}>.")],
-        ),
+        Ok(channel) if !reply.is_private() => {
+            let note = format!("📎 {names} shared in <#{channel}>.");
+            return json!({
+                "response_type": "ephemeral",
+                "text": note,
+                "blocks": [render::section(note.clone())],
+            });
+        }
         Ok(_) => (
             render::message(&reply),
             vec![format!("📎 {names} in your direct messages with Keel.")],
@@ -181,9 +185,6 @@ pub async fn respond(
                 .collect(),
         ),
     };
-    if message["text"].as_str() == Some("") {
-        message["text"] = json!(notes.join(" "));
-    }
     if let Some(blocks) = message["blocks"].as_array_mut() {
         for note in notes {
             blocks.push(render::section(render::truncate(
