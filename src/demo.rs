@@ -246,9 +246,18 @@ pub async fn generate(
         "INSERT INTO goal_daily_progress (goal_id, day, contributions, amount)
          SELECT goal_id, happened_on, count(*), SUM(COALESCE(amount, 0)) FROM contributions
          WHERE community_id = ?1 AND goal_id IS NOT NULL GROUP BY goal_id, happened_on",
+        "INSERT INTO member_unit_amounts (member_id, unit, amount)
+         SELECT member_id, unit, SUM(amount) FROM contributions
+         WHERE community_id = ?1 AND amount IS NOT NULL AND unit IS NOT NULL GROUP BY member_id, unit",
         "UPDATE members SET contribution_count = c.n
          FROM (SELECT member_id, count(*) AS n FROM contributions WHERE community_id = ?1 GROUP BY member_id) AS c
          WHERE members.id = c.member_id",
+        // Newcomers yet to contribute per joining day (migration 0004; the other
+        // population counts follow the member rows by themselves).
+        "UPDATE community_daily_members SET silent = COALESCE(s.n, 0)
+         FROM (SELECT substr(joined_at, 1, 10) AS day, SUM(contribution_count = 0) AS n FROM members
+               WHERE community_id = ?1 GROUP BY 1) AS s
+         WHERE community_daily_members.community_id = ?1 AND community_daily_members.day = s.day",
         "UPDATE communities SET contribution_count = (SELECT count(*) FROM contributions WHERE community_id = ?1) WHERE id = ?1",
         "UPDATE goals SET
             progress = COALESCE((SELECT SUM(amount) FROM goal_daily_progress WHERE goal_id = goals.id), 0),

@@ -104,9 +104,8 @@ pub async fn stats(app: &App, actor: &Actor, window: Window) -> Result<Reply> {
     // Hours of activity single out a member in a small group, so they follow the
     // same minimum as every group figure.
     super::stats::top_contributors(app, actor, from, to, days, 1).await?;
-    let contributors = super::stats::window_counts(app, actor, from, to, days)
-        .await?
-        .len();
+    let contributors =
+        metrics::members(&super::stats::window_counts(app, actor, from, to, days).await?);
     match metrics::guarded(contributors, ()) {
         metrics::Guarded::Shown(()) => {
             let hours = stats::by_hour(read, actor.community, from, to).await?;

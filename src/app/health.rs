@@ -31,14 +31,6 @@ fn names(list: &Listed) -> String {
     }
 }
 
-/// Contribution counts per member from a histogram of (count, members).
-pub(super) fn expand(histogram: &[(u64, u64)]) -> Vec<u64> {
-    histogram
-        .iter()
-        .flat_map(|&(c, n)| std::iter::repeat_n(c, n as usize))
-        .collect()
-}
-
 /// Brings the kept 28-day window and the health signals up to today.
 pub(super) async fn bring_up_to_date(app: &App, actor: &Actor) -> Result<()> {
     let read = &app.store().read;
@@ -71,8 +63,10 @@ pub async fn health(app: &App, actor: &Actor) -> Result<Reply> {
 
     // The period's Contributor Absence Factor: if one member carries half the
     // work, they are overloaded whatever their days look like.
-    let counts = expand(&health::contribution_histogram(read, actor.community, EQUITY_DAYS).await?);
-    let absence = metrics::contributor_absence_factor(&counts);
+    // Contributions per member over the window as a histogram (PRODUCT.md "Gini",
+    // "Contributor Absence Factor"): the distinct totals, not every member.
+    let counts = health::contribution_histogram(read, actor.community, EQUITY_DAYS).await?;
+    let absence = metrics::contributor_absence_factor_of_histogram(&counts);
     let dropping = health::flagged(read, actor.community, "drop", limit).await?;
     let mut overloaded = health::flagged(read, actor.community, "overload", limit + 1).await?;
     if absence == Some(1)
@@ -110,7 +104,7 @@ pub async fn health(app: &App, actor: &Actor) -> Result<Reply> {
                 .strong("Newcomers yet to contribute: ")
                 .text(names(&newcomers)),
         );
-    let equity = |value: Option<String>| match metrics::guarded(counts.len(), value) {
+    let equity = |value: Option<String>| match metrics::guarded(metrics::members(&counts), value) {
         Guarded::Shown(Some(v)) => v,
         Guarded::Shown(None) => "no contributions yet".to_string(),
         Guarded::TooFew { members } => {
@@ -123,7 +117,7 @@ pub async fn health(app: &App, actor: &Actor) -> Result<Reply> {
     reply = reply
         .field(
             format!("Gini of contributions ({EQUITY_DAYS} days)"),
-            equity(metrics::gini(&counts).map(format_number)),
+            equity(metrics::gini_of_histogram(&counts).map(format_number)),
         )
         .field(
             "Contributor absence factor",

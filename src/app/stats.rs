@@ -142,16 +142,16 @@ fn guarded_text(members: usize, text: impl FnOnce() -> String) -> String {
     }
 }
 
-/// Contributions per contributing member in the window: the kept window totals
-/// when it is a standard window ending today (made current by `top_contributors`),
-/// else summed from the daily rows.
+/// Contributions per contributing member in the window, as a histogram of
+/// (contributions, members): kept per community for a standard window ending today
+/// (made current by `top_contributors`), else summed from the daily rows.
 pub(super) async fn window_counts(
     app: &App,
     actor: &Actor,
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
     days: i64,
-) -> Result<Vec<u64>> {
+) -> Result<Vec<(u64, u64)>> {
     let read = &app.store().read;
     let standard = windows::WINDOWS
         .iter()
@@ -163,7 +163,7 @@ pub(super) async fn window_counts(
         }
         _ => stats::contribution_histogram(read, actor.community, from, to).await?,
     };
-    Ok(super::health::expand(&histogram))
+    Ok(histogram)
 }
 
 /// Growth, inactive members, newcomer conversion, equity, activity by hour and
@@ -229,23 +229,24 @@ async fn insights(
 
     // Equity over the window's contributors.
     let counts = window_counts(app, actor, from, to, days).await?;
-    let contributors = counts.len();
+    let contributors = metrics::members(&counts);
     reply = reply
         .field(
             "Gini of contributions",
             guarded_text(contributors, || {
-                metrics::gini(&counts).map_or_else(|| "–".into(), format_number)
+                metrics::gini_of_histogram(&counts).map_or_else(|| "–".into(), format_number)
             }),
         )
         .field(
             "Contributor absence factor",
-            guarded_text(contributors, || {
-                match metrics::contributor_absence_factor(&counts) {
+            guarded_text(
+                contributors,
+                || match metrics::contributor_absence_factor_of_histogram(&counts) {
                     Some(1) => "1 member does half the work".into(),
                     Some(k) => format!("{k} members do half the work"),
                     None => "–".into(),
-                }
-            }),
+                },
+            ),
         );
 
     // Activity by UTC hour.
@@ -341,18 +342,37 @@ pub(super) async fn top_contributors(
     windows::top(read, actor.community, window, limit).await
 }
 
+/// The most contribution days a streak is counted over.
+const STREAK_DAYS: i64 = 400;
+
+/// The member's current streak over their latest contribution days (at most
+/// [`STREAK_DAYS`]), read a page at a time and only as far back as the streak
+/// goes, so a long history costs no more than a short one.
+async fn streak(app: &App, actor: &Actor, today: chrono::NaiveDate) -> Result<u32> {
+    // A month's days first: most streaks end within it.
+    let mut limit = 32;
+    loop {
+        let days: Vec<_> = stats::contribution_days(&app.store().read, actor.member, limit)
+            .await?
+            .iter()
+            .map(|d| parse_day(d))
+            .collect::<Result<_>>()?;
+        let streak = stats::streak(&days, today);
+        // The streak ends inside what was read, or there is nothing more to read.
+        if (streak as usize) < days.len() || (days.len() as i64) < limit || limit >= STREAK_DAYS {
+            return Ok(streak);
+        }
+        limit = (limit * 4).min(STREAK_DAYS);
+    }
+}
+
 pub async fn me(app: &App, actor: &Actor) -> Result<Reply> {
     let read = &app.store().read;
     let today = app.today();
     let member = communities::member(read, actor.community, actor.member)
         .await?
         .ok_or_else(|| crate::error::Error::internal("stats me", "member not found"))?;
-    let days: Vec<_> = stats::contribution_days(read, actor.member, 400)
-        .await?
-        .iter()
-        .map(|d| parse_day(d))
-        .collect::<Result<_>>()?;
-    let streak = stats::streak(&days, today);
+    let streak = streak(app, actor, today).await?;
     let active_28 =
         stats::member_active_days(read, actor.member, today - Days::new(27), today).await?;
     let amounts = stats::member_amounts(read, actor.member).await?;

@@ -66,6 +66,69 @@ pub fn contributor_absence_factor(counts: &[u64]) -> Option<usize> {
     Some(sorted.len())
 }
 
+/// Contribution counts as a histogram: (contributions, members with that many).
+/// What the store keeps per window, so equity figures read the distinct totals,
+/// not every member.
+pub type Histogram = [(u64, u64)];
+
+/// Members counted in a histogram.
+pub fn members(histogram: &Histogram) -> usize {
+    histogram.iter().map(|&(_, n)| n as usize).sum()
+}
+
+/// [`gini`] over a histogram: the same figure, in time that follows the distinct
+/// counts. A run of k members with count c at ranks a+1 … a+k adds
+/// c·(k·a + k(k+1)/2) to Σ i·cᵢ (PRODUCT.md "Gini").
+pub fn gini_of_histogram(histogram: &Histogram) -> Option<f64> {
+    let mut sorted: Vec<(u64, u64)> = histogram.iter().copied().filter(|&(_, n)| n > 0).collect();
+    sorted.sort_unstable();
+    let n: u128 = sorted.iter().map(|&(_, k)| u128::from(k)).sum();
+    let total: u128 = sorted
+        .iter()
+        .map(|&(c, k)| u128::from(c) * u128::from(k))
+        .sum();
+    if n == 0 || total == 0 {
+        return None;
+    }
+    let mut below: u128 = 0;
+    let mut weighted: u128 = 0;
+    for (c, k) in sorted {
+        let (c, k) = (u128::from(c), u128::from(k));
+        weighted += c * (k * below + k * (k + 1) / 2);
+        below += k;
+    }
+    let n = n as f64;
+    Some(2.0 * weighted as f64 / (n * total as f64) - (n + 1.0) / n)
+}
+
+/// [`contributor_absence_factor`] over a histogram (PRODUCT.md "Contributor
+/// Absence Factor"): walking the counts from the largest, the smallest k whose
+/// top-k share is ≥ 50 %.
+pub fn contributor_absence_factor_of_histogram(histogram: &Histogram) -> Option<usize> {
+    let mut sorted: Vec<(u64, u64)> = histogram.iter().copied().filter(|&(_, n)| n > 0).collect();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    let total: u128 = sorted
+        .iter()
+        .map(|&(c, k)| u128::from(c) * u128::from(k))
+        .sum();
+    if total == 0 {
+        return None;
+    }
+    let (mut running, mut taken) = (0u128, 0u128);
+    for (c, k) in sorted {
+        let (c, k) = (u128::from(c), u128::from(k));
+        if c > 0 && (running + c * k) * 2 >= total {
+            // The fewest j of these k with (running + j·c)·2 ≥ total.
+            let needed = total.saturating_sub(running * 2);
+            let j = needed.div_ceil(2 * c).max(1);
+            return Some((taken + j) as usize);
+        }
+        running += c * k;
+        taken += k;
+    }
+    Some(taken as usize)
+}
+
 fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
@@ -205,6 +268,39 @@ mod tests {
         assert!(close(gini(&[4, 1, 3, 2]).unwrap(), 0.25));
         assert_eq!(gini(&[]), None);
         assert_eq!(gini(&[0, 0]), None);
+    }
+
+    /// The histogram forms give exactly the figures of the per-member forms.
+    #[test]
+    fn histogram_forms_match_per_member_forms() {
+        let cases: Vec<Vec<u64>> = vec![
+            vec![],
+            vec![0, 0],
+            vec![10, 5, 3, 2],
+            vec![6, 9, 5, 5],
+            vec![1, 1, 1, 1, 1],
+            vec![10, 0, 0, 0],
+            vec![4, 1, 3, 2],
+            (1..200).map(|i| (i * i) % 37 + 1).collect(),
+            (0..5000)
+                .map(|i| ((i as u64 * 7919) % 101) * ((i as u64 % 3) + 1))
+                .collect(),
+        ];
+        for counts in cases {
+            let mut histogram: std::collections::BTreeMap<u64, u64> = Default::default();
+            for &c in counts.iter().filter(|&&c| c > 0) {
+                *histogram.entry(c).or_default() += 1;
+            }
+            let histogram: Vec<(u64, u64)> = histogram.into_iter().collect();
+            let positive: Vec<u64> = counts.iter().copied().filter(|&c| c > 0).collect();
+            assert_eq!(gini_of_histogram(&histogram), gini(&positive), "{counts:?}");
+            assert_eq!(
+                contributor_absence_factor_of_histogram(&histogram),
+                contributor_absence_factor(&positive),
+                "{counts:?}"
+            );
+            assert_eq!(members(&histogram), positive.len());
+        }
     }
 
     #[test]

@@ -462,6 +462,15 @@ async fn write_batch(
     for ((community, d), n) in &aligned {
         activity::add_aligned(&mut *conn, *community, *d, *n).await?;
     }
+    // Each member's amounts by unit (`stats me`), one statement for the batch.
+    let mut unit_amounts: BTreeMap<(MemberId, &str), f64> = BTreeMap::new();
+    for (i, p) in &accepted {
+        let r = requests[*i];
+        if let (Some(amount), Some(unit)) = (r.amount, p.unit.as_deref()) {
+            *unit_amounts.entry((r.member, unit)).or_default() += amount;
+        }
+    }
+    add_unit_amounts(&mut *conn, &unit_amounts).await?;
     for ((goal, d), (n, amount)) in &goal_days {
         sqlx::query(
             "INSERT INTO goal_daily_progress (goal_id, day, contributions, amount) VALUES (?, ?, ?, ?)
@@ -492,6 +501,25 @@ async fn write_batch(
         for (id, count) in q.fetch_all(&mut *conn).await? {
             member_after.insert(MemberId(id), count);
         }
+    }
+    // Members whose first contributions these are stop counting as newcomers yet
+    // to contribute (migration 0004), one statement for the batch.
+    let first_timers: Vec<i64> = member_deltas
+        .iter()
+        .filter(|(m, n)| member_after.get(m).is_some_and(|after| after - n == 0))
+        .map(|(m, _)| m.0)
+        .collect();
+    if !first_timers.is_empty() {
+        sqlx::query(
+            "UPDATE community_daily_members SET silent = silent - f.n
+             FROM (SELECT community_id, substr(joined_at, 1, 10) AS day, count(*) AS n FROM members
+                   WHERE id IN (SELECT value FROM json_each(?)) GROUP BY 1, 2) AS f
+             WHERE community_daily_members.community_id = f.community_id
+               AND community_daily_members.day = f.day",
+        )
+        .bind(serde_json::to_string(&first_timers)?)
+        .execute(&mut *conn)
+        .await?;
     }
     let mut community_after: HashMap<CommunityId, i64> = HashMap::new();
     for (community, n) in &community_deltas {
@@ -713,6 +741,27 @@ async fn write_batch(
     }
     insights::contribution_reached(&mut *conn, &ordinals).await?;
     Ok(out)
+}
+
+/// Adds to members' amounts by unit (migration 0004).
+async fn add_unit_amounts(
+    conn: &mut SqliteConnection,
+    amounts: &BTreeMap<(MemberId, &str), f64>,
+) -> Result<()> {
+    let rows: Vec<_> = amounts.iter().collect();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO member_unit_amounts (member_id, unit, amount) VALUES {}
+             ON CONFLICT (member_id, unit) DO UPDATE SET amount = amount + excluded.amount",
+            values_placeholders(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(built(sql));
+        for ((member, unit), amount) in chunk {
+            q = q.bind(member).bind(*unit).bind(**amount);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone)]

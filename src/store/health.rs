@@ -4,7 +4,9 @@
 //! for just the members whose active days changed (`member_signal_dirty`, marked by
 //! the activity writer). A background job keeps both current; a read that finds
 //! them behind brings them up to date first, so what is shown is always exact.
-//! Everything else comes from indexed columns (migration 0003).
+//! Everything else comes from indexed columns (migration 0003) and counts kept
+//! per community (migration 0004): named lists read the page shown, totals a few
+//! rows, however many members there are.
 
 use std::collections::HashMap;
 
@@ -182,6 +184,21 @@ pub struct Listed {
     pub total: i64,
 }
 
+async fn names(
+    db: &sqlx::SqlitePool,
+    names_sql: &'static str,
+    community: CommunityId,
+    arg: &str,
+    limit: i64,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(names_sql)
+        .bind(community)
+        .bind(arg)
+        .bind(limit)
+        .fetch_all(db)
+        .await?)
+}
+
 async fn listed(
     db: &sqlx::SqlitePool,
     names_sql: &'static str,
@@ -190,12 +207,7 @@ async fn listed(
     arg: &str,
     limit: i64,
 ) -> Result<Listed> {
-    let names: Vec<String> = sqlx::query_scalar(names_sql)
-        .bind(community)
-        .bind(arg)
-        .bind(limit)
-        .fetch_all(db)
-        .await?;
+    let names = names(db, names_sql, community, arg, limit).await?;
     let total: i64 = sqlx::query_scalar(count_sql)
         .bind(community)
         .bind(arg)
@@ -204,28 +216,49 @@ async fn listed(
     Ok(Listed { names, total })
 }
 
-/// Members showing a signal ("drop" or "overload"), away members left out.
+/// How many members show a signal, away members left out: kept per community
+/// (migration 0004), so it is one row however many are flagged.
+async fn flagged_count(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    signal: &str,
+) -> Result<i64> {
+    let n: Option<i64> = sqlx::query_scalar(
+        "SELECT members FROM community_signal_counts WHERE community_id = ? AND signal = ?",
+    )
+    .bind(community)
+    .bind(signal)
+    .fetch_optional(db)
+    .await?;
+    Ok(n.unwrap_or(0))
+}
+
+/// Members showing a signal ("drop" or "overload"), away members left out: the
+/// first `limit` names in member order (read in the signals' key order, so only
+/// the page shown is read) and the kept count.
 pub async fn flagged(
     db: &sqlx::SqlitePool,
     community: CommunityId,
     signal: &str,
     limit: i64,
 ) -> Result<Listed> {
-    listed(
+    let names = names(
         db,
         "SELECT m.display_name FROM member_signals s JOIN members m ON m.id = s.member_id
-         WHERE s.community_id = ?1 AND s.signal = ?2 AND m.away_since IS NULL ORDER BY m.id LIMIT ?3",
-        "SELECT count(*) FROM member_signals s JOIN members m ON m.id = s.member_id
-         WHERE s.community_id = ?1 AND s.signal = ?2 AND m.away_since IS NULL",
+         WHERE s.community_id = ?1 AND s.signal = ?2 AND m.away_since IS NULL ORDER BY s.member_id LIMIT ?3",
         community,
         signal,
         limit,
     )
-    .await
+    .await?;
+    let total = flagged_count(db, community, signal).await?;
+    Ok(Listed { names, total })
 }
 
 /// Members whose last activity is more than `interval` days before `today`
-/// (PRODUCT.md "Inactive"), away members left out.
+/// (PRODUCT.md "Inactive"), away members left out: the most recently active
+/// `limit` from an index that holds just them (migration 0004), and the count
+/// from the members kept per last active day.
 pub async fn inactive(
     db: &sqlx::SqlitePool,
     community: CommunityId,
@@ -234,17 +267,41 @@ pub async fn inactive(
     limit: i64,
 ) -> Result<Listed> {
     let before = day(today - Days::new(interval));
-    listed(
-        db,
-        "SELECT display_name FROM members WHERE community_id = ?1 AND last_active_on < ?2
-         AND away_since IS NULL AND left_at IS NULL ORDER BY last_active_on DESC, id LIMIT ?3",
-        "SELECT count(*) FROM members WHERE community_id = ?1 AND last_active_on < ?2
-         AND away_since IS NULL AND left_at IS NULL",
-        community,
-        &before,
-        limit,
+    let names = if limit > 0 {
+        names(
+            db,
+            "SELECT display_name FROM members WHERE community_id = ?1 AND last_active_on < ?2
+             AND away_since IS NULL AND left_at IS NULL ORDER BY last_active_on DESC, id LIMIT ?3",
+            community,
+            &before,
+            limit,
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    let (_, not_away) = last_active_before(db, community, &before).await?;
+    Ok(Listed {
+        names,
+        total: not_away,
+    })
+}
+
+/// Members who have not left whose last activity is before `before`, and how
+/// many of them are not away: summed over the kept counts per last active day.
+async fn last_active_before(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    before: &str,
+) -> Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT COALESCE(SUM(members), 0), COALESCE(SUM(members - away), 0) FROM community_last_active
+         WHERE community_id = ? AND day < ?",
     )
-    .await
+    .bind(community)
+    .bind(before)
+    .fetch_one(db)
+    .await?)
 }
 
 /// How many members were inactive on `today` (PRODUCT.md "Inactive"), away or
@@ -255,16 +312,13 @@ pub async fn inactive_count(
     today: NaiveDate,
     interval: u64,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM members WHERE community_id = ? AND last_active_on < ? AND left_at IS NULL",
-    )
-    .bind(community)
-    .bind(day(today - Days::new(interval)))
-    .fetch_one(db)
-    .await?)
+    let before = day(today - Days::new(interval));
+    Ok(last_active_before(db, community, &before).await?.0)
 }
 
-/// Members who joined in the last `interval` days and have not contributed yet.
+/// Members who joined in the last `interval` days and have not contributed yet:
+/// the first `limit` by an index of just them, the count from the newcomers yet to
+/// contribute kept per joining day (migration 0004).
 pub async fn newcomers(
     db: &sqlx::SqlitePool,
     community: CommunityId,
@@ -278,7 +332,7 @@ pub async fn newcomers(
         db,
         "SELECT display_name FROM members WHERE community_id = ?1 AND contribution_count = 0
          AND joined_at >= ?2 ORDER BY joined_at, id LIMIT ?3",
-        "SELECT count(*) FROM members WHERE community_id = ?1 AND contribution_count = 0 AND joined_at >= ?2",
+        "SELECT COALESCE(SUM(silent), 0) FROM community_daily_members WHERE community_id = ?1 AND day >= ?2",
         community,
         &from,
         limit,
@@ -287,15 +341,16 @@ pub async fn newcomers(
 }
 
 /// Contributions per member over a kept window (window totals must be current),
-/// as a histogram: (contributions, members with that many), members with none left out.
+/// as a histogram: (contributions, members with that many), members with none left
+/// out. Kept beside the window totals (migration 0004): a row per distinct total.
 pub async fn contribution_histogram(
     db: impl SqliteExecutor<'_>,
     community: CommunityId,
     window: u32,
 ) -> Result<Vec<(u64, u64)>> {
     let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT contributions, count(*) FROM member_window_totals
-         WHERE community_id = ? AND window_days = ? AND contributions > 0 GROUP BY contributions",
+        "SELECT contributions, members FROM member_window_histogram
+         WHERE community_id = ? AND window_days = ? AND contributions > 0 AND members > 0",
     )
     .bind(community)
     .bind(window)
@@ -340,14 +395,8 @@ pub async fn attention_counts(
     today: NaiveDate,
     interval: u64,
 ) -> Result<Attention> {
-    let (dropping, overloaded): (i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(s.signal = 'drop'), 0), COALESCE(SUM(s.signal = 'overload'), 0)
-         FROM member_signals s JOIN members m ON m.id = s.member_id
-         WHERE s.community_id = ? AND m.away_since IS NULL",
-    )
-    .bind(community)
-    .fetch_one(db)
-    .await?;
+    let dropping = flagged_count(db, community, "drop").await?;
+    let overloaded = flagged_count(db, community, "overload").await?;
     let inactive = inactive(db, community, today, interval, 0).await?.total;
     Ok(Attention {
         dropping,

@@ -194,6 +194,11 @@ pub async fn merge_member(
     let statements = [
         "UPDATE identities SET member_id = ?2 WHERE member_id = ?1",
         "UPDATE contributions SET member_id = ?2 WHERE member_id = ?1",
+        // Amounts by unit (migration 0004) follow the contributions.
+        "INSERT INTO member_unit_amounts (member_id, unit, amount)
+         SELECT ?2, unit, amount FROM member_unit_amounts WHERE member_id = ?1 AND true
+         ON CONFLICT (member_id, unit) DO UPDATE SET amount = amount + excluded.amount",
+        "DELETE FROM member_unit_amounts WHERE member_id = ?1",
         "DELETE FROM kudos WHERE (from_member_id = ?1 AND to_member_id = ?2) OR (from_member_id = ?2 AND to_member_id = ?1)",
         "UPDATE kudos SET from_member_id = ?2 WHERE from_member_id = ?1",
         "UPDATE kudos SET to_member_id = ?2 WHERE to_member_id = ?1",

@@ -1,5 +1,6 @@
-//! Statistics read from the daily rollups, so their cost follows the window asked,
-//! not the length of the history. Metric definitions: shared/docs/PRODUCT.md.
+//! Statistics read from the daily rollups and the population counts (migrations
+//! 0003, 0004), so their cost follows the window asked, not the length of the
+//! history or the number of members. Metric definitions: shared/docs/PRODUCT.md.
 
 use chrono::NaiveDate;
 use sqlx::SqliteExecutor;
@@ -112,14 +113,14 @@ pub async fn contribution_days(
     .await?)
 }
 
-/// A member's amounts by unit: [("trees", 120.0), ("hours", 6.5)].
+/// A member's amounts by unit: [("trees", 120.0), ("hours", 6.5)], kept per
+/// member and unit by the contribution writer (migration 0004).
 pub async fn member_amounts(
     db: impl SqliteExecutor<'_>,
     member: MemberId,
 ) -> Result<Vec<(String, f64)>> {
     Ok(sqlx::query_as(
-        "SELECT unit, SUM(amount) FROM contributions WHERE member_id = ? AND amount IS NOT NULL AND unit IS NOT NULL
-         GROUP BY unit ORDER BY 2 DESC",
+        "SELECT unit, amount FROM member_unit_amounts WHERE member_id = ? ORDER BY amount DESC, unit",
     )
     .bind(member)
     .fetch_all(db)
@@ -165,21 +166,59 @@ pub fn streak(days_desc: &[NaiveDate], today: NaiveDate) -> u32 {
     run
 }
 
-/// Members who joined in `[from, to)` (times as stored text).
+/// Members who joined in `[from, to)` (times as stored text): whole UTC days from
+/// the joins kept per day (migration 0004), and the part days at either end from
+/// the members who joined on those days (an index range of a day's joiners).
 pub async fn members_joined(
-    db: impl SqliteExecutor<'_>,
+    db: &sqlx::SqlitePool,
     community: CommunityId,
     from: chrono::DateTime<chrono::Utc>,
     to: chrono::DateTime<chrono::Utc>,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM members WHERE community_id = ? AND joined_at >= ? AND joined_at < ?",
+    if from >= to {
+        return Ok(0);
+    }
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    // Whole days are [first, last): from the first midnight at or after `from` to
+    // the last midnight at or before `to`.
+    let first = if midnight(from.date_naive()) == from {
+        from.date_naive()
+    } else {
+        from.date_naive() + chrono::Days::new(1)
+    };
+    let last = to.date_naive();
+    let by_rows = |a: chrono::DateTime<chrono::Utc>, b: chrono::DateTime<chrono::Utc>| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM members WHERE community_id = ? AND joined_at >= ? AND joined_at < ?",
+        )
+        .bind(community)
+        .bind(super::ts(a))
+        .bind(super::ts(b))
+        .fetch_one(db)
+    };
+    if first >= last {
+        return Ok(by_rows(from, to).await?);
+    }
+    let whole: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(joins), 0) FROM community_daily_members
+         WHERE community_id = ? AND day >= ? AND day < ?",
     )
     .bind(community)
-    .bind(super::ts(from))
-    .bind(super::ts(to))
+    .bind(day(first))
+    .bind(day(last))
     .fetch_one(db)
-    .await?)
+    .await?;
+    let head = if midnight(first) > from {
+        by_rows(from, midnight(first)).await?
+    } else {
+        0
+    };
+    let tail = if to > midnight(last) {
+        by_rows(midnight(last), to).await?
+    } else {
+        0
+    };
+    Ok(whole + head + tail)
 }
 
 /// Goals whose deadline passed by `today`, and how many of them were met by it
@@ -260,7 +299,7 @@ pub async fn value_counts(
     .await?)
 }
 
-/// Milestones reached in `[from, to)`.
+/// Milestones reached in `[from, to)`: kept per distinct moment (migration 0004).
 pub async fn milestones_reached(
     db: impl SqliteExecutor<'_>,
     community: CommunityId,
@@ -268,7 +307,8 @@ pub async fn milestones_reached(
     to: chrono::DateTime<chrono::Utc>,
 ) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM milestone_achievements WHERE community_id = ? AND achieved_at >= ? AND achieved_at < ?",
+        "SELECT COALESCE(SUM(reached), 0) FROM community_milestone_moments
+         WHERE community_id = ? AND achieved_at >= ? AND achieved_at < ?",
     )
     .bind(community)
     .bind(super::ts(from))
@@ -287,6 +327,8 @@ pub struct GrowthCounts {
     pub at_end: i64,
 }
 
+/// Read from the joins and leaves kept per day (migration 0004): a row per day
+/// of the community's life, not per member.
 pub async fn growth(
     db: &sqlx::SqlitePool,
     community: CommunityId,
@@ -295,11 +337,10 @@ pub async fn growth(
 ) -> Result<GrowthCounts> {
     let end = day(to + chrono::Days::new(1));
     let (joins, leaves, joined_by_end, left_by_end): (i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT
-            (SELECT count(*) FROM members WHERE community_id = ?1 AND joined_at >= ?2 AND joined_at < ?3),
-            (SELECT count(*) FROM members WHERE community_id = ?1 AND left_at >= ?2 AND left_at < ?3),
-            (SELECT count(*) FROM members WHERE community_id = ?1 AND joined_at < ?3),
-            (SELECT count(*) FROM members WHERE community_id = ?1 AND left_at < ?3)",
+        "SELECT COALESCE(SUM(CASE WHEN day >= ?2 THEN joins END), 0),
+                COALESCE(SUM(CASE WHEN day >= ?2 THEN leaves END), 0),
+                COALESCE(SUM(joins), 0), COALESCE(SUM(leaves), 0)
+         FROM community_daily_members WHERE community_id = ?1 AND day < ?3",
     )
     .bind(community)
     .bind(day(from))
@@ -340,7 +381,8 @@ pub async fn cohort_counts(
 }
 
 /// First-time contributors in `[from, to]`, and how many of them made a 2nd and
-/// a 4th contribution within 90 days of their first (PRODUCT.md "Newcomer conversion").
+/// a 4th contribution within 90 days of their first (PRODUCT.md "Newcomer
+/// conversion"): kept per day of first contribution (migration 0004).
 pub async fn conversion(
     db: impl SqliteExecutor<'_>,
     community: CommunityId,
@@ -348,10 +390,8 @@ pub async fn conversion(
     to: NaiveDate,
 ) -> Result<(i64, i64, i64)> {
     Ok(sqlx::query_as(
-        "SELECT count(*),
-                COALESCE(SUM(second_contribution_on <= date(first_contribution_on, '+90 days')), 0),
-                COALESCE(SUM(fourth_contribution_on <= date(first_contribution_on, '+90 days')), 0)
-         FROM members WHERE community_id = ? AND first_contribution_on BETWEEN ? AND ?",
+        "SELECT COALESCE(SUM(newcomers), 0), COALESCE(SUM(second), 0), COALESCE(SUM(fourth), 0)
+         FROM community_conversion WHERE community_id = ? AND day BETWEEN ? AND ?",
     )
     .bind(community)
     .bind(day(from))
@@ -431,7 +471,8 @@ pub async fn daily(
         .collect()
 }
 
-/// Titles of milestones reached in `[from, to)`, oldest first (at most `limit`).
+/// Titles of milestones reached in `[from, to)`, oldest first (at most `limit`),
+/// read in the order of the index on their time, so only the page shown is read.
 pub async fn milestone_titles(
     db: impl SqliteExecutor<'_>,
     community: CommunityId,
@@ -441,7 +482,7 @@ pub async fn milestone_titles(
 ) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
         "SELECT title FROM milestone_achievements WHERE community_id = ? AND achieved_at >= ? AND achieved_at < ?
-         ORDER BY id LIMIT ?",
+         ORDER BY achieved_at, id LIMIT ?",
     )
     .bind(community)
     .bind(super::ts(from))

@@ -1,0 +1,421 @@
+//! The population counts of migration 0004 (what `stats`, `health`, `stats me` and
+//! the digest read instead of counting members or contributions) stay equal to a
+//! recount from the rows they summarise, through a mixed run: contributions with
+//! and without amounts (some backdated), kudos, members going away and coming
+//! back, members leaving, forget-me, merging two members with `link`, health
+//! signals computed, and days passing (windows rolling over, long gaps included).
+//! `KEEL_SEED=n` replays another run.
+
+#[path = "support/keel.rs"]
+mod support;
+
+use std::sync::Arc;
+
+use chrono::{Days, Duration, TimeZone, Utc};
+use keel::app::App;
+use keel::domain::clock::ManualClock;
+use keel::domain::{Envelope, Platform, Reply, Role, UserError};
+use sqlx::AssertSqlSafe;
+use support::{actor, open};
+
+/// A small deterministic generator (the same as the seam tests').
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+fn console(user: &str) -> Envelope {
+    Envelope {
+        platform: Platform::Console,
+        workspace_id: "forest".into(),
+        workspace_name: "forest".into(),
+        user_id: user.into(),
+        user_name: user.into(),
+        role: Role::Member,
+    }
+}
+
+fn discord(user_id: &str, user_name: &str, role: Role) -> Envelope {
+    Envelope {
+        platform: Platform::Discord,
+        workspace_id: "G1".into(),
+        workspace_name: "Guild G1".into(),
+        user_id: user_id.into(),
+        user_name: user_name.into(),
+        role,
+    }
+}
+
+fn code_of(reply: &Reply) -> String {
+    let code = reply.lines[0].plain();
+    assert!(code.starts_with("KEEL-"), "not a link code: {code:?}");
+    code
+}
+
+async fn ok(app: &App, actor: &keel::domain::Actor, line: &str) -> Reply {
+    match app.handle_line(actor, line).await {
+        Ok(reply) => reply,
+        Err(e) => panic!("`{line}` failed: {e:?}"),
+    }
+}
+
+type Rows = Vec<Vec<String>>;
+
+/// Every row of a query, each column as text, sorted.
+async fn rows(app: &App, sql: &str) -> Rows {
+    use sqlx::Row;
+    let found = sqlx::query(AssertSqlSafe(sql.to_string()))
+        .fetch_all(&app.store().read)
+        .await
+        .unwrap();
+    let mut out: Rows = found
+        .iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|i| {
+                    let v: Option<String> =
+                        row.try_get::<Option<String>, _>(i).unwrap_or_else(|_| {
+                            row.try_get::<Option<i64>, _>(i)
+                                .map(|n| n.map(|n| n.to_string()))
+                                .unwrap_or_else(|_| {
+                                    row.try_get::<Option<f64>, _>(i)
+                                        .unwrap()
+                                        .map(|x| format!("{x:.6}"))
+                                })
+                        });
+                    v.unwrap_or_else(|| "NULL".into())
+                })
+                .collect()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Each kept count (left) against the same figure recounted from its rows (right).
+const PAIRS: &[(&str, &str, &str)] = &[
+    (
+        "members per window total",
+        "SELECT community_id, window_days, contributions, members FROM member_window_histogram WHERE members <> 0",
+        "SELECT community_id, window_days, contributions, count(*) FROM member_window_totals
+         WHERE contributions > 0 GROUP BY 1, 2, 3",
+    ),
+    (
+        "joins, leaves and newcomers yet to contribute per day",
+        "SELECT community_id, day, joins, leaves, silent FROM community_daily_members
+         WHERE joins <> 0 OR leaves <> 0 OR silent <> 0",
+        "SELECT community_id, day, SUM(joins), SUM(leaves), SUM(silent) FROM (
+            SELECT community_id, substr(joined_at, 1, 10) AS day, 1 AS joins, 0 AS leaves,
+                   contribution_count = 0 AS silent FROM members
+            UNION ALL
+            SELECT community_id, substr(left_at, 1, 10), 0, 1, 0 FROM members WHERE left_at IS NOT NULL
+         ) GROUP BY 1, 2",
+    ),
+    (
+        "members by last active day",
+        "SELECT community_id, day, members, away FROM community_last_active WHERE members <> 0 OR away <> 0",
+        "SELECT community_id, last_active_on, count(*), SUM(away_since IS NOT NULL) FROM members
+         WHERE last_active_on IS NOT NULL AND left_at IS NULL GROUP BY 1, 2",
+    ),
+    (
+        "newcomer conversion per day",
+        "SELECT community_id, day, newcomers, second, fourth FROM community_conversion
+         WHERE newcomers <> 0 OR second <> 0 OR fourth <> 0",
+        "SELECT community_id, first_contribution_on, count(*),
+                SUM(COALESCE(second_contribution_on <= date(first_contribution_on, '+90 days'), 0)),
+                SUM(COALESCE(fourth_contribution_on <= date(first_contribution_on, '+90 days'), 0))
+         FROM members WHERE first_contribution_on IS NOT NULL GROUP BY 1, 2",
+    ),
+    (
+        "members showing a signal, not away",
+        "SELECT community_id, signal, members FROM community_signal_counts WHERE members <> 0",
+        "SELECT s.community_id, s.signal, count(*) FROM member_signals s JOIN members m ON m.id = s.member_id
+         WHERE m.away_since IS NULL GROUP BY 1, 2",
+    ),
+    (
+        "milestones per moment",
+        "SELECT community_id, achieved_at, reached FROM community_milestone_moments WHERE reached <> 0",
+        "SELECT community_id, achieved_at, count(*) FROM milestone_achievements GROUP BY 1, 2",
+    ),
+    (
+        "amounts per member and unit",
+        "SELECT member_id, unit, amount FROM member_unit_amounts WHERE amount <> 0",
+        "SELECT member_id, unit, SUM(amount) FROM contributions
+         WHERE amount IS NOT NULL AND unit IS NOT NULL GROUP BY 1, 2 HAVING SUM(amount) <> 0",
+    ),
+];
+
+async fn check(app: &App, when: &str) {
+    for (name, kept, recounted) in PAIRS {
+        assert_eq!(
+            rows(app, kept).await,
+            rows(app, recounted).await,
+            "{name}, {when}"
+        );
+    }
+    // No count ever goes below zero.
+    for sql in [
+        "SELECT count(*) FROM member_window_histogram WHERE members < 0",
+        "SELECT count(*) FROM community_daily_members WHERE joins < 0 OR leaves < 0 OR silent < 0",
+        "SELECT count(*) FROM community_last_active WHERE members < 0 OR away < 0 OR away > members",
+        "SELECT count(*) FROM community_conversion WHERE newcomers < 0 OR second < 0 OR fourth < 0",
+        "SELECT count(*) FROM community_signal_counts WHERE members < 0",
+        "SELECT count(*) FROM community_milestone_moments WHERE reached < 0",
+    ] {
+        assert_eq!(
+            rows(app, sql).await,
+            vec![vec!["0".to_string()]],
+            "{sql}, {when}"
+        );
+    }
+}
+
+/// Once the windows are caught up to today, the members per window total equal a
+/// recount from the contributions themselves.
+async fn check_windows_against_contributions(app: &App, community: i64, when: &str) {
+    keel::jobs::windows::catch_up_all(app).await.unwrap();
+    let today = app.today();
+    for window in keel::store::windows::WINDOWS {
+        let first = today - Days::new(u64::from(window) - 1);
+        let kept = rows(
+            app,
+            &format!(
+                "SELECT contributions, members FROM member_window_histogram
+                 WHERE community_id = {community} AND window_days = {window} AND members <> 0"
+            ),
+        )
+        .await;
+        let recounted = rows(
+            app,
+            &format!(
+                "SELECT n, count(*) FROM (SELECT count(*) AS n FROM contributions
+                 WHERE community_id = {community} AND happened_on BETWEEN '{first}' AND '{today}'
+                 GROUP BY member_id) GROUP BY n"
+            ),
+        )
+        .await;
+        assert_eq!(kept, recounted, "{window}-day window, {when}");
+    }
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    contributions: u32,
+    with_amounts: u32,
+    kudos: u32,
+    away: u32,
+    left: u32,
+    forgotten: u32,
+    merged: u32,
+    signals_seen: u32,
+    windows_checked: u32,
+}
+
+#[tokio::test]
+async fn population_counts_match_a_recount_after_every_kind_of_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap(),
+    ));
+    let app = open(&dir, clock.clone()).await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let community = olga.community.0;
+    // One community over the console and a Discord server, so `link` can merge.
+    let code = code_of(&ok(&app, &olga, "link community").await);
+    let dora = app
+        .actor(&discord("1", "dora", Role::Organiser))
+        .await
+        .unwrap();
+    ok(&app, &dora, &format!("link {code}")).await;
+    let mut everyone: Vec<Envelope> = (0..6).map(|i| console(&format!("m{i}"))).collect();
+    everyone.extend((0..3).map(|i| discord(&format!("10{i}"), &format!("d{i}"), Role::Member)));
+    // A member who contributes every day (overloaded by active days) and one who
+    // stops after a long steady run (drifting away), so signals come and go.
+    let steady = console("steady");
+    let fading = console("fading");
+
+    let seed = std::env::var("KEEL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(11);
+    let mut rng = Lcg(seed);
+    let mut tally = Tally::default();
+    check(&app, "at the start").await;
+
+    for step in 0..150u64 {
+        let today = app.today();
+        let when = format!("step {step} ({today})");
+        let who = app.actor(&steady).await.unwrap();
+        ok(&app, &who, &format!("contribute Daily round {step}")).await;
+        if step < 100 && step % 7 < 4 {
+            let who = app.actor(&fading).await.unwrap();
+            ok(&app, &who, "contribute Weekly shift amount=2 unit=hours").await;
+        }
+        for _ in 0..rng.next(4) {
+            let who = app.actor(&everyone[rng.next(9) as usize]).await.unwrap();
+            let back = match rng.next(8) {
+                0 => rng.next(91),
+                1 | 2 => rng.next(12),
+                _ => 0,
+            };
+            let on = today - Days::new(back);
+            let amount = match rng.next(3) {
+                0 => format!(" amount={} unit=trees", rng.next(9) + 1),
+                1 => format!(" amount={} unit=hours", rng.next(4) + 1),
+                _ => String::new(),
+            };
+            tally.with_amounts += u32::from(!amount.is_empty());
+            ok(
+                &app,
+                &who,
+                &format!("contribute Task {step} date={on}{amount}"),
+            )
+            .await;
+            tally.contributions += 1;
+        }
+        if rng.next(2) == 0 {
+            let from_env = &everyone[rng.next(9) as usize];
+            let to_env = &everyone[rng.next(9) as usize];
+            let from = app.actor(from_env).await.unwrap();
+            let to = app.actor(to_env).await.unwrap();
+            if from.member != to.member {
+                let mention = if from.workspace == to.workspace {
+                    format!("<@{}>", to_env.user_id)
+                } else {
+                    format!("@{}", to.display_name)
+                };
+                match app
+                    .handle_line(&from, &format!("kudos {mention} for step {step}"))
+                    .await
+                {
+                    Ok(_) => tally.kudos += 1,
+                    Err(UserError::Invalid { .. }) => {}
+                    Err(e) => panic!("kudos: {e:?}"),
+                }
+            }
+        }
+        if rng.next(6) == 0 {
+            let pool = [&steady, &fading, &everyone[rng.next(9) as usize]];
+            let who = app.actor(pool[rng.next(3) as usize]).await.unwrap();
+            let line = if rng.next(2) == 0 {
+                "away on"
+            } else {
+                "away off"
+            };
+            ok(&app, &who, line).await;
+            tally.away += 1;
+        }
+        if rng.next(10) == 0 {
+            // Keel has no "left" event from the platforms yet; the column is what
+            // one sets (and clears, should they come back).
+            let who = app.actor(&everyone[rng.next(9) as usize]).await.unwrap();
+            let left = (rng.next(3) > 0).then(|| keel::store::ts(app.now()));
+            app.store()
+                .write(async |conn| {
+                    sqlx::query("UPDATE members SET left_at = ? WHERE id = ?")
+                        .bind(&left)
+                        .bind(who.member)
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+                .await
+                .unwrap();
+            tally.left += 1;
+        }
+        if rng.next(12) == 0 {
+            let who = app.actor(&everyone[rng.next(9) as usize]).await.unwrap();
+            ok(&app, &who, "forget-me confirm").await;
+            tally.forgotten += 1;
+        }
+        if rng.next(9) == 0 {
+            let into = app.actor(&everyone[rng.next(9) as usize]).await.unwrap();
+            let from = app.actor(&everyone[rng.next(9) as usize]).await.unwrap();
+            let code = code_of(&ok(&app, &into, "link").await);
+            match app.handle_line(&from, &format!("link {code}")).await {
+                Ok(_) => tally.merged += 1,
+                Err(UserError::Conflict { .. }) => {}
+                Err(e) => panic!("link: {e:?}"),
+            }
+        }
+        match rng.next(4) {
+            // Signals computed for today, then kept for the members who changed.
+            0 => {
+                ok(&app, &olga, "health").await;
+                let flagged = rows(&app, "SELECT count(*) FROM member_signals").await;
+                tally.signals_seen += u32::from(flagged != vec![vec!["0".to_string()]]);
+            }
+            1 => {
+                ok(&app, &olga, "stats").await;
+            }
+            _ => {}
+        }
+        check(&app, &when).await;
+        if rng.next(5) == 0 {
+            check_windows_against_contributions(&app, community, &when).await;
+            tally.windows_checked += 1;
+            check(&app, &format!("{when}, windows caught up")).await;
+        }
+        let jump = match rng.next(25) {
+            0 => 35,
+            1..=3 => 3,
+            _ => 1,
+        };
+        clock.advance(Duration::days(jump));
+    }
+    ok(&app, &olga, "health").await;
+    check_windows_against_contributions(&app, community, "the end").await;
+    check(&app, "the end").await;
+    eprintln!("{tally:?}");
+    assert!(
+        tally.contributions > 100
+            && tally.with_amounts > 30
+            && tally.kudos > 20
+            && tally.away > 5
+            && tally.left > 3
+            && tally.forgotten > 3
+            && tally.merged > 3
+            && tally.signals_seen > 3
+            && tally.windows_checked > 10,
+        "the run did not cover every kind of change: {tally:?}"
+    );
+}
+
+/// The demo loader (and so the benchmarks' generated communities) leaves the
+/// same counts a recount gives.
+#[tokio::test]
+async fn the_demo_loader_leaves_population_counts_that_match_a_recount() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap(),
+    ));
+    let app = open(&dir, clock.clone()).await;
+    let options = keel::demo::DemoOptions {
+        community: "demo".into(),
+        members: 300,
+        contributions: 4000,
+        days: 200,
+        seed: 3,
+    };
+    let summary = keel::demo::generate(app.store(), &options, app.now())
+        .await
+        .unwrap();
+    let olga = actor(&app, "demo", "ada", Role::Organiser).await;
+    ok(&app, &olga, "health").await;
+    check(&app, "after the demo loader").await;
+    check_windows_against_contributions(&app, summary.community.0, "after the demo loader").await;
+    // Something was counted.
+    let histogram = rows(
+        &app,
+        "SELECT count(*) FROM member_window_histogram WHERE members > 0",
+    )
+    .await;
+    assert_ne!(histogram, vec![vec!["0".to_string()]]);
+}
