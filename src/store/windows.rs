@@ -7,6 +7,8 @@
 //! it regularly, and a stats read calls it first whenever the totals are behind,
 //! so what is shown is always exact.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
 use chrono::{Days, NaiveDate};
 use sqlx::{SqliteConnection, SqliteExecutor};
 
@@ -66,6 +68,7 @@ async fn record(
                 .map(move |e| (window, e))
         })
         .collect();
+    let mut histogram = Histogram::read(conn, community, &inside).await?;
     for chunk in inside.chunks(500) {
         let sql = format!(
             "INSERT INTO member_window_totals (community_id, window_days, member_id, contributions, kudos_received)
@@ -76,6 +79,7 @@ async fn record(
         );
         let mut q = sqlx::query(built(sql));
         for (window, (member, _, contributions, kudos)) in chunk {
+            histogram.apply(*window, *member, *contributions);
             q = q
                 .bind(community)
                 .bind(window)
@@ -85,6 +89,7 @@ async fn record(
         }
         q.execute(&mut *conn).await?;
     }
+    histogram.write(conn, community).await?;
     for (window, on) in current {
         if latest > on {
             roll(conn, community, window, on, latest).await?;
@@ -132,6 +137,7 @@ async fn roll(
     .bind(window)
     .execute(&mut *conn)
     .await?;
+    recount_histogram(conn, community, window).await?;
     set_as_of(conn, community, window, to).await
 }
 
@@ -342,4 +348,107 @@ pub async fn top(
     .bind(limit)
     .fetch_all(db)
     .await?)
+}
+
+/// Members per window total (`member_window_histogram`, migration 0004) for the
+/// rows one batch of changes touches. Inserts are counted by their trigger; an
+/// update moves the member from the bucket of the value the histogram holds for
+/// them to the bucket of the final value, once per batch (migration 0005).
+struct Histogram {
+    /// (window, member) → (the value the histogram counts, the row's value).
+    rows: HashMap<(u32, MemberId), (Option<i64>, Option<i64>)>,
+}
+
+impl Histogram {
+    async fn read(
+        conn: &mut SqliteConnection,
+        community: CommunityId,
+        changes: &[(u32, &Entry)],
+    ) -> Result<Histogram> {
+        let members: BTreeSet<MemberId> = changes.iter().map(|(_, e)| e.0).collect();
+        let members: Vec<MemberId> = members.into_iter().collect();
+        let mut rows = HashMap::new();
+        for chunk in members.chunks(500) {
+            let sql = format!(
+                "SELECT window_days, member_id, contributions FROM member_window_totals
+                 WHERE community_id = ? AND member_id IN ({})",
+                vec!["?"; chunk.len()].join(",")
+            );
+            let mut q = sqlx::query_as::<_, (u32, MemberId, i64)>(built(sql)).bind(community);
+            for member in chunk {
+                q = q.bind(member);
+            }
+            for (window, member, contributions) in q.fetch_all(&mut *conn).await? {
+                let counted = (contributions > 0).then_some(contributions);
+                rows.insert((window, member), (counted, Some(contributions)));
+            }
+        }
+        Ok(Histogram { rows })
+    }
+
+    /// Follows one row of the upsert, as SQLite applies it.
+    fn apply(&mut self, window: u32, member: MemberId, delta: i64) {
+        let row = self.rows.entry((window, member)).or_insert((None, None));
+        row.1 = match row.1 {
+            Some(value) => Some((value + delta).max(0)),
+            None => {
+                // Inserted: the insert trigger counted it already.
+                row.0 = (delta > 0).then_some(delta);
+                Some(delta)
+            }
+        };
+    }
+
+    async fn write(self, conn: &mut SqliteConnection, community: CommunityId) -> Result<()> {
+        let mut moves: BTreeMap<(u32, i64), i64> = BTreeMap::new();
+        for ((window, _), (counted, value)) in self.rows {
+            let now = value.filter(|v| *v > 0);
+            if counted != now {
+                if let Some(c) = counted {
+                    *moves.entry((window, c)).or_default() -= 1;
+                }
+                if let Some(v) = now {
+                    *moves.entry((window, v)).or_default() += 1;
+                }
+            }
+        }
+        let moves: Vec<_> = moves.into_iter().filter(|(_, n)| *n != 0).collect();
+        for chunk in moves.chunks(200) {
+            let sql = format!(
+                "INSERT INTO member_window_histogram (community_id, window_days, contributions, members)
+                 VALUES {} ON CONFLICT (community_id, window_days, contributions)
+                 DO UPDATE SET members = members + excluded.members",
+                values_placeholders(chunk.len(), 4)
+            );
+            let mut q = sqlx::query(built(sql));
+            for ((window, contributions), n) in chunk {
+                q = q.bind(community).bind(window).bind(contributions).bind(n);
+            }
+            q.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Counts a window's histogram again from its totals (after a roll: once a day).
+async fn recount_histogram(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    window: u32,
+) -> Result<()> {
+    sqlx::query("DELETE FROM member_window_histogram WHERE community_id = ? AND window_days = ?")
+        .bind(community)
+        .bind(window)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO member_window_histogram (community_id, window_days, contributions, members)
+         SELECT community_id, window_days, contributions, count(*) FROM member_window_totals
+         WHERE community_id = ? AND window_days = ? AND contributions > 0 GROUP BY contributions",
+    )
+    .bind(community)
+    .bind(window)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
