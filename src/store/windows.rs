@@ -366,23 +366,22 @@ impl Histogram {
         changes: &[(u32, &Entry)],
     ) -> Result<Histogram> {
         let members: BTreeSet<MemberId> = changes.iter().map(|(_, e)| e.0).collect();
-        let members: Vec<MemberId> = members.into_iter().collect();
-        let mut rows = HashMap::new();
-        for chunk in members.chunks(500) {
-            let sql = format!(
-                "SELECT window_days, member_id, contributions FROM member_window_totals
-                 WHERE community_id = ? AND member_id IN ({})",
-                vec!["?"; chunk.len()].join(",")
-            );
-            let mut q = sqlx::query_as::<_, (u32, MemberId, i64)>(built(sql)).bind(community);
-            for member in chunk {
-                q = q.bind(member);
-            }
-            for (window, member, contributions) in q.fetch_all(&mut *conn).await? {
+        let ids: Vec<i64> = members.into_iter().map(|m| m.0).collect();
+        let found: Vec<(u32, MemberId, i64)> = sqlx::query_as(
+            "SELECT window_days, member_id, contributions FROM member_window_totals
+             WHERE community_id = ? AND member_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(community)
+        .bind(serde_json::to_string(&ids)?)
+        .fetch_all(&mut *conn)
+        .await?;
+        let rows = found
+            .into_iter()
+            .map(|(window, member, contributions)| {
                 let counted = (contributions > 0).then_some(contributions);
-                rows.insert((window, member), (counted, Some(contributions)));
-            }
-        }
+                ((window, member), (counted, Some(contributions)))
+            })
+            .collect();
         Ok(Histogram { rows })
     }
 
