@@ -6,7 +6,7 @@
 
 use serenity::all::{CreateMessage, FullEvent, GuildId, Member, UserId};
 
-use super::interaction::{display_name, envelope_of};
+use super::interaction::{display_name, envelope, envelope_of};
 use super::{BoxError, Discord, render};
 use crate::app::Activity;
 use crate::domain::{Platform, Role};
@@ -30,14 +30,10 @@ pub async fn handle(
         }
         FullEvent::GuildMemberAddition { new_member } if !new_member.user.bot => {
             if discord.settings.count_members {
-                let name = new_member
-                    .nick
-                    .clone()
-                    .unwrap_or_else(|| display_name(&new_member.user));
-                let envelope = envelope_of(
+                let envelope = envelope(
                     &new_member.guild_id.to_string(),
-                    &new_member.user.id.to_string(),
-                    &name,
+                    &new_member.user,
+                    Some(new_member),
                     Role::Member,
                 );
                 app.member_joined(&envelope).await?;
