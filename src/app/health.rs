@@ -65,7 +65,7 @@ pub async fn health(app: &App, actor: &Actor) -> Result<Reply> {
     // work, they are overloaded whatever their days look like.
     // Contributions per member over the window as a histogram (PRODUCT.md "Gini",
     // "Contributor Absence Factor"): the distinct totals, not every member.
-    let counts = health::contribution_histogram(read, actor.community, EQUITY_DAYS).await?;
+    let counts = windows::histogram(read, actor.community, EQUITY_DAYS).await?;
     let absence = metrics::contributor_absence_factor_of_histogram(&counts);
     let dropping = health::flagged(read, actor.community, "drop", limit).await?;
     let mut overloaded = health::flagged(read, actor.community, "overload", limit + 1).await?;

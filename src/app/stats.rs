@@ -159,7 +159,7 @@ pub(super) async fn window_counts(
         .find(|w| i64::from(*w) == days && to == app.today());
     let histogram = match standard {
         Some(window) if windows::is_current(read, actor.community, window, app.today()).await? => {
-            crate::store::health::contribution_histogram(read, actor.community, window).await?
+            windows::histogram(read, actor.community, window).await?
         }
         _ => stats::contribution_histogram(read, actor.community, from, to).await?,
     };

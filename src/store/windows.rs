@@ -350,6 +350,28 @@ pub async fn top(
     .await?)
 }
 
+/// Contributions per member over a kept window (window totals must be current),
+/// as a histogram: (contributions, members with that many), members with none left
+/// out. Kept beside the window totals (migration 0004): a row per distinct total.
+pub async fn histogram(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+    window: u32,
+) -> Result<Vec<(u64, u64)>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT contributions, members FROM member_window_histogram
+         WHERE community_id = ? AND window_days = ? AND contributions > 0 AND members > 0",
+    )
+    .bind(community)
+    .bind(window)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(c, n)| (c.max(0) as u64, n.max(0) as u64))
+        .collect())
+}
+
 /// Members per window total (`member_window_histogram`, migration 0004) for the
 /// rows one batch of changes touches. Inserts are counted by their trigger; an
 /// update moves the member from the bucket of the value the histogram holds for
