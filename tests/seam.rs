@@ -1741,6 +1741,63 @@ async fn one_bad_contribution_does_not_fail_the_others_in_its_batch() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_batch_numbers_each_contribution_and_credits_it_its_own_milestones() {
+    let (_dir, app, _clock) = app().await;
+    let actors = members(&app, 40).await;
+    // Hold the writer so every contribution is written in one batch.
+    let held = app.store().begin_write().await.unwrap();
+    let mut tasks = Vec::new();
+    for (i, a) in actors.into_iter().enumerate() {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            app.handle_line(
+                &a,
+                &format!("contribute Batched «{i}» 🌱 amount={} unit=trees", i + 1),
+            )
+            .await
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    held.commit().await.unwrap();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    // Each member's first-contribution milestone names that member's own row, and
+    // the row holds exactly what they typed.
+    let credited: Vec<(String, String, Option<f64>, String)> = sqlx::query_as(
+        "SELECT m.display_name, c.description, c.amount, c.unit FROM milestone_achievements a
+         JOIN contributions c ON c.id = a.contribution_id JOIN members m ON m.id = a.member_id
+         WHERE a.milestone_key = 'member.count.1' AND c.member_id = a.member_id ORDER BY m.display_name",
+    )
+    .fetch_all(&app.store().read)
+    .await
+    .unwrap();
+    assert_eq!(
+        credited.len(),
+        40,
+        "every milestone points at its member's contribution"
+    );
+    for (i, (name, description, amount, unit)) in credited.into_iter().enumerate() {
+        assert_eq!(name, format!("m{i:02}"));
+        assert_eq!(description, format!("Batched «{i}» 🌱"));
+        assert_eq!(amount, Some(i as f64 + 1.0));
+        assert_eq!(unit, "trees");
+    }
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM contributions").await,
+        40
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT seq FROM sqlite_sequence WHERE name = 'contributions'"
+        )
+        .await,
+        40
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contribution_waits_out_another_process_holding_the_write_lock() {
     use sqlx::Connection;
     let dir = tempfile::tempdir().unwrap();

@@ -6,9 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Days, NaiveDate};
+use serde::Serialize;
 use sqlx::SqliteConnection;
 
-use super::{built, day, insights, parse_day, values_placeholders};
+use super::{day, insights, parse_day};
 use crate::domain::activity::{WIDTHS, coverage_change};
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
@@ -44,6 +45,106 @@ const REACH: u64 = 27; // the widest window minus one day
 /// retention cohorts (store::insights).
 const READ_REACH: u64 = 31;
 
+/// Adds counts to members' days, from one JSON array of [`DayRow`]; returns each
+/// day's total after, so the caller can tell which days became active.
+pub(super) const ADD_DAYS: &str = "INSERT INTO member_daily_activity
+        (community_id, day, member_id, contributions, kudos_given, kudos_received, messages, reactions)
+     SELECT value->>'community', value->>'day', value->>'member', value->>'contributions',
+        value->>'kudos_given', value->>'kudos_received', value->>'messages', value->>'reactions'
+     FROM jsonb_each(?) WHERE true
+     ON CONFLICT (community_id, day, member_id) DO UPDATE SET
+        contributions = contributions + excluded.contributions,
+        kudos_given = kudos_given + excluded.kudos_given,
+        kudos_received = kudos_received + excluded.kudos_received,
+        messages = messages + excluded.messages,
+        reactions = reactions + excluded.reactions
+     RETURNING member_id, day, contributions + kudos_given + kudos_received + messages + reactions";
+
+/// Adds to the community rollup, from one JSON array of [`RollupRow`].
+pub(super) const ADD_ROLLUP: &str = "INSERT INTO community_daily_activity
+        (community_id, day, dau, wau, mau, contributions, kudos)
+     SELECT value->>'community', value->>'day', value->>'dau', value->>'wau', value->>'mau',
+        value->>'contributions', value->>'kudos'
+     FROM jsonb_each(?) WHERE true
+     ON CONFLICT (community_id, day) DO UPDATE SET
+        dau = dau + excluded.dau, wau = wau + excluded.wau, mau = mau + excluded.mau,
+        contributions = contributions + excluded.contributions, kudos = kudos + excluded.kudos";
+
+/// Counts contributions linked to a goal or value (negative to take back), from one
+/// JSON array of {community, day, n}; the day's rollup row exists once any activity
+/// was recorded for it.
+pub(super) const ADD_ALIGNED: &str =
+    "UPDATE community_daily_activity SET aligned = max(0, aligned + a.n)
+     FROM (SELECT value->>'community' AS community_id, value->>'day' AS day, value->>'n' AS n
+           FROM jsonb_each(?)) AS a
+     WHERE community_daily_activity.community_id = a.community_id
+       AND community_daily_activity.day = a.day";
+
+/// One member's counts on a day, as [`ADD_DAYS`] reads them.
+#[derive(Debug, Serialize)]
+pub(super) struct DayRow {
+    community: CommunityId,
+    day: String,
+    member: MemberId,
+    contributions: i64,
+    kudos_given: i64,
+    kudos_received: i64,
+    messages: i64,
+    reactions: i64,
+}
+
+impl DayRow {
+    pub(super) fn new(
+        community: CommunityId,
+        member: MemberId,
+        on: NaiveDate,
+        c: &Counts,
+    ) -> DayRow {
+        DayRow {
+            community,
+            day: day(on),
+            member,
+            contributions: c.contributions,
+            kudos_given: c.kudos_given,
+            kudos_received: c.kudos_received,
+            messages: c.messages,
+            reactions: c.reactions,
+        }
+    }
+}
+
+/// A change to the community rollup on a day, as [`ADD_ROLLUP`] reads it.
+#[derive(Debug, Serialize)]
+pub(super) struct RollupRow {
+    community: CommunityId,
+    day: String,
+    dau: i64,
+    wau: i64,
+    mau: i64,
+    contributions: i64,
+    kudos: i64,
+}
+
+impl RollupRow {
+    /// Contributions and kudos given on a day; who was active is settled apart.
+    pub(super) fn counts(
+        community: CommunityId,
+        on: NaiveDate,
+        contributions: i64,
+        kudos: i64,
+    ) -> RollupRow {
+        RollupRow {
+            community,
+            day: day(on),
+            dau: 0,
+            wau: 0,
+            mau: 0,
+            contributions,
+            kudos,
+        }
+    }
+}
+
 /// Adds activity (all counts ≥ 0) for members of one community.
 pub async fn record(
     conn: &mut SqliteConnection,
@@ -54,74 +155,84 @@ pub async fn record(
     for (member, on, counts) in entries {
         added.entry((*member, *on)).or_default().add(counts);
     }
-    let added: Vec<_> = added.into_iter().collect();
-    let mut rollup = Rollup::new();
-    let mut new_days: BTreeMap<MemberId, BTreeSet<NaiveDate>> = BTreeMap::new();
-    for chunk in added.chunks(400) {
-        let sql = format!(
-            "INSERT INTO member_daily_activity
-                (community_id, day, member_id, contributions, kudos_given, kudos_received, messages, reactions)
-             VALUES {}
-             ON CONFLICT (community_id, day, member_id) DO UPDATE SET
-                contributions = contributions + excluded.contributions,
-                kudos_given = kudos_given + excluded.kudos_given,
-                kudos_received = kudos_received + excluded.kudos_received,
-                messages = messages + excluded.messages,
-                reactions = reactions + excluded.reactions
-             RETURNING member_id, day, contributions + kudos_given + kudos_received + messages + reactions",
-            values_placeholders(chunk.len(), 8)
-        );
-        let mut q = sqlx::query_as::<_, (i64, String, i64)>(built(sql));
-        for ((member, on), c) in chunk {
-            q = q
-                .bind(community)
-                .bind(day(*on))
-                .bind(member)
-                .bind(c.contributions)
-                .bind(c.kudos_given)
-                .bind(c.kudos_received)
-                .bind(c.messages)
-                .bind(c.reactions);
-        }
-        let totals: HashMap<(MemberId, NaiveDate), i64> = q
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|(m, d, total)| Ok(((MemberId(m), parse_day(&d)?), total)))
-            .collect::<Result<_>>()?;
-        for ((member, on), c) in chunk {
-            if totals.get(&(*member, *on)) == Some(&c.total()) && c.total() > 0 {
-                new_days.entry(*member).or_default().insert(*on);
-            }
-            let r = rollup.entry(*on).or_default();
-            r[3] += c.contributions;
-            r[4] += c.kudos_given;
-        }
-    }
-
-    if !new_days.is_empty() {
-        let (lo, hi) = new_days
-            .values()
-            .flatten()
-            .fold((NaiveDate::MAX, NaiveDate::MIN), |(lo, hi), d| {
-                (lo.min(*d), hi.max(*d))
-            });
-        let members: Vec<i64> = new_days.keys().map(|m| m.0).collect();
-        let known = days_of(
-            conn,
-            &members,
-            lo - Days::new(READ_REACH),
-            hi + Days::new(READ_REACH),
-        )
+    let rows: Vec<DayRow> = added
+        .iter()
+        .map(|((member, on), c)| DayRow::new(community, *member, *on, c))
+        .collect();
+    let totals: Vec<(i64, String, i64)> = sqlx::query_as(ADD_DAYS)
+        .bind(serde_json::to_string(&rows)?)
+        .fetch_all(&mut *conn)
         .await?;
-        for (member, fresh) in &new_days {
-            let after = known.get(member).cloned().unwrap_or_default();
-            let before: BTreeSet<NaiveDate> = after.difference(fresh).copied().collect();
-            add_coverage(&mut rollup, &before, &after);
-        }
-        insights::days_added(conn, community, &new_days, &known).await?;
+    let mut rollup = Rollup::new();
+    for ((_, on), c) in &added {
+        let r = rollup.entry(*on).or_default();
+        r[3] += c.contributions;
+        r[4] += c.kudos_given;
     }
+    let fresh = fresh_days(&totals, |member, on| {
+        added.get(&(member, on)).map_or(0, Counts::total)
+    })?;
+    cover(conn, community, &fresh, &mut rollup).await?;
     apply(conn, community, &rollup).await
+}
+
+/// The days [`ADD_DAYS`] made active: those whose total after (`totals`, as it
+/// returned them) is just what was added to them.
+pub(super) fn fresh_days(
+    totals: &[(i64, String, i64)],
+    added: impl Fn(MemberId, NaiveDate) -> i64,
+) -> Result<BTreeMap<MemberId, BTreeSet<NaiveDate>>> {
+    let mut fresh: BTreeMap<MemberId, BTreeSet<NaiveDate>> = BTreeMap::new();
+    for (member, on, total) in totals {
+        let (member, on) = (MemberId(*member), parse_day(on)?);
+        if *total > 0 && added(member, on) == *total {
+            fresh.entry(member).or_default().insert(on);
+        }
+    }
+    Ok(fresh)
+}
+
+/// Members' days that became active (`fresh`) now count towards DAU, WAU, MAU and
+/// the retention cohorts.
+pub(super) async fn days_became_active(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    fresh: &BTreeMap<MemberId, BTreeSet<NaiveDate>>,
+) -> Result<()> {
+    let mut rollup = Rollup::new();
+    cover(conn, community, fresh, &mut rollup).await?;
+    apply(conn, community, &rollup).await
+}
+
+async fn cover(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    fresh: &BTreeMap<MemberId, BTreeSet<NaiveDate>>,
+    rollup: &mut Rollup,
+) -> Result<()> {
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let (lo, hi) = fresh
+        .values()
+        .flatten()
+        .fold((NaiveDate::MAX, NaiveDate::MIN), |(lo, hi), d| {
+            (lo.min(*d), hi.max(*d))
+        });
+    let members: Vec<i64> = fresh.keys().map(|m| m.0).collect();
+    let known = days_of(
+        conn,
+        &members,
+        lo - Days::new(READ_REACH),
+        hi + Days::new(READ_REACH),
+    )
+    .await?;
+    for (member, days) in fresh {
+        let after = known.get(member).cloned().unwrap_or_default();
+        let before: BTreeSet<NaiveDate> = after.difference(days).copied().collect();
+        add_coverage(rollup, &before, &after);
+    }
+    insights::days_added(conn, community, fresh, &known).await
 }
 
 /// Applies a change to one member's day (counts may be negative; results never go
@@ -283,14 +394,10 @@ pub async fn add_aligned(
     on: NaiveDate,
     n: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE community_daily_activity SET aligned = max(0, aligned + ?) WHERE community_id = ? AND day = ?",
-    )
-    .bind(n)
-    .bind(community)
-    .bind(day(on))
-    .execute(conn)
-    .await?;
+    sqlx::query(ADD_ALIGNED)
+        .bind(serde_json::json!([{"community": community, "day": day(on), "n": n}]).to_string())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -326,26 +433,24 @@ async fn days_of(
 }
 
 async fn apply(conn: &mut SqliteConnection, community: CommunityId, rollup: &Rollup) -> Result<()> {
-    let rows: Vec<_> = rollup
+    let rows: Vec<RollupRow> = rollup
         .iter()
         .filter(|(_, v)| v.iter().any(|n| *n != 0))
+        .map(|(d, [dau, wau, mau, contributions, kudos])| RollupRow {
+            community,
+            day: day(*d),
+            dau: *dau,
+            wau: *wau,
+            mau: *mau,
+            contributions: *contributions,
+            kudos: *kudos,
+        })
         .collect();
-    for chunk in rows.chunks(300) {
-        let sql = format!(
-            "INSERT INTO community_daily_activity (community_id, day, dau, wau, mau, contributions, kudos) VALUES {}
-             ON CONFLICT (community_id, day) DO UPDATE SET
-                dau = dau + excluded.dau, wau = wau + excluded.wau, mau = mau + excluded.mau,
-                contributions = contributions + excluded.contributions, kudos = kudos + excluded.kudos",
-            values_placeholders(chunk.len(), 7)
-        );
-        let mut q = sqlx::query(built(sql));
-        for (d, v) in chunk {
-            q = q.bind(community).bind(day(**d));
-            for n in v.iter() {
-                q = q.bind(n);
-            }
-        }
-        q.execute(&mut *conn).await?;
+    if !rows.is_empty() {
+        sqlx::query(ADD_ROLLUP)
+            .bind(serde_json::to_string(&rows)?)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

@@ -15,17 +15,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use serde_json::json;
 use sqlx::pool::PoolConnection;
-use sqlx::{Connection, Sqlite, SqliteConnection, SqliteExecutor, SqlitePool};
+use sqlx::{Sqlite, SqliteConnection, SqliteExecutor, SqlitePool};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::activity::{self, Counts};
 use super::built;
 use super::insights;
 use super::milestones::{CustomHint, CustomMilestone, NewAchievement};
-use super::{
-    day, goals, milestones, mission, outbox, parse_day, parse_ts, ts, values_placeholders,
-};
+use super::script::Script;
+use super::{day, goals, milestones, mission, outbox, parse_day, parse_ts, ts};
 use crate::domain::announce::{self, GoalFigures};
 use crate::domain::milestones::{
     Milestone, Subject, community_counts_crossed, custom_crossed, goal_percents_crossed, headline,
@@ -36,9 +36,7 @@ use crate::domain::{CommunityId, ContributionId, GoalId, MemberId, Platform, Use
 use crate::error::{Error, Result};
 
 /// The most contributions written in one transaction.
-const MAX_BATCH: usize = 512;
-/// Rows per multi-row INSERT (11 columns each, well under SQLite's variable limit).
-const INSERT_CHUNK: usize = 256;
+pub(super) const MAX_BATCH: usize = 512;
 
 #[derive(Debug, Clone)]
 pub struct ContributionRequest {
@@ -240,13 +238,12 @@ async fn write_in_transaction(
     // is waited out as in `begin_immediate`.
     let mut busy = super::BusyBackoff::default();
     loop {
-        let attempt: Result<_> = async {
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-            let outcomes = write_batch(&mut tx, hint, requests).await?;
-            tx.commit().await?;
-            Ok(outcomes)
+        let attempt = write_batch(conn, hint, requests).await;
+        if attempt.is_err() {
+            // Nothing of a failed batch is kept. With no transaction open (BEGIN
+            // itself failed) SQLite refuses the ROLLBACK, which is fine.
+            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
         }
-        .await;
         match attempt {
             Err(e) if busy.wait(e.database().is_some_and(super::is_busy)).await => {}
             done => return done,
@@ -331,11 +328,66 @@ fn prepare(
     })
 }
 
+/// The batch's contributions, from one JSON array, numbered in its order.
+const INSERT_CONTRIBUTIONS: &str = "INSERT INTO contributions (community_id, member_id, description, amount,
+        unit, goal_id, value_name, platform, happened_on, created_at)
+     SELECT value->>'community', value->>'member', value->>'description', value->>'amount',
+        value->>'unit', value->>'goal', value->>'value', value->>'platform', value->>'day', value->>'at'
+     FROM jsonb_each(?) ORDER BY key";
+
+/// Members' amounts by unit (`stats me`), from one JSON array of {member, unit, amount}.
+const ADD_UNIT_AMOUNTS: &str = "INSERT INTO member_unit_amounts (member_id, unit, amount)
+     SELECT value->>'member', value->>'unit', value->>'amount' FROM jsonb_each(?) WHERE true
+     ON CONFLICT (member_id, unit) DO UPDATE SET amount = amount + excluded.amount";
+
+/// Goals' progress by day, from one JSON array of {goal, day, n, amount}.
+const ADD_GOAL_DAYS: &str = "INSERT INTO goal_daily_progress (goal_id, day, contributions, amount)
+     SELECT value->>'goal', value->>'day', value->>'n', value->>'amount' FROM jsonb_each(?) WHERE true
+     ON CONFLICT (goal_id, day) DO UPDATE SET contributions = contributions + excluded.contributions,
+        amount = amount + excluded.amount";
+
+/// Members' counters, from one JSON array of {member, n}; returns the counts after.
+const COUNT_MEMBERS: &str = "UPDATE members SET contribution_count = contribution_count + d.n
+     FROM (SELECT value->>'member' AS member, value->>'n' AS n FROM jsonb_each(?)) AS d
+     WHERE members.id = d.member RETURNING id, contribution_count";
+
+/// Members whose first contributions these are (their count is just this batch's)
+/// stop counting as newcomers yet to contribute (migration 0004); same JSON as
+/// [`COUNT_MEMBERS`], after it.
+const FIRST_CONTRIBUTIONS: &str = "UPDATE community_daily_members SET silent = silent - f.n
+     FROM (SELECT m.community_id, substr(m.joined_at, 1, 10) AS day, count(*) AS n
+           FROM jsonb_each(?) AS d JOIN members AS m ON m.id = d.value->>'member'
+           WHERE m.contribution_count = d.value->>'n' GROUP BY 1, 2) AS f
+     WHERE community_daily_members.community_id = f.community_id
+       AND community_daily_members.day = f.day";
+
+/// Communities' counters, from one JSON array of {community, n}; returns the counts after.
+const COUNT_COMMUNITIES: &str =
+    "UPDATE communities SET contribution_count = contribution_count + d.n
+     FROM (SELECT value->>'community' AS community, value->>'n' AS n FROM jsonb_each(?)) AS d
+     WHERE communities.id = d.community RETURNING id, contribution_count";
+
+/// Goals' progress, from one JSON array of {goal, n, amount}; returns the progress after.
+const COUNT_GOALS: &str = "UPDATE goals SET progress = round(progress + d.amount, 6),
+        contribution_count = contribution_count + d.n
+     FROM (SELECT value->>'goal' AS goal, value->>'n' AS n, value->>'amount' AS amount
+           FROM jsonb_each(?)) AS d
+     WHERE goals.id = d.goal RETURNING id, progress";
+
 async fn write_batch(
     conn: &mut SqliteConnection,
     hint: &CustomHint,
     requests: &[&ContributionRequest],
 ) -> Result<Vec<Result<Recorded, UserError>>> {
+    // Validation reads goals and the mission's values inside the transaction, so a
+    // batch that names any takes the write lock first; one that names none (most)
+    // takes it in its script, saving a trip.
+    let looks_up = requests
+        .iter()
+        .any(|r| r.goal.is_some() || r.value.is_some());
+    if looks_up {
+        sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    }
     // Look up what validation needs, once per distinct goal and community.
     let mut goals_by_slug: HashMap<(CommunityId, String), Option<goals::Goal>> = HashMap::new();
     let mut values: HashMap<CommunityId, Vec<String>> = HashMap::new();
@@ -362,56 +414,46 @@ async fn write_batch(
         .filter_map(|(i, p)| p.as_ref().ok().map(|p| (i, p)))
         .collect();
     if accepted.is_empty() {
+        // Only validation refuses, and only a batch that looked something up.
+        sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
         return Ok(prepared
             .into_iter()
             .map(|p| p.map(|_| unreachable!()))
             .collect());
     }
 
-    // The writer holds the write lock, so it can number the rows itself.
-    let first_id = super::next_id(conn, "contributions").await?;
-    let ids: HashMap<usize, i64> = accepted
-        .iter()
-        .enumerate()
-        .map(|(n, (i, _))| (*i, first_id + n as i64))
-        .collect();
-
-    for chunk in accepted.chunks(INSERT_CHUNK) {
-        let sql = format!(
-            "INSERT INTO contributions (id, community_id, member_id, description, amount, unit, goal_id, value_name,
-             platform, happened_on, created_at) VALUES {}",
-            values_placeholders(chunk.len(), 11)
-        );
-        let mut q = sqlx::query(built(sql));
-        for (i, p) in chunk {
-            let r = requests[*i];
-            q = q
-                .bind(ids[i])
-                .bind(r.community)
-                .bind(r.member)
-                .bind(&r.description)
-                .bind(r.amount)
-                .bind(&p.unit)
-                .bind(p.goal.as_ref().map(|g| g.id))
-                .bind(&p.value)
-                .bind(r.platform.as_str())
-                .bind(day(r.day))
-                .bind(ts(r.now));
-        }
-        q.execute(&mut *conn).await?;
-    }
-
-    // Daily rollups.
-    let mut member_days: HashMap<(CommunityId, NaiveDate, MemberId), i64> = HashMap::new();
-    let mut goal_days: HashMap<(GoalId, NaiveDate), (i64, f64)> = HashMap::new();
-    let mut member_deltas: HashMap<MemberId, i64> = HashMap::new();
-    let mut community_deltas: HashMap<CommunityId, i64> = HashMap::new();
-    let mut goal_deltas: HashMap<GoalId, (i64, f64)> = HashMap::new();
+    // What the batch adds, summed per row it changes.
+    let mut member_days: BTreeMap<(CommunityId, NaiveDate, MemberId), i64> = BTreeMap::new();
+    let mut community_days: BTreeMap<(CommunityId, NaiveDate), i64> = BTreeMap::new();
+    let mut goal_days: BTreeMap<(GoalId, NaiveDate), (i64, f64)> = BTreeMap::new();
+    let mut member_deltas: BTreeMap<MemberId, i64> = BTreeMap::new();
+    let mut community_deltas: BTreeMap<CommunityId, i64> = BTreeMap::new();
+    let mut goal_deltas: BTreeMap<GoalId, (i64, f64)> = BTreeMap::new();
+    // Activity by the UTC hour it was recorded (PRODUCT.md "Activity by hour").
+    let mut hours: BTreeMap<CommunityId, BTreeMap<(NaiveDate, u32), i64>> = BTreeMap::new();
+    // Alignment: contributions linked to a goal or a value, per community and day.
+    let mut aligned: BTreeMap<(CommunityId, NaiveDate), i64> = BTreeMap::new();
+    // Each member's amounts by unit (`stats me`).
+    let mut unit_amounts: BTreeMap<(MemberId, &str), f64> = BTreeMap::new();
+    let mut rows = Vec::with_capacity(accepted.len());
     for (i, p) in &accepted {
         let r = requests[*i];
+        rows.push(json!({
+            "community": r.community,
+            "member": r.member,
+            "description": r.description,
+            "amount": r.amount,
+            "unit": p.unit,
+            "goal": p.goal.as_ref().map(|g| g.id),
+            "value": p.value,
+            "platform": r.platform.as_str(),
+            "day": day(r.day),
+            "at": ts(r.now),
+        }));
         *member_days
             .entry((r.community, r.day, r.member))
             .or_default() += 1;
+        *community_days.entry((r.community, r.day)).or_default() += 1;
         *member_deltas.entry(r.member).or_default() += 1;
         *community_deltas.entry(r.community).or_default() += 1;
         if let Some(g) = &p.goal {
@@ -422,129 +464,148 @@ async fn write_batch(
             e.0 += 1;
             e.1 += p.goal_amount;
         }
-    }
-    let mut by_community: HashMap<CommunityId, Vec<(MemberId, NaiveDate, Counts)>> = HashMap::new();
-    for ((community, d, member), n) in member_days {
-        by_community.entry(community).or_default().push((
-            member,
-            d,
-            Counts {
-                contributions: n,
-                ..Counts::default()
-            },
-        ));
-    }
-    for (community, entries) in &by_community {
-        activity::record(&mut *conn, *community, entries).await?;
-    }
-    // Activity by the UTC hour it was recorded (PRODUCT.md "Activity by hour").
-    let mut hours: HashMap<CommunityId, BTreeMap<(NaiveDate, u32), i64>> = HashMap::new();
-    for (i, _) in &accepted {
-        let r = requests[*i];
         *hours
             .entry(r.community)
             .or_default()
             .entry((r.now.date_naive(), r.now.hour()))
             .or_default() += 1;
-    }
-    for (community, events) in &hours {
-        insights::add_hours(&mut *conn, *community, events).await?;
-    }
-    // Alignment: contributions linked to a goal or a value, per community and day.
-    let mut aligned: HashMap<(CommunityId, NaiveDate), i64> = HashMap::new();
-    for (i, p) in &accepted {
         if p.goal.is_some() || p.value.is_some() {
-            *aligned
-                .entry((requests[*i].community, requests[*i].day))
-                .or_default() += 1;
+            *aligned.entry((r.community, r.day)).or_default() += 1;
         }
-    }
-    for ((community, d), n) in &aligned {
-        activity::add_aligned(&mut *conn, *community, *d, *n).await?;
-    }
-    // Each member's amounts by unit (`stats me`), one statement for the batch.
-    let mut unit_amounts: BTreeMap<(MemberId, &str), f64> = BTreeMap::new();
-    for (i, p) in &accepted {
-        let r = requests[*i];
         if let (Some(amount), Some(unit)) = (r.amount, p.unit.as_deref()) {
             *unit_amounts.entry((r.member, unit)).or_default() += amount;
         }
     }
-    add_unit_amounts(&mut *conn, &unit_amounts).await?;
-    for ((goal, d), (n, amount)) in &goal_days {
-        sqlx::query(
-            "INSERT INTO goal_daily_progress (goal_id, day, contributions, amount) VALUES (?, ?, ?, ?)
-             ON CONFLICT (goal_id, day) DO UPDATE SET contributions = contributions + excluded.contributions,
-             amount = amount + excluded.amount",
-        )
-        .bind(goal)
-        .bind(day(*d))
-        .bind(n)
-        .bind(amount)
-        .execute(&mut *conn)
-        .await?;
+    let day_rows: Vec<activity::DayRow> = member_days
+        .iter()
+        .map(|((community, on, member), n)| {
+            let counts = Counts {
+                contributions: *n,
+                ..Counts::default()
+            };
+            activity::DayRow::new(*community, *member, *on, &counts)
+        })
+        .collect();
+    let rollup_rows: Vec<activity::RollupRow> = community_days
+        .iter()
+        .map(|((community, on), n)| activity::RollupRow::counts(*community, *on, *n, 0))
+        .collect();
+    let aligned_rows: Vec<_> = aligned
+        .iter()
+        .map(|((community, on), n)| json!({"community": community, "day": day(*on), "n": n}))
+        .collect();
+    let unit_rows: Vec<_> = unit_amounts
+        .iter()
+        .map(|((member, unit), amount)| json!({"member": member, "unit": unit, "amount": amount}))
+        .collect();
+    let goal_day_rows: Vec<_> = goal_days
+        .iter()
+        .map(|((goal, on), (n, amount))| {
+            json!({"goal": goal, "day": day(*on), "n": n, "amount": amount})
+        })
+        .collect();
+    let member_rows: Vec<_> = member_deltas
+        .iter()
+        .map(|(member, n)| json!({"member": member, "n": n}))
+        .collect();
+    let community_rows: Vec<_> = community_deltas
+        .iter()
+        .map(|(community, n)| json!({"community": community, "n": n}))
+        .collect();
+    let goal_rows: Vec<_> = goal_deltas
+        .iter()
+        .map(|(goal, (n, amount))| json!({"goal": goal, "n": n, "amount": amount}))
+        .collect();
+
+    // Every write whose arguments are known now, in one trip; the same statements
+    // every time (see store::script).
+    let members_json = serde_json::to_string(&member_rows)?;
+    let mut script = Script::default();
+    if !looks_up {
+        script.push("BEGIN IMMEDIATE", &[])?;
+    }
+    let inserted = script.push(INSERT_CONTRIBUTIONS, &[&serde_json::to_string(&rows)?])?;
+    let days = script.push(activity::ADD_DAYS, &[&serde_json::to_string(&day_rows)?])?;
+    script.push(
+        activity::ADD_ROLLUP,
+        &[&serde_json::to_string(&rollup_rows)?],
+    )?;
+    script.push(
+        insights::ADD_HOURS,
+        &[&insights::hours_json(hours.iter().map(|(c, h)| (*c, h)))?],
+    )?;
+    // After ADD_ROLLUP, which makes the day's row.
+    script.push(
+        activity::ADD_ALIGNED,
+        &[&serde_json::to_string(&aligned_rows)?],
+    )?;
+    script.push(ADD_UNIT_AMOUNTS, &[&serde_json::to_string(&unit_rows)?])?;
+    script.push(ADD_GOAL_DAYS, &[&serde_json::to_string(&goal_day_rows)?])?;
+    let members = script.push(COUNT_MEMBERS, &[&members_json])?;
+    script.push(FIRST_CONTRIBUTIONS, &[&members_json])?;
+    let communities = script.push(
+        COUNT_COMMUNITIES,
+        &[&serde_json::to_string(&community_rows)?],
+    )?;
+    let goals_counted = script.push(COUNT_GOALS, &[&serde_json::to_string(&goal_rows)?])?;
+    let done = script.run(&mut *conn).await?;
+
+    // AUTOINCREMENT numbers one statement's rows one after another.
+    let insert = &done.get(inserted).result;
+    let n = accepted.len() as i64;
+    if insert.rows_affected() != n as u64 {
+        return Err(Error::internal(
+            "numbering contributions",
+            format!("{} rows inserted for {n}", insert.rows_affected()),
+        ));
+    }
+    let first_id = insert.last_insert_rowid() - n + 1;
+    let ids: HashMap<usize, i64> = accepted
+        .iter()
+        .enumerate()
+        .map(|(n, (i, _))| (*i, first_id + n as i64))
+        .collect();
+
+    // Days that became active change DAU, WAU, MAU and the cohorts.
+    let totals: Vec<(i64, String, i64)> = done.rows(days)?;
+    let community_of: HashMap<MemberId, CommunityId> =
+        requests.iter().map(|r| (r.member, r.community)).collect();
+    let fresh = activity::fresh_days(&totals, |member, on| {
+        community_of
+            .get(&member)
+            .and_then(|community| member_days.get(&(*community, on, member)))
+            .copied()
+            .unwrap_or(0)
+    })?;
+    let mut fresh_by_community: BTreeMap<CommunityId, BTreeMap<MemberId, _>> = BTreeMap::new();
+    for (member, on) in fresh {
+        if let Some(community) = community_of.get(&member) {
+            fresh_by_community
+                .entry(*community)
+                .or_default()
+                .insert(member, on);
+        }
+    }
+    for (community, fresh) in &fresh_by_community {
+        activity::days_became_active(&mut *conn, *community, fresh).await?;
     }
 
-    // Counters, read back after the update: "before" is after minus this batch.
-    let mut member_after: HashMap<MemberId, i64> = HashMap::new();
-    let member_deltas: Vec<_> = member_deltas.into_iter().collect();
-    for chunk in member_deltas.chunks(INSERT_CHUNK) {
-        let sql = format!(
-            "UPDATE members SET contribution_count = contribution_count + d.column2
-             FROM (VALUES {}) AS d WHERE members.id = d.column1 RETURNING id, contribution_count",
-            values_placeholders(chunk.len(), 2)
-        );
-        let mut q = sqlx::query_as::<_, (i64, i64)>(built(sql));
-        for (member, n) in chunk {
-            q = q.bind(member).bind(n);
-        }
-        for (id, count) in q.fetch_all(&mut *conn).await? {
-            member_after.insert(MemberId(id), count);
-        }
-    }
-    // Members whose first contributions these are stop counting as newcomers yet
-    // to contribute (migration 0004), one statement for the batch.
-    let first_timers: Vec<i64> = member_deltas
-        .iter()
-        .filter(|(m, n)| member_after.get(m).is_some_and(|after| after - n == 0))
-        .map(|(m, _)| m.0)
+    // Counters after the batch: "before" is after minus this batch.
+    let member_after: HashMap<MemberId, i64> = done
+        .rows::<(i64, i64)>(members)?
+        .into_iter()
+        .map(|(id, count)| (MemberId(id), count))
         .collect();
-    if !first_timers.is_empty() {
-        sqlx::query(
-            "UPDATE community_daily_members SET silent = silent - f.n
-             FROM (SELECT community_id, substr(joined_at, 1, 10) AS day, count(*) AS n FROM members
-                   WHERE id IN (SELECT value FROM json_each(?)) GROUP BY 1, 2) AS f
-             WHERE community_daily_members.community_id = f.community_id
-               AND community_daily_members.day = f.day",
-        )
-        .bind(serde_json::to_string(&first_timers)?)
-        .execute(&mut *conn)
-        .await?;
-    }
-    let mut community_after: HashMap<CommunityId, i64> = HashMap::new();
-    for (community, n) in &community_deltas {
-        let count: i64 = sqlx::query_scalar(
-            "UPDATE communities SET contribution_count = contribution_count + ? WHERE id = ? RETURNING contribution_count",
-        )
-        .bind(n)
-        .bind(community)
-        .fetch_one(&mut *conn)
-        .await?;
-        community_after.insert(*community, count);
-    }
-    let mut goal_after: HashMap<GoalId, f64> = HashMap::new();
-    for (goal, (n, amount)) in &goal_deltas {
-        let progress: f64 = sqlx::query_scalar(
-            "UPDATE goals SET progress = round(progress + ?, 6), contribution_count = contribution_count + ? WHERE id = ?
-             RETURNING progress",
-        )
-        .bind(amount)
-        .bind(n)
-        .bind(goal)
-        .fetch_one(&mut *conn)
-        .await?;
-        goal_after.insert(*goal, progress);
-    }
+    let community_after: HashMap<CommunityId, i64> = done
+        .rows::<(i64, i64)>(communities)?
+        .into_iter()
+        .map(|(id, count)| (CommunityId(id), count))
+        .collect();
+    let goal_after: HashMap<GoalId, f64> = done
+        .rows::<(i64, f64)>(goals_counted)?
+        .into_iter()
+        .map(|(id, progress)| (GoalId(id), progress))
+        .collect();
 
     // A goal at its target is met from the first moment it gets there.
     for (goal, progress) in &goal_after {
@@ -740,28 +801,8 @@ async fn write_batch(
         }));
     }
     insights::contribution_reached(&mut *conn, &ordinals).await?;
+    sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
     Ok(out)
-}
-
-/// Adds to members' amounts by unit (migration 0004).
-async fn add_unit_amounts(
-    conn: &mut SqliteConnection,
-    amounts: &BTreeMap<(MemberId, &str), f64>,
-) -> Result<()> {
-    let rows: Vec<_> = amounts.iter().collect();
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        let sql = format!(
-            "INSERT INTO member_unit_amounts (member_id, unit, amount) VALUES {}
-             ON CONFLICT (member_id, unit) DO UPDATE SET amount = amount + excluded.amount",
-            values_placeholders(chunk.len(), 3)
-        );
-        let mut q = sqlx::query(built(sql));
-        for ((member, unit), amount) in chunk {
-            q = q.bind(member).bind(*unit).bind(**amount);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
 }
 
 #[derive(Debug, Clone)]

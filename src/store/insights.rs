@@ -163,6 +163,27 @@ pub async fn mark_dirty(
     Ok(())
 }
 
+/// Adds events to communities' activity by hour, from one JSON array of
+/// {community, day, hour, events}.
+pub(super) const ADD_HOURS: &str = "INSERT INTO community_hourly_activity (community_id, day, hour, events)
+     SELECT value->>'community', value->>'day', value->>'hour', value->>'events' FROM jsonb_each(?) WHERE true
+     ON CONFLICT (community_id, day, hour) DO UPDATE SET events = events + excluded.events";
+
+/// Rows for [`ADD_HOURS`]: events per UTC day and hour.
+pub(super) fn hours_json<'a>(
+    events: impl IntoIterator<Item = (CommunityId, &'a BTreeMap<(NaiveDate, u32), i64>)>,
+) -> Result<String> {
+    let rows: Vec<serde_json::Value> = events
+        .into_iter()
+        .flat_map(|(community, hours)| {
+            hours.iter().map(move |((d, hour), n)| {
+                serde_json::json!({"community": community, "day": day(*d), "hour": hour, "events": n})
+            })
+        })
+        .collect();
+    Ok(serde_json::to_string(&rows)?)
+}
+
 /// Counts activity events (a contribution, kudos) by the UTC day and hour they
 /// were recorded (PRODUCT.md "Activity by hour").
 pub async fn add_hours(
@@ -170,19 +191,10 @@ pub async fn add_hours(
     community: CommunityId,
     events: &BTreeMap<(NaiveDate, u32), i64>,
 ) -> Result<()> {
-    let rows: Vec<_> = events.iter().collect();
-    for chunk in rows.chunks(300) {
-        let sql = format!(
-            "INSERT INTO community_hourly_activity (community_id, day, hour, events) VALUES {}
-             ON CONFLICT (community_id, day, hour) DO UPDATE SET events = events + excluded.events",
-            values_placeholders(chunk.len(), 4)
-        );
-        let mut q = sqlx::query(built(sql));
-        for ((d, hour), n) in chunk {
-            q = q.bind(community).bind(day(*d)).bind(hour).bind(**n);
-        }
-        q.execute(&mut *conn).await?;
-    }
+    sqlx::query(ADD_HOURS)
+        .bind(hours_json([(community, events)])?)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

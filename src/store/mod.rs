@@ -21,6 +21,7 @@ pub mod milestones;
 pub mod mission;
 pub mod outbox;
 pub mod schedules;
+mod script;
 #[cfg(feature = "slack")]
 pub mod slack;
 pub mod stats;
@@ -89,7 +90,13 @@ impl Store {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(connect.clone())
+            // Room for every row a contribution batch's script returns, so SQLite's
+            // thread never stops mid-script to wait for them to be read.
+            .connect_with(
+                connect
+                    .clone()
+                    .row_buffer_size(4 * contributions::MAX_BATCH),
+            )
             .await?;
         MIGRATOR
             .run(&write)
