@@ -181,9 +181,12 @@ async fn run(pool: SqlitePool, hint: CustomHint, mut inbox: mpsc::Receiver<Messa
             }
             if let Some((conn, _)) = held.as_mut()
                 && !commit(conn, &hint, std::mem::take(&mut batch)).await
+                && let Some((conn, _)) = held.take()
             {
-                // Let the pool check the connection before anyone uses it again.
-                held = None;
+                // A failed batch was rolled back, but should the ROLLBACK itself
+                // have failed, the transaction must not go back to the pool open:
+                // close the connection and let the pool open a fresh one.
+                let _ = conn.close().await;
             }
         }
         if let Some(ack) = closing {
