@@ -58,7 +58,8 @@ pub(super) const ADD_DAYS: &str = "INSERT INTO member_daily_activity
         kudos_received = kudos_received + excluded.kudos_received,
         messages = messages + excluded.messages,
         reactions = reactions + excluded.reactions
-     RETURNING member_id, day, contributions + kudos_given + kudos_received + messages + reactions";
+     RETURNING community_id, member_id, day,
+        contributions + kudos_given + kudos_received + messages + reactions";
 
 /// Adds to the community rollup, from one JSON array of [`RollupRow`].
 pub(super) const ADD_ROLLUP: &str = "INSERT INTO community_daily_activity
@@ -159,7 +160,7 @@ pub async fn record(
         .iter()
         .map(|((member, on), c)| DayRow::new(community, *member, *on, c))
         .collect();
-    let totals: Vec<(i64, String, i64)> = sqlx::query_as(ADD_DAYS)
+    let totals: Vec<DayTotal> = sqlx::query_as(ADD_DAYS)
         .bind(serde_json::to_string(&rows)?)
         .fetch_all(&mut *conn)
         .await?;
@@ -169,24 +170,37 @@ pub async fn record(
         r[3] += c.contributions;
         r[4] += c.kudos_given;
     }
-    let fresh = fresh_days(&totals, |member, on| {
+    let fresh = fresh_days(&totals, |_, member, on| {
         added.get(&(member, on)).map_or(0, Counts::total)
-    })?;
+    })?
+    .remove(&community)
+    .unwrap_or_default();
     cover(conn, community, &fresh, &mut rollup).await?;
     apply(conn, community, &rollup).await
 }
 
-/// The days [`ADD_DAYS`] made active: those whose total after (`totals`, as it
-/// returned them) is just what was added to them.
+/// What [`ADD_DAYS`] returns per day: community, member, day and its total after.
+pub(super) type DayTotal = (i64, i64, String, i64);
+
+/// Members' active days, per community.
+pub(super) type FreshDays = BTreeMap<CommunityId, BTreeMap<MemberId, BTreeSet<NaiveDate>>>;
+
+/// The days [`ADD_DAYS`] made active: those whose total after is just what was
+/// added to them (`added`, by community, member and day).
 pub(super) fn fresh_days(
-    totals: &[(i64, String, i64)],
-    added: impl Fn(MemberId, NaiveDate) -> i64,
-) -> Result<BTreeMap<MemberId, BTreeSet<NaiveDate>>> {
-    let mut fresh: BTreeMap<MemberId, BTreeSet<NaiveDate>> = BTreeMap::new();
-    for (member, on, total) in totals {
-        let (member, on) = (MemberId(*member), parse_day(on)?);
-        if *total > 0 && added(member, on) == *total {
-            fresh.entry(member).or_default().insert(on);
+    totals: &[DayTotal],
+    added: impl Fn(CommunityId, MemberId, NaiveDate) -> i64,
+) -> Result<FreshDays> {
+    let mut fresh = FreshDays::new();
+    for (community, member, on, total) in totals {
+        let (community, member, on) = (CommunityId(*community), MemberId(*member), parse_day(on)?);
+        if *total > 0 && added(community, member, on) == *total {
+            fresh
+                .entry(community)
+                .or_default()
+                .entry(member)
+                .or_default()
+                .insert(on);
         }
     }
     Ok(fresh)

@@ -570,26 +570,14 @@ async fn write_batch(
         .collect();
 
     // Days that became active change DAU, WAU, MAU and the cohorts.
-    let totals: Vec<(i64, String, i64)> = done.rows(days)?;
-    let community_of: HashMap<MemberId, CommunityId> =
-        requests.iter().map(|r| (r.member, r.community)).collect();
-    let fresh = activity::fresh_days(&totals, |member, on| {
-        community_of
-            .get(&member)
-            .and_then(|community| member_days.get(&(*community, on, member)))
+    let totals: Vec<activity::DayTotal> = done.rows(days)?;
+    let fresh = activity::fresh_days(&totals, |community, member, on| {
+        member_days
+            .get(&(community, on, member))
             .copied()
             .unwrap_or(0)
     })?;
-    let mut fresh_by_community: BTreeMap<CommunityId, BTreeMap<MemberId, _>> = BTreeMap::new();
-    for (member, on) in fresh {
-        if let Some(community) = community_of.get(&member) {
-            fresh_by_community
-                .entry(*community)
-                .or_default()
-                .insert(member, on);
-        }
-    }
-    for (community, fresh) in &fresh_by_community {
+    for (community, fresh) in &fresh {
         activity::days_became_active(&mut *conn, *community, fresh).await?;
     }
 
