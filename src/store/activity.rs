@@ -81,6 +81,17 @@ pub(super) const ADD_ALIGNED: &str =
      WHERE community_daily_activity.community_id = a.community_id
        AND community_daily_activity.day = a.day";
 
+/// Rows for [`ADD_ALIGNED`]: aligned contributions per community and day.
+pub(super) fn aligned_json(
+    counts: impl IntoIterator<Item = ((CommunityId, NaiveDate), i64)>,
+) -> Result<String> {
+    let rows: Vec<serde_json::Value> = counts
+        .into_iter()
+        .map(|((community, on), n)| serde_json::json!({"community": community, "day": day(on), "n": n}))
+        .collect();
+    Ok(serde_json::to_string(&rows)?)
+}
+
 /// One member's counts on a day, as [`ADD_DAYS`] reads them.
 #[derive(Debug, Serialize)]
 pub(super) struct DayRow {
@@ -409,7 +420,7 @@ pub async fn add_aligned(
     n: i64,
 ) -> Result<()> {
     sqlx::query(ADD_ALIGNED)
-        .bind(serde_json::json!([{"community": community, "day": day(on), "n": n}]).to_string())
+        .bind(aligned_json([((community, on), n)])?)
         .execute(conn)
         .await?;
     Ok(())

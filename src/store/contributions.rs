@@ -493,10 +493,6 @@ async fn write_batch(
         .iter()
         .map(|((community, on), n)| activity::RollupRow::counts(*community, *on, *n, 0))
         .collect();
-    let aligned_rows: Vec<_> = aligned
-        .iter()
-        .map(|((community, on), n)| json!({"community": community, "day": day(*on), "n": n}))
-        .collect();
     let unit_rows: Vec<_> = unit_amounts
         .iter()
         .map(|((member, unit), amount)| json!({"member": member, "unit": unit, "amount": amount}))
@@ -538,10 +534,7 @@ async fn write_batch(
         &[&insights::hours_json(hours.iter().map(|(c, h)| (*c, h)))?],
     )?;
     // After ADD_ROLLUP, which makes the day's row.
-    script.push(
-        activity::ADD_ALIGNED,
-        &[&serde_json::to_string(&aligned_rows)?],
-    )?;
+    script.push(activity::ADD_ALIGNED, &[&activity::aligned_json(aligned)?])?;
     script.push(ADD_UNIT_AMOUNTS, &[&serde_json::to_string(&unit_rows)?])?;
     script.push(ADD_GOAL_DAYS, &[&serde_json::to_string(&goal_day_rows)?])?;
     let members = script.push(COUNT_MEMBERS, &[&members_json])?;
