@@ -44,6 +44,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     mut shutdown: Shutdown,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     axum::serve(listener, router(slack))
         .with_graceful_shutdown(async move { shutdown.wait().await })
         .await
