@@ -76,7 +76,7 @@ async fn bench() {
     }
     lua.push_str(
         "local n = 0\nrequest = function()\n  n = n + 1\n  return requests[(n % 1000) + 1]\nend\n\
-         done = function(summary, latency, requests)\n  io.write(string.format(\"p50_us %d\\np99_us %d\\nrequests %d\\nerrors %d\\nnon2xx %d\\n\",\n    latency:percentile(50), latency:percentile(99), summary.requests,\n    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))\nend\n",
+         done = function(summary, latency, requests)\n  io.write(string.format(\"p50_us %d\\np90_us %d\\np99_us %d\\np999_us %d\\nmax_us %d\\nrequests %d\\nerrors %d\\nnon2xx %d\\n\",\n    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9), latency.max, summary.requests,\n    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))\nend\n",
     );
     let script = dir.path().join("slack.lua");
     std::fs::write(&script, lua).unwrap();
@@ -129,10 +129,13 @@ async fn bench() {
         .await
         .unwrap();
     println!(
-        "{:.0} requests/s; p50 {:.2} ms, p99 {:.2} ms; socket errors {}, non-2xx {}; rows written {} for {} requests; idle memory {:.1} MB, after load {:.1} MB",
+        "{:.0} requests/s; p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.1} ms; socket errors {}, non-2xx {}; rows written {} for {} requests; idle memory {:.1} MB, after load {:.1} MB",
         requests as f64 / seconds as f64,
         value("p50_us ") as f64 / 1000.0,
+        value("p90_us ") as f64 / 1000.0,
         value("p99_us ") as f64 / 1000.0,
+        value("p999_us ") as f64 / 1000.0,
+        value("max_us ") as f64 / 1000.0,
         value("errors "),
         value("non2xx "),
         after - before,
