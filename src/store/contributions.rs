@@ -22,6 +22,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::activity::{self, Counts};
 use super::built;
+use super::checkpoint::{self, WalRestart};
 use super::insights;
 use super::milestones::{CustomHint, CustomMilestone, NewAchievement};
 use super::script::Script;
@@ -78,6 +79,14 @@ pub struct Recorded {
     pub milestones: Vec<String>,
 }
 
+/// What the writer is told by the rest of the store.
+pub(super) struct Hints {
+    /// Whether any custom milestones exist.
+    pub custom: CustomHint,
+    /// Whether to finish the background checkpoint before the next batch.
+    pub wal_restart: WalRestart,
+}
+
 struct Job {
     request: ContributionRequest,
     reply: oneshot::Sender<Result<Recorded>>,
@@ -96,9 +105,9 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(pool: SqlitePool, hint: CustomHint) -> Writer {
+    pub(super) fn start(pool: SqlitePool, hints: Hints) -> Writer {
         let (queue, inbox) = mpsc::channel(8192);
-        let task = tokio::spawn(run(pool, hint, inbox));
+        let task = tokio::spawn(run(pool, hints, inbox));
         Writer {
             queue,
             task: Arc::new(Mutex::new(Some(task))),
@@ -132,22 +141,42 @@ impl Writer {
 /// How long the writer keeps the write connection while contributions keep
 /// coming, before letting the other writers waiting for it have a turn.
 const HOLD_CONNECTION: Duration = Duration::from_millis(50);
+/// How long the writer keeps the write connection once the queue is empty.
+const LINGER: Duration = Duration::from_millis(2);
 
-async fn run(pool: SqlitePool, hint: CustomHint, mut inbox: mpsc::Receiver<Message>) {
+async fn run(pool: SqlitePool, hints: Hints, mut inbox: mpsc::Receiver<Message>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     // Kept from one batch to the next while work is queued: handing a connection
     // back to sqlx's pool costs a spawned task and a round trip to SQLite's thread,
     // which under load was a third of each batch's time.
     let mut held: Option<(PoolConnection<Sqlite>, Instant)> = None;
+    // The last batch, written but not yet committed (only ever on `held`).
+    let mut uncommitted: Option<Uncommitted> = None;
     loop {
         let message = match inbox.try_recv() {
             Ok(message) => message,
-            Err(mpsc::error::TryRecvError::Disconnected) => return,
+            Err(mpsc::error::TryRecvError::Disconnected) => {
+                release(&mut held, &hints, &mut uncommitted).await;
+                return;
+            }
             Err(mpsc::error::TryRecvError::Empty) => {
-                held = None;
-                match inbox.recv().await {
-                    Some(message) => message,
-                    None => return,
+                settle_held(&mut held, &hints, &mut uncommitted).await;
+                // Under load the queue runs dry only between bursts: keep the
+                // connection a moment rather than hand it back and take it again.
+                let soon = match held {
+                    Some(_) => tokio::time::timeout(LINGER, inbox.recv()).await.ok(),
+                    None => None,
+                };
+                match soon {
+                    Some(Some(message)) => message,
+                    Some(None) => return,
+                    None => {
+                        release(&mut held, &hints, &mut uncommitted).await;
+                        match inbox.recv().await {
+                            Some(message) => message,
+                            None => return,
+                        }
+                    }
                 }
             }
         };
@@ -168,7 +197,7 @@ async fn run(pool: SqlitePool, hint: CustomHint, mut inbox: mpsc::Receiver<Messa
                 .as_ref()
                 .is_some_and(|(_, since)| since.elapsed() >= HOLD_CONNECTION)
             {
-                held = None;
+                release(&mut held, &hints, &mut uncommitted).await;
             }
             if held.is_none() {
                 match pool.acquire().await {
@@ -180,7 +209,7 @@ async fn run(pool: SqlitePool, hint: CustomHint, mut inbox: mpsc::Receiver<Messa
                 }
             }
             if let Some((conn, _)) = held.as_mut()
-                && !commit(conn, &hint, std::mem::take(&mut batch)).await
+                && !commit(conn, &hints, std::mem::take(&mut batch), &mut uncommitted).await
                 && let Some((conn, _)) = held.take()
             {
                 // A failed batch was rolled back, but should the ROLLBACK itself
@@ -190,34 +219,127 @@ async fn run(pool: SqlitePool, hint: CustomHint, mut inbox: mpsc::Receiver<Messa
             }
         }
         if let Some(ack) = closing {
+            release(&mut held, &hints, &mut uncommitted).await;
             let _ = ack.send(());
             return;
         }
     }
 }
 
-/// Writes the batch and answers each job; false if the transaction failed.
-async fn commit(conn: &mut SqliteConnection, hint: &CustomHint, jobs: Vec<Job>) -> bool {
-    let requests: Vec<&ContributionRequest> = jobs.iter().map(|j| &j.request).collect();
-    match write_in_transaction(conn, hint, &requests).await {
-        Ok(outcomes) => {
-            for (job, outcome) in jobs.into_iter().zip(outcomes) {
-                let _ = job.reply.send(outcome.map_err(Error::User));
+/// A batch written in a transaction that is still open. Its answers wait for the
+/// COMMIT, which rides at the head of the next batch's trip when one is queued
+/// (see [`write_batch`]): one trip to SQLite's thread per batch instead of two.
+struct Uncommitted {
+    jobs: Vec<Job>,
+    answers: Vec<Result<Recorded, UserError>>,
+}
+
+impl Uncommitted {
+    fn answer(self) {
+        for (job, answer) in self.jobs.into_iter().zip(self.answers) {
+            let _ = job.reply.send(answer.map_err(Error::User));
+        }
+    }
+}
+
+/// Commits what is uncommitted and gives the connection back to the pool (or
+/// closes it, if the commit failed).
+async fn release(
+    held: &mut Option<(PoolConnection<Sqlite>, Instant)>,
+    hints: &Hints,
+    uncommitted: &mut Option<Uncommitted>,
+) {
+    settle_held(held, hints, uncommitted).await;
+    *held = None;
+}
+
+/// Commits what is uncommitted on the held connection; closes the connection if
+/// that failed.
+async fn settle_held(
+    held: &mut Option<(PoolConnection<Sqlite>, Instant)>,
+    hints: &Hints,
+    uncommitted: &mut Option<Uncommitted>,
+) {
+    if let Some((conn, _)) = held.as_mut()
+        && !settle(conn, hints, uncommitted).await
+        && let Some((conn, _)) = held.take()
+    {
+        let _ = conn.close().await;
+    }
+}
+
+/// Commits the uncommitted batch, if any, and answers it; false if that failed
+/// (its contributions are then written again one at a time).
+async fn settle(
+    conn: &mut SqliteConnection,
+    hints: &Hints,
+    uncommitted: &mut Option<Uncommitted>,
+) -> bool {
+    match commit_uncommitted(conn, uncommitted).await {
+        Ok(()) => true,
+        Err(e) => {
+            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+            if let Some(lost) = uncommitted.take() {
+                rewrite(conn, hints, lost.jobs, &e).await;
             }
+            false
+        }
+    }
+}
+
+/// Sends the uncommitted batch's COMMIT on its own and answers the batch.
+async fn commit_uncommitted(
+    conn: &mut SqliteConnection,
+    uncommitted: &mut Option<Uncommitted>,
+) -> Result<()> {
+    if uncommitted.is_some() {
+        sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
+        if let Some(done) = uncommitted.take() {
+            done.answer();
+        }
+    }
+    Ok(())
+}
+
+/// Writes the batch, leaving it uncommitted (committing the one before, if any);
+/// false if a transaction failed.
+async fn commit(
+    conn: &mut SqliteConnection,
+    hints: &Hints,
+    jobs: Vec<Job>,
+    uncommitted: &mut Option<Uncommitted>,
+) -> bool {
+    let requests: Vec<&ContributionRequest> = jobs.iter().map(|j| &j.request).collect();
+    match write_in_transaction(conn, hints, &requests, uncommitted).await {
+        Ok(answers) => {
+            *uncommitted = Some(Uncommitted { jobs, answers });
             true
         }
-        // One request must not sink the others: write each alone to find it.
-        Err(e) if jobs.len() > 1 => {
-            tracing::warn!(error = %e, batch = jobs.len(), "contribution batch failed; writing each alone");
-            for job in jobs {
-                Box::pin(commit(conn, hint, vec![job])).await;
+        Err(e) => {
+            // Rolled back. If the batch before's COMMIT was what failed, that
+            // batch is gone with it: write it again too.
+            if let Some(lost) = uncommitted.take() {
+                rewrite(conn, hints, lost.jobs, &e).await;
             }
+            rewrite(conn, hints, jobs, &e).await;
             false
         }
-        Err(e) => {
-            tracing::error!(error = %e, "contribution could not be written");
-            fail(jobs, &e);
-            false
+    }
+}
+
+/// After a failed transaction: one request must not sink the others, so each is
+/// written alone to find it; a request that fails alone is answered with `e`.
+async fn rewrite(conn: &mut SqliteConnection, hints: &Hints, jobs: Vec<Job>, e: &Error) {
+    if jobs.len() == 1 {
+        tracing::error!(error = %e, "contribution could not be written");
+        fail(jobs, e);
+        return;
+    }
+    tracing::warn!(error = %e, batch = jobs.len(), "contribution batch failed; writing each alone");
+    for job in jobs {
+        let mut alone = None;
+        if Box::pin(commit(conn, hints, vec![job], &mut alone)).await {
+            Box::pin(settle(conn, hints, &mut alone)).await;
         }
     }
 }
@@ -234,21 +356,25 @@ fn fail(jobs: Vec<Job>, e: &Error) {
 
 async fn write_in_transaction(
     conn: &mut SqliteConnection,
-    hint: &CustomHint,
+    hints: &Hints,
     requests: &[&ContributionRequest],
+    uncommitted: &mut Option<Uncommitted>,
 ) -> Result<Vec<Result<Recorded, UserError>>> {
     // `BEGIN IMMEDIATE` takes the write lock up front; another process holding it
     // is waited out as in `begin_immediate`.
     let mut busy = super::BusyBackoff::default();
     loop {
-        let attempt = write_batch(conn, hint, requests).await;
+        let attempt = write_batch(conn, hints, requests, uncommitted).await;
         if attempt.is_err() {
             // Nothing of a failed batch is kept. With no transaction open (BEGIN
             // itself failed) SQLite refuses the ROLLBACK, which is fine.
             let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
         }
         match attempt {
-            Err(e) if busy.wait(e.database().is_some_and(super::is_busy)).await => {}
+            // Only once the batch before is committed: it went with the ROLLBACK.
+            Err(e)
+                if uncommitted.is_none()
+                    && busy.wait(e.database().is_some_and(super::is_busy)).await => {}
             done => return done,
         }
     }
@@ -377,10 +503,14 @@ const COUNT_GOALS: &str = "UPDATE goals SET progress = round(progress + d.amount
            FROM jsonb_each(?)) AS d
      WHERE goals.id = d.goal RETURNING id, progress";
 
+/// Writes the batch in a transaction it leaves open for the caller to commit. The
+/// batch before, if still uncommitted, is committed first, in the same trip as this
+/// one's writes whenever it can be.
 async fn write_batch(
     conn: &mut SqliteConnection,
-    hint: &CustomHint,
+    hints: &Hints,
     requests: &[&ContributionRequest],
+    previous: &mut Option<Uncommitted>,
 ) -> Result<Vec<Result<Recorded, UserError>>> {
     // Validation reads goals and the mission's values inside the transaction, so a
     // batch that names any takes the write lock first; one that names none (most)
@@ -389,6 +519,7 @@ async fn write_batch(
         .iter()
         .any(|r| r.goal.is_some() || r.value.is_some());
     if looks_up {
+        commit_uncommitted(&mut *conn, previous).await?;
         sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
     }
     // Look up what validation needs, once per distinct goal and community.
@@ -418,7 +549,6 @@ async fn write_batch(
         .collect();
     if accepted.is_empty() {
         // Only validation refuses, and only a batch that looked something up.
-        sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
         return Ok(prepared
             .into_iter()
             .map(|p| p.map(|_| unreachable!()))
@@ -520,7 +650,14 @@ async fn write_batch(
     // every time (see store::script).
     let members_json = serde_json::to_string(&member_rows)?;
     let mut script = Script::default();
+    let commits_previous = match previous {
+        Some(_) => Some(script.push("COMMIT", &[])?),
+        None => None,
+    };
     if !looks_up {
+        if hints.wal_restart.take() {
+            script.push(checkpoint::FINISH, &[])?;
+        }
         script.push("BEGIN IMMEDIATE", &[])?;
     }
     let inserted = script.push(INSERT_CONTRIBUTIONS, &[&serde_json::to_string(&rows)?])?;
@@ -544,7 +681,17 @@ async fn write_batch(
         &[&serde_json::to_string(&community_rows)?],
     )?;
     let goals_counted = script.push(COUNT_GOALS, &[&serde_json::to_string(&goal_rows)?])?;
-    let done = script.run(&mut *conn).await?;
+    // The batch before is durable once its COMMIT lands: answer it then, while
+    // SQLite goes on with this batch.
+    let done = script
+        .run(&mut *conn, |step| {
+            if Some(step) == commits_previous
+                && let Some(committed) = previous.take()
+            {
+                committed.answer();
+            }
+        })
+        .await?;
 
     // AUTOINCREMENT numbers one statement's rows one after another.
     let insert = &done.get(inserted).result;
@@ -626,7 +773,7 @@ async fn write_batch(
     // Custom milestones are few and rarely added: asked for only when any exist.
     let mut customs: HashMap<CommunityId, Vec<CustomMilestone>> =
         community_deltas.keys().map(|c| (*c, Vec::new())).collect();
-    if hint.any(&mut *conn).await? {
+    if hints.custom.any(&mut *conn).await? {
         for community in community_deltas.keys() {
             customs.insert(
                 *community,
@@ -785,7 +932,6 @@ async fn write_batch(
         }));
     }
     insights::contribution_reached(&mut *conn, &ordinals).await?;
-    sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
     Ok(out)
 }
 

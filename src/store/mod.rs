@@ -8,6 +8,7 @@
 
 pub mod activity;
 pub mod backup;
+mod checkpoint;
 pub mod communities;
 pub mod contributions;
 pub mod export;
@@ -68,6 +69,7 @@ pub struct Store {
     write: SqlitePool,
     contributions: contributions::Writer,
     custom_milestones: milestones::CustomHint,
+    checkpointer: checkpoint::Checkpointer,
 }
 
 impl Store {
@@ -86,16 +88,20 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(options.busy_timeout)
             .pragma("temp_store", "memory");
+        // A connection is a thread of this process, and sqlx pings it each time it
+        // goes back to the pool: pinging it again to take it out is a wasted trip.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(60))
             // Room for every row a contribution batch's script returns, so SQLite's
             // thread never stops mid-script to wait for them to be read.
             .connect_with(
                 connect
                     .clone()
-                    .row_buffer_size(4 * contributions::MAX_BATCH),
+                    .row_buffer_size(4 * contributions::MAX_BATCH)
+                    .pragma("wal_autocheckpoint", checkpoint::BACKSTOP.to_string()),
             )
             .await?;
         MIGRATOR
@@ -104,16 +110,29 @@ impl Store {
             .map_err(|e| Error::internal("applying migrations", e))?;
         let read = SqlitePoolOptions::new()
             .max_connections(options.read_connections.max(1))
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(connect.read_only(true))
+            .connect_with(connect.clone().read_only(true))
             .await?;
         let version: String = sqlx::query_scalar("SELECT sqlite_version()")
             .fetch_one(&read)
             .await?;
         tracing::info!(sqlite_version = %version, url = %redact_url(&options.url), "database open");
+        let checkpoints = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect)
+            .await?;
+        let wal_restart = checkpoint::WalRestart::default();
         let custom_milestones = milestones::CustomHint::default();
-        let contributions = contributions::Writer::start(write.clone(), custom_milestones.clone());
+        let contributions = contributions::Writer::start(
+            write.clone(),
+            contributions::Hints {
+                custom: custom_milestones.clone(),
+                wal_restart: wal_restart.clone(),
+            },
+        );
         Ok(Store {
+            checkpointer: checkpoint::Checkpointer::start(checkpoints, wal_restart),
             custom_milestones,
             read,
             write,
@@ -156,6 +175,7 @@ impl Store {
     /// Waits for queued writes and closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
         self.contributions.close().await;
+        self.checkpointer.close().await;
         self.read.close().await;
         self.write.close().await;
     }

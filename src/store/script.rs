@@ -35,7 +35,7 @@ pub struct Outcome {
 }
 
 /// A statement's place in its script.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Step(usize);
 
 impl Script {
@@ -55,8 +55,14 @@ impl Script {
         Ok(Step(self.statements - 1))
     }
 
-    /// Runs every statement; stops at the first that fails.
-    pub async fn run(self, conn: &mut SqliteConnection) -> Result<Outcomes> {
+    /// Runs every statement, calling `landed` with each step as soon as SQLite has
+    /// finished it, while the statements after it still run; stops at the first
+    /// that fails.
+    pub async fn run(
+        self,
+        conn: &mut SqliteConnection,
+        mut landed: impl FnMut(Step),
+    ) -> Result<Outcomes> {
         let expected = self.statements;
         let query = sqlx::query_with(built(self.sql), self.arguments);
         let mut stream = conn.fetch_many(query);
@@ -65,10 +71,13 @@ impl Script {
         while let Some(step) = stream.try_next().await? {
             match step {
                 Either::Right(row) => rows.push(row),
-                Either::Left(result) => outcomes.push(Outcome {
-                    rows: std::mem::take(&mut rows),
-                    result,
-                }),
+                Either::Left(result) => {
+                    outcomes.push(Outcome {
+                        rows: std::mem::take(&mut rows),
+                        result,
+                    });
+                    landed(Step(outcomes.len() - 1));
+                }
             }
         }
         if outcomes.len() != expected {
