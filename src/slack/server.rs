@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
+use tracing::Instrument;
 
 use super::commands::{self, SlashCommand};
 use super::{Slack, events, install, interactions, signature};
@@ -86,8 +87,7 @@ async fn command(State(slack): State<Arc<Slack>>, headers: HeaderMap, body: Byte
         return (StatusCode::BAD_REQUEST, "not a slash command").into_response();
     };
     let span = tracing::info_span!("slack command", team = %command.team_id);
-    let _ = span.enter();
-    match commands::run(&slack, command).await {
+    match commands::run(&slack, command).instrument(span).await {
         Some(body) => Json(body).into_response(),
         None => StatusCode::OK.into_response(),
     }
