@@ -1,9 +1,10 @@
 //! Checkpoints the WAL off the writer's path.
 //!
 //! SQLite's automatic checkpoint runs on the connection that commits, right after
-//! the commit that takes the WAL past a thousand frames: copying them back into the
-//! database and syncing it held the contribution writer for 8–9 ms every thirty or
-//! so batches, a quarter of its time under load. Here a connection of its own copies
+//! the commit that takes the WAL past a thousand frames (about every thirty
+//! contribution batches under load): copying them back into the database and
+//! syncing it held the contribution writer, and every caller waiting on it, for up
+//! to 7–10 ms at a time. Here a connection of its own copies
 //! the frames in the background (a PASSIVE checkpoint never blocks the writer).
 //! Only a writer can start the WAL over, and only once every frame is copied: so
 //! when the WAL is long, the background copies again what came in meanwhile and
