@@ -11,7 +11,12 @@
 //! asks the writer to finish ([`WalRestart`]). The writer's own checkpoint then has
 //! only the last few frames to copy, and its next transaction writes from the start
 //! of the WAL again.
+//!
+//! A checkpoint syncs the database file only when it reaches the end of the WAL,
+//! which under load only the writer's does: so before asking, the background syncs
+//! the file itself, and the writer's sync has only those last frames to flush.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -56,10 +61,15 @@ pub(super) struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Starts checkpointing on `pool` (one connection of its own, not read-only).
-    pub(super) fn start(pool: SqlitePool, restart: WalRestart) -> Checkpointer {
+    /// Starts checkpointing on `pool` (one connection of its own, not read-only) the
+    /// database in `file` (none when in memory).
+    pub(super) fn start(
+        pool: SqlitePool,
+        file: Option<PathBuf>,
+        restart: WalRestart,
+    ) -> Checkpointer {
         let (alive, stopped) = mpsc::channel(1);
-        tokio::spawn(run(pool.clone(), restart, stopped));
+        tokio::spawn(run(pool.clone(), file, restart, stopped));
         Checkpointer {
             pool,
             _alive: alive,
@@ -71,7 +81,12 @@ impl Checkpointer {
     }
 }
 
-async fn run(pool: SqlitePool, restart: WalRestart, mut stopped: mpsc::Receiver<()>) {
+async fn run(
+    pool: SqlitePool,
+    file: Option<PathBuf>,
+    restart: WalRestart,
+    mut stopped: mpsc::Receiver<()>,
+) {
     let mut wait = EVERY;
     let mut failing = false;
     let mut last = 0;
@@ -90,6 +105,18 @@ async fn run(pool: SqlitePool, restart: WalRestart, mut stopped: mpsc::Receiver<
                 last = frames;
                 // Copy what came in during the pass, so the writer has little left.
                 if frames >= RESTART_AT && pass(&pool).await.is_ok() {
+                    if let Some(file) = file.clone() {
+                        let synced = tokio::task::spawn_blocking(move || {
+                            std::fs::OpenOptions::new()
+                                .write(true)
+                                .open(file)?
+                                .sync_data()
+                        })
+                        .await;
+                        if let Ok(Err(e)) = synced {
+                            tracing::warn!(error = %e, "syncing the database file for a checkpoint");
+                        }
+                    }
                     restart.request();
                 }
             }
@@ -152,7 +179,11 @@ mod tests {
             .await
             .unwrap();
         let restart = WalRestart::default();
-        let checkpointer = Checkpointer::start(background.clone(), restart.clone());
+        let checkpointer = Checkpointer::start(
+            background.clone(),
+            Some(dir.path().join("wal.db")),
+            restart.clone(),
+        );
 
         // Write without pause, as the contribution writer does under load; each
         // transaction dirties a few pages, rows all over the table.

@@ -118,6 +118,8 @@ impl Store {
             .fetch_one(&read)
             .await?;
         tracing::info!(sqlite_version = %version, url = %redact_url(&options.url), "database open");
+        let file = Some(connect.get_filename().to_path_buf())
+            .filter(|f| !options.url.contains(":memory:") && f.exists());
         let checkpoints = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(connect)
@@ -132,7 +134,7 @@ impl Store {
             },
         );
         Ok(Store {
-            checkpointer: checkpoint::Checkpointer::start(checkpoints, wal_restart),
+            checkpointer: checkpoint::Checkpointer::start(checkpoints, file, wal_restart),
             custom_milestones,
             read,
             write,
