@@ -4,8 +4,8 @@
 //! the commit that takes the WAL past a thousand frames (about every thirty
 //! contribution batches under load): copying them back into the database and
 //! syncing it held the contribution writer, and every caller waiting on it, for up
-//! to 7–10 ms at a time. Here a connection of its own copies
-//! the frames in the background (a PASSIVE checkpoint never blocks the writer).
+//! to 7–10 ms at a time. Here a connection of its own copies the frames in the
+//! background (a PASSIVE checkpoint never blocks the writer).
 //! Only a writer can start the WAL over, and only once every frame is copied: so
 //! when the WAL is long, the background copies again what came in meanwhile and
 //! asks the writer to finish ([`WalRestart`]). The writer's own checkpoint then has
@@ -120,6 +120,8 @@ async fn run(
                     restart.request();
                 }
             }
+            // Closed by `close` while the pass ran: shutting down, not failing.
+            Err(_) if pool.is_closed() => break,
             Err(e) => {
                 if !failing {
                     tracing::warn!(error = %e, "background checkpoint failed; the writer's own checkpoint takes over");
