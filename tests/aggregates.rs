@@ -419,3 +419,54 @@ async fn the_demo_loader_leaves_population_counts_that_match_a_recount() {
     .await;
     assert_ne!(histogram, vec![vec!["0".to_string()]]);
 }
+
+/// A catch-up counts the new rows on a read snapshot before it takes the write
+/// lock. Should the totals be rebuilt in between (here the member who wrote those
+/// rows is erased, which leaves the marks where they were), what it counted is
+/// stale: it must count again, not add the erased member's rows back.
+#[tokio::test]
+async fn a_catch_up_counted_before_a_rebuild_counts_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap(),
+    ));
+    let app = open(&dir, clock.clone()).await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let xavi = actor(&app, "forest", "xavi", Role::Member).await;
+    let community = olga.community;
+    ok(&app, &xavi, "contribute Watered the saplings").await;
+    ok(&app, &olga, "contribute Planted a tree").await;
+    keel::jobs::windows::catch_up_all(&app).await.unwrap();
+    let marks = "SELECT contribution_id, rebuilds FROM community_window_marks";
+    let before = rows(&app, marks).await;
+
+    ok(&app, &xavi, "contribute Mulched the beds").await;
+    ok(&app, &xavi, "contribute Mended the fence").await;
+    let counted = keel::store::windows::count_since_marks(&app.store().read, community)
+        .await
+        .unwrap();
+    ok(&app, &xavi, "forget-me confirm").await;
+    let after_erasure = rows(&app, marks).await;
+    assert_eq!(
+        after_erasure[0][0], before[0][0],
+        "the erasure was to leave the marks where they were"
+    );
+    assert_ne!(after_erasure, before, "the erasure did not count a rebuild");
+
+    let today = app.today();
+    app.store()
+        .write(async |conn| {
+            keel::store::windows::catch_up_counted(conn, community, today, counted).await
+        })
+        .await
+        .unwrap();
+    check_windows_against_contributions(&app, community.0, "after the erasure").await;
+    assert_eq!(
+        rows(
+            &app,
+            "SELECT member_id, contributions FROM member_window_totals WHERE window_days = 7"
+        )
+        .await,
+        vec![vec![olga.member.0.to_string(), "1".to_string()]]
+    );
+}

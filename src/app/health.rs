@@ -38,10 +38,15 @@ pub(super) async fn bring_up_to_date(app: &App, actor: &Actor) -> Result<()> {
     let window_behind = !windows::is_current(read, actor.community, EQUITY_DAYS, today).await?;
     let signals_behind = !health::signals_current(read, actor.community, today).await?;
     if window_behind || signals_behind {
+        let counted = if window_behind {
+            windows::count_since_marks(read, actor.community).await?
+        } else {
+            None
+        };
         app.store()
             .write(async |conn| {
                 if window_behind {
-                    windows::catch_up(conn, actor.community, today).await?;
+                    windows::catch_up_counted(conn, actor.community, today, counted).await?;
                 }
                 if signals_behind {
                     health::refresh_signals(conn, actor.community, today).await?;

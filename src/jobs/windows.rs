@@ -27,8 +27,9 @@ pub async fn catch_up_all(app: &App) -> crate::error::Result<usize> {
     let behind = windows::behind(&app.store().read).await?;
     let today = app.today();
     for community in &behind {
+        let counted = windows::count_since_marks(&app.store().read, *community).await?;
         app.store()
-            .write(async |conn| windows::catch_up(conn, *community, today).await)
+            .write(async |conn| windows::catch_up_counted(conn, *community, today, counted).await)
             .await?;
     }
     for community in health::signals_behind(&app.store().read, today).await? {
