@@ -10,7 +10,7 @@
 //! milestones crossed and queues their announcements, so an acknowledged
 //! contribution and its announcement are durable together or not at all.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,7 @@ use super::activity::{self, Counts};
 use super::built;
 use super::checkpoint::{self, WalRestart};
 use super::insights;
-use super::milestones::{CustomHint, CustomMilestone, NewAchievement};
+use super::milestones::{CustomHint, CustomMilestone};
 use super::script::Script;
 use super::{day, goals, milestones, mission, outbox, parse_day, parse_ts, ts};
 use crate::domain::announce::{self, GoalFigures};
@@ -782,9 +782,7 @@ async fn write_batch(
         }
     }
 
-    // Communities that take milestones in the digest only: achievements are still
-    // recorded (the digest lists them) but not announced one by one.
-    let mut digest_only: HashMap<CommunityId, bool> = HashMap::new();
+    let mut crossings: Vec<Crossing> = Vec::new();
     let mut ordinals: Vec<(MemberId, i64, NaiveDate)> = Vec::new();
     let mut out = Vec::with_capacity(requests.len());
     for (i, p) in prepared.into_iter().enumerate() {
@@ -858,7 +856,6 @@ async fn write_batch(
             });
         }
 
-        let mut reached = Vec::new();
         for (milestone, subject) in crossed {
             let goal_figures = goal_report.as_ref().map(|g| GoalFigures {
                 title: &g.title,
@@ -870,36 +867,6 @@ async fn write_batch(
                 Subject::Goal(_) => goal_report.as_ref().map_or("", |g| g.title.as_str()),
                 _ => r.member_name.as_str(),
             };
-            let title = headline(&milestone, subject_name);
-            let achievement = NewAchievement {
-                community: r.community,
-                milestone_key: &milestone.key(),
-                subject: &subject.key(),
-                title: &title,
-                member: matches!(subject, Subject::Member(_)).then_some(r.member),
-                goal: match subject {
-                    Subject::Goal(g) => Some(g),
-                    _ => None,
-                },
-                contribution: Some(id),
-            };
-            let Some(achievement_id) = milestones::record(&mut *conn, &achievement, r.now).await?
-            else {
-                continue;
-            };
-            let quiet = match digest_only.get(&r.community) {
-                Some(q) => *q,
-                None => {
-                    let q = super::communities::milestones_in_digest_only(&mut *conn, r.community)
-                        .await?;
-                    digest_only.insert(r.community, q);
-                    q
-                }
-            };
-            if quiet {
-                reached.push(title);
-                continue;
-            }
             let body = announce::milestone(
                 &milestone,
                 &r.member_name,
@@ -908,19 +875,28 @@ async fn write_batch(
                     .as_ref()
                     .filter(|_| matches!(subject, Subject::Goal(_))),
             );
-            outbox::enqueue(
-                &mut *conn,
-                &outbox::NewAnnouncement {
-                    community: r.community,
-                    kind: outbox::Kind::Milestone,
-                    achievement_id: Some(achievement_id),
-                    about_member: Some(r.member),
-                    body: &body,
-                },
-                r.now,
-            )
-            .await?;
-            reached.push(title);
+            let title = headline(&milestone, subject_name);
+            let (key, subject_key) = (milestone.key(), subject.key());
+            crossings.push(Crossing {
+                contribution: out.len(),
+                row: json!({
+                    "community": r.community,
+                    "key": key,
+                    "subject": subject_key,
+                    "title": title,
+                    "member": matches!(subject, Subject::Member(_)).then_some(r.member),
+                    "goal": match subject {
+                        Subject::Goal(g) => Some(g),
+                        _ => None,
+                    },
+                    "contribution": id,
+                    "about": r.member,
+                    "at": ts(r.now),
+                    "body": serde_json::to_string(&body)?,
+                }),
+                achievement: (r.community.0, key, subject_key),
+                title,
+            });
         }
         out.push(Ok(Recorded {
             id: ContributionId(id),
@@ -928,11 +904,55 @@ async fn write_batch(
             unit: p.unit,
             goal: goal_report,
             member_count: m_after,
-            milestones: reached,
+            milestones: Vec::new(),
         }));
     }
-    insights::contribution_reached(&mut *conn, &ordinals).await?;
+
+    // The milestones crossed and the newcomer steps reached, in one more trip, only
+    // when there are any.
+    let mut script = Script::default();
+    let achieved = if crossings.is_empty() {
+        None
+    } else {
+        let rows = serde_json::to_string(&crossings.iter().map(|c| &c.row).collect::<Vec<_>>())?;
+        let achieved = script.push(milestones::RECORD_CROSSED, &[&rows])?;
+        script.push(outbox::ANNOUNCE_CROSSED, &[&rows])?;
+        script.push(outbox::DELIVER_CROSSED, &[&rows])?;
+        Some(achieved)
+    };
+    if !ordinals.is_empty() {
+        script.push(
+            insights::REACH_ORDINALS,
+            &[&insights::ordinals_json(&ordinals)?],
+        )?;
+    }
+    if !script.is_empty() {
+        let done = script.run(&mut *conn, |_| {}).await?;
+        if let Some(achieved) = achieved {
+            // Only the first time a milestone is crossed is it achieved.
+            let new: HashSet<(i64, String, String)> = done.rows(achieved)?.into_iter().collect();
+            for crossing in crossings {
+                if new.contains(&crossing.achievement)
+                    && let Some(Ok(recorded)) = out.get_mut(crossing.contribution)
+                {
+                    recorded.milestones.push(crossing.title);
+                }
+            }
+        }
+    }
     Ok(out)
+}
+
+/// A milestone a contribution of the batch crossed, to record (and announce, unless
+/// its community takes milestones in the digest only) if it is the first time.
+struct Crossing {
+    /// The contribution's place in the batch.
+    contribution: usize,
+    /// The row for [`milestones::RECORD_CROSSED`] and the outbox's statements.
+    row: serde_json::Value,
+    /// (community, milestone key, subject): the achievement's unique key.
+    achievement: (i64, String, String),
+    title: String,
 }
 
 #[derive(Debug, Clone)]

@@ -199,27 +199,26 @@ pub async fn add_hours(
 }
 
 /// Notes the day a member's contribution count first reached 1, 2 or 4
-/// (PRODUCT.md "Newcomer conversion"): (member, ordinal, day).
-pub async fn contribution_reached(
-    conn: &mut SqliteConnection,
-    reached: &[(MemberId, i64, NaiveDate)],
-) -> Result<()> {
-    for (member, nth, on) in reached {
-        let column = match nth {
-            1 => "first_contribution_on",
-            2 => "second_contribution_on",
-            4 => "fourth_contribution_on",
-            _ => continue,
-        };
-        sqlx::query(built(format!(
-            "UPDATE members SET {column} = COALESCE({column}, ?) WHERE id = ?"
-        )))
-        .bind(day(*on))
-        .bind(member)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+/// (PRODUCT.md "Newcomer conversion"), from one JSON array of {member, nth, day}
+/// (see [`ordinals_json`]).
+pub(super) const REACH_ORDINALS: &str = "UPDATE members SET
+        first_contribution_on = COALESCE(first_contribution_on, r.first),
+        second_contribution_on = COALESCE(second_contribution_on, r.second),
+        fourth_contribution_on = COALESCE(fourth_contribution_on, r.fourth)
+     FROM (SELECT value->>'member' AS member,
+                  max(CASE value->>'nth' WHEN 1 THEN value->>'day' END) AS first,
+                  max(CASE value->>'nth' WHEN 2 THEN value->>'day' END) AS second,
+                  max(CASE value->>'nth' WHEN 4 THEN value->>'day' END) AS fourth
+           FROM jsonb_each(?) GROUP BY 1) AS r
+     WHERE members.id = r.member";
+
+/// Rows for [`REACH_ORDINALS`]: (member, ordinal, day).
+pub(super) fn ordinals_json(reached: &[(MemberId, i64, NaiveDate)]) -> Result<String> {
+    let rows: Vec<serde_json::Value> = reached
+        .iter()
+        .map(|(member, nth, on)| serde_json::json!({"member": member, "nth": nth, "day": day(*on)}))
+        .collect();
+    Ok(serde_json::to_string(&rows)?)
 }
 
 /// Recomputes everything here for one community from its activity, contributions

@@ -34,6 +34,37 @@ pub struct NewAnnouncement<'a> {
     pub body: &'a Reply,
 }
 
+/// Which rows of [`super::milestones::RECORD_CROSSED`]'s JSON array (with `about`,
+/// the member, and `body`, the announcement) it just recorded: only those name
+/// the new contribution.
+macro_rules! just_achieved {
+    () => {
+        "jsonb_each(?) AS j JOIN milestone_achievements AS a
+         ON a.community_id = j.value->>'community' AND a.milestone_key = j.value->>'key'
+            AND a.subject = j.value->>'subject' AND a.contribution_id = j.value->>'contribution'"
+    };
+}
+
+/// Announces the achievements [`super::milestones::RECORD_CROSSED`] just recorded,
+/// from the same JSON, except in communities that take milestones in the digest only.
+pub(super) const ANNOUNCE_CROSSED: &str = concat!(
+    "INSERT INTO announcements (community_id, kind, achievement_id, about_member_id, body, created_at)
+     SELECT a.community_id, 'milestone', a.id, j.value->>'about', j.value->>'body', j.value->>'at'
+     FROM ",
+    just_achieved!(),
+    " JOIN communities AS c ON c.id = a.community_id AND c.milestones_in_digest_only = 0
+     ORDER BY j.key"
+);
+
+/// Queues [`ANNOUNCE_CROSSED`]'s announcements for every workspace of their community.
+pub(super) const DELIVER_CROSSED: &str = concat!(
+    "INSERT INTO announcement_deliveries (announcement_id, workspace_id, next_attempt_at)
+     SELECT n.id, w.id, j.value->>'at' FROM ",
+    just_achieved!(),
+    " JOIN announcements AS n ON n.achievement_id = a.id
+     JOIN workspaces AS w ON w.community_id = n.community_id"
+);
+
 /// Queues an announcement for every workspace of its community.
 pub async fn enqueue(
     conn: &mut SqliteConnection,

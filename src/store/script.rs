@@ -55,6 +55,10 @@ impl Script {
         Ok(Step(self.statements - 1))
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.statements == 0
+    }
+
     /// Runs every statement, calling `landed` with each step as soon as SQLite has
     /// finished it, while the statements after it still run; stops at the first
     /// that fails.
