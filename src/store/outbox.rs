@@ -197,25 +197,6 @@ pub async fn mark_retry(
     Ok(())
 }
 
-/// Holds back every pending delivery to `workspace` due before `until` to `until`:
-/// once the platform asked to wait (or failed), its other announcements wait too,
-/// rather than each being tried and failing in turn.
-pub async fn hold_workspace(
-    conn: &mut SqliteConnection,
-    workspace: WorkspaceId,
-    until: DateTime<Utc>,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE announcement_deliveries SET next_attempt_at = ?1
-         WHERE workspace_id = ?2 AND status = 'pending' AND next_attempt_at < ?1",
-    )
-    .bind(ts(until))
-    .bind(workspace)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 pub async fn mark_failed(conn: &mut SqliteConnection, d: &Delivery, error: &str) -> Result<()> {
     sqlx::query(
         "UPDATE announcement_deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?
