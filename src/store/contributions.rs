@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
@@ -85,6 +86,32 @@ pub(super) struct Hints {
     pub custom: CustomHint,
     /// Whether to finish the background checkpoint before the next batch.
     pub wal_restart: WalRestart,
+    /// Whether another writer waits for the write connection.
+    pub others: OtherWriters,
+}
+
+/// Counts the writers other than this one waiting for the write connection, so the
+/// writer gives it up between two batches as soon as one waits, and not otherwise:
+/// handing it back and taking it again costs about a millisecond under load.
+#[derive(Clone, Default)]
+pub(super) struct OtherWriters(Arc<AtomicUsize>);
+
+impl OtherWriters {
+    /// Counts one waiting writer until the guard is dropped.
+    pub fn waiting(&self) -> impl Drop + use<> {
+        struct Waiting(Arc<AtomicUsize>);
+        impl Drop for Waiting {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Waiting(self.0.clone())
+    }
+
+    fn any(&self) -> bool {
+        self.0.load(Ordering::Relaxed) > 0
+    }
 }
 
 struct Job {
@@ -138,9 +165,10 @@ impl Writer {
     }
 }
 
-/// How long the writer keeps the write connection while contributions keep
-/// coming, before letting the other writers waiting for it have a turn.
-const HOLD_CONNECTION: Duration = Duration::from_millis(50);
+/// The longest the writer keeps the write connection while contributions keep
+/// coming and no other writer is known to wait: a bound for one that is not counted
+/// in [`OtherWriters`].
+const HOLD_CONNECTION: Duration = Duration::from_secs(1);
 /// How long the writer keeps the write connection once the queue is empty.
 const LINGER: Duration = Duration::from_millis(2);
 
@@ -164,8 +192,10 @@ async fn run(pool: SqlitePool, hints: Hints, mut inbox: mpsc::Receiver<Message>)
                 // Under load the queue runs dry only between bursts: keep the
                 // connection a moment rather than hand it back and take it again.
                 let soon = match held {
-                    Some(_) => tokio::time::timeout(LINGER, inbox.recv()).await.ok(),
-                    None => None,
+                    Some(_) if !hints.others.any() => {
+                        tokio::time::timeout(LINGER, inbox.recv()).await.ok()
+                    }
+                    _ => None,
                 };
                 match soon {
                     Some(Some(message)) => message,
@@ -195,7 +225,7 @@ async fn run(pool: SqlitePool, hints: Hints, mut inbox: mpsc::Receiver<Message>)
         if !batch.is_empty() {
             if held
                 .as_ref()
-                .is_some_and(|(_, since)| since.elapsed() >= HOLD_CONNECTION)
+                .is_some_and(|(_, since)| hints.others.any() || since.elapsed() >= HOLD_CONNECTION)
             {
                 release(&mut held, &hints, &mut uncommitted).await;
             }
