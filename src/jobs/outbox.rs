@@ -1,10 +1,7 @@
 //! Delivers queued announcements through each platform's notifier, with retry and
 //! backoff. A delivery is marked done only after the platform accepted it, so an
-//! announcement survives a restart or an outage and is posted once. When a
-//! platform asks to wait or fails, the rest of that workspace's announcements wait
-//! too, in order, instead of each being tried in turn.
+//! announcement survives a restart or an outage and is posted once.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,14 +42,6 @@ pub fn backoff(attempts: i64) -> Duration {
     Duration::from_secs(base) + Duration::from_millis(jitter)
 }
 
-/// What became of one delivery attempt.
-enum Attempt {
-    Delivered,
-    /// Not yet: it and the rest of its workspace's deliveries wait.
-    Retry,
-    Failed,
-}
-
 /// The most deliveries fetched at once.
 const BATCH: i64 = 50;
 
@@ -79,19 +68,9 @@ impl Deliverer {
                 )
                 .await?;
                 let fetched = due.len();
-                // Workspaces whose platform asked to wait in this round (see
-                // outbox::due for the rounds after).
-                let mut held = HashSet::new();
                 for delivery in due {
-                    if held.contains(&delivery.workspace) {
-                        continue;
-                    }
-                    match self.deliver_one(notifier.as_ref(), &delivery).await? {
-                        Attempt::Delivered => delivered += 1,
-                        Attempt::Retry => {
-                            held.insert(delivery.workspace);
-                        }
-                        Attempt::Failed => {}
+                    if self.deliver_one(notifier.as_ref(), &delivery).await? {
+                        delivered += 1;
                     }
                 }
                 if (fetched as i64) < BATCH {
@@ -102,7 +81,7 @@ impl Deliverer {
         Ok(delivered)
     }
 
-    async fn deliver_one(&self, notifier: &dyn Notifier, delivery: &Delivery) -> Result<Attempt> {
+    async fn deliver_one(&self, notifier: &dyn Notifier, delivery: &Delivery) -> Result<bool> {
         let outcome = notifier.deliver(delivery).await;
         let now = self.app.now();
         let store = self.app.store();
@@ -111,7 +90,7 @@ impl Deliverer {
                 store
                     .write(async |conn| outbox::mark_delivered(conn, delivery, now).await)
                     .await?;
-                Ok(Attempt::Delivered)
+                Ok(true)
             }
             Err(DeliveryError::Retry { after, reason }) => {
                 let wait = after.map_or_else(
@@ -128,14 +107,14 @@ impl Deliverer {
                 store
                     .write(async |conn| outbox::mark_retry(conn, delivery, at, &reason).await)
                     .await?;
-                Ok(Attempt::Retry)
+                Ok(false)
             }
             Err(DeliveryError::Permanent(reason)) => {
                 tracing::error!(platform = %delivery.platform, announcement = %delivery.announcement, %reason, "announcement cannot be delivered");
                 store
                     .write(async |conn| outbox::mark_failed(conn, delivery, &reason).await)
                     .await?;
-                Ok(Attempt::Failed)
+                Ok(false)
             }
         }
     }
@@ -160,8 +139,7 @@ impl Deliverer {
     async fn until_next(&self) -> Duration {
         let mut wait = Duration::from_secs(30);
         for n in &self.notifiers {
-            if let Ok(Some(next)) =
-                outbox::next_due(&self.app.store().read, n.platform(), self.app.now()).await
+            if let Ok(Some(next)) = outbox::next_due(&self.app.store().read, n.platform()).await
                 && let Ok(next) = parse_ts(&next)
             {
                 let until = (next - self.app.now()).to_std().unwrap_or(Duration::ZERO);

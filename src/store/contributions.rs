@@ -12,14 +12,13 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use serde_json::json;
 use sqlx::pool::PoolConnection;
 use sqlx::{Sqlite, SqliteConnection, SqliteExecutor, SqlitePool};
-use tokio::sync::{Mutex, Notify, mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::activity::{self, Counts};
 use super::built;
@@ -86,40 +85,6 @@ pub(super) struct Hints {
     pub custom: CustomHint,
     /// Whether to finish the background checkpoint before the next batch.
     pub wal_restart: WalRestart,
-    /// Whether another writer waits for the write connection.
-    pub others: OtherWriters,
-}
-
-/// Counts the writers other than this one waiting for the write connection, so the
-/// writer keeps it, busy or idle, until one waits, and then gives it up between two
-/// batches: handing it back and taking it again costs 1-5 ms under load (sqlx
-/// returns a connection through a spawned task and a ping).
-#[derive(Clone, Default)]
-pub(super) struct OtherWriters(Arc<(AtomicUsize, Notify)>);
-
-impl OtherWriters {
-    /// Counts one waiting writer until the guard is dropped, and wakes the writer
-    /// if it is idle.
-    pub fn waiting(&self) -> impl Drop + use<> {
-        struct Waiting(Arc<(AtomicUsize, Notify)>);
-        impl Drop for Waiting {
-            fn drop(&mut self) {
-                self.0.0.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
-        self.0.0.fetch_add(1, Ordering::Relaxed);
-        self.0.1.notify_one();
-        Waiting(self.0.clone())
-    }
-
-    fn any(&self) -> bool {
-        self.0.0.load(Ordering::Relaxed) > 0
-    }
-
-    /// Until a writer starts waiting (perhaps one already did).
-    async fn arrive(&self) {
-        self.0.1.notified().await
-    }
 }
 
 struct Job {
@@ -173,10 +138,11 @@ impl Writer {
     }
 }
 
-/// The longest the writer keeps the write connection while contributions keep
-/// coming and no other writer is known to wait: a bound for one that is not counted
-/// in [`OtherWriters`].
-const HOLD_CONNECTION: Duration = Duration::from_secs(1);
+/// How long the writer keeps the write connection while contributions keep
+/// coming, before letting the other writers waiting for it have a turn.
+const HOLD_CONNECTION: Duration = Duration::from_millis(50);
+/// How long the writer keeps the write connection once the queue is empty.
+const LINGER: Duration = Duration::from_millis(2);
 
 async fn run(pool: SqlitePool, hints: Hints, mut inbox: mpsc::Receiver<Message>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
@@ -195,21 +161,15 @@ async fn run(pool: SqlitePool, hints: Hints, mut inbox: mpsc::Receiver<Message>)
             }
             Err(mpsc::error::TryRecvError::Empty) => {
                 settle_held(&mut held, &hints, &mut uncommitted).await;
-                // Idle, the writer keeps the connection until another writer
-                // asks for it.
-                let next = match held {
-                    Some(_) if !hints.others.any() => tokio::select! {
-                        message = inbox.recv() => Some(message),
-                        () = hints.others.arrive() => None,
-                    },
-                    _ => None,
+                // Under load the queue runs dry only between bursts: keep the
+                // connection a moment rather than hand it back and take it again.
+                let soon = match held {
+                    Some(_) => tokio::time::timeout(LINGER, inbox.recv()).await.ok(),
+                    None => None,
                 };
-                match next {
+                match soon {
                     Some(Some(message)) => message,
-                    Some(None) => {
-                        release(&mut held, &hints, &mut uncommitted).await;
-                        return;
-                    }
+                    Some(None) => return,
                     None => {
                         release(&mut held, &hints, &mut uncommitted).await;
                         match inbox.recv().await {
@@ -235,7 +195,7 @@ async fn run(pool: SqlitePool, hints: Hints, mut inbox: mpsc::Receiver<Message>)
         if !batch.is_empty() {
             if held
                 .as_ref()
-                .is_some_and(|(_, since)| hints.others.any() || since.elapsed() >= HOLD_CONNECTION)
+                .is_some_and(|(_, since)| since.elapsed() >= HOLD_CONNECTION)
             {
                 release(&mut held, &hints, &mut uncommitted).await;
             }

@@ -69,9 +69,6 @@ pub struct Store {
     write: SqlitePool,
     contributions: contributions::Writer,
     custom_milestones: milestones::CustomHint,
-    /// Writers waiting for the write connection, which the contribution writer
-    /// then hands over.
-    other_writers: contributions::OtherWriters,
     checkpointer: checkpoint::Checkpointer,
 }
 
@@ -129,19 +126,16 @@ impl Store {
             .await?;
         let wal_restart = checkpoint::WalRestart::default();
         let custom_milestones = milestones::CustomHint::default();
-        let other_writers = contributions::OtherWriters::default();
         let contributions = contributions::Writer::start(
             write.clone(),
             contributions::Hints {
                 custom: custom_milestones.clone(),
                 wal_restart: wal_restart.clone(),
-                others: other_writers.clone(),
             },
         );
         Ok(Store {
             checkpointer: checkpoint::Checkpointer::start(checkpoints, file, wal_restart),
             custom_milestones,
-            other_writers,
             read,
             write,
             contributions,
@@ -157,7 +151,6 @@ impl Store {
 
     /// Starts a write transaction on the writer connection (see [`begin_immediate`]).
     pub async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
-        let _waiting = self.other_writers.waiting();
         begin_immediate(&self.write).await
     }
 

@@ -111,34 +111,21 @@ pub struct Delivery {
 
 type DueRow = (i64, i64, i64, String, Option<String>, i64, String);
 
-/// A workspace is held back while one of its deliveries waits to be tried again
-/// (a 429's Retry-After, a backoff): its other announcements, queued before or
-/// since, wait with it rather than each being tried and failing in turn.
-macro_rules! not_held {
-    () => {
-        "NOT EXISTS (SELECT 1 FROM announcement_deliveries h
-             WHERE h.workspace_id = d.workspace_id AND h.status = 'pending' AND h.attempts > 0
-               AND h.next_attempt_at > ?1)"
-    };
-}
-
-/// Pending deliveries for `platform` due at `now`, oldest announcement first,
-/// except in workspaces held back.
+/// Pending deliveries for `platform` due at `now`, oldest first.
 pub async fn due(
     db: impl SqliteExecutor<'_>,
     platform: Platform,
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Delivery>> {
-    let rows: Vec<DueRow> = sqlx::query_as(concat!(
+    let rows: Vec<DueRow> = sqlx::query_as(
         "SELECT d.announcement_id, d.workspace_id, a.community_id, w.external_id, w.announce_channel, d.attempts, a.body
          FROM announcement_deliveries d
          JOIN announcements a ON a.id = d.announcement_id
          JOIN workspaces w ON w.id = d.workspace_id
-         WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND w.platform = ?2 AND ",
-        not_held!(),
-        " ORDER BY d.announcement_id LIMIT ?3"
-    ))
+         WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.platform = ?
+         ORDER BY d.next_attempt_at, d.announcement_id LIMIT ?",
+    )
     .bind(ts(now))
     .bind(platform.as_str())
     .bind(limit)
@@ -163,19 +150,11 @@ pub async fn due(
 }
 
 /// When the next pending delivery for `platform` falls due.
-pub async fn next_due(
-    db: impl SqliteExecutor<'_>,
-    platform: Platform,
-    now: DateTime<Utc>,
-) -> Result<Option<String>> {
-    // A held workspace's next is the retry that holds it back.
-    Ok(sqlx::query_scalar(concat!(
+pub async fn next_due(db: impl SqliteExecutor<'_>, platform: Platform) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
         "SELECT min(d.next_attempt_at) FROM announcement_deliveries d JOIN workspaces w ON w.id = d.workspace_id
-         WHERE d.status = 'pending' AND w.platform = ?2 AND (d.attempts > 0 OR ",
-        not_held!(),
-        ")"
-    ))
-    .bind(ts(now))
+         WHERE d.status = 'pending' AND w.platform = ?",
+    )
     .bind(platform.as_str())
     .fetch_one(db)
     .await?)
