@@ -3,11 +3,10 @@
 //! instead of summed over every active day.
 //!
 //! They are kept off the write path: [`catch_up`] reads the contributions and kudos
-//! written since its mark and rolls the windows to today. Callers that can count
-//! those rows on a read snapshot first ([`count_since_marks`]) hold the write lock
-//! only to apply them. A background job calls
+//! written since its mark and rolls the windows to today. A background job calls
 //! it regularly, and a stats read calls it first whenever the totals are behind,
-//! so what is shown is always exact.
+//! so what is shown is always exact. Both count those rows on a read snapshot first
+//! ([`count_since_marks`]) and hold the write lock only to apply them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
