@@ -335,12 +335,7 @@ pub(super) async fn top_contributors(
         return stats::top_contributors(read, actor.community, from, to, limit).await;
     };
     if !windows::is_current(read, actor.community, window, today).await? {
-        let counted = windows::count_since_marks(read, actor.community).await?;
-        app.store()
-            .write(async |conn| {
-                windows::catch_up_counted(conn, actor.community, today, counted).await
-            })
-            .await?;
+        app.store().catch_up_windows(actor.community, today).await?;
     }
     windows::top(read, actor.community, window, limit).await
 }

@@ -27,10 +27,7 @@ pub async fn catch_up_all(app: &App) -> crate::error::Result<usize> {
     let behind = windows::behind(&app.store().read).await?;
     let today = app.today();
     for community in &behind {
-        let counted = windows::count_since_marks(&app.store().read, *community).await?;
-        app.store()
-            .write(async |conn| windows::catch_up_counted(conn, *community, today, counted).await)
-            .await?;
+        app.store().catch_up_windows(*community, today).await?;
     }
     for community in health::signals_behind(&app.store().read, today).await? {
         app.store()

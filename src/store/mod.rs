@@ -35,6 +35,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+use crate::domain::CommunityId;
 use crate::error::{Error, Result};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -163,6 +164,14 @@ impl Store {
         let out = work(&mut tx).await?;
         tx.commit().await?;
         Ok(out)
+    }
+
+    /// Brings a community's rolling-window totals up to `today`, counting the new
+    /// rows on a read snapshot so the write lock is held only to apply them.
+    pub async fn catch_up_windows(&self, community: CommunityId, today: NaiveDate) -> Result<()> {
+        let counted = windows::count_since_marks(&self.read, community).await?;
+        self.write(async |conn| windows::catch_up_counted(conn, community, today, counted).await)
+            .await
     }
 
     pub fn contributions(&self) -> &contributions::Writer {

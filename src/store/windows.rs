@@ -242,7 +242,7 @@ async fn set_marks(
 }
 
 /// Counts what was written since the marks and rolls every window to `today`.
-pub async fn catch_up(
+async fn catch_up(
     conn: &mut SqliteConnection,
     community: CommunityId,
     today: NaiveDate,
