@@ -16,8 +16,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use serde_json::json;
-use sqlx::pool::PoolConnection;
-use sqlx::{Sqlite, SqliteConnection, SqliteExecutor, SqlitePool};
+use sqlx::{SqliteConnection, SqliteExecutor};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::activity::{self, Counts};
@@ -26,6 +25,7 @@ use super::checkpoint::{self, WalRestart};
 use super::insights;
 use super::milestones::{CustomHint, CustomMilestone};
 use super::script::Script;
+use super::write_connection::{WriteConnection, WriteGuard};
 use super::{day, goals, milestones, mission, outbox, parse_day, parse_ts, ts};
 use crate::domain::announce::{self, GoalFigures};
 use crate::domain::milestones::{
@@ -105,9 +105,9 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(pool: SqlitePool, hints: Hints) -> Writer {
+    pub(super) fn start(write: WriteConnection, hints: Hints) -> Writer {
         let (queue, inbox) = mpsc::channel(8192);
-        let task = tokio::spawn(run(pool, hints, inbox));
+        let task = tokio::spawn(run(write, hints, inbox));
         Writer {
             queue,
             task: Arc::new(Mutex::new(Some(task))),
@@ -144,12 +144,11 @@ const HOLD_CONNECTION: Duration = Duration::from_millis(50);
 /// How long the writer keeps the write connection once the queue is empty.
 const LINGER: Duration = Duration::from_millis(2);
 
-async fn run(pool: SqlitePool, hints: Hints, mut inbox: mpsc::Receiver<Message>) {
+async fn run(write: WriteConnection, hints: Hints, mut inbox: mpsc::Receiver<Message>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    // Kept from one batch to the next while work is queued: handing a connection
-    // back to sqlx's pool costs a spawned task and a round trip to SQLite's thread,
-    // which under load was a third of each batch's time.
-    let mut held: Option<(PoolConnection<Sqlite>, Instant)> = None;
+    // Kept from one batch to the next while work is queued, so that a batch's
+    // COMMIT can ride at the head of the next one's trip (see `Uncommitted`).
+    let mut held: Option<(WriteGuard, Instant)> = None;
     // The last batch, written but not yet committed (only ever on `held`).
     let mut uncommitted: Option<Uncommitted> = None;
     loop {
@@ -200,10 +199,10 @@ async fn run(pool: SqlitePool, hints: Hints, mut inbox: mpsc::Receiver<Message>)
                 release(&mut held, &hints, &mut uncommitted).await;
             }
             if held.is_none() {
-                match pool.acquire().await {
+                match write.lock().await {
                     Ok(conn) => held = Some((conn, Instant::now())),
                     Err(e) => {
-                        fail(std::mem::take(&mut batch), &Error::from(e));
+                        fail(std::mem::take(&mut batch), &e);
                         continue;
                     }
                 }
@@ -213,9 +212,9 @@ async fn run(pool: SqlitePool, hints: Hints, mut inbox: mpsc::Receiver<Message>)
                 && let Some((conn, _)) = held.take()
             {
                 // A failed batch was rolled back, but should the ROLLBACK itself
-                // have failed, the transaction must not go back to the pool open:
-                // close the connection and let the pool open a fresh one.
-                let _ = conn.close().await;
+                // have failed, the transaction must not be handed on open: close
+                // the connection, and the next writer opens a fresh one.
+                conn.discard().await;
             }
         }
         if let Some(ack) = closing {
@@ -242,10 +241,10 @@ impl Uncommitted {
     }
 }
 
-/// Commits what is uncommitted and gives the connection back to the pool (or
-/// closes it, if the commit failed).
+/// Commits what is uncommitted and hands the connection on (or closes it, if the
+/// commit failed).
 async fn release(
-    held: &mut Option<(PoolConnection<Sqlite>, Instant)>,
+    held: &mut Option<(WriteGuard, Instant)>,
     hints: &Hints,
     uncommitted: &mut Option<Uncommitted>,
 ) {
@@ -256,7 +255,7 @@ async fn release(
 /// Commits what is uncommitted on the held connection; closes the connection if
 /// that failed.
 async fn settle_held(
-    held: &mut Option<(PoolConnection<Sqlite>, Instant)>,
+    held: &mut Option<(WriteGuard, Instant)>,
     hints: &Hints,
     uncommitted: &mut Option<Uncommitted>,
 ) {
@@ -264,7 +263,7 @@ async fn settle_held(
         && !settle(conn, hints, uncommitted).await
         && let Some((conn, _)) = held.take()
     {
-        let _ = conn.close().await;
+        conn.discard().await;
     }
 }
 

@@ -27,13 +27,16 @@ mod script;
 pub mod slack;
 pub mod stats;
 pub mod windows;
+mod write_connection;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{SqliteConnection, SqlitePool};
+use write_connection::WriteConnection;
+pub use write_connection::WriteTransaction;
 
 use crate::domain::CommunityId;
 use crate::error::{Error, Result};
@@ -67,7 +70,7 @@ pub struct Store {
     pub read: SqlitePool,
     /// Exactly one connection: SQLite allows one writer at a time anyway, and one
     /// writer connection also sidesteps the WAL-reset bug on older SQLite (Q3).
-    write: SqlitePool,
+    write: WriteConnection,
     contributions: contributions::Writer,
     custom_milestones: milestones::CustomHint,
     checkpointer: checkpoint::Checkpointer,
@@ -89,24 +92,17 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(options.busy_timeout)
             .pragma("temp_store", "memory");
-        // A connection is a thread of this process, and sqlx pings it each time it
-        // goes back to the pool: pinging it again to take it out is a wasted trip.
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(60))
-            // Room for every row a contribution batch's script returns, so SQLite's
-            // thread never stops mid-script to wait for them to be read.
-            .connect_with(
-                connect
-                    .clone()
-                    .row_buffer_size(4 * contributions::MAX_BATCH)
-                    .pragma("wal_autocheckpoint", checkpoint::BACKSTOP.to_string()),
-            )
-            .await?;
+        // Room for every row a contribution batch's script returns, so SQLite's
+        // thread never stops mid-script to wait for them to be read.
+        let write = WriteConnection::open(
+            connect
+                .clone()
+                .row_buffer_size(4 * contributions::MAX_BATCH)
+                .pragma("wal_autocheckpoint", checkpoint::BACKSTOP.to_string()),
+        )
+        .await?;
         MIGRATOR
-            .run(&write)
+            .run(&mut *write.lock().await?)
             .await
             .map_err(|e| Error::internal("applying migrations", e))?;
         let read = SqlitePoolOptions::new()
@@ -150,9 +146,10 @@ impl Store {
             .await?)
     }
 
-    /// Starts a write transaction on the writer connection (see [`begin_immediate`]).
-    pub async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
-        begin_immediate(&self.write).await
+    /// Waits for the writer connection and starts a write transaction on it with
+    /// `BEGIN IMMEDIATE`; other writers wait until it is committed or dropped.
+    pub async fn begin_write(&self) -> Result<WriteTransaction> {
+        self.write.lock().await?.begin().await
     }
 
     /// Runs `work` in one write transaction and commits it; on error nothing is kept.
@@ -161,9 +158,16 @@ impl Store {
         work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
     ) -> Result<T> {
         let mut tx = self.begin_write().await?;
-        let out = work(&mut tx).await?;
-        tx.commit().await?;
-        Ok(out)
+        match work(&mut tx).await {
+            Ok(out) => {
+                tx.commit().await?;
+                Ok(out)
+            }
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
     }
 
     /// Brings a community's rolling-window totals up to `today`, counting the new
@@ -189,20 +193,6 @@ impl Store {
         self.checkpointer.close().await;
         self.read.close().await;
         self.write.close().await;
-    }
-}
-
-/// Starts a write transaction with `BEGIN IMMEDIATE`, so the write lock is taken up
-/// front and no `SQLITE_BUSY` can surface halfway through (Q2). If another process
-/// holds the lock past the busy timeout, it tries again rather than lose the write.
-pub(crate) async fn begin_immediate(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>> {
-    let mut busy = BusyBackoff::default();
-    loop {
-        match pool.begin_with("BEGIN IMMEDIATE").await {
-            Ok(tx) => return Ok(tx),
-            Err(e) if busy.wait(is_busy(&e)).await => {}
-            Err(e) => return Err(e.into()),
-        }
     }
 }
 
