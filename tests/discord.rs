@@ -441,23 +441,28 @@ async fn a_milestone_is_announced_once_through_429_and_500_without_pinging() {
             .filter(|r| r.status == 200)
             .collect()
     };
-    keel.deliver().await;
-    let refused: Vec<u16> = keel
-        .fake
-        .requests_to("POST", &posts)
-        .iter()
-        .map(|r| r.status)
-        .collect();
-    assert_eq!(refused, [429, 500], "both announcements met an error");
-    keel.clock.advance(chrono::Duration::milliseconds(500));
+    let statuses = |fake: &FakeDiscord| -> Vec<u16> {
+        fake.requests_to("POST", &posts)
+            .iter()
+            .map(|r| r.status)
+            .collect()
+    };
     keel.deliver().await;
     assert_eq!(
-        delivered(&keel.fake).len(),
-        0,
-        "not again before they are due"
+        statuses(&keel.fake),
+        [429],
+        "the second announcement waits with the rate-limited one"
     );
+    keel.clock.advance(chrono::Duration::milliseconds(500));
+    keel.deliver().await;
+    assert_eq!(statuses(&keel.fake), [429], "not again before Retry-After");
     keel.clock.advance(chrono::Duration::seconds(10));
     keel.deliver().await;
+    assert_eq!(
+        statuses(&keel.fake),
+        [429, 500],
+        "the server error holds both back again"
+    );
     keel.clock.advance(chrono::Duration::hours(2));
     keel.deliver().await;
 

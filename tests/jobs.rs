@@ -74,8 +74,11 @@ async fn pending(app: &App) -> i64 {
         .unwrap()
 }
 
+/// A platform that asks to wait (429 with Retry-After) or fails (5xx) is not asked
+/// again for that workspace until the wait is over: the workspace's other
+/// announcements wait with the one that failed, and then all go, once each.
 #[tokio::test]
-async fn rate_limits_and_server_errors_delay_but_never_lose_or_repeat() {
+async fn rate_limits_and_server_errors_hold_the_workspace_back_but_never_lose_or_repeat() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(wednesday_noon()));
     let app = open(&dir, clock.clone()).await;
@@ -97,42 +100,52 @@ async fn rate_limits_and_server_errors_delay_but_never_lose_or_repeat() {
         },
     ]);
     let deliverer = Deliverer::new(app.clone(), vec![platform.clone()]);
+    assert_eq!(deliverer.deliver_due().await.unwrap(), 0, "rate limited");
     assert_eq!(
-        deliverer.deliver_due().await.unwrap(),
-        0,
-        "both attempts failed"
+        platform.calls.load(Ordering::SeqCst),
+        1,
+        "the second announcement was tried despite the rate limit"
     );
-    assert_eq!(platform.calls.load(Ordering::SeqCst), 2);
-    // Not due again before Retry-After.
+    // Announcements queued during the wait wait too: the 10th contribution is the
+    // community's 10th and alice's.
+    for n in 2..=10 {
+        app.handle_line(&alice, &format!("contribute Tree {n}"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(pending(&app).await, 4);
     clock.advance(chrono::Duration::seconds(10));
+    assert_eq!(deliverer.deliver_due().await.unwrap(), 0);
     assert_eq!(
-        deliverer.deliver_due().await.unwrap(),
+        platform.calls.load(Ordering::SeqCst),
         1,
-        "the 5xx one is due after its short backoff"
+        "an announcement was tried before Retry-After"
     );
+    // After it, the first gets a 5xx: all wait its backoff (2 × 2 s, and up to a
+    // quarter more).
     clock.advance(chrono::Duration::seconds(25));
-    assert_eq!(
-        deliverer.deliver_due().await.unwrap(),
-        1,
-        "the rate-limited one after Retry-After"
-    );
+    assert_eq!(deliverer.deliver_due().await.unwrap(), 0, "server error");
+    assert_eq!(platform.calls.load(Ordering::SeqCst), 2);
+    clock.advance(chrono::Duration::seconds(6));
+    assert_eq!(deliverer.deliver_due().await.unwrap(), 4, "all go after it");
     assert_eq!(pending(&app).await, 0);
     clock.advance(chrono::Duration::hours(2));
     assert_eq!(deliverer.deliver_due().await.unwrap(), 0);
-    let mut delivered = platform.delivered();
-    delivered.sort();
     assert_eq!(
-        delivered,
+        platform.delivered(),
         vec![
             "🎉 The community logged its first contribution!".to_string(),
-            "🎉 alice logged their first contribution!".to_string()
-        ]
+            "🎉 alice logged their first contribution!".to_string(),
+            "🎉 The community reached 10 contributions!".to_string(),
+            "🎉 alice logged their 10th contribution!".to_string(),
+        ],
+        "in the order they were queued, each once"
     );
     let attempts: i64 = sqlx::query_scalar("SELECT sum(attempts) FROM announcement_deliveries")
         .fetch_one(&app.store().read)
         .await
         .unwrap();
-    assert_eq!(attempts, 4);
+    assert_eq!(attempts, 6, "two failures and four deliveries");
 }
 
 #[tokio::test]

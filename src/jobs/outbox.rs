@@ -1,7 +1,10 @@
 //! Delivers queued announcements through each platform's notifier, with retry and
 //! backoff. A delivery is marked done only after the platform accepted it, so an
-//! announcement survives a restart or an outage and is posted once.
+//! announcement survives a restart or an outage and is posted once. When a
+//! platform asks to wait or fails, the rest of that workspace's announcements wait
+//! too, in order, instead of each being tried in turn.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,6 +45,14 @@ pub fn backoff(attempts: i64) -> Duration {
     Duration::from_secs(base) + Duration::from_millis(jitter)
 }
 
+/// What became of one delivery attempt.
+enum Attempt {
+    Delivered,
+    /// Not yet: it and the rest of its workspace's deliveries wait.
+    Retry,
+    Failed,
+}
+
 /// The most deliveries fetched at once.
 const BATCH: i64 = 50;
 
@@ -68,9 +79,19 @@ impl Deliverer {
                 )
                 .await?;
                 let fetched = due.len();
+                // Workspaces whose platform asked to wait in this round: their
+                // other deliveries fetched with it were just moved to the retry.
+                let mut held = HashSet::new();
                 for delivery in due {
-                    if self.deliver_one(notifier.as_ref(), &delivery).await? {
-                        delivered += 1;
+                    if held.contains(&delivery.workspace) {
+                        continue;
+                    }
+                    match self.deliver_one(notifier.as_ref(), &delivery).await? {
+                        Attempt::Delivered => delivered += 1,
+                        Attempt::Retry => {
+                            held.insert(delivery.workspace);
+                        }
+                        Attempt::Failed => {}
                     }
                 }
                 if (fetched as i64) < BATCH {
@@ -81,7 +102,7 @@ impl Deliverer {
         Ok(delivered)
     }
 
-    async fn deliver_one(&self, notifier: &dyn Notifier, delivery: &Delivery) -> Result<bool> {
+    async fn deliver_one(&self, notifier: &dyn Notifier, delivery: &Delivery) -> Result<Attempt> {
         let outcome = notifier.deliver(delivery).await;
         let now = self.app.now();
         let store = self.app.store();
@@ -90,7 +111,7 @@ impl Deliverer {
                 store
                     .write(async |conn| outbox::mark_delivered(conn, delivery, now).await)
                     .await?;
-                Ok(true)
+                Ok(Attempt::Delivered)
             }
             Err(DeliveryError::Retry { after, reason }) => {
                 let wait = after.map_or_else(
@@ -107,14 +128,14 @@ impl Deliverer {
                 store
                     .write(async |conn| outbox::mark_retry(conn, delivery, at, &reason).await)
                     .await?;
-                Ok(false)
+                Ok(Attempt::Retry)
             }
             Err(DeliveryError::Permanent(reason)) => {
                 tracing::error!(platform = %delivery.platform, announcement = %delivery.announcement, %reason, "announcement cannot be delivered");
                 store
                     .write(async |conn| outbox::mark_failed(conn, delivery, &reason).await)
                     .await?;
-                Ok(false)
+                Ok(Attempt::Failed)
             }
         }
     }

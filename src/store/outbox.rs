@@ -56,16 +56,18 @@ pub(super) const ANNOUNCE_CROSSED: &str = concat!(
      ORDER BY j.key"
 );
 
-/// Queues [`ANNOUNCE_CROSSED`]'s announcements for every workspace of their community.
+/// Queues [`ANNOUNCE_CROSSED`]'s announcements for every workspace of their
+/// community, each when its workspace is no longer held back (see [`mark_retry`]).
 pub(super) const DELIVER_CROSSED: &str = concat!(
     "INSERT INTO announcement_deliveries (announcement_id, workspace_id, next_attempt_at)
-     SELECT n.id, w.id, j.value->>'at' FROM ",
+     SELECT n.id, w.id, max(j.value->>'at', COALESCE(w.announcements_held_until, '')) FROM ",
     just_achieved!(),
     " JOIN announcements AS n ON n.achievement_id = a.id
      JOIN workspaces AS w ON w.community_id = n.community_id"
 );
 
-/// Queues an announcement for every workspace of its community.
+/// Queues an announcement for every workspace of its community, each when its
+/// workspace is no longer held back (see [`mark_retry`]).
 pub async fn enqueue(
     conn: &mut SqliteConnection,
     new: &NewAnnouncement<'_>,
@@ -85,7 +87,7 @@ pub async fn enqueue(
     .await?;
     sqlx::query(
         "INSERT INTO announcement_deliveries (announcement_id, workspace_id, next_attempt_at)
-         SELECT ?, id, ? FROM workspaces WHERE community_id = ?",
+         SELECT ?, id, max(?, COALESCE(announcements_held_until, '')) FROM workspaces WHERE community_id = ?",
     )
     .bind(id)
     .bind(ts(now))
@@ -178,6 +180,11 @@ pub async fn mark_delivered(
     Ok(done.rows_affected() == 1)
 }
 
+/// Schedules another attempt at `at`, and holds back the rest of the workspace's
+/// announcements until then: a platform that asks to wait (Slack's rate limits are
+/// per workspace) or fails would only fail them too, one attempt each. Those
+/// queued already move to `at`, keeping their order; those queued meanwhile are
+/// queued for it.
 pub async fn mark_retry(
     conn: &mut SqliteConnection,
     d: &Delivery,
@@ -192,8 +199,21 @@ pub async fn mark_retry(
     .bind(error)
     .bind(d.announcement)
     .bind(d.workspace)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    sqlx::query(
+        "UPDATE announcement_deliveries SET next_attempt_at = ?1
+         WHERE workspace_id = ?2 AND status = 'pending' AND next_attempt_at < ?1",
+    )
+    .bind(ts(at))
+    .bind(d.workspace)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE workspaces SET announcements_held_until = ? WHERE id = ?")
+        .bind(ts(at))
+        .bind(d.workspace)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
