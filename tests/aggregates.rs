@@ -258,6 +258,7 @@ async fn check_windows_against_contributions(app: &App, community: i64, when: &s
 #[derive(Debug, Default)]
 struct Tally {
     contributions: u32,
+    bursts: u32,
     with_amounts: u32,
     kudos: u32,
     away: u32,
@@ -329,6 +330,31 @@ async fn population_counts_match_a_recount_after_every_kind_of_change() {
             )
             .await;
             tally.contributions += 1;
+        }
+        if rng.next(6) == 0 {
+            // A burst, written as one batch while the writer is held: members on
+            // days weeks apart, some of them new that day.
+            let mut who_and_when = Vec::new();
+            for _ in 0..2 + rng.next(5) {
+                let who = app.actor(&everyone[rng.next(9) as usize]).await.unwrap();
+                who_and_when.push((who, today - Days::new(rng.next(70))));
+            }
+            let held = app.store().begin_write().await.unwrap();
+            let mut burst = Vec::new();
+            for (who, on) in who_and_when {
+                let app = app.clone();
+                burst.push(tokio::spawn(async move {
+                    app.handle_line(&who, &format!("contribute Burst date={on}"))
+                        .await
+                }));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            held.rollback().await.unwrap();
+            for contribution in burst {
+                contribution.await.unwrap().unwrap();
+                tally.contributions += 1;
+            }
+            tally.bursts += 1;
         }
         if rng.next(2) == 0 {
             let from_env = &everyone[rng.next(9) as usize];
@@ -427,6 +453,7 @@ async fn population_counts_match_a_recount_after_every_kind_of_change() {
     eprintln!("{tally:?}");
     assert!(
         tally.contributions > 100
+            && tally.bursts > 10
             && tally.with_amounts > 30
             && tally.kudos > 20
             && tally.away > 5
