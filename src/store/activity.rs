@@ -9,6 +9,7 @@ use chrono::{Days, NaiveDate};
 use serde::Serialize;
 use sqlx::SqliteConnection;
 
+use super::script::Script;
 use super::{day, insights, parse_day};
 use crate::domain::activity::{WIDTHS, coverage_change};
 use crate::domain::{CommunityId, MemberId};
@@ -38,12 +39,9 @@ impl Counts {
 }
 
 /// Changes to the community rollup: [dau, wau, mau, contributions, kudos] per day.
-type Rollup = BTreeMap<NaiveDate, [i64; 5]>;
+pub(super) type Rollup = BTreeMap<NaiveDate, [i64; 5]>;
 
 const REACH: u64 = 27; // the widest window minus one day
-/// Days read around a change: the widest window, and whole weeks and months for
-/// retention cohorts (store::insights).
-const READ_REACH: u64 = 31;
 
 /// Adds counts to members' days, from one JSON array of [`DayRow`]; returns each
 /// day's total after, so the caller can tell which days became active.
@@ -171,23 +169,36 @@ pub async fn record(
         .iter()
         .map(|((member, on), c)| DayRow::new(community, *member, *on, c))
         .collect();
+    let rows = serde_json::to_string(&rows)?;
     let totals: Vec<DayTotal> = sqlx::query_as(ADD_DAYS)
-        .bind(serde_json::to_string(&rows)?)
+        .bind(&rows)
         .fetch_all(&mut *conn)
         .await?;
+    let fresh = fresh_days(&totals, |_, member, on| {
+        added.get(&(member, on)).map_or(0, Counts::total)
+    })?;
+    let near: Vec<NearRow> = if fresh.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as(FRESH_NEAR)
+            .bind(&rows)
+            .fetch_all(&mut *conn)
+            .await?
+    };
     let mut rollup = Rollup::new();
     for ((_, on), c) in &added {
         let r = rollup.entry(*on).or_default();
         r[3] += c.contributions;
         r[4] += c.kudos_given;
     }
-    let fresh = fresh_days(&totals, |_, member, on| {
-        added.get(&(member, on)).map_or(0, Counts::total)
-    })?
-    .remove(&community)
-    .unwrap_or_default();
-    cover(conn, community, &fresh, &mut rollup).await?;
-    apply(conn, community, &rollup).await
+    let mut rollups = BTreeMap::from([(community, rollup)]);
+    let mut script = Script::default();
+    push_became_active(conn, &fresh, &near, &mut rollups, &mut script).await?;
+    push_rollups(&rollups, &mut script)?;
+    if !script.is_empty() {
+        script.run(conn, |_| {}).await?;
+    }
+    Ok(())
 }
 
 /// What [`ADD_DAYS`] returns per day: community, member, day and its total after.
@@ -217,47 +228,77 @@ pub(super) fn fresh_days(
     Ok(fresh)
 }
 
-/// Members' days that became active (`fresh`) now count towards DAU, WAU, MAU and
-/// the retention cohorts.
-pub(super) async fn days_became_active(
-    conn: &mut SqliteConnection,
-    community: CommunityId,
-    fresh: &BTreeMap<MemberId, BTreeSet<NaiveDate>>,
-) -> Result<()> {
-    let mut rollup = Rollup::new();
-    cover(conn, community, fresh, &mut rollup).await?;
-    apply(conn, community, &rollup).await
-}
+/// Run right after [`ADD_DAYS`], on the same JSON: for each member it gave a newly
+/// active day (as [`fresh_days`] tells them), their active days within 31 days of
+/// their new ones (the widest window, and whole weeks and months for the retention
+/// cohorts) and the first active day they had before.
+pub(super) const FRESH_NEAR: &str = "WITH fresh AS (
+        SELECT t.member_id AS member, min(t.day) AS lo, max(t.day) AS hi
+        FROM jsonb_each(?) AS j
+        JOIN member_daily_activity AS t ON t.community_id = j.value->>'community'
+            AND t.member_id = j.value->>'member' AND t.day = j.value->>'day'
+        WHERE t.contributions + t.kudos_given + t.kudos_received + t.messages + t.reactions
+            = (j.value->>'contributions') + (j.value->>'kudos_given') + (j.value->>'kudos_received')
+              + (j.value->>'messages') + (j.value->>'reactions')
+        GROUP BY t.member_id)
+     SELECT f.member, d.day, m.first_active_on FROM fresh AS f
+     JOIN members AS m ON m.id = f.member
+     JOIN member_daily_activity AS d ON d.member_id = f.member
+         AND d.day BETWEEN date(f.lo, '-31 days') AND date(f.hi, '+31 days')";
 
-async fn cover(
+/// A row of [`FRESH_NEAR`]: member, active day, first active day before.
+pub(super) type NearRow = (i64, String, Option<String>);
+
+/// Members' days that became active (`fresh`, with `near` from [`FRESH_NEAR`]) now
+/// count towards DAU, WAU and MAU (added to `rollups`, for [`push_rollups`]) and,
+/// through statements added to `script`, towards the retention cohorts and first
+/// and last active days.
+pub(super) async fn push_became_active(
     conn: &mut SqliteConnection,
-    community: CommunityId,
-    fresh: &BTreeMap<MemberId, BTreeSet<NaiveDate>>,
-    rollup: &mut Rollup,
+    fresh: &FreshDays,
+    near: &[NearRow],
+    rollups: &mut BTreeMap<CommunityId, Rollup>,
+    script: &mut Script,
 ) -> Result<()> {
     if fresh.is_empty() {
         return Ok(());
     }
-    let (lo, hi) = fresh
-        .values()
-        .flatten()
-        .fold((NaiveDate::MAX, NaiveDate::MIN), |(lo, hi), d| {
-            (lo.min(*d), hi.max(*d))
-        });
-    let members: Vec<i64> = fresh.keys().map(|m| m.0).collect();
-    let known = days_of(
-        conn,
-        &members,
-        lo - Days::new(READ_REACH),
-        hi + Days::new(READ_REACH),
-    )
-    .await?;
-    for (member, days) in fresh {
-        let after = known.get(member).cloned().unwrap_or_default();
-        let before: BTreeSet<NaiveDate> = after.difference(days).copied().collect();
-        add_coverage(rollup, &before, &after);
+    let mut known: HashMap<MemberId, BTreeSet<NaiveDate>> = HashMap::new();
+    let mut firsts: HashMap<MemberId, Option<NaiveDate>> = HashMap::new();
+    for (member, on, first) in near {
+        known
+            .entry(MemberId(*member))
+            .or_default()
+            .insert(parse_day(on)?);
+        firsts.insert(
+            MemberId(*member),
+            first.as_deref().map(parse_day).transpose()?,
+        );
     }
-    insights::days_added(conn, community, fresh, &known).await
+    for (community, fresh) in fresh {
+        let rollup = rollups.entry(*community).or_default();
+        for (member, days) in fresh {
+            let after = known.get(member).cloned().unwrap_or_default();
+            let before: BTreeSet<NaiveDate> = after.difference(days).copied().collect();
+            add_coverage(rollup, &before, &after);
+        }
+    }
+    insights::push_days_added(conn, fresh, &known, &firsts, script).await
+}
+
+/// Adds communities' rollup changes to `script`, in one statement.
+pub(super) fn push_rollups(
+    rollups: &BTreeMap<CommunityId, Rollup>,
+    script: &mut Script,
+) -> Result<()> {
+    let rows: Vec<RollupRow> = rollups
+        .iter()
+        .flat_map(|(community, rollup)| rollup_rows(*community, rollup))
+        .collect();
+    if !rows.is_empty() {
+        script.push(ADD_ROLLUP, &[&serde_json::to_string(&rows)?])?;
+    }
+    Ok(())
 }
 
 /// Applies a change to one member's day (counts may be negative; results never go
@@ -458,7 +499,20 @@ async fn days_of(
 }
 
 async fn apply(conn: &mut SqliteConnection, community: CommunityId, rollup: &Rollup) -> Result<()> {
-    let rows: Vec<RollupRow> = rollup
+    let rows = rollup_rows(community, rollup);
+    if !rows.is_empty() {
+        sqlx::query(ADD_ROLLUP)
+            .bind(serde_json::to_string(&rows)?)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A community's rollup changes as [`ADD_ROLLUP`] reads them, leaving out days
+/// with none.
+fn rollup_rows(community: CommunityId, rollup: &Rollup) -> Vec<RollupRow> {
+    rollup
         .iter()
         .filter(|(_, v)| v.iter().any(|n| *n != 0))
         .map(|(d, [dau, wau, mau, contributions, kudos])| RollupRow {
@@ -470,12 +524,5 @@ async fn apply(conn: &mut SqliteConnection, community: CommunityId, rollup: &Rol
             contributions: *contributions,
             kudos: *kudos,
         })
-        .collect();
-    if !rows.is_empty() {
-        sqlx::query(ADD_ROLLUP)
-            .bind(serde_json::to_string(&rows)?)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
+        .collect()
 }

@@ -660,7 +660,9 @@ async fn write_batch(
         script.push("BEGIN IMMEDIATE", &[])?;
     }
     let inserted = script.push(INSERT_CONTRIBUTIONS, &[&serde_json::to_string(&rows)?])?;
-    let days = script.push(activity::ADD_DAYS, &[&serde_json::to_string(&day_rows)?])?;
+    let day_rows = serde_json::to_string(&day_rows)?;
+    let days = script.push(activity::ADD_DAYS, &[&day_rows])?;
+    let near = script.push(activity::FRESH_NEAR, &[&day_rows])?;
     script.push(
         activity::ADD_ROLLUP,
         &[&serde_json::to_string(&rollup_rows)?],
@@ -716,9 +718,18 @@ async fn write_batch(
             .copied()
             .unwrap_or(0)
     })?;
-    for (community, fresh) in &fresh {
-        activity::days_became_active(&mut *conn, *community, fresh).await?;
-    }
+    // Written in the trip after this, with the milestones.
+    let mut after = Script::default();
+    let mut coverage = BTreeMap::new();
+    activity::push_became_active(
+        &mut *conn,
+        &fresh,
+        &done.rows(near)?,
+        &mut coverage,
+        &mut after,
+    )
+    .await?;
+    activity::push_rollups(&coverage, &mut after)?;
 
     // Counters after the batch: "before" is after minus this batch.
     let member_after: HashMap<MemberId, i64> = done
@@ -907,9 +918,9 @@ async fn write_batch(
         }));
     }
 
-    // The milestones crossed and the newcomer steps reached, in one more trip, only
-    // when there are any.
-    let mut script = Script::default();
+    // The milestones crossed and the newcomer steps reached, in one more trip with
+    // what newly active days change, only when there are any.
+    let mut script = after;
     let achieved = if crossings.is_empty() {
         None
     } else {

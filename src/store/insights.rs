@@ -6,82 +6,103 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
+use serde_json::json;
 use sqlx::SqliteConnection;
 
-use super::{built, day, parse_day, values_placeholders};
+use super::script::Script;
+use super::{day, parse_day};
 use crate::domain::cohorts::{self, CohortCounts};
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 
-/// Members gained active days (`fresh`); `known` holds every active day of theirs,
-/// fresh ones included, within 31 days of any fresh day (so whole weeks and months).
-pub async fn days_added(
+/// Members gained active days (`fresh`, by community); `known` holds every active
+/// day of theirs, fresh ones included, within 31 days of any fresh day (so whole
+/// weeks and months), and `firsts` their first active day before. Adds to `script`
+/// what that changes: the retention cohorts, first and last active days, and the
+/// members whose health signals must be computed again.
+pub(super) async fn push_days_added(
     conn: &mut SqliteConnection,
-    community: CommunityId,
-    fresh: &BTreeMap<MemberId, BTreeSet<NaiveDate>>,
+    fresh: &BTreeMap<CommunityId, BTreeMap<MemberId, BTreeSet<NaiveDate>>>,
     known: &HashMap<MemberId, BTreeSet<NaiveDate>>,
+    firsts: &HashMap<MemberId, Option<NaiveDate>>,
+    script: &mut Script,
 ) -> Result<()> {
-    if fresh.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<i64> = fresh.keys().map(|m| m.0).collect();
-    let firsts: HashMap<i64, Option<String>> = sqlx::query_as::<_, (i64, Option<String>)>(
-        "SELECT id, first_active_on FROM members WHERE id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(serde_json::to_string(&ids)?)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect();
-    let mut counts = CohortCounts::new();
-    let mut bounds = Vec::with_capacity(fresh.len());
-    for (member, new) in fresh {
-        let (Some(&lo), Some(&hi)) = (new.first(), new.last()) else {
-            continue;
-        };
-        bounds.push((*member, lo, hi));
-        let first_before = firsts
-            .get(&member.0)
-            .cloned()
-            .flatten()
-            .map(|d| parse_day(&d))
-            .transpose()?;
-        let first_after = Some(first_before.map_or(lo, |f| f.min(lo)));
-        let near = known.get(member).cloned().unwrap_or_else(|| new.clone());
-        let change = if first_before == first_after || first_before.is_none() {
-            let before: BTreeSet<NaiveDate> = near.difference(new).copied().collect();
-            cohorts::change((first_before, &before), (first_after, &near))
-        } else {
-            // Logged before their first day: they move to an earlier cohort, so
-            // their whole share moves.
-            let all = all_days(conn, *member).await?;
-            let before: BTreeSet<NaiveDate> = all.difference(new).copied().collect();
-            cohorts::change((first_before, &before), (first_after, &all))
-        };
-        for (k, n) in change {
-            *counts.entry(k).or_default() += n;
+    let mut cohort_rows = Vec::new();
+    let mut bounds = Vec::new();
+    let mut dirty = Vec::new();
+    for (community, fresh) in fresh {
+        let mut counts = CohortCounts::new();
+        for (member, new) in fresh {
+            let (Some(&lo), Some(&hi)) = (new.first(), new.last()) else {
+                continue;
+            };
+            bounds.push(json!({"member": member, "lo": day(lo), "hi": day(hi)}));
+            dirty.push(json!({"community": community, "member": member}));
+            let first_before = firsts.get(member).copied().flatten();
+            let first_after = Some(first_before.map_or(lo, |f| f.min(lo)));
+            let near = known.get(member).cloned().unwrap_or_else(|| new.clone());
+            let change = if first_before == first_after || first_before.is_none() {
+                let before: BTreeSet<NaiveDate> = near.difference(new).copied().collect();
+                cohorts::change((first_before, &before), (first_after, &near))
+            } else {
+                // Logged before their first day: they move to an earlier cohort, so
+                // their whole share moves.
+                let all = all_days(conn, *member).await?;
+                let before: BTreeSet<NaiveDate> = all.difference(new).copied().collect();
+                cohorts::change((first_before, &before), (first_after, &all))
+            };
+            for (k, n) in change {
+                *counts.entry(k).or_default() += n;
+            }
         }
+        cohort_rows.extend(cohorts_json(*community, &counts));
     }
-    apply_cohorts(conn, community, &counts).await?;
-    for chunk in bounds.chunks(300) {
-        let sql = format!(
-            "UPDATE members SET
-                first_active_on = CASE WHEN first_active_on IS NULL OR d.column2 < first_active_on
-                                       THEN d.column2 ELSE first_active_on END,
-                last_active_on = CASE WHEN last_active_on IS NULL OR d.column3 > last_active_on
-                                      THEN d.column3 ELSE last_active_on END
-             FROM (VALUES {}) AS d WHERE members.id = d.column1",
-            values_placeholders(chunk.len(), 3)
-        );
-        let mut q = sqlx::query(built(sql));
-        for (member, lo, hi) in chunk {
-            q = q.bind(member).bind(day(*lo)).bind(day(*hi));
-        }
-        q.execute(&mut *conn).await?;
+    if !cohort_rows.is_empty() {
+        script.push(ADD_COHORTS, &[&serde_json::to_string(&cohort_rows)?])?;
     }
-    let members: Vec<MemberId> = fresh.keys().copied().collect();
-    mark_dirty(conn, community, &members).await
+    if !bounds.is_empty() {
+        script.push(WIDEN_ACTIVE_DAYS, &[&serde_json::to_string(&bounds)?])?;
+        script.push(MARK_DIRTY, &[&serde_json::to_string(&dirty)?])?;
+    }
+    Ok(())
 }
+
+/// Adds to the retention cohorts (never below zero), from one JSON array of
+/// {community, kind, cohort, period, n}.
+const ADD_COHORTS: &str =
+    "INSERT INTO cohort_activity (community_id, period_kind, cohort, period, members)
+     SELECT value->>'community', value->>'kind', value->>'cohort', value->>'period', value->>'n'
+     FROM jsonb_each(?) WHERE true
+     ON CONFLICT (community_id, period_kind, cohort, period) DO UPDATE SET
+        members = max(0, members + excluded.members)";
+
+fn cohorts_json(community: CommunityId, counts: &CohortCounts) -> Vec<serde_json::Value> {
+    counts
+        .iter()
+        .filter(|(_, n)| **n != 0)
+        .map(|((kind, cohort, period), n)| {
+            json!({"community": community, "kind": kind.as_str(), "cohort": day(*cohort),
+                   "period": day(*period), "n": n})
+        })
+        .collect()
+}
+
+/// Moves members' first active day earlier and last later to take in new active
+/// days, from one JSON array of {member, lo, hi}.
+const WIDEN_ACTIVE_DAYS: &str = "UPDATE members SET
+        first_active_on = CASE WHEN first_active_on IS NULL OR d.lo < first_active_on
+                               THEN d.lo ELSE first_active_on END,
+        last_active_on = CASE WHEN last_active_on IS NULL OR d.hi > last_active_on
+                              THEN d.hi ELSE last_active_on END
+     FROM (SELECT value->>'member' AS member, value->>'lo' AS lo, value->>'hi' AS hi
+           FROM jsonb_each(?)) AS d
+     WHERE members.id = d.member";
+
+/// Marks members whose health signals must be computed again, from one JSON array
+/// of {community, member}.
+const MARK_DIRTY: &str = "INSERT INTO member_signal_dirty (community_id, member_id)
+     SELECT value->>'community', value->>'member' FROM jsonb_each(?) WHERE true
+     ON CONFLICT DO NOTHING";
 
 /// Takes out (`sign` −1, before a member's days are erased, moved or a day is
 /// dropped) or puts back (+1, after) a member's whole share, and sets their first
@@ -121,24 +142,12 @@ async fn apply_cohorts(
     community: CommunityId,
     counts: &CohortCounts,
 ) -> Result<()> {
-    let rows: Vec<_> = counts.iter().filter(|(_, n)| **n != 0).collect();
-    for chunk in rows.chunks(200) {
-        let sql = format!(
-            "INSERT INTO cohort_activity (community_id, period_kind, cohort, period, members) VALUES {}
-             ON CONFLICT (community_id, period_kind, cohort, period) DO UPDATE SET
-                members = max(0, members + excluded.members)",
-            values_placeholders(chunk.len(), 5)
-        );
-        let mut q = sqlx::query(built(sql));
-        for ((kind, cohort, period), n) in chunk {
-            q = q
-                .bind(community)
-                .bind(kind.as_str())
-                .bind(day(*cohort))
-                .bind(day(*period))
-                .bind(**n);
-        }
-        q.execute(&mut *conn).await?;
+    let rows = cohorts_json(community, counts);
+    if !rows.is_empty() {
+        sqlx::query(ADD_COHORTS)
+            .bind(serde_json::to_string(&rows)?)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -149,17 +158,17 @@ pub async fn mark_dirty(
     community: CommunityId,
     members: &[MemberId],
 ) -> Result<()> {
-    for chunk in members.chunks(400) {
-        let sql = format!(
-            "INSERT INTO member_signal_dirty (community_id, member_id) VALUES {} ON CONFLICT DO NOTHING",
-            values_placeholders(chunk.len(), 2)
-        );
-        let mut q = sqlx::query(built(sql));
-        for m in chunk {
-            q = q.bind(community).bind(m);
-        }
-        q.execute(&mut *conn).await?;
+    if members.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<_> = members
+        .iter()
+        .map(|m| json!({"community": community, "member": m}))
+        .collect();
+    sqlx::query(MARK_DIRTY)
+        .bind(serde_json::to_string(&rows)?)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
