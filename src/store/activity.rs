@@ -195,10 +195,7 @@ pub async fn record(
     let mut script = Script::default();
     push_became_active(conn, &fresh, &near, &mut rollups, &mut script).await?;
     push_rollups(&rollups, &mut script)?;
-    if !script.is_empty() {
-        script.run(conn, |_| {}).await?;
-    }
-    Ok(())
+    script.execute(conn).await
 }
 
 /// What [`ADD_DAYS`] returns per day: community, member, day and its total after.
@@ -295,10 +292,7 @@ pub(super) fn push_rollups(
         .iter()
         .flat_map(|(community, rollup)| rollup_rows(*community, rollup))
         .collect();
-    if !rows.is_empty() {
-        script.push(ADD_ROLLUP, &[&serde_json::to_string(&rows)?])?;
-    }
-    Ok(())
+    script.push_rows(ADD_ROLLUP, &rows)
 }
 
 /// Applies a change to one member's day (counts may be negative; results never go
@@ -499,14 +493,9 @@ async fn days_of(
 }
 
 async fn apply(conn: &mut SqliteConnection, community: CommunityId, rollup: &Rollup) -> Result<()> {
-    let rows = rollup_rows(community, rollup);
-    if !rows.is_empty() {
-        sqlx::query(ADD_ROLLUP)
-            .bind(serde_json::to_string(&rows)?)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
+    let mut script = Script::default();
+    script.push_rows(ADD_ROLLUP, &rollup_rows(community, rollup))?;
+    script.execute(conn).await
 }
 
 /// A community's rollup changes as [`ADD_ROLLUP`] reads them, leaving out days

@@ -57,14 +57,9 @@ pub(super) async fn push_days_added(
         }
         cohort_rows.extend(cohorts_json(*community, &counts));
     }
-    if !cohort_rows.is_empty() {
-        script.push(ADD_COHORTS, &[&serde_json::to_string(&cohort_rows)?])?;
-    }
-    if !bounds.is_empty() {
-        script.push(WIDEN_ACTIVE_DAYS, &[&serde_json::to_string(&bounds)?])?;
-        script.push(MARK_DIRTY, &[&serde_json::to_string(&dirty)?])?;
-    }
-    Ok(())
+    script.push_rows(ADD_COHORTS, &cohort_rows)?;
+    script.push_rows(WIDEN_ACTIVE_DAYS, &bounds)?;
+    script.push_rows(MARK_DIRTY, &dirty)
 }
 
 /// Adds to the retention cohorts (never below zero), from one JSON array of
@@ -142,14 +137,9 @@ async fn apply_cohorts(
     community: CommunityId,
     counts: &CohortCounts,
 ) -> Result<()> {
-    let rows = cohorts_json(community, counts);
-    if !rows.is_empty() {
-        sqlx::query(ADD_COHORTS)
-            .bind(serde_json::to_string(&rows)?)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
+    let mut script = Script::default();
+    script.push_rows(ADD_COHORTS, &cohorts_json(community, counts))?;
+    script.execute(conn).await
 }
 
 /// Marks members whose health signals must be computed again.
@@ -158,18 +148,13 @@ pub async fn mark_dirty(
     community: CommunityId,
     members: &[MemberId],
 ) -> Result<()> {
-    if members.is_empty() {
-        return Ok(());
-    }
     let rows: Vec<_> = members
         .iter()
         .map(|m| json!({"community": community, "member": m}))
         .collect();
-    sqlx::query(MARK_DIRTY)
-        .bind(serde_json::to_string(&rows)?)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    let mut script = Script::default();
+    script.push_rows(MARK_DIRTY, &rows)?;
+    script.execute(conn).await
 }
 
 /// Adds events to communities' activity by hour, from one JSON array of

@@ -14,6 +14,7 @@
 //! contribution writer cover it, so an upgrade that drops it fails them.
 
 use futures_util::TryStreamExt;
+use serde::Serialize;
 use sqlx::sqlite::{SqliteArguments, SqliteQueryResult, SqliteRow};
 use sqlx::{Arguments, Either, Executor, SqliteConnection};
 
@@ -55,8 +56,25 @@ impl Script {
         Ok(Step(self.statements - 1))
     }
 
+    /// Adds a statement that reads its rows from one JSON array, unless there are
+    /// none.
+    pub fn push_rows<T: Serialize>(&mut self, sql: &str, rows: &[T]) -> Result<()> {
+        if !rows.is_empty() {
+            self.push(sql, &[&serde_json::to_string(rows)?])?;
+        }
+        Ok(())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.statements == 0
+    }
+
+    /// Runs every statement, if any, for their effect alone.
+    pub async fn execute(self, conn: &mut SqliteConnection) -> Result<()> {
+        if !self.is_empty() {
+            self.run(conn, |_| {}).await?;
+        }
+        Ok(())
     }
 
     /// Runs every statement, calling `landed` with each step as soon as SQLite has
