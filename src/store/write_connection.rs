@@ -25,9 +25,10 @@ pub(crate) struct WriteConnection {
 struct Slot {
     /// None once a connection was discarded, until the next writer opens another.
     conn: Option<SqliteConnection>,
-    /// A transaction was left open by a writer that never finished (its future
-    /// was dropped): the next writer rolls it back first.
-    abandoned: bool,
+    /// A transaction was begun and not yet committed or rolled back. Should the
+    /// connection come back to the lock so, its writer never finished (its future
+    /// was dropped, even halfway through BEGIN): the next writer rolls it back.
+    in_transaction: bool,
     closed: bool,
 }
 
@@ -37,7 +38,7 @@ impl WriteConnection {
         Ok(WriteConnection {
             slot: Arc::new(Mutex::new(Slot {
                 conn: Some(conn),
-                abandoned: false,
+                in_transaction: false,
                 closed: false,
             })),
             options,
@@ -50,7 +51,7 @@ impl WriteConnection {
         if slot.closed {
             return Err(Error::internal("database", "the database is closed"));
         }
-        if std::mem::take(&mut slot.abandoned)
+        if std::mem::take(&mut slot.in_transaction)
             && let Some(conn) = slot.conn.as_mut()
             && let Err(e) = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await
         {
@@ -95,16 +96,15 @@ impl WriteGuard {
     /// than lose the write.
     pub(crate) async fn begin(mut self) -> Result<WriteTransaction> {
         let mut busy = BusyBackoff::default();
+        self.slot.in_transaction = true;
         loop {
             match sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *self).await {
-                Ok(_) => {
-                    return Ok(WriteTransaction {
-                        guard: self,
-                        open: true,
-                    });
-                }
+                Ok(_) => return Ok(WriteTransaction { guard: self }),
                 Err(e) if busy.wait(is_busy(&e)).await => {}
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    self.slot.in_transaction = false;
+                    return Err(e.into());
+                }
             }
         }
     }
@@ -134,28 +134,21 @@ impl DerefMut for WriteGuard {
 /// back before the connection's next use.
 pub struct WriteTransaction {
     guard: WriteGuard,
-    open: bool,
 }
 
 impl WriteTransaction {
-    pub async fn commit(mut self) -> Result<()> {
-        sqlx::raw_sql("COMMIT").execute(&mut *self.guard).await?;
-        self.open = false;
-        Ok(())
+    pub async fn commit(self) -> Result<()> {
+        self.finish("COMMIT").await
     }
 
-    pub async fn rollback(mut self) -> Result<()> {
-        sqlx::raw_sql("ROLLBACK").execute(&mut *self.guard).await?;
-        self.open = false;
-        Ok(())
+    pub async fn rollback(self) -> Result<()> {
+        self.finish("ROLLBACK").await
     }
-}
 
-impl Drop for WriteTransaction {
-    fn drop(&mut self) {
-        if self.open {
-            self.guard.slot.abandoned = true;
-        }
+    async fn finish(mut self, statement: &'static str) -> Result<()> {
+        sqlx::raw_sql(statement).execute(&mut *self.guard).await?;
+        self.guard.slot.in_transaction = false;
+        Ok(())
     }
 }
 
@@ -221,7 +214,15 @@ mod tests {
         let mut next = write.lock().await.unwrap().begin().await.unwrap();
         note(&mut next, "kept").await;
         next.commit().await.unwrap();
-        assert_eq!(notes(&write).await, ["kept"]);
+
+        // Dropped halfway through its BEGIN: SQLite's thread still opens the
+        // transaction, with no one left to finish it.
+        let halfway = write.lock().await.unwrap().begin();
+        let _ = tokio::time::timeout(std::time::Duration::ZERO, halfway).await;
+        let mut next = write.lock().await.unwrap().begin().await.unwrap();
+        note(&mut next, "kept too").await;
+        next.commit().await.unwrap();
+        assert_eq!(notes(&write).await, ["kept", "kept too"]);
     }
 
     #[tokio::test]
