@@ -56,11 +56,27 @@ pub(super) const ANNOUNCE_CROSSED: &str = concat!(
      ORDER BY j.key"
 );
 
+/// When a delivery queued at `$at` for the workspace `$w` falls due: then, or once
+/// the platform's hold on that workspace ends (see [`mark_retry`]).
+macro_rules! due_after_hold {
+    ($at:literal, $w:literal) => {
+        concat!(
+            "max(",
+            $at,
+            ", COALESCE(",
+            $w,
+            "announcements_held_until, ''))"
+        )
+    };
+}
+
 /// Queues [`ANNOUNCE_CROSSED`]'s announcements for every workspace of their
 /// community, each when its workspace is no longer held back (see [`mark_retry`]).
 pub(super) const DELIVER_CROSSED: &str = concat!(
     "INSERT INTO announcement_deliveries (announcement_id, workspace_id, next_attempt_at)
-     SELECT n.id, w.id, max(j.value->>'at', COALESCE(w.announcements_held_until, '')) FROM ",
+     SELECT n.id, w.id, ",
+    due_after_hold!("j.value->>'at'", "w."),
+    " FROM ",
     just_achieved!(),
     " JOIN announcements AS n ON n.achievement_id = a.id
      JOIN workspaces AS w ON w.community_id = n.community_id"
@@ -85,10 +101,12 @@ pub async fn enqueue(
     .bind(ts(now))
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query(concat!(
         "INSERT INTO announcement_deliveries (announcement_id, workspace_id, next_attempt_at)
-         SELECT ?, id, max(?, COALESCE(announcements_held_until, '')) FROM workspaces WHERE community_id = ?",
-    )
+         SELECT ?, id, ",
+        due_after_hold!("?", ""),
+        " FROM workspaces WHERE community_id = ?"
+    ))
     .bind(id)
     .bind(ts(now))
     .bind(new.community)
