@@ -37,7 +37,7 @@ pub(super) async fn push_days_added(
                 continue;
             };
             bounds.push(json!({"member": member, "lo": day(lo), "hi": day(hi)}));
-            dirty.push(json!({"community": community, "member": member}));
+            dirty.push(dirty_row(*community, *member));
             let first_before = firsts.get(member).copied().flatten();
             let first_after = Some(first_before.map_or(lo, |f| f.min(lo)));
             let near = known.get(member).cloned().unwrap_or_else(|| new.clone());
@@ -99,6 +99,11 @@ const MARK_DIRTY: &str = "INSERT INTO member_signal_dirty (community_id, member_
      SELECT value->>'community', value->>'member' FROM jsonb_each(?) WHERE true
      ON CONFLICT DO NOTHING";
 
+/// A row for [`MARK_DIRTY`].
+fn dirty_row(community: CommunityId, member: MemberId) -> serde_json::Value {
+    json!({"community": community, "member": member})
+}
+
 /// Takes out (`sign` −1, before a member's days are erased, moved or a day is
 /// dropped) or puts back (+1, after) a member's whole share, and sets their first
 /// and last active days from what their rows say.
@@ -148,10 +153,7 @@ pub async fn mark_dirty(
     community: CommunityId,
     members: &[MemberId],
 ) -> Result<()> {
-    let rows: Vec<_> = members
-        .iter()
-        .map(|m| json!({"community": community, "member": m}))
-        .collect();
+    let rows: Vec<_> = members.iter().map(|m| dirty_row(community, *m)).collect();
     let mut script = Script::default();
     script.push_rows(MARK_DIRTY, &rows)?;
     script.execute(conn).await
