@@ -125,7 +125,11 @@ async fn bench() {
         .await
         .unwrap();
 
-    println!("Discord: /contribute through the gateway into `keel run`, synchronous=FULL");
+    let (fsync_p50, fsync_p99) = support::fsync_latency(dir.path());
+    println!(
+        "Discord: /contribute through the gateway into `keel run`, synchronous=FULL; \
+         the disk's fsync of 100 KB now: p50 {fsync_p50:.2} ms, p99 {fsync_p99:.2} ms"
+    );
     println!(
         "  sent {dispatched} interactions in {:.1} s ({:.0}/s target {rate}/s)",
         sent_in.as_secs_f64(),
