@@ -1062,6 +1062,44 @@ async fn joins_and_deactivations_are_counted_in_growth() {
 }
 
 #[tokio::test]
+async fn an_event_that_fails_is_handled_on_slacks_retry() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command("T1", "UADMIN", "mission set Grow a thriving urban forest")
+        .await;
+    let join = r#"{"type":"event_callback","team_id":"T1","event_id":"EvFail","event":{"type":"team_join","user":{"id":"UNEW"}}}"#;
+    keel.fake.fail_next("chat.postMessage", 500, None);
+    assert_eq!(
+        keel.signed("/slack/events", join, "application/json")
+            .await
+            .status,
+        500,
+        "a failed event asks Slack to retry"
+    );
+    assert_eq!(
+        keel.count("SELECT count(*) FROM slack_events_seen").await,
+        0,
+        "a failed event is not marked as handled"
+    );
+    // Slack's retry is handled, not skipped as a duplicate; and only once.
+    for _ in 0..2 {
+        assert_eq!(
+            keel.signed("/slack/events", join, "application/json")
+                .await
+                .status,
+            200
+        );
+    }
+    let welcomes = keel.fake.calls("chat.postMessage");
+    assert_eq!(welcomes.len(), 2, "the failed attempt and the retry's");
+    assert_eq!(welcomes[1].json()["channel"], "UNEW");
+    assert_eq!(
+        keel.count("SELECT count(*) FROM slack_events_seen").await,
+        1
+    );
+}
+
+#[tokio::test]
 async fn newcomers_get_the_mission_and_revoked_tokens_are_deleted() {
     let keel = start(Mode::Single).await;
     keel.fake.make_admin("UADMIN");

@@ -11,7 +11,7 @@ use super::{Slack, api, render};
 use crate::app::Activity;
 use crate::domain::command::Command;
 use crate::domain::{Platform, Role};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::{communities, slack as stored};
 
 /// What the HTTP layer answers.
@@ -40,7 +40,19 @@ pub async fn handle(slack: &Slack, payload: &Value) -> Result<Outcome> {
                 .write(async |conn| stored::first_sighting(conn, event_id, &team, now).await)
                 .await?;
             if first {
-                event(slack, &team, &payload["event"]).await?;
+                if let Err(e) = event(slack, &team, &payload["event"]).await {
+                    // Not handled after all: forget the sighting, so that Slack's
+                    // retry is handled rather than skipped as a duplicate.
+                    let forgotten = slack
+                        .app
+                        .store()
+                        .write(async |conn| stored::forget_sighting(conn, event_id).await)
+                        .await;
+                    if let Err(forgetting) = forgotten {
+                        tracing::error!(error = %forgetting, event_id, "a failed event stays marked as handled");
+                    }
+                    return Err(e);
+                }
             } else {
                 tracing::debug!(event_id, "event already handled; a retry");
             }
@@ -135,14 +147,13 @@ async fn welcome(slack: &Slack, team: &str, user: &str) -> Result<()> {
         render::content(&render::message(&card)),
     );
     let token = api::token(&token);
-    if let Err(e) = slack
+    // A failure fails the event, and Slack delivers it again later.
+    slack
         .client
         .open_session(&token)
         .chat_post_message(&request)
         .await
-    {
-        tracing::warn!(error = %e, "welcome message not sent");
-    }
+        .map_err(|e| Error::internal("sending the welcome", e))?;
     Ok(())
 }
 

@@ -107,14 +107,16 @@ async fn connect_once(
                     .map_err(|e| e.to_string())?;
             }
             Some("events_api") => {
-                // Acknowledge first, as Slack asks, then handle (deduplicated by event id).
+                // Acknowledged once handled, as over HTTP: an event that failed is
+                // left unacknowledged, and Slack delivers it again.
+                if let Err(e) = events::handle(slack, &envelope["payload"]).await {
+                    tracing::error!(error = %e, "handling a Socket Mode event; left for Slack to retry");
+                    continue;
+                }
                 outgoing
                     .send(Message::text(json!({"envelope_id": id}).to_string()))
                     .await
                     .map_err(|e| e.to_string())?;
-                if let Err(e) = events::handle(slack, &envelope["payload"]).await {
-                    tracing::error!(error = %e, "handling a Socket Mode event");
-                }
             }
             Some("interactive") => {
                 let response = interactions::handle(slack, &envelope["payload"]).await;

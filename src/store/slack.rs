@@ -152,6 +152,16 @@ pub async fn first_sighting(
     Ok(inserted.rows_affected() == 1)
 }
 
+/// Forgets that an event was seen, when handling it failed: Slack's retry is then
+/// handled as a first sighting.
+pub async fn forget_sighting(conn: &mut SqliteConnection, event_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM slack_events_seen WHERE event_id = ?")
+        .bind(event_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Forgets event ids older than `before` (they are kept at least a day, S5).
 pub async fn prune_events(conn: &mut SqliteConnection, before: DateTime<Utc>) -> Result<u64> {
     Ok(
