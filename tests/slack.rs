@@ -681,6 +681,7 @@ async fn socket_mode_acknowledges_and_records_a_slash_command_and_reconnects() {
     config.slack.app_token = Some(Secret::new("xapp-socket"));
     config.slack.bot_token = Some(Secret::new("xoxb-socket"));
     config.slack.api_base = fake.api_base();
+    config.slack.welcome = true;
     let slack = Slack::new(app.clone(), &config).unwrap();
     let envelope = |id: &str, text: &str| {
         serde_json::json!({
@@ -728,6 +729,44 @@ async fn socket_mode_acknowledges_and_records_a_slash_command_and_reconnects() {
     assert!(ack["payload"].to_string().contains("Your stats"), "{ack}");
     assert!(fake.socket.lock().await.connections >= 2);
     assert!(fake.calls("apps.connections.open").len() >= 2);
+
+    // An event whose handling fails is left unacknowledged, so Slack sends it
+    // again; the next delivery is handled.
+    fake.make_admin("UADM");
+    let join = |id: &str| {
+        serde_json::json!({
+            "envelope_id": id, "type": "events_api",
+            "payload": {"type": "event_callback", "team_id": "TS", "event_id": "EvSocketJoin",
+                        "event": {"type": "team_join", "user": {"id": "UNEW"}}}
+        })
+    };
+    fake.fail_next("chat.postMessage", 500, None);
+    {
+        let mut side = fake.socket.lock().await;
+        side.to_send.push_back(serde_json::json!({
+            "envelope_id": "E3", "type": "slash_commands", "accepts_response_payload": true,
+            "payload": {"team_id": "TS", "team_domain": "socket", "user_id": "UADM", "user_name": "ada",
+                        "command": "/keel", "text": "mission set Plant a forest", "channel_id": "C1"}
+        }));
+        side.to_send.push_back(join("E4"));
+        side.to_send.push_back(envelope("E5", "stats me"));
+    }
+    // Envelopes are handled in order: once E5 is acknowledged, E4 had its turn.
+    wait_for_ack(&fake, "E5").await;
+    assert!(
+        !fake
+            .socket
+            .lock()
+            .await
+            .received
+            .iter()
+            .any(|r| r["envelope_id"] == "E4")
+    );
+    fake.socket.lock().await.to_send.push_back(join("E6"));
+    wait_for_ack(&fake, "E6").await;
+    let welcomes = fake.calls("chat.postMessage");
+    assert_eq!(welcomes.len(), 2, "the failed attempt and the redelivery's");
+    assert_eq!(welcomes[1].json()["channel"], "UNEW");
     assert!(
         fake.calls("apps.connections.open")[0]
             .authorization
