@@ -258,15 +258,21 @@ impl Config {
             ));
         }
         if self.slack.enabled() {
-            if self
-                .slack
-                .signing_secret
-                .as_ref()
-                .is_none_or(Secret::is_empty)
+            // Socket Mode alone serves no HTTP endpoint, so there is nothing to sign;
+            // installs always come back over HTTP.
+            let socket_only = self.slack.app_token.as_ref().is_some_and(|t| !t.is_empty())
+                && self.slack.client_id.is_none();
+            if !socket_only
+                && self
+                    .slack
+                    .signing_secret
+                    .as_ref()
+                    .is_none_or(Secret::is_empty)
             {
                 return Err(ConfigError::Invalid(
                     "slack.signing_secret is empty: Keel will not serve Slack without checking that requests come from Slack \
-                     (find it under Basic Information → App Credentials)"
+                     (find it under Basic Information → App Credentials), or connect with Socket Mode instead \
+                     (slack.app_token, without slack.client_id)"
                         .into(),
                 ));
             }
@@ -409,6 +415,26 @@ mod tests {
         .unwrap();
         let err = Config::load(Some(&path)).unwrap_err().to_string();
         assert!(err.contains("signing_secret is empty"), "{err}");
+    }
+
+    #[test]
+    fn socket_mode_alone_needs_no_signing_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keel.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Config::load(Some(&path)).map(|_| ())
+        };
+        load("[slack]\napp_token = \"xapp-1\"\nbot_token = \"xoxb-1\"\n").unwrap();
+        // An empty app token is no Socket Mode, and installs need the HTTP endpoints.
+        for text in [
+            "[slack]\napp_token = \"\"\nbot_token = \"xoxb-1\"\n",
+            "[slack]\napp_token = \"xapp-1\"\nclient_id = \"1.2\"\nclient_secret = \"s\"\n\
+             token_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\npublic_url = \"https://keel.example\"\n",
+        ] {
+            let err = load(text).unwrap_err().to_string();
+            assert!(err.contains("signing_secret is empty"), "{text}: {err}");
+        }
     }
 
     #[test]
