@@ -77,6 +77,12 @@ pub enum Command {
         #[command(subcommand)]
         action: DiscordAction,
     },
+    /// Slack operations.
+    #[cfg(feature = "slack")]
+    Slack {
+        #[command(subcommand)]
+        action: SlackAction,
+    },
     /// Generate a community with members and history, to explore or benchmark.
     Demo {
         #[arg(long, value_name = "NAME", default_value = "demo")]
@@ -105,6 +111,14 @@ pub enum DiscordAction {
     },
 }
 
+#[cfg(feature = "slack")]
+#[derive(Subcommand, Debug)]
+pub enum SlackAction {
+    /// Print a fresh key for slack.token_key (32 random bytes in base64); keep it
+    /// outside the database.
+    NewKey,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
     Csv,
@@ -128,6 +142,14 @@ fn init_tracing(config: &Config, quiet: bool) {
 
 /// Runs the command; the exit code says how it went (2: configuration or usage).
 pub async fn run(cli: Cli) -> ExitCode {
+    // Needs no configuration: the key is what an installs configuration lacks first.
+    #[cfg(feature = "slack")]
+    if let Command::Slack {
+        action: SlackAction::NewKey,
+    } = cli.command
+    {
+        return print_new_slack_key();
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -148,6 +170,12 @@ pub async fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[cfg(feature = "slack")]
+fn print_new_slack_key() -> ExitCode {
+    println!("{}", crate::slack::crypto::TokenKey::generate());
+    ExitCode::SUCCESS
 }
 
 async fn open(config: &Config) -> Result<(App, DatabaseLock)> {
@@ -212,6 +240,10 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
             println!("{}", crate::discord::invite_url(id));
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "slack")]
+        Command::Slack {
+            action: SlackAction::NewKey,
+        } => Ok(print_new_slack_key()),
         Command::CheckConfig => {
             for line in config.describe() {
                 println!("{line}");

@@ -287,7 +287,7 @@ impl Config {
             {
                 return Err(ConfigError::Invalid(
                     "slack.client_id is set, so installs are enabled: also set slack.client_secret, slack.public_url and \
-                     slack.token_key (32 random bytes in base64, e.g. `openssl rand -base64 32`)"
+                     slack.token_key (32 random bytes in base64, from `keel slack new-key`)"
                         .into(),
                 ));
             }

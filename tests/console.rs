@@ -233,3 +233,39 @@ fn run_without_platforms_points_to_the_console() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("keel console"));
 }
+
+#[cfg(feature = "slack")]
+#[test]
+fn a_slack_token_key_is_made_even_before_the_config_is_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    // Installs are configured but the key is missing: the config is refused...
+    std::fs::write(
+        dir.path().join("keel.toml"),
+        "[slack]\nsigning_secret = \"s\"\nclient_id = \"1.2\"\nclient_secret = \"c\"\npublic_url = \"https://keel.example\"\n",
+    )
+    .unwrap();
+    let refused = keel(dir.path(), &["--config", "keel.toml", "check-config"], "");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("token_key"));
+    // ...and `slack new-key` makes the key it needs, different every time.
+    let keys: Vec<String> = (0..2)
+        .map(|_| {
+            let out = keel(
+                dir.path(),
+                &["--config", "keel.toml", "slack", "new-key"],
+                "",
+            );
+            assert!(out.status.success(), "{out:?}");
+            stdout(&out).trim().to_string()
+        })
+        .collect();
+    assert_ne!(keys[0], keys[1]);
+    let config = std::fs::read_to_string(dir.path().join("keel.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("keel.toml"),
+        format!("{config}token_key = \"{}\"\n", keys[0]),
+    )
+    .unwrap();
+    let accepted = keel(dir.path(), &["--config", "keel.toml", "check-config"], "");
+    assert!(accepted.status.success(), "{accepted:?}");
+}
