@@ -185,6 +185,30 @@ fn text_of(message: &serde_json::Value) -> String {
 }
 
 #[tokio::test]
+async fn health_readiness_and_oversized_bodies() {
+    let keel = start(Mode::Single).await;
+    let get = |path: &'static str| http::send(keel.addr, "GET", path, &[], b"");
+    assert_eq!(get("/healthz").await.status, 200);
+    assert_eq!(get("/readyz").await.status, 200);
+
+    // Bigger than anything Slack sends: refused, signed or not, and nothing written.
+    let big = format!(
+        "team_id=T1&user_id=U1&user_name=u&command=%2Fkeel&text=contribute+{}",
+        "a".repeat(300 * 1024)
+    );
+    let refused = keel
+        .signed("/slack/commands", &big, "application/x-www-form-urlencoded")
+        .await;
+    assert_eq!(refused.status, 413, "{}", refused.body);
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 0);
+
+    // Without its database Keel is alive but not ready.
+    keel.app.store().close().await;
+    assert_eq!(get("/readyz").await.status, 503);
+    assert_eq!(get("/healthz").await.status, 200);
+}
+
+#[tokio::test]
 async fn forged_tampered_replayed_and_malformed_requests_get_401_and_change_nothing() {
     let keel = start(Mode::Single).await;
     let body = "team_id=T1&user_id=U1&user_name=u&command=%2Fkeel&text=contribute+Planted+a+tree";
