@@ -608,6 +608,40 @@ async fn reinstall_updates_and_uninstall_deletes_the_tokens() {
 }
 
 #[tokio::test]
+async fn a_paced_backlog_stops_at_shutdown_and_keeps_the_rest() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command("T1", "UADMIN", "setup announcements <#C42|celebrations>")
+        .await;
+    // Each member's first contribution is announced: a backlog for one channel.
+    for member in ["U1", "U2", "U3", "U4", "U5"] {
+        keel.command("T1", member, "contribute Planted an oak")
+            .await;
+    }
+    let pending = "SELECT count(*) FROM announcement_deliveries WHERE status = 'pending'";
+    let backlog = keel.count(pending).await;
+    assert!(backlog >= 5, "{backlog}");
+
+    let (stop, shutdown) = shutdown_pair();
+    let deliverer = Deliverer::new(
+        keel.app.clone(),
+        vec![Arc::new(SlackNotifier(keel.slack.clone()))],
+    );
+    let running = tokio::spawn(deliverer.run(shutdown));
+    while keel.fake.calls("chat.postMessage").len() < 2 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stop.trigger();
+    tokio::time::timeout(std::time::Duration::from_millis(500), running)
+        .await
+        .expect("shutdown does not wait for the backlog's pace")
+        .unwrap();
+    let posted = keel.fake.calls("chat.postMessage").len() as i64;
+    assert!(posted < backlog, "{posted} of {backlog}");
+    assert_eq!(keel.count(pending).await, backlog - posted, "the rest wait");
+}
+
+#[tokio::test]
 async fn a_milestone_is_posted_once_after_a_rate_limit() {
     let keel = start(Mode::Single).await;
     keel.fake.make_admin("UADMIN");
@@ -639,6 +673,11 @@ async fn a_milestone_is_posted_once_after_a_rate_limit() {
     deliverer.deliver_due().await.unwrap();
 
     let calls = posted(&keel.fake);
+    // Slack asks for about one post a second per channel (S10).
+    for pair in calls.windows(2) {
+        let apart = pair[1].at - pair[0].at;
+        assert!(apart >= std::time::Duration::from_millis(990), "{apart:?}");
+    }
     let community: Vec<_> = calls
         .iter()
         .filter(|c| {

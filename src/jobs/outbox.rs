@@ -4,16 +4,18 @@
 //! platform asks to wait or fails, the rest of that workspace's announcements wait
 //! too, in order, instead of each being tried in turn.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use futures_util::future::BoxFuture;
 use rand::Rng;
 
 use super::Shutdown;
 use crate::app::App;
-use crate::domain::Platform;
+use crate::domain::{Platform, WorkspaceId};
 use crate::error::Result;
 use crate::store::outbox::{self, Delivery};
 use crate::store::parse_ts;
@@ -35,6 +37,10 @@ pub enum DeliveryError {
 pub trait Notifier: Send + Sync + 'static {
     fn platform(&self) -> Platform;
     fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>>;
+    /// The least time between two posts to one workspace's announcement channel.
+    fn pace(&self) -> Duration {
+        Duration::ZERO
+    }
 }
 
 /// How long to wait after the nth failed attempt: doubling from 2 s, at most an
@@ -53,17 +59,47 @@ enum Attempt {
     Failed,
 }
 
+/// The deliveries in turns, each workspace's in order: every workspace's first,
+/// then every one's second, and so on, so that one workspace's backlog, posted at
+/// its channel's pace, does not hold up the others.
+fn in_turns(due: Vec<Delivery>) -> Vec<Delivery> {
+    let mut turns: HashMap<WorkspaceId, usize> = HashMap::new();
+    let mut ranked: Vec<(usize, usize, Delivery)> = due
+        .into_iter()
+        .enumerate()
+        .map(|(order, delivery)| {
+            let turn = turns.entry(delivery.workspace).or_default();
+            *turn += 1;
+            (*turn, order, delivery)
+        })
+        .collect();
+    ranked.sort_by_key(|(turn, order, _)| (*turn, *order));
+    ranked
+        .into_iter()
+        .map(|(_, _, delivery)| delivery)
+        .collect()
+}
+
 /// The most deliveries fetched at once.
 const BATCH: i64 = 50;
 
 pub struct Deliverer {
     app: App,
     notifiers: Vec<Arc<dyn Notifier>>,
+    /// When each workspace was last posted to, to keep its notifier's pace.
+    last_post: Mutex<HashMap<WorkspaceId, Instant>>,
+    /// Set by `run`: a round stops at shutdown rather than keep pace through a backlog.
+    shutdown: Option<Shutdown>,
 }
 
 impl Deliverer {
     pub fn new(app: App, notifiers: Vec<Arc<dyn Notifier>>) -> Self {
-        Deliverer { app, notifiers }
+        Deliverer {
+            app,
+            notifiers,
+            last_post: Mutex::new(HashMap::new()),
+            shutdown: None,
+        }
     }
 
     /// Delivers everything due now; returns how many were delivered.
@@ -82,11 +118,20 @@ impl Deliverer {
                 // Workspaces whose platform asked to wait in this round: their
                 // other deliveries fetched with it were just moved to the retry.
                 let mut held = HashSet::new();
-                for delivery in due {
+                for delivery in in_turns(due) {
                     if held.contains(&delivery.workspace) {
                         continue;
                     }
-                    match self.deliver_one(notifier.as_ref(), &delivery).await? {
+                    self.keep_pace(notifier.pace(), delivery.workspace).await;
+                    if self.shutdown.as_ref().is_some_and(Shutdown::is_triggered) {
+                        return Ok(delivered);
+                    }
+                    let attempt = self.deliver_one(notifier.as_ref(), &delivery).await;
+                    self.last_post
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(delivery.workspace, Instant::now());
+                    match attempt? {
                         Attempt::Delivered => delivered += 1,
                         Attempt::Retry => {
                             held.insert(delivery.workspace);
@@ -100,6 +145,27 @@ impl Deliverer {
             }
         }
         Ok(delivered)
+    }
+
+    /// Waits until `pace` has passed since the workspace was last posted to.
+    async fn keep_pace(&self, pace: Duration, workspace: WorkspaceId) {
+        let last = self
+            .last_post
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&workspace)
+            .copied();
+        let Some(last) = last.filter(|_| !pace.is_zero()) else {
+            return;
+        };
+        let paced = tokio::time::sleep_until(last + pace);
+        match self.shutdown.clone() {
+            Some(mut shutdown) => tokio::select! {
+                _ = paced => {}
+                _ = shutdown.wait() => {}
+            },
+            None => paced.await,
+        }
     }
 
     async fn deliver_one(&self, notifier: &dyn Notifier, delivery: &Delivery) -> Result<Attempt> {
@@ -142,7 +208,8 @@ impl Deliverer {
 
     /// Delivers until shutdown: at once when woken, else when the next retry is due
     /// (checking at least every 30 s).
-    pub async fn run(self, mut shutdown: Shutdown) {
+    pub async fn run(mut self, mut shutdown: Shutdown) {
+        self.shutdown = Some(shutdown.clone());
         loop {
             if let Err(e) = self.deliver_due().await {
                 tracing::error!(error = %e, "announcement delivery failed");
@@ -168,5 +235,36 @@ impl Deliverer {
             }
         }
         wait
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AnnouncementId, CommunityId, Reply};
+
+    fn delivery(announcement: i64, workspace: i64) -> Delivery {
+        Delivery {
+            announcement: AnnouncementId(announcement),
+            workspace: WorkspaceId(workspace),
+            community: CommunityId(1),
+            platform: Platform::Slack,
+            workspace_external_id: format!("T{workspace}"),
+            channel: Some("C1".into()),
+            attempts: 0,
+            body: Reply::public("milestone"),
+        }
+    }
+
+    #[test]
+    fn a_backlog_takes_turns_with_other_workspaces_in_order() {
+        let due = [(1, 7), (2, 7), (3, 7), (4, 8), (5, 9), (6, 8)]
+            .map(|(a, w)| delivery(a, w))
+            .to_vec();
+        let order: Vec<(i64, i64)> = in_turns(due)
+            .iter()
+            .map(|d| (d.announcement.0, d.workspace.0))
+            .collect();
+        assert_eq!(order, [(1, 7), (4, 8), (5, 9), (2, 7), (6, 8), (3, 7)]);
     }
 }

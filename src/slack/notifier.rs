@@ -1,6 +1,7 @@
 //! Announcements to Slack: chat.postMessage to each workspace's chosen channel.
 //! Rate limits and server errors come back as retries (the outbox waits at least
-//! Retry-After), so nothing is lost and nothing is posted twice.
+//! Retry-After), so nothing is lost and nothing is posted twice; and a channel is
+//! posted to about once a second at most, as Slack asks of chat.postMessage (S10).
 
 use std::sync::Arc;
 
@@ -18,6 +19,10 @@ pub struct SlackNotifier(pub Arc<Slack>);
 impl Notifier for SlackNotifier {
     fn platform(&self) -> Platform {
         Platform::Slack
+    }
+
+    fn pace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
     }
 
     fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {

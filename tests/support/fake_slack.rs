@@ -22,6 +22,7 @@ pub struct Call {
     pub bytes: Vec<u8>,
     pub content_type: String,
     pub authorization: String,
+    pub at: std::time::Instant,
 }
 
 impl Call {
@@ -140,6 +141,7 @@ async fn api(
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string(),
+        at: std::time::Instant::now(),
     };
     let mut script = script.lock().unwrap();
     script.calls.push(call.clone());
