@@ -564,6 +564,49 @@ async fn install_flow_checks_state_and_stores_the_token_sealed() {
 }
 
 #[tokio::test]
+async fn an_enterprise_grid_install_is_keyed_by_organisation_and_team() {
+    let keel = start(Mode::Installs).await;
+    keel.fake.script.lock().unwrap().grant_enterprise = Some("E-GRID".into());
+    keel.install().await;
+    let (enterprise, team): (String, String) =
+        sqlx::query_as("SELECT enterprise_id, team_id FROM slack_installations")
+            .fetch_one(&keel.app.store().read)
+            .await
+            .unwrap();
+    assert_eq!(
+        (enterprise.as_str(), team.as_str()),
+        ("E-GRID", "T-INSTALLED")
+    );
+    // Sealed with the organisation in its associated data, and opened with it.
+    assert_eq!(
+        keel.slack
+            .bot_token("T-INSTALLED")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("xoxb-fake-secret-token-4242")
+    );
+
+    // A whole-organisation install names no workspace: refused, nothing stored.
+    keel.fake.script.lock().unwrap().grant_org_wide = true;
+    let (_, state, cookie) = keel.begin_install().await;
+    let refused = http::send(
+        keel.addr,
+        "GET",
+        &format!("/slack/oauth/callback?code=c&state={state}"),
+        &[("Cookie", cookie)],
+        b"",
+    )
+    .await;
+    assert_eq!(refused.status, 502);
+    assert!(refused.body.contains("one workspace"), "{}", refused.body);
+    assert_eq!(
+        keel.count("SELECT count(*) FROM slack_installations").await,
+        1
+    );
+}
+
+#[tokio::test]
 async fn reinstall_updates_and_uninstall_deletes_the_tokens() {
     let keel = start(Mode::Installs).await;
     for _ in 0..2 {

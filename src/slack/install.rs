@@ -205,23 +205,27 @@ async fn exchange(slack: &Slack, code: &str) -> Result<String, String> {
     };
     let redirect =
         url::Url::parse(&redirect).map_err(|_| "slack.public_url is not a URL.".to_string())?;
-    let request = SlackOAuthV2AccessTokenRequest::new(
-        SlackClientId(client_id.clone()),
-        SlackClientSecret(secret.expose().to_string()),
-        SlackOAuthCode(code.to_string()),
-    )
-    .with_redirect_uri(redirect);
-    let granted = slack.client.oauth2_access(&request).await.map_err(|e| {
-        tracing::warn!(error = %e, "oauth.v2.access failed");
-        "Slack did not accept the installation code. Start again from the Add to Slack button."
-            .to_string()
-    })?;
-    let team_id = granted.team.id.0.clone();
-    let team_name = granted.team.name.clone().unwrap_or_else(|| team_id.clone());
-    // slack-morphism's response has no enterprise; installs are keyed by team.
-    let enterprise = "";
+    let grant = grant(slack, client_id, secret.expose(), code, &redirect)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "oauth.v2.access failed");
+            "Slack did not accept the installation code. Start again from the Add to Slack button."
+                .to_string()
+        })?;
+    // An organisation-wide install (Enterprise Grid) names no team, and Keel keys
+    // everything by the workspace a request comes from.
+    let Some(team) = grant.team else {
+        return Err(
+            "Keel is installed workspace by workspace: install it to one workspace of the organisation at a time."
+                .into(),
+        );
+    };
+    let team_id = team.id;
+    let team_name = team.name.unwrap_or_else(|| team_id.clone());
+    let enterprise = grant.enterprise.map(|e| e.id).unwrap_or_default();
+    let enterprise = enterprise.as_str();
     let sealed = key.seal(
-        &granted.access_token.0,
+        &grant.access_token,
         &crypto::associated(enterprise, &team_id),
     );
     let now = slack.app.now();
@@ -229,10 +233,10 @@ async fn exchange(slack: &Slack, code: &str) -> Result<String, String> {
         enterprise_id: enterprise,
         team_id: &team_id,
         team_name: &team_name,
-        bot_user_id: granted.bot_user_id.as_ref().map(|u| u.0.as_str()),
+        bot_user_id: grant.bot_user_id.as_deref(),
         bot_token_sealed: &sealed,
-        installer_user_id: Some(granted.authed_user.id.0.as_str()),
-        scopes: &granted.scope.0,
+        installer_user_id: grant.authed_user.as_ref().map(|u| u.id.as_str()),
+        scopes: &grant.scope,
     };
     slack
         .app
@@ -268,4 +272,54 @@ mod tests {
             .collect();
         assert_eq!(listed.join(","), super::SCOPES);
     }
+}
+
+/// What `oauth.v2.access` grants: slack-morphism's own type leaves out the
+/// enterprise, which keys an installation with the team (S7), and insists on a team,
+/// which an organisation-wide install does not name.
+#[derive(serde::Deserialize)]
+struct Grant {
+    access_token: String,
+    scope: String,
+    bot_user_id: Option<String>,
+    team: Option<Named>,
+    enterprise: Option<Named>,
+    authed_user: Option<AuthedUser>,
+}
+
+#[derive(serde::Deserialize)]
+struct Named {
+    id: String,
+    name: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct AuthedUser {
+    id: String,
+}
+
+/// Exchanges the code as slack-morphism's `oauth2_access` does (client id and
+/// secret as basic auth, at the configured API base), reading Slack's whole answer.
+async fn grant(
+    slack: &Slack,
+    client_id: &str,
+    client_secret: &str,
+    code: &str,
+    redirect: &url::Url,
+) -> Result<Grant, slack_morphism::errors::SlackClientError> {
+    let connector = &slack.client.http_api.connector;
+    let uri = SlackClientHttpApiUri::create_url_with_params(
+        connector.create_method_uri_path("oauth.v2.access")?,
+        &[
+            ("code", Some(&code.to_string())),
+            ("redirect_uri", Some(&redirect.as_str().to_string())),
+        ],
+    )?;
+    connector
+        .http_get_with_client_secret(
+            uri,
+            &SlackClientId(client_id.to_string()),
+            &SlackClientSecret(client_secret.to_string()),
+        )
+        .await
 }

@@ -42,6 +42,10 @@ pub struct Script {
     pub upload_base: String,
     /// Slack's error for files.completeUploadExternal, e.g. "not_in_channel".
     pub refuse_share: Option<String>,
+    /// The Enterprise Grid organisation oauth.v2.access names, if any.
+    pub grant_enterprise: Option<String>,
+    /// oauth.v2.access answers for a whole organisation: no team.
+    pub grant_org_wide: bool,
 }
 
 #[derive(Clone)]
@@ -209,7 +213,10 @@ async fn api(
         "oauth.v2.access" => json!({
             "ok": true, "access_token": "xoxb-fake-secret-token-4242", "token_type": "bot",
             "scope": "commands,chat:write", "bot_user_id": "UBOT", "app_id": "A1",
-            "team": {"id": "T-INSTALLED", "name": "Installed Team"}, "authed_user": {"id": "UADMIN"}
+            "team": if script.grant_org_wide { Value::Null } else { json!({"id": "T-INSTALLED", "name": "Installed Team"}) },
+            "enterprise": script.grant_enterprise.as_ref().map(|id| json!({"id": id, "name": "Grid"})),
+            "is_enterprise_install": script.grant_org_wide,
+            "authed_user": {"id": "UADMIN"}
         }),
         _ => json!({"ok": false, "error": "unknown_method"}),
     };
