@@ -291,6 +291,13 @@ impl Config {
                         .into(),
                 ));
             }
+            if self.slack.bot_token.is_some() && self.slack.client_id.is_some() {
+                return Err(ConfigError::Invalid(
+                    "slack: set slack.bot_token (one workspace) or slack.client_id (installs), not both: \
+                     with both, the one token would answer for every installed workspace"
+                        .into(),
+                ));
+            }
             if self.slack.bot_token.is_none() && self.slack.client_id.is_none() {
                 return Err(ConfigError::Invalid(
                     "slack: set either slack.bot_token (one workspace) or slack.client_id (installs)".into(),
@@ -415,6 +422,20 @@ mod tests {
         .unwrap();
         let err = Config::load(Some(&path)).unwrap_err().to_string();
         assert!(err.contains("signing_secret is empty"), "{err}");
+    }
+
+    #[test]
+    fn one_workspace_and_installs_are_not_configured_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keel.toml");
+        std::fs::write(
+            &path,
+            "[slack]\nsigning_secret = \"s\"\nbot_token = \"xoxb-1\"\nclient_id = \"1.2\"\nclient_secret = \"c\"\n\
+             token_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\npublic_url = \"https://keel.example\"\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("not both"), "{err}");
     }
 
     #[test]
