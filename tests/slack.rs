@@ -448,6 +448,30 @@ async fn a_retried_event_counts_once_and_url_verification_answers_after_the_chec
     let db = std::fs::read(keel.dir.path().join("keel.db")).unwrap();
     let wal = std::fs::read(keel.dir.path().join("keel.db-wal")).unwrap_or_default();
     assert!(!db.windows(5).any(|w| w == b"hello") && !wal.windows(5).any(|w| w == b"hello"));
+
+    // A reaction counts too; a bot's message and an edit do not.
+    for event in [
+        r#"{"type":"event_callback","team_id":"T1","event_id":"EvR1","event":{"type":"reaction_added","user":"U1","reaction":"tada","item":{"type":"message","channel":"C1","ts":"1.0"}}}"#,
+        r#"{"type":"event_callback","team_id":"T1","event_id":"EvB1","event":{"type":"message","user":"U1","bot_id":"B1","text":"beep","channel":"C1","ts":"2.0"}}"#,
+        r#"{"type":"event_callback","team_id":"T1","event_id":"EvE1","event":{"type":"message","subtype":"message_changed","user":"U1","channel":"C1","ts":"3.0"}}"#,
+    ] {
+        assert_eq!(
+            keel.signed("/slack/events", event, "application/json")
+                .await
+                .status,
+            200
+        );
+    }
+    assert_eq!(
+        keel.count("SELECT COALESCE(sum(reactions), 0) FROM member_daily_activity")
+            .await,
+        1
+    );
+    assert_eq!(
+        keel.count("SELECT COALESCE(sum(messages), 0) FROM member_daily_activity")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -984,6 +1008,33 @@ async fn forms_open_for_bare_commands_and_their_submissions_run_the_core() {
     assert_eq!(confirmed.len(), 1);
     assert_eq!(confirmed[0].json()["user"], "U1");
     assert!(confirmed[0].body.contains("Planted 40 oaks"));
+
+    // An organiser opens the goal form and creates a goal with it.
+    let opened = keel.command_raw("T1", "UADMIN", "goal create").await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    let views = keel.fake.calls("views.open");
+    assert_eq!(views.len(), 2);
+    assert_eq!(views[1].json()["view"]["callback_id"], "keel_goal_create");
+    let goal_form = |user: &str| {
+        serde_json::json!({
+            "type": "view_submission",
+            "team": {"id": "T1"},
+            "user": {"id": user, "username": user, "team_id": "T1"},
+            "view": {"callback_id": "keel_goal_create", "private_metadata": "C1", "state": {"values": {
+                "title": {"value": {"type": "plain_text_input", "value": "Clean the river"}},
+                "target": {"value": {"type": "plain_text_input", "value": "12"}},
+                "slug": {"value": {"type": "plain_text_input", "value": "river"}}
+            }}}
+        })
+    };
+    let river = "SELECT count(*) FROM goals WHERE slug = 'river' AND target = 12";
+    // A member's submission, forged without the form, is refused like the command.
+    keel.submit(goal_form("U1")).await;
+    assert_eq!(keel.count(river).await, 0);
+    let created = keel.submit(goal_form("UADMIN")).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    assert!(created.body.is_empty(), "the form closes: {}", created.body);
+    assert_eq!(keel.count(river).await, 1);
 }
 
 #[tokio::test]
@@ -992,6 +1043,12 @@ async fn the_home_tab_shows_the_mission_goals_and_my_totals() {
     keel.fake.make_admin("UADMIN");
     keel.command("T1", "UADMIN", "mission set Grow a thriving urban forest")
         .await;
+    keel.command(
+        "T1",
+        "UADMIN",
+        "goal create \"Plant 500 trees\" target=500 unit=trees",
+    )
+    .await;
     keel.command("T1", "U1", "contribute Watered saplings")
         .await;
     let event = r#"{"type":"event_callback","team_id":"T1","event_id":"EvHome","event":{"type":"app_home_opened","user":"U1","tab":"home"}}"#;
@@ -1011,6 +1068,7 @@ async fn the_home_tab_shows_the_mission_goals_and_my_totals() {
         text.contains("Grow a thriving urban forest") && text.contains("Your stats"),
         "{text}"
     );
+    assert!(text.contains("Plant 500 trees"), "the open goals: {text}");
 }
 
 /// Waits (up to two seconds) until the fake has seen `n` calls of `method`.
