@@ -396,6 +396,35 @@ async fn slash_commands_run_through_the_core() {
 }
 
 #[tokio::test]
+async fn a_role_slack_does_not_confirm_in_time_is_asked_again() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.fake
+        .script
+        .lock()
+        .unwrap()
+        .slow_next
+        .insert("users.info".into(), std::time::Duration::from_secs(4));
+    let started = std::time::Instant::now();
+    let unsure = keel
+        .command("T1", "UADMIN", "mission set Grow a forest")
+        .await;
+    // Answered in time for Slack's three seconds, saying what happened.
+    assert!(started.elapsed() < std::time::Duration::from_millis(2900));
+    assert!(
+        text_of(&unsure).contains("could not check with Slack"),
+        "{unsure}"
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM mission_versions").await, 0);
+    // Not remembered as a member: the next command asks Slack again.
+    let set = keel
+        .command("T1", "UADMIN", "mission set Grow a forest")
+        .await;
+    assert!(!text_of(&set).contains("organisers"), "{set}");
+    assert_eq!(keel.count("SELECT count(*) FROM mission_versions").await, 1);
+}
+
+#[tokio::test]
 async fn a_retried_event_counts_once_and_url_verification_answers_after_the_check() {
     let keel = start(Mode::Single).await;
     let challenge = keel

@@ -65,13 +65,17 @@ pub fn delivery_error(e: SlackClientError) -> DeliveryError {
 }
 
 /// Who organises, per workspace: admins and owners, and members of the user group
-/// set with `setup organiser-role`. Asked of Slack, remembered five minutes.
+/// set with `setup organiser-role`. Asked of Slack, remembered five minutes; an
+/// answer Slack did not give (an error, or none in time) is not remembered.
 pub struct Directory {
     client: Arc<Client>,
     cache: Mutex<HashMap<(String, String), (bool, Instant)>>,
 }
 
 const DIRECTORY_TTL: Duration = Duration::from_secs(300);
+/// Slack wants a command answered within 3 s: a lookup still unanswered after this
+/// counts as failed.
+const LOOKUP_BUDGET: Duration = Duration::from_secs(2);
 
 impl Directory {
     pub fn new(client: Arc<Client>) -> Self {
@@ -87,7 +91,7 @@ impl Directory {
         team: &str,
         user: &str,
         usergroup: Option<&str>,
-    ) -> bool {
+    ) -> Result<bool, String> {
         let key = (team.to_string(), user.to_string());
         if let Some((answer, at)) = self
             .cache
@@ -96,43 +100,54 @@ impl Directory {
             .get(&key)
             && at.elapsed() < DIRECTORY_TTL
         {
-            return *answer;
+            return Ok(*answer);
         }
         let token = token(bot_token);
         let session = self.client.open_session(&token);
-        let admin = match session
-            .users_info(&SlackApiUsersInfoRequest::new(SlackUserId(
+        let deadline = tokio::time::Instant::now() + LOOKUP_BUDGET;
+        let admin = tokio::time::timeout_at(
+            deadline,
+            session.users_info(&SlackApiUsersInfoRequest::new(SlackUserId(
                 user.to_string(),
-            )))
+            ))),
+        )
+        .await
+        .map_err(|_| "no answer in time".to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map(|info| {
+            let f = &info.user.flags;
+            f.is_admin.unwrap_or(false)
+                || f.is_owner.unwrap_or(false)
+                || f.is_primary_owner.unwrap_or(false)
+        });
+        let in_group = match (&admin, usergroup.and_then(group_id)) {
+            (Ok(false), Some(group)) => tokio::time::timeout_at(
+                deadline,
+                session.usergroups_users_list(&SlackApiUserGroupsUsersListRequest::new(
+                    SlackUserGroupId(group),
+                )),
+            )
             .await
-        {
-            Ok(info) => {
-                let f = &info.user.flags;
-                f.is_admin.unwrap_or(false)
-                    || f.is_owner.unwrap_or(false)
-                    || f.is_primary_owner.unwrap_or(false)
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "users.info failed; treating the user as a member");
-                false
-            }
+            .map_err(|_| "no answer in time".to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+            .map(|r| r.users.iter().any(|u| u.0 == user)),
+            _ => Ok(false),
         };
-        let in_group = match usergroup.and_then(group_id) {
-            Some(group) if !admin => session
-                .usergroups_users_list(&SlackApiUserGroupsUsersListRequest::new(SlackUserGroupId(
-                    group,
-                )))
-                .await
-                .map(|r| r.users.iter().any(|u| u.0 == user))
-                .unwrap_or(false),
-            _ => false,
-        };
-        let answer = admin || in_group;
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, (answer, Instant::now()));
-        answer
+        match (admin, in_group) {
+            (Ok(admin), Ok(in_group)) => {
+                let answer = admin || in_group;
+                self.cache
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key, (answer, Instant::now()));
+                Ok(answer)
+            }
+            // Not remembered: the next command asks again.
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "asking Slack who organises failed");
+                Err(e)
+            }
+        }
     }
 }
 

@@ -100,7 +100,12 @@ pub async fn run(slack: &Arc<Slack>, command: SlashCommand) -> Option<Value> {
     };
     // Only ask Slack who organises when the command needs it: most do not.
     let role = if parsed.requires_organiser() || matches!(parsed, Command::Help { .. }) {
-        organiser_role(slack, &command.team_id, &command.user_id).await
+        match organiser_role(slack, &command.team_id, &command.user_id).await {
+            Ok(role) => role,
+            // Help shows what members see when Slack cannot say.
+            Err(_) if !parsed.requires_organiser() => Role::Member,
+            Err(e) => return Some(render::error(&e.to_string())),
+        }
     } else {
         Role::Member
     };
@@ -237,7 +242,10 @@ async fn follow_up(slack: &Slack, url: &str, message: Value) {
 async fn open_form(slack: &Slack, command: &SlashCommand, goal: bool) -> Option<Value> {
     let app = &slack.app;
     let role = if goal {
-        organiser_role(slack, &command.team_id, &command.user_id).await
+        match organiser_role(slack, &command.team_id, &command.user_id).await {
+            Ok(role) => role,
+            Err(e) => return Some(render::error(&e.to_string())),
+        }
     } else {
         Role::Member
     };
@@ -297,10 +305,15 @@ async fn open_form(slack: &Slack, command: &SlashCommand, goal: bool) -> Option<
     }
 }
 
-/// Whether Slack says this user organises (admin, owner, or in the organiser group).
-pub async fn organiser_role(slack: &Slack, team_id: &str, user_id: &str) -> Role {
+/// Whether Slack says this user organises (admin, owner, or in the organiser group);
+/// an error for the member when Slack could not say.
+pub async fn organiser_role(
+    slack: &Slack,
+    team_id: &str,
+    user_id: &str,
+) -> Result<Role, UserError> {
     let Ok(Some(token)) = slack.bot_token(team_id).await else {
-        return Role::Member;
+        return Ok(Role::Member);
     };
     let group =
         communities::workspace_by_external(&slack.app.store().read, Platform::Slack, team_id)
@@ -308,13 +321,16 @@ pub async fn organiser_role(slack: &Slack, team_id: &str, user_id: &str) -> Role
             .ok()
             .flatten()
             .and_then(|w| w.organiser_role);
-    if slack
+    match slack
         .directory
         .is_organiser(&token, team_id, user_id, group.as_deref())
         .await
     {
-        Role::Organiser
-    } else {
-        Role::Member
+        Ok(true) => Ok(Role::Organiser),
+        Ok(false) => Ok(Role::Member),
+        Err(_) => Err(UserError::invalid(
+            "Keel could not check with Slack whether you organise this workspace: Slack did not answer.",
+            "Nothing was changed; try again in a moment.",
+        )),
     }
 }

@@ -38,7 +38,10 @@ pub async fn handle(slack: &Slack, payload: &Value) -> Option<Value> {
         Err((block, e)) => return Some(errors(block, &e)),
     };
     let role = if command.requires_organiser() {
-        organiser_role(slack, team, user).await
+        match organiser_role(slack, team, user).await {
+            Ok(role) => role,
+            Err(e) => return Some(errors(forms::block_for(callback, &e), &e)),
+        }
     } else {
         Role::Member
     };

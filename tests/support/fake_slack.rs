@@ -46,6 +46,8 @@ pub struct Script {
     pub grant_enterprise: Option<String>,
     /// oauth.v2.access answers for a whole organisation: no team.
     pub grant_org_wide: bool,
+    /// How long to take over the next answer to a method.
+    pub slow_next: HashMap<String, std::time::Duration>,
 }
 
 #[derive(Clone)]
@@ -147,6 +149,10 @@ async fn api(
             .to_string(),
         at: std::time::Instant::now(),
     };
+    let slow = script.lock().unwrap().slow_next.remove(&method);
+    if let Some(slow) = slow {
+        tokio::time::sleep(slow).await;
+    }
     let mut script = script.lock().unwrap();
     script.calls.push(call.clone());
     if let Some((status, retry_after)) = script
