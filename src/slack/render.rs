@@ -1,7 +1,7 @@
 //! Replies as Slack Block Kit. User text is escaped (`&`, `<`, `>`), so
 //! `<!channel>`, `<!here>` and `<!subteam^…>` never notify anyone (S11); section
-//! text stays within Slack's 3000 characters; times and days are Slack date tokens,
-//! shown in each reader's own time zone.
+//! text stays within Slack's 3000 characters; times are Slack date tokens, shown in
+//! each reader's own time zone, and calendar days are written out as they are.
 
 use serde_json::{Value, json};
 use slack_morphism::prelude::{SlackBlock, SlackMessageContent};
@@ -32,16 +32,9 @@ fn mrkdwn(line: &Line) -> String {
                 t.timestamp(),
                 t.format("%Y-%m-%d %H:%M UTC")
             ),
-            Span::Day(d) => {
-                let noon = d
-                    .and_hms_opt(12, 0, 0)
-                    .map(|t| t.and_utc().timestamp())
-                    .unwrap_or(0);
-                format!(
-                    "<!date^{noon}^{{date_short_pretty}}|{}>",
-                    d.format("%Y-%m-%d")
-                )
-            }
+            // A calendar day, not a moment: a date token would move it to the next
+            // day for readers east of UTC+12 (New Zealand in summer).
+            Span::Day(d) => d.format("%-d %b %Y").to_string(),
         })
         .collect()
 }
@@ -179,9 +172,11 @@ mod tests {
     }
 
     #[test]
-    fn times_are_date_tokens() {
+    fn times_are_date_tokens_and_days_are_days() {
         let t = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let text = mrkdwn(&Line::new().time(t));
         assert!(text.starts_with("<!date^1700000000^"), "{text}");
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(mrkdwn(&Line::new().day(day)), "1 Dec 2026");
     }
 }
