@@ -660,6 +660,32 @@ async fn an_enterprise_grid_install_is_keyed_by_organisation_and_team() {
 }
 
 #[tokio::test]
+async fn a_single_workspace_reinstalled_in_slack_keeps_its_data() {
+    let keel = start(Mode::Single).await;
+    keel.command("T1", "U1", "contribute Planted an oak").await;
+    let uninstall = r#"{"type":"event_callback","team_id":"T1","event_id":"EvU1","event":{"type":"app_uninstalled"}}"#;
+    assert_eq!(
+        keel.signed("/slack/events", uninstall, "application/json")
+            .await
+            .status,
+        200
+    );
+    let scheduled = "SELECT count(*) FROM workspaces WHERE purge_after IS NOT NULL";
+    assert_eq!(keel.count(scheduled).await, 1);
+    // A late retry of an event from before is no sign of a reinstall...
+    let message = r#"{"type":"event_callback","team_id":"T1","event_id":"EvLate","event":{"type":"message","user":"U1","text":"hi","channel":"C1","ts":"1.0"}}"#;
+    keel.signed("/slack/events", message, "application/json")
+        .await;
+    assert_eq!(keel.count(scheduled).await, 1);
+    // ...but a member's command is: reinstalled from Slack's own pages, with no
+    // install callback to say so, Keel keeps the workspace's data.
+    let stats = keel.command("T1", "U1", "stats me").await;
+    assert!(text_of(&stats).contains("Your stats"), "{stats}");
+    assert_eq!(keel.count(scheduled).await, 0);
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 1);
+}
+
+#[tokio::test]
 async fn reinstall_updates_and_uninstall_deletes_the_tokens() {
     let keel = start(Mode::Installs).await;
     for _ in 0..2 {

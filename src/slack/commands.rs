@@ -43,11 +43,11 @@ impl SlashCommand {
 
 impl SlashCommand {
     /// The member running the command, in the community of the signed team.
-    async fn actor(
-        &self,
-        app: &crate::app::App,
-        role: Role,
-    ) -> Result<crate::domain::Actor, UserError> {
+    async fn actor(&self, slack: &Slack, role: Role) -> Result<crate::domain::Actor, UserError> {
+        let app = &slack.app;
+        if let Err(e) = slack.in_use(&self.team_id, &self.team_domain).await {
+            return Err(app.report(e, "cancelling a scheduled purge"));
+        }
         app.actor(&envelope(
             &self.team_id,
             &self.team_domain,
@@ -109,7 +109,7 @@ pub async fn run(slack: &Arc<Slack>, command: SlashCommand) -> Option<Value> {
     } else {
         Role::Member
     };
-    let actor = match command.actor(app, role).await {
+    let actor = match command.actor(slack, role).await {
         Ok(a) => a,
         Err(e) => return Some(render::error(&e.to_string())),
     };
@@ -252,7 +252,7 @@ async fn open_form(slack: &Slack, command: &SlashCommand, goal: bool) -> Option<
     if goal && role != Role::Organiser {
         return Some(organisers_only("goal create"));
     }
-    let actor = match command.actor(app, role).await {
+    let actor = match command.actor(slack, role).await {
         Ok(a) => a,
         Err(e) => return Some(render::error(&e.to_string())),
     };

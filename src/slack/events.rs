@@ -217,7 +217,9 @@ async fn uninstalled(slack: &Slack, team: &str) -> Result<()> {
             );
             Ok(())
         })
-        .await
+        .await?;
+    slack.purge_scheduled(team);
+    Ok(())
 }
 
 /// Forgets handled event ids after two days (Slack retries within hours), until

@@ -45,6 +45,10 @@ pub async fn handle(slack: &Slack, payload: &Value) -> Option<Value> {
     } else {
         Role::Member
     };
+    if let Err(e) = slack.in_use(team, team).await {
+        let e = slack.app.report(e, "cancelling a scheduled purge");
+        return Some(errors(forms::block_for(callback, &e), &e));
+    }
     let actor = match slack
         .app
         .actor(&envelope(team, team, user, user_name, role))

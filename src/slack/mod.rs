@@ -17,11 +17,13 @@ pub mod server;
 pub mod signature;
 pub mod socket;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use crate::app::App;
 use crate::config::{Config, Secret};
 use crate::error::{Error, Result};
+use crate::store::communities;
 use crate::store::slack as stored;
 
 use self::crypto::TokenKey;
@@ -36,6 +38,10 @@ pub struct Slack {
     key: Option<TokenKey>,
     pub client: Arc<api::Client>,
     pub directory: api::Directory,
+    /// Teams whose data is scheduled for purge after an uninstall. A member's
+    /// command from one shows Keel is installed there again, which in
+    /// single-workspace mode no install callback says.
+    purge_scheduled: Mutex<HashSet<String>>,
 }
 
 /// Background work the adapter runs until shutdown.
@@ -50,6 +56,7 @@ pub async fn start(
     shutdown: crate::jobs::Shutdown,
 ) -> Result<(Arc<dyn crate::jobs::outbox::Notifier>, Vec<Task>)> {
     let slack = Slack::new(app, config)?;
+    slack.load_scheduled_purges().await?;
     let mut tasks: Vec<Task> = Vec::new();
     if slack.signing_secret().is_some() {
         let listen = &config.http.listen;
@@ -113,7 +120,42 @@ impl Slack {
             signing_secret,
             key,
             client,
+            purge_scheduled: Mutex::new(HashSet::new()),
         }))
+    }
+
+    /// Reads which teams' data is scheduled for purge (see [`Slack::in_use`]).
+    pub async fn load_scheduled_purges(&self) -> Result<()> {
+        let teams =
+            communities::purge_scheduled(&self.app.store().read, crate::domain::Platform::Slack)
+                .await?;
+        self.scheduled_purges().extend(teams);
+        Ok(())
+    }
+
+    /// A team's data is now scheduled for purge.
+    pub fn purge_scheduled(&self, team: &str) {
+        self.scheduled_purges().insert(team.to_string());
+    }
+
+    /// A member of `team` used Keel, so it is installed there: a purge scheduled
+    /// when it was uninstalled is cancelled.
+    pub async fn in_use(&self, team: &str, team_name: &str) -> Result<()> {
+        if !self.scheduled_purges().contains(team) {
+            return Ok(());
+        }
+        self.app
+            .workspace_joined(crate::domain::Platform::Slack, team, team_name)
+            .await?;
+        tracing::info!("a Slack workspace scheduled for purge is in use again; purge cancelled");
+        self.scheduled_purges().remove(team);
+        Ok(())
+    }
+
+    fn scheduled_purges(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.purge_scheduled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The signing secret, if Keel serves Slack's HTTP endpoints.

@@ -463,6 +463,19 @@ pub async fn rename(conn: &mut SqliteConnection, community: CommunityId, name: &
     Ok(())
 }
 
+/// The workspaces of `platform` whose data is scheduled for purge.
+pub async fn purge_scheduled(
+    db: impl SqliteExecutor<'_>,
+    platform: Platform,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT external_id FROM workspaces WHERE platform = ? AND purge_after IS NOT NULL",
+    )
+    .bind(platform.as_str())
+    .fetch_all(db)
+    .await?)
+}
+
 /// Marks a workspace for purge at `at` (None cancels, as on reinstall).
 pub async fn schedule_purge(
     conn: &mut SqliteConnection,
