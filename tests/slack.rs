@@ -160,16 +160,21 @@ impl Keel {
 
     /// A whole install, as the admin's browser makes it.
     async fn install(&self) {
+        let done = self.try_install().await;
+        assert_eq!(done.status, 200, "{}", done.body);
+    }
+
+    /// A whole install; the callback's answer.
+    async fn try_install(&self) -> http::Response {
         let (_, state, cookie) = self.begin_install().await;
-        let done = http::send(
+        http::send(
             self.addr,
             "GET",
             &format!("/slack/oauth/callback?code=c&state={state}"),
             &[("Cookie", cookie)],
             b"",
         )
-        .await;
-        assert_eq!(done.status, 200, "{}", done.body);
+        .await
     }
 
     async fn count(&self, sql: &'static str) -> i64 {
@@ -642,15 +647,7 @@ async fn an_enterprise_grid_install_is_keyed_by_organisation_and_team() {
 
     // A whole-organisation install names no workspace: refused, nothing stored.
     keel.fake.script.lock().unwrap().grant_org_wide = true;
-    let (_, state, cookie) = keel.begin_install().await;
-    let refused = http::send(
-        keel.addr,
-        "GET",
-        &format!("/slack/oauth/callback?code=c&state={state}"),
-        &[("Cookie", cookie)],
-        b"",
-    )
-    .await;
+    let refused = keel.try_install().await;
     assert_eq!(refused.status, 502);
     assert!(refused.body.contains("one workspace"), "{}", refused.body);
     assert_eq!(
