@@ -648,7 +648,7 @@ async fn an_enterprise_grid_install_is_keyed_by_organisation_and_team() {
     // A whole-organisation install names no workspace: refused, nothing stored.
     keel.fake.script.lock().unwrap().grant_org_wide = true;
     let refused = keel.try_install().await;
-    assert_eq!(refused.status, 502);
+    assert_eq!(refused.status, 400);
     assert!(refused.body.contains("one workspace"), "{}", refused.body);
     assert_eq!(
         keel.count("SELECT count(*) FROM slack_installations").await,

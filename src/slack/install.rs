@@ -186,39 +186,44 @@ pub async fn finish(
             }
             response
         }
-        Err(message) => page(
-            StatusCode::BAD_GATEWAY,
-            "Installation did not finish",
-            &message,
-        ),
+        Err((status, message)) => page(status, "Installation did not finish", &message),
     }
 }
 
-async fn exchange(slack: &Slack, code: &str) -> Result<String, String> {
+/// Exchanges the code and stores the installation; the team's name, or the status
+/// and message of the page that says why not.
+async fn exchange(slack: &Slack, code: &str) -> Result<String, (StatusCode, String)> {
+    let our_side = |message: &str| (StatusCode::INTERNAL_SERVER_ERROR, message.to_string());
     let (Some(client_id), Some(secret), Some(key), Some(redirect)) = (
         &slack.settings.client_id,
         &slack.settings.client_secret,
         slack.key(),
         redirect_uri(slack),
     ) else {
-        return Err("Installs are not fully configured on this server.".into());
+        return Err(our_side(
+            "Installs are not fully configured on this server.",
+        ));
     };
     let redirect =
-        url::Url::parse(&redirect).map_err(|_| "slack.public_url is not a URL.".to_string())?;
+        url::Url::parse(&redirect).map_err(|_| our_side("slack.public_url is not a URL."))?;
     let grant = grant(slack, client_id, secret.expose(), code, &redirect)
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "oauth.v2.access failed");
-            "Slack did not accept the installation code. Start again from the Add to Slack button."
-                .to_string()
+            (
+                StatusCode::BAD_GATEWAY,
+                "Slack did not accept the installation code. Start again from the Add to Slack button."
+                    .to_string(),
+            )
         })?;
     // An organisation-wide install (Enterprise Grid) names no team, and Keel keys
     // everything by the workspace a request comes from.
     let Some(team) = grant.team else {
-        return Err(
+        return Err((
+            StatusCode::BAD_REQUEST,
             "Keel is installed workspace by workspace: install it to one workspace of the organisation at a time."
                 .into(),
-        );
+        ));
     };
     let team_id = team.id;
     let team_name = team.name.unwrap_or_else(|| team_id.clone());
@@ -249,7 +254,7 @@ async fn exchange(slack: &Slack, code: &str) -> Result<String, String> {
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "saving installation");
-            "Something went wrong on our side; try again.".to_string()
+            our_side("Something went wrong on our side; try again.")
         })?;
     tracing::info!(team = %team_id, "Slack workspace installed");
     Ok(team_name)
