@@ -100,6 +100,12 @@ impl Keel {
         http::send(self.addr, "POST", path, &headers, body.as_bytes()).await
     }
 
+    /// Delivers a signed Events API payload, which Keel accepts.
+    async fn deliver_event(&self, body: &str) {
+        let r = self.signed("/slack/events", body, "application/json").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
     async fn command(&self, team: &str, user: &str, text: &str) -> serde_json::Value {
         let response = self.command_raw(team, user, text).await;
         assert_eq!(response.status, 200, "{}", response.body);
@@ -489,12 +495,7 @@ async fn a_retried_event_counts_once_and_url_verification_answers_after_the_chec
         r#"{"type":"event_callback","team_id":"T1","event_id":"EvB1","event":{"type":"message","user":"U1","bot_id":"B1","text":"beep","channel":"C1","ts":"2.0"}}"#,
         r#"{"type":"event_callback","team_id":"T1","event_id":"EvE1","event":{"type":"message","subtype":"message_changed","user":"U1","channel":"C1","ts":"3.0"}}"#,
     ] {
-        assert_eq!(
-            keel.signed("/slack/events", event, "application/json")
-                .await
-                .status,
-            200
-        );
+        keel.deliver_event(event).await;
     }
     assert_eq!(
         keel.count("SELECT COALESCE(sum(reactions), 0) FROM member_daily_activity")
@@ -661,18 +662,12 @@ async fn a_single_workspace_reinstalled_in_slack_keeps_its_data() {
     let keel = start(Mode::Single).await;
     keel.command("T1", "U1", "contribute Planted an oak").await;
     let uninstall = r#"{"type":"event_callback","team_id":"T1","event_id":"EvU1","event":{"type":"app_uninstalled"}}"#;
-    assert_eq!(
-        keel.signed("/slack/events", uninstall, "application/json")
-            .await
-            .status,
-        200
-    );
+    keel.deliver_event(uninstall).await;
     let scheduled = "SELECT count(*) FROM workspaces WHERE purge_after IS NOT NULL";
     assert_eq!(keel.count(scheduled).await, 1);
     // A late retry of an event from before is no sign of a reinstall...
     let message = r#"{"type":"event_callback","team_id":"T1","event_id":"EvLate","event":{"type":"message","user":"U1","text":"hi","channel":"C1","ts":"1.0"}}"#;
-    keel.signed("/slack/events", message, "application/json")
-        .await;
+    keel.deliver_event(message).await;
     assert_eq!(keel.count(scheduled).await, 1);
     // ...but a member's command is: reinstalled from Slack's own pages, with no
     // install callback to say so, Keel keeps the workspace's data.
@@ -698,12 +693,7 @@ async fn reinstall_updates_and_uninstall_deletes_the_tokens() {
         1
     );
     let event = r#"{"type":"event_callback","team_id":"T-INSTALLED","event_id":"EvU","event":{"type":"app_uninstalled"}}"#;
-    assert_eq!(
-        keel.signed("/slack/events", event, "application/json")
-            .await
-            .status,
-        200
-    );
+    keel.deliver_event(event).await;
     assert_eq!(
         keel.count("SELECT count(*) FROM slack_installations").await,
         0
@@ -717,12 +707,7 @@ async fn reinstall_updates_and_uninstall_deletes_the_tokens() {
     // Later events for the team make no API call.
     let message = r#"{"type":"event_callback","team_id":"T-INSTALLED","event_id":"EvM","event":{"type":"message","user":"U9","text":"hi"}}"#;
     let calls_before = keel.fake.script.lock().unwrap().calls.len();
-    assert_eq!(
-        keel.signed("/slack/events", message, "application/json")
-            .await
-            .status,
-        200
-    );
+    keel.deliver_event(message).await;
     assert_eq!(keel.fake.script.lock().unwrap().calls.len(), calls_before);
 }
 
@@ -1104,12 +1089,7 @@ async fn the_home_tab_shows_the_mission_goals_and_my_totals() {
     keel.command("T1", "U1", "contribute Watered saplings")
         .await;
     let event = r#"{"type":"event_callback","team_id":"T1","event_id":"EvHome","event":{"type":"app_home_opened","user":"U1","tab":"home"}}"#;
-    assert_eq!(
-        keel.signed("/slack/events", event, "application/json")
-            .await
-            .status,
-        200
-    );
+    keel.deliver_event(event).await;
     let published = keel.fake.calls("views.publish");
     assert_eq!(published.len(), 1);
     let body = published[0].json();
@@ -1276,34 +1256,27 @@ async fn joins_and_deactivations_are_counted_in_growth() {
             id,
             serde_json::json!({"type": "team_join", "user": {"id": user, "real_name": name, "profile": {"display_name": ""}}}),
         );
-        assert_eq!(
-            keel.signed("/slack/events", &join, "application/json")
-                .await
-                .status,
-            200
-        );
+        keel.deliver_event(&join).await;
     }
     let bot = event(
         "EvC",
         serde_json::json!({"type": "team_join", "user": {"id": "UBOT2", "is_bot": true}}),
     );
-    keel.signed("/slack/events", &bot, "application/json").await;
+    keel.deliver_event(&bot).await;
     let deactivated = event(
         "EvD",
         serde_json::json!({"type": "user_change", "user": {"id": "ULEFT", "deleted": true}}),
     );
     // Delivered twice, as a Slack retry would: one leave.
     for _ in 0..2 {
-        keel.signed("/slack/events", &deactivated, "application/json")
-            .await;
+        keel.deliver_event(&deactivated).await;
     }
     // A profile edit is not a departure.
     let edited = event(
         "EvE",
         serde_json::json!({"type": "user_change", "user": {"id": "UNEW", "deleted": false}}),
     );
-    keel.signed("/slack/events", &edited, "application/json")
-        .await;
+    keel.deliver_event(&edited).await;
 
     assert_eq!(
         keel.count("SELECT count(*) FROM members WHERE display_name IN ('Nova', 'Lee')")
@@ -1338,12 +1311,7 @@ async fn an_event_that_fails_is_handled_on_slacks_retry() {
     );
     // Slack's retry is handled, not skipped as a duplicate; and only once.
     for _ in 0..2 {
-        assert_eq!(
-            keel.signed("/slack/events", join, "application/json")
-                .await
-                .status,
-            200
-        );
+        keel.deliver_event(join).await;
     }
     let welcomes = keel.fake.calls("chat.postMessage");
     assert_eq!(welcomes.len(), 2, "the failed attempt and the retry's");
@@ -1365,12 +1333,7 @@ async fn newcomers_get_the_mission_and_revoked_tokens_are_deleted() {
     )
     .await;
     let join = r#"{"type":"event_callback","team_id":"T1","event_id":"EvJ","event":{"type":"team_join","user":{"id":"UNEW"}}}"#;
-    assert_eq!(
-        keel.signed("/slack/events", join, "application/json")
-            .await
-            .status,
-        200
-    );
+    keel.deliver_event(join).await;
     let welcomes = keel.fake.calls("chat.postMessage");
     assert_eq!(welcomes.len(), 1);
     assert_eq!(welcomes[0].json()["channel"], "UNEW");
@@ -1386,12 +1349,7 @@ async fn newcomers_get_the_mission_and_revoked_tokens_are_deleted() {
     let keel = start(Mode::Installs).await;
     keel.install().await;
     let revoked = r#"{"type":"event_callback","team_id":"T-INSTALLED","event_id":"EvR","event":{"type":"tokens_revoked","tokens":{"bot":["UBOT"]}}}"#;
-    assert_eq!(
-        keel.signed("/slack/events", revoked, "application/json")
-            .await
-            .status,
-        200
-    );
+    keel.deliver_event(revoked).await;
     assert_eq!(
         keel.count("SELECT count(*) FROM slack_installations").await,
         0
