@@ -182,7 +182,7 @@ pub fn line(line: &Line) -> String {
             Span::Strong(s) => format!("**{}**", escape(s)),
             Span::Code(s) => format!("`{}`", s.replace('`', "ˋ")),
             Span::Time(t) => format!("<t:{}:f>", t.timestamp()),
-            Span::Day(d) => d.format("%-d %b %Y").to_string(),
+            Span::Day(d) => Line::written_day(*d),
         })
         .collect()
 }

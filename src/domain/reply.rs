@@ -55,6 +55,12 @@ impl Line {
         self.0.push(Span::Day(d));
         self
     }
+    /// A calendar day as chat platforms show it (1 Dec 2026): the same for every
+    /// reader, unlike a moment, which each sees in their own time zone.
+    pub fn written_day(d: NaiveDate) -> String {
+        d.format("%-d %b %Y").to_string()
+    }
+
     /// The line as plain text with UTC times: for logs, tests and the console.
     pub fn plain(&self) -> String {
         self.0

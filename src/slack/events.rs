@@ -218,7 +218,7 @@ async fn uninstalled(slack: &Slack, team: &str) -> Result<()> {
             Ok(())
         })
         .await?;
-    slack.purge_scheduled(team);
+    slack.mark_awaiting_purge(team);
     Ok(())
 }
 

@@ -41,7 +41,7 @@ pub struct Slack {
     /// Teams whose data is scheduled for purge after an uninstall. A member's
     /// command from one shows Keel is installed there again, which in
     /// single-workspace mode no install callback says.
-    purge_scheduled: Mutex<HashSet<String>>,
+    awaiting_purge: Mutex<HashSet<String>>,
 }
 
 /// Background work the adapter runs until shutdown.
@@ -120,7 +120,7 @@ impl Slack {
             signing_secret,
             key,
             client,
-            purge_scheduled: Mutex::new(HashSet::new()),
+            awaiting_purge: Mutex::new(HashSet::new()),
         }))
     }
 
@@ -134,7 +134,7 @@ impl Slack {
     }
 
     /// A team's data is now scheduled for purge.
-    pub fn purge_scheduled(&self, team: &str) {
+    pub fn mark_awaiting_purge(&self, team: &str) {
         self.scheduled_purges().insert(team.to_string());
     }
 
@@ -153,7 +153,7 @@ impl Slack {
     }
 
     fn scheduled_purges(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.purge_scheduled
+        self.awaiting_purge
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }

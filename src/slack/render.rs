@@ -34,7 +34,7 @@ fn mrkdwn(line: &Line) -> String {
             ),
             // A calendar day, not a moment: a date token would move it to the next
             // day for readers east of UTC+12 (New Zealand in summer).
-            Span::Day(d) => d.format("%-d %b %Y").to_string(),
+            Span::Day(d) => Line::written_day(*d),
         })
         .collect()
 }
