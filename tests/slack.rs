@@ -947,7 +947,9 @@ async fn socket_mode_acknowledges_and_records_a_slash_command_and_reconnects() {
 }
 
 async fn wait_for_ack(fake: &FakeSlack, id: &str) -> serde_json::Value {
-    for _ in 0..200 {
+    // Up to 20 s: it returns at the acknowledgement, and on a loaded two-core CI
+    // machine the first envelope (connect, then a first command) once took over 5 s.
+    for _ in 0..800 {
         if let Some(ack) = fake
             .socket
             .lock()
