@@ -191,12 +191,18 @@ pub async fn merge_member(
     }
     activity::withdraw_member(conn, community, from).await?;
     activity::withdraw_member(conn, community, into).await?;
+    // By community: contributions are indexed by community, not by member
+    // (migration 0008).
+    sqlx::query(
+        "UPDATE contributions SET member_id = ?1 WHERE community_id = ?2 AND member_id = ?3",
+    )
+    .bind(into)
+    .bind(community)
+    .bind(from)
+    .execute(&mut *conn)
+    .await?;
     let statements = [
         "UPDATE identities SET member_id = ?2 WHERE member_id = ?1",
-        // By community: contributions are indexed by community, not by member
-        // (migration 0008).
-        "UPDATE contributions SET member_id = ?2
-         WHERE community_id = (SELECT community_id FROM members WHERE id = ?2) AND member_id = ?1",
         // Amounts by unit (migration 0004) follow the contributions.
         "INSERT INTO member_unit_amounts (member_id, unit, amount)
          SELECT ?2, unit, amount FROM member_unit_amounts WHERE member_id = ?1 AND true
