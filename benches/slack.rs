@@ -52,7 +52,7 @@ async fn bench() {
     let (stop, shutdown) = shutdown_pair();
     // The background work `keel run` does alongside, so the figures include it.
     let notifier: Arc<dyn keel::jobs::outbox::Notifier> =
-        Arc::new(keel::slack::notifier::SlackNotifier(slack.clone()));
+        Arc::new(keel::slack::notifier::SlackNotifier::new(slack.clone()));
     let deliverer = tokio::spawn(
         keel::jobs::outbox::Deliverer::new(app.clone(), vec![notifier]).run(shutdown.clone()),
     );

@@ -186,7 +186,8 @@ async fn open(config: &Config) -> Result<(App, DatabaseLock)> {
     }
     let lock = DatabaseLock::shared(&path)?;
     let store = Store::open(&config.store_options()).await?;
-    Ok((App::new(store, Arc::new(SystemClock)), lock))
+    let app = App::with_freshness(store, Arc::new(SystemClock), config.delivery.freshness());
+    Ok((app, lock))
 }
 
 async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
@@ -398,7 +399,10 @@ async fn serve(config: &Config) -> Result<ExitCode> {
     }
     let platforms: Vec<Platform> = notifiers.iter().map(|n| n.platform()).collect();
     tracing::info!(?platforms, "keel is running");
-    let deliverer = tokio::spawn(Deliverer::new(app.clone(), notifiers).run(shutdown.clone()));
+    let deliverer = tokio::spawn(
+        Deliverer::with_options(app.clone(), notifiers, config.delivery.options())
+            .run(shutdown.clone()),
+    );
     let scheduler = tokio::spawn(jobs::scheduler::run(app.clone(), shutdown.clone()));
     let windows = tokio::spawn(jobs::windows::run(app.clone(), shutdown.clone()));
     let mut code = ExitCode::SUCCESS;

@@ -19,6 +19,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub discord: DiscordConfig,
     pub slack: SlackConfig,
+    pub delivery: DeliveryConfig,
 }
 
 /// A secret from the config: never printed, never logged.
@@ -174,6 +175,57 @@ impl SlackConfig {
     }
 }
 
+/// Calls to the platforms and the delivery of announcements.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// The longest any one call to Discord or Slack may take, in seconds.
+    pub call_timeout_secs: u64,
+    /// Workspaces whose announcements are delivered at the same time.
+    pub concurrency: usize,
+    /// Hours after which an unposted milestone announcement expires.
+    pub milestone_max_age_hours: u32,
+    /// Hours after which an unposted digest expires; unset: when the next is due.
+    pub digest_max_age_hours: Option<u32>,
+    /// Hours after which an unposted mission reminder expires; unset: when the
+    /// next is due.
+    pub reminder_max_age_hours: Option<u32>,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            call_timeout_secs: 10,
+            concurrency: 8,
+            milestone_max_age_hours: 7 * 24,
+            digest_max_age_hours: None,
+            reminder_max_age_hours: None,
+        }
+    }
+}
+
+impl DeliveryConfig {
+    pub fn call_timeout(&self) -> Duration {
+        Duration::from_secs(self.call_timeout_secs)
+    }
+
+    pub fn options(&self) -> crate::jobs::outbox::DeliveryOptions {
+        crate::jobs::outbox::DeliveryOptions {
+            call_timeout: self.call_timeout(),
+            concurrency: self.concurrency,
+        }
+    }
+
+    pub fn freshness(&self) -> crate::domain::announce::Freshness {
+        let hours = |h: u32| chrono::Duration::hours(i64::from(h));
+        crate::domain::announce::Freshness {
+            milestone_max_age: hours(self.milestone_max_age_hours),
+            digest_max_age: self.digest_max_age_hours.map(hours),
+            reminder_max_age: self.reminder_max_age_hours.map(hours),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
@@ -319,6 +371,16 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "discord.api_base must be an http:// or https:// URL, not {base:?}"
             )));
+        }
+        if self.delivery.call_timeout_secs == 0 || self.delivery.concurrency == 0 {
+            return Err(ConfigError::Invalid(
+                "delivery.call_timeout_secs and delivery.concurrency must be at least 1".into(),
+            ));
+        }
+        if self.delivery.milestone_max_age_hours == 0 {
+            return Err(ConfigError::Invalid(
+                "delivery.milestone_max_age_hours must be at least 1: a milestone needs time to be announced".into(),
+            ));
         }
         if self.database.read_connections == 0 {
             return Err(ConfigError::Invalid(

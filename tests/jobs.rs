@@ -15,7 +15,7 @@ use keel::app::{App, run_due_schedules};
 use keel::domain::clock::ManualClock;
 use keel::domain::{Actor, Platform, Role};
 use keel::jobs::outbox::{Deliverer, DeliveryError, Notifier};
-use keel::store::outbox::Delivery;
+use keel::store::outbox::{Delivery, Posted};
 use support::{actor, open};
 
 /// A platform that fails as scripted, then accepts, recording what it accepted.
@@ -42,7 +42,10 @@ impl Notifier for FlakyPlatform {
     fn platform(&self) -> Platform {
         Platform::Console
     }
-    fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {
+    fn deliver<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+    ) -> BoxFuture<'a, Result<Posted, DeliveryError>> {
         async move {
             self.calls.fetch_add(1, Ordering::SeqCst);
             let mut script = self.script.lock().unwrap();
@@ -53,7 +56,10 @@ impl Notifier for FlakyPlatform {
                 .lock()
                 .unwrap()
                 .push(delivery.body.title.clone().unwrap_or_default());
-            Ok(())
+            Ok(Posted {
+                channel: "C1".into(),
+                message: delivery.announcement.to_string(),
+            })
         }
         .boxed()
     }

@@ -24,6 +24,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::Notify;
 use tracing::Instrument;
 
+use crate::domain::announce::Freshness;
 use crate::domain::clock::Clock;
 use crate::domain::command::Command;
 use crate::domain::parse::parse;
@@ -46,6 +47,8 @@ pub struct App {
 struct Inner {
     store: Store,
     clock: Arc<dyn Clock>,
+    /// How long announcements stay worth posting.
+    freshness: Freshness,
     /// Woken whenever announcements are queued, so delivery need not poll.
     outbox: Notify,
     /// Envelopes already resolved, so a busy member's commands skip the lookup.
@@ -63,10 +66,15 @@ const ACTOR_CACHE_MAX: usize = 100_000;
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> App {
+        App::with_freshness(store, clock, Freshness::default())
+    }
+
+    pub fn with_freshness(store: Store, clock: Arc<dyn Clock>, freshness: Freshness) -> App {
         App {
             inner: Arc::new(Inner {
                 store,
                 clock,
+                freshness,
                 outbox: Notify::new(),
                 actors: Mutex::new(HashMap::new()),
             }),
@@ -83,6 +91,10 @@ impl App {
 
     pub fn today(&self) -> NaiveDate {
         self.now().date_naive()
+    }
+
+    pub fn freshness(&self) -> Freshness {
+        self.inner.freshness
     }
 
     /// Notified when announcements may be waiting.

@@ -25,7 +25,12 @@ pub async fn run_due_schedules(app: &App) -> Result<usize> {
     for schedule in due {
         let community = communities::community(&app.store().read, schedule.community).await?;
         let tz: Tz = community.timezone.parse().unwrap_or(Tz::UTC);
+        // Nowhere to post: the period passes without a post, rather than queue one
+        // that would go out with every other when a channel is finally set (R9).
+        let has_channel =
+            communities::has_announcement_channel(&app.store().read, schedule.community).await?;
         let body = match schedule.kind {
+            _ if !has_channel => None,
             Kind::Digest => {
                 let today = now.date_naive();
                 if !health::signals_current(&app.store().read, schedule.community, today).await? {
@@ -39,9 +44,19 @@ pub async fn run_due_schedules(app: &App) -> Result<usize> {
             }
             Kind::MissionReminder => reminder(app, schedule.community).await?,
         };
-        let kind = match schedule.kind {
-            Kind::Digest => outbox::Kind::Digest,
-            Kind::MissionReminder => outbox::Kind::MissionReminder,
+        let (kind, max_age) = match schedule.kind {
+            Kind::Digest => (outbox::Kind::Digest, app.freshness().digest_max_age),
+            Kind::MissionReminder => (
+                outbox::Kind::MissionReminder,
+                app.freshness().reminder_max_age,
+            ),
+        };
+        // Useful until the next one is due, unless the operator says otherwise.
+        let next = schedule.spec.map(|spec| spec.next_after(now, tz));
+        let expires_at = match (max_age, next) {
+            (Some(age), _) => now + age,
+            (None, Some(next)) => next,
+            (None, None) => now + chrono::Duration::days(7),
         };
         let posted = app
             .store()
@@ -56,6 +71,7 @@ pub async fn run_due_schedules(app: &App) -> Result<usize> {
                         achievement_id: None,
                         about_member: None,
                         body,
+                        expires_at: Some(expires_at),
                     };
                     outbox::enqueue(conn, &new, now).await?;
                 }

@@ -19,15 +19,35 @@ pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
     let message = match setup {
         Setup::Show => return show(app, actor).await,
         Setup::AnnouncementChannel(channel) => {
-            app.store()
+            let first = communities::workspace(read, actor.workspace)
+                .await?
+                .announce_channel
+                .is_none();
+            let max_age = app.freshness().milestone_max_age;
+            let waiting = app
+                .store()
                 .write(async |conn| {
                     communities::set_announce_channel(conn, actor.workspace, channel.as_str())
                         .await?;
+                    outbox::expire_stale(conn, now, max_age).await?;
                     outbox::make_due(conn, actor.workspace, now).await
                 })
                 .await?;
             app.outbox_signal().notify_one();
-            format!("Announcements, digests and reminders will go to {channel}.")
+            let mut message = format!("Announcements, digests and reminders will go to {channel}.");
+            if first {
+                message.push_str(&format!(
+                    " {} waiting from the last {} days will be posted there now; older ones have expired. \
+                     No digest or reminder was prepared while there was no channel: the next ones will be.",
+                    match waiting {
+                        0 => "No announcement is".to_string(),
+                        1 => "1 announcement".to_string(),
+                        n => format!("{n} announcements"),
+                    },
+                    max_age.num_days().max(1)
+                ));
+            }
+            message
         }
         Setup::OrganiserRole(role) => {
             app.store()

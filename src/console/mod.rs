@@ -17,7 +17,7 @@ use crate::domain::reply::Attachment;
 use crate::domain::{Envelope, Platform, Role};
 use crate::error::{Error, Result};
 use crate::jobs::outbox::{Deliverer, DeliveryError, Notifier};
-use crate::store::outbox::Delivery;
+use crate::store::outbox::{Delivery, Posted};
 
 pub struct ConsoleOptions {
     pub member: String,
@@ -35,20 +35,33 @@ impl Notifier for ConsoleNotifier {
         Platform::Console
     }
 
-    fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {
+    fn deliver<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+    ) -> BoxFuture<'a, Result<Posted, DeliveryError>> {
         async move {
-            let channel = delivery
-                .channel
-                .as_deref()
-                .unwrap_or("the organisers' channel");
+            let heading = match &delivery.recipient {
+                Some(member) => format!("✉️ Private message to {member}:"),
+                None => format!(
+                    "📣 Announcement to {}:",
+                    delivery
+                        .channel
+                        .as_deref()
+                        .unwrap_or("the organisers' channel")
+                ),
+            };
             let text = render::reply(&delivery.body);
             let mut out = std::io::stdout().lock();
-            writeln!(out, "📣 Announcement to {channel}:\n{text}")
+            writeln!(out, "{heading}\n{text}")
                 .and_then(|_| out.flush())
                 .map_err(|e| DeliveryError::Retry {
                     after: None,
                     reason: e.to_string(),
-                })
+                })?;
+            Ok(Posted {
+                channel: "console".into(),
+                message: delivery.announcement.to_string(),
+            })
         }
         .boxed()
     }

@@ -41,8 +41,10 @@ pub fn intents(settings: &DiscordConfig) -> GatewayIntents {
     intents
 }
 
-/// The least Keel needs in a channel: see it, post, embed, attach charts and exports.
-pub const PERMISSIONS: u64 = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15);
+/// The least Keel needs in a channel: see it, post, embed, attach charts and
+/// exports, and read its recent messages, to tell whether an announcement whose
+/// answer was lost went through before posting it again.
+pub const PERMISSIONS: u64 = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16);
 
 /// The application's id, from the bot token's first part (the bot user's id in
 /// base64; a bot's user id is its application's id).
@@ -111,7 +113,13 @@ pub async fn start(
         .as_ref()
         .map(|t| t.expose().trim().to_string())
         .unwrap_or_default();
-    let mut http = HttpBuilder::new(&token);
+    // Every REST call gets a deadline (R1); serenity's default client has none.
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .timeout(config.delivery.call_timeout())
+        .build()
+        .map_err(|e| Error::internal("building the Discord HTTP client", e))?;
+    let mut http = HttpBuilder::new(&token).client(client);
     if let Some(base) = &settings.api_base {
         // serenity ignores the proxy while its own rate limiter is on.
         http = http
@@ -164,6 +172,7 @@ pub async fn start(
         })?;
     let notifier: Arc<dyn Notifier> = Arc::new(notifier::DiscordNotifier {
         http: client.http.clone(),
+        app: discord.app.clone(),
     });
     let shards = client.shard_manager.clone();
     let mut stop = shutdown;
@@ -230,7 +239,7 @@ mod tests {
         );
         assert_eq!(application_id("not a token"), None);
         assert!(invite_url(42).contains("client_id=42"));
-        assert!(invite_url(42).contains("permissions=52224"));
+        assert!(invite_url(42).contains("permissions=117760"));
     }
 
     #[test]

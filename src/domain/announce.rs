@@ -5,6 +5,27 @@ use super::milestones::{Milestone, headline};
 use super::reply::{Line, Reply};
 use super::text::format_number;
 
+/// How long announcements stay worth posting; past that, they expire unposted
+/// rather than flood a channel late (RELIABILITY.md R9).
+#[derive(Debug, Clone, Copy)]
+pub struct Freshness {
+    pub milestone_max_age: chrono::Duration,
+    /// None: until the next digest is due.
+    pub digest_max_age: Option<chrono::Duration>,
+    /// None: until the next reminder is due.
+    pub reminder_max_age: Option<chrono::Duration>,
+}
+
+impl Default for Freshness {
+    fn default() -> Self {
+        Freshness {
+            milestone_max_age: chrono::Duration::days(7),
+            digest_max_age: None,
+            reminder_max_age: None,
+        }
+    }
+}
+
 /// A goal as an announcement needs it.
 pub struct GoalFigures<'a> {
     pub title: &'a str,

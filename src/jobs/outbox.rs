@@ -1,45 +1,102 @@
-//! Delivers queued announcements through each platform's notifier, with retry and
-//! backoff. A delivery is marked done only after the platform accepted it, so an
-//! announcement survives a restart or an outage and is posted once. When a
-//! platform asks to wait or fails, the rest of that workspace's announcements wait
-//! too, in order, instead of each being tried in turn.
+//! Delivers queued announcements and private messages through each platform's
+//! notifier.
+//!
+//! **What is guaranteed** (RELIABILITY.md R1–R4, R9):
+//! - Nothing is lost: a delivery is a row, marked done only after the platform
+//!   accepted it, so it survives restarts and outages.
+//! - Nothing is posted twice to a channel, by this mechanism: the attempt is
+//!   recorded before the post. If no answer comes (a deadline passed, the
+//!   connection dropped, Keel was stopped or crashed), the attempt stays on record
+//!   and the delivery is *uncertain*. Before posting an uncertain delivery again,
+//!   its notifier asks the platform whether it went through ([`Notifier::find_posted`]):
+//!   Slack by the message metadata naming it in the channel's recent history,
+//!   Discord by the message nonce (which Discord itself dedupes for a few minutes)
+//!   and past that by the marker in the channel's recent messages. A post found is
+//!   marked delivered; only one not found is posted again.
+//! - A private message to a member whose attempt was uncertain is sent again at
+//!   most once.
+//! - An announcement that outlived its use (a milestone older than its configured
+//!   age, a digest whose next period has come) expires instead of posting late.
+//! - One slow workspace never holds up another: each workspace's deliveries go in
+//!   order, by one worker at a time, and up to `concurrency` workspaces at once.
+//!   Every call has a deadline; running out of it is an uncertain attempt. When a
+//!   platform asks to wait or fails, the rest of that workspace's deliveries wait
+//!   with it, in order.
+//! - At shutdown, calls in flight are abandoned at once; their deliveries stay
+//!   pending (uncertain) and are resolved after the restart.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use futures_util::future::BoxFuture;
+use futures_util::{StreamExt, stream};
 use rand::Rng;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use super::Shutdown;
 use crate::app::App;
-use crate::domain::{Platform, WorkspaceId};
+use crate::domain::{AnnouncementId, Platform, WorkspaceId};
 use crate::error::Result;
-use crate::store::outbox::{self, Delivery};
+use crate::store::outbox::{self, Delivery, Outcome, Posted};
 use crate::store::parse_ts;
 
 /// Why a delivery did not go through.
 #[derive(Debug, Clone)]
 pub enum DeliveryError {
-    /// Try again later: rate limited (with the platform's Retry-After), a 5xx, a
-    /// network error.
+    /// Not posted; try again later: rate limited (with the platform's
+    /// Retry-After), a 5xx, a connection refused.
     Retry {
         after: Option<Duration>,
         reason: String,
     },
+    /// No answer came: the post may have gone through (a timeout, a connection
+    /// dropped after the request was sent).
+    Uncertain(String),
     /// Will never work as it is (channel deleted, no access): kept, marked failed.
     Permanent(String),
 }
 
-/// Posts announcements to one platform.
+/// Posts announcements and private messages to one platform.
 pub trait Notifier: Send + Sync + 'static {
     fn platform(&self) -> Platform;
-    fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>>;
-    /// The least time between two posts to one workspace's announcement channel.
+    /// Posts the delivery: to the workspace's channel, or privately to its
+    /// recipient. On success, where it landed.
+    fn deliver<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+    ) -> BoxFuture<'a, Result<Posted, DeliveryError>>;
+    /// Of these channel posts, all of one workspace and each possibly posted by an
+    /// attempt whose answer was lost, those that were: looked up on the platform.
+    fn find_posted<'a>(
+        &'a self,
+        uncertain: &'a [Delivery],
+    ) -> BoxFuture<'a, Result<Vec<(AnnouncementId, Posted)>, DeliveryError>> {
+        let _ = uncertain;
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    /// The least time between two posts to one workspace.
     fn pace(&self) -> Duration {
         Duration::ZERO
+    }
+}
+
+/// How delivery runs; see `[delivery]` in config.example.toml.
+#[derive(Debug, Clone)]
+pub struct DeliveryOptions {
+    /// The longest any one platform call may take.
+    pub call_timeout: Duration,
+    /// Workspaces delivered to at the same time.
+    pub concurrency: usize,
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        DeliveryOptions {
+            call_timeout: Duration::from_secs(10),
+            concurrency: 8,
+        }
     }
 }
 
@@ -51,177 +108,419 @@ pub fn backoff(attempts: i64) -> Duration {
     Duration::from_secs(base) + Duration::from_millis(jitter)
 }
 
-/// What became of one delivery attempt.
+/// The most deliveries of one workspace fetched at once.
+const BATCH: i64 = 50;
+/// The most workspaces looked at in one round.
+const WORKSPACES_PER_ROUND: i64 = 1000;
+/// How often stale deliveries are swept while running.
+const EXPIRY_SWEEP: Duration = Duration::from_secs(60);
+
+/// What became of one delivery.
 enum Attempt {
     Delivered,
+    /// Not posted, for good: failed or expired.
+    Dropped,
     /// Not yet: it and the rest of its workspace's deliveries wait.
-    Retry,
-    Failed,
+    Held,
+    /// Shutdown came first; it stays pending.
+    Interrupted,
 }
 
-/// The deliveries in turns, each workspace's in order: every workspace's first,
-/// then every one's second, and so on, so that one workspace's backlog, posted at
-/// its channel's pace, does not hold up the others.
-fn in_turns(due: Vec<Delivery>) -> Vec<Delivery> {
-    let mut turns: HashMap<WorkspaceId, usize> = HashMap::new();
-    let mut ranked: Vec<(usize, usize, Delivery)> = due
-        .into_iter()
-        .enumerate()
-        .map(|(order, delivery)| {
-            let turn = turns.entry(delivery.workspace).or_default();
-            *turn += 1;
-            (*turn, order, delivery)
-        })
-        .collect();
-    ranked.sort_by_key(|(turn, order, _)| (*turn, *order));
-    ranked
-        .into_iter()
-        .map(|(_, _, delivery)| delivery)
-        .collect()
-}
-
-/// The most deliveries fetched at once.
-const BATCH: i64 = 50;
-
+#[derive(Clone)]
 pub struct Deliverer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     app: App,
     notifiers: Vec<Arc<dyn Notifier>>,
+    options: DeliveryOptions,
     /// When each workspace was last posted to, to keep its notifier's pace.
     last_post: Mutex<HashMap<WorkspaceId, Instant>>,
-    /// Set by `run`: a round stops at shutdown rather than keep pace through a backlog.
+    /// Set by `run`: work in flight stops at shutdown.
     shutdown: Option<Shutdown>,
 }
 
 impl Deliverer {
     pub fn new(app: App, notifiers: Vec<Arc<dyn Notifier>>) -> Self {
+        Deliverer::with_options(app, notifiers, DeliveryOptions::default())
+    }
+
+    pub fn with_options(
+        app: App,
+        notifiers: Vec<Arc<dyn Notifier>>,
+        options: DeliveryOptions,
+    ) -> Self {
         Deliverer {
-            app,
-            notifiers,
-            last_post: Mutex::new(HashMap::new()),
-            shutdown: None,
+            inner: Arc::new(Inner {
+                app,
+                notifiers,
+                options,
+                last_post: Mutex::new(HashMap::new()),
+                shutdown: None,
+            }),
         }
     }
 
-    /// Delivers everything due now; returns how many were delivered.
+    /// Delivers everything due now, every workspace's in turn; returns how many
+    /// were delivered.
     pub async fn deliver_due(&self) -> Result<usize> {
+        let inner = &self.inner;
+        inner.expire_stale().await?;
         let mut delivered = 0;
-        for notifier in &self.notifiers {
-            loop {
-                let due = outbox::due(
-                    &self.app.store().read,
-                    notifier.platform(),
-                    self.app.now(),
-                    BATCH,
-                )
-                .await?;
-                let fetched = due.len();
-                // Workspaces whose platform asked to wait in this round: their
-                // other deliveries fetched with it were just moved to the retry.
-                let mut held = HashSet::new();
-                for delivery in in_turns(due) {
-                    if held.contains(&delivery.workspace) {
-                        continue;
-                    }
-                    self.keep_pace(notifier.pace(), delivery.workspace).await;
-                    if self.shutdown.as_ref().is_some_and(Shutdown::is_triggered) {
-                        return Ok(delivered);
-                    }
-                    let attempt = self.deliver_one(notifier.as_ref(), &delivery).await;
-                    self.last_post
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .insert(delivery.workspace, Instant::now());
-                    match attempt? {
-                        Attempt::Delivered => delivered += 1,
-                        Attempt::Retry => {
-                            held.insert(delivery.workspace);
-                        }
-                        Attempt::Failed => {}
-                    }
-                }
-                if (fetched as i64) < BATCH {
-                    break;
-                }
+        for notifier in &inner.notifiers {
+            let workspaces = outbox::due_workspaces(
+                &inner.app.store().read,
+                notifier.platform(),
+                inner.app.now(),
+                WORKSPACES_PER_ROUND,
+            )
+            .await?;
+            let mut drained = stream::iter(workspaces)
+                .map(|w| inner.drain(notifier.as_ref(), w))
+                .buffer_unordered(inner.options.concurrency.max(1));
+            while let Some(count) = drained.next().await {
+                delivered += count?;
             }
         }
         Ok(delivered)
     }
 
-    /// Waits until `pace` has passed since the workspace was last posted to.
-    async fn keep_pace(&self, pace: Duration, workspace: WorkspaceId) {
+    /// Delivers until shutdown: a worker per workspace with deliveries due, up to
+    /// `concurrency` at once, started when woken, when a worker finishes, or when
+    /// the next retry is due (checking at least every 30 s).
+    pub async fn run(self, mut shutdown: Shutdown) {
+        let inner = Arc::new(Inner {
+            app: self.inner.app.clone(),
+            notifiers: self.inner.notifiers.clone(),
+            options: self.inner.options.clone(),
+            last_post: Mutex::new(HashMap::new()),
+            shutdown: Some(shutdown.clone()),
+        });
+        let mut workers: JoinSet<WorkspaceId> = JoinSet::new();
+        let mut busy: HashSet<WorkspaceId> = HashSet::new();
+        let mut last_sweep: Option<Instant> = None;
+        loop {
+            if last_sweep.is_none_or(|at| at.elapsed() >= EXPIRY_SWEEP) {
+                if let Err(e) = inner.expire_stale().await {
+                    tracing::error!(error = %e, "expiring stale announcements failed");
+                }
+                last_sweep = Some(Instant::now());
+            }
+            if let Err(e) = inner.start_workers(&mut workers, &mut busy).await {
+                tracing::error!(error = %e, "announcement delivery failed");
+            }
+            let wait = inner.until_next().await;
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = inner.app.outbox_signal().notified() => {}
+                Some(finished) = workers.join_next() => {
+                    if let Ok(workspace) = finished {
+                        busy.remove(&workspace);
+                    }
+                }
+                _ = shutdown.wait() => break,
+            }
+        }
+        // Workers abandon their calls at shutdown; any that has not yet is stopped.
+        let stopping = async { while workers.join_next().await.is_some() {} };
+        if tokio::time::timeout(Duration::from_secs(2), stopping)
+            .await
+            .is_err()
+        {
+            workers.abort_all();
+        }
+        tracing::info!("announcement delivery stopped");
+    }
+}
+
+impl Inner {
+    async fn expire_stale(&self) -> Result<()> {
+        let now = self.app.now();
+        let max_age = self.app.freshness().milestone_max_age;
+        let expired = self
+            .app
+            .store()
+            .write(async |conn| outbox::expire_stale(conn, now, max_age).await)
+            .await?;
+        if expired > 0 {
+            tracing::info!(
+                expired,
+                "announcements expired unposted: past their useful life"
+            );
+        }
+        Ok(())
+    }
+
+    /// Starts a worker for each workspace with deliveries due that has none.
+    async fn start_workers(
+        self: &Arc<Self>,
+        workers: &mut JoinSet<WorkspaceId>,
+        busy: &mut HashSet<WorkspaceId>,
+    ) -> Result<()> {
+        for (index, notifier) in self.notifiers.iter().enumerate() {
+            let due = outbox::due_workspaces(
+                &self.app.store().read,
+                notifier.platform(),
+                self.app.now(),
+                WORKSPACES_PER_ROUND,
+            )
+            .await?;
+            for workspace in due {
+                if workers.len() >= self.options.concurrency.max(1) {
+                    return Ok(());
+                }
+                if !busy.insert(workspace) {
+                    continue;
+                }
+                let inner = self.clone();
+                workers.spawn(async move {
+                    let notifier = inner.notifiers[index].clone();
+                    if let Err(e) = inner.drain(notifier.as_ref(), workspace).await {
+                        tracing::error!(error = %e, workspace = %workspace, "announcement delivery failed");
+                    }
+                    workspace
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers a workspace's due deliveries in order, until none is due or the
+    /// platform asks to wait; returns how many were delivered.
+    async fn drain(&self, notifier: &dyn Notifier, workspace: WorkspaceId) -> Result<usize> {
+        let mut delivered = 0;
+        loop {
+            let due =
+                outbox::due_in_workspace(&self.app.store().read, workspace, self.app.now(), BATCH)
+                    .await?;
+            if due.is_empty() {
+                return Ok(delivered);
+            }
+            let Some(due) = self.resolve_uncertain(notifier, due).await? else {
+                return Ok(delivered);
+            };
+            delivered += due.found;
+            for delivery in &due.to_post {
+                match self.attempt(notifier, delivery).await? {
+                    Attempt::Delivered => delivered += 1,
+                    Attempt::Dropped => {}
+                    Attempt::Held | Attempt::Interrupted => return Ok(delivered),
+                }
+            }
+        }
+    }
+
+    /// Asks the platform which uncertain channel posts went through after all, and
+    /// marks those delivered. None when the platform asked to wait: the workspace is
+    /// then held.
+    async fn resolve_uncertain(
+        &self,
+        notifier: &dyn Notifier,
+        due: Vec<Delivery>,
+    ) -> Result<Option<Resolved>> {
+        let uncertain: Vec<Delivery> = due
+            .iter()
+            .filter(|d| d.uncertain() && d.recipient.is_none() && !self.expired(d))
+            .cloned()
+            .collect();
+        if uncertain.is_empty() {
+            return Ok(Some(Resolved {
+                found: 0,
+                to_post: due,
+            }));
+        }
+        let looked_up = self
+            .call(notifier.find_posted(&uncertain), "looking for a post")
+            .await;
+        let found = match looked_up {
+            None => return Ok(None),
+            Some(Ok(found)) => found,
+            Some(Err(DeliveryError::Permanent(reason))) => {
+                // Without the history there is no telling; posting again risks a
+                // second message, not posting risks none at all.
+                tracing::warn!(workspace = %uncertain[0].workspace, %reason,
+                    "cannot look for an uncertain announcement; posting it again");
+                Vec::new()
+            }
+            Some(Err(DeliveryError::Retry { after, reason })) => {
+                self.hold(&uncertain[0], after, &reason, Outcome::Uncertain)
+                    .await?;
+                return Ok(None);
+            }
+            Some(Err(DeliveryError::Uncertain(reason))) => {
+                self.hold(&uncertain[0], None, &reason, Outcome::Uncertain)
+                    .await?;
+                return Ok(None);
+            }
+        };
+        let now = self.app.now();
+        let found: HashMap<AnnouncementId, Posted> = found.into_iter().collect();
+        let mut count = 0;
+        let mut to_post = Vec::new();
+        for delivery in due {
+            match found.get(&delivery.announcement) {
+                Some(posted) if delivery.uncertain() && delivery.recipient.is_none() => {
+                    tracing::info!(announcement = %delivery.announcement, workspace = %delivery.workspace,
+                        "an uncertain announcement was posted after all; not posting it again");
+                    self.app
+                        .store()
+                        .write(async |conn| {
+                            outbox::mark_delivered(conn, &delivery, posted, now).await
+                        })
+                        .await?;
+                    count += 1;
+                }
+                _ => to_post.push(delivery),
+            }
+        }
+        Ok(Some(Resolved {
+            found: count,
+            to_post,
+        }))
+    }
+
+    fn expired(&self, d: &Delivery) -> bool {
+        let now = self.app.now();
+        d.expires_at.is_some_and(|at| at <= now)
+            || (d.kind == outbox::Kind::Milestone
+                && d.created_at + self.app.freshness().milestone_max_age <= now)
+    }
+
+    async fn attempt(&self, notifier: &dyn Notifier, delivery: &Delivery) -> Result<Attempt> {
+        let store = self.app.store();
+        if self.expired(delivery) {
+            store
+                .write(async |conn| outbox::mark_expired(conn, delivery).await)
+                .await?;
+            return Ok(Attempt::Dropped);
+        }
+        if delivery.recipient.is_some() && delivery.uncertain_attempts >= 2 {
+            let reason = "no answer to two attempts; a private message is not sent a third time";
+            tracing::warn!(announcement = %delivery.announcement, workspace = %delivery.workspace, reason);
+            store
+                .write(async |conn| outbox::mark_failed(conn, delivery, reason).await)
+                .await?;
+            return Ok(Attempt::Dropped);
+        }
+        if !self.keep_pace(notifier.pace(), delivery.workspace).await {
+            return Ok(Attempt::Interrupted);
+        }
+        let started = self.app.now();
+        store
+            .write(async |conn| outbox::begin_attempt(conn, delivery, started).await)
+            .await?;
+        let outcome = self
+            .call(notifier.deliver(delivery), "posting an announcement")
+            .await;
+        self.last_post
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(delivery.workspace, Instant::now());
+        let now = self.app.now();
+        match outcome {
+            None => Ok(Attempt::Interrupted),
+            Some(Ok(posted)) => {
+                store
+                    .write(async |conn| outbox::mark_delivered(conn, delivery, &posted, now).await)
+                    .await?;
+                Ok(Attempt::Delivered)
+            }
+            Some(Err(DeliveryError::Retry { after, reason })) => {
+                self.hold(delivery, after, &reason, Outcome::NotPosted)
+                    .await?;
+                Ok(Attempt::Held)
+            }
+            Some(Err(DeliveryError::Uncertain(reason))) => {
+                self.hold(delivery, None, &reason, Outcome::Uncertain)
+                    .await?;
+                Ok(Attempt::Held)
+            }
+            Some(Err(DeliveryError::Permanent(reason))) => {
+                tracing::error!(platform = %delivery.platform, announcement = %delivery.announcement, %reason, "announcement cannot be delivered");
+                store
+                    .write(async |conn| outbox::mark_failed(conn, delivery, &reason).await)
+                    .await?;
+                Ok(Attempt::Dropped)
+            }
+        }
+    }
+
+    /// A platform call within its deadline (running out of it is an uncertain
+    /// outcome); None if shutdown came first.
+    async fn call<T>(
+        &self,
+        call: BoxFuture<'_, Result<T, DeliveryError>>,
+        doing: &str,
+    ) -> Option<Result<T, DeliveryError>> {
+        let timeout = self.options.call_timeout;
+        let bounded = async {
+            tokio::time::timeout(timeout, call)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(DeliveryError::Uncertain(format!(
+                        "no answer within {} s while {doing}",
+                        timeout.as_secs_f64()
+                    )))
+                })
+        };
+        match self.shutdown.clone() {
+            Some(mut shutdown) => tokio::select! {
+                outcome = bounded => Some(outcome),
+                _ = shutdown.wait() => None,
+            },
+            None => Some(bounded.await),
+        }
+    }
+
+    /// Schedules another attempt and holds the workspace's other deliveries until
+    /// then.
+    async fn hold(
+        &self,
+        delivery: &Delivery,
+        after: Option<Duration>,
+        reason: &str,
+        outcome: Outcome,
+    ) -> Result<()> {
+        let wait = after.map_or_else(
+            || backoff(delivery.attempts + 1),
+            |a| a.max(Duration::from_millis(100)),
+        );
+        tracing::warn!(
+            platform = %delivery.platform, announcement = %delivery.announcement,
+            attempts = delivery.attempts + 1, wait_ms = wait.as_millis() as u64,
+            uncertain = outcome == Outcome::Uncertain, %reason,
+            "announcement not delivered; will retry"
+        );
+        let at =
+            self.app.now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
+        self.app
+            .store()
+            .write(async |conn| outbox::mark_retry(conn, delivery, at, reason, outcome).await)
+            .await
+    }
+
+    /// Waits until `pace` has passed since the workspace was last posted to; false
+    /// if shutdown came first.
+    async fn keep_pace(&self, pace: Duration, workspace: WorkspaceId) -> bool {
         let last = self
             .last_post
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&workspace)
             .copied();
-        let Some(last) = last.filter(|_| !pace.is_zero()) else {
-            return;
-        };
-        let paced = tokio::time::sleep_until(last + pace);
-        match self.shutdown.clone() {
-            Some(mut shutdown) => tokio::select! {
-                _ = paced => {}
-                _ = shutdown.wait() => {}
-            },
-            None => paced.await,
-        }
-    }
-
-    async fn deliver_one(&self, notifier: &dyn Notifier, delivery: &Delivery) -> Result<Attempt> {
-        let outcome = notifier.deliver(delivery).await;
-        let now = self.app.now();
-        let store = self.app.store();
-        match outcome {
-            Ok(()) => {
-                store
-                    .write(async |conn| outbox::mark_delivered(conn, delivery, now).await)
-                    .await?;
-                Ok(Attempt::Delivered)
-            }
-            Err(DeliveryError::Retry { after, reason }) => {
-                let wait = after.map_or_else(
-                    || backoff(delivery.attempts + 1),
-                    |a| a.max(Duration::from_millis(100)),
-                );
-                tracing::warn!(
-                    platform = %delivery.platform, announcement = %delivery.announcement,
-                    attempts = delivery.attempts + 1, wait_ms = wait.as_millis() as u64, %reason,
-                    "announcement not delivered; will retry"
-                );
-                let at =
-                    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
-                store
-                    .write(async |conn| outbox::mark_retry(conn, delivery, at, &reason).await)
-                    .await?;
-                Ok(Attempt::Retry)
-            }
-            Err(DeliveryError::Permanent(reason)) => {
-                tracing::error!(platform = %delivery.platform, announcement = %delivery.announcement, %reason, "announcement cannot be delivered");
-                store
-                    .write(async |conn| outbox::mark_failed(conn, delivery, &reason).await)
-                    .await?;
-                Ok(Attempt::Failed)
+        if let Some(last) = last.filter(|_| !pace.is_zero()) {
+            let paced = tokio::time::sleep_until(last + pace);
+            if let Some(mut shutdown) = self.shutdown.clone() {
+                tokio::select! {
+                    _ = paced => {}
+                    _ = shutdown.wait() => return false,
+                }
+            } else {
+                paced.await;
             }
         }
-    }
-
-    /// Delivers until shutdown: at once when woken, else when the next retry is due
-    /// (checking at least every 30 s).
-    pub async fn run(mut self, mut shutdown: Shutdown) {
-        self.shutdown = Some(shutdown.clone());
-        loop {
-            if let Err(e) = self.deliver_due().await {
-                tracing::error!(error = %e, "announcement delivery failed");
-            }
-            let wait = self.until_next().await;
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.app.outbox_signal().notified() => {}
-                _ = shutdown.wait() => break,
-            }
-        }
-        tracing::info!("announcement delivery stopped");
+        !self.shutdown.as_ref().is_some_and(Shutdown::is_triggered)
     }
 
     async fn until_next(&self) -> Duration {
@@ -238,33 +537,10 @@ impl Deliverer {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::{AnnouncementId, CommunityId, Reply};
-
-    fn delivery(announcement: i64, workspace: i64) -> Delivery {
-        Delivery {
-            announcement: AnnouncementId(announcement),
-            workspace: WorkspaceId(workspace),
-            community: CommunityId(1),
-            platform: Platform::Slack,
-            workspace_external_id: format!("T{workspace}"),
-            channel: Some("C1".into()),
-            attempts: 0,
-            body: Reply::public("milestone"),
-        }
-    }
-
-    #[test]
-    fn a_backlog_takes_turns_with_other_workspaces_in_order() {
-        let due = [(1, 7), (2, 7), (3, 7), (4, 8), (5, 9), (6, 8)]
-            .map(|(a, w)| delivery(a, w))
-            .to_vec();
-        let order: Vec<(i64, i64)> = in_turns(due)
-            .iter()
-            .map(|d| (d.announcement.0, d.workspace.0))
-            .collect();
-        assert_eq!(order, [(1, 7), (4, 8), (5, 9), (2, 7), (6, 8), (3, 7)]);
-    }
+/// A workspace's due deliveries once the uncertain ones were looked for.
+struct Resolved {
+    /// Found posted, and marked delivered.
+    found: usize,
+    /// Still to post, in order.
+    to_post: Vec<Delivery>,
 }

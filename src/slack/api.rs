@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
-use slack_morphism::errors::SlackClientError;
+use slack_morphism::errors::{SlackClientError, SlackClientSystemError};
 use slack_morphism::prelude::*;
 
 use crate::jobs::outbox::DeliveryError;
@@ -57,11 +57,31 @@ pub fn delivery_error(e: SlackClientError) -> DeliveryError {
                 },
             }
         }
-        other => DeliveryError::Retry {
+        SlackClientError::HttpError(http) => DeliveryError::Retry {
             after: None,
-            reason: other.to_string(),
+            reason: format!("Slack answered {}", http.status_code),
         },
+        // The request may have reached Slack and its answer been lost.
+        other => DeliveryError::Uncertain(other.to_string()),
     }
+}
+
+/// A Web API call within `timeout` (R1): running out of it is an error like a
+/// dropped connection, which [`delivery_error`] counts as uncertain.
+pub async fn within<T>(
+    timeout: Duration,
+    call: impl Future<Output = Result<T, SlackClientError>>,
+) -> Result<T, SlackClientError> {
+    tokio::time::timeout(timeout, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(SlackClientError::SystemError(
+                SlackClientSystemError::new().with_message(format!(
+                    "Slack gave no answer within {} s",
+                    timeout.as_secs_f64()
+                )),
+            ))
+        })
 }
 
 /// Who organises, per workspace: admins and owners, and members of the user group

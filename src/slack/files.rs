@@ -126,7 +126,7 @@ fn explain(e: SlackClientError, doing: &str) -> NotShared {
             "File uploads are turned off in this workspace.".into()
         }
         _ => match api::delivery_error(e) {
-            DeliveryError::Retry { .. } => {
+            DeliveryError::Retry { .. } | DeliveryError::Uncertain(_) => {
                 format!("Slack did not answer while {doing}; try again in a minute.")
             }
             DeliveryError::Permanent(reason) => format!("{reason} while {doing}."),

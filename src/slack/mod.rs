@@ -37,6 +37,8 @@ pub struct Slack {
     signing_secret: Option<Secret>,
     key: Option<TokenKey>,
     pub client: Arc<api::Client>,
+    /// The longest any one Web API call may take (R1).
+    pub call_timeout: std::time::Duration,
     pub directory: api::Directory,
     /// Teams whose data is scheduled for purge after an uninstall. A member's
     /// command from one shows Keel is installed there again, which in
@@ -86,7 +88,7 @@ pub async fn start(
         events::maintain(upkeep, shutdown).await;
         Ok(())
     }));
-    Ok((Arc::new(notifier::SlackNotifier(slack)), tasks))
+    Ok((Arc::new(notifier::SlackNotifier::new(slack)), tasks))
 }
 
 impl Slack {
@@ -120,6 +122,7 @@ impl Slack {
             signing_secret,
             key,
             client,
+            call_timeout: config.delivery.call_timeout(),
             awaiting_purge: Mutex::new(HashSet::new()),
         }))
     }

@@ -1,67 +1,213 @@
-//! Announcements to Slack: chat.postMessage to each workspace's chosen channel.
-//! Rate limits and server errors come back as retries (the outbox waits at least
-//! Retry-After), so nothing is lost and nothing is posted twice; and a channel is
-//! posted to about once a second at most, as Slack asks of chat.postMessage (S10).
+//! Announcements to Slack: chat.postMessage to each workspace's chosen channel, or
+//! to a member (a private message from Keel). Rate limits and server errors come
+//! back as retries (the outbox waits at least Retry-After), and a channel is posted
+//! to about once a second at most, as Slack asks of chat.postMessage (S10).
+//!
+//! Each post carries message metadata naming its delivery. When an attempt's
+//! answer was lost, the outbox asks [`SlackNotifier::find_posted`] before posting
+//! again: one `conversations.history` call per channel, bracketing the uncertain
+//! attempts, finds the posts that went through by that metadata. Slack allows an
+//! app outside its Marketplace one such call a minute per workspace, with at most
+//! 15 messages (PLATFORMS.md), so the call is made only for uncertain attempts,
+//! at most once a minute per workspace, and its Retry-After is honoured.
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use slack_morphism::prelude::*;
 
 use super::{Slack, api, render};
-use crate::domain::Platform;
+use crate::domain::{AnnouncementId, Platform};
 use crate::jobs::outbox::{DeliveryError, Notifier};
-use crate::store::outbox::Delivery;
+use crate::store::outbox::{Delivery, Posted};
 
-pub struct SlackNotifier(pub Arc<Slack>);
+/// The metadata event type that marks Keel's posts.
+const MARKER_EVENT: &str = "keel_delivery";
+/// What Slack allows an app outside its Marketplace: one history call a minute per
+/// workspace, at most 15 messages.
+const HISTORY_INTERVAL: Duration = Duration::from_secs(60);
+const HISTORY_LIMIT: u16 = 15;
+/// Slack's clock and ours may differ a little: the bracket is this much wider.
+const CLOCK_SLACK: chrono::Duration = chrono::Duration::seconds(5);
+
+pub struct SlackNotifier {
+    slack: Arc<Slack>,
+    /// When each team's history was last read.
+    history_read: Mutex<HashMap<String, Instant>>,
+}
+
+impl SlackNotifier {
+    pub fn new(slack: Arc<Slack>) -> Self {
+        SlackNotifier {
+            slack,
+            history_read: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn token(&self, team: &str) -> Result<SlackApiToken, DeliveryError> {
+        match self.slack.bot_token(team).await {
+            Ok(Some(t)) => Ok(api::token(&t)),
+            Ok(None) => Err(DeliveryError::Permanent(
+                "Keel is not installed in this workspace".into(),
+            )),
+            Err(e) => Err(DeliveryError::Retry {
+                after: None,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Takes the team's one history read a minute, or says how long to wait.
+    fn take_history_turn(&self, team: &str) -> Result<(), DeliveryError> {
+        let mut reads = self
+            .history_read
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(last) = reads.get(team) {
+            let since = last.elapsed();
+            if since < HISTORY_INTERVAL {
+                return Err(DeliveryError::Retry {
+                    after: Some(HISTORY_INTERVAL - since),
+                    reason: "waiting for Slack's history allowance (one call a minute)".into(),
+                });
+            }
+        }
+        reads.insert(team.to_string(), Instant::now());
+        Ok(())
+    }
+}
 
 impl Notifier for SlackNotifier {
     fn platform(&self) -> Platform {
         Platform::Slack
     }
 
-    fn pace(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(1)
+    fn pace(&self) -> Duration {
+        Duration::from_secs(1)
     }
 
-    fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {
+    fn deliver<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+    ) -> BoxFuture<'a, Result<Posted, DeliveryError>> {
         async move {
-            let Some(channel) = &delivery.channel else {
-                // Held until an organiser picks a channel; setting one makes it due.
-                return Err(DeliveryError::Retry {
-                    after: Some(std::time::Duration::from_secs(3600)),
-                    reason: "no announcement channel yet: `/keel setup announcements #channel`"
-                        .into(),
-                });
-            };
-            let token = match self.0.bot_token(&delivery.workspace_external_id).await {
-                Ok(Some(t)) => t,
-                Ok(None) => {
-                    return Err(DeliveryError::Permanent(
-                        "Keel is not installed in this workspace".into(),
-                    ));
-                }
-                Err(e) => {
+            let to = match (&delivery.recipient, &delivery.channel) {
+                (Some(member), _) => member.clone(),
+                (None, Some(channel)) => api::channel_id(channel),
+                (None, None) => {
                     return Err(DeliveryError::Retry {
-                        after: None,
-                        reason: e.to_string(),
+                        after: Some(Duration::from_secs(3600)),
+                        reason: "no announcement channel yet: `/keel setup announcements #channel`"
+                            .into(),
                     });
                 }
             };
-            let request = SlackApiChatPostMessageRequest::new(
-                SlackChannelId(api::channel_id(channel)),
-                render::content(&render::message(&delivery.body)),
-            );
-            let token = api::token(&token);
-            self.0
-                .client
-                .open_session(&token)
-                .chat_post_message(&request)
-                .await
-                .map(|_| ())
-                .map_err(api::delivery_error)
+            let token = self.token(&delivery.workspace_external_id).await?;
+            let mut content = render::content(&render::message(&delivery.body));
+            content.metadata = Some(SlackMessageMetadata {
+                event_type: MARKER_EVENT.into(),
+                event_payload: Some(HashMap::from([("delivery".into(), delivery.marker())])),
+            });
+            let request = SlackApiChatPostMessageRequest::new(SlackChannelId(to), content);
+            let posted = api::within(
+                self.slack.call_timeout,
+                self.slack
+                    .client
+                    .open_session(&token)
+                    .chat_post_message(&request),
+            )
+            .await
+            .map_err(api::delivery_error)?;
+            Ok(Posted {
+                channel: posted.channel.0,
+                message: posted.ts.0,
+            })
         }
         .boxed()
     }
+
+    fn find_posted<'a>(
+        &'a self,
+        uncertain: &'a [Delivery],
+    ) -> BoxFuture<'a, Result<Vec<(AnnouncementId, Posted)>, DeliveryError>> {
+        async move {
+            let Some(first) = uncertain.first() else {
+                return Ok(Vec::new());
+            };
+            let mut by_channel: BTreeMap<String, Vec<&Delivery>> = BTreeMap::new();
+            for d in uncertain {
+                if let Some(channel) = &d.channel {
+                    by_channel
+                        .entry(api::channel_id(channel))
+                        .or_default()
+                        .push(d);
+                }
+            }
+            let token = self.token(&first.workspace_external_id).await?;
+            let mut found = Vec::new();
+            for (channel, deliveries) in by_channel {
+                self.take_history_turn(&first.workspace_external_id)?;
+                let started = deliveries.iter().filter_map(|d| d.attempt_started_at);
+                let (Some(oldest), Some(latest)) = (started.clone().min(), started.max()) else {
+                    continue;
+                };
+                let latest = latest
+                    + chrono::Duration::from_std(self.slack.call_timeout)
+                        .unwrap_or(chrono::Duration::seconds(10))
+                    + CLOCK_SLACK;
+                let request = SlackApiConversationsHistoryRequest::new()
+                    .with_channel(SlackChannelId(channel.clone()))
+                    .with_oldest(slack_ts(oldest - CLOCK_SLACK))
+                    .with_latest(slack_ts(latest))
+                    .with_inclusive(true)
+                    .with_limit(HISTORY_LIMIT)
+                    .with_include_all_metadata(true);
+                let history = api::within(
+                    self.slack.call_timeout,
+                    self.slack
+                        .client
+                        .open_session(&token)
+                        .conversations_history(&request),
+                )
+                .await
+                .map_err(api::delivery_error)?;
+                let markers: HashMap<String, AnnouncementId> = deliveries
+                    .iter()
+                    .map(|d| (d.marker(), d.announcement))
+                    .collect();
+                for message in history.messages {
+                    let marker = message
+                        .content
+                        .metadata
+                        .as_ref()
+                        .filter(|m| m.event_type == MARKER_EVENT)
+                        .and_then(|m| m.event_payload.as_ref())
+                        .and_then(|p| p.get("delivery"));
+                    if let Some(announcement) = marker.and_then(|m| markers.get(m)) {
+                        found.push((
+                            *announcement,
+                            Posted {
+                                channel: channel.clone(),
+                                message: message.origin.ts.0.clone(),
+                            },
+                        ));
+                    }
+                }
+            }
+            Ok(found)
+        }
+        .boxed()
+    }
+}
+
+/// A moment as Slack's `ts`: seconds and microseconds since the epoch.
+fn slack_ts(t: chrono::DateTime<chrono::Utc>) -> SlackTs {
+    SlackTs(format!(
+        "{}.{:06}",
+        t.timestamp(),
+        t.timestamp_subsec_micros()
+    ))
 }

@@ -389,6 +389,21 @@ pub async fn set_away(
     Ok(())
 }
 
+/// Whether any of the community's workspaces has an announcement channel (the
+/// console prints announcements in its session, so it always has one).
+pub async fn has_announcement_channel(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM workspaces
+         WHERE community_id = ? AND (announce_channel IS NOT NULL OR platform = 'console'))",
+    )
+    .bind(community)
+    .fetch_one(db)
+    .await?)
+}
+
 pub async fn set_announce_channel(
     conn: &mut SqliteConnection,
     workspace: WorkspaceId,

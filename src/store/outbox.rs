@@ -1,18 +1,21 @@
-//! The announcement outbox: announcements written in the same transaction as their
-//! cause, one delivery row per workspace, marked as each is delivered.
+//! The outbox: announcements written in the same transaction as their cause, one
+//! delivery row per workspace (or one private message to a member), each attempt
+//! recorded before it is made and each outcome after (see migration 0010).
 
 use chrono::{DateTime, Utc};
 use sqlx::{SqliteConnection, SqliteExecutor};
 
-use super::ts;
+use super::{built, parse_ts, ts};
 use crate::domain::{AnnouncementId, CommunityId, MemberId, Platform, Reply, WorkspaceId};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Milestone,
     Digest,
     MissionReminder,
+    /// A private message to one member.
+    Direct,
 }
 
 impl Kind {
@@ -21,7 +24,23 @@ impl Kind {
             Kind::Milestone => "milestone",
             Kind::Digest => "digest",
             Kind::MissionReminder => "mission_reminder",
+            Kind::Direct => "direct",
         }
+    }
+
+    fn parse(s: &str) -> Result<Kind> {
+        Ok(match s {
+            "milestone" => Kind::Milestone,
+            "digest" => Kind::Digest,
+            "mission_reminder" => Kind::MissionReminder,
+            "direct" => Kind::Direct,
+            other => {
+                return Err(Error::internal(
+                    "stored announcement kind",
+                    other.to_string(),
+                ));
+            }
+        })
     }
 }
 
@@ -32,6 +51,8 @@ pub struct NewAnnouncement<'a> {
     /// The member it names, so forgetting them removes it.
     pub about_member: Option<MemberId>,
     pub body: &'a Reply,
+    /// When it stops being worth posting (a digest: when the next one is due).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// Which rows of [`super::milestones::RECORD_CROSSED`]'s JSON array (with `about`,
@@ -89,18 +110,7 @@ pub async fn enqueue(
     new: &NewAnnouncement<'_>,
     now: DateTime<Utc>,
 ) -> Result<AnnouncementId> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO announcements (community_id, kind, achievement_id, about_member_id, body, created_at)
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(new.community)
-    .bind(new.kind.as_str())
-    .bind(new.achievement_id)
-    .bind(new.about_member)
-    .bind(serde_json::to_string(new.body)?)
-    .bind(ts(now))
-    .fetch_one(&mut *conn)
-    .await?;
+    let id = insert_announcement(conn, new, now).await?;
     sqlx::query(concat!(
         "INSERT INTO announcement_deliveries (announcement_id, workspace_id, next_attempt_at)
          SELECT ?, id, ",
@@ -115,6 +125,52 @@ pub async fn enqueue(
     Ok(AnnouncementId(id))
 }
 
+/// Queues a private message to one member: `recipient` is their user id in
+/// `workspace`, whose platform delivers it.
+pub async fn enqueue_direct(
+    conn: &mut SqliteConnection,
+    new: &NewAnnouncement<'_>,
+    workspace: WorkspaceId,
+    recipient: &str,
+    now: DateTime<Utc>,
+) -> Result<AnnouncementId> {
+    let id = insert_announcement(conn, new, now).await?;
+    sqlx::query(concat!(
+        "INSERT INTO announcement_deliveries (announcement_id, workspace_id, recipient, next_attempt_at)
+         SELECT ?, id, ?, ",
+        due_after_hold!("?", ""),
+        " FROM workspaces WHERE id = ?"
+    ))
+    .bind(id)
+    .bind(recipient)
+    .bind(ts(now))
+    .bind(workspace)
+    .execute(&mut *conn)
+    .await?;
+    Ok(AnnouncementId(id))
+}
+
+async fn insert_announcement(
+    conn: &mut SqliteConnection,
+    new: &NewAnnouncement<'_>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO announcements (community_id, kind, achievement_id, about_member_id, body, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(new.community)
+    .bind(new.kind.as_str())
+    .bind(new.achievement_id)
+    .bind(new.about_member)
+    .bind(serde_json::to_string(new.body)?)
+    .bind(ts(now))
+    .bind(new.expires_at.map(ts))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
 /// A delivery that is due, with where it goes.
 #[derive(Debug, Clone)]
 pub struct Delivery {
@@ -122,72 +178,168 @@ pub struct Delivery {
     pub workspace: WorkspaceId,
     pub community: CommunityId,
     pub platform: Platform,
+    pub kind: Kind,
     /// The guild or team id.
     pub workspace_external_id: String,
+    /// The workspace's announcement channel, for a channel post.
     pub channel: Option<String>,
+    /// The member's user id on the platform, for a private message.
+    pub recipient: Option<String>,
     pub attempts: i64,
+    /// Set while an attempt's outcome is unknown: the post may have gone through
+    /// with its answer lost (a timeout, a dropped connection, a crash).
+    pub attempt_started_at: Option<DateTime<Utc>>,
+    /// How many attempts ended that way.
+    pub uncertain_attempts: i64,
+    pub created_at: DateTime<Utc>,
+    /// After this it is not posted at all.
+    pub expires_at: Option<DateTime<Utc>>,
     pub body: Reply,
 }
 
-type DueRow = (i64, i64, i64, String, Option<String>, i64, String);
+impl Delivery {
+    /// Whether an earlier attempt may have posted it.
+    pub fn uncertain(&self) -> bool {
+        self.attempt_started_at.is_some()
+    }
 
-/// Pending deliveries for `platform` due at `now`, oldest first.
-pub async fn due(
+    /// The platform-side key for this delivery: Discord's nonce (at most 25
+    /// characters) and the id in Slack's message metadata.
+    pub fn marker(&self) -> String {
+        format!("keel-{}-{}", self.announcement.0, self.workspace.0)
+    }
+}
+
+type DueRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<String>,
+    i64,
+    String,
+    Option<String>,
+    String,
+);
+
+const DUE_COLUMNS: &str =
+    "SELECT d.announcement_id, d.workspace_id, a.community_id, w.platform, a.kind, w.external_id,
+        w.announce_channel, d.recipient, d.attempts, d.attempt_started_at, d.uncertain_attempts,
+        a.created_at, a.expires_at, a.body
+     FROM announcement_deliveries d
+     JOIN announcements a ON a.id = d.announcement_id
+     JOIN workspaces w ON w.id = d.workspace_id";
+
+/// Which deliveries can go at all: private messages, and posts to workspaces that
+/// have an announcement channel (the console prints them in its session, needing
+/// none). The others wait, unfetched, until an organiser sets one ([`make_due`]),
+/// or until they expire.
+const DELIVERABLE: &str =
+    "(d.recipient IS NOT NULL OR w.announce_channel IS NOT NULL OR w.platform = 'console')";
+
+fn delivery(row: DueRow) -> Result<Delivery> {
+    let (
+        announcement,
+        workspace,
+        community,
+        platform,
+        kind,
+        external,
+        channel,
+        recipient,
+        attempts,
+        attempt_started_at,
+        uncertain_attempts,
+        created_at,
+        expires_at,
+        body,
+    ) = row;
+    Ok(Delivery {
+        announcement: AnnouncementId(announcement),
+        workspace: WorkspaceId(workspace),
+        community: CommunityId(community),
+        platform: Platform::from_db(&platform)
+            .ok_or_else(|| Error::internal("stored platform", platform.clone()))?,
+        kind: Kind::parse(&kind)?,
+        workspace_external_id: external,
+        channel,
+        recipient,
+        attempts,
+        attempt_started_at: attempt_started_at.as_deref().map(parse_ts).transpose()?,
+        uncertain_attempts,
+        created_at: parse_ts(&created_at)?,
+        expires_at: expires_at.as_deref().map(parse_ts).transpose()?,
+        body: serde_json::from_str(&body)?,
+    })
+}
+
+/// Workspaces of `platform` with a delivery due at `now`, those whose turn came
+/// first first.
+pub async fn due_workspaces(
     db: impl SqliteExecutor<'_>,
     platform: Platform,
     now: DateTime<Utc>,
     limit: i64,
-) -> Result<Vec<Delivery>> {
-    let rows: Vec<DueRow> = sqlx::query_as(
-        "SELECT d.announcement_id, d.workspace_id, a.community_id, w.external_id, w.announce_channel, d.attempts, a.body
-         FROM announcement_deliveries d
-         JOIN announcements a ON a.id = d.announcement_id
+) -> Result<Vec<WorkspaceId>> {
+    let rows: Vec<(i64,)> = sqlx::query_as(built(format!(
+        "SELECT d.workspace_id FROM announcement_deliveries d
          JOIN workspaces w ON w.id = d.workspace_id
-         WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.platform = ?
-         ORDER BY d.next_attempt_at, d.announcement_id LIMIT ?",
-    )
+         WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.platform = ? AND {DELIVERABLE}
+         GROUP BY d.workspace_id ORDER BY min(d.next_attempt_at) LIMIT ?"
+    )))
     .bind(ts(now))
     .bind(platform.as_str())
     .bind(limit)
     .fetch_all(db)
     .await?;
-    rows.into_iter()
-        .map(
-            |(announcement, workspace, community, external, channel, attempts, body)| {
-                Ok(Delivery {
-                    announcement: AnnouncementId(announcement),
-                    workspace: WorkspaceId(workspace),
-                    community: CommunityId(community),
-                    platform,
-                    workspace_external_id: external,
-                    channel,
-                    attempts,
-                    body: serde_json::from_str(&body)?,
-                })
-            },
-        )
-        .collect()
+    Ok(rows.into_iter().map(|(w,)| WorkspaceId(w)).collect())
 }
 
-/// When the next pending delivery for `platform` falls due.
+/// A workspace's deliveries due at `now`, in the order they were queued.
+pub async fn due_in_workspace(
+    db: impl SqliteExecutor<'_>,
+    workspace: WorkspaceId,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Delivery>> {
+    let rows: Vec<DueRow> = sqlx::query_as(built(format!(
+        "{DUE_COLUMNS}
+         WHERE d.workspace_id = ? AND d.status = 'pending' AND d.next_attempt_at <= ? AND {DELIVERABLE}
+         ORDER BY d.next_attempt_at, d.announcement_id LIMIT ?"
+    )))
+    .bind(workspace)
+    .bind(ts(now))
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(delivery).collect()
+}
+
+/// When the next deliverable pending delivery for `platform` falls due.
 pub async fn next_due(db: impl SqliteExecutor<'_>, platform: Platform) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar(built(format!(
         "SELECT min(d.next_attempt_at) FROM announcement_deliveries d JOIN workspaces w ON w.id = d.workspace_id
-         WHERE d.status = 'pending' AND w.platform = ?",
-    )
+         WHERE d.status = 'pending' AND w.platform = ? AND {DELIVERABLE}"
+    )))
     .bind(platform.as_str())
     .fetch_one(db)
     .await?)
 }
 
-/// Marks delivered; false if it was not pending (someone else delivered it).
-pub async fn mark_delivered(
+/// Records that an attempt is about to be made, before it is: if the answer never
+/// comes, the delivery is known to be uncertain, even after a crash.
+pub async fn begin_attempt(
     conn: &mut SqliteConnection,
     d: &Delivery,
     now: DateTime<Utc>,
-) -> Result<bool> {
-    let done = sqlx::query(
-        "UPDATE announcement_deliveries SET status = 'delivered', delivered_at = ?, attempts = attempts + 1, last_error = NULL
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE announcement_deliveries SET attempts = attempts + 1, attempt_started_at = ?
          WHERE announcement_id = ? AND workspace_id = ? AND status = 'pending'",
     )
     .bind(ts(now))
@@ -195,24 +347,70 @@ pub async fn mark_delivered(
     .bind(d.workspace)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Where a post landed: kept so that a later redaction can edit it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub channel: String,
+    /// The message id (Slack's `ts`).
+    pub message: String,
+}
+
+/// Marks delivered, with where it landed; false if it was not pending (someone
+/// else delivered it).
+pub async fn mark_delivered(
+    conn: &mut SqliteConnection,
+    d: &Delivery,
+    posted: &Posted,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE announcement_deliveries SET status = 'delivered', delivered_at = ?, last_error = NULL,
+            attempt_started_at = NULL, posted_channel = ?, posted_message = ?
+         WHERE announcement_id = ? AND workspace_id = ? AND status = 'pending'",
+    )
+    .bind(ts(now))
+    .bind(&posted.channel)
+    .bind(&posted.message)
+    .bind(d.announcement)
+    .bind(d.workspace)
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Whether a failed attempt may have posted after all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The platform answered: nothing was posted.
+    NotPosted,
+    /// No answer came: it may have been.
+    Uncertain,
 }
 
 /// Schedules another attempt at `at`, and holds back the rest of the workspace's
 /// announcements until then: a platform that asks to wait (Slack's rate limits are
 /// per workspace) or fails would only fail them too, one attempt each. Those
 /// queued already move to `at`, keeping their order; those queued meanwhile are
-/// queued for it.
+/// queued for it. An uncertain attempt stays on record, so the next one first
+/// asks the platform whether it went through.
 pub async fn mark_retry(
     conn: &mut SqliteConnection,
     d: &Delivery,
     at: DateTime<Utc>,
     error: &str,
+    outcome: Outcome,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE announcement_deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?
-         WHERE announcement_id = ? AND workspace_id = ? AND status = 'pending'",
-    )
+    let attempt = match outcome {
+        Outcome::NotPosted => "attempt_started_at = NULL",
+        Outcome::Uncertain => "uncertain_attempts = uncertain_attempts + 1",
+    };
+    sqlx::query(built(format!(
+        "UPDATE announcement_deliveries SET next_attempt_at = ?, last_error = ?, {attempt}
+         WHERE announcement_id = ? AND workspace_id = ? AND status = 'pending'"
+    )))
     .bind(ts(at))
     .bind(error)
     .bind(d.announcement)
@@ -235,17 +433,54 @@ pub async fn mark_retry(
     Ok(())
 }
 
+/// Gives up on a delivery: it will never work as it is.
 pub async fn mark_failed(conn: &mut SqliteConnection, d: &Delivery, error: &str) -> Result<()> {
+    finish(conn, d, "failed", Some(error)).await
+}
+
+/// Drops a delivery that outlived its use instead of posting it late.
+pub async fn mark_expired(conn: &mut SqliteConnection, d: &Delivery) -> Result<()> {
+    finish(conn, d, "expired", None).await
+}
+
+async fn finish(
+    conn: &mut SqliteConnection,
+    d: &Delivery,
+    status: &'static str,
+    error: Option<&str>,
+) -> Result<()> {
     sqlx::query(
-        "UPDATE announcement_deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?
+        "UPDATE announcement_deliveries SET status = ?, last_error = COALESCE(?, last_error)
          WHERE announcement_id = ? AND workspace_id = ? AND status = 'pending'",
     )
+    .bind(status)
     .bind(error)
     .bind(d.announcement)
     .bind(d.workspace)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Expires every pending delivery that has outlived its use: milestones older than
+/// `milestone_max_age`, and anything past its own `expires_at`. Returns how many.
+pub async fn expire_stale(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    milestone_max_age: chrono::Duration,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE announcement_deliveries SET status = 'expired'
+         WHERE status = 'pending' AND announcement_id IN (
+            SELECT a.id FROM announcement_deliveries d JOIN announcements a ON a.id = d.announcement_id
+            WHERE d.status = 'pending'
+              AND (a.expires_at <= ?1 OR (a.kind = 'milestone' AND a.created_at <= ?2)))",
+    )
+    .bind(ts(now))
+    .bind(ts(now - milestone_max_age))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Recent announcements of a community, newest first (for `milestone list`).
@@ -262,16 +497,19 @@ pub async fn counts_by_status(
     .await?)
 }
 
-/// Makes a workspace's waiting deliveries due now (its channel was just set).
+/// Makes a workspace's waiting deliveries due now (its channel was just set);
+/// returns how many there are.
 pub async fn make_due(
     conn: &mut SqliteConnection,
     workspace: WorkspaceId,
     now: DateTime<Utc>,
-) -> Result<()> {
-    sqlx::query("UPDATE announcement_deliveries SET next_attempt_at = ? WHERE workspace_id = ? AND status = 'pending'")
-        .bind(ts(now))
-        .bind(workspace)
-        .execute(conn)
-        .await?;
-    Ok(())
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE announcement_deliveries SET next_attempt_at = ? WHERE workspace_id = ? AND status = 'pending'",
+    )
+    .bind(ts(now))
+    .bind(workspace)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
