@@ -14,5 +14,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(keel::cli::run(cli))
+    let code = runtime.block_on(keel::cli::run(cli));
+    // Blocking work still running (a chart being drawn) must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    code
 }

@@ -13,7 +13,7 @@ use fake_slack::FakeSlack;
 use keel::app::App;
 use keel::config::{Config, Secret};
 use keel::domain::clock::ManualClock;
-use keel::jobs::outbox::Deliverer;
+use keel::jobs::outbox::{Deliverer, DeliveryOptions};
 use keel::jobs::shutdown_pair;
 use keel::slack::crypto::TokenKey;
 use keel::slack::notifier::SlackNotifier;
@@ -1374,4 +1374,194 @@ async fn newcomers_get_the_mission_and_revoked_tokens_are_deleted() {
         0
     );
     assert_eq!(keel.slack.bot_token("T-INSTALLED").await.unwrap(), None);
+}
+
+/// The markers of every Keel post in `channel`, in order.
+fn posted_markers(fake: &FakeSlack, channel: &str) -> Vec<String> {
+    fake.messages_in(channel)
+        .iter()
+        .map(|m| {
+            m["metadata"]["event_payload"]["delivery"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+fn assert_each_once(markers: &[String]) {
+    let mut seen = std::collections::HashSet::new();
+    for marker in markers {
+        assert!(!marker.is_empty(), "a post without its marker: {markers:?}");
+        assert!(seen.insert(marker), "{marker} posted twice: {markers:?}");
+    }
+}
+
+/// R1, R2, R4: a workspace whose posts never get an answer holds up no other
+/// workspace; shutdown does not wait for the call in flight, which stays pending;
+/// after a restart against a healthy Slack it is found in the channel, not
+/// posted again, and the rest follow, each once.
+#[tokio::test]
+async fn a_hung_workspace_holds_up_no_other_and_its_post_is_not_repeated() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command("T1", "UADMIN", "setup announcements <#CSTUCK|stuck>")
+        .await;
+    keel.command("T2", "UADMIN", "setup announcements <#COK|ok>")
+        .await;
+    keel.fake.hang_posts_to("CSTUCK", true);
+    keel.command("T1", "U1", "contribute Planted an oak").await;
+    keel.command("T2", "U2", "contribute Cleared a path").await;
+    let queued = |team: &'static str| {
+        let sql = match team {
+            "T1" => {
+                "SELECT count(*) FROM announcement_deliveries d JOIN workspaces w ON w.id = d.workspace_id WHERE w.external_id = 'T1'"
+            }
+            _ => {
+                "SELECT count(*) FROM announcement_deliveries d JOIN workspaces w ON w.id = d.workspace_id WHERE w.external_id = 'T2'"
+            }
+        };
+        keel.count(sql)
+    };
+    let (for_t1, for_t2) = (queued("T1").await as usize, queued("T2").await as usize);
+    assert!(for_t1 >= 2 && for_t2 >= 2, "{for_t1} {for_t2}");
+
+    let (stop, shutdown) = shutdown_pair();
+    let options = DeliveryOptions {
+        call_timeout: std::time::Duration::from_secs(60),
+        concurrency: 4,
+    };
+    let notifier = Arc::new(SlackNotifier::new(keel.slack.clone()));
+    let running = tokio::spawn(
+        Deliverer::with_options(keel.app.clone(), vec![notifier], options).run(shutdown),
+    );
+    // T2's announcements all arrive, paced, while T1's first post hangs.
+    for _ in 0..400 {
+        if keel.fake.messages_in("COK").len() == for_t2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(keel.fake.messages_in("COK").len(), for_t2);
+    assert_eq!(
+        keel.fake.messages_in("CSTUCK").len(),
+        1,
+        "hung on the first"
+    );
+
+    let stopping = std::time::Instant::now();
+    stop.trigger();
+    tokio::time::timeout(std::time::Duration::from_secs(2), running)
+        .await
+        .expect("shutdown does not wait for a call that never ends")
+        .unwrap();
+    println!("delivery stopped {:?} after shutdown", stopping.elapsed());
+    assert_eq!(
+        keel.count("SELECT count(*) FROM announcement_deliveries WHERE status = 'pending' AND attempt_started_at IS NOT NULL")
+            .await,
+        1,
+        "the post in flight stays pending, its attempt on record"
+    );
+
+    // Restarted against a Slack that answers again, past any retry's wait (on a
+    // loaded machine the hung call may have run out of the client's deadline).
+    keel.fake.hang_posts_to("CSTUCK", false);
+    keel.clock.advance(chrono::Duration::minutes(2));
+    let restarted = Deliverer::new(
+        keel.app.clone(),
+        vec![Arc::new(SlackNotifier::new(keel.slack.clone()))],
+    );
+    let delivered = restarted.deliver_due().await.unwrap();
+    assert_eq!(delivered, for_t1);
+    let markers = posted_markers(&keel.fake, "CSTUCK");
+    assert_eq!(markers.len(), for_t1, "{markers:?}");
+    assert_each_once(&markers);
+    assert_each_once(&posted_markers(&keel.fake, "COK"));
+    assert_eq!(keel.fake.calls("conversations.history").len(), 1);
+    assert_eq!(
+        keel.count("SELECT count(*) FROM announcement_deliveries WHERE status <> 'delivered' OR posted_message IS NULL")
+            .await,
+        0
+    );
+}
+
+/// R3: Slack received the post and the connection dropped before its answer.
+/// Restarted, Keel finds the post by its metadata in the channel's history and
+/// does not post it again.
+#[tokio::test]
+async fn a_post_whose_answer_was_lost_is_found_and_not_posted_again() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command("T1", "UADMIN", "setup announcements <#C42|celebrations>")
+        .await;
+    keel.command("T1", "U1", "contribute Planted an oak").await;
+    let queued = keel
+        .count("SELECT count(*) FROM announcement_deliveries")
+        .await as usize;
+    keel.fake.drop_next("chat.postMessage");
+    let first = Deliverer::new(
+        keel.app.clone(),
+        vec![Arc::new(SlackNotifier::new(keel.slack.clone()))],
+    );
+    assert_eq!(first.deliver_due().await.unwrap(), 0);
+    assert_eq!(keel.fake.messages_in("C42").len(), 1, "Slack has it");
+    assert_eq!(
+        keel.count("SELECT count(*) FROM announcement_deliveries WHERE status = 'pending' AND uncertain_attempts = 1")
+            .await,
+        1
+    );
+
+    keel.clock.advance(chrono::Duration::minutes(1));
+    let restarted = Deliverer::new(
+        keel.app.clone(),
+        vec![Arc::new(SlackNotifier::new(keel.slack.clone()))],
+    );
+    assert_eq!(restarted.deliver_due().await.unwrap(), queued);
+    let markers = posted_markers(&keel.fake, "C42");
+    assert_eq!(markers.len(), queued, "{markers:?}");
+    assert_each_once(&markers);
+    let lookup = &keel.fake.calls("conversations.history")[0];
+    assert!(
+        lookup.query.contains("include_all_metadata=true"),
+        "{}",
+        lookup.query
+    );
+    assert!(lookup.query.contains("limit=15"), "{}", lookup.query);
+}
+
+/// R1: a post with no answer runs out of its deadline and is retried later, its
+/// attempt kept on record as uncertain.
+#[tokio::test]
+async fn a_post_without_an_answer_runs_out_of_its_deadline() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command("T1", "UADMIN", "setup announcements <#C42|celebrations>")
+        .await;
+    keel.fake.hang_posts_to("C42", true);
+    keel.command("T1", "U1", "contribute Planted an oak").await;
+    let options = DeliveryOptions {
+        call_timeout: std::time::Duration::from_millis(300),
+        concurrency: 1,
+    };
+    let deliverer = Deliverer::with_options(
+        keel.app.clone(),
+        vec![Arc::new(SlackNotifier::new(keel.slack.clone()))],
+        options,
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(deliverer.deliver_due().await.unwrap(), 0);
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    let error: String = sqlx::query_scalar(
+        "SELECT last_error FROM announcement_deliveries WHERE uncertain_attempts = 1",
+    )
+    .fetch_one(&keel.app.store().read)
+    .await
+    .unwrap();
+    assert!(error.contains("no answer within"), "{error}");
+    assert_eq!(
+        keel.count("SELECT count(*) FROM announcement_deliveries WHERE status = 'pending' AND next_attempt_at > (SELECT min(created_at) FROM announcements)")
+            .await,
+        keel.count("SELECT count(*) FROM announcement_deliveries").await,
+        "the workspace's deliveries wait for the retry"
+    );
 }

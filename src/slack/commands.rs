@@ -234,7 +234,11 @@ async fn follow_up(slack: &Slack, url: &str, message: Value) {
         return;
     };
     let request = SlackApiPostWebhookMessageRequest::new(render::content(&message));
-    if let Err(e) = slack.client.post_webhook_message(&url, &request).await {
+    let posted = api::within(
+        slack.call_timeout,
+        slack.client.post_webhook_message(&url, &request),
+    );
+    if let Err(e) = posted.await {
         tracing::warn!(error = %e, "response_url follow-up failed");
     }
 }
@@ -285,12 +289,12 @@ async fn open_form(slack: &Slack, command: &SlashCommand, goal: bool) -> Option<
         let request =
             SlackApiViewsOpenRequest::new(SlackTriggerId(command.trigger_id.clone()), view);
         let token = api::token(&token);
-        slack
-            .client
-            .open_session(&token)
-            .views_open(&request)
-            .await
-            .map_err(|e| e.to_string())?;
+        api::within(
+            slack.call_timeout,
+            slack.client.open_session(&token).views_open(&request),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         Ok::<_, String>(())
     }
     .await;

@@ -148,12 +148,15 @@ async fn welcome(slack: &Slack, team: &str, user: &str) -> Result<()> {
     );
     let token = api::token(&token);
     // A failure fails the event, and Slack delivers it again later.
-    slack
-        .client
-        .open_session(&token)
-        .chat_post_message(&request)
-        .await
-        .map_err(|e| Error::internal("sending the welcome", e))?;
+    api::within(
+        slack.call_timeout,
+        slack
+            .client
+            .open_session(&token)
+            .chat_post_message(&request),
+    )
+    .await
+    .map_err(|e| Error::internal("sending the welcome", e))?;
     Ok(())
 }
 
@@ -183,12 +186,8 @@ async fn home(slack: &Slack, team: &str, user: &str) -> Result<()> {
     };
     let token = api::token(&token);
     let request = SlackApiViewsPublishRequest::new(SlackUserId(user.to_string()), view);
-    if let Err(e) = slack
-        .client
-        .open_session(&token)
-        .views_publish(&request)
-        .await
-    {
+    let session = slack.client.open_session(&token);
+    if let Err(e) = api::within(slack.call_timeout, session.views_publish(&request)).await {
         tracing::warn!(error = %e, "publishing the App Home failed");
     }
     Ok(())

@@ -53,7 +53,7 @@ pub async fn share(
         Destination::DirectMessage { user } => {
             let request = SlackApiConversationsOpenRequest::new()
                 .with_users(vec![SlackUserId(user.to_string())]);
-            let opened = retrying(|| session.conversations_open(&request))
+            let opened = retrying(slack.call_timeout, || session.conversations_open(&request))
                 .await
                 .map_err(|e| explain(e, "opening your direct messages"))?;
             opened.channel.id.0
@@ -66,15 +66,17 @@ pub async fn share(
         if file.media_type.starts_with("image/") {
             ticket = ticket.with_alt_txt(comment.chars().take(1000).collect());
         }
-        let ticket = retrying(|| session.get_upload_url_external(&ticket))
-            .await
-            .map_err(|e| explain(e, "asking Slack where to upload"))?;
+        let ticket = retrying(slack.call_timeout, || {
+            session.get_upload_url_external(&ticket)
+        })
+        .await
+        .map_err(|e| explain(e, "asking Slack where to upload"))?;
         let upload = SlackApiFilesUploadViaUrlRequest::new(
             ticket.upload_url,
             file.bytes.clone(),
             file.media_type.clone(),
         );
-        retrying(|| session.files_upload_via_url(&upload))
+        retrying(slack.call_timeout, || session.files_upload_via_url(&upload))
             .await
             .map_err(|e| explain(e, "uploading the file"))?;
         uploaded.push(SlackApiFilesComplete::new(ticket.file_id).with_title(file.filename.clone()));
@@ -82,19 +84,22 @@ pub async fn share(
     let complete = SlackApiFilesCompleteUploadExternalRequest::new(uploaded)
         .with_channel_id(SlackChannelId(channel.clone()))
         .with_initial_comment(comment.to_string());
-    retrying(|| session.files_complete_upload_external(&complete))
-        .await
-        .map_err(|e| explain(e, "sharing the file"))?;
+    retrying(slack.call_timeout, || {
+        session.files_complete_upload_external(&complete)
+    })
+    .await
+    .map_err(|e| explain(e, "sharing the file"))?;
     Ok(channel)
 }
 
-/// Runs a Web API call, waiting out 429s (Retry-After, at most `LONGEST_WAIT`).
+/// Runs a Web API call within `timeout`, waiting out 429s (Retry-After, at most `LONGEST_WAIT`).
 async fn retrying<T, F: Future<Output = Result<T, SlackClientError>>>(
+    timeout: Duration,
     mut call: impl FnMut() -> F,
 ) -> Result<T, SlackClientError> {
     let mut attempt = 1;
     loop {
-        match call().await {
+        match api::within(timeout, call()).await {
             Err(SlackClientError::RateLimitError(limited)) if attempt < ATTEMPTS => {
                 let wait = limited.retry_after.unwrap_or(Duration::from_secs(1));
                 if wait > LONGEST_WAIT {

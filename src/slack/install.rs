@@ -320,11 +320,10 @@ async fn grant(
             ("redirect_uri", Some(&redirect.as_str().to_string())),
         ],
     )?;
-    connector
-        .http_get_with_client_secret(
-            uri,
-            &SlackClientId(client_id.to_string()),
-            &SlackClientSecret(client_secret.to_string()),
-        )
-        .await
+    let (id, secret) = (
+        SlackClientId(client_id.to_string()),
+        SlackClientSecret(client_secret.to_string()),
+    );
+    let granted = connector.http_get_with_client_secret(uri, &id, &secret);
+    super::api::within(slack.call_timeout, granted).await
 }

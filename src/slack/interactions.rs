@@ -81,12 +81,8 @@ async fn confirm(slack: &Slack, team: &str, channel: &str, user: &str, message: 
         super::render::content(message),
     );
     let token = api::token(&token);
-    if let Err(e) = slack
-        .client
-        .open_session(&token)
-        .chat_post_ephemeral(&request)
-        .await
-    {
+    let session = slack.client.open_session(&token);
+    if let Err(e) = api::within(slack.call_timeout, session.chat_post_ephemeral(&request)).await {
         tracing::warn!(error = %e, "confirming a form submission failed");
     }
 }

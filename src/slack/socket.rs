@@ -53,12 +53,15 @@ async fn connect_once(
     shutdown: &mut Shutdown,
 ) -> Result<Next, String> {
     let token = api::token(app_token);
-    let opened = slack
-        .client
-        .open_session(&token)
-        .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
-        .await
-        .map_err(|e| format!("apps.connections.open: {e}"))?;
+    let opened = api::within(
+        slack.call_timeout,
+        slack
+            .client
+            .open_session(&token)
+            .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new()),
+    )
+    .await
+    .map_err(|e| format!("apps.connections.open: {e}"))?;
     let (socket, _) = tokio_tungstenite::connect_async(opened.url.0.as_str())
         .await
         .map_err(|e| format!("websocket: {e}"))?;

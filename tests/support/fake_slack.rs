@@ -48,6 +48,15 @@ pub struct Script {
     pub grant_org_wide: bool,
     /// How long to take over the next answer to a method.
     pub slow_next: HashMap<String, std::time::Duration>,
+    /// Every message posted, as conversations.history returns them, oldest first.
+    pub history: Vec<Value>,
+    /// Posts to these channels are kept, then never answered.
+    pub hang_channels: std::collections::HashSet<String>,
+    /// The next call to each of these methods is carried out, then its connection
+    /// drops before the answer's body arrives.
+    pub drop_next: std::collections::HashSet<String>,
+    /// The last ts handed out, in microseconds: each is later than the one before.
+    pub last_ts_micros: i64,
 }
 
 #[derive(Clone)]
@@ -120,6 +129,35 @@ impl FakeSlack {
             .push_back((status, retry_after));
     }
 
+    /// Messages posted to `channel`, oldest first.
+    pub fn messages_in(&self, channel: &str) -> Vec<Value> {
+        self.script
+            .lock()
+            .unwrap()
+            .history
+            .iter()
+            .filter(|m| m["channel"] == channel)
+            .cloned()
+            .collect()
+    }
+
+    pub fn hang_posts_to(&self, channel: &str, hang: bool) {
+        let mut script = self.script.lock().unwrap();
+        if hang {
+            script.hang_channels.insert(channel.to_string());
+        } else {
+            script.hang_channels.remove(channel);
+        }
+    }
+
+    pub fn drop_next(&self, method: &str) {
+        self.script
+            .lock()
+            .unwrap()
+            .drop_next
+            .insert(method.to_string());
+    }
+
     pub fn make_admin(&self, user: &str) {
         self.script.lock().unwrap().admins.push(user.to_string());
     }
@@ -153,11 +191,24 @@ async fn api(
     if let Some(slow) = slow {
         tokio::time::sleep(slow).await;
     }
-    let mut script = script.lock().unwrap();
+    let answer = answer(&mut script.lock().unwrap(), &method, &call);
+    match answer {
+        Answer::Now(response) => response,
+        Answer::Never => std::future::pending().await,
+    }
+}
+
+enum Answer {
+    Now(Response),
+    /// The call was carried out; its answer never comes.
+    Never,
+}
+
+fn answer(script: &mut Script, method: &str, call: &Call) -> Answer {
     script.calls.push(call.clone());
     if let Some((status, retry_after)) = script
         .failures
-        .get_mut(&method)
+        .get_mut(method)
         .and_then(VecDeque::pop_front)
     {
         let mut response = (
@@ -171,13 +222,61 @@ async fn api(
                 .headers_mut()
                 .insert("retry-after", after.to_string().parse().unwrap());
         }
-        return response;
+        return Answer::Now(response);
     }
-    let answer = match method.as_str() {
+    let answer = match method {
         "chat.postMessage" => {
-            let channel = call.json()["channel"].as_str().unwrap_or("C0").to_string();
-            json!({"ok": true, "channel": channel, "ts": "1700000000.000100",
-                   "message": {"ts": "1700000000.000100", "text": "posted"}})
+            let body = call.json();
+            let channel = body["channel"].as_str().unwrap_or("C0").to_string();
+            // Slack's ts: the moment, unique within the channel.
+            let micros = chrono::Utc::now()
+                .timestamp_micros()
+                .max(script.last_ts_micros + 1);
+            script.last_ts_micros = micros;
+            let ts = format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000);
+            script.history.push(json!({
+                "channel": channel, "ts": ts, "type": "message", "bot_id": "B1",
+                "text": body["text"], "blocks": body["blocks"], "metadata": body["metadata"],
+            }));
+            if script.hang_channels.contains(&channel) {
+                return Answer::Never;
+            }
+            json!({"ok": true, "channel": channel, "ts": ts,
+                   "message": {"ts": ts, "text": "posted"}})
+        }
+        "conversations.history" => {
+            let param = |name: &str| {
+                url::form_urlencoded::parse(call.query.as_bytes())
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.to_string())
+            };
+            let channel = param("channel").unwrap_or_default();
+            let bound = |name: &str| param(name).and_then(|v| v.parse::<f64>().ok());
+            let (oldest, latest) = (
+                bound("oldest").unwrap_or(0.0),
+                bound("latest").unwrap_or(f64::MAX),
+            );
+            let limit = param("limit").and_then(|l| l.parse().ok()).unwrap_or(100);
+            let metadata = param("include_all_metadata").as_deref() == Some("true");
+            let messages: Vec<Value> = script
+                .history
+                .iter()
+                .rev()
+                .filter(|m| m["channel"] == channel.as_str())
+                .filter(|m| {
+                    let ts: f64 = m["ts"].as_str().unwrap_or("0").parse().unwrap_or(0.0);
+                    ts >= oldest && ts <= latest
+                })
+                .take(limit)
+                .map(|m| {
+                    let mut m = m.clone();
+                    if !metadata {
+                        m.as_object_mut().unwrap().remove("metadata");
+                    }
+                    m
+                })
+                .collect();
+            json!({"ok": true, "messages": messages, "has_more": false})
         }
         "users.info" => {
             let user = call
@@ -226,7 +325,20 @@ async fn api(
         }),
         _ => json!({"ok": false, "error": "unknown_method"}),
     };
-    ([("content-type", "application/json")], answer.to_string()).into_response()
+    if script.drop_next.remove(method) {
+        // The headers go out, then the connection breaks before the body ends.
+        let broken = futures_util::stream::iter([
+            Ok::<_, std::io::Error>(Bytes::from_static(b"{\"ok\":")),
+            Err(std::io::Error::other("connection dropped")),
+        ]);
+        return Answer::Now(
+            Response::builder()
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from_stream(broken))
+                .unwrap(),
+        );
+    }
+    Answer::Now(([("content-type", "application/json")], answer.to_string()).into_response())
 }
 
 /// Accepts Socket Mode connections: says hello, sends what is queued, records
