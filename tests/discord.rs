@@ -390,9 +390,8 @@ async fn organiser_commands_are_checked_when_they_run() {
     assert_everything_parsed();
 }
 
-#[tokio::test]
-async fn a_milestone_is_announced_once_through_429_and_500_without_pinging() {
-    let keel = start(|_| {}).await;
+/// `/setup announcements #celebrations` in G1.
+async fn set_announcement_channel(keel: &Keel) {
     let mut channel = Invocation::sub(
         G1,
         ORGANISER,
@@ -406,6 +405,12 @@ async fn a_milestone_is_announced_once_through_429_and_500_without_pinging() {
     }}});
     let set = keel.fake.command(&channel).await;
     assert!(!shown(&set).contains("⚠"), "{}", shown(&set));
+}
+
+#[tokio::test]
+async fn a_milestone_is_announced_once_through_429_and_500_without_pinging() {
+    let keel = start(|_| {}).await;
+    set_announcement_channel(&keel).await;
 
     let mission = keel
         .fake
@@ -851,4 +856,91 @@ fn a_rejected_token_or_intents_end_keel_run_with_what_to_fix() {
             "the token is never printed"
         );
     }
+}
+
+/// Every announcement in the channel carries its marker once.
+fn assert_posted_once_each(keel: &Keel, expected: usize) {
+    let footers: Vec<String> = keel
+        .fake
+        .messages_in(CHANNEL)
+        .iter()
+        .map(|m| {
+            m["embeds"]
+                .as_array()
+                .and_then(|e| e.last())
+                .map(|e| e["footer"]["text"].as_str().unwrap_or_default().to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(footers.len(), expected, "{footers:?}");
+    let unique: std::collections::HashSet<&String> = footers.iter().collect();
+    assert_eq!(unique.len(), expected, "{footers:?}");
+    assert!(
+        footers.iter().all(|f| f.contains("Announcement #")),
+        "{footers:?}"
+    );
+}
+
+/// R3: the post went through and its answer was lost. Repeated within minutes,
+/// it carries the same nonce, and Discord answers with the first message.
+#[tokio::test]
+async fn a_lost_answer_repeated_soon_is_deduplicated_by_its_nonce() {
+    let keel = start(|_| {}).await;
+    set_announcement_channel(&keel).await;
+    keel.fake.command(&contribution("Planted an oak")).await;
+    let queued = keel
+        .count("SELECT count(*) FROM announcement_deliveries")
+        .await as usize;
+    keel.fake.drop_next_post();
+    assert_eq!(keel.deliver().await, 0);
+    assert_eq!(keel.fake.messages_in(CHANNEL).len(), 1, "Discord has it");
+
+    keel.clock.advance(chrono::Duration::seconds(30));
+    assert_eq!(keel.deliver().await, queued);
+    assert_posted_once_each(&keel, queued);
+    let posts = keel
+        .fake
+        .requests_to("POST", &format!("/channels/{CHANNEL}/messages"));
+    assert_eq!(
+        posts.len(),
+        queued + 1,
+        "the repeat was sent, and deduplicated"
+    );
+    assert_eq!(posts[0].body["nonce"], posts[1].body["nonce"]);
+    assert_eq!(posts[1].body["enforce_nonce"], true);
+    assert!(keel.fake.requests_to("GET", "/messages").is_empty());
+    assert_everything_parsed();
+}
+
+/// R3: past the nonce's few minutes, Keel reads the channel's recent messages and
+/// finds the post by the marker in its footer instead of posting it again.
+#[tokio::test]
+async fn a_lost_answer_found_later_in_the_channel_is_not_posted_again() {
+    let keel = start(|_| {}).await;
+    set_announcement_channel(&keel).await;
+    keel.fake.command(&contribution("Planted an oak")).await;
+    let queued = keel
+        .count("SELECT count(*) FROM announcement_deliveries")
+        .await as usize;
+    keel.fake.drop_next_post();
+    assert_eq!(keel.deliver().await, 0);
+
+    keel.clock.advance(chrono::Duration::minutes(10));
+    assert_eq!(keel.deliver().await, queued);
+    assert_posted_once_each(&keel, queued);
+    let posts = keel
+        .fake
+        .requests_to("POST", &format!("/channels/{CHANNEL}/messages"));
+    assert_eq!(
+        posts.len(),
+        queued,
+        "the lost one was found, not posted again"
+    );
+    assert_eq!(keel.fake.requests_to("GET", "/messages").len(), 1);
+    assert_eq!(
+        keel.count("SELECT count(*) FROM announcement_deliveries WHERE status = 'delivered' AND posted_message IS NOT NULL")
+            .await as usize,
+        queued
+    );
+    assert_everything_parsed();
 }

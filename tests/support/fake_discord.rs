@@ -58,6 +58,13 @@ struct Script {
     connection: Option<Connection>,
     /// When each interaction was dispatched, by id.
     dispatched: HashMap<u64, Instant>,
+    /// Messages posted to channels, oldest first, as Discord returns them.
+    channel_messages: Vec<Value>,
+    /// The next post to a channel is kept, then its connection drops before the
+    /// answer's body arrives.
+    drop_next_post: bool,
+    /// The last message id handed out: ids grow with time, as snowflakes do.
+    last_message_id: u64,
 }
 
 struct Connection {
@@ -134,6 +141,22 @@ impl FakeDiscord {
             .entry(suffix.into())
             .or_default()
             .push_back((status, retry_after));
+    }
+
+    /// Messages in `channel`, oldest first.
+    pub fn messages_in(&self, channel: u64) -> Vec<Value> {
+        self.script
+            .lock()
+            .unwrap()
+            .channel_messages
+            .iter()
+            .filter(|m| m["channel_id"] == channel.to_string())
+            .cloned()
+            .collect()
+    }
+
+    pub fn drop_next_post(&self) {
+        self.script.lock().unwrap().drop_next_post = true;
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -608,7 +631,74 @@ async fn rest(
             axum::Json(message(fake.id(), "700000000000000001", &json_body)).into_response()
         }
         ("POST", ["channels", channel, "messages"]) => {
-            axum::Json(message(fake.id(), channel, &json_body)).into_response()
+            let mut script = fake.script.lock().unwrap();
+            let nonce = json_body.get("nonce").filter(|n| !n.is_null()).cloned();
+            // With enforce_nonce, Discord answers a repeated nonce with the message
+            // it made the first time (for a few minutes; the fake, always).
+            let earlier = nonce
+                .as_ref()
+                .filter(|_| json_body["enforce_nonce"] == true)
+                .and_then(|nonce| {
+                    script
+                        .channel_messages
+                        .iter()
+                        .find(|m| m["channel_id"] == *channel && m["nonce"] == *nonce)
+                        .cloned()
+                });
+            let posted = match earlier {
+                Some(earlier) => earlier,
+                None => {
+                    let since_epoch =
+                        (chrono::Utc::now().timestamp_millis() - 1_420_070_400_000) as u64;
+                    let id = (since_epoch << 22).max(script.last_message_id + 1);
+                    script.last_message_id = id;
+                    let mut posted = message(id, channel, &json_body);
+                    posted["embeds"] = json_body.get("embeds").cloned().unwrap_or(json!([]));
+                    posted["nonce"] = nonce.unwrap_or(Value::Null);
+                    script.channel_messages.push(posted.clone());
+                    posted
+                }
+            };
+            if std::mem::take(&mut script.drop_next_post) {
+                let broken = futures_util::stream::iter([
+                    Ok::<_, std::io::Error>(Bytes::from_static(b"{\"id\":")),
+                    Err(std::io::Error::other("connection dropped")),
+                ]);
+                return Response::builder()
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from_stream(broken))
+                    .unwrap();
+            }
+            axum::Json(posted).into_response()
+        }
+        ("GET", ["channels", channel, "messages"]) => {
+            let param = |name: &str| {
+                uri.query()
+                    .unwrap_or_default()
+                    .split('&')
+                    .find_map(|p| p.strip_prefix(&format!("{name}=")))
+                    .and_then(|v| v.parse::<u64>().ok())
+            };
+            let after = param("after").unwrap_or(0);
+            let limit = param("limit").unwrap_or(50) as usize;
+            let script = fake.script.lock().unwrap();
+            // After a message: the oldest `limit` after it, newest first.
+            let mut found: Vec<Value> = script
+                .channel_messages
+                .iter()
+                .filter(|m| m["channel_id"] == *channel)
+                .filter(|m| {
+                    m["id"]
+                        .as_str()
+                        .and_then(|id| id.parse::<u64>().ok())
+                        .unwrap_or(0)
+                        > after
+                })
+                .take(limit)
+                .cloned()
+                .collect();
+            found.reverse();
+            axum::Json(Value::Array(found)).into_response()
         }
         ("POST", ["users", "@me", "channels"]) => {
             let recipient = json_body["recipient_id"]
