@@ -145,12 +145,13 @@ impl FakeDiscord {
 
     /// Messages in `channel`, oldest first.
     pub fn messages_in(&self, channel: u64) -> Vec<Value> {
+        let channel = channel.to_string();
         self.script
             .lock()
             .unwrap()
             .channel_messages
             .iter()
-            .filter(|m| m["channel_id"] == channel.to_string())
+            .filter(|m| m["channel_id"] == channel.as_str())
             .cloned()
             .collect()
     }
