@@ -12,10 +12,11 @@ use chrono::{TimeZone, Utc};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use keel::app::{App, run_due_schedules};
+use keel::domain::clock::Clock;
 use keel::domain::clock::ManualClock;
 use keel::domain::{Actor, Platform, Role};
 use keel::jobs::outbox::{Deliverer, DeliveryError, Notifier};
-use keel::store::outbox::{Delivery, Posted};
+use keel::store::outbox::{self, Delivery, Posted};
 use support::{actor, open};
 
 /// A platform that fails as scripted, then accepts, recording what it accepted.
@@ -23,6 +24,7 @@ struct FlakyPlatform {
     script: Mutex<Vec<DeliveryError>>,
     calls: AtomicUsize,
     delivered: Mutex<Vec<String>>,
+    recipients: Mutex<Vec<Option<String>>>,
 }
 
 impl FlakyPlatform {
@@ -31,10 +33,14 @@ impl FlakyPlatform {
             script: Mutex::new(script),
             calls: AtomicUsize::new(0),
             delivered: Mutex::new(Vec::new()),
+            recipients: Mutex::new(Vec::new()),
         })
     }
     fn delivered(&self) -> Vec<String> {
         self.delivered.lock().unwrap().clone()
+    }
+    fn recipients(&self) -> Vec<Option<String>> {
+        self.recipients.lock().unwrap().clone()
     }
 }
 
@@ -56,6 +62,10 @@ impl Notifier for FlakyPlatform {
                 .lock()
                 .unwrap()
                 .push(delivery.body.title.clone().unwrap_or_default());
+            self.recipients
+                .lock()
+                .unwrap()
+                .push(delivery.recipient.clone());
             Ok(Posted {
                 channel: "C1".into(),
                 message: delivery.announcement.to_string(),
@@ -304,4 +314,61 @@ async fn forgetting_a_member_keeps_the_community_milestone_but_not_their_name() 
         "{}",
         bodies[0]
     );
+}
+
+/// The outbox sends private messages to a member, not only channel posts. One
+/// whose answer was lost (it may have arrived) is sent once more, never a third
+/// time.
+#[tokio::test]
+async fn a_private_message_goes_through_the_outbox_and_is_repeated_at_most_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(wednesday_noon()));
+    let app = open(&dir, clock.clone()).await;
+    let alice = organiser(&app).await;
+    let message = |text: &str| {
+        let body = keel::domain::Reply::private(text);
+        let (community, member, workspace) = (alice.community, alice.member, alice.workspace);
+        let now = clock.now();
+        let app = app.clone();
+        async move {
+            app.store()
+                .write(async |conn| {
+                    let new = outbox::NewAnnouncement {
+                        community,
+                        kind: outbox::Kind::Direct,
+                        achievement_id: None,
+                        about_member: Some(member),
+                        body: &body,
+                        expires_at: None,
+                    };
+                    outbox::enqueue_direct(conn, &new, workspace, "alice", now).await
+                })
+                .await
+                .unwrap()
+        }
+    };
+    message("Your contribution #12 was approved.").await;
+    let lost = || DeliveryError::Uncertain("no answer within 10 s".into());
+    let platform = FlakyPlatform::new(vec![lost(), lost()]);
+    let deliverer = Deliverer::new(app.clone(), vec![platform.clone()]);
+    for _ in 0..3 {
+        assert_eq!(deliverer.deliver_due().await.unwrap(), 0);
+        clock.advance(chrono::Duration::hours(1));
+    }
+    assert_eq!(
+        platform.calls.load(Ordering::SeqCst),
+        2,
+        "sent twice at most"
+    );
+    let failed: String = sqlx::query_scalar(
+        "SELECT last_error FROM announcement_deliveries WHERE status = 'failed' AND recipient = 'alice'",
+    )
+    .fetch_one(&app.store().read)
+    .await
+    .unwrap();
+    assert!(failed.contains("not sent a third time"), "{failed}");
+
+    message("Your contribution #13 was approved.").await;
+    assert_eq!(deliverer.deliver_due().await.unwrap(), 1);
+    assert_eq!(platform.recipients(), vec![Some("alice".to_string())]);
 }

@@ -1565,3 +1565,66 @@ async fn a_post_without_an_answer_runs_out_of_its_deadline() {
         "the workspace's deliveries wait for the retry"
     );
 }
+
+/// R9: a community without an announcement channel for 60 days. Its schedules
+/// queue nothing meanwhile, nothing is attempted, and setting a channel posts only
+/// what is still fresh, saying so.
+#[tokio::test]
+async fn a_channel_set_after_60_days_gets_only_fresh_announcements() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command("T1", "UADMIN", "mission set Grow a forest")
+        .await;
+    keel.command("T1", "U1", "contribute Planted an oak").await;
+    let stale = keel
+        .count("SELECT count(*) FROM announcement_deliveries")
+        .await;
+    assert!(stale >= 2, "{stale}");
+    let deliverer = Deliverer::new(
+        keel.app.clone(),
+        vec![Arc::new(SlackNotifier::new(keel.slack.clone()))],
+    );
+    for _ in 0..60 {
+        keel.clock.advance(chrono::Duration::days(1));
+        keel::app::run_due_schedules(&keel.app).await.unwrap();
+        deliverer.deliver_due().await.unwrap();
+    }
+    assert_eq!(
+        keel.count("SELECT count(*) FROM announcements WHERE kind <> 'milestone'")
+            .await,
+        0,
+        "no digest or reminder piles up"
+    );
+    assert!(keel.fake.calls("chat.postMessage").is_empty());
+    assert_eq!(
+        keel.count("SELECT coalesce(sum(attempts), 0) FROM announcement_deliveries")
+            .await,
+        0,
+        "nothing was tried without a channel"
+    );
+
+    keel.command("T1", "U2", "contribute Cleared a path").await;
+    let set = keel
+        .command("T1", "UADMIN", "setup announcements <#C42|celebrations>")
+        .await;
+    let said = text_of(&set);
+    assert!(said.contains("1 announcement waiting"), "{said}");
+    assert!(said.contains("older ones have expired"), "{said}");
+    assert!(said.contains("No digest or reminder"), "{said}");
+    assert_eq!(deliverer.deliver_due().await.unwrap(), 1);
+    let posted = keel.fake.messages_in("C42");
+    assert_eq!(posted.len(), 1);
+    assert!(
+        posted[0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("u2"),
+        "{}",
+        posted[0]
+    );
+    assert_eq!(
+        keel.count("SELECT count(*) FROM announcement_deliveries WHERE status = 'expired'")
+            .await,
+        stale
+    );
+}
