@@ -2,8 +2,11 @@
 //! and what was in flight goes out once after the restart (RELIABILITY.md R1–R4).
 #![cfg(all(feature = "slack", unix))]
 
+// Shared with the Slack tests, which use more of them.
+#[allow(dead_code)]
 #[path = "support/fake_slack.rs"]
 mod fake_slack;
+#[allow(dead_code)]
 #[path = "support/http.rs"]
 mod http;
 
