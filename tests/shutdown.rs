@@ -45,7 +45,7 @@ async fn keel_run(dir: &Path, fake: &FakeSlack, log: &str) -> Running {
         ),
     )
     .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_keel"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keel"))
         .args(["--config", config.to_str().unwrap(), "run"])
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
