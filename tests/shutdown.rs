@@ -58,6 +58,8 @@ async fn keel_run(dir: &Path, fake: &FakeSlack, log: &str) -> Running {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!(
         "keel run did not start: {}",
         std::fs::read_to_string(dir.join(log)).unwrap()
