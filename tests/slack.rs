@@ -23,6 +23,15 @@ use tempfile::TempDir;
 
 const SECRET: &str = "test-signing-secret";
 
+/// A fresh trigger id, as Slack gives each invocation.
+fn next_trigger() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    format!(
+        "{}.2.3",
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
 type Headers = Vec<(&'static str, String)>;
 
 struct Keel {
@@ -122,7 +131,7 @@ impl Keel {
             .append_pair("command", "/keel")
             .append_pair("text", text)
             .append_pair("response_url", &self.fake.response_url())
-            .append_pair("trigger_id", "1.2.3")
+            .append_pair("trigger_id", &next_trigger())
             .finish();
         self.signed(
             "/slack/commands",
@@ -481,10 +490,12 @@ async fn a_retried_event_counts_once_and_url_verification_answers_after_the_chec
         1
     );
     assert_eq!(
-        keel.count("SELECT count(*) FROM slack_events_seen").await,
+        keel.count("SELECT count(*) FROM slack_inbox WHERE handled_at IS NOT NULL")
+            .await,
         1
     );
-    // Only counts are kept: the message text is stored nowhere.
+    // Only counts are kept: the message text is stored nowhere, the inbox
+    // included.
     let db = std::fs::read(keel.dir.path().join("keel.db")).unwrap();
     let wal = std::fs::read(keel.dir.path().join("keel.db-wal")).unwrap_or_default();
     assert!(!db.windows(5).any(|w| w == b"hello") && !wal.windows(5).any(|w| w == b"hello"));
@@ -881,8 +892,9 @@ async fn socket_mode_acknowledges_and_records_a_slash_command_and_reconnects() {
         side.close_after_send = true;
     }
     let (stop, shutdown) = shutdown_pair();
+    let stop_inbox = shutdown.clone();
     let running = tokio::spawn(keel::slack::socket::run(
-        slack,
+        slack.clone(),
         "xapp-socket".into(),
         shutdown,
     ));
@@ -914,14 +926,16 @@ async fn socket_mode_acknowledges_and_records_a_slash_command_and_reconnects() {
     assert!(fake.socket.lock().await.connections >= 2);
     assert!(fake.calls("apps.connections.open").len() >= 2);
 
-    // An event whose handling fails is left unacknowledged, so Slack sends it
-    // again; the next delivery is handled.
+    // Every envelope is kept, acknowledged, and handled beside the others. An
+    // event whose handling fails is acknowledged all the same, and the inbox
+    // handles it again; Slack's redelivery of it changes nothing.
+    let inbox = tokio::spawn(keel::slack::inbox::run(slack.clone(), stop_inbox));
     fake.make_admin("UADM");
-    let join = |id: &str| {
+    let join = |id: &str, event: &str, user: &str| {
         serde_json::json!({
             "envelope_id": id, "type": "events_api",
-            "payload": {"type": "event_callback", "team_id": "TS", "event_id": "EvSocketJoin",
-                        "event": {"type": "team_join", "user": {"id": "UNEW"}}}
+            "payload": {"type": "event_callback", "team_id": "TS", "event_id": event,
+                        "event": {"type": "team_join", "user": {"id": user}}}
         })
     };
     fake.fail_next("chat.postMessage", 500, None);
@@ -932,25 +946,34 @@ async fn socket_mode_acknowledges_and_records_a_slash_command_and_reconnects() {
             "payload": {"team_id": "TS", "team_domain": "socket", "user_id": "UADM", "user_name": "ada",
                         "command": "/keel", "text": "mission set Plant a forest", "channel_id": "C1"}
         }));
-        side.to_send.push_back(join("E4"));
+        side.to_send.push_back(join("E4", "EvSocketJoin", "UNEW"));
         side.to_send.push_back(envelope("E5", "stats me"));
     }
-    // Envelopes are handled in order: once E5 is acknowledged, E4 had its turn.
-    wait_for_ack(&fake, "E5").await;
-    assert!(
-        !fake
-            .socket
-            .lock()
-            .await
-            .received
-            .iter()
-            .any(|r| r["envelope_id"] == "E4")
-    );
-    fake.socket.lock().await.to_send.push_back(join("E6"));
-    wait_for_ack(&fake, "E6").await;
+    for id in ["E3", "E4", "E5"] {
+        wait_for_ack(&fake, id).await;
+    }
+    wait_for_calls(&fake, "chat.postMessage", 2).await;
     let welcomes = fake.calls("chat.postMessage");
-    assert_eq!(welcomes.len(), 2, "the failed attempt and the redelivery's");
-    assert_eq!(welcomes[1].json()["channel"], "UNEW");
+    assert_eq!(welcomes[1].json()["channel"], "UNEW", "the inbox's retry");
+    fake.socket
+        .lock()
+        .await
+        .to_send
+        .push_back(join("E6", "EvSocketJoin", "UNEW"));
+    wait_for_ack(&fake, "E6").await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(fake.calls("chat.postMessage").len(), 2, "handled once");
+
+    // A handler whose call to Slack gets no answer holds up no acknowledgement.
+    fake.hang_posts_to("UHUNG", true);
+    {
+        let mut side = fake.socket.lock().await;
+        side.to_send.push_back(join("E7", "EvHung", "UHUNG"));
+        side.to_send.push_back(envelope("E8", "stats me"));
+    }
+    let ack = wait_for_ack(&fake, "E8").await;
+    assert!(ack["payload"].to_string().contains("Your stats"), "{ack}");
+    wait_for_ack(&fake, "E7").await;
     assert!(
         fake.calls("apps.connections.open")[0]
             .authorization
@@ -961,6 +984,20 @@ async fn socket_mode_acknowledges_and_records_a_slash_command_and_reconnects() {
         .await
         .unwrap()
         .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), inbox)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+async fn wait_for_calls(fake: &FakeSlack, method: &str, n: usize) {
+    for _ in 0..800 {
+        if fake.calls(method).len() >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("{method} was not called {n} times");
 }
 
 async fn wait_for_ack(fake: &FakeSlack, id: &str) -> serde_json::Value {
@@ -1008,7 +1045,10 @@ async fn forms_open_for_bare_commands_and_their_submissions_run_the_core() {
     let views = keel.fake.calls("views.open");
     assert_eq!(views.len(), 1);
     let view = &views[0].json();
-    assert_eq!(view["trigger_id"], "1.2.3");
+    assert!(
+        view["trigger_id"].as_str().unwrap().ends_with(".2.3"),
+        "the command's own trigger: {view}"
+    );
     assert_eq!(view["view"]["callback_id"], "keel_contribute");
     assert!(
         views[0].body.contains("Plant trees"),
@@ -1324,9 +1364,10 @@ async fn an_event_that_fails_is_handled_on_slacks_retry() {
         "a failed event asks Slack to retry"
     );
     assert_eq!(
-        keel.count("SELECT count(*) FROM slack_events_seen").await,
-        0,
-        "a failed event is not marked as handled"
+        keel.count("SELECT count(*) FROM slack_inbox WHERE handled_at IS NULL")
+            .await,
+        1,
+        "a failed event is kept, not marked as handled"
     );
     // Slack's retry is handled, not skipped as a duplicate; and only once.
     for _ in 0..2 {
@@ -1336,7 +1377,8 @@ async fn an_event_that_fails_is_handled_on_slacks_retry() {
     assert_eq!(welcomes.len(), 2, "the failed attempt and the retry's");
     assert_eq!(welcomes[1].json()["channel"], "UNEW");
     assert_eq!(
-        keel.count("SELECT count(*) FROM slack_events_seen").await,
+        keel.count("SELECT count(*) FROM slack_inbox WHERE handled_at IS NOT NULL")
+            .await,
         1
     );
 }
@@ -1456,11 +1498,18 @@ async fn a_hung_workspace_holds_up_no_other_and_its_post_is_not_repeated() {
         .expect("shutdown does not wait for a call that never ends")
         .unwrap();
     println!("delivery stopped {:?} after shutdown", stopping.elapsed());
+    let rows: Vec<(i64, String, Option<String>, i64, Option<String>)> = sqlx::query_as(
+        "SELECT workspace_id, status, attempt_started_at, attempts, last_error FROM announcement_deliveries",
+    )
+    .fetch_all(&keel.app.store().read)
+    .await
+    .unwrap();
     assert_eq!(
-        keel.count("SELECT count(*) FROM announcement_deliveries WHERE status = 'pending' AND attempt_started_at IS NOT NULL")
-            .await,
+        rows.iter()
+            .filter(|(_, status, started, _, _)| status == "pending" && started.is_some())
+            .count(),
         1,
-        "the post in flight stays pending, its attempt on record"
+        "the post in flight stays pending, its attempt on record: {rows:?}"
     );
 
     // Restarted against a Slack that answers again, past any retry's wait (on a
@@ -1626,5 +1675,90 @@ async fn a_channel_set_after_60_days_gets_only_fresh_announcements() {
         keel.count("SELECT count(*) FROM announcement_deliveries WHERE status = 'expired'")
             .await,
         stale
+    );
+}
+
+/// R9: the same signed slash command sent again (the same trigger id, within the
+/// signature window) is recorded once.
+#[tokio::test]
+async fn a_replayed_slash_command_is_recorded_once() {
+    let keel = start(Mode::Single).await;
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("team_id", "T1")
+        .append_pair("team_domain", "t1")
+        .append_pair("channel_id", "C1")
+        .append_pair("user_id", "U1")
+        .append_pair("user_name", "una")
+        .append_pair("command", "/keel")
+        .append_pair("text", "contribute Planted an oak")
+        .append_pair("trigger_id", "4242.2.3")
+        .finish();
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let r = keel
+            .signed(
+                "/slack/commands",
+                &body,
+                "application/x-www-form-urlencoded",
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        answers.push(text_of(&r.json()));
+    }
+    assert!(answers[0].contains("Planted an oak"), "{answers:?}");
+    assert!(answers[1].contains("already received"), "{answers:?}");
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 1);
+}
+
+/// What Socket Mode acknowledged is in the inbox; if Keel stopped before handling
+/// it, the inbox handles it after the restart, and a slash command's answer goes
+/// to its response_url.
+#[tokio::test]
+async fn an_acknowledged_envelope_left_unhandled_is_handled_after_a_restart() {
+    let keel = start(Mode::Single).await;
+    let payload = serde_json::json!({
+        "team_id": "T1", "team_domain": "t1", "user_id": "U1", "user_name": "una",
+        "command": "/keel", "text": "contribute Logged before the crash", "channel_id": "C1",
+        "trigger_id": "77.2.3", "response_url": keel.fake.response_url(),
+    });
+    // Received and claimed by a process that then died: its claim ran out.
+    let received_at = keel.app.now() - chrono::Duration::minutes(5);
+    keel.app
+        .store()
+        .write(async |conn| {
+            keel::store::slack::receive(
+                conn,
+                "trigger:77.2.3",
+                keel::slack::inbox::SLASH_COMMAND,
+                "T1",
+                &payload.to_string(),
+                received_at,
+                keel::slack::inbox::CLAIM,
+            )
+            .await
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        keel::slack::inbox::drain_once(&keel.slack).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        keel.count(
+            "SELECT count(*) FROM contributions WHERE description = 'Logged before the crash'"
+        )
+        .await,
+        1
+    );
+    let answer = &keel.fake.calls("response_url")[0];
+    assert!(
+        answer.body.contains("Logged before the crash"),
+        "{}",
+        answer.body
+    );
+    assert_eq!(
+        keel::slack::inbox::drain_once(&keel.slack).await.unwrap(),
+        0,
+        "handled once"
     );
 }

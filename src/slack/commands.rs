@@ -42,6 +42,16 @@ impl SlashCommand {
 }
 
 impl SlashCommand {
+    /// A slash command as Socket Mode carries it: the same fields, in JSON.
+    pub fn from_json(payload: &Value) -> Option<SlashCommand> {
+        let form = payload
+            .as_object()?
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+            .collect();
+        SlashCommand::from_form(&form)
+    }
+
     /// The member running the command, in the community of the signed team.
     async fn actor(&self, slack: &Slack, role: Role) -> Result<crate::domain::Actor, UserError> {
         let app = &slack.app;
@@ -84,6 +94,14 @@ pub fn envelope(
         },
         role,
     }
+}
+
+/// What a replayed slash command is told.
+pub fn already_received() -> Value {
+    json!({
+        "response_type": "ephemeral",
+        "text": "That command was already received, so it was not run again.",
+    })
 }
 
 /// Runs a slash command; the response body, or None for an empty acknowledgement
@@ -229,7 +247,7 @@ fn organisers_only(command: &str) -> Value {
 }
 
 /// Posts a late answer to a command's response_url.
-async fn follow_up(slack: &Slack, url: &str, message: Value) {
+pub async fn follow_up(slack: &Slack, url: &str, message: Value) {
     let Ok(url) = url::Url::parse(url) else {
         return;
     };

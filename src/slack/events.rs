@@ -7,12 +7,13 @@
 use serde_json::Value;
 use slack_morphism::prelude::*;
 
-use super::{Slack, api, render};
+use super::{Slack, api, inbox, render};
 use crate::app::Activity;
 use crate::domain::command::Command;
 use crate::domain::{Platform, Role};
 use crate::error::{Error, Result};
-use crate::store::{communities, slack as stored};
+use crate::store::communities;
+use crate::store::slack::{self as stored, Received};
 
 /// What the HTTP layer answers.
 pub enum Outcome {
@@ -29,40 +30,30 @@ pub async fn handle(slack: &Slack, payload: &Value) -> Result<Outcome> {
                 .to_string(),
         )),
         Some("event_callback") => {
-            let team = payload["team_id"].as_str().unwrap_or_default().to_string();
-            let Some(event_id) = payload["event_id"].as_str().filter(|id| !id.is_empty()) else {
+            let team = payload["team_id"].as_str().unwrap_or_default();
+            if payload["event_id"].as_str().is_none_or(str::is_empty) {
                 return Ok(Outcome::Done);
-            };
-            let now = slack.app.now();
-            let first = slack
-                .app
-                .store()
-                .write(async |conn| stored::first_sighting(conn, event_id, &team, now).await)
-                .await?;
-            if first {
-                if let Err(e) = event(slack, &team, &payload["event"]).await {
-                    // Not handled after all: forget the sighting, so that Slack's
-                    // retry is handled rather than skipped as a duplicate.
-                    let forgotten = slack
-                        .app
-                        .store()
-                        .write(async |conn| stored::forget_sighting(conn, event_id).await)
-                        .await;
-                    if let Err(forgetting) = forgotten {
-                        tracing::error!(error = %forgetting, event_id, "a failed event stays marked as handled");
-                    }
-                    return Err(e);
-                }
-            } else {
-                tracing::debug!(event_id, "event already handled; a retry");
             }
-            Ok(Outcome::Done)
+            let key = inbox::dedupe_key(inbox::EVENT, payload, "");
+            let row = match inbox::receive(slack, &key, inbox::EVENT, team, payload).await? {
+                Received::Claimed(row) => row,
+                Received::Handled | Received::Busy => {
+                    tracing::debug!(%key, "event already handled or being handled; a retry");
+                    return Ok(Outcome::Done);
+                }
+            };
+            let handled = event(slack, team, &payload["event"]).await;
+            // Not handled: the row is released, and Slack's retry (answered 500
+            // now) or the inbox's own loop handles it.
+            inbox::settle(slack, &row, handled.as_ref().map(|_| ())).await;
+            handled.map(|_| Outcome::Done)
         }
         _ => Ok(Outcome::Done),
     }
 }
 
-async fn event(slack: &Slack, team: &str, event: &Value) -> Result<()> {
+/// Runs one event's effect.
+pub async fn event(slack: &Slack, team: &str, event: &Value) -> Result<()> {
     let kind = event["type"].as_str().unwrap_or_default();
     let user = event["user"].as_str().unwrap_or_default();
     match kind {
@@ -221,7 +212,7 @@ async fn uninstalled(slack: &Slack, team: &str) -> Result<()> {
     Ok(())
 }
 
-/// Forgets handled event ids after two days (Slack retries within hours), until
+/// Forgets handled inbox rows after two days (Slack retries within hours), until
 /// the process stops.
 pub async fn maintain(slack: std::sync::Arc<Slack>, mut shutdown: crate::jobs::Shutdown) {
     loop {
@@ -229,10 +220,10 @@ pub async fn maintain(slack: std::sync::Arc<Slack>, mut shutdown: crate::jobs::S
         if let Err(e) = slack
             .app
             .store()
-            .write(async |conn| stored::prune_events(conn, before).await)
+            .write(async |conn| stored::prune_inbox(conn, before).await)
             .await
         {
-            tracing::warn!(error = %e, "pruning Slack event ids");
+            tracing::warn!(error = %e, "pruning the Slack inbox");
         }
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}

@@ -9,10 +9,12 @@ pub mod crypto;
 pub mod events;
 pub mod files;
 pub mod forms;
+pub mod inbox;
 pub mod install;
 pub mod interactions;
 pub mod notifier;
 pub mod render;
+pub mod replay;
 pub mod server;
 pub mod signature;
 pub mod socket;
@@ -39,12 +41,21 @@ pub struct Slack {
     pub client: Arc<api::Client>,
     /// The longest any one Web API call may take (R1).
     pub call_timeout: std::time::Duration,
+    /// Slash commands' trigger ids seen lately, so a replay runs once.
+    pub recent_triggers: replay::RecentTriggers,
+    /// Wakes the inbox's loop (a row was released to be tried again).
+    pub inbox_signal: tokio::sync::Notify,
+    /// Socket Mode envelopes handled at once.
+    pub handlers: tokio::sync::Semaphore,
     pub directory: api::Directory,
     /// Teams whose data is scheduled for purge after an uninstall. A member's
     /// command from one shows Keel is installed there again, which in
     /// single-workspace mode no install callback says.
     awaiting_purge: Mutex<HashSet<String>>,
 }
+
+/// How many Socket Mode envelopes are handled at the same time.
+const SOCKET_HANDLERS: usize = 16;
 
 /// Background work the adapter runs until shutdown.
 pub type Task = tokio::task::JoinHandle<std::io::Result<()>>;
@@ -83,6 +94,11 @@ pub async fn start(
             Ok(())
         }));
     }
+    let (inbox, stop) = (slack.clone(), shutdown.clone());
+    tasks.push(tokio::spawn(async move {
+        inbox::run(inbox, stop).await;
+        Ok(())
+    }));
     let upkeep = slack.clone();
     tasks.push(tokio::spawn(async move {
         events::maintain(upkeep, shutdown).await;
@@ -123,6 +139,9 @@ impl Slack {
             key,
             client,
             call_timeout: config.delivery.call_timeout(),
+            recent_triggers: replay::RecentTriggers::default(),
+            inbox_signal: tokio::sync::Notify::new(),
+            handlers: tokio::sync::Semaphore::new(SOCKET_HANDLERS),
             awaiting_purge: Mutex::new(HashSet::new()),
         }))
     }

@@ -86,6 +86,9 @@ async fn command(State(slack): State<Arc<Slack>>, headers: HeaderMap, body: Byte
     let Some(command) = SlashCommand::from_form(&form) else {
         return (StatusCode::BAD_REQUEST, "not a slash command").into_response();
     };
+    if !slack.recent_triggers.first_use(&command.trigger_id) {
+        return Json(commands::already_received()).into_response();
+    }
     let span = tracing::info_span!("slack command", team = %command.team_id);
     match commands::run(&slack, command).instrument(span).await {
         Some(body) => Json(body).into_response(),

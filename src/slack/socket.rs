@@ -1,7 +1,9 @@
 //! Socket Mode: for communities with no public URL, Keel connects out to Slack
 //! (apps.connections.open with the app-level token, then a websocket) and serves
 //! the same slash commands and events it serves over HTTP. Each envelope is
-//! acknowledged by its id; a disconnect or a dropped socket reconnects with backoff.
+//! written to the inbox, acknowledged, and handled beside the others (a bounded
+//! number at once), so one slow handler holds up no acknowledgement; a
+//! disconnect or a dropped socket reconnects with backoff.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,9 +13,10 @@ use serde_json::{Value, json};
 use slack_morphism::prelude::*;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::commands::{self, SlashCommand};
-use super::{Slack, api, events, interactions};
+use super::commands;
+use super::{Slack, api, inbox};
 use crate::jobs::Shutdown;
+use crate::store::slack::{InboxRow, Received};
 
 enum Next {
     Reconnect,
@@ -67,9 +70,15 @@ async fn connect_once(
         .map_err(|e| format!("websocket: {e}"))?;
     tracing::info!("Socket Mode connected");
     let (mut outgoing, mut incoming) = socket.split();
+    // Handlers acknowledge through here, each as soon as it can.
+    let (acks, mut to_send) = tokio::sync::mpsc::unbounded_channel::<Value>();
     loop {
         let message = tokio::select! {
             m = incoming.next() => m,
+            Some(ack) = to_send.recv() => {
+                outgoing.send(Message::text(ack.to_string())).await.map_err(|e| e.to_string())?;
+                continue;
+            }
             _ = shutdown.wait() => {
                 let _ = outgoing.send(Message::Close(None)).await;
                 return Ok(Next::Stop);
@@ -97,63 +106,97 @@ async fn connect_once(
             .to_string();
         match envelope["type"].as_str() {
             Some("disconnect") => return Ok(Next::Reconnect),
-            Some("slash_commands") => {
-                let response = slash_command(slack, &envelope["payload"]).await;
-                let ack = if response.is_null() {
-                    json!({"envelope_id": id})
-                } else {
-                    json!({"envelope_id": id, "payload": response})
+            Some(kind @ (inbox::EVENT | inbox::SLASH_COMMAND | inbox::INTERACTIVE)) => {
+                let payload = &envelope["payload"];
+                let team = team_of(payload);
+                let key = inbox::dedupe_key(kind, payload, &id);
+                // Written down before it is acknowledged: a crash after the ack
+                // loses nothing. If it cannot be, it is not acknowledged, and
+                // Slack sends it again.
+                let received = match inbox::receive(slack, &key, kind, &team, payload).await {
+                    Ok(received) => received,
+                    Err(e) => {
+                        tracing::error!(error = %e, "keeping a Socket Mode envelope; left for Slack to send again");
+                        continue;
+                    }
                 };
-                outgoing
-                    .send(Message::text(ack.to_string()))
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            Some("events_api") => {
-                // Acknowledged once handled, as over HTTP: an event that failed is
-                // left unacknowledged, and Slack delivers it again.
-                if let Err(e) = events::handle(slack, &envelope["payload"]).await {
-                    tracing::error!(error = %e, "handling a Socket Mode event; left for Slack to retry");
-                    continue;
+                match received {
+                    Received::Claimed(row) => {
+                        tokio::spawn(handle(slack.clone(), row, id, acks.clone()));
+                    }
+                    // A redelivery of what is handled, or being handled.
+                    Received::Handled | Received::Busy => {
+                        let _ = acks.send(json!({"envelope_id": id}));
+                    }
                 }
-                outgoing
-                    .send(Message::text(json!({"envelope_id": id}).to_string()))
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            Some("interactive") => {
-                let response = interactions::handle(slack, &envelope["payload"]).await;
-                let ack = match response {
-                    Some(payload) => json!({"envelope_id": id, "payload": payload}),
-                    None => json!({"envelope_id": id}),
-                };
-                outgoing
-                    .send(Message::text(ack.to_string()))
-                    .await
-                    .map_err(|e| e.to_string())?;
             }
             Some(_) if !id.is_empty() => {
-                outgoing
-                    .send(Message::text(json!({"envelope_id": id}).to_string()))
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let _ = acks.send(json!({"envelope_id": id}));
             }
             _ => {}
         }
     }
 }
 
-async fn slash_command(slack: &Arc<Slack>, payload: &Value) -> Value {
-    let form = payload
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
-    match SlashCommand::from_form(&form) {
-        Some(command) => commands::run(slack, command).await.unwrap_or(Value::Null),
-        None => super::render::error("That command arrived without its workspace or user."),
+/// How long a slash command or interaction has to answer within its
+/// acknowledgement; Slack waits three seconds.
+const ANSWER_IN_ACK: Duration = Duration::from_millis(2500);
+
+/// Handles one envelope claimed from the inbox. An event is acknowledged at once.
+/// A slash command or interaction is acknowledged with its answer when that comes
+/// within [`ANSWER_IN_ACK`]; otherwise at once, and a slash command's answer then
+/// goes to its response_url.
+async fn handle(
+    slack: Arc<Slack>,
+    row: InboxRow,
+    envelope: String,
+    acks: tokio::sync::mpsc::UnboundedSender<Value>,
+) {
+    let ack = |payload: Option<Value>| {
+        let ack = match payload {
+            Some(payload) => json!({"envelope_id": envelope, "payload": payload}),
+            None => json!({"envelope_id": envelope}),
+        };
+        let _ = acks.send(ack);
+    };
+    if row.kind == inbox::EVENT {
+        ack(None);
     }
+    let _permit = slack.handlers.acquire().await;
+    let work = inbox::handle(&slack, &row);
+    tokio::pin!(work);
+    let outcome = if row.kind == inbox::EVENT {
+        work.await
+    } else {
+        match tokio::time::timeout(ANSWER_IN_ACK, &mut work).await {
+            Ok(outcome) => {
+                ack(outcome.as_ref().ok().cloned().flatten());
+                outcome
+            }
+            Err(_) => {
+                ack(None);
+                let outcome = work.await;
+                if let (Ok(Some(body)), Some(url)) = (
+                    &outcome,
+                    serde_json::from_str::<Value>(&row.payload)
+                        .ok()
+                        .and_then(|p| p["response_url"].as_str().map(str::to_string)),
+                ) {
+                    commands::follow_up(&slack, &url, body.clone()).await;
+                }
+                outcome
+            }
+        }
+    };
+    inbox::settle(&slack, &row, outcome.as_ref().map(|_| ())).await;
+}
+
+/// The team an envelope's payload belongs to, wherever Slack put it.
+fn team_of(payload: &Value) -> String {
+    payload["team_id"]
+        .as_str()
+        .or_else(|| payload["team"]["id"].as_str())
+        .or_else(|| payload["user"]["team_id"].as_str())
+        .unwrap_or_default()
+        .to_string()
 }

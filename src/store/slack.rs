@@ -136,36 +136,158 @@ pub async fn use_state(
     Ok(StateCheck::Valid)
 }
 
-/// Records an event id; false if it was handled before (a retry).
-pub async fn first_sighting(
-    conn: &mut SqliteConnection,
-    event_id: &str,
-    team_id: &str,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    let inserted = sqlx::query("INSERT INTO slack_events_seen (event_id, team_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-        .bind(event_id)
-        .bind(team_id)
-        .bind(ts(now))
-        .execute(conn)
-        .await?;
-    Ok(inserted.rows_affected() == 1)
+/// What Slack sent, waiting in the inbox to be handled.
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    pub id: i64,
+    pub kind: String,
+    pub team_id: String,
+    pub payload: String,
+    pub received_at: DateTime<Utc>,
+    pub attempts: i64,
 }
 
-/// Forgets that an event was seen, when handling it failed: Slack's retry is then
-/// handled as a first sighting.
-pub async fn forget_sighting(conn: &mut SqliteConnection, event_id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM slack_events_seen WHERE event_id = ?")
-        .bind(event_id)
-        .execute(conn)
-        .await?;
+/// What receiving something into the inbox found.
+#[derive(Debug, Clone)]
+pub enum Received {
+    /// Handle it: this caller holds its claim until `claim` has passed.
+    Claimed(InboxRow),
+    /// Handled before: a duplicate, answered and left alone.
+    Handled,
+    /// Someone else is handling it right now.
+    Busy,
+}
+
+/// Writes what Slack sent into the inbox, unless it is there already, and claims
+/// it for `claim` if it is unhandled and unclaimed.
+pub async fn receive(
+    conn: &mut SqliteConnection,
+    dedupe_key: &str,
+    kind: &str,
+    team_id: &str,
+    payload: &str,
+    now: DateTime<Utc>,
+    claim: chrono::Duration,
+) -> Result<Received> {
+    sqlx::query(
+        "INSERT INTO slack_inbox (dedupe_key, kind, team_id, payload, received_at)
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(dedupe_key)
+    .bind(kind)
+    .bind(team_id)
+    .bind(payload)
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await?;
+    let (id, handled): (i64, Option<String>) =
+        sqlx::query_as("SELECT id, handled_at FROM slack_inbox WHERE dedupe_key = ?")
+            .bind(dedupe_key)
+            .fetch_one(&mut *conn)
+            .await?;
+    if handled.is_some() {
+        return Ok(Received::Handled);
+    }
+    Ok(match claim_row(conn, id, now, claim).await? {
+        Some(row) => Received::Claimed(row),
+        None => Received::Busy,
+    })
+}
+
+type InboxColumns = (i64, String, String, String, String, i64);
+
+fn inbox_row(
+    (id, kind, team_id, payload, received_at, attempts): InboxColumns,
+) -> Result<InboxRow> {
+    Ok(InboxRow {
+        id,
+        kind,
+        team_id,
+        payload,
+        received_at: super::parse_ts(&received_at)?,
+        attempts,
+    })
+}
+
+/// Claims an unhandled row whose claim (if any) has run out; None if it is
+/// handled or claimed by someone else.
+pub async fn claim_row(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: DateTime<Utc>,
+    claim: chrono::Duration,
+) -> Result<Option<InboxRow>> {
+    let row: Option<InboxColumns> = sqlx::query_as(
+        "UPDATE slack_inbox SET claimed_until = ?, attempts = attempts + 1
+         WHERE id = ? AND handled_at IS NULL AND (claimed_until IS NULL OR claimed_until <= ?)
+         RETURNING id, kind, team_id, payload, received_at, attempts",
+    )
+    .bind(ts(now + claim))
+    .bind(id)
+    .bind(ts(now))
+    .fetch_optional(conn)
+    .await?;
+    row.map(inbox_row).transpose()
+}
+
+/// Marks a row handled: its effect is done, and a duplicate changes nothing.
+pub async fn mark_handled(conn: &mut SqliteConnection, id: i64, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "UPDATE slack_inbox SET handled_at = ?, claimed_until = NULL, last_error = NULL WHERE id = ?",
+    )
+    .bind(ts(now))
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
-/// Forgets event ids older than `before` (they are kept at least a day, S5).
-pub async fn prune_events(conn: &mut SqliteConnection, before: DateTime<Utc>) -> Result<u64> {
+/// Releases a row whose handling failed, to be tried again at `retry_at`; after
+/// `attempts` tries it is given up (marked handled, with the error kept).
+pub async fn mark_failed(
+    conn: &mut SqliteConnection,
+    id: i64,
+    error: &str,
+    retry_at: DateTime<Utc>,
+    give_up: bool,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE slack_inbox SET claimed_until = ?, last_error = ?,
+            handled_at = CASE WHEN ? THEN ? ELSE NULL END
+         WHERE id = ?",
+    )
+    .bind(ts(retry_at))
+    .bind(error)
+    .bind(give_up)
+    .bind(ts(retry_at))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Unhandled rows nobody holds a claim on at `now`, oldest first.
+pub async fn unclaimed(
+    db: impl SqliteExecutor<'_>,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM slack_inbox
+         WHERE handled_at IS NULL AND (claimed_until IS NULL OR claimed_until <= ?)
+         ORDER BY id LIMIT ?",
+    )
+    .bind(ts(now))
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Forgets handled rows received before `before` (event ids are kept at least a
+/// day, S5).
+pub async fn prune_inbox(conn: &mut SqliteConnection, before: DateTime<Utc>) -> Result<u64> {
     Ok(
-        sqlx::query("DELETE FROM slack_events_seen WHERE seen_at < ?")
+        sqlx::query("DELETE FROM slack_inbox WHERE received_at < ? AND handled_at IS NOT NULL")
             .bind(ts(before))
             .execute(conn)
             .await?

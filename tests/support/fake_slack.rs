@@ -363,11 +363,21 @@ async fn serve_sockets(
             if ws.send(Message::text(hello.to_string())).await.is_err() {
                 return;
             }
+            // Sent and not yet acknowledged: a close waits for them (up to 10 s),
+            // as Slack's own disconnects come between envelopes.
+            let mut unacked = std::collections::HashSet::new();
+            let mut closing_since: Option<std::time::Instant> = None;
             loop {
                 let (next, close) = {
                     let mut s = side.lock().await;
                     let next = s.to_send.pop_front();
-                    let close = next.is_none() && s.close_after_send;
+                    let wants_close = next.is_none() && s.close_after_send;
+                    if wants_close && closing_since.is_none() {
+                        closing_since = Some(std::time::Instant::now());
+                    }
+                    let close = wants_close
+                        && (unacked.is_empty()
+                            || closing_since.is_some_and(|at| at.elapsed().as_secs() >= 10));
                     if close {
                         s.close_after_send = false;
                     }
@@ -377,14 +387,20 @@ async fn serve_sockets(
                     let _ = ws.close(None).await;
                     return;
                 }
-                if let Some(envelope) = next
-                    && ws.send(Message::text(envelope.to_string())).await.is_err()
-                {
-                    return;
+                if let Some(envelope) = next {
+                    if let Some(id) = envelope["envelope_id"].as_str() {
+                        unacked.insert(id.to_string());
+                    }
+                    if ws.send(Message::text(envelope.to_string())).await.is_err() {
+                        return;
+                    }
                 }
                 match tokio::time::timeout(std::time::Duration::from_millis(20), ws.next()).await {
                     Ok(Some(Ok(Message::Text(t)))) => {
                         if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                            if let Some(id) = v["envelope_id"].as_str() {
+                                unacked.remove(id);
+                            }
                             side.lock().await.received.push(v);
                         }
                     }
