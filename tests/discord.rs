@@ -881,10 +881,9 @@ fn assert_posted_once_each(keel: &Keel, expected: usize) {
     );
 }
 
-/// R3: the post went through and its answer was lost. Repeated within minutes,
-/// it carries the same nonce, and Discord answers with the first message.
-#[tokio::test]
-async fn a_lost_answer_repeated_soon_is_deduplicated_by_its_nonce() {
+/// A contribution's announcements queued, and the first posted with its answer
+/// lost: Discord has it, Keel does not know. Returns how many were queued.
+async fn first_answer_lost() -> (Keel, usize) {
     let keel = start(|_| {}).await;
     set_announcement_channel(&keel).await;
     keel.fake.command(&contribution("Planted an oak")).await;
@@ -894,6 +893,14 @@ async fn a_lost_answer_repeated_soon_is_deduplicated_by_its_nonce() {
     keel.fake.drop_next_post();
     assert_eq!(keel.deliver().await, 0);
     assert_eq!(keel.fake.messages_in(CHANNEL).len(), 1, "Discord has it");
+    (keel, queued)
+}
+
+/// R3: the post went through and its answer was lost. Repeated within minutes,
+/// it carries the same nonce, and Discord answers with the first message.
+#[tokio::test]
+async fn a_lost_answer_repeated_soon_is_deduplicated_by_its_nonce() {
+    let (keel, queued) = first_answer_lost().await;
 
     keel.clock.advance(chrono::Duration::seconds(30));
     assert_eq!(keel.deliver().await, queued);
@@ -916,14 +923,7 @@ async fn a_lost_answer_repeated_soon_is_deduplicated_by_its_nonce() {
 /// finds the post by the marker in its footer instead of posting it again.
 #[tokio::test]
 async fn a_lost_answer_found_later_in_the_channel_is_not_posted_again() {
-    let keel = start(|_| {}).await;
-    set_announcement_channel(&keel).await;
-    keel.fake.command(&contribution("Planted an oak")).await;
-    let queued = keel
-        .count("SELECT count(*) FROM announcement_deliveries")
-        .await as usize;
-    keel.fake.drop_next_post();
-    assert_eq!(keel.deliver().await, 0);
+    let (keel, queued) = first_answer_lost().await;
 
     keel.clock.advance(chrono::Duration::minutes(10));
     assert_eq!(keel.deliver().await, queued);

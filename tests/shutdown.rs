@@ -121,18 +121,6 @@ fn stop(keel: &mut Running) -> Duration {
     }
 }
 
-fn markers(fake: &FakeSlack, channel: &str) -> Vec<String> {
-    fake.messages_in(channel)
-        .iter()
-        .map(|m| {
-            m["metadata"]["event_payload"]["delivery"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect()
-}
-
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     for _ in 0..800 {
         if done() {
@@ -176,10 +164,10 @@ async fn a_stop_signal_ends_keel_run_promptly_with_a_post_in_flight_and_it_goes_
     .await;
     // Give a second post of the first one time to show up, if it were to.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let stuck = markers(&fake, "CSTUCK");
+    let stuck = fake.delivery_markers("CSTUCK");
     assert_eq!(stuck.len(), 2, "{stuck:?}");
     assert_ne!(stuck[0], stuck[1], "{stuck:?}");
-    assert_eq!(markers(&fake, "COK").len(), 2);
+    assert_eq!(fake.delivery_markers("COK").len(), 2);
     assert_eq!(
         fake.calls("conversations.history").len(),
         1,

@@ -141,6 +141,19 @@ impl FakeSlack {
             .collect()
     }
 
+    /// The delivery each message posted to `channel` names in its metadata.
+    pub fn delivery_markers(&self, channel: &str) -> Vec<String> {
+        self.messages_in(channel)
+            .iter()
+            .map(|m| {
+                m["metadata"]["event_payload"]["delivery"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    }
+
     pub fn hang_posts_to(&self, channel: &str, hang: bool) {
         let mut script = self.script.lock().unwrap();
         if hang {
