@@ -592,6 +592,76 @@ async fn two_servers_never_see_each_others_data() {
 }
 
 #[tokio::test]
+async fn a_server_admin_redeems_a_community_code_and_the_servers_join() {
+    let keel = start(|_| {}).await;
+    let made = keel
+        .fake
+        .command(&Invocation::sub(G1, ORGANISER, "link", "community", json!([])).organiser())
+        .await;
+    let text = shown(&made);
+    let at = text
+        .find("KEEL-")
+        .unwrap_or_else(|| panic!("no code in {text}"));
+    let code = text[at..at + 14].to_string();
+
+    // An admin of the second server (Manage Server) redeems it.
+    let linked = keel
+        .fake
+        .command(
+            &Invocation::sub(
+                G2,
+                ORGANISER + 10,
+                "link",
+                "code",
+                json!([string("code", &code)]),
+            )
+            .organiser(),
+        )
+        .await;
+    assert!(
+        shown(&linked).contains("Workspace linked"),
+        "{}",
+        shown(&linked)
+    );
+    assert_eq!(
+        keel.count(
+            "SELECT count(DISTINCT community_id) FROM workspaces WHERE platform = 'discord'"
+        )
+        .await,
+        1
+    );
+    // One community: the second server sees the first one's goal.
+    keel.fake
+        .command(
+            &Invocation::sub(
+                G1,
+                ORGANISER,
+                "goal",
+                "create",
+                json!([
+                    string("title", "Plant 500 trees"),
+                    number("target", 500.0),
+                    string("slug", "trees")
+                ]),
+            )
+            .organiser(),
+        )
+        .await;
+    let seen = keel
+        .fake
+        .command(&Invocation::sub(
+            G2,
+            MEMBER,
+            "goal",
+            "show",
+            json!([string("slug", "trees")]),
+        ))
+        .await;
+    assert!(shown(&seen).contains("Plant 500 trees"), "{}", shown(&seen));
+    assert_everything_parsed();
+}
+
+#[tokio::test]
 async fn lifecycle_events_welcome_count_and_schedule_a_purge() {
     let keel = start(|_| {}).await;
     keel.fake

@@ -837,6 +837,54 @@ async fn two_workspaces_never_see_each_others_data() {
     assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 1);
 }
 
+/// The link code a reply shows (KEEL-XXXX-XXXX).
+fn link_code(message: &serde_json::Value) -> String {
+    let text = text_of(message);
+    let at = text
+        .find("KEEL-")
+        .unwrap_or_else(|| panic!("no link code in {text}"));
+    text[at..at + 14].to_string()
+}
+
+#[tokio::test]
+async fn an_admin_redeems_a_community_code_through_slack_and_the_workspaces_join() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UA");
+    keel.fake.make_admin("UB");
+    let made = keel.command("TA", "UA", "link community").await;
+    let code = link_code(&made);
+    // Redeeming is not an organiser-only command (a member redeems their own
+    // identity code), yet this community code needs an admin: Slack is asked.
+    let asked_before = keel.fake.calls("users.info").len();
+    let linked = keel.command("TB", "UB", &format!("link {code}")).await;
+    assert!(text_of(&linked).contains("Workspace linked"), "{linked}");
+    assert_eq!(keel.fake.calls("users.info").len(), asked_before + 1);
+    assert_eq!(
+        keel.count(
+            "SELECT count(DISTINCT community_id) FROM workspaces WHERE platform = 'slack' AND external_id IN ('TA', 'TB')"
+        )
+        .await,
+        1
+    );
+    // One community: a goal made in one workspace counts contributions from the other.
+    keel.command("TA", "UA", "goal create Plant trees target=10 slug=trees")
+        .await;
+    let counted = keel
+        .command("TB", "U9", "contribute Planted two amount=2 goal=trees")
+        .await;
+    assert!(!text_of(&counted).contains("No goal"), "{counted}");
+
+    // A member (no admin) of a third workspace is refused, and nothing moves.
+    let code = link_code(&keel.command("TA", "UA", "link community").await);
+    let refused = keel.command("TC", "UC", &format!("link {code}")).await;
+    assert!(text_of(&refused).contains("for organisers"), "{refused}");
+    assert_eq!(
+        keel.count("SELECT count(DISTINCT community_id) FROM workspaces")
+            .await,
+        2
+    );
+}
+
 #[tokio::test]
 async fn socket_mode_acknowledges_and_records_a_slash_command_and_reconnects() {
     let fake = FakeSlack::start().await;

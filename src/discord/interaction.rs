@@ -6,7 +6,7 @@ use poise::CreateReply;
 use serenity::all::{CreateAttachment, Member, Permissions};
 
 use super::{Ctx, Discord, render};
-use crate::domain::command::Command;
+use crate::domain::command::{Command, RoleCheck};
 use crate::domain::reply::{Reply, Visibility};
 use crate::domain::{Envelope, Platform, Role, UserError};
 use crate::store::communities;
@@ -28,10 +28,11 @@ pub async fn run(ctx: Ctx<'_>, command: Result<Command, UserError>) -> CommandRe
     let discord = ctx.data();
     let member = member_of(ctx);
     // Only look up who organises when the command needs it: most do not.
-    let role = if command.requires_organiser() || matches!(command, Command::Help { .. }) {
-        organiser_role(discord, &guild.to_string(), member).await
-    } else {
-        Role::Member
+    let role = match command.role_check() {
+        RoleCheck::Unneeded => Role::Member,
+        RoleCheck::Preferred | RoleCheck::Required => {
+            organiser_role(discord, &guild.to_string(), member).await
+        }
     };
     let envelope = envelope(&guild.to_string(), ctx.author(), member, role);
     let actor = match discord.app.actor(&envelope).await {

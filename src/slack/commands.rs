@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use slack_morphism::prelude::*;
 
 use super::{Slack, api, files, forms, render};
-use crate::domain::command::Command;
+use crate::domain::command::{Command, RoleCheck};
 use crate::domain::parse::parse;
 use crate::domain::{Envelope, Platform, Role, UserError};
 use crate::store::{communities, goals, mission};
@@ -99,15 +99,13 @@ pub async fn run(slack: &Arc<Slack>, command: SlashCommand) -> Option<Value> {
         Err(e) => return Some(render::error(&e.to_string())),
     };
     // Only ask Slack who organises when the command needs it: most do not.
-    let role = if parsed.requires_organiser() || matches!(parsed, Command::Help { .. }) {
-        match organiser_role(slack, &command.team_id, &command.user_id).await {
+    let role = match parsed.role_check() {
+        RoleCheck::Unneeded => Role::Member,
+        check => match organiser_role(slack, &command.team_id, &command.user_id).await {
             Ok(role) => role,
-            // Help shows what members see when Slack cannot say.
-            Err(_) if !parsed.requires_organiser() => Role::Member,
+            Err(_) if check == RoleCheck::Preferred => Role::Member,
             Err(e) => return Some(render::error(&e.to_string())),
-        }
-    } else {
-        Role::Member
+        },
     };
     let actor = match command.actor(slack, role).await {
         Ok(a) => a,
