@@ -1340,6 +1340,65 @@ async fn joins_and_deactivations_are_counted_in_growth() {
 }
 
 #[tokio::test]
+async fn a_demoted_admin_or_a_member_leaving_the_organiser_group_loses_organiser_rights_at_once() {
+    let keel = start(Mode::Single).await;
+    let event = |id: &str, body: serde_json::Value| {
+        serde_json::json!({"type": "event_callback", "team_id": "T1", "event_id": id, "event": body})
+            .to_string()
+    };
+    let organises = async |user: &str, statement: &str| {
+        let reply = keel
+            .command("T1", user, &format!("mission set {statement}"))
+            .await;
+        !text_of(&reply).contains("is for organisers")
+    };
+
+    // An admin organises, and Slack's answer is remembered.
+    keel.fake.make_admin("UADMIN");
+    assert!(organises("UADMIN", "Grow a forest").await);
+    keel.fake.demote("UADMIN");
+    assert!(
+        organises("UADMIN", "Grow a bigger forest").await,
+        "remembered"
+    );
+    let asked = keel.fake.calls("users.info").len();
+    // Slack says the account changed: the next command asks again, and is refused.
+    keel.deliver_event(&event(
+        "EvDemoted",
+        serde_json::json!({"type": "user_change", "user": {"id": "UADMIN", "is_admin": false, "deleted": false}}),
+    ))
+    .await;
+    assert!(!organises("UADMIN", "Take over").await);
+    assert_eq!(keel.fake.calls("users.info").len(), asked + 1);
+
+    // A member of the organiser group organises until they leave the group.
+    keel.fake.make_admin("UOWNER");
+    keel.command(
+        "T1",
+        "UOWNER",
+        "setup organiser-role <!subteam^S1|@stewards>",
+    )
+    .await;
+    keel.fake.set_group("S1", &["USTEWARD"]);
+    assert!(organises("USTEWARD", "Steward the forest").await);
+    keel.fake.set_group("S1", &[]);
+    assert!(
+        organises("USTEWARD", "Still stewarding").await,
+        "remembered"
+    );
+    keel.deliver_event(&event(
+        "EvLeft",
+        serde_json::json!({"type": "subteam_members_changed", "subteam_id": "S1", "team_id": "T1",
+            "added_users": [], "added_users_count": "0",
+            "removed_users": ["USTEWARD"], "removed_users_count": "1"}),
+    ))
+    .await;
+    assert!(!organises("USTEWARD", "Take over").await);
+    assert!(organises("UOWNER", "Grow a forest, together").await);
+    assert_eq!(keel.count("SELECT count(*) FROM mission_versions").await, 5);
+}
+
+#[tokio::test]
 async fn an_event_that_fails_is_handled_on_slacks_retry() {
     let keel = start(Mode::Single).await;
     keel.fake.make_admin("UADMIN");
