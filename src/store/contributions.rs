@@ -780,14 +780,15 @@ async fn write_batch(
         .iter()
         .map(|(g, (_, amount))| (*g, round_amount(goal_after[g] - amount)))
         .collect();
-    // Custom milestones are few and rarely added: asked for only when any exist.
+    // Custom milestones are few and rarely added: asked for only when any exist,
+    // and only those still to be reached (at most MAX_PENDING_MILESTONES).
     let mut customs: HashMap<CommunityId, Vec<CustomMilestone>> =
         community_deltas.keys().map(|c| (*c, Vec::new())).collect();
     if hints.custom.any(&mut *conn).await? {
         for community in community_deltas.keys() {
             customs.insert(
                 *community,
-                milestones::custom_for(&mut *conn, *community).await?,
+                milestones::pending_custom_for(&mut *conn, *community).await?,
             );
         }
     }
