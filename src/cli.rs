@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::jobs::outbox::{Deliverer, Notifier};
 use crate::jobs::{self, shutdown_pair};
 use crate::store::backup::{self, DatabaseLock};
+use crate::store::communities::Candidate;
 use crate::store::{Store, communities, export};
 
 #[derive(Parser, Debug)]
@@ -58,8 +59,8 @@ pub enum Command {
     CheckConfig,
     /// Export a community's data to a file or standard output.
     Export {
-        /// The community's name (see `keel console --community`).
-        #[arg(long, value_name = "NAME")]
+        /// The community's exact name (see `keel console --community`) or its id.
+        #[arg(long, value_name = "NAME|ID")]
         community: String,
         #[arg(long, value_enum, default_value = "csv")]
         format: Format,
@@ -257,12 +258,14 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
             output,
         } => {
             let (app, _lock) = open(config).await?;
-            let found = communities::community_by_name(&app.store().read, &community).await?;
-            let Some(c) = found.first() else {
-                eprintln!(
-                    "keel: no community is called “{community}”; names are those given to `keel console --community` or taken from the Discord server or Slack workspace"
-                );
-                return Ok(ExitCode::from(2));
+            let found = communities::candidates(&app.store().read, &community).await?;
+            let c = match pick_community(&community, found) {
+                Ok(c) => c,
+                Err(why) => {
+                    eprintln!("keel: {why}");
+                    app.store().close().await;
+                    return Ok(ExitCode::from(2));
+                }
             };
             let format = match format {
                 Format::Csv => ExportFormat::Csv,
@@ -340,6 +343,36 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
             println!("Try it: keel console --community {community} --as ada --organiser");
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Which community `keel export --community TEXT` means: the one whose id it is,
+/// or the one named exactly so. An export of the wrong community goes to the wrong
+/// people, so anything else is refused, listing what matched.
+fn pick_community(text: &str, found: Vec<Candidate>) -> Result<Candidate, String> {
+    let listed = |list: &[Candidate]| -> String {
+        list.iter()
+            .map(|c| format!("\n  id {}  “{}”  ({})", c.id, c.name, c.workspaces))
+            .collect()
+    };
+    let (meant, near): (Vec<Candidate>, Vec<Candidate>) = found
+        .into_iter()
+        .partition(|c| c.name == text || c.id.to_string() == text.trim());
+    match meant.len() {
+        1 => Ok(meant.into_iter().next().expect("one candidate")),
+        0 if near.is_empty() => Err(format!(
+            "no community is called “{text}” or has that id; names are those given to `keel console --community` \
+             or taken from the Discord server or Slack workspace"
+        )),
+        0 => Err(format!(
+            "no community is called exactly “{text}”; these differ only in case:{}\n\
+             Pass the exact name, or the id: keel export --community ID",
+            listed(&near)
+        )),
+        n => Err(format!(
+            "{n} communities match “{text}”:{}\nPass the id of the one to export: keel export --community ID",
+            listed(&meant)
+        )),
     }
 }
 
