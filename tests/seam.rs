@@ -1274,7 +1274,7 @@ async fn export_community_csv_for_organisers_and_own_json_for_members() {
         (a.filename.as_str(), a.media_type.as_str()),
         (file.as_str(), "text/csv")
     );
-    let mut csv = csv::Reader::from_reader(a.bytes.as_slice());
+    let mut csv = csv::Reader::from_reader(std::io::Cursor::new(a.contents().unwrap()));
     assert_eq!(
         csv.headers().unwrap().iter().collect::<Vec<_>>(),
         [
@@ -1326,7 +1326,7 @@ async fn export_community_csv_for_organisers_and_own_json_for_members() {
     let a = &r.attachments[0];
     assert_eq!(a.filename, format!("keel-member-{}.json", alice.member));
     assert_eq!(a.media_type, "application/json");
-    let doc: serde_json::Value = serde_json::from_slice(&a.bytes).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&a.contents().unwrap()).unwrap();
     assert_eq!(doc["member"]["display_name"], "alice");
     assert_eq!(
         doc["member"]["identities"],
@@ -1343,7 +1343,8 @@ async fn export_community_csv_for_organisers_and_own_json_for_members() {
     assert!(doc.get("mission_versions").is_none());
 
     let r = ok(&app, &olga, "export format=json").await;
-    let doc: serde_json::Value = serde_json::from_slice(&r.attachments[0].bytes).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&r.attachments[0].contents().unwrap()).unwrap();
     assert_eq!(doc["contributions"].as_array().unwrap().len(), 3);
     assert_eq!(doc["goals"][0]["slug"], "trees");
     assert_eq!(doc["goals"][0]["progress"], 3.0);
@@ -1362,7 +1363,8 @@ async fn csv_export_neutralises_formulas_in_every_typed_cell() {
     ok(&app, &mallory, "contribute Bought seeds amount=3 unit==1+2").await;
     ok(&app, &mallory, "contribute Helped value=@SUM(1+1)").await;
     let r = ok(&app, &olga, "export").await;
-    let mut csv = csv::Reader::from_reader(r.attachments[0].bytes.as_slice());
+    let mut csv =
+        csv::Reader::from_reader(std::io::Cursor::new(r.attachments[0].contents().unwrap()));
     let cells: Vec<String> = csv
         .records()
         .flat_map(|r| r.unwrap().iter().map(str::to_string).collect::<Vec<_>>())
@@ -2287,7 +2289,7 @@ async fn communities_cannot_read_or_change_each_other() {
     for line in ["export", "export format=json"] {
         let r = ok(&app, &ben, line).await;
         assert_has(&r, "0 contributions");
-        let bytes = String::from_utf8(r.attachments[0].bytes.clone()).unwrap();
+        let bytes = String::from_utf8(r.attachments[0].contents().unwrap()).unwrap();
         for secret in ["secret", "Hidden", "Secret mission", "trees"] {
             assert!(!bytes.contains(secret), "{line} leaked {secret}:\n{bytes}");
         }

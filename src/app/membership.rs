@@ -198,11 +198,11 @@ pub async fn export(
             "{} contributions, as {}.",
             file.contributions, file.filename
         ))
-        .attach(Attachment {
-            filename: file.filename,
-            media_type: file.media_type.to_string(),
-            bytes: file.bytes,
-        }))
+        .attach(Attachment::in_memory(
+            file.filename,
+            file.media_type,
+            file.bytes,
+        )))
 }
 
 pub async fn forget_me(app: &App, actor: &Actor, confirmed: bool) -> Result<Reply> {

@@ -137,8 +137,9 @@ pub async fn send(ctx: Ctx<'_>, reply: &Reply) -> CommandResult {
             .allowed_mentions(render::no_mentions());
         if i == last {
             for file in &reply.attachments {
-                message =
-                    message.attachment(CreateAttachment::bytes(file.bytes.clone(), &file.filename));
+                // serenity uploads only bytes; the upload limit bounds them.
+                let bytes = file.upload_bytes()?;
+                message = message.attachment(CreateAttachment::bytes(bytes, file.upload_name()));
             }
         }
         ctx.send(message).await?;

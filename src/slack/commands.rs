@@ -201,12 +201,14 @@ pub async fn respond(
 
 /// A file that could not be shared: small text is shown in the reply instead.
 fn inline_instead(file: &crate::domain::reply::Attachment, why: &str) -> String {
-    let text = String::from_utf8_lossy(&file.bytes);
-    let small = file.media_type.starts_with("text/") || file.media_type.contains("json");
-    if small && text.chars().count() <= INLINE_MAX {
+    let textual = file.media_type.starts_with("text/") || file.media_type.contains("json");
+    let small = textual
+        .then(|| file.contents_up_to(INLINE_MAX).ok().flatten())
+        .flatten();
+    if let Some(bytes) = small {
         format!(
             "⚠️ {why} Here it is instead:\n```{}```",
-            render::escape(&text)
+            render::escape(&String::from_utf8_lossy(&bytes))
         )
     } else {
         format!(

@@ -16,6 +16,7 @@ pub mod render;
 pub mod server;
 pub mod signature;
 pub mod socket;
+pub mod upload;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -37,6 +38,8 @@ pub struct Slack {
     signing_secret: Option<Secret>,
     key: Option<TokenKey>,
     pub client: Arc<api::Client>,
+    /// Streams files to the upload URLs Slack hands out.
+    pub uploader: upload::Uploader,
     pub directory: api::Directory,
     /// Teams whose data is scheduled for purge after an uninstall. A member's
     /// command from one shows Keel is installed there again, which in
@@ -109,8 +112,11 @@ impl Slack {
         let client = Arc::new(
             api::client(&settings.api_base).map_err(|e| Error::internal("slack client", e))?,
         );
+        let uploader =
+            upload::Uploader::new().map_err(|e| Error::internal("slack upload client", e))?;
         Ok(Arc::new(Slack {
             directory: api::Directory::new(client.clone()),
+            uploader,
             app,
             public_url: settings
                 .public_url
