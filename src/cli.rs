@@ -271,24 +271,26 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
                 Format::Csv => ExportFormat::Csv,
                 Format::Json => ExportFormat::Json,
             };
-            let file = export::export(&app.store().read, c.id, None, format).await?;
-            match output {
+            let read = &app.store().read;
+            let exported = match &output {
                 Some(path) => {
-                    std::fs::write(&path, &file.bytes)
+                    let file = create_private(path)
+                        .map_err(|e| Error::internal("creating the export file", e))?;
+                    let sink = std::io::BufWriter::with_capacity(EXPORT_BUFFER, file);
+                    let (count, sink) = export_to(read, c.id, format, sink).await?;
+                    sink.into_inner()
+                        .map_err(|e| Error::internal("writing the export", e.into_error()))?
+                        .sync_all()
                         .map_err(|e| Error::internal("writing the export", e))?;
-                    eprintln!(
-                        "Exported {} contributions to {}",
-                        file.contributions,
-                        path.display()
-                    );
+                    eprintln!("Exported {count} contributions to {}", path.display());
+                    count
                 }
                 None => {
-                    use std::io::Write;
-                    std::io::stdout()
-                        .write_all(&file.bytes)
-                        .map_err(|e| Error::internal("writing the export", e))?;
+                    let sink = std::io::BufWriter::with_capacity(EXPORT_BUFFER, std::io::stdout());
+                    export_to(read, c.id, format, sink).await?.0
                 }
-            }
+            };
+            tracing::debug!(exported, community = %c.id, "export written");
             app.store().close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -344,6 +346,35 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `keel export` writes in blocks this large.
+const EXPORT_BUFFER: usize = 256 * 1024;
+
+/// Streams a community's export into `sink`; the count of contributions and the
+/// sink, flushed.
+async fn export_to<W: std::io::Write + Send + 'static>(
+    db: &sqlx::SqlitePool,
+    community: crate::domain::CommunityId,
+    format: ExportFormat,
+    sink: W,
+) -> Result<(u64, W)> {
+    match export::export(db, community, None, format, sink).await? {
+        export::Exported::Done {
+            contributions,
+            sink,
+        } => Ok((contributions, sink)),
+        export::Exported::TooLarge => Err(Error::internal("writing the export", "too large")),
+    }
+}
+
+/// Creates (or truncates) a file only its owner can read: it holds a community's data.
+fn create_private(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 /// Which community `keel export --community TEXT` means: the one whose id it is,

@@ -884,13 +884,30 @@ async fn export_is_deferred_then_followed_up_with_the_file() {
             f.followups(&token).into_iter().next()
         })
         .await;
-    assert!(
-        followup.raw.contains("Something to export"),
-        "{}",
-        followup.raw
-    );
-    assert!(followup.raw.contains("filename="), "the export is attached");
+    let (name, bytes) = attached_file(&followup);
+    assert!(name.ends_with("-contributions.csv.gz"), "{name}");
+    let mut csv = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut csv)
+        .expect("a gzipped CSV");
+    assert!(csv.contains("Something to export"), "{csv}");
     assert_everything_parsed();
+}
+
+/// The first file in a multipart request: its name and bytes.
+fn attached_file(request: &fake_discord::Request) -> (String, Vec<u8>) {
+    let body = &request.bytes;
+    let find = |needle: &[u8], from: usize| {
+        body[from..]
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| i + from)
+    };
+    let at = find(b"filename=\"", 0).expect("a file is attached");
+    let name_end = find(b"\"", at + 10).unwrap();
+    let name = String::from_utf8_lossy(&body[at + 10..name_end]).to_string();
+    let start = find(b"\r\n\r\n", name_end).unwrap() + 4;
+    let end = find(b"\r\n--", start).unwrap();
+    (name, body[start..end].to_vec())
 }
 
 #[test]

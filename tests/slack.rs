@@ -1203,18 +1203,32 @@ async fn an_export_is_uploaded_to_the_members_direct_messages() {
         "{}",
         ticket[0].query
     );
-    // The file holds the data exactly as typed; the bot token authorises the upload.
+    // The file goes gzipped, under its name with .gz.
     assert!(
-        uploads[0].body.contains("Planted <!channel> oaks"),
+        ticket[0].query.contains("-contributions.csv.gz"),
         "{}",
-        uploads[0].body
+        ticket[0].query
     );
+    assert_eq!(uploads[0].content_type, "application/gzip");
+    assert_eq!(uploads[0].bytes[..2], [0x1f, 0x8b], "gzip magic");
+    // It holds the data exactly as typed; the bot token authorises the upload.
+    let csv = gunzip(&uploads[0].bytes);
+    assert!(csv.starts_with("id,member,day"), "{csv}");
+    assert!(csv.contains("Planted <!channel> oaks"), "{csv}");
     assert_eq!(uploads[0].authorization, "Bearer xoxb-configured");
     let shared = keel.fake.calls("files.completeUploadExternal");
     assert_eq!(shared.len(), 1);
     let shared = shared[0].json();
     assert_eq!(shared["channel_id"], "D-U1", "{shared}");
     assert_eq!(shared["files"][0]["id"], ticket_file_id(&uploads[0]));
+}
+
+/// A gzipped upload's text.
+fn gunzip(bytes: &[u8]) -> String {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(bytes), &mut text)
+        .expect("a gzip file of text");
+    text
 }
 
 /// The file id the upload URL named.

@@ -8,6 +8,8 @@ use crate::domain::reply::{Attachment, Line};
 use crate::domain::text::Reason;
 use crate::domain::{Actor, MemberRef, Reply, UserError};
 use crate::error::{Error, Result};
+use crate::spool::SpoolWriter;
+use crate::store::export::Exported;
 use crate::store::links;
 use crate::store::{communities, export as exporting, forget, kudos as kudos_store};
 
@@ -188,21 +190,30 @@ pub async fn export(
         ExportScope::Me => Some(actor.member),
         ExportScope::Community => None,
     };
-    let file = exporting::export(&app.store().read, actor.community, member, format).await?;
+    let name = exporting::name(actor.community, member, format);
+    let spool = SpoolWriter::new(None).map_err(|e| Error::internal("creating a spool", e))?;
+    let (contributions, spool) =
+        match exporting::export(&app.store().read, actor.community, member, format, spool).await? {
+            Exported::Done {
+                contributions,
+                sink,
+            } => (contributions, sink),
+            Exported::TooLarge => return Err(Error::internal("export", "no limit, yet too large")),
+        };
+    let spool = tokio::task::spawn_blocking(move || spool.finish())
+        .await
+        .map_err(|e| Error::internal("finishing a spool", e))?
+        .map_err(|e| Error::internal("finishing a spool", e))?;
     let title = match scope {
         ExportScope::Me => "Your data",
         ExportScope::Community => "Community export",
     };
     Ok(Reply::private(title)
         .line(format!(
-            "{} contributions, as {}.",
-            file.contributions, file.filename
+            "{contributions} contributions, as {}.",
+            name.filename
         ))
-        .attach(Attachment::in_memory(
-            file.filename,
-            file.media_type,
-            file.bytes,
-        )))
+        .attach(Attachment::gzipped(name.filename, name.media_type, spool)))
 }
 
 pub async fn forget_me(app: &App, actor: &Actor, confirmed: bool) -> Result<Reply> {

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use futures_util::{Stream, StreamExt};
 use serde_json::json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -1048,18 +1049,18 @@ pub async fn by_goal(
     rows.into_iter().map(from_row).collect()
 }
 
-/// Every contribution of a community (or of one member), oldest first, for export.
-pub async fn all(
-    db: impl SqliteExecutor<'_>,
+/// Every contribution of a community (or of one member), oldest first, for
+/// export: a row at a time, however many there are.
+pub fn each<'e>(
+    db: impl SqliteExecutor<'e> + 'e,
     community: CommunityId,
     member: Option<MemberId>,
-) -> Result<Vec<ContributionRow>> {
-    let rows: Vec<Row> = sqlx::query_as(built(format!(
+) -> impl Stream<Item = Result<ContributionRow>> + Send + 'e {
+    sqlx::query_as::<_, Row>(built(format!(
         "{SELECT} WHERE c.community_id = ?1 AND (?2 IS NULL OR c.member_id = ?2) ORDER BY c.id"
     )))
     .bind(community)
     .bind(member)
-    .fetch_all(db)
-    .await?;
-    rows.into_iter().map(from_row).collect()
+    .fetch(db)
+    .map(|row| from_row(row?))
 }

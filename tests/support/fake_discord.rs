@@ -39,6 +39,8 @@ pub struct Request {
     pub path: String,
     pub body: Value,
     pub raw: String,
+    /// The body as sent (an attached file's bytes).
+    pub bytes: Vec<u8>,
     pub authorization: String,
     pub at: Instant,
     /// The status the fake answered with.
@@ -547,6 +549,7 @@ async fn rest(
             path: path.clone(),
             body: json_body.clone(),
             raw,
+            bytes: body.to_vec(),
             authorization: headers
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())
