@@ -142,6 +142,9 @@ pub struct SlackConfig {
     pub count_members: bool,
     /// Days after uninstall before a workspace's data is purged.
     pub purge_after_days: u32,
+    /// The largest file Keel uploads (a gzipped export), in bytes; Slack takes
+    /// files up to 1 GB. A larger export points the organiser to `keel export`.
+    pub max_upload_bytes: u64,
 }
 
 impl Default for SlackConfig {
@@ -160,6 +163,9 @@ impl Default for SlackConfig {
             welcome: false,
             count_members: false,
             purge_after_days: 30,
+            max_upload_bytes: crate::domain::Platform::Slack
+                .upload_limit()
+                .unwrap_or(1_000_000_000),
         }
     }
 }
@@ -319,6 +325,11 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "discord.api_base must be an http:// or https:// URL, not {base:?}"
             )));
+        }
+        if self.slack.max_upload_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "slack.max_upload_bytes must be at least 1 (Slack takes files up to 1000000000 bytes)".into(),
+            ));
         }
         if self.database.read_connections == 0 {
             return Err(ConfigError::Invalid(

@@ -893,6 +893,48 @@ async fn export_is_deferred_then_followed_up_with_the_file() {
     assert_everything_parsed();
 }
 
+#[tokio::test]
+async fn an_export_past_the_servers_attachment_limit_points_to_keel_export() {
+    let keel = start(|_| {}).await;
+    keel.fake.command(&contribution("Planted oaks")).await;
+    // Discord says this server takes files of 64 KiB and a little: Keel keeps
+    // 64 KiB for the message, so the file itself may have 100 bytes.
+    let invocation = Invocation::new(
+        G1,
+        ORGANISER,
+        "export",
+        json!([{"name": "what", "type": 4, "value": 1}]),
+    )
+    .organiser()
+    .attachments_up_to(64 * 1024 + 100);
+    let (id, token) = keel.fake.interact(&invocation);
+    let deferred = keel.fake.callback(id).await;
+    assert_eq!(deferred["type"], 5, "{deferred}");
+    let followup = keel
+        .fake
+        .wait_for(Duration::from_secs(10), "the follow-up", |f| {
+            f.followups(&token).into_iter().next()
+        })
+        .await;
+    // Shown as typed: Discord's markdown escapes dropped.
+    let said = shown(&followup.body).replace('\\', "");
+    assert!(
+        said.contains("larger than the 1 KiB Discord takes"),
+        "{said}"
+    );
+    let community = keel
+        .count(&format!(
+            "SELECT community_id FROM workspaces WHERE external_id = '{G1}'"
+        ))
+        .await;
+    assert!(
+        said.contains(&format!("keel export --community {community}")),
+        "{said}"
+    );
+    assert!(!followup.raw.contains("filename="), "no file is attached");
+    assert_everything_parsed();
+}
+
 /// The first file in a multipart request: its name and bytes.
 fn attached_file(request: &fake_discord::Request) -> (String, Vec<u8>) {
     let body = &request.bytes;

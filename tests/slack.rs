@@ -44,6 +44,11 @@ enum Mode {
 }
 
 async fn start(mode: Mode) -> Keel {
+    start_with(mode, |_| {}).await
+}
+
+/// Like [`start`], with the config changed first.
+async fn start_with(mode: Mode, configure: impl FnOnce(&mut Config)) -> Keel {
     let fake = FakeSlack::start().await;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("keel.db").display());
@@ -66,6 +71,7 @@ async fn start(mode: Mode) -> Keel {
             config.slack.authorize_url = "https://slack.example.test/oauth/v2/authorize".into();
         }
     }
+    configure(&mut config);
     let slack = Slack::new(app.clone(), &config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -1221,6 +1227,31 @@ async fn an_export_is_uploaded_to_the_members_direct_messages() {
     let shared = shared[0].json();
     assert_eq!(shared["channel_id"], "D-U1", "{shared}");
     assert_eq!(shared["files"][0]["id"], ticket_file_id(&uploads[0]));
+}
+
+#[tokio::test]
+async fn an_export_past_the_upload_limit_points_to_keel_export() {
+    let keel = start_with(Mode::Single, |c| c.slack.max_upload_bytes = 64).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command("T1", "UADMIN", "contribute Planted oaks")
+        .await;
+    let ack = keel.command("T1", "UADMIN", "export").await;
+    assert!(text_of(&ack).contains("Preparing your export"), "{ack}");
+    let posted = calls_after(&keel.fake, "response_url", 1).await;
+    assert_eq!(posted.len(), 1);
+    let said = text_of(&posted[0].json());
+    assert!(said.contains("larger than the 1 KiB Slack takes"), "{said}");
+    let community: i64 = sqlx::query_scalar("SELECT id FROM communities")
+        .fetch_one(&keel.app.store().read)
+        .await
+        .unwrap();
+    assert!(
+        said.contains(&format!("keel export --community {community}")),
+        "{said}"
+    );
+    // Nothing was uploaded, nor asked for.
+    assert!(keel.fake.calls("files.getUploadURLExternal").is_empty());
+    assert!(keel.fake.calls("upload").is_empty());
 }
 
 /// A gzipped upload's text.

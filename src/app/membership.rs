@@ -191,19 +191,27 @@ pub async fn export(
         ExportScope::Community => None,
     };
     let name = exporting::name(actor.community, member, format);
-    let spool = SpoolWriter::new(None).map_err(|e| Error::internal("creating a spool", e))?;
+    let spool =
+        SpoolWriter::new(actor.upload_limit).map_err(|e| Error::internal("creating a spool", e))?;
     let (contributions, spool) =
         match exporting::export(&app.store().read, actor.community, member, format, spool).await? {
             Exported::Done {
                 contributions,
                 sink,
             } => (contributions, sink),
-            Exported::TooLarge => return Err(Error::internal("export", "no limit, yet too large")),
+            Exported::TooLarge => return Err(too_large(actor, scope).into()),
         };
-    let spool = tokio::task::spawn_blocking(move || spool.finish())
+    // The last compressed bytes reach the file here, and may pass the limit too.
+    let spool = match tokio::task::spawn_blocking(move || spool.finish())
         .await
         .map_err(|e| Error::internal("finishing a spool", e))?
-        .map_err(|e| Error::internal("finishing a spool", e))?;
+    {
+        Ok(spool) => spool,
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+            return Err(too_large(actor, scope).into());
+        }
+        Err(e) => return Err(Error::internal("finishing a spool", e)),
+    };
     let title = match scope {
         ExportScope::Me => "Your data",
         ExportScope::Community => "Community export",
@@ -214,6 +222,40 @@ pub async fn export(
             name.filename
         ))
         .attach(Attachment::gzipped(name.filename, name.media_type, spool)))
+}
+
+/// An export past what the platform takes in one file: where to get it instead.
+fn too_large(actor: &Actor, scope: ExportScope) -> UserError {
+    let limit = actor.upload_limit.map(file_size).unwrap_or_default();
+    let problem = format!(
+        "This export is larger than the {limit} {} takes in one file, even compressed.",
+        actor.platform.title()
+    );
+    match scope {
+        ExportScope::Community => UserError::invalid(
+            problem,
+            format!(
+                "Whoever runs Keel can write it to a file of any size with `keel export --community {}` (add `--format json` for everything).",
+                actor.community
+            ),
+        ),
+        ExportScope::Me => UserError::invalid(
+            problem,
+            "Try `export me format=csv` (your contributions only, smaller), or ask your organisers: whoever runs Keel can export the community's data with `keel export`.",
+        ),
+    }
+}
+
+/// A size as platforms state their limits: 1 GB, 25 MiB, 512 KiB.
+fn file_size(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= 1_000_000_000 && bytes.is_multiple_of(1_000_000_000) {
+        format!("{} GB", bytes / 1_000_000_000)
+    } else if bytes >= MIB {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{} KiB", bytes.div_ceil(1024))
+    }
 }
 
 pub async fn forget_me(app: &App, actor: &Actor, confirmed: bool) -> Result<Reply> {

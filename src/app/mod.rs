@@ -141,6 +141,7 @@ impl App {
             display_name: resolved.display_name,
             platform: envelope.platform,
             role: envelope.role,
+            upload_limit: envelope.platform.upload_limit(),
         })
     }
 

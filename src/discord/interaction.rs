@@ -36,7 +36,10 @@ pub async fn run(ctx: Ctx<'_>, command: Result<Command, UserError>) -> CommandRe
     };
     let envelope = envelope(&guild.to_string(), ctx.author(), member, role);
     let actor = match discord.app.actor(&envelope).await {
-        Ok(a) => a,
+        Ok(a) => match upload_limit(ctx) {
+            Some(limit) => a.with_upload_limit(limit),
+            None => a,
+        },
         Err(e) => return send_error(ctx, &e.to_string()).await,
     };
     // Acknowledge slow work within Discord's 3 s (D2); the answer follows.
@@ -48,6 +51,21 @@ pub async fn run(ctx: Ctx<'_>, command: Result<Command, UserError>) -> CommandRe
     match discord.app.handle(&actor, command).await {
         Ok(reply) => send(ctx, &reply).await,
         Err(e) => send_error(ctx, &e.to_string()).await,
+    }
+}
+
+/// Room left in Discord's request for the message that carries the file.
+const MESSAGE_ROOM: u64 = 64 * 1024;
+
+/// The largest file a reply to this interaction may carry: what Discord says
+/// this server allows (boosts raise it), less room for the message.
+fn upload_limit(ctx: Ctx<'_>) -> Option<u64> {
+    match ctx {
+        poise::Context::Application(a) => {
+            Some(u64::from(a.interaction.attachment_size_limit).saturating_sub(MESSAGE_ROOM))
+                .filter(|limit| *limit > 0)
+        }
+        poise::Context::Prefix(_) => None,
     }
 }
 

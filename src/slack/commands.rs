@@ -48,14 +48,16 @@ impl SlashCommand {
         if let Err(e) = slack.in_use(&self.team_id, &self.team_domain).await {
             return Err(app.report(e, "cancelling a scheduled purge"));
         }
-        app.actor(&envelope(
-            &self.team_id,
-            &self.team_domain,
-            &self.user_id,
-            &self.user_name,
-            role,
-        ))
-        .await
+        let actor = app
+            .actor(&envelope(
+                &self.team_id,
+                &self.team_domain,
+                &self.user_id,
+                &self.user_name,
+                role,
+            ))
+            .await?;
+        Ok(actor.with_upload_limit(slack.settings.max_upload_bytes))
     }
 }
 

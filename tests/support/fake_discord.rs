@@ -307,6 +307,8 @@ pub struct Invocation {
     pub resolved: Value,
     /// 2: a command; 4: autocomplete while the member types.
     pub kind: u8,
+    /// The largest attachment Discord says a reply may carry, in bytes.
+    pub attachment_size_limit: u64,
 }
 
 impl Invocation {
@@ -322,6 +324,7 @@ impl Invocation {
             options,
             resolved: json!({}),
             kind: 2,
+            attachment_size_limit: 8_388_608,
         }
     }
 
@@ -356,6 +359,11 @@ impl Invocation {
         self
     }
 
+    pub fn attachments_up_to(mut self, bytes: u64) -> Invocation {
+        self.attachment_size_limit = bytes;
+        self
+    }
+
     pub fn in_dm(mut self) -> Invocation {
         self.guild = None;
         self
@@ -386,7 +394,7 @@ impl Invocation {
             "locale": "en-GB",
             "entitlements": [],
             "app_permissions": "2147534848",
-            "attachment_size_limit": 8_388_608,
+            "attachment_size_limit": self.attachment_size_limit,
             "authorizing_integration_owners": {},
         });
         match self.guild {
