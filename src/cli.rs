@@ -187,7 +187,8 @@ async fn open(config: &Config) -> Result<(App, DatabaseLock)> {
     }
     let lock = DatabaseLock::shared(&path)?;
     let store = Store::open(&config.store_options()).await?;
-    Ok((App::new(store, Arc::new(SystemClock)), lock))
+    let app = App::with_concurrent_files(store, Arc::new(SystemClock), config.files.concurrent);
+    Ok((app, lock))
 }
 
 async fn execute(command: Command, config: &Config) -> Result<ExitCode> {

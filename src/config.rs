@@ -19,6 +19,24 @@ pub struct Config {
     pub http: HttpConfig,
     pub discord: DiscordConfig,
     pub slack: SlackConfig,
+    pub files: FilesConfig,
+}
+
+/// Replies that make a file: exports and charts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    /// How many are made at once; a member who asks while that many are under
+    /// way is told theirs is queued.
+    pub concurrent: usize,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        FilesConfig {
+            concurrent: crate::app::DEFAULT_CONCURRENT_FILES,
+        }
+    }
 }
 
 /// A secret from the config: never printed, never logged.
@@ -326,6 +344,11 @@ impl Config {
                 "discord.api_base must be an http:// or https:// URL, not {base:?}"
             )));
         }
+        if self.files.concurrent == 0 {
+            return Err(ConfigError::Invalid(
+                "files.concurrent must be at least 1: with none, no export or chart would ever be made".into(),
+            ));
+        }
         if self.slack.max_upload_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "slack.max_upload_bytes must be at least 1 (Slack takes files up to 1000000000 bytes)".into(),
@@ -477,6 +500,14 @@ mod tests {
         let err = Config::load(Some(&path)).unwrap_err().to_string();
         assert!(err.contains("discord.token is empty"), "{err}");
         assert!(err.contains("Developer Portal"), "{err}");
+    }
+
+    #[test]
+    fn the_example_config_loads_and_names_the_defaults() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        let config = Config::load(Some(&example)).unwrap();
+        assert_eq!(config.files.concurrent, 2);
+        assert_eq!(config.slack.max_upload_bytes, 1_000_000_000);
     }
 
     #[test]

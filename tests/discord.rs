@@ -46,13 +46,13 @@ async fn start(configure: impl FnOnce(&mut Config)) -> Keel {
     let url = format!("sqlite://{}", dir.path().join("keel.db").display());
     let store = Store::open(&StoreOptions::new(url)).await.unwrap();
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let app = App::new(store, clock.clone());
     let mut config = Config::default();
     config.discord.token = Some(Secret::new(TOKEN));
     config.discord.api_base = Some(fake.api_base());
     config.discord.count_activity = true;
     config.discord.welcome = true;
     configure(&mut config);
+    let app = App::with_concurrent_files(store, clock.clone(), config.files.concurrent);
     let (stop, shutdown) = shutdown_pair();
     let (fatal, fatal_rx) = mpsc::unbounded_channel();
     let (notifier, _tasks) = keel::discord::start(app.clone(), &config, shutdown, fatal)
@@ -932,6 +932,46 @@ async fn an_export_past_the_servers_attachment_limit_points_to_keel_export() {
         "{said}"
     );
     assert!(!followup.raw.contains("filename="), "no file is attached");
+    assert_everything_parsed();
+}
+
+#[tokio::test]
+async fn an_export_that_must_wait_is_told_so_then_followed_by_the_file() {
+    let keel = start(|c| c.files.concurrent = 1).await;
+    keel.fake.command(&contribution("Queued work")).await;
+    // A chart holds the only slot.
+    let chart = keel::domain::Command::StatsChart {
+        window: keel::domain::command::Window::DEFAULT,
+    };
+    let held = keel.app.take_turn(&chart);
+    assert!(!held.is_queued());
+
+    let (id, token) = keel
+        .fake
+        .interact(&Invocation::new(G1, MEMBER, "export", json!([])));
+    let told = keel.fake.callback(id).await;
+    assert_eq!(told["type"], 4, "answered at once, not deferred: {told}");
+    assert!(is_ephemeral(&told));
+    let said = shown(&told).replace('\\', "");
+    assert!(said.contains("yours is queued"), "{said}");
+    assert!(mentions_parse_nothing(&told["data"]), "{told}");
+
+    drop(held);
+    let followup = keel
+        .fake
+        .wait_for(Duration::from_secs(10), "the export", |f| {
+            f.followups(&token).into_iter().next()
+        })
+        .await;
+    let (name, _) = attached_file(&followup);
+    assert!(name.ends_with(".csv.gz"), "{name}");
+    // The file is still for the member alone.
+    assert_eq!(
+        followup.body["flags"].as_u64().unwrap_or(0) & 64,
+        64,
+        "{}",
+        followup.body
+    );
     assert_everything_parsed();
 }
 

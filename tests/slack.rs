@@ -54,7 +54,6 @@ async fn start_with(mode: Mode, configure: impl FnOnce(&mut Config)) -> Keel {
     let url = format!("sqlite://{}", dir.path().join("keel.db").display());
     let store = Store::open(&StoreOptions::new(url)).await.unwrap();
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let app = App::new(store, clock.clone());
     let mut config = Config::default();
     config.slack.signing_secret = Some(Secret::new(SECRET));
     config.slack.api_base = fake.api_base();
@@ -72,6 +71,7 @@ async fn start_with(mode: Mode, configure: impl FnOnce(&mut Config)) -> Keel {
         }
     }
     configure(&mut config);
+    let app = App::with_concurrent_files(store, clock.clone(), config.files.concurrent);
     let slack = Slack::new(app.clone(), &config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -1252,6 +1252,42 @@ async fn an_export_past_the_upload_limit_points_to_keel_export() {
     // Nothing was uploaded, nor asked for.
     assert!(keel.fake.calls("files.getUploadURLExternal").is_empty());
     assert!(keel.fake.calls("upload").is_empty());
+}
+
+#[tokio::test]
+async fn the_third_export_at_once_is_told_it_is_queued_and_then_made() {
+    let keel = start_with(Mode::Single, |c| c.files.concurrent = 2).await;
+    keel.command("T1", "U1", "contribute Planted oaks").await;
+    // Uploads hang until the test lets them through, so the first two exports
+    // keep their slots.
+    let held = keel.fake.hold_uploads().await;
+    for n in 1..=2 {
+        let ack = keel.command("T1", "U1", "export me").await;
+        let said = text_of(&ack);
+        assert!(said.contains("Preparing your export"), "{said}");
+        assert!(!said.contains("queued"), "export {n}: {said}");
+    }
+    let third = keel.command("T1", "U1", "export me").await;
+    let said = text_of(&third);
+    assert!(
+        said.contains("Keel makes 2 exports or charts at a time"),
+        "{said}"
+    );
+    assert!(said.contains("yours is queued"), "{said}");
+    // The third waits: only two reach the upload.
+    let waiting = calls_after(&keel.fake, "files.getUploadURLExternal", 3).await;
+    assert_eq!(waiting.len(), 2, "the third export waits for a slot");
+    drop(held);
+    let posted = calls_after(&keel.fake, "response_url", 3).await;
+    assert_eq!(posted.len(), 3);
+    for answer in &posted {
+        assert!(
+            answer.body.contains("in your direct messages"),
+            "{}",
+            answer.body
+        );
+    }
+    assert_eq!(keel.fake.calls("upload").len(), 3);
 }
 
 /// A gzipped upload's text.

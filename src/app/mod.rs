@@ -15,6 +15,7 @@ mod mission;
 mod schedules;
 mod setup;
 mod stats;
+mod turns;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -36,6 +37,7 @@ use crate::store::communities::{self, Member, Resolved};
 pub use lifecycle::Activity;
 pub use mission::card as mission_card;
 pub use schedules::{digest, next_schedule, run_due_schedules};
+pub use turns::{DEFAULT_CONCURRENT_FILES, Turn};
 
 /// The application: a cheap handle shared by every adapter and job.
 #[derive(Clone)]
@@ -51,6 +53,8 @@ struct Inner {
     /// Envelopes already resolved, so a busy member's commands skip the lookup.
     /// Cleared whenever identities change (link, forget-me); entries also expire.
     actors: Mutex<HashMap<ActorKey, (Resolved, Instant)>>,
+    /// Exports and charts wait here for one of a few slots.
+    files: turns::Line,
 }
 
 /// Platform, workspace, user and display name: what an envelope resolves from.
@@ -63,12 +67,18 @@ const ACTOR_CACHE_MAX: usize = 100_000;
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> App {
+        App::with_concurrent_files(store, clock, DEFAULT_CONCURRENT_FILES)
+    }
+
+    /// An app that makes at most `concurrent` exports or charts at once.
+    pub fn with_concurrent_files(store: Store, clock: Arc<dyn Clock>, concurrent: usize) -> App {
         App {
             inner: Arc::new(Inner {
                 store,
                 clock,
                 outbox: Notify::new(),
                 actors: Mutex::new(HashMap::new()),
+                files: turns::Line::new(concurrent),
             }),
         }
     }
@@ -161,8 +171,29 @@ impl App {
     }
 
     /// Runs one command as `actor`. User errors come back as they are; internal
-    /// errors are logged with a reference and come back as a short apology.
+    /// errors are logged with a reference and come back as a short apology. An
+    /// export or chart first waits for its turn (see [`App::take_turn`]).
     pub async fn handle(&self, actor: &Actor, command: Command) -> Result<Reply, UserError> {
+        let mut turn = self.take_turn(&command);
+        self.handle_in_turn(actor, command, &mut turn).await
+    }
+
+    /// A place in line for `command`, taken at once: an adapter that acknowledges
+    /// a slow command takes it first, tells the member what
+    /// [`Turn::acknowledgement`] says (queued or not), runs the command with
+    /// [`App::handle_in_turn`] and keeps the turn until the reply's files are
+    /// delivered.
+    pub fn take_turn(&self, command: &Command) -> Turn {
+        self.inner.files.take(command)
+    }
+
+    /// Runs a command once `turn` comes; see [`App::handle`].
+    pub async fn handle_in_turn(
+        &self,
+        actor: &Actor,
+        command: Command,
+        turn: &mut Turn,
+    ) -> Result<Reply, UserError> {
         let span = tracing::info_span!(
             "command",
             platform = %actor.platform,
@@ -175,6 +206,7 @@ impl App {
                     command: command.name().to_string(),
                 });
             }
+            turn.wait().await;
             match self.dispatch(actor, command).await {
                 Ok(reply) => Ok(reply),
                 Err(Error::User(e)) => {

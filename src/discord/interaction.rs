@@ -42,16 +42,31 @@ pub async fn run(ctx: Ctx<'_>, command: Result<Command, UserError>) -> CommandRe
         },
         Err(e) => return send_error(ctx, &e.to_string()).await,
     };
-    // Acknowledge slow work within Discord's 3 s (D2); the answer follows.
-    match command.acknowledgement() {
+    // Acknowledge slow work within Discord's 3 s (D2); the answer follows. A
+    // member whose export or chart has to wait is told so, privately; the answer
+    // then comes as a message of its own.
+    let mut turn = discord.app.take_turn(&command);
+    match turn.acknowledgement(&command) {
+        Some((note, _)) if turn.is_queued() => {
+            ctx.send(
+                CreateReply::default()
+                    .content(render::escape(&note))
+                    .ephemeral(true)
+                    .allowed_mentions(render::no_mentions()),
+            )
+            .await?;
+        }
         Some((_, Visibility::Private)) => ctx.defer_ephemeral().await?,
         Some((_, Visibility::Public)) => ctx.defer().await?,
         None => {}
     }
-    match discord.app.handle(&actor, command).await {
+    let answered = match discord.app.handle_in_turn(&actor, command, &mut turn).await {
         Ok(reply) => send(ctx, &reply).await,
         Err(e) => send_error(ctx, &e.to_string()).await,
-    }
+    };
+    // The turn ends once the files are sent.
+    drop(turn);
+    answered
 }
 
 /// Room left in Discord's request for the message that carries the file.

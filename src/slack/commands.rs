@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use slack_morphism::prelude::*;
 
 use super::{Slack, api, files, forms, render};
+use crate::app::Turn;
 use crate::domain::command::{Command, RoleCheck};
 use crate::domain::parse::parse;
 use crate::domain::{Envelope, Platform, Role, UserError};
@@ -113,31 +114,33 @@ pub async fn run(slack: &Arc<Slack>, command: SlashCommand) -> Option<Value> {
         Ok(a) => a,
         Err(e) => return Some(render::error(&e.to_string())),
     };
-    if let Some((note, _)) = parsed.acknowledgement()
+    let turn = app.take_turn(&parsed);
+    if let Some((note, _)) = turn.acknowledgement(&parsed)
         && !command.response_url.is_empty()
     {
         // Slow work: acknowledge now, finish through response_url (S4).
         let (slack, url) = (slack.clone(), command.response_url.clone());
         tokio::spawn(async move {
-            let message = respond(&slack, &command, &actor, parsed).await;
+            let message = respond(&slack, &command, &actor, parsed, turn).await;
             follow_up(&slack, &url, message).await;
         });
         return Some(json!({"response_type": "ephemeral", "text": note}));
     }
-    Some(respond(slack, &command, &actor, parsed).await)
+    Some(respond(slack, &command, &actor, parsed, turn).await)
 }
 
 /// Runs a command as an actor and renders the outcome. Files in the reply are
 /// shared in Slack: public ones in the command's channel, with the reply as their
 /// message (the member is told privately it is there); private ones in the
-/// member's direct messages with Keel.
+/// member's direct messages with Keel. The turn is held until they are shared.
 pub async fn respond(
     slack: &Slack,
     command: &SlashCommand,
     actor: &crate::domain::Actor,
     parsed: Command,
+    mut turn: Turn,
 ) -> Value {
-    let reply = match slack.app.handle(actor, parsed).await {
+    let reply = match slack.app.handle_in_turn(actor, parsed, &mut turn).await {
         Ok(reply) => reply,
         Err(UserError::OrganiserOnly { command }) => return organisers_only(&command),
         Err(e) => return render::error(&e.to_string()),

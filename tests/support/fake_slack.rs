@@ -50,6 +50,8 @@ pub struct Script {
     pub grant_org_wide: bool,
     /// How long to take over the next answer to a method.
     pub slow_next: HashMap<String, std::time::Duration>,
+    /// Uploads answer only while no one holds this for writing.
+    pub upload_gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 #[derive(Clone)]
@@ -120,6 +122,12 @@ impl FakeSlack {
             .entry(method.to_string())
             .or_default()
             .push_back((status, retry_after));
+    }
+
+    /// Holds every upload unanswered until the guard is dropped.
+    pub async fn hold_uploads(&self) -> tokio::sync::OwnedRwLockWriteGuard<()> {
+        let gate = self.script.lock().unwrap().upload_gate.clone();
+        gate.write_owned().await
     }
 
     pub fn make_admin(&self, user: &str) {
@@ -332,6 +340,8 @@ async fn upload(
     body: Bytes,
 ) -> Response {
     let length = body.len();
+    let gate = script.lock().unwrap().upload_gate.clone();
+    let _open = gate.read().await;
     api(
         State(script),
         Path("upload".to_string()),
