@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::jobs::outbox::{Deliverer, Notifier};
 use crate::jobs::{self, shutdown_pair};
 use crate::store::backup::{self, DatabaseLock};
+use crate::store::communities::Candidate;
 use crate::store::{Store, communities, export};
 
 #[derive(Parser, Debug)]
@@ -58,8 +59,8 @@ pub enum Command {
     CheckConfig,
     /// Export a community's data to a file or standard output.
     Export {
-        /// The community's name (see `keel console --community`).
-        #[arg(long, value_name = "NAME")]
+        /// The community's exact name (see `keel console --community`) or its id.
+        #[arg(long, value_name = "NAME|ID")]
         community: String,
         #[arg(long, value_enum, default_value = "csv")]
         format: Format,
@@ -186,7 +187,7 @@ async fn open(config: &Config) -> Result<(App, DatabaseLock)> {
     }
     let lock = DatabaseLock::shared(&path)?;
     let store = Store::open(&config.store_options()).await?;
-    let app = App::with_freshness(store, Arc::new(SystemClock), config.delivery.freshness());
+    let app = App::with_settings(store, Arc::new(SystemClock), config.app_settings());
     Ok((app, lock))
 }
 
@@ -258,35 +259,39 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
             output,
         } => {
             let (app, _lock) = open(config).await?;
-            let found = communities::community_by_name(&app.store().read, &community).await?;
-            let Some(c) = found.first() else {
-                eprintln!(
-                    "keel: no community is called “{community}”; names are those given to `keel console --community` or taken from the Discord server or Slack workspace"
-                );
-                return Ok(ExitCode::from(2));
+            let found = communities::candidates(&app.store().read, &community).await?;
+            let c = match pick_community(&community, found) {
+                Ok(c) => c,
+                Err(why) => {
+                    eprintln!("keel: {why}");
+                    app.store().close().await;
+                    return Ok(ExitCode::from(2));
+                }
             };
             let format = match format {
                 Format::Csv => ExportFormat::Csv,
                 Format::Json => ExportFormat::Json,
             };
-            let file = export::export(&app.store().read, c.id, None, format).await?;
-            match output {
+            let read = &app.store().read;
+            let exported = match &output {
                 Some(path) => {
-                    std::fs::write(&path, &file.bytes)
+                    let file = create_private(path)
+                        .map_err(|e| Error::internal("creating the export file", e))?;
+                    let sink = std::io::BufWriter::with_capacity(EXPORT_BUFFER, file);
+                    let (count, sink) = export_to(read, c.id, format, sink).await?;
+                    sink.into_inner()
+                        .map_err(|e| Error::internal("writing the export", e.into_error()))?
+                        .sync_all()
                         .map_err(|e| Error::internal("writing the export", e))?;
-                    eprintln!(
-                        "Exported {} contributions to {}",
-                        file.contributions,
-                        path.display()
-                    );
+                    eprintln!("Exported {count} contributions to {}", path.display());
+                    count
                 }
                 None => {
-                    use std::io::Write;
-                    std::io::stdout()
-                        .write_all(&file.bytes)
-                        .map_err(|e| Error::internal("writing the export", e))?;
+                    let sink = std::io::BufWriter::with_capacity(EXPORT_BUFFER, std::io::stdout());
+                    export_to(read, c.id, format, sink).await?.0
                 }
-            }
+            };
+            tracing::debug!(exported, community = %c.id, "export written");
             app.store().close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -341,6 +346,65 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
             println!("Try it: keel console --community {community} --as ada --organiser");
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// `keel export` writes in blocks this large.
+const EXPORT_BUFFER: usize = 256 * 1024;
+
+/// Streams a community's export into `sink`; the count of contributions and the
+/// sink, flushed.
+async fn export_to<W: std::io::Write + Send + 'static>(
+    db: &sqlx::SqlitePool,
+    community: crate::domain::CommunityId,
+    format: ExportFormat,
+    sink: W,
+) -> Result<(u64, W)> {
+    match export::export(db, community, None, format, sink).await? {
+        export::Exported::Done {
+            contributions,
+            sink,
+        } => Ok((contributions, sink)),
+        export::Exported::TooLarge => Err(Error::internal("writing the export", "too large")),
+    }
+}
+
+/// Creates (or truncates) a file only its owner can read: it holds a community's data.
+fn create_private(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Which community `keel export --community TEXT` means: the one whose id it is,
+/// or the one named exactly so. An export of the wrong community goes to the wrong
+/// people, so anything else is refused, listing what matched.
+fn pick_community(text: &str, found: Vec<Candidate>) -> Result<Candidate, String> {
+    let listed = |list: &[Candidate]| -> String {
+        list.iter()
+            .map(|c| format!("\n  id {}  “{}”  ({})", c.id, c.name, c.workspaces))
+            .collect()
+    };
+    let (meant, near): (Vec<Candidate>, Vec<Candidate>) = found
+        .into_iter()
+        .partition(|c| c.name == text || c.id.to_string() == text.trim());
+    match meant.len() {
+        1 => Ok(meant.into_iter().next().expect("one candidate")),
+        0 if near.is_empty() => Err(format!(
+            "no community is called “{text}” or has that id; names are those given to `keel console --community` \
+             or taken from the Discord server or Slack workspace"
+        )),
+        0 => Err(format!(
+            "no community is called exactly “{text}”; these differ only in case:{}\n\
+             Pass the exact name, or the id: keel export --community ID",
+            listed(&near)
+        )),
+        n => Err(format!(
+            "{n} communities match “{text}”:{}\nPass the id of the one to export: keel export --community ID",
+            listed(&meant)
+        )),
     }
 }
 

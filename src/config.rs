@@ -20,6 +20,24 @@ pub struct Config {
     pub discord: DiscordConfig,
     pub slack: SlackConfig,
     pub delivery: DeliveryConfig,
+    pub files: FilesConfig,
+}
+
+/// Replies that make a file: exports and charts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    /// How many are made at once; a member who asks while that many are under
+    /// way is told theirs is queued.
+    pub concurrent: usize,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        FilesConfig {
+            concurrent: crate::app::DEFAULT_CONCURRENT_FILES,
+        }
+    }
 }
 
 /// A secret from the config: never printed, never logged.
@@ -143,6 +161,9 @@ pub struct SlackConfig {
     pub count_members: bool,
     /// Days after uninstall before a workspace's data is purged.
     pub purge_after_days: u32,
+    /// The largest file Keel uploads (a gzipped export), in bytes; Slack takes
+    /// files up to 1 GB. A larger export points the organiser to `keel export`.
+    pub max_upload_bytes: u64,
 }
 
 impl Default for SlackConfig {
@@ -161,6 +182,9 @@ impl Default for SlackConfig {
             welcome: false,
             count_members: false,
             purge_after_days: 30,
+            max_upload_bytes: crate::domain::Platform::Slack
+                .upload_limit()
+                .unwrap_or(1_000_000_000),
         }
     }
 }
@@ -382,12 +406,30 @@ impl Config {
                 "delivery.milestone_max_age_hours must be at least 1: a milestone needs time to be announced".into(),
             ));
         }
+        if self.files.concurrent == 0 {
+            return Err(ConfigError::Invalid(
+                "files.concurrent must be at least 1: with none, no export or chart would ever be made".into(),
+            ));
+        }
+        if self.slack.max_upload_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "slack.max_upload_bytes must be at least 1 (Slack takes files up to 1000000000 bytes)".into(),
+            ));
+        }
         if self.database.read_connections == 0 {
             return Err(ConfigError::Invalid(
                 "database.read_connections must be at least 1".into(),
             ));
         }
         Ok(())
+    }
+
+    /// What the application itself takes from the configuration.
+    pub fn app_settings(&self) -> crate::app::Settings {
+        crate::app::Settings {
+            freshness: self.delivery.freshness(),
+            concurrent_files: self.files.concurrent,
+        }
     }
 
     pub fn store_options(&self) -> StoreOptions {
@@ -528,6 +570,14 @@ mod tests {
         let err = Config::load(Some(&path)).unwrap_err().to_string();
         assert!(err.contains("discord.token is empty"), "{err}");
         assert!(err.contains("Developer Portal"), "{err}");
+    }
+
+    #[test]
+    fn the_example_config_loads_and_names_the_defaults() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        let config = Config::load(Some(&example)).unwrap();
+        assert_eq!(config.files.concurrent, 2);
+        assert_eq!(config.slack.max_upload_bytes, 1_000_000_000);
     }
 
     #[test]

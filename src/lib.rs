@@ -12,6 +12,7 @@
 //! - [`app`]: [`app::App::handle`], the one seam every platform calls.
 //! - `discord`, `slack`: the platform adapters (features of the same names).
 //! - [`charts`]: PNG charts (plotters, an embedded font) for `stats chart` and goals.
+//! - [`spool`]: large reply files (exports) gzipped into private temporary files.
 //! - [`console`]: the terminal adapter, for trying Keel without tokens and scripting.
 //! - [`jobs`]: background work (announcement delivery, schedules) with shutdown.
 //! - [`config`], [`cli`]: the operator's side.
@@ -34,4 +35,5 @@ pub mod error;
 pub mod jobs;
 #[cfg(feature = "slack")]
 pub mod slack;
+pub mod spool;
 pub mod store;

@@ -211,6 +211,87 @@ fn export_backup_and_restore() {
 }
 
 #[test]
+fn export_needs_an_exact_community_name_or_an_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let console = |workspace: &str, lines: &str| {
+        let out = keel(
+            d,
+            &[
+                "console",
+                "--as",
+                "olga",
+                "--organiser",
+                "--community",
+                workspace,
+            ],
+            lines,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // Two communities called exactly "forest", and one "Forest".
+    console("forest", "contribute In the first forest\n");
+    console("grove", "setup name forest\ncontribute In the grove\n");
+    console("woods", "setup name Forest\ncontribute In the woods\n");
+    let export = |community: &str| keel(d, &["export", "--community", community], "");
+    let stderr = |out: &Output| String::from_utf8_lossy(&out.stderr).to_string();
+
+    let ambiguous = export("forest");
+    assert_eq!(ambiguous.status.code(), Some(2));
+    assert!(stdout(&ambiguous).is_empty(), "nothing exported");
+    let said = stderr(&ambiguous);
+    assert!(said.contains("2 communities match “forest”"), "{said}");
+    assert!(
+        said.contains("console grove"),
+        "the candidates are listed: {said}"
+    );
+    assert!(!said.contains("console woods"), "{said}");
+    // The grove's id, from the list.
+    let grove = said
+        .lines()
+        .find(|l| l.contains("console grove"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap()
+        .to_string();
+
+    let inexact = export("FOREST");
+    assert_eq!(inexact.status.code(), Some(2));
+    let said = stderr(&inexact);
+    assert!(
+        said.contains("no community is called exactly “FOREST”"),
+        "{said}"
+    );
+    assert!(
+        said.contains("console woods") && said.contains("console grove"),
+        "{said}"
+    );
+
+    let unknown = export("nowhere");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("no community is called “nowhere”"));
+
+    // The exact name, or the id, exports that community alone.
+    let woods = export("Forest");
+    assert!(woods.status.success(), "{}", stderr(&woods));
+    let csv = stdout(&woods);
+    assert!(
+        csv.contains("In the woods") && !csv.contains("grove"),
+        "{csv}"
+    );
+    let by_id = export(&grove);
+    assert!(by_id.status.success(), "{}", stderr(&by_id));
+    let csv = stdout(&by_id);
+    assert!(
+        csv.contains("In the grove") && !csv.contains("first forest"),
+        "{csv}"
+    );
+}
+
+#[test]
 fn config_errors_name_the_key() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

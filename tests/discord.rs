@@ -46,13 +46,13 @@ async fn start(configure: impl FnOnce(&mut Config)) -> Keel {
     let url = format!("sqlite://{}", dir.path().join("keel.db").display());
     let store = Store::open(&StoreOptions::new(url)).await.unwrap();
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let app = App::new(store, clock.clone());
     let mut config = Config::default();
     config.discord.token = Some(Secret::new(TOKEN));
     config.discord.api_base = Some(fake.api_base());
     config.discord.count_activity = true;
     config.discord.welcome = true;
     configure(&mut config);
+    let app = App::with_settings(store, clock.clone(), config.app_settings());
     let (stop, shutdown) = shutdown_pair();
     let (fatal, fatal_rx) = mpsc::unbounded_channel();
     let (notifier, _tasks) = keel::discord::start(app.clone(), &config, shutdown, fatal)
@@ -597,6 +597,76 @@ async fn two_servers_never_see_each_others_data() {
 }
 
 #[tokio::test]
+async fn a_server_admin_redeems_a_community_code_and_the_servers_join() {
+    let keel = start(|_| {}).await;
+    let made = keel
+        .fake
+        .command(&Invocation::sub(G1, ORGANISER, "link", "community", json!([])).organiser())
+        .await;
+    let text = shown(&made);
+    let at = text
+        .find("KEEL-")
+        .unwrap_or_else(|| panic!("no code in {text}"));
+    let code = text[at..at + 14].to_string();
+
+    // An admin of the second server (Manage Server) redeems it.
+    let linked = keel
+        .fake
+        .command(
+            &Invocation::sub(
+                G2,
+                ORGANISER + 10,
+                "link",
+                "code",
+                json!([string("code", &code)]),
+            )
+            .organiser(),
+        )
+        .await;
+    assert!(
+        shown(&linked).contains("Workspace linked"),
+        "{}",
+        shown(&linked)
+    );
+    assert_eq!(
+        keel.count(
+            "SELECT count(DISTINCT community_id) FROM workspaces WHERE platform = 'discord'"
+        )
+        .await,
+        1
+    );
+    // One community: the second server sees the first one's goal.
+    keel.fake
+        .command(
+            &Invocation::sub(
+                G1,
+                ORGANISER,
+                "goal",
+                "create",
+                json!([
+                    string("title", "Plant 500 trees"),
+                    number("target", 500.0),
+                    string("slug", "trees")
+                ]),
+            )
+            .organiser(),
+        )
+        .await;
+    let seen = keel
+        .fake
+        .command(&Invocation::sub(
+            G2,
+            MEMBER,
+            "goal",
+            "show",
+            json!([string("slug", "trees")]),
+        ))
+        .await;
+    assert!(shown(&seen).contains("Plant 500 trees"), "{}", shown(&seen));
+    assert_everything_parsed();
+}
+
+#[tokio::test]
 async fn lifecycle_events_welcome_count_and_schedule_a_purge() {
     let keel = start(|_| {}).await;
     keel.fake
@@ -819,13 +889,112 @@ async fn export_is_deferred_then_followed_up_with_the_file() {
             f.followups(&token).into_iter().next()
         })
         .await;
-    assert!(
-        followup.raw.contains("Something to export"),
-        "{}",
-        followup.raw
-    );
-    assert!(followup.raw.contains("filename="), "the export is attached");
+    let (name, bytes) = attached_file(&followup);
+    assert!(name.ends_with("-contributions.csv.gz"), "{name}");
+    let mut csv = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut csv)
+        .expect("a gzipped CSV");
+    assert!(csv.contains("Something to export"), "{csv}");
     assert_everything_parsed();
+}
+
+#[tokio::test]
+async fn an_export_past_the_servers_attachment_limit_points_to_keel_export() {
+    let keel = start(|_| {}).await;
+    keel.fake.command(&contribution("Planted oaks")).await;
+    // Discord says this server takes files of 64 KiB and a little: Keel keeps
+    // 64 KiB for the message, so the file itself may have 100 bytes.
+    let invocation = Invocation::new(
+        G1,
+        ORGANISER,
+        "export",
+        json!([{"name": "what", "type": 4, "value": 1}]),
+    )
+    .organiser()
+    .attachments_up_to(64 * 1024 + 100);
+    let (id, token) = keel.fake.interact(&invocation);
+    let deferred = keel.fake.callback(id).await;
+    assert_eq!(deferred["type"], 5, "{deferred}");
+    let followup = keel
+        .fake
+        .wait_for(Duration::from_secs(10), "the follow-up", |f| {
+            f.followups(&token).into_iter().next()
+        })
+        .await;
+    // Shown as typed: Discord's markdown escapes dropped.
+    let said = shown(&followup.body).replace('\\', "");
+    assert!(
+        said.contains("larger than the 1 KiB Discord takes"),
+        "{said}"
+    );
+    let community = keel
+        .count(&format!(
+            "SELECT community_id FROM workspaces WHERE external_id = '{G1}'"
+        ))
+        .await;
+    assert!(
+        said.contains(&format!("keel export --community {community}")),
+        "{said}"
+    );
+    assert!(!followup.raw.contains("filename="), "no file is attached");
+    assert_everything_parsed();
+}
+
+#[tokio::test]
+async fn an_export_that_must_wait_is_told_so_then_followed_by_the_file() {
+    let keel = start(|c| c.files.concurrent = 1).await;
+    keel.fake.command(&contribution("Queued work")).await;
+    // A chart holds the only slot.
+    let chart = keel::domain::Command::StatsChart {
+        window: keel::domain::command::Window::DEFAULT,
+    };
+    let held = keel.app.take_turn(&chart);
+    assert!(!held.is_queued());
+
+    let (id, token) = keel
+        .fake
+        .interact(&Invocation::new(G1, MEMBER, "export", json!([])));
+    let told = keel.fake.callback(id).await;
+    assert_eq!(told["type"], 4, "answered at once, not deferred: {told}");
+    assert!(is_ephemeral(&told));
+    let said = shown(&told).replace('\\', "");
+    assert!(said.contains("yours is queued"), "{said}");
+    assert!(mentions_parse_nothing(&told["data"]), "{told}");
+
+    drop(held);
+    let followup = keel
+        .fake
+        .wait_for(Duration::from_secs(10), "the export", |f| {
+            f.followups(&token).into_iter().next()
+        })
+        .await;
+    let (name, _) = attached_file(&followup);
+    assert!(name.ends_with(".csv.gz"), "{name}");
+    // The file is still for the member alone.
+    assert_eq!(
+        followup.body["flags"].as_u64().unwrap_or(0) & 64,
+        64,
+        "{}",
+        followup.body
+    );
+    assert_everything_parsed();
+}
+
+/// The first file in a multipart request: its name and bytes.
+fn attached_file(request: &fake_discord::Request) -> (String, Vec<u8>) {
+    let body = &request.bytes;
+    let find = |needle: &[u8], from: usize| {
+        body[from..]
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| i + from)
+    };
+    let at = find(b"filename=\"", 0).expect("a file is attached");
+    let name_end = find(b"\"", at + 10).unwrap();
+    let name = String::from_utf8_lossy(&body[at + 10..name_end]).to_string();
+    let start = find(b"\r\n\r\n", name_end).unwrap() + 4;
+    let end = find(b"\r\n--", start).unwrap();
+    (name, body[start..end].to_vec())
 }
 
 #[test]

@@ -254,7 +254,12 @@ async fn charts_are_png_attachments_of_chat_size() {
     );
     for a in &reply.attachments {
         assert_eq!(a.media_type, "image/png");
-        assert_eq!(png_size(&a.bytes), (800, 400), "{}", a.filename);
+        assert_eq!(
+            png_size(&a.contents().unwrap()),
+            (800, 400),
+            "{}",
+            a.filename
+        );
     }
     let reply = c
         .app
@@ -263,7 +268,10 @@ async fn charts_are_png_attachments_of_chat_size() {
         .unwrap();
     assert_eq!(reply.attachments.len(), 1);
     assert_eq!(reply.attachments[0].filename, "goal-water.png");
-    assert_eq!(png_size(&reply.attachments[0].bytes), (800, 400));
+    assert_eq!(
+        png_size(&reply.attachments[0].contents().unwrap()),
+        (800, 400)
+    );
     let e = c
         .app
         .handle_line(&c.olga, "goal show nope chart")

@@ -1157,6 +1157,96 @@ async fn link_joins_a_discord_server_then_merges_identities_once() {
     );
 }
 
+/// Runs one statement with the community id bound to every `?1`, in a write.
+async fn seed(app: &App, sql: &'static str, community: i64) {
+    app.store()
+        .write(async |conn| {
+            sqlx::query(sql).bind(community).execute(&mut *conn).await?;
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+#[tokio::test]
+async fn open_goals_and_pending_milestones_are_capped_per_community() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let rita = actor(&app, "river", "rita", Role::Organiser).await;
+    // 99 open goals and a closed one, which does not count.
+    seed(
+        &app,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
+         INSERT INTO goals (community_id, slug, title, target, status, created_at)
+         SELECT ?1, 'g' || i, 'Goal ' || i, 10, CASE i WHEN 100 THEN 'closed' ELSE 'open' END,
+                '2026-11-01T12:00:00.000Z' FROM n",
+        olga.community.0,
+    )
+    .await;
+    ok(
+        &app,
+        &olga,
+        "goal create The hundredth target=10 slug=hundredth",
+    )
+    .await;
+    let e = err(&app, &olga, "goal create One too many target=10 slug=extra").await;
+    assert!(matches!(e, UserError::Conflict { .. }), "{e:?}");
+    let said = e.to_string();
+    assert!(said.contains("already has 100 open goals"), "{said}");
+    assert!(said.contains("goal close <slug>"), "{said}");
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM goals WHERE slug = 'extra'").await,
+        0
+    );
+    // The cap is per community, and closing a goal makes room.
+    ok(
+        &app,
+        &rita,
+        "goal create Clean the river target=10 slug=river",
+    )
+    .await;
+    ok(&app, &olga, "goal close g1").await;
+    ok(&app, &olga, "goal create One too many target=10 slug=extra").await;
+
+    // 199 custom milestones still to be reached: one at the first contribution,
+    // one on goal g2, the rest on the community's count; and reached or closed
+    // goals' ones, which do not count.
+    seed(
+        &app,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 197)
+         INSERT INTO milestones (community_id, goal_id, title, threshold, created_at)
+         SELECT ?1, NULL, 'Count ' || i, 100 + i, '2026-11-01T12:00:00.000Z' FROM n
+         UNION ALL SELECT ?1, NULL, 'First step', 1, '2026-11-01T12:00:00.000Z'
+         UNION ALL SELECT ?1, (SELECT id FROM goals WHERE slug = 'g2'), 'Half of g2', 5, '2026-11-01T12:00:00.000Z'
+         UNION ALL SELECT ?1, (SELECT id FROM goals WHERE slug = 'g1'), 'Closed goal', 5, '2026-11-01T12:00:00.000Z'",
+        olga.community.0,
+    )
+    .await;
+    ok(&app, &olga, "milestone add The 200th at=5000").await;
+    let e = err(&app, &olga, "milestone add One more at=6000").await;
+    assert!(matches!(e, UserError::Conflict { .. }), "{e:?}");
+    let said = e.to_string();
+    assert!(
+        said.contains("already has 200 milestones waiting"),
+        "{said}"
+    );
+    assert!(said.contains("goal close <slug>"), "{said}");
+    ok(&app, &rita, "milestone add River day at=50").await;
+
+    // A milestone reached makes room, and the writer still announces pending ones.
+    let r = ok(&app, &olga, "contribute Planted the first oak").await;
+    assert_has(&r, "First step");
+    ok(&app, &olga, "milestone add One more at=6000").await;
+    err(&app, &olga, "milestone add And another at=7000").await;
+    // So does closing a goal: its milestones can no longer be reached.
+    ok(&app, &olga, "goal close g2").await;
+    ok(&app, &olga, "milestone add And another at=7000").await;
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM milestones").await,
+        200 + 3 + 1
+    );
+}
+
 #[tokio::test]
 async fn export_community_csv_for_organisers_and_own_json_for_members() {
     let (_dir, app, _clock) = app().await;
@@ -1184,7 +1274,7 @@ async fn export_community_csv_for_organisers_and_own_json_for_members() {
         (a.filename.as_str(), a.media_type.as_str()),
         (file.as_str(), "text/csv")
     );
-    let mut csv = csv::Reader::from_reader(a.bytes.as_slice());
+    let mut csv = csv::Reader::from_reader(std::io::Cursor::new(a.contents().unwrap()));
     assert_eq!(
         csv.headers().unwrap().iter().collect::<Vec<_>>(),
         [
@@ -1236,7 +1326,7 @@ async fn export_community_csv_for_organisers_and_own_json_for_members() {
     let a = &r.attachments[0];
     assert_eq!(a.filename, format!("keel-member-{}.json", alice.member));
     assert_eq!(a.media_type, "application/json");
-    let doc: serde_json::Value = serde_json::from_slice(&a.bytes).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&a.contents().unwrap()).unwrap();
     assert_eq!(doc["member"]["display_name"], "alice");
     assert_eq!(
         doc["member"]["identities"],
@@ -1253,7 +1343,8 @@ async fn export_community_csv_for_organisers_and_own_json_for_members() {
     assert!(doc.get("mission_versions").is_none());
 
     let r = ok(&app, &olga, "export format=json").await;
-    let doc: serde_json::Value = serde_json::from_slice(&r.attachments[0].bytes).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&r.attachments[0].contents().unwrap()).unwrap();
     assert_eq!(doc["contributions"].as_array().unwrap().len(), 3);
     assert_eq!(doc["goals"][0]["slug"], "trees");
     assert_eq!(doc["goals"][0]["progress"], 3.0);
@@ -1272,7 +1363,8 @@ async fn csv_export_neutralises_formulas_in_every_typed_cell() {
     ok(&app, &mallory, "contribute Bought seeds amount=3 unit==1+2").await;
     ok(&app, &mallory, "contribute Helped value=@SUM(1+1)").await;
     let r = ok(&app, &olga, "export").await;
-    let mut csv = csv::Reader::from_reader(r.attachments[0].bytes.as_slice());
+    let mut csv =
+        csv::Reader::from_reader(std::io::Cursor::new(r.attachments[0].contents().unwrap()));
     let cells: Vec<String> = csv
         .records()
         .flat_map(|r| r.unwrap().iter().map(str::to_string).collect::<Vec<_>>())
@@ -2197,7 +2289,7 @@ async fn communities_cannot_read_or_change_each_other() {
     for line in ["export", "export format=json"] {
         let r = ok(&app, &ben, line).await;
         assert_has(&r, "0 contributions");
-        let bytes = String::from_utf8(r.attachments[0].bytes.clone()).unwrap();
+        let bytes = String::from_utf8(r.attachments[0].contents().unwrap()).unwrap();
         for secret in ["secret", "Hidden", "Secret mission", "trees"] {
             assert!(!bytes.contains(secret), "{line} leaked {secret}:\n{bytes}");
         }

@@ -53,12 +53,16 @@ enum Mode {
 }
 
 async fn start(mode: Mode) -> Keel {
+    start_with(mode, |_| {}).await
+}
+
+/// Like [`start`], with the config changed first.
+async fn start_with(mode: Mode, configure: impl FnOnce(&mut Config)) -> Keel {
     let fake = FakeSlack::start().await;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("keel.db").display());
     let store = Store::open(&StoreOptions::new(url)).await.unwrap();
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let app = App::new(store, clock.clone());
     let mut config = Config::default();
     config.slack.signing_secret = Some(Secret::new(SECRET));
     config.slack.api_base = fake.api_base();
@@ -75,6 +79,8 @@ async fn start(mode: Mode) -> Keel {
             config.slack.authorize_url = "https://slack.example.test/oauth/v2/authorize".into();
         }
     }
+    configure(&mut config);
+    let app = App::with_settings(store, clock.clone(), config.app_settings());
     let slack = Slack::new(app.clone(), &config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -865,6 +871,54 @@ async fn two_workspaces_never_see_each_others_data() {
     assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 1);
 }
 
+/// The link code a reply shows (KEEL-XXXX-XXXX).
+fn link_code(message: &serde_json::Value) -> String {
+    let text = text_of(message);
+    let at = text
+        .find("KEEL-")
+        .unwrap_or_else(|| panic!("no link code in {text}"));
+    text[at..at + 14].to_string()
+}
+
+#[tokio::test]
+async fn an_admin_redeems_a_community_code_through_slack_and_the_workspaces_join() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UA");
+    keel.fake.make_admin("UB");
+    let made = keel.command("TA", "UA", "link community").await;
+    let code = link_code(&made);
+    // Redeeming is not an organiser-only command (a member redeems their own
+    // identity code), yet this community code needs an admin: Slack is asked.
+    let asked_before = keel.fake.calls("users.info").len();
+    let linked = keel.command("TB", "UB", &format!("link {code}")).await;
+    assert!(text_of(&linked).contains("Workspace linked"), "{linked}");
+    assert_eq!(keel.fake.calls("users.info").len(), asked_before + 1);
+    assert_eq!(
+        keel.count(
+            "SELECT count(DISTINCT community_id) FROM workspaces WHERE platform = 'slack' AND external_id IN ('TA', 'TB')"
+        )
+        .await,
+        1
+    );
+    // One community: a goal made in one workspace counts contributions from the other.
+    keel.command("TA", "UA", "goal create Plant trees target=10 slug=trees")
+        .await;
+    let counted = keel
+        .command("TB", "U9", "contribute Planted two amount=2 goal=trees")
+        .await;
+    assert!(!text_of(&counted).contains("No goal"), "{counted}");
+
+    // A member (no admin) of a third workspace is refused, and nothing moves.
+    let code = link_code(&keel.command("TA", "UA", "link community").await);
+    let refused = keel.command("TC", "UC", &format!("link {code}")).await;
+    assert!(text_of(&refused).contains("for organisers"), "{refused}");
+    assert_eq!(
+        keel.count("SELECT count(DISTINCT community_id) FROM workspaces")
+            .await,
+        2
+    );
+}
+
 #[tokio::test]
 async fn socket_mode_acknowledges_and_records_a_slash_command_and_reconnects() {
     let fake = FakeSlack::start().await;
@@ -1212,18 +1266,93 @@ async fn an_export_is_uploaded_to_the_members_direct_messages() {
         "{}",
         ticket[0].query
     );
-    // The file holds the data exactly as typed; the bot token authorises the upload.
+    // The file goes gzipped, under its name with .gz.
     assert!(
-        uploads[0].body.contains("Planted <!channel> oaks"),
+        ticket[0].query.contains("-contributions.csv.gz"),
         "{}",
-        uploads[0].body
+        ticket[0].query
     );
+    assert_eq!(uploads[0].content_type, "application/gzip");
+    assert_eq!(uploads[0].bytes[..2], [0x1f, 0x8b], "gzip magic");
+    // It holds the data exactly as typed; the bot token authorises the upload.
+    let csv = gunzip(&uploads[0].bytes);
+    assert!(csv.starts_with("id,member,day"), "{csv}");
+    assert!(csv.contains("Planted <!channel> oaks"), "{csv}");
     assert_eq!(uploads[0].authorization, "Bearer xoxb-configured");
     let shared = keel.fake.calls("files.completeUploadExternal");
     assert_eq!(shared.len(), 1);
     let shared = shared[0].json();
     assert_eq!(shared["channel_id"], "D-U1", "{shared}");
     assert_eq!(shared["files"][0]["id"], ticket_file_id(&uploads[0]));
+}
+
+#[tokio::test]
+async fn an_export_past_the_upload_limit_points_to_keel_export() {
+    let keel = start_with(Mode::Single, |c| c.slack.max_upload_bytes = 64).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command("T1", "UADMIN", "contribute Planted oaks")
+        .await;
+    let ack = keel.command("T1", "UADMIN", "export").await;
+    assert!(text_of(&ack).contains("Preparing your export"), "{ack}");
+    let posted = calls_after(&keel.fake, "response_url", 1).await;
+    assert_eq!(posted.len(), 1);
+    let said = text_of(&posted[0].json());
+    assert!(said.contains("larger than the 1 KiB Slack takes"), "{said}");
+    let community: i64 = sqlx::query_scalar("SELECT id FROM communities")
+        .fetch_one(&keel.app.store().read)
+        .await
+        .unwrap();
+    assert!(
+        said.contains(&format!("keel export --community {community}")),
+        "{said}"
+    );
+    // Nothing was uploaded, nor asked for.
+    assert!(keel.fake.calls("files.getUploadURLExternal").is_empty());
+    assert!(keel.fake.calls("upload").is_empty());
+}
+
+#[tokio::test]
+async fn the_third_export_at_once_is_told_it_is_queued_and_then_made() {
+    let keel = start_with(Mode::Single, |c| c.files.concurrent = 2).await;
+    keel.command("T1", "U1", "contribute Planted oaks").await;
+    // Uploads hang until the test lets them through, so the first two exports
+    // keep their slots.
+    let held = keel.fake.hold_uploads().await;
+    for n in 1..=2 {
+        let ack = keel.command("T1", "U1", "export me").await;
+        let said = text_of(&ack);
+        assert!(said.contains("Preparing your export"), "{said}");
+        assert!(!said.contains("queued"), "export {n}: {said}");
+    }
+    let third = keel.command("T1", "U1", "export me").await;
+    let said = text_of(&third);
+    assert!(
+        said.contains("Keel makes 2 exports or charts at a time"),
+        "{said}"
+    );
+    assert!(said.contains("yours is queued"), "{said}");
+    // The third waits: only two reach the upload.
+    let waiting = calls_after(&keel.fake, "files.getUploadURLExternal", 3).await;
+    assert_eq!(waiting.len(), 2, "the third export waits for a slot");
+    drop(held);
+    let posted = calls_after(&keel.fake, "response_url", 3).await;
+    assert_eq!(posted.len(), 3);
+    for answer in &posted {
+        assert!(
+            answer.body.contains("in your direct messages"),
+            "{}",
+            answer.body
+        );
+    }
+    assert_eq!(keel.fake.calls("upload").len(), 3);
+}
+
+/// A gzipped upload's text.
+fn gunzip(bytes: &[u8]) -> String {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(bytes), &mut text)
+        .expect("a gzip file of text");
+    text
 }
 
 /// The file id the upload URL named.
@@ -1346,6 +1475,65 @@ async fn joins_and_deactivations_are_counted_in_growth() {
     let text = text_of(&stats);
     // The admin, Nova and Lee joined; Lee left; the bot is not a member.
     assert!(text.contains("3 joined, 1 left, net +2"), "{text}");
+}
+
+#[tokio::test]
+async fn a_demoted_admin_or_a_member_leaving_the_organiser_group_loses_organiser_rights_at_once() {
+    let keel = start(Mode::Single).await;
+    let event = |id: &str, body: serde_json::Value| {
+        serde_json::json!({"type": "event_callback", "team_id": "T1", "event_id": id, "event": body})
+            .to_string()
+    };
+    let organises = async |user: &str, statement: &str| {
+        let reply = keel
+            .command("T1", user, &format!("mission set {statement}"))
+            .await;
+        !text_of(&reply).contains("is for organisers")
+    };
+
+    // An admin organises, and Slack's answer is remembered.
+    keel.fake.make_admin("UADMIN");
+    assert!(organises("UADMIN", "Grow a forest").await);
+    keel.fake.demote("UADMIN");
+    assert!(
+        organises("UADMIN", "Grow a bigger forest").await,
+        "remembered"
+    );
+    let asked = keel.fake.calls("users.info").len();
+    // Slack says the account changed: the next command asks again, and is refused.
+    keel.deliver_event(&event(
+        "EvDemoted",
+        serde_json::json!({"type": "user_change", "user": {"id": "UADMIN", "is_admin": false, "deleted": false}}),
+    ))
+    .await;
+    assert!(!organises("UADMIN", "Take over").await);
+    assert_eq!(keel.fake.calls("users.info").len(), asked + 1);
+
+    // A member of the organiser group organises until they leave the group.
+    keel.fake.make_admin("UOWNER");
+    keel.command(
+        "T1",
+        "UOWNER",
+        "setup organiser-role <!subteam^S1|@stewards>",
+    )
+    .await;
+    keel.fake.set_group("S1", &["USTEWARD"]);
+    assert!(organises("USTEWARD", "Steward the forest").await);
+    keel.fake.set_group("S1", &[]);
+    assert!(
+        organises("USTEWARD", "Still stewarding").await,
+        "remembered"
+    );
+    keel.deliver_event(&event(
+        "EvLeft",
+        serde_json::json!({"type": "subteam_members_changed", "subteam_id": "S1", "team_id": "T1",
+            "added_users": [], "added_users_count": "0",
+            "removed_users": ["USTEWARD"], "removed_users_count": "1"}),
+    ))
+    .await;
+    assert!(!organises("USTEWARD", "Take over").await);
+    assert!(organises("UOWNER", "Grow a forest, together").await);
+    assert_eq!(keel.count("SELECT count(*) FROM mission_versions").await, 5);
 }
 
 #[tokio::test]

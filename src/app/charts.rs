@@ -19,11 +19,7 @@ use super::App;
 const MIN_WEEKS: u64 = 4;
 
 fn png(filename: &str, bytes: Vec<u8>) -> Attachment {
-    Attachment {
-        filename: filename.to_string(),
-        media_type: "image/png".to_string(),
-        bytes,
-    }
+    Attachment::in_memory(filename, "image/png", bytes)
 }
 
 /// 7-day blocks ending on `to` back to `from`: members active in each (WAU on its

@@ -2,6 +2,7 @@
 
 use crate::domain::announce::{progress_bar, progress_text};
 use crate::domain::command::NewGoal;
+use crate::domain::limits::MAX_OPEN_GOALS;
 use crate::domain::reply::Line;
 use crate::domain::text::{Slug, format_number};
 use crate::domain::{Actor, Reply, UserError};
@@ -70,16 +71,25 @@ pub async fn create(app: &App, actor: &Actor, new: NewGoal) -> Result<Reply> {
     };
     let created = app
         .store()
-        .write(
-            async |conn| match goals::create(conn, actor.community, &row, now).await {
+        .write(async |conn| {
+            // Counted under the write lock, so two organisers cannot both pass it.
+            if goals::open_count(&mut *conn, actor.community).await? >= MAX_OPEN_GOALS {
+                return Err(Error::User(UserError::conflict(
+                    format!(
+                        "This community already has {MAX_OPEN_GOALS} open goals, the most Keel keeps open at once."
+                    ),
+                    "Close one that is done or dropped with `goal close <slug>` (see `goal list`), then create this one.",
+                )));
+            }
+            match goals::create(conn, actor.community, &row, now).await {
                 Ok(id) => Ok(id),
                 Err(e) if is_unique_violation(&e) => Err(Error::User(UserError::conflict(
                     format!("A goal with the slug `{slug}` already exists."),
                     "Pick another with slug=…; slugs stay taken after a goal closes.",
                 ))),
                 Err(e) => Err(e.into()),
-            },
-        )
+            }
+        })
         .await;
     created?;
     let unit = new

@@ -8,6 +8,8 @@ use crate::domain::reply::{Attachment, Line};
 use crate::domain::text::Reason;
 use crate::domain::{Actor, MemberRef, Reply, UserError};
 use crate::error::{Error, Result};
+use crate::spool::SpoolWriter;
+use crate::store::export::Exported;
 use crate::store::links;
 use crate::store::{communities, export as exporting, forget, kudos as kudos_store};
 
@@ -188,21 +190,72 @@ pub async fn export(
         ExportScope::Me => Some(actor.member),
         ExportScope::Community => None,
     };
-    let file = exporting::export(&app.store().read, actor.community, member, format).await?;
+    let name = exporting::name(actor.community, member, format);
+    let spool =
+        SpoolWriter::new(actor.upload_limit).map_err(|e| Error::internal("creating a spool", e))?;
+    let (contributions, spool) =
+        match exporting::export(&app.store().read, actor.community, member, format, spool).await? {
+            Exported::Done {
+                contributions,
+                sink,
+            } => (contributions, sink),
+            Exported::TooLarge => return Err(too_large(actor, scope).into()),
+        };
+    // The last compressed bytes reach the file here, and may pass the limit too.
+    let spool = match tokio::task::spawn_blocking(move || spool.finish())
+        .await
+        .map_err(|e| Error::internal("finishing a spool", e))?
+    {
+        Ok(spool) => spool,
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+            return Err(too_large(actor, scope).into());
+        }
+        Err(e) => return Err(Error::internal("finishing a spool", e)),
+    };
     let title = match scope {
         ExportScope::Me => "Your data",
         ExportScope::Community => "Community export",
     };
     Ok(Reply::private(title)
         .line(format!(
-            "{} contributions, as {}.",
-            file.contributions, file.filename
+            "{contributions} contributions, as {}.",
+            name.filename
         ))
-        .attach(Attachment {
-            filename: file.filename,
-            media_type: file.media_type.to_string(),
-            bytes: file.bytes,
-        }))
+        .attach(Attachment::gzipped(name.filename, name.media_type, spool)))
+}
+
+/// An export past what the platform takes in one file: where to get it instead.
+fn too_large(actor: &Actor, scope: ExportScope) -> UserError {
+    let limit = actor.upload_limit.map(file_size).unwrap_or_default();
+    let problem = format!(
+        "This export is larger than the {limit} {} takes in one file, even compressed.",
+        actor.platform.title()
+    );
+    match scope {
+        ExportScope::Community => UserError::invalid(
+            problem,
+            format!(
+                "Whoever runs Keel can write it to a file of any size with `keel export --community {}` (add `--format json` for everything).",
+                actor.community
+            ),
+        ),
+        ExportScope::Me => UserError::invalid(
+            problem,
+            "Try `export me format=csv` (your contributions only, smaller), or ask your organisers: whoever runs Keel can export the community's data with `keel export`.",
+        ),
+    }
+}
+
+/// A size as platforms state their limits: 1 GB, 25 MiB, 512 KiB.
+fn file_size(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= 1_000_000_000 && bytes.is_multiple_of(1_000_000_000) {
+        format!("{} GB", bytes / 1_000_000_000)
+    } else if bytes >= MIB {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{} KiB", bytes.div_ceil(1024))
+    }
 }
 
 pub async fn forget_me(app: &App, actor: &Actor, confirmed: bool) -> Result<Reply> {

@@ -1,6 +1,7 @@
 //! `milestone add | list`.
 
 use crate::domain::command::NewMilestone;
+use crate::domain::limits::MAX_PENDING_MILESTONES;
 use crate::domain::milestones::next_community_step;
 use crate::domain::reply::Line;
 use crate::domain::text::format_number;
@@ -43,6 +44,18 @@ pub async fn add(app: &App, actor: &Actor, new: NewMilestone) -> Result<Reply> {
     let goal_id = goal.as_ref().map(|g| g.id);
     app.store()
         .write(async |conn| {
+            // Counted under the write lock, so two organisers cannot both pass it.
+            if milestones::pending_custom_count(&mut *conn, actor.community).await?
+                >= MAX_PENDING_MILESTONES
+            {
+                return Err(UserError::conflict(
+                    format!(
+                        "This community already has {MAX_PENDING_MILESTONES} milestones waiting to be reached, the most Keel watches at once."
+                    ),
+                    "Close a goal you no longer pursue with `goal close <slug>` (its milestones go with it), or add this one once some are reached (see `milestone list`).",
+                )
+                .into());
+            }
             milestones::add_custom(
                 conn,
                 actor.community,

@@ -15,6 +15,7 @@ mod mission;
 mod schedules;
 mod setup;
 mod stats;
+mod turns;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -37,6 +38,7 @@ use crate::store::communities::{self, Member, Resolved};
 pub use lifecycle::Activity;
 pub use mission::card as mission_card;
 pub use schedules::{digest, next_schedule, run_due_schedules};
+pub use turns::{DEFAULT_CONCURRENT_FILES, Turn};
 
 /// The application: a cheap handle shared by every adapter and job.
 #[derive(Clone)]
@@ -54,6 +56,26 @@ struct Inner {
     /// Envelopes already resolved, so a busy member's commands skip the lookup.
     /// Cleared whenever identities change (link, forget-me); entries also expire.
     actors: Mutex<HashMap<ActorKey, (Resolved, Instant)>>,
+    /// Exports and charts wait here for one of a few slots.
+    files: turns::Line,
+}
+
+/// What the operator sets for the application (see config.example.toml).
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// How long announcements stay worth posting.
+    pub freshness: Freshness,
+    /// How many exports or charts are made at once.
+    pub concurrent_files: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            freshness: Freshness::default(),
+            concurrent_files: DEFAULT_CONCURRENT_FILES,
+        }
+    }
 }
 
 /// Platform, workspace, user and display name: what an envelope resolves from.
@@ -66,10 +88,14 @@ const ACTOR_CACHE_MAX: usize = 100_000;
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> App {
-        App::with_freshness(store, clock, Freshness::default())
+        App::with_settings(store, clock, Settings::default())
     }
 
-    pub fn with_freshness(store: Store, clock: Arc<dyn Clock>, freshness: Freshness) -> App {
+    pub fn with_settings(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> App {
+        let Settings {
+            freshness,
+            concurrent_files,
+        } = settings;
         App {
             inner: Arc::new(Inner {
                 store,
@@ -77,6 +103,7 @@ impl App {
                 freshness,
                 outbox: Notify::new(),
                 actors: Mutex::new(HashMap::new()),
+                files: turns::Line::new(concurrent_files),
             }),
         }
     }
@@ -153,6 +180,7 @@ impl App {
             display_name: resolved.display_name,
             platform: envelope.platform,
             role: envelope.role,
+            upload_limit: envelope.platform.upload_limit(),
         })
     }
 
@@ -172,8 +200,29 @@ impl App {
     }
 
     /// Runs one command as `actor`. User errors come back as they are; internal
-    /// errors are logged with a reference and come back as a short apology.
+    /// errors are logged with a reference and come back as a short apology. An
+    /// export or chart first waits for its turn (see [`App::take_turn`]).
     pub async fn handle(&self, actor: &Actor, command: Command) -> Result<Reply, UserError> {
+        let mut turn = self.take_turn(&command);
+        self.handle_in_turn(actor, command, &mut turn).await
+    }
+
+    /// A place in line for `command`, taken at once: an adapter that acknowledges
+    /// a slow command takes it first, tells the member what
+    /// [`Turn::acknowledgement`] says (queued or not), runs the command with
+    /// [`App::handle_in_turn`] and keeps the turn until the reply's files are
+    /// delivered.
+    pub fn take_turn(&self, command: &Command) -> Turn {
+        self.inner.files.take(command)
+    }
+
+    /// Runs a command once `turn` comes; see [`App::handle`].
+    pub async fn handle_in_turn(
+        &self,
+        actor: &Actor,
+        command: Command,
+        turn: &mut Turn,
+    ) -> Result<Reply, UserError> {
         let span = tracing::info_span!(
             "command",
             platform = %actor.platform,
@@ -186,6 +235,7 @@ impl App {
                     command: command.name().to_string(),
                 });
             }
+            turn.wait().await;
             match self.dispatch(actor, command).await {
                 Ok(reply) => Ok(reply),
                 Err(Error::User(e)) => {

@@ -145,11 +145,7 @@ pub async fn run(
                 println!("{}", render::reply(&reply));
                 for attachment in &reply.attachments {
                     match save(&options.output_dir, attachment) {
-                        Ok(path) => println!(
-                            "Saved {} ({} bytes)",
-                            path.display(),
-                            attachment.bytes.len()
-                        ),
+                        Ok((path, bytes)) => println!("Saved {} ({bytes} bytes)", path.display()),
                         Err(e) => println!("✗ Could not save {}: {e}", attachment.filename),
                     }
                 }
@@ -169,7 +165,8 @@ pub async fn run(
 }
 
 /// Writes an attachment into `dir` without overwriting: `name.csv`, `name-1.csv`…
-fn save(dir: &Path, attachment: &Attachment) -> std::io::Result<PathBuf> {
+/// A gzipped one is saved decompressed. Returns the path and the bytes written.
+fn save(dir: &Path, attachment: &Attachment) -> std::io::Result<(PathBuf, u64)> {
     let name = Path::new(&attachment.filename)
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
@@ -189,10 +186,13 @@ fn save(dir: &Path, attachment: &Attachment) -> std::io::Result<PathBuf> {
             .create_new(true)
             .open(&candidate)
         {
-            Ok(mut file) => {
-                file.write_all(&attachment.bytes)?;
-                file.sync_all()?;
-                return Ok(candidate);
+            Ok(file) => {
+                let mut out = std::io::BufWriter::new(file);
+                let bytes = attachment.write_contents(&mut out)?;
+                out.into_inner()
+                    .map_err(std::io::IntoInnerError::into_error)?
+                    .sync_all()?;
+                return Ok((candidate, bytes));
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),

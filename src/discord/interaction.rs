@@ -6,7 +6,7 @@ use poise::CreateReply;
 use serenity::all::{CreateAttachment, Member, Permissions};
 
 use super::{Ctx, Discord, render};
-use crate::domain::command::Command;
+use crate::domain::command::{Command, RoleCheck};
 use crate::domain::reply::{Reply, Visibility};
 use crate::domain::{Envelope, Platform, Role, UserError};
 use crate::store::communities;
@@ -28,25 +28,59 @@ pub async fn run(ctx: Ctx<'_>, command: Result<Command, UserError>) -> CommandRe
     let discord = ctx.data();
     let member = member_of(ctx);
     // Only look up who organises when the command needs it: most do not.
-    let role = if command.requires_organiser() || matches!(command, Command::Help { .. }) {
-        organiser_role(discord, &guild.to_string(), member).await
-    } else {
-        Role::Member
+    let role = match command.role_check() {
+        RoleCheck::Unneeded => Role::Member,
+        RoleCheck::Preferred | RoleCheck::Required => {
+            organiser_role(discord, &guild.to_string(), member).await
+        }
     };
     let envelope = envelope(&guild.to_string(), ctx.author(), member, role);
     let actor = match discord.app.actor(&envelope).await {
-        Ok(a) => a,
+        Ok(a) => match upload_limit(ctx) {
+            Some(limit) => a.with_upload_limit(limit),
+            None => a,
+        },
         Err(e) => return send_error(ctx, &e.to_string()).await,
     };
-    // Acknowledge slow work within Discord's 3 s (D2); the answer follows.
-    match command.acknowledgement() {
+    // Acknowledge slow work within Discord's 3 s (D2); the answer follows. A
+    // member whose export or chart has to wait is told so, privately; the answer
+    // then comes as a message of its own.
+    let mut turn = discord.app.take_turn(&command);
+    match turn.acknowledgement(&command) {
+        Some((note, _)) if turn.is_queued() => {
+            ctx.send(
+                CreateReply::default()
+                    .content(render::escape(&note))
+                    .ephemeral(true)
+                    .allowed_mentions(render::no_mentions()),
+            )
+            .await?;
+        }
         Some((_, Visibility::Private)) => ctx.defer_ephemeral().await?,
         Some((_, Visibility::Public)) => ctx.defer().await?,
         None => {}
     }
-    match discord.app.handle(&actor, command).await {
+    let answered = match discord.app.handle_in_turn(&actor, command, &mut turn).await {
         Ok(reply) => send(ctx, &reply).await,
         Err(e) => send_error(ctx, &e.to_string()).await,
+    };
+    // The turn ends once the files are sent.
+    drop(turn);
+    answered
+}
+
+/// Room left in Discord's request for the message that carries the file.
+const MESSAGE_ROOM: u64 = 64 * 1024;
+
+/// The largest file a reply to this interaction may carry: what Discord says
+/// this server allows (boosts raise it), less room for the message.
+fn upload_limit(ctx: Ctx<'_>) -> Option<u64> {
+    match ctx {
+        poise::Context::Application(a) => {
+            Some(u64::from(a.interaction.attachment_size_limit).saturating_sub(MESSAGE_ROOM))
+                .filter(|limit| *limit > 0)
+        }
+        poise::Context::Prefix(_) => None,
     }
 }
 
@@ -136,8 +170,9 @@ pub async fn send(ctx: Ctx<'_>, reply: &Reply) -> CommandResult {
             .allowed_mentions(render::no_mentions());
         if i == last {
             for file in &reply.attachments {
-                message =
-                    message.attachment(CreateAttachment::bytes(file.bytes.clone(), &file.filename));
+                // serenity uploads only bytes; the upload limit bounds them.
+                let bytes = file.upload_bytes()?;
+                message = message.attachment(CreateAttachment::bytes(bytes, file.upload_name()));
             }
         }
         ctx.send(message).await?;

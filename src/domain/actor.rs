@@ -54,6 +54,31 @@ impl Platform {
     }
 }
 
+impl Platform {
+    /// The largest file Keel sends with a reply here, as the platform documents
+    /// it; an adapter that learns a precise figure (Discord's
+    /// `attachment_size_limit` on each interaction) uses that instead. None: no
+    /// limit (the console writes to disk).
+    pub fn upload_limit(self) -> Option<u64> {
+        match self {
+            Platform::Console => None,
+            // "Max request size": 25 MiB, files and message together.
+            Platform::Discord => Some(25 * 1024 * 1024),
+            // files.getUploadURLExternal: files up to 1 GB.
+            Platform::Slack => Some(1_000_000_000),
+        }
+    }
+
+    /// The platform's name in a sentence.
+    pub fn title(self) -> &'static str {
+        match self {
+            Platform::Console => "the console",
+            Platform::Discord => "Discord",
+            Platform::Slack => "Slack",
+        }
+    }
+}
+
 impl fmt::Display for Platform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -89,11 +114,22 @@ pub struct Actor {
     pub display_name: String,
     pub platform: Platform,
     pub role: Role,
+    /// The largest file a reply to this actor may carry, in bytes (see
+    /// [`Platform::upload_limit`]); None: any size.
+    pub upload_limit: Option<u64>,
 }
 
 impl Actor {
     pub fn is_organiser(&self) -> bool {
         self.role == Role::Organiser
+    }
+
+    /// The same actor, where replies may carry files of at most `bytes`.
+    pub fn with_upload_limit(self, bytes: u64) -> Actor {
+        Actor {
+            upload_limit: Some(bytes),
+            ..self
+        }
     }
 }
 

@@ -142,6 +142,17 @@ pub enum Board {
     MostImproved,
 }
 
+/// How much a command depends on knowing whether the member organises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleCheck {
+    /// The outcome is the same for everyone: no need to ask.
+    Unneeded,
+    /// Organisers see more; when the platform cannot say, answer as to a member.
+    Preferred,
+    /// The outcome depends on it: when the platform cannot say, say so and stop.
+    Required,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkKind {
     /// Join another identity (your Slack account, say) to you as a member.
@@ -230,6 +241,21 @@ impl Command {
                 Some(("Drawing the chart…", Visibility::Public))
             }
             _ => None,
+        }
+    }
+
+    /// Whether an adapter must find out if the member organises before running
+    /// the command. Asking the platform costs a call (Slack's users.info), so
+    /// adapters ask only when this says so.
+    pub fn role_check(&self) -> RoleCheck {
+        match self {
+            _ if self.requires_organiser() => RoleCheck::Required,
+            // A code joins a workspace only when an organiser redeems it, and which
+            // kind of code it is is known only once it is looked up.
+            Command::LinkRedeem { .. } => RoleCheck::Required,
+            // Help lists organiser commands to organisers.
+            Command::Help { .. } => RoleCheck::Preferred,
+            _ => RoleCheck::Unneeded,
         }
     }
 

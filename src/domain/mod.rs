@@ -10,6 +10,7 @@ pub mod command;
 pub mod diff;
 pub mod error;
 pub mod help;
+pub mod limits;
 pub mod metrics;
 pub mod milestones;
 pub mod parse;

@@ -825,4 +825,21 @@ mod tests {
         );
         assert!(!p("contribute x").unwrap().requires_organiser());
     }
+
+    #[test]
+    fn redeeming_a_link_code_needs_the_role_known() {
+        use crate::domain::command::RoleCheck;
+        // Not organiser-only (a member redeems their own identity code), yet a
+        // community code needs an organiser: adapters must ask.
+        let redeem = p("link KEEL-7F3K-9QXP").unwrap();
+        assert!(!redeem.requires_organiser());
+        assert_eq!(redeem.role_check(), RoleCheck::Required);
+        assert_eq!(
+            p("link community").unwrap().role_check(),
+            RoleCheck::Required
+        );
+        assert_eq!(p("help").unwrap().role_check(), RoleCheck::Preferred);
+        assert_eq!(p("contribute x").unwrap().role_check(), RoleCheck::Unneeded);
+        assert_eq!(p("link").unwrap().role_check(), RoleCheck::Unneeded);
+    }
 }

@@ -2,8 +2,12 @@
 //! (console text, Discord embed, Slack Block Kit) and escapes user text for its
 //! platform, so nothing a member typed can ping anyone.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::spool::Spool;
 
 /// Who may see a reply. Personal stats, health and every error are private.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,13 +97,137 @@ pub struct Field {
     pub value: Line,
 }
 
-/// A file that goes with a reply: an export, a chart.
+/// A file that goes with a reply: an export, a chart. `filename` and
+/// `media_type` describe what members get; the body says where the bytes are.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attachment {
     pub filename: String,
     pub media_type: String,
     #[serde(skip)]
-    pub bytes: Vec<u8>,
+    pub body: Body,
+}
+
+/// Where an attachment's bytes are.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// A small file made in memory (a chart).
+    InMemory(Vec<u8>),
+    /// A large file (an export), gzip-compressed in a private temporary file.
+    /// Platforms receive it compressed, as `<filename>.gz`; the console saves it
+    /// decompressed.
+    Gzipped(Arc<Spool>),
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::InMemory(Vec::new())
+    }
+}
+
+impl PartialEq for Body {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Body::InMemory(a), Body::InMemory(b)) => a == b,
+            (Body::Gzipped(a), Body::Gzipped(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+/// What a gzipped attachment is uploaded as.
+const GZIP_MEDIA_TYPE: &str = "application/gzip";
+
+impl Attachment {
+    pub fn in_memory(
+        filename: impl Into<String>,
+        media_type: impl Into<String>,
+        bytes: Vec<u8>,
+    ) -> Self {
+        Attachment {
+            filename: filename.into(),
+            media_type: media_type.into(),
+            body: Body::InMemory(bytes),
+        }
+    }
+
+    pub fn gzipped(
+        filename: impl Into<String>,
+        media_type: impl Into<String>,
+        spool: Spool,
+    ) -> Self {
+        Attachment {
+            filename: filename.into(),
+            media_type: media_type.into(),
+            body: Body::Gzipped(Arc::new(spool)),
+        }
+    }
+
+    /// The file's name as uploaded to a platform.
+    pub fn upload_name(&self) -> String {
+        match &self.body {
+            Body::InMemory(_) => self.filename.clone(),
+            Body::Gzipped(_) => format!("{}.gz", self.filename),
+        }
+    }
+
+    /// The file's media type as uploaded to a platform.
+    pub fn upload_media_type(&self) -> &str {
+        match &self.body {
+            Body::InMemory(_) => &self.media_type,
+            Body::Gzipped(_) => GZIP_MEDIA_TYPE,
+        }
+    }
+
+    /// The size of the upload, in bytes.
+    pub fn upload_len(&self) -> u64 {
+        match &self.body {
+            Body::InMemory(bytes) => bytes.len() as u64,
+            Body::Gzipped(spool) => spool.len(),
+        }
+    }
+
+    /// The upload's bytes, whole, in memory: for clients that take only bytes.
+    pub fn upload_bytes(&self) -> std::io::Result<Vec<u8>> {
+        match &self.body {
+            Body::InMemory(bytes) => Ok(bytes.clone()),
+            Body::Gzipped(spool) => spool.compressed(),
+        }
+    }
+
+    /// The contents as members read them (decompressed), whole, in memory: for
+    /// tests and small files.
+    pub fn contents(&self) -> std::io::Result<Vec<u8>> {
+        match &self.body {
+            Body::InMemory(bytes) => Ok(bytes.clone()),
+            Body::Gzipped(spool) => {
+                let mut out = Vec::new();
+                spool.decompress_into(&mut out)?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// The contents if they are at most `max` bytes (to show a small file inline).
+    pub fn contents_up_to(&self, max: usize) -> std::io::Result<Option<Vec<u8>>> {
+        match &self.body {
+            Body::InMemory(bytes) => Ok((bytes.len() <= max).then(|| bytes.clone())),
+            Body::Gzipped(spool) => {
+                let (start, whole) = spool.decompressed_start(max)?;
+                Ok(whole.then_some(start))
+            }
+        }
+    }
+
+    /// Writes the contents as members read them (decompressed) into `out`.
+    pub fn write_contents(&self, out: &mut impl std::io::Write) -> std::io::Result<u64> {
+        match &self.body {
+            Body::InMemory(bytes) => {
+                out.write_all(bytes)?;
+                Ok(bytes.len() as u64)
+            }
+            Body::Gzipped(spool) => spool.decompress_into(out),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

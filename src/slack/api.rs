@@ -86,7 +86,9 @@ pub async fn within<T>(
 
 /// Who organises, per workspace: admins and owners, and members of the user group
 /// set with `setup organiser-role`. Asked of Slack, remembered five minutes; an
-/// answer Slack did not give (an error, or none in time) is not remembered.
+/// answer Slack did not give (an error, or none in time) is not remembered, and
+/// one that Slack says has changed (an account or a user group edited) is
+/// forgotten at once, so a demoted admin loses organiser rights with the event.
 pub struct Directory {
     client: Arc<Client>,
     cache: Mutex<HashMap<(String, String), (bool, Instant)>>,
@@ -102,6 +104,15 @@ impl Directory {
         Directory {
             client,
             cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Forgets what was remembered about these users of `team`: the next command
+    /// asks Slack again.
+    pub fn forget<'a>(&self, team: &str, users: impl IntoIterator<Item = &'a str>) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        for user in users {
+            cache.remove(&(team.to_string(), user.to_string()));
         }
     }
 

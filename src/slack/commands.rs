@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use slack_morphism::prelude::*;
 
 use super::{Slack, api, files, forms, render};
-use crate::domain::command::Command;
+use crate::app::Turn;
+use crate::domain::command::{Command, RoleCheck};
 use crate::domain::parse::parse;
 use crate::domain::{Envelope, Platform, Role, UserError};
 use crate::store::{communities, goals, mission};
@@ -58,14 +59,16 @@ impl SlashCommand {
         if let Err(e) = slack.in_use(&self.team_id, &self.team_domain).await {
             return Err(app.report(e, "cancelling a scheduled purge"));
         }
-        app.actor(&envelope(
-            &self.team_id,
-            &self.team_domain,
-            &self.user_id,
-            &self.user_name,
-            role,
-        ))
-        .await
+        let actor = app
+            .actor(&envelope(
+                &self.team_id,
+                &self.team_domain,
+                &self.user_id,
+                &self.user_name,
+                role,
+            ))
+            .await?;
+        Ok(actor.with_upload_limit(slack.settings.max_upload_bytes))
     }
 }
 
@@ -117,45 +120,45 @@ pub async fn run(slack: &Arc<Slack>, command: SlashCommand) -> Option<Value> {
         Err(e) => return Some(render::error(&e.to_string())),
     };
     // Only ask Slack who organises when the command needs it: most do not.
-    let role = if parsed.requires_organiser() || matches!(parsed, Command::Help { .. }) {
-        match organiser_role(slack, &command.team_id, &command.user_id).await {
+    let role = match parsed.role_check() {
+        RoleCheck::Unneeded => Role::Member,
+        check => match organiser_role(slack, &command.team_id, &command.user_id).await {
             Ok(role) => role,
-            // Help shows what members see when Slack cannot say.
-            Err(_) if !parsed.requires_organiser() => Role::Member,
+            Err(_) if check == RoleCheck::Preferred => Role::Member,
             Err(e) => return Some(render::error(&e.to_string())),
-        }
-    } else {
-        Role::Member
+        },
     };
     let actor = match command.actor(slack, role).await {
         Ok(a) => a,
         Err(e) => return Some(render::error(&e.to_string())),
     };
-    if let Some((note, _)) = parsed.acknowledgement()
+    let turn = app.take_turn(&parsed);
+    if let Some((note, _)) = turn.acknowledgement(&parsed)
         && !command.response_url.is_empty()
     {
         // Slow work: acknowledge now, finish through response_url (S4).
         let (slack, url) = (slack.clone(), command.response_url.clone());
         tokio::spawn(async move {
-            let message = respond(&slack, &command, &actor, parsed).await;
+            let message = respond(&slack, &command, &actor, parsed, turn).await;
             follow_up(&slack, &url, message).await;
         });
         return Some(json!({"response_type": "ephemeral", "text": note}));
     }
-    Some(respond(slack, &command, &actor, parsed).await)
+    Some(respond(slack, &command, &actor, parsed, turn).await)
 }
 
 /// Runs a command as an actor and renders the outcome. Files in the reply are
 /// shared in Slack: public ones in the command's channel, with the reply as their
 /// message (the member is told privately it is there); private ones in the
-/// member's direct messages with Keel.
+/// member's direct messages with Keel. The turn is held until they are shared.
 pub async fn respond(
     slack: &Slack,
     command: &SlashCommand,
     actor: &crate::domain::Actor,
     parsed: Command,
+    mut turn: Turn,
 ) -> Value {
-    let reply = match slack.app.handle(actor, parsed).await {
+    let reply = match slack.app.handle_in_turn(actor, parsed, &mut turn).await {
         Ok(reply) => reply,
         Err(UserError::OrganiserOnly { command }) => return organisers_only(&command),
         Err(e) => return render::error(&e.to_string()),
@@ -221,12 +224,14 @@ pub async fn respond(
 
 /// A file that could not be shared: small text is shown in the reply instead.
 fn inline_instead(file: &crate::domain::reply::Attachment, why: &str) -> String {
-    let text = String::from_utf8_lossy(&file.bytes);
-    let small = file.media_type.starts_with("text/") || file.media_type.contains("json");
-    if small && text.chars().count() <= INLINE_MAX {
+    let textual = file.media_type.starts_with("text/") || file.media_type.contains("json");
+    let small = textual
+        .then(|| file.contents_up_to(INLINE_MAX).ok().flatten())
+        .flatten();
+    if let Some(bytes) = small {
         format!(
             "⚠️ {why} Here it is instead:\n```{}```",
-            render::escape(&text)
+            render::escape(&String::from_utf8_lossy(&bytes))
         )
     } else {
         format!(

@@ -2,7 +2,8 @@
 //! reactions counted as activity when enabled (counts only, P1); newcomers
 //! welcomed with the mission, and joins and leaves (deactivations) recorded, when
 //! enabled; uninstall and revoked tokens delete the
-//! workspace's tokens and schedule its data for purge (S9).
+//! workspace's tokens and schedule its data for purge (S9); edited accounts and
+//! user groups make Keel ask Slack again who organises.
 
 use serde_json::Value;
 use slack_morphism::prelude::*;
@@ -100,14 +101,28 @@ pub async fn event(slack: &Slack, team: &str, event: &Value) -> Result<()> {
             }
             Ok(())
         }
-        // A deactivated account has left the workspace.
-        "user_change"
-            if slack.settings.count_members && event["user"]["deleted"].as_bool() == Some(true) =>
-        {
-            match event["user"]["id"].as_str() {
-                Some(user) => slack.app.member_left(Platform::Slack, team, user).await,
-                None => Ok(()),
+        "user_change" => {
+            let person = &event["user"];
+            let Some(user) = person["id"].as_str() else {
+                return Ok(());
+            };
+            // The account may have gained or lost admin rights.
+            slack.directory.forget(team, [user]);
+            // A deactivated account has left the workspace.
+            if slack.settings.count_members && person["deleted"].as_bool() == Some(true) {
+                slack.app.member_left(Platform::Slack, team, user).await?;
             }
+            Ok(())
+        }
+        // Members joined or left a user group, perhaps the organiser group.
+        "subteam_members_changed" => {
+            let changed = ["added_users", "removed_users"]
+                .into_iter()
+                .filter_map(|list| event[list].as_array())
+                .flatten()
+                .filter_map(Value::as_str);
+            slack.directory.forget(team, changed);
+            Ok(())
         }
         _ => Ok(()),
     }

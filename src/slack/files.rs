@@ -10,6 +10,7 @@ use slack_morphism::prelude::*;
 use crate::domain::reply::Attachment;
 use crate::jobs::outbox::DeliveryError;
 
+use super::upload::UploadError;
 use super::{Slack, api};
 
 /// Where a file is shared.
@@ -39,14 +40,15 @@ pub async fn share(
     files: &[Attachment],
     comment: &str,
 ) -> Result<String, NotShared> {
-    let token = match slack.bot_token(team).await {
-        Ok(Some(token)) => api::token(&token),
+    let bot_token = match slack.bot_token(team).await {
+        Ok(Some(token)) => token,
         Ok(None) => return Err(NotShared("Keel is not installed in this workspace.".into())),
         Err(e) => {
             tracing::error!(error = %e, "reading the bot token to upload a file");
             return Err(NotShared("Keel could not read its installation.".into()));
         }
     };
+    let token = api::token(&bot_token);
     let session = slack.client.open_session(&token);
     let channel = match destination {
         Destination::Channel(channel) => channel.to_string(),
@@ -61,8 +63,9 @@ pub async fn share(
     };
     let mut uploaded = Vec::new();
     for file in files {
+        let name = file.upload_name();
         let mut ticket =
-            SlackApiFilesGetUploadUrlExternalRequest::new(file.filename.clone(), file.bytes.len());
+            SlackApiFilesGetUploadUrlExternalRequest::new(name.clone(), file.upload_len() as usize);
         if file.media_type.starts_with("image/") {
             ticket = ticket.with_alt_txt(comment.chars().take(1000).collect());
         }
@@ -71,15 +74,8 @@ pub async fn share(
         })
         .await
         .map_err(|e| explain(e, "asking Slack where to upload"))?;
-        let upload = SlackApiFilesUploadViaUrlRequest::new(
-            ticket.upload_url,
-            file.bytes.clone(),
-            file.media_type.clone(),
-        );
-        retrying(slack.call_timeout, || session.files_upload_via_url(&upload))
-            .await
-            .map_err(|e| explain(e, "uploading the file"))?;
-        uploaded.push(SlackApiFilesComplete::new(ticket.file_id).with_title(file.filename.clone()));
+        upload(slack, ticket.upload_url.0.as_str(), &bot_token, file).await?;
+        uploaded.push(SlackApiFilesComplete::new(ticket.file_id).with_title(name));
     }
     let complete = SlackApiFilesCompleteUploadExternalRequest::new(uploaded)
         .with_channel_id(SlackChannelId(channel.clone()))
@@ -90,6 +86,51 @@ pub async fn share(
     .await
     .map_err(|e| explain(e, "sharing the file"))?;
     Ok(channel)
+}
+
+/// Uploads a file's bytes, waiting out 429s as [`retrying`] does.
+async fn upload(
+    slack: &Slack,
+    url: &str,
+    bot_token: &str,
+    file: &Attachment,
+) -> Result<(), NotShared> {
+    let doing = "uploading the file";
+    let mut attempt = 1;
+    loop {
+        let failed = match slack.uploader.upload(url, bot_token, file).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        tracing::warn!(error = ?failed, attempt, "uploading a file to Slack failed");
+        match failed {
+            UploadError::RateLimited(after) if attempt < ATTEMPTS => {
+                let wait = after.unwrap_or(Duration::from_secs(1));
+                if wait > LONGEST_WAIT {
+                    return Err(NotShared(format!(
+                        "Slack asked Keel to wait while {doing}; try again in a few minutes."
+                    )));
+                }
+                attempt += 1;
+                tokio::time::sleep(wait).await;
+            }
+            UploadError::RateLimited(_) => {
+                return Err(NotShared(format!(
+                    "Slack asked Keel to wait while {doing}; try again in a few minutes."
+                )));
+            }
+            UploadError::Refused(status) => {
+                return Err(NotShared(format!(
+                    "Slack refused the file (HTTP {status}) while {doing}."
+                )));
+            }
+            UploadError::NoAnswer(_) => {
+                return Err(NotShared(format!(
+                    "Slack did not answer while {doing}; try again in a minute."
+                )));
+            }
+        }
+    }
 }
 
 /// Runs a Web API call within `timeout`, waiting out 429s (Retry-After, at most `LONGEST_WAIT`).

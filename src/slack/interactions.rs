@@ -7,6 +7,7 @@ use slack_morphism::prelude::*;
 
 use super::commands::{envelope, organiser_role};
 use super::{Slack, api, forms};
+use crate::domain::command::RoleCheck;
 use crate::domain::{Role, UserError};
 
 /// The body to answer with, or None for a plain 200.
@@ -37,13 +38,13 @@ pub async fn handle(slack: &Slack, payload: &Value) -> Option<Value> {
         Ok(c) => c,
         Err((block, e)) => return Some(errors(block, &e)),
     };
-    let role = if command.requires_organiser() {
-        match organiser_role(slack, team, user).await {
+    let role = match command.role_check() {
+        RoleCheck::Unneeded => Role::Member,
+        check => match organiser_role(slack, team, user).await {
             Ok(role) => role,
+            Err(_) if check == RoleCheck::Preferred => Role::Member,
             Err(e) => return Some(errors(forms::block_for(callback, &e), &e)),
-        }
-    } else {
-        Role::Member
+        },
     };
     if let Err(e) = slack.in_use(team, team).await {
         let e = slack.app.report(e, "cancelling a scheduled purge");

@@ -18,6 +18,7 @@ pub mod replay;
 pub mod server;
 pub mod signature;
 pub mod socket;
+pub mod upload;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -47,6 +48,8 @@ pub struct Slack {
     pub inbox_signal: tokio::sync::Notify,
     /// Socket Mode envelopes handled at once.
     pub handlers: tokio::sync::Semaphore,
+    /// Streams files to the upload URLs Slack hands out.
+    pub uploader: upload::Uploader,
     pub directory: api::Directory,
     /// Teams whose data is scheduled for purge after an uninstall. A member's
     /// command from one shows Keel is installed there again, which in
@@ -127,8 +130,11 @@ impl Slack {
         let client = Arc::new(
             api::client(&settings.api_base).map_err(|e| Error::internal("slack client", e))?,
         );
+        let uploader =
+            upload::Uploader::new().map_err(|e| Error::internal("slack upload client", e))?;
         Ok(Arc::new(Slack {
             directory: api::Directory::new(client.clone()),
+            uploader,
             app,
             public_url: settings
                 .public_url

@@ -256,12 +256,26 @@ pub async fn community(db: impl SqliteExecutor<'_>, id: CommunityId) -> Result<C
     .await?)
 }
 
-pub async fn community_by_name(db: impl SqliteExecutor<'_>, name: &str) -> Result<Vec<Community>> {
+/// A community as an operator sees it when naming one: id, name and workspaces.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Candidate {
+    pub id: CommunityId,
+    pub name: String,
+    /// Its workspaces, like "slack acme, discord 1234".
+    pub workspaces: String,
+}
+
+/// The communities `text` may name: the one whose id it is, and those whose name
+/// it is, ignoring case.
+pub async fn candidates(db: impl SqliteExecutor<'_>, text: &str) -> Result<Vec<Candidate>> {
+    let id: Option<i64> = text.trim().parse().ok();
     Ok(sqlx::query_as(
-        "SELECT id, name, timezone, inactive_days, alignment_threshold, contribution_count, created_at
-         FROM communities WHERE name = ? COLLATE NOCASE ORDER BY id",
+        "SELECT c.id, c.name, COALESCE((SELECT group_concat(w.platform || ' ' || w.name, ', ')
+                                        FROM workspaces w WHERE w.community_id = c.id), '') AS workspaces
+         FROM communities c WHERE c.id = ? OR c.name = ? COLLATE NOCASE ORDER BY c.id",
     )
-    .bind(name)
+    .bind(id)
+    .bind(text)
     .fetch_all(db)
     .await?)
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use futures_util::{Stream, StreamExt};
 use serde_json::json;
 use sqlx::{SqliteConnection, SqliteExecutor};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -780,14 +781,15 @@ async fn write_batch(
         .iter()
         .map(|(g, (_, amount))| (*g, round_amount(goal_after[g] - amount)))
         .collect();
-    // Custom milestones are few and rarely added: asked for only when any exist.
+    // Custom milestones are few and rarely added: asked for only when any exist,
+    // and only those still to be reached (at most MAX_PENDING_MILESTONES).
     let mut customs: HashMap<CommunityId, Vec<CustomMilestone>> =
         community_deltas.keys().map(|c| (*c, Vec::new())).collect();
     if hints.custom.any(&mut *conn).await? {
         for community in community_deltas.keys() {
             customs.insert(
                 *community,
-                milestones::custom_for(&mut *conn, *community).await?,
+                milestones::pending_custom_for(&mut *conn, *community).await?,
             );
         }
     }
@@ -1047,18 +1049,18 @@ pub async fn by_goal(
     rows.into_iter().map(from_row).collect()
 }
 
-/// Every contribution of a community (or of one member), oldest first, for export.
-pub async fn all(
-    db: impl SqliteExecutor<'_>,
+/// Every contribution of a community (or of one member), oldest first, for
+/// export: a row at a time, however many there are.
+pub fn each<'e>(
+    db: impl SqliteExecutor<'e> + 'e,
     community: CommunityId,
     member: Option<MemberId>,
-) -> Result<Vec<ContributionRow>> {
-    let rows: Vec<Row> = sqlx::query_as(built(format!(
+) -> impl Stream<Item = Result<ContributionRow>> + Send + 'e {
+    sqlx::query_as::<_, Row>(built(format!(
         "{SELECT} WHERE c.community_id = ?1 AND (?2 IS NULL OR c.member_id = ?2) ORDER BY c.id"
     )))
     .bind(community)
     .bind(member)
-    .fetch_all(db)
-    .await?;
-    rows.into_iter().map(from_row).collect()
+    .fetch(db)
+    .map(|row| from_row(row?))
 }

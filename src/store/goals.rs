@@ -114,6 +114,16 @@ pub async fn list(
     rows.into_iter().map(from_row).collect()
 }
 
+/// How many goals of a community are open.
+pub async fn open_count(db: impl SqliteExecutor<'_>, community: CommunityId) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM goals WHERE community_id = ? AND status = 'open'")
+            .bind(community)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
 pub struct NewGoalRow<'a> {
     pub slug: &'a str,
     pub title: &'a str,

@@ -1,6 +1,7 @@
 //! Kudos between members.
 
 use chrono::{DateTime, Timelike, Utc};
+use futures_util::{Stream, StreamExt};
 use sqlx::{SqliteConnection, SqliteExecutor};
 
 use super::activity::{self, Counts};
@@ -68,13 +69,14 @@ pub struct KudosRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// Kudos of a community (or those one member gave or received), oldest first.
-pub async fn all(
-    db: impl SqliteExecutor<'_>,
+/// Kudos of a community (or those one member gave or received), oldest first, a
+/// row at a time.
+pub fn each<'e>(
+    db: impl SqliteExecutor<'e> + 'e,
     community: CommunityId,
     member: Option<MemberId>,
-) -> Result<Vec<KudosRow>> {
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+) -> impl Stream<Item = Result<KudosRow>> + Send + 'e {
+    sqlx::query_as::<_, (String, String, String, String)>(
         "SELECT f.display_name, t.display_name, k.reason, k.created_at
          FROM kudos k JOIN members f ON f.id = k.from_member_id JOIN members t ON t.id = k.to_member_id
          WHERE k.community_id = ?1 AND (?2 IS NULL OR k.from_member_id = ?2 OR k.to_member_id = ?2)
@@ -82,16 +84,14 @@ pub async fn all(
     )
     .bind(community)
     .bind(member)
-    .fetch_all(db)
-    .await?;
-    rows.into_iter()
-        .map(|(from, to, reason, at)| {
-            Ok(KudosRow {
-                from,
-                to,
-                reason,
-                created_at: parse_ts(&at)?,
-            })
+    .fetch(db)
+    .map(|row| {
+        let (from, to, reason, at) = row?;
+        Ok(KudosRow {
+            from,
+            to,
+            reason,
+            created_at: parse_ts(&at)?,
         })
-        .collect()
+    })
 }

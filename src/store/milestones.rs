@@ -31,6 +31,37 @@ pub async fn custom_for(
     .await?)
 }
 
+/// Custom milestones that can still be reached: not reached yet, and on the
+/// community's count or on an open goal. What the contribution writer checks.
+const PENDING: &str = "FROM milestones m LEFT JOIN goals g ON g.id = m.goal_id
+     WHERE m.community_id = ?1 AND (m.goal_id IS NULL OR g.status = 'open')
+     AND NOT EXISTS (SELECT 1 FROM milestone_achievements a
+                     WHERE a.community_id = ?1 AND a.milestone_key = 'custom.' || m.id)";
+
+pub async fn pending_custom_for(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+) -> Result<Vec<CustomMilestone>> {
+    Ok(sqlx::query_as(super::built(format!(
+        "SELECT m.id, m.goal_id, m.title, m.threshold {PENDING} ORDER BY m.goal_id, m.threshold"
+    )))
+    .bind(community)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn pending_custom_count(
+    db: impl SqliteExecutor<'_>,
+    community: CommunityId,
+) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar(super::built(format!("SELECT count(*) {PENDING}")))
+            .bind(community)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
 /// Whether any community of a database has custom milestones, remembered a few
 /// seconds so the contribution writer need not ask in every batch. The store
 /// marks it as soon as one is added; one added by another process counts within

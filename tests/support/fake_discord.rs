@@ -39,6 +39,8 @@ pub struct Request {
     pub path: String,
     pub body: Value,
     pub raw: String,
+    /// The body as sent (an attached file's bytes).
+    pub bytes: Vec<u8>,
     pub authorization: String,
     pub at: Instant,
     /// The status the fake answered with.
@@ -329,6 +331,8 @@ pub struct Invocation {
     pub resolved: Value,
     /// 2: a command; 4: autocomplete while the member types.
     pub kind: u8,
+    /// The largest attachment Discord says a reply may carry, in bytes.
+    pub attachment_size_limit: u64,
 }
 
 impl Invocation {
@@ -344,6 +348,7 @@ impl Invocation {
             options,
             resolved: json!({}),
             kind: 2,
+            attachment_size_limit: 8_388_608,
         }
     }
 
@@ -378,6 +383,11 @@ impl Invocation {
         self
     }
 
+    pub fn attachments_up_to(mut self, bytes: u64) -> Invocation {
+        self.attachment_size_limit = bytes;
+        self
+    }
+
     pub fn in_dm(mut self) -> Invocation {
         self.guild = None;
         self
@@ -408,7 +418,7 @@ impl Invocation {
             "locale": "en-GB",
             "entitlements": [],
             "app_permissions": "2147534848",
-            "attachment_size_limit": 8_388_608,
+            "attachment_size_limit": self.attachment_size_limit,
             "authorizing_integration_owners": {},
         });
         match self.guild {
@@ -571,6 +581,7 @@ async fn rest(
             path: path.clone(),
             body: json_body.clone(),
             raw,
+            bytes: body.to_vec(),
             authorization: headers
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())

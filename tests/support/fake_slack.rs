@@ -37,6 +37,8 @@ pub struct Script {
     /// Answers to give before the normal one, per API method: (status, retry-after).
     pub failures: HashMap<String, VecDeque<(u16, Option<u64>)>>,
     pub admins: Vec<String>,
+    /// Members of each user group, by group id.
+    pub groups: HashMap<String, Vec<String>>,
     pub socket_url: String,
     /// Where files.getUploadURLExternal tells Keel to upload.
     pub upload_base: String,
@@ -57,6 +59,8 @@ pub struct Script {
     pub drop_next: std::collections::HashSet<String>,
     /// The last ts handed out, in microseconds: each is later than the one before.
     pub last_ts_micros: i64,
+    /// Uploads answer only while no one holds this for writing.
+    pub upload_gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 #[derive(Clone)]
@@ -171,8 +175,27 @@ impl FakeSlack {
             .insert(method.to_string());
     }
 
+    /// Holds every upload unanswered until the guard is dropped.
+    pub async fn hold_uploads(&self) -> tokio::sync::OwnedRwLockWriteGuard<()> {
+        let gate = self.script.lock().unwrap().upload_gate.clone();
+        gate.write_owned().await
+    }
+
     pub fn make_admin(&self, user: &str) {
         self.script.lock().unwrap().admins.push(user.to_string());
+    }
+
+    /// An admin is no longer one, as far as users.info says.
+    pub fn demote(&self, user: &str) {
+        self.script.lock().unwrap().admins.retain(|a| a != user);
+    }
+
+    /// The members usergroups.users.list gives for `group`.
+    pub fn set_group(&self, group: &str, members: &[&str]) {
+        self.script.lock().unwrap().groups.insert(
+            group.to_string(),
+            members.iter().map(|m| m.to_string()).collect(),
+        );
     }
 }
 
@@ -301,7 +324,15 @@ fn answer(script: &mut Script, method: &str, call: &Call) -> Answer {
             let admin = script.admins.contains(&user);
             json!({"ok": true, "user": {"id": user, "is_admin": admin}})
         }
-        "usergroups.users.list" => json!({"ok": true, "users": []}),
+        "usergroups.users.list" => {
+            let group = call
+                .query
+                .split('&')
+                .find_map(|p| p.strip_prefix("usergroup="))
+                .unwrap_or_default();
+            let users = script.groups.get(group).cloned().unwrap_or_default();
+            json!({"ok": true, "users": users})
+        }
         "apps.connections.open" => json!({"ok": true, "url": script.socket_url}),
         "views.open" | "views.publish" => {
             let mut view = call.json()["view"].clone();
@@ -450,6 +481,8 @@ async fn upload(
     body: Bytes,
 ) -> Response {
     let length = body.len();
+    let gate = script.lock().unwrap().upload_gate.clone();
+    let _open = gate.read().await;
     api(
         State(script),
         Path("upload".to_string()),
