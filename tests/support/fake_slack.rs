@@ -251,24 +251,35 @@ async fn serve_sockets(
             if ws.send(Message::text(hello.to_string())).await.is_err() {
                 return;
             }
+            // Envelopes sent on this connection and not yet acknowledged.
+            let mut unacknowledged: Vec<Value> = Vec::new();
+            let mut close_by: Option<std::time::Instant> = None;
             loop {
                 let (next, close) = {
                     let mut s = side.lock().await;
+                    unacknowledged.retain(|id| !s.received.iter().any(|r| r["envelope_id"] == *id));
                     let next = s.to_send.pop_front();
-                    let close = next.is_none() && s.close_after_send;
-                    if close {
+                    if next.is_none() && s.close_after_send && close_by.is_none() {
                         s.close_after_send = false;
+                        close_by =
+                            Some(std::time::Instant::now() + std::time::Duration::from_secs(5));
                     }
+                    // Like Slack, hang up only once what was sent is answered
+                    // (or after five seconds), so a loaded machine loses no ack.
+                    let close = close_by.is_some_and(|by| {
+                        unacknowledged.is_empty() || std::time::Instant::now() >= by
+                    });
                     (next, close)
                 };
                 if close {
                     let _ = ws.close(None).await;
                     return;
                 }
-                if let Some(envelope) = next
-                    && ws.send(Message::text(envelope.to_string())).await.is_err()
-                {
-                    return;
+                if let Some(envelope) = next {
+                    unacknowledged.push(envelope["envelope_id"].clone());
+                    if ws.send(Message::text(envelope.to_string())).await.is_err() {
+                        return;
+                    }
                 }
                 match tokio::time::timeout(std::time::Duration::from_millis(20), ws.next()).await {
                     Ok(Some(Ok(Message::Text(t)))) => {
