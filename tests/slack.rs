@@ -113,6 +113,18 @@ impl Keel {
     }
 
     async fn command_raw(&self, team: &str, user: &str, text: &str) -> http::Response {
+        self.command_to(team, user, text, &self.fake.response_url())
+            .await
+    }
+
+    /// A slash command whose late answers go to `response_url`.
+    async fn command_to(
+        &self,
+        team: &str,
+        user: &str,
+        text: &str,
+        response_url: &str,
+    ) -> http::Response {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("team_id", team)
             .append_pair("team_domain", &team.to_lowercase())
@@ -121,7 +133,7 @@ impl Keel {
             .append_pair("user_name", &user.to_lowercase())
             .append_pair("command", "/keel")
             .append_pair("text", text)
-            .append_pair("response_url", &self.fake.response_url())
+            .append_pair("response_url", response_url)
             .append_pair("trigger_id", "1.2.3")
             .finish();
         self.signed(
@@ -1115,6 +1127,27 @@ async fn calls_after(fake: &FakeSlack, method: &str, n: usize) -> Vec<fake_slack
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     fake.calls(method)
+}
+
+#[tokio::test]
+async fn a_response_url_off_slacks_hooks_host_gets_no_request() {
+    let keel = start(Mode::Single).await;
+    keel.command("T1", "U1", "contribute Planted oaks").await;
+    // A signed command whose response_url points somewhere else: Keel answers the
+    // command, and sends the late answer nowhere.
+    let elsewhere = FakeSlack::start().await;
+    let ack = keel
+        .command_to("T1", "U1", "export me", &elsewhere.response_url())
+        .await;
+    assert_eq!(ack.status, 200, "{}", ack.body);
+    // The same command with Slack's own response_url is answered there.
+    keel.command("T1", "U1", "export me").await;
+    assert_eq!(calls_after(&keel.fake, "response_url", 1).await.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        elsewhere.script.lock().unwrap().calls.is_empty(),
+        "a request went to a host that is not Slack's"
+    );
 }
 
 #[tokio::test]
