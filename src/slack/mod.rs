@@ -10,6 +10,7 @@ pub mod events;
 pub mod files;
 pub mod forms;
 pub mod install;
+pub mod install_state;
 pub mod interactions;
 pub mod notifier;
 pub mod render;
@@ -27,6 +28,7 @@ use crate::store::communities;
 use crate::store::slack as stored;
 
 use self::crypto::TokenKey;
+use self::install_state::StateKey;
 
 /// Everything the Slack handlers share.
 pub struct Slack {
@@ -36,6 +38,8 @@ pub struct Slack {
     /// None in Socket Mode without HTTP endpoints.
     signing_secret: Option<Secret>,
     key: Option<TokenKey>,
+    /// Signs install states; there when installs are (it comes from the token key).
+    install_states: Option<StateKey>,
     pub client: Arc<api::Client>,
     pub directory: api::Directory,
     /// Teams whose data is scheduled for purge after an uninstall. A member's
@@ -106,6 +110,12 @@ impl Slack {
             .map(|k| TokenKey::from_base64(k.expose()))
             .transpose()
             .map_err(|e| Error::internal("slack.token_key", e))?;
+        let install_states = settings
+            .token_key
+            .as_ref()
+            .map(|k| crypto::install_state_key(k.expose()))
+            .transpose()
+            .map_err(|e| Error::internal("slack.token_key", e))?;
         let client = Arc::new(
             api::client(&settings.api_base).map_err(|e| Error::internal("slack client", e))?,
         );
@@ -119,6 +129,7 @@ impl Slack {
             settings,
             signing_secret,
             key,
+            install_states,
             client,
             awaiting_purge: Mutex::new(HashSet::new()),
         }))
@@ -165,6 +176,10 @@ impl Slack {
 
     pub fn key(&self) -> Option<&TokenKey> {
         self.key.as_ref()
+    }
+
+    pub fn install_states(&self) -> Option<&StateKey> {
+        self.install_states.as_ref()
     }
 
     /// The bot token for a team: the configured one (single workspace) or the
