@@ -45,6 +45,11 @@ enum Mode {
 }
 
 async fn start(mode: Mode) -> Keel {
+    start_with(mode, |_| {}).await
+}
+
+/// Keel with `adjust` applied to its configuration last.
+async fn start_with(mode: Mode, adjust: impl FnOnce(&mut Config)) -> Keel {
     let fake = FakeSlack::start().await;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("keel.db").display());
@@ -67,6 +72,9 @@ async fn start(mode: Mode) -> Keel {
             config.slack.authorize_url = "https://slack.example.test/oauth/v2/authorize".into();
         }
     }
+    // Every test's browser is 127.0.0.1; tests/http_server.rs tests the limit.
+    config.http.install_requests_per_minute = 1000;
+    adjust(&mut config);
     let slack = Slack::new(app.clone(), &config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -682,7 +690,10 @@ fn database_bytes(dir: &TempDir) -> u64 {
 
 #[tokio::test]
 async fn ten_thousand_install_starts_write_nothing() {
-    let keel = start(Mode::Installs).await;
+    let keel = start_with(Mode::Installs, |c| {
+        c.http.install_requests_per_minute = 1_000_000;
+    })
+    .await;
     // Everything so far (the schema) into the database file, and the WAL emptied:
     // from here on, any write shows as a WAL that grows.
     let mut conn = sqlx::SqliteConnection::connect(&format!(

@@ -4,7 +4,9 @@
 //! replies as Block Kit; every decision stays in the core.
 
 pub mod api;
+pub mod client_address;
 pub mod commands;
+pub mod connections;
 pub mod crypto;
 pub mod events;
 pub mod files;
@@ -13,6 +15,7 @@ pub mod install;
 pub mod install_state;
 pub mod interactions;
 pub mod notifier;
+pub mod rate_limit;
 pub mod render;
 pub mod server;
 pub mod signature;
@@ -34,6 +37,8 @@ use self::install_state::StateKey;
 pub struct Slack {
     pub app: App,
     pub settings: crate::config::SlackConfig,
+    /// How Keel's HTTP server treats connections and strangers (`[http]`).
+    pub http: crate::config::HttpConfig,
     pub public_url: Option<String>,
     /// None in Socket Mode without HTTP endpoints.
     signing_secret: Option<Secret>,
@@ -127,6 +132,7 @@ impl Slack {
                 .clone()
                 .map(|u| u.trim_end_matches('/').to_string()),
             settings,
+            http: config.http.clone(),
             signing_secret,
             key,
             install_states,
