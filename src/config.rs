@@ -75,13 +75,82 @@ impl Serialize for Secret {
 pub struct HttpConfig {
     /// Where Keel's HTTP server (Slack's endpoints, /healthz, /readyz) listens.
     pub listen: String,
+    /// A client gets this long to send a request's headers, counted from when it
+    /// connects or from the previous answer on a kept-alive connection.
+    pub header_read_timeout_secs: u64,
+    /// A kept-alive connection on which no next request has started for this long
+    /// is closed; 0 closes every connection after one request.
+    pub idle_timeout_secs: u64,
+    /// Open connections at most; past it, new ones get 503 and are closed.
+    pub max_connections: usize,
+    /// Requests to /slack/install and /slack/oauth/callback per minute from one
+    /// address (an IPv6 /64 counts as one address); past it, 429 with Retry-After.
+    pub install_requests_per_minute: u32,
+    /// Reverse proxies (IP addresses or CIDR ranges) whose X-Forwarded-For names
+    /// the client; anyone else's is ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: "127.0.0.1:3000".into(),
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 5,
+            max_connections: 1024,
+            install_requests_per_minute: 10,
+            trusted_proxies: Vec::new(),
         }
+    }
+}
+
+impl HttpConfig {
+    /// `trusted_proxies` as networks; an address alone is a network of one.
+    pub fn trusted_networks(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|entry| {
+                let entry = entry.trim();
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        ConfigError::Invalid(format!(
+                            "http.trusted_proxies: {entry:?} is neither an IP address nor a CIDR range \
+                             (like \"10.0.0.5\" or \"10.0.0.0/8\")"
+                        ))
+                    })
+            })
+            .collect()
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.trusted_networks()?;
+        if self.header_read_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "http.header_read_timeout_secs must be at least 1: without it a client that never finishes its headers holds a connection forever".into(),
+            ));
+        }
+        // The header clock also starts when a kept-alive connection falls idle, so
+        // a longer idle limit would never be reached.
+        if self.idle_timeout_secs > self.header_read_timeout_secs {
+            return Err(ConfigError::Invalid(format!(
+                "http.idle_timeout_secs ({}) must not exceed http.header_read_timeout_secs ({}): an idle connection is \
+                 also waiting for its next request's headers, so it is closed at the shorter of the two",
+                self.idle_timeout_secs, self.header_read_timeout_secs
+            )));
+        }
+        if self.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "http.max_connections must be at least 1".into(),
+            ));
+        }
+        if self.install_requests_per_minute == 0 {
+            return Err(ConfigError::Invalid(
+                "http.install_requests_per_minute must be at least 1 (it limits each address, not installs as a whole)".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -416,6 +485,7 @@ impl Config {
                 "slack.max_upload_bytes must be at least 1 (Slack takes files up to 1000000000 bytes)".into(),
             ));
         }
+        self.http.validate()?;
         if self.database.read_connections == 0 {
             return Err(ConfigError::Invalid(
                 "database.read_connections must be at least 1".into(),
@@ -578,6 +648,69 @@ mod tests {
         let config = Config::load(Some(&example)).unwrap();
         assert_eq!(config.files.concurrent, 2);
         assert_eq!(config.slack.max_upload_bytes, 1_000_000_000);
+    }
+
+    #[test]
+    fn http_limits_that_cannot_work_are_refused_with_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keel.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Config::load(Some(&path)).map(|c| c.http)
+        };
+        let http = load(
+            "[http]\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\", \"2001:db8::/32\"]\n\
+             header_read_timeout_secs = 20\nidle_timeout_secs = 20\n",
+        )
+        .unwrap();
+        assert_eq!(http.trusted_networks().unwrap().len(), 3);
+        for (text, named) in [
+            (
+                "[http]\ntrusted_proxies = [\"10.0.0.0/33\"]\n",
+                "10.0.0.0/33",
+            ),
+            (
+                "[http]\ntrusted_proxies = [\"proxy.internal\"]\n",
+                "proxy.internal",
+            ),
+            ("[http]\nidle_timeout_secs = 30\n", "idle_timeout_secs (30)"),
+            (
+                "[http]\nheader_read_timeout_secs = 0\n",
+                "header_read_timeout_secs",
+            ),
+            ("[http]\nmax_connections = 0\n", "max_connections"),
+            (
+                "[http]\ninstall_requests_per_minute = 0\n",
+                "install_requests_per_minute",
+            ),
+            ("[http]\nheader_timeout = 5\n", "header_timeout"),
+        ] {
+            let err = load(text).unwrap_err().to_string();
+            assert!(err.contains(named), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_example_config_loads_and_documents_every_key() {
+        let example = include_str!("../config.example.toml");
+        let mut documented = std::collections::HashSet::new();
+        let mut section = String::new();
+        for line in example.lines() {
+            let line = line.trim();
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = name.to_string();
+            } else if let Some((key, _)) = line.trim_start_matches("# ").split_once(" = ") {
+                documented.insert(format!("{section}.{key}"));
+            }
+        }
+        for line in Config::default().describe() {
+            let key = line.split(" = ").next().unwrap();
+            assert!(documented.contains(key), "config.example.toml lacks {key}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keel.toml");
+        std::fs::write(&path, example).unwrap();
+        Config::load(Some(&path)).unwrap();
     }
 
     #[test]

@@ -6,7 +6,6 @@
 #[allow(dead_code)]
 #[path = "support/fake_slack.rs"]
 mod fake_slack;
-#[allow(dead_code)]
 #[path = "support/http.rs"]
 mod http;
 

@@ -19,6 +19,7 @@ use keel::slack::crypto::TokenKey;
 use keel::slack::notifier::SlackNotifier;
 use keel::slack::{Slack, server, signature};
 use keel::store::{Store, StoreOptions};
+use sqlx::Connection;
 use tempfile::TempDir;
 
 const SECRET: &str = "test-signing-secret";
@@ -79,6 +80,8 @@ async fn start_with(mode: Mode, configure: impl FnOnce(&mut Config)) -> Keel {
             config.slack.authorize_url = "https://slack.example.test/oauth/v2/authorize".into();
         }
     }
+    // Every test's browser is 127.0.0.1; tests/http_server.rs tests the limit.
+    config.http.install_requests_per_minute = 1000;
     configure(&mut config);
     let app = App::with_settings(store, clock.clone(), config.app_settings());
     let slack = Slack::new(app.clone(), &config).unwrap();
@@ -128,6 +131,18 @@ impl Keel {
     }
 
     async fn command_raw(&self, team: &str, user: &str, text: &str) -> http::Response {
+        self.command_to(team, user, text, &self.fake.response_url())
+            .await
+    }
+
+    /// A slash command whose late answers go to `response_url`.
+    async fn command_to(
+        &self,
+        team: &str,
+        user: &str,
+        text: &str,
+        response_url: &str,
+    ) -> http::Response {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("team_id", team)
             .append_pair("team_domain", &team.to_lowercase())
@@ -136,7 +151,7 @@ impl Keel {
             .append_pair("user_name", &user.to_lowercase())
             .append_pair("command", "/keel")
             .append_pair("text", text)
-            .append_pair("response_url", &self.fake.response_url())
+            .append_pair("response_url", response_url)
             .append_pair("trigger_id", &next_trigger())
             .finish();
         self.signed(
@@ -601,6 +616,20 @@ async fn install_flow_checks_state_and_stores_the_token_sealed() {
     .await;
     assert_eq!(denied.status, 400);
     assert!(keel.fake.calls("oauth.v2.access").is_empty());
+    // Another browser's real install: its state with this cookie, or its cookie
+    // with this state, is not recognised either.
+    let (_, other_state, other_cookie) = keel.begin_install().await;
+    assert_eq!(
+        callback(other_state, Some(cookie.clone())).await.status,
+        400
+    );
+    assert_eq!(
+        callback(state.clone(), Some(other_cookie)).await.status,
+        400
+    );
+    // Nothing refused was written.
+    let used = "SELECT count(*) FROM slack_install_states_used";
+    assert_eq!(keel.count(used).await, 0);
 
     let done = callback(state.clone(), Some(cookie.clone())).await;
     assert_eq!(done.status, 200, "{}", done.body);
@@ -612,6 +641,7 @@ async fn install_flow_checks_state_and_stores_the_token_sealed() {
         "reused"
     );
     assert_eq!(keel.fake.calls("oauth.v2.access").len(), 1);
+    assert_eq!(keel.count(used).await, 1);
 
     // Expired: a fresh state used after eleven minutes.
     let (_, late_state, late_cookie) = keel.begin_install().await;
@@ -622,6 +652,28 @@ async fn install_flow_checks_state_and_stores_the_token_sealed() {
         "expired"
     );
     assert_eq!(keel.fake.calls("oauth.v2.access").len(), 1);
+
+    // The upkeep forgets used states once expired, through the index on expiry.
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+        "EXPLAIN QUERY PLAN SELECT state_hash FROM slack_install_states_used WHERE expires_at < ? LIMIT 10",
+    )
+    .bind("x")
+    .fetch_all(&keel.app.store().read)
+    .await
+    .unwrap();
+    assert!(
+        plan.iter()
+            .any(|(_, _, _, step)| step.contains("slack_install_states_used_by_expiry")),
+        "{plan:?}"
+    );
+    let now = keel.app.now();
+    let pruned = keel
+        .app
+        .store()
+        .write(async |conn| keel::store::slack::prune_spent_states(conn, now, 1000).await)
+        .await
+        .unwrap();
+    assert_eq!((pruned, keel.count(used).await), (1, 0));
 
     // The token works, and is nowhere in the database file in clear.
     assert_eq!(
@@ -637,6 +689,66 @@ async fn install_flow_checks_state_and_stores_the_token_sealed() {
     bytes.extend(std::fs::read(keel.dir.path().join("keel.db-wal")).unwrap_or_default());
     let token: &[u8] = b"xoxb-fake-secret-token-4242";
     assert!(!bytes.windows(token.len()).any(|w| w == token));
+}
+
+/// The database file and its WAL, in bytes.
+fn database_bytes(dir: &TempDir) -> u64 {
+    ["keel.db", "keel.db-wal"]
+        .iter()
+        .map(|f| std::fs::metadata(dir.path().join(f)).map_or(0, |m| m.len()))
+        .sum()
+}
+
+#[tokio::test]
+async fn ten_thousand_install_starts_write_nothing() {
+    let keel = start_with(Mode::Installs, |c| {
+        c.http.install_requests_per_minute = 1_000_000;
+    })
+    .await;
+    // Everything so far (the schema) into the database file, and the WAL emptied:
+    // from here on, any write shows as a WAL that grows.
+    let mut conn = sqlx::SqliteConnection::connect(&format!(
+        "sqlite://{}",
+        keel.dir.path().join("keel.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let before = database_bytes(&keel.dir);
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let addr = keel.addr;
+            tokio::spawn(async move {
+                // Kept alive, so the flood does not leave thousands of closed
+                // sockets waiting out TIME_WAIT for the tests that follow.
+                let mut browser = http::KeepAlive::connect(addr).await;
+                for _ in 0..1250 {
+                    let start = browser.get("/slack/install").await;
+                    assert_eq!(start.status, 303, "{}", start.body);
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await.unwrap();
+    }
+    assert_eq!(database_bytes(&keel.dir), before, "the database grew");
+    assert_eq!(
+        keel.count("SELECT count(*) FROM slack_install_states_used")
+            .await,
+        0
+    );
+    // The install still works after the flood, and its callback records its state.
+    keel.install().await;
+    assert_eq!(
+        keel.count("SELECT count(*) FROM slack_install_states_used")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -1226,6 +1338,27 @@ async fn calls_after(fake: &FakeSlack, method: &str, n: usize) -> Vec<fake_slack
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     fake.calls(method)
+}
+
+#[tokio::test]
+async fn a_response_url_off_slacks_hooks_host_gets_no_request() {
+    let keel = start(Mode::Single).await;
+    keel.command("T1", "U1", "contribute Planted oaks").await;
+    // A signed command whose response_url points somewhere else: Keel answers the
+    // command, and sends the late answer nowhere.
+    let elsewhere = FakeSlack::start().await;
+    let ack = keel
+        .command_to("T1", "U1", "export me", &elsewhere.response_url())
+        .await;
+    assert_eq!(ack.status, 200, "{}", ack.body);
+    // The same command with Slack's own response_url is answered there.
+    keel.command("T1", "U1", "export me").await;
+    assert_eq!(calls_after(&keel.fake, "response_url", 1).await.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        elsewhere.script.lock().unwrap().calls.is_empty(),
+        "a request went to a host that is not Slack's"
+    );
 }
 
 #[tokio::test]

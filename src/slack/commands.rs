@@ -253,7 +253,10 @@ fn organisers_only(command: &str) -> Value {
 
 /// Posts a late answer to a command's response_url.
 pub async fn follow_up(slack: &Slack, url: &str, message: Value) {
-    let Ok(url) = url::Url::parse(url) else {
+    let Some(url) = hooks_url(&slack.settings.api_base, url) else {
+        tracing::warn!(
+            "a command's response_url is not on Slack's hooks host; its late answer was not sent"
+        );
         return;
     };
     let request = SlackApiPostWebhookMessageRequest::new(render::content(&message));
@@ -264,6 +267,28 @@ pub async fn follow_up(slack: &Slack, url: &str, message: Value) {
     if let Err(e) = posted.await {
         tracing::warn!(error = %e, "response_url follow-up failed");
     }
+}
+
+/// Where Slack sends late answers: https://hooks.slack.com/… only.
+const HOOKS_HOST: &str = "hooks.slack.com";
+
+/// A response_url Keel may post to: on Slack's hooks host over https, or, when
+/// `slack.api_base` is not Slack's own (a test's fake Slack, a proxy), also on the
+/// base's own scheme, host and port. Anything else would let a signed request
+/// steer Keel's posts to any address (R5), so it gets no request at all.
+fn hooks_url(api_base: &str, response_url: &str) -> Option<url::Url> {
+    let url = url::Url::parse(response_url).ok()?;
+    if url.scheme() == "https"
+        && url.host_str() == Some(HOOKS_HOST)
+        && url.port().is_none()
+        && url.username().is_empty()
+        && url.password().is_none()
+    {
+        return Some(url);
+    }
+    let base = url::Url::parse(api_base).ok()?;
+    let overridden = base.host_str() != Some("slack.com");
+    (overridden && url.origin() == base.origin()).then_some(url)
 }
 
 async fn open_form(slack: &Slack, command: &SlashCommand, goal: bool) -> Option<Value> {
@@ -359,5 +384,41 @@ pub async fn organiser_role(
             "Keel could not check with Slack whether you organise this workspace: Slack did not answer.",
             "Nothing was changed; try again in a moment.",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hooks_url;
+
+    const SLACK: &str = "https://slack.com/api";
+
+    #[test]
+    fn late_answers_go_only_to_slacks_hooks_host() {
+        let hook = "https://hooks.slack.com/commands/T1/397700885554/96rGlfmibIGlgcZRskXaIFfN";
+        assert!(hooks_url(SLACK, hook).is_some());
+        for refused in [
+            "http://hooks.slack.com/commands/T1/1/x",
+            "https://hooks.slack.com:8443/commands/T1/1/x",
+            "https://hooks.slack.com.evil.example/commands/T1/1/x",
+            "https://user@hooks.slack.com/commands/T1/1/x",
+            "https://evil.example/commands/T1/1/x",
+            "https://slack.com/api/chat.postMessage",
+            "http://127.0.0.1:8080/hooks/1",
+            "http://169.254.169.254/latest/meta-data/",
+            "not a url",
+            "",
+        ] {
+            assert!(hooks_url(SLACK, refused).is_none(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn an_overridden_api_base_also_allows_its_own_origin() {
+        let base = "http://127.0.0.1:4000/api";
+        assert!(hooks_url(base, "http://127.0.0.1:4000/hooks/1").is_some());
+        assert!(hooks_url(base, "https://hooks.slack.com/commands/T1/1/x").is_some());
+        assert!(hooks_url(base, "http://127.0.0.1:4001/hooks/1").is_none());
+        assert!(hooks_url(base, "https://127.0.0.1:4000/hooks/1").is_none());
     }
 }

@@ -8,6 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;
 
+use super::install_state::StateKey;
+
 const NONCE_LEN: usize = 12;
 
 #[derive(Clone)]
@@ -29,17 +31,28 @@ pub enum KeyError {
     Unsealable,
 }
 
+/// The key's 32 bytes from its base64 text.
+fn key_bytes(text: &str) -> Result<Vec<u8>, KeyError> {
+    let bytes = STANDARD
+        .decode(text.trim())
+        .map_err(|_| KeyError::Malformed)?;
+    if bytes.len() != 32 {
+        return Err(KeyError::Malformed);
+    }
+    Ok(bytes)
+}
+
+/// The key that signs install states, derived from the token key (one secret for
+/// the operator to keep, and rotating it ends both).
+pub fn install_state_key(token_key: &str) -> Result<StateKey, KeyError> {
+    Ok(StateKey::derive(&key_bytes(token_key)?))
+}
+
 impl TokenKey {
     /// A key from its base64 text.
     pub fn from_base64(text: &str) -> Result<TokenKey, KeyError> {
-        let bytes = STANDARD
-            .decode(text.trim())
-            .map_err(|_| KeyError::Malformed)?;
-        if bytes.len() != 32 {
-            return Err(KeyError::Malformed);
-        }
         Ok(TokenKey(
-            Aes256Gcm::new_from_slice(&bytes).map_err(|_| KeyError::Malformed)?,
+            Aes256Gcm::new_from_slice(&key_bytes(text)?).map_err(|_| KeyError::Malformed)?,
         ))
     }
 

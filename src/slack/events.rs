@@ -227,8 +227,8 @@ async fn uninstalled(slack: &Slack, team: &str) -> Result<()> {
     Ok(())
 }
 
-/// Forgets handled inbox rows after two days (Slack retries within hours), until
-/// the process stops.
+/// Forgets handled inbox rows after two days (Slack retries within hours) and used
+/// install states once expired, every hour until the process stops.
 pub async fn maintain(slack: std::sync::Arc<Slack>, mut shutdown: crate::jobs::Shutdown) {
     loop {
         let before = slack.app.now() - chrono::Duration::days(2);
@@ -240,9 +240,34 @@ pub async fn maintain(slack: std::sync::Arc<Slack>, mut shutdown: crate::jobs::S
         {
             tracing::warn!(error = %e, "pruning the Slack inbox");
         }
+        prune_spent_states(&slack, &shutdown).await;
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
             _ = shutdown.wait() => return,
+        }
+    }
+}
+
+/// Used install states to delete per transaction, so the write lock is never held
+/// long whatever a flood of callbacks left behind (R6).
+const PRUNE_BATCH: u32 = 1000;
+
+/// Deletes expired used install states, a batch per transaction.
+async fn prune_spent_states(slack: &Slack, shutdown: &crate::jobs::Shutdown) {
+    let now = slack.app.now();
+    while !shutdown.is_triggered() {
+        match slack
+            .app
+            .store()
+            .write(async |conn| stored::prune_spent_states(conn, now, PRUNE_BATCH).await)
+            .await
+        {
+            Ok(gone) if gone < u64::from(PRUNE_BATCH) => return,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "pruning used install states");
+                return;
+            }
         }
     }
 }

@@ -1,36 +1,23 @@
-//! "Add to Slack" (OAuth v2) for many workspaces (S7): a random single-use `state`
-//! bound to the browser by a cookie and valid ten minutes; the code is exchanged
-//! only after the state checks out; the bot token is stored sealed, per
-//! (enterprise, team), and a reinstall updates the same row.
+//! "Add to Slack" (OAuth v2) for many workspaces (S7): a single-use `state` bound
+//! to the browser by a cookie and valid ten minutes; the code is exchanged only
+//! after the state checks out; the bot token is stored sealed, per (enterprise,
+//! team), and a reinstall updates the same row. Starting an install writes nothing
+//! (R5): the state is signed rather than stored (see `install_state`), and the
+//! callback writes only once the state and its cookie verify.
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use slack_morphism::prelude::*;
 
+use super::install_state::{Checked, LIFETIME_SECONDS};
 use super::{Slack, crypto};
 use crate::domain::Platform;
 use crate::store::communities;
-use crate::store::slack::{self as stored, NewInstallation, StateCheck};
+use crate::store::slack::{self as stored, NewInstallation};
 
 pub const COOKIE: &str = "keel_slack_install";
 /// The bot scopes Keel asks for: exactly those it uses (see slack-app-manifest.yml).
 pub const SCOPES: &str = "commands,chat:write,files:write,im:write,users:read,usergroups:read,channels:history,groups:history,reactions:read";
-const STATE_MINUTES: i64 = 10;
-
-fn random_hex() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn digest(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
@@ -57,31 +44,17 @@ fn redirect_uri(slack: &Slack) -> Option<String> {
 
 /// GET /slack/install: to Slack's approval page, with a fresh state.
 pub async fn start(slack: &Slack) -> Response {
-    let (Some(client_id), Some(redirect)) = (&slack.settings.client_id, redirect_uri(slack)) else {
+    let (Some(client_id), Some(redirect), Some(states)) = (
+        &slack.settings.client_id,
+        redirect_uri(slack),
+        slack.install_states(),
+    ) else {
         return page(
             StatusCode::NOT_FOUND,
             "Installs are not enabled",
             "This Keel serves one workspace.",
         );
     };
-    let (state, browser) = (random_hex(), random_hex());
-    let now = slack.app.now();
-    let expires = now + chrono::Duration::minutes(STATE_MINUTES);
-    let saved = slack
-        .app
-        .store()
-        .write(async |conn| {
-            stored::save_state(conn, &digest(&state), &digest(&browser), now, expires).await
-        })
-        .await;
-    if let Err(e) = saved {
-        tracing::error!(error = %e, "saving install state");
-        return page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Sorry",
-            "Something went wrong on our side; try again.",
-        );
-    }
     let mut url = match url::Url::parse(&slack.settings.authorize_url) {
         Ok(u) => u,
         Err(_) => {
@@ -92,14 +65,15 @@ pub async fn start(slack: &Slack) -> Response {
             );
         }
     };
+    let issued = states.issue(slack.app.now());
     url.query_pairs_mut()
         .append_pair("client_id", client_id)
         .append_pair("scope", SCOPES)
         .append_pair("redirect_uri", &redirect)
-        .append_pair("state", &state);
+        .append_pair("state", &issued.state);
     let cookie = format!(
-        "{COOKIE}={browser}; Secure; HttpOnly; Path=/; Max-Age={}; SameSite=Lax",
-        STATE_MINUTES * 60
+        "{COOKIE}={}; Secure; HttpOnly; Path=/; Max-Age={LIFETIME_SECONDS}; SameSite=Lax",
+        issued.browser
     );
     let mut response = Redirect::to(url.as_str()).into_response();
     if let Ok(value) = cookie.parse() {
@@ -141,30 +115,45 @@ pub async fn finish(
             "Start again from the Add to Slack button, in the same browser.",
         );
     };
-    let now = slack.app.now();
-    let check = slack
-        .app
-        .store()
-        .write(async |conn| stored::use_state(conn, &digest(state), &digest(&browser), now).await)
-        .await;
-    match check {
-        Ok(StateCheck::Valid) => {}
-        Ok(StateCheck::Unknown | StateCheck::Mismatched) => {
+    let Some(states) = slack.install_states() else {
+        return page(
+            StatusCode::NOT_FOUND,
+            "Installs are not enabled",
+            "This Keel serves one workspace.",
+        );
+    };
+    let expired = || {
+        page(
+            StatusCode::UNAUTHORIZED,
+            "Installation link expired",
+            "Links work once, for ten minutes. Start again from the Add to Slack button.",
+        )
+    };
+    let (single_use, expires_at) = match states.check(state, &browser, slack.app.now()) {
+        Checked::Valid {
+            single_use,
+            expires_at,
+        } => (single_use, expires_at),
+        Checked::Unrecognised => {
             return page(
                 StatusCode::BAD_REQUEST,
                 "Installation link not recognised",
                 "Start again from the Add to Slack button, in the same browser.",
             );
         }
-        Ok(StateCheck::Used | StateCheck::Expired) => {
-            return page(
-                StatusCode::UNAUTHORIZED,
-                "Installation link expired",
-                "Links work once, for ten minutes. Start again from the Add to Slack button.",
-            );
-        }
+        Checked::Expired => return expired(),
+    };
+    // The first write of the flow, and only for a state that verified.
+    let first_use = slack
+        .app
+        .store()
+        .write(async |conn| stored::spend_state(conn, &single_use, expires_at).await)
+        .await;
+    match first_use {
+        Ok(true) => {}
+        Ok(false) => return expired(),
         Err(e) => {
-            tracing::error!(error = %e, "checking install state");
+            tracing::error!(error = %e, "recording a used install state");
             return page(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Sorry",

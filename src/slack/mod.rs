@@ -4,15 +4,19 @@
 //! replies as Block Kit; every decision stays in the core.
 
 pub mod api;
+pub mod client_address;
 pub mod commands;
+pub mod connections;
 pub mod crypto;
 pub mod events;
 pub mod files;
 pub mod forms;
 pub mod inbox;
 pub mod install;
+pub mod install_state;
 pub mod interactions;
 pub mod notifier;
+pub mod rate_limit;
 pub mod render;
 pub mod replay;
 pub mod server;
@@ -30,15 +34,20 @@ use crate::store::communities;
 use crate::store::slack as stored;
 
 use self::crypto::TokenKey;
+use self::install_state::StateKey;
 
 /// Everything the Slack handlers share.
 pub struct Slack {
     pub app: App,
     pub settings: crate::config::SlackConfig,
+    /// How Keel's HTTP server treats connections and strangers (`[http]`).
+    pub http: crate::config::HttpConfig,
     pub public_url: Option<String>,
     /// None in Socket Mode without HTTP endpoints.
     signing_secret: Option<Secret>,
     key: Option<TokenKey>,
+    /// Signs install states; there when installs are (it comes from the token key).
+    install_states: Option<StateKey>,
     pub client: Arc<api::Client>,
     /// The longest any one Web API call may take (R1).
     pub call_timeout: std::time::Duration,
@@ -127,6 +136,12 @@ impl Slack {
             .map(|k| TokenKey::from_base64(k.expose()))
             .transpose()
             .map_err(|e| Error::internal("slack.token_key", e))?;
+        let install_states = settings
+            .token_key
+            .as_ref()
+            .map(|k| crypto::install_state_key(k.expose()))
+            .transpose()
+            .map_err(|e| Error::internal("slack.token_key", e))?;
         let client = Arc::new(
             api::client(&settings.api_base).map_err(|e| Error::internal("slack client", e))?,
         );
@@ -141,8 +156,10 @@ impl Slack {
                 .clone()
                 .map(|u| u.trim_end_matches('/').to_string()),
             settings,
+            http: config.http.clone(),
             signing_secret,
             key,
+            install_states,
             client,
             call_timeout: config.delivery.call_timeout(),
             recent_triggers: replay::RecentTriggers::default(),
@@ -193,6 +210,10 @@ impl Slack {
 
     pub fn key(&self) -> Option<&TokenKey> {
         self.key.as_ref()
+    }
+
+    pub fn install_states(&self) -> Option<&StateKey> {
+        self.install_states.as_ref()
     }
 
     /// The bot token for a team: the configured one (single workspace) or the

@@ -1,6 +1,7 @@
 //! Keel's HTTP server: Slack's endpoints, each checking the signature on the raw
-//! body before anything parses it (S1–S3), plus /healthz and /readyz. Bodies are
-//! size-limited and every request has a time limit.
+//! body before anything parses it (S1–S3), the install routes limited per address,
+//! plus /healthz and /readyz. Bodies are size-limited and every request has a time
+//! limit; connections are held to the limits in `connections`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,25 +11,36 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 
+use super::client_address::TrustedProxies;
 use super::commands::{self, SlashCommand};
+use super::connections::{self, Limits};
+use super::rate_limit::{self, AddressLimit};
 use super::{Slack, events, install, interactions, signature};
 use crate::jobs::Shutdown;
 
 /// Slack's payloads are small; anything bigger is not from Slack.
 const BODY_LIMIT: usize = 256 * 1024;
 
-pub fn router(slack: Arc<Slack>) -> Router {
+pub fn router(slack: Arc<Slack>, install_limit: Arc<AddressLimit>) -> Router {
+    // Strangers may call these without a signature: limited per address (R5).
+    let install = Router::new()
+        .route("/slack/install", get(install_start))
+        .route("/slack/oauth/callback", get(install_finish))
+        .route_layer(middleware::from_fn_with_state(
+            install_limit,
+            rate_limit::limit,
+        ));
     Router::new()
         .route("/slack/commands", post(command))
         .route("/slack/events", post(event))
         .route("/slack/interactivity", post(interactivity))
-        .route("/slack/install", get(install_start))
-        .route("/slack/oauth/callback", get(install_finish))
+        .merge(install)
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -39,19 +51,30 @@ pub fn router(slack: Arc<Slack>) -> Router {
         .with_state(slack)
 }
 
-/// Serves until shutdown; in-flight requests finish first.
+/// Serves until shutdown; in-flight requests finish first. The limits on
+/// connections and on strangers come from `[http]`.
 pub async fn serve(
     slack: Arc<Slack>,
     listener: tokio::net::TcpListener,
-    mut shutdown: Shutdown,
+    shutdown: Shutdown,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|stream| {
-        let _ = stream.set_nodelay(true);
-    });
-    axum::serve(listener, router(slack))
-        .with_graceful_shutdown(async move { shutdown.wait().await })
-        .await
+    let http = &slack.http;
+    let proxies = http
+        .trusted_networks()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    let install_limit = Arc::new(AddressLimit::per_minute(
+        http.install_requests_per_minute,
+        TrustedProxies::new(proxies),
+    ));
+    let limits = Limits::from_config(http);
+    tokio::spawn(install_limit.clone().forget_idle(shutdown.clone()));
+    connections::serve(
+        listener,
+        router(slack.clone(), install_limit),
+        limits,
+        shutdown,
+    )
+    .await
 }
 
 /// Checks the signature; on failure, the 401 to send.

@@ -1,13 +1,14 @@
 //! Online backup and restore of the one database file (RELIABILITY.md Q5), and the
 //! lock that keeps a restore from pulling the file from under a running Keel.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
+use super::private_files;
 use crate::error::{Error, Result};
 
 /// The database file a `sqlite:` URL names.
@@ -30,12 +31,15 @@ fn lock_path(db: &Path) -> PathBuf {
 }
 
 fn open_lock(db: &Path) -> Result<File> {
-    OpenOptions::new()
+    let path = lock_path(db);
+    let file = private_files::create_options()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(lock_path(db))
-        .map_err(|e| Error::internal("opening the database lock file", e))
+        .open(&path)
+        .map_err(|e| Error::internal("opening the database lock file", e))?;
+    private_files::narrow(&path)?;
+    Ok(file)
 }
 
 impl DatabaseLock {
@@ -106,15 +110,15 @@ pub async fn backup(url: &str, target: &Path) -> Result<u64> {
             format!("there is no database at {}", source.display()),
         ));
     }
-    let mut conn = SqliteConnectOptions::new()
-        .filename(&source)
-        .connect()
-        .await?;
-    sqlx::query("VACUUM INTO ?")
-        .bind(target.to_string_lossy().to_string())
-        .execute(&mut conn)
-        .await?;
-    conn.close().await?;
+    // Created private and empty first: VACUUM INTO fills an empty file, and one it
+    // created itself would be readable by everyone the umask allows.
+    private_files::create_new(target)
+        .map_err(|e| Error::internal("backup", format!("creating {}: {e}", target.display())))?;
+    if let Err(e) = vacuum_into(&source, target).await {
+        // Not a backup: leave the name free for the next attempt.
+        let _ = std::fs::remove_file(target);
+        return Err(e);
+    }
     File::open(target)
         .and_then(|f| f.sync_all())
         .map_err(|e| Error::internal("syncing the backup", e))?;
@@ -124,6 +128,19 @@ pub async fn backup(url: &str, target: &Path) -> Result<u64> {
         return Err(Error::internal("backup integrity check", check));
     }
     Ok(std::fs::metadata(target).map(|m| m.len()).unwrap_or(0))
+}
+
+async fn vacuum_into(source: &Path, target: &Path) -> Result<()> {
+    let mut conn = SqliteConnectOptions::new()
+        .filename(source)
+        .connect()
+        .await?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(target.to_string_lossy().to_string())
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(())
 }
 
 /// Replaces the database with `backup` after checking it. The current file is
@@ -146,6 +163,8 @@ pub async fn restore(url: &str, backup: &Path) -> Result<Option<PathBuf>> {
     let _lock = DatabaseLock::exclusive(&target)?;
     let staging = target.with_extension("restore-tmp");
     std::fs::copy(backup, &staging).map_err(|e| Error::internal("copying the backup", e))?;
+    // The copy took the backup's permissions; the database is the owner's alone.
+    private_files::narrow(&staging)?;
     File::open(&staging)
         .and_then(|f| f.sync_all())
         .map_err(|e| Error::internal("syncing the restored file", e))?;

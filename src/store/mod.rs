@@ -21,6 +21,7 @@ pub mod links;
 pub mod milestones;
 pub mod mission;
 pub mod outbox;
+pub mod private_files;
 pub mod schedules;
 mod script;
 #[cfg(feature = "slack")]
@@ -92,6 +93,9 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(options.busy_timeout)
             .pragma("temp_store", "memory");
+        if !options.url.contains(":memory:") && !options.url.contains("mode=memory") {
+            private_files::prepare_database(connect.get_filename())?;
+        }
         // Room for every row a contribution batch's script returns, so SQLite's
         // thread never stops mid-script to wait for them to be read.
         let write = WriteConnection::open(

@@ -1,4 +1,4 @@
-//! Slack installations, install-flow states and handled event ids.
+//! Slack installations, used install states and handled event ids.
 
 use chrono::{DateTime, Utc};
 use sqlx::{SqliteConnection, SqliteExecutor};
@@ -68,72 +68,40 @@ pub async fn delete_installation(conn: &mut SqliteConnection, team_id: &str) -> 
     )
 }
 
-/// Remembers a state for 10 minutes, bound to the browser's key.
-pub async fn save_state(
+/// Records an install state as used, once it has verified; false if it was used
+/// before. Kept until the state expires: after that the state is refused as expired
+/// whether or not it is here.
+pub async fn spend_state(
     conn: &mut SqliteConnection,
-    state_hash: &str,
-    browser_hash: &str,
-    now: DateTime<Utc>,
-    expires: DateTime<Utc>,
-) -> Result<()> {
-    sqlx::query("DELETE FROM slack_oauth_states WHERE expires_at < ?")
-        .bind(ts(now - chrono::Duration::days(1)))
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("INSERT INTO slack_oauth_states (state_hash, browser_hash, created_at, expires_at) VALUES (?, ?, ?, ?)")
-        .bind(state_hash)
-        .bind(browser_hash)
-        .bind(ts(now))
-        .bind(ts(expires))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// What using a state found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StateCheck {
-    Valid,
-    Unknown,
-    /// Issued to another browser.
-    Mismatched,
-    Used,
-    Expired,
-}
-
-/// Uses a state: valid once, for its own browser, before it expires.
-pub async fn use_state(
-    conn: &mut SqliteConnection,
-    state_hash: &str,
-    browser_hash: &str,
-    now: DateTime<Utc>,
-) -> Result<StateCheck> {
-    let row: Option<(String, String, Option<String>)> = sqlx::query_as(
-        "SELECT browser_hash, expires_at, used_at FROM slack_oauth_states WHERE state_hash = ?",
+    single_use: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO slack_install_states_used (state_hash, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
     )
-    .bind(state_hash)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some((browser, expires, used)) = row else {
-        return Ok(StateCheck::Unknown);
-    };
-    if browser != browser_hash {
-        return Ok(StateCheck::Mismatched);
-    }
-    if used.is_some() {
-        return Ok(StateCheck::Used);
-    }
-    if expires <= ts(now) {
-        return Ok(StateCheck::Expired);
-    }
-    sqlx::query(
-        "UPDATE slack_oauth_states SET used_at = ? WHERE state_hash = ? AND used_at IS NULL",
-    )
-    .bind(ts(now))
-    .bind(state_hash)
+    .bind(single_use)
+    .bind(ts(expires_at))
     .execute(conn)
     .await?;
-    Ok(StateCheck::Valid)
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Forgets up to `limit` used states that expired before `now`, through the index
+/// on their expiry; returns how many went.
+pub async fn prune_spent_states(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "DELETE FROM slack_install_states_used WHERE state_hash IN
+            (SELECT state_hash FROM slack_install_states_used WHERE expires_at < ? LIMIT ?)",
+    )
+    .bind(ts(now))
+    .bind(limit)
+    .execute(conn)
+    .await?
+    .rows_affected())
 }
 
 /// What Slack sent, waiting in the inbox to be handled.

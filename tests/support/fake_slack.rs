@@ -407,24 +407,24 @@ async fn serve_sockets(
             if ws.send(Message::text(hello.to_string())).await.is_err() {
                 return;
             }
-            // Sent and not yet acknowledged: a close waits for them (up to 10 s),
-            // as Slack's own disconnects come between envelopes.
-            let mut unacked = std::collections::HashSet::new();
-            let mut closing_since: Option<std::time::Instant> = None;
+            // Envelopes sent on this connection and not yet acknowledged.
+            let mut unacknowledged: Vec<Value> = Vec::new();
+            let mut close_by: Option<std::time::Instant> = None;
             loop {
                 let (next, close) = {
                     let mut s = side.lock().await;
+                    unacknowledged.retain(|id| !s.received.iter().any(|r| r["envelope_id"] == *id));
                     let next = s.to_send.pop_front();
-                    let wants_close = next.is_none() && s.close_after_send;
-                    if wants_close && closing_since.is_none() {
-                        closing_since = Some(std::time::Instant::now());
-                    }
-                    let close = wants_close
-                        && (unacked.is_empty()
-                            || closing_since.is_some_and(|at| at.elapsed().as_secs() >= 10));
-                    if close {
+                    if next.is_none() && s.close_after_send && close_by.is_none() {
                         s.close_after_send = false;
+                        close_by =
+                            Some(std::time::Instant::now() + std::time::Duration::from_secs(5));
                     }
+                    // Like Slack, hang up only once what was sent is answered
+                    // (or after five seconds), so a loaded machine loses no ack.
+                    let close = close_by.is_some_and(|by| {
+                        unacknowledged.is_empty() || std::time::Instant::now() >= by
+                    });
                     (next, close)
                 };
                 if close {
@@ -432,9 +432,7 @@ async fn serve_sockets(
                     return;
                 }
                 if let Some(envelope) = next {
-                    if let Some(id) = envelope["envelope_id"].as_str() {
-                        unacked.insert(id.to_string());
-                    }
+                    unacknowledged.push(envelope["envelope_id"].clone());
                     if ws.send(Message::text(envelope.to_string())).await.is_err() {
                         return;
                     }
@@ -442,9 +440,6 @@ async fn serve_sockets(
                 match tokio::time::timeout(std::time::Duration::from_millis(20), ws.next()).await {
                     Ok(Some(Ok(Message::Text(t)))) => {
                         if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
-                            if let Some(id) = v["envelope_id"].as_str() {
-                                unacked.remove(id);
-                            }
                             side.lock().await.received.push(v);
                         }
                     }

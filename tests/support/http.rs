@@ -1,5 +1,6 @@
 //! A minimal HTTP/1.1 client over a raw TCP socket: enough to send Keel exactly
 //! the bytes Slack would, duplicated headers included.
+#![allow(dead_code)] // each test file uses its own part
 
 use std::net::SocketAddr;
 
@@ -43,8 +44,11 @@ pub async fn send(
     stream.write_all(body).await.unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    parse(&String::from_utf8_lossy(&raw))
+}
+
+fn parse(text: &str) -> Response {
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
     let mut lines = head.lines();
     let status = lines
         .next()
@@ -59,5 +63,47 @@ pub async fn send(
         status,
         headers,
         body: body.to_string(),
+    }
+}
+
+/// One kept-alive connection, for many requests without a connection each.
+pub struct KeepAlive {
+    stream: tokio::io::BufReader<tokio::net::TcpStream>,
+}
+
+impl KeepAlive {
+    pub async fn connect(addr: SocketAddr) -> KeepAlive {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        KeepAlive {
+            stream: tokio::io::BufReader::new(stream),
+        }
+    }
+
+    /// GET `path`; the answer, read up to its Content-Length.
+    pub async fn get(&mut self, path: &str) -> Response {
+        use tokio::io::AsyncBufReadExt;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: keel.test\r\n\r\n");
+        self.stream
+            .get_mut()
+            .write_all(request.as_bytes())
+            .await
+            .unwrap();
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            let n = self.stream.read_line(&mut line).await.unwrap();
+            assert!(n > 0, "the connection closed mid-answer: {head}");
+            head.push_str(&line);
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let length: usize = parse(&head)
+            .header("content-length")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0u8; length];
+        self.stream.read_exact(&mut body).await.unwrap();
+        parse(&format!("{head}{}", String::from_utf8_lossy(&body)))
     }
 }
