@@ -65,6 +65,30 @@ impl Notifier for ConsoleNotifier {
         }
         .boxed()
     }
+
+    /// A terminal cannot change what it printed: it prints the new text, saying
+    /// which announcement it replaces.
+    fn edit<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        posted: &'a Posted,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        async move {
+            let text = render::reply(&delivery.body);
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "✏️ Announcement #{} in {} is now:\n{text}",
+                posted.message, posted.channel
+            )
+            .and_then(|_| out.flush())
+            .map_err(|e| DeliveryError::Retry {
+                after: None,
+                reason: e.to_string(),
+            })
+        }
+        .boxed()
+    }
 }
 
 /// Runs the console until the input ends. Returns how many commands failed.

@@ -21,6 +21,7 @@ pub mod links;
 pub mod milestones;
 pub mod mission;
 pub mod outbox;
+pub mod redaction;
 pub mod schedules;
 mod script;
 #[cfg(feature = "slack")]
