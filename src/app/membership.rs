@@ -9,7 +9,7 @@ use crate::domain::text::Reason;
 use crate::domain::{Actor, MemberRef, Reply, UserError};
 use crate::error::{Error, Result};
 use crate::store::links;
-use crate::store::{communities, export as exporting, forget, kudos as kudos_store};
+use crate::store::{communities, export as exporting, kudos as kudos_store};
 
 use super::App;
 
@@ -216,16 +216,15 @@ pub async fn forget_me(app: &App, actor: &Actor, confirmed: bool) -> Result<Repl
             .line(Line::new().text("Export your data first with ").code("export me").text(" if you want a copy."))
             .line(Line::new().text("To go ahead: ").code("forget-me confirm")));
     }
-    let now = app.now();
-    let forgotten = app
-        .store()
-        .write(async |conn| {
-            forget::forget_member(conn, actor.community, actor.member, now.date_naive()).await
-        })
-        .await?;
-    app.forget_cached_actors();
+    let erased = super::erasure::forget(app, actor.member).await?;
+    if !erased.finished {
+        return Ok(Reply::private("Being forgotten").line(format!(
+            "Your linked accounts are gone, so nothing more is recorded for you. {} of your contributions are erased so far; the rest go in the background within minutes. Using Keel again starts afresh.",
+            erased.contributions
+        )));
+    }
     Ok(Reply::private("Forgotten").line(format!(
         "Erased {} contributions, {} kudos and {} linked accounts. Using Keel again starts afresh.",
-        forgotten.contributions, forgotten.kudos, forgotten.identities
+        erased.contributions, erased.kudos, erased.identities
     )))
 }

@@ -4,6 +4,7 @@
 
 mod charts;
 mod contribute;
+mod erasure;
 mod goals;
 mod health;
 mod help;
@@ -16,7 +17,7 @@ mod schedules;
 mod setup;
 mod stats;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,11 +30,12 @@ use crate::domain::clock::Clock;
 use crate::domain::command::Command;
 use crate::domain::parse::parse;
 use crate::domain::text::{Name, is_direction_override};
-use crate::domain::{Actor, Envelope, MemberRef, Platform, Reply, Role, UserError};
+use crate::domain::{Actor, Envelope, MemberId, MemberRef, Platform, Reply, Role, UserError};
 use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::store::communities::{self, Member, Resolved};
 
+pub use erasure::{Erased, erase_pending};
 pub use lifecycle::Activity;
 pub use mission::card as mission_card;
 pub use schedules::{digest, next_schedule, run_due_schedules};
@@ -54,6 +56,27 @@ struct Inner {
     /// Envelopes already resolved, so a busy member's commands skip the lookup.
     /// Cleared whenever identities change (link, forget-me); entries also expire.
     actors: Mutex<HashMap<ActorKey, (Resolved, Instant)>>,
+    /// Woken whenever an erasure is left for the background to finish.
+    erasures: Notify,
+    /// Members whose erasure someone in this process is driving.
+    erasing: Mutex<HashSet<MemberId>>,
+}
+
+/// This process drives a member's erasure while this is held.
+pub(crate) struct ErasureClaim {
+    app: App,
+    member: MemberId,
+}
+
+impl Drop for ErasureClaim {
+    fn drop(&mut self) {
+        self.app
+            .inner
+            .erasing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.member);
+    }
 }
 
 /// Platform, workspace, user and display name: what an envelope resolves from.
@@ -77,6 +100,8 @@ impl App {
                 freshness,
                 outbox: Notify::new(),
                 actors: Mutex::new(HashMap::new()),
+                erasures: Notify::new(),
+                erasing: Mutex::new(HashSet::new()),
             }),
         }
     }
@@ -100,6 +125,25 @@ impl App {
     /// Notified when announcements may be waiting.
     pub fn outbox_signal(&self) -> &Notify {
         &self.inner.outbox
+    }
+
+    /// Notified when an erasure is left for the background to finish.
+    pub fn erasure_signal(&self) -> &Notify {
+        &self.inner.erasures
+    }
+
+    /// Claims a member's erasure for this caller; None while another drives it.
+    pub(crate) fn claim_erasure(&self, member: MemberId) -> Option<ErasureClaim> {
+        let fresh = self
+            .inner
+            .erasing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(member);
+        fresh.then(|| ErasureClaim {
+            app: self.clone(),
+            member,
+        })
     }
 
     /// Resolves a verified envelope to an actor, creating the community, member and

@@ -360,7 +360,8 @@ pub async fn mark_returned(conn: &mut SqliteConnection, member: MemberId) -> Res
     Ok(returned > 0)
 }
 
-/// Members of a community whose display name is `name`, ignoring case.
+/// Members of a community whose display name is `name`, ignoring case; not those
+/// being erased.
 pub async fn members_named(
     db: impl SqliteExecutor<'_>,
     community: CommunityId,
@@ -368,7 +369,9 @@ pub async fn members_named(
 ) -> Result<Vec<Member>> {
     Ok(sqlx::query_as(
         "SELECT id, community_id, display_name, joined_at, away_since, contribution_count
-         FROM members WHERE community_id = ? AND display_name = ? COLLATE NOCASE ORDER BY id LIMIT 5",
+         FROM members WHERE community_id = ? AND display_name = ? COLLATE NOCASE
+           AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.member_id = members.id)
+         ORDER BY id LIMIT 5",
     )
     .bind(community)
     .bind(name)
