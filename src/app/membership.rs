@@ -117,6 +117,10 @@ pub async fn link_start(app: &App, actor: &Actor, kind: LinkKind) -> Result<Repl
 
 pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> {
     let now = app.now();
+    // Should the code join this account to another member, its contributions move:
+    // found now, on a read snapshot, so the merge holds the lock only to move them.
+    let moving =
+        links::contributions_to_move(&app.store().read, actor.community, actor.member).await?;
     let linked = app
         .store()
         .write(async |conn| {
@@ -139,7 +143,7 @@ pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> 
                     if into == actor.member {
                         return Err(UserError::conflict("That code is for this same account.", "Use it from your other account.").into());
                     }
-                    links::merge_member(conn, actor.community, actor.member, into, now.date_naive()).await?;
+                    links::merge_member(conn, actor.community, actor.member, into, &moving).await?;
                     Ok(Reply::private("Accounts linked").line(
                         "This account and the one that made the code are now one member: contributions, kudos and counts are combined.",
                     ))
