@@ -548,3 +548,260 @@ async fn a_catch_up_counted_before_a_rebuild_counts_again() {
         vec![vec![olga.member.0.to_string(), "1".to_string()]]
     );
 }
+
+/// A generated community whose first member ("ada") has well over two chunks of
+/// contributions to erase, with kudos between members.
+async fn demo_community(app: &App) -> i64 {
+    let options = keel::demo::DemoOptions {
+        community: "demo".into(),
+        members: 20,
+        contributions: 5000,
+        days: 120,
+        seed: 5,
+    };
+    let summary = keel::demo::generate(app.store(), &options, app.now())
+        .await
+        .unwrap();
+    summary.community.0
+}
+
+fn demo_member(name: &str) -> Envelope {
+    Envelope {
+        platform: Platform::Console,
+        workspace_id: "demo".into(),
+        workspace_name: "demo".into(),
+        user_id: name.into(),
+        user_name: name.into(),
+        role: Role::Member,
+    }
+}
+
+async fn count_for(app: &App, sql: &str, id: i64) -> i64 {
+    sqlx::query_scalar(AssertSqlSafe(sql.to_string()))
+        .bind(id)
+        .fetch_one(&app.store().read)
+        .await
+        .unwrap()
+}
+
+/// How far the window totals have counted: what a rebuild of the community moves.
+const MARKS: &str = "SELECT contribution_id, kudos_id FROM community_window_marks";
+
+/// R6: forget-me and `link` change the totals by the member's own rows. Others'
+/// rows that the totals have not counted yet stay for the catch-up: nothing
+/// counted the community again. Every figure then equals a recount.
+#[tokio::test]
+async fn forget_me_and_link_adjust_the_totals_by_the_members_own_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap(),
+    ));
+    let app = open(&dir, clock.clone()).await;
+    let community = demo_community(&app).await;
+    let ada = app.actor(&demo_member("ada")).await.unwrap();
+    let bob = app.actor(&demo_member("bob")).await.unwrap();
+    let chloe = app.actor(&demo_member("chloe")).await.unwrap();
+    ok(&app, &ada, "kudos @bob for the rota").await;
+    ok(&app, &chloe, "kudos @ada for the rota").await;
+    ok(&app, &bob, "kudos @chloe for the compost").await;
+    keel::jobs::windows::catch_up_all(&app).await.unwrap();
+    // Rows the totals have not counted yet.
+    ok(&app, &chloe, "contribute Turned the compost").await;
+    ok(&app, &bob, "kudos @chloe for the compost, again").await;
+    let marks = rows(&app, MARKS).await;
+    let ada_rows = count_for(
+        &app,
+        "SELECT count(*) FROM contributions WHERE member_id = ?",
+        ada.member.0,
+    )
+    .await;
+    let ada_kudos = count_for(
+        &app,
+        "SELECT count(*) FROM kudos WHERE from_member_id = ?1 OR to_member_id = ?1",
+        ada.member.0,
+    )
+    .await;
+    assert!(ada_rows > 1000, "ada has {ada_rows}: not several chunks");
+
+    let r = ok(&app, &ada, "forget-me confirm").await;
+    assert!(
+        r.plain().contains(&format!(
+            "Erased {ada_rows} contributions, {ada_kudos} kudos"
+        )),
+        "{}",
+        r.plain()
+    );
+    assert_eq!(rows(&app, MARKS).await, marks, "forget-me counted again");
+    check(&app, "after forget-me").await;
+    check_rollups_against_rebuild(&app, "after forget-me").await;
+
+    let code = code_of(&ok(&app, &chloe, "link").await);
+    ok(&app, &bob, &format!("link {code}")).await;
+    assert_eq!(rows(&app, MARKS).await, marks, "link counted again");
+    check(&app, "after a merge").await;
+    check_rollups_against_rebuild(&app, "after a merge").await;
+    check_windows_against_contributions(&app, community, "after forget-me and a merge").await;
+    check(&app, "after the catch-up").await;
+    assert_eq!(
+        count_for(
+            &app,
+            "SELECT count(*) FROM members WHERE id = ?",
+            ada.member.0
+        )
+        .await,
+        0
+    );
+}
+
+/// An erasure stopped between two of its transactions (as a kill would leave it:
+/// each is atomic) is picked up from its row after a restart and finished; every
+/// figure then equals a recount.
+#[tokio::test]
+async fn an_erasure_stopped_halfway_finishes_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap(),
+    ));
+    let app = open(&dir, clock.clone()).await;
+    let community = demo_community(&app).await;
+    let ada = app.actor(&demo_member("ada")).await.unwrap();
+    ok(&app, &ada, "kudos @bob for the rota").await;
+    let contributions = "SELECT count(*) FROM contributions WHERE member_id = ?";
+    let before = count_for(&app, contributions, ada.member.0).await;
+
+    // Requested as forget-me does it; then the job runs its first chunk and stops.
+    let now = app.now();
+    app.store()
+        .write(async |conn| {
+            keel::store::forget::request(
+                conn,
+                ada.member,
+                keel::store::forget::Reason::ForgetMe,
+                now,
+            )
+            .await
+        })
+        .await
+        .unwrap();
+    app.forget_cached_actors();
+    let again = app.actor(&demo_member("ada")).await.unwrap();
+    assert_ne!(again.member, ada.member, "her identity went at once");
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let finished = keel::app::erase_pending(&app, || {
+        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2
+    })
+    .await
+    .unwrap();
+    assert_eq!(finished, 0);
+    let left = count_for(&app, contributions, ada.member.0).await;
+    assert_eq!(left, before - keel::store::forget::CHUNK as i64);
+    app.store().close().await;
+    drop(app);
+
+    let app = open(&dir, clock.clone()).await;
+    assert_eq!(keel::app::erase_pending(&app, || true).await.unwrap(), 1);
+    assert_eq!(count_for(&app, contributions, ada.member.0).await, 0);
+    for sql in [
+        "SELECT count(*) FROM members WHERE id = ?",
+        "SELECT count(*) FROM erasures WHERE member_id = ?",
+        "SELECT count(*) FROM kudos WHERE from_member_id = ?1 OR to_member_id = ?1",
+    ] {
+        assert_eq!(count_for(&app, sql, ada.member.0).await, 0, "{sql}");
+    }
+    check(&app, "after the restart").await;
+    check_rollups_against_rebuild(&app, "after the restart").await;
+    check_windows_against_contributions(&app, community, "after the restart").await;
+}
+
+/// R8: a workspace purged from a community that lives on (it spans another) leaves
+/// members whose only identity was there: nobody could ever ask for their erasure,
+/// so the purge does. A member linked to another workspace stays.
+#[tokio::test]
+async fn a_purged_workspace_takes_the_members_it_leaves_without_an_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap(),
+    ));
+    let app = open(&dir, clock.clone()).await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let community = olga.community.0;
+    let code = code_of(&ok(&app, &olga, "link community").await);
+    let dora = app
+        .actor(&discord("1", "dora", Role::Organiser))
+        .await
+        .unwrap();
+    ok(&app, &dora, &format!("link {code}")).await;
+    // Now in olga's community.
+    let dora = app
+        .actor(&discord("1", "dora", Role::Organiser))
+        .await
+        .unwrap();
+    let d1 = app
+        .actor(&discord("101", "d1", Role::Member))
+        .await
+        .unwrap();
+    let m1 = app.actor(&console("m1")).await.unwrap();
+    let both = app
+        .actor(&discord("102", "both", Role::Member))
+        .await
+        .unwrap();
+    let code = code_of(&ok(&app, &m1, "link").await);
+    ok(&app, &both, &format!("link {code}")).await;
+    for who in [&d1, &dora, &olga, &m1] {
+        ok(
+            &app,
+            who,
+            "contribute Planted a row of hazels amount=3 unit=trees",
+        )
+        .await;
+    }
+    ok(&app, &d1, "contribute Cleared the pond").await;
+    ok(&app, &d1, "kudos @olga for the hazels").await;
+    ok(&app, &olga, "kudos @d1 for the pond").await;
+    clock.advance(Duration::days(1));
+    ok(&app, &d1, "contribute Fixed the gate").await;
+
+    // Keel is removed from the Discord server; its grace period ends.
+    let now = app.now();
+    app.store()
+        .write(async |conn| {
+            keel::store::communities::schedule_purge(conn, Platform::Discord, "G1", Some(now)).await
+        })
+        .await
+        .unwrap();
+    let purged = app
+        .store()
+        .write(async |conn| keel::store::communities::purge_due(conn, now).await)
+        .await
+        .unwrap();
+    assert_eq!(purged.workspaces, 1);
+    assert_eq!(purged.members_to_erase, 2, "d1 and dora; m1 is linked");
+    assert_eq!(keel::app::erase_pending(&app, || true).await.unwrap(), 2);
+
+    for gone in [d1.member.0, dora.member.0] {
+        for sql in [
+            "SELECT count(*) FROM members WHERE id = ?",
+            "SELECT count(*) FROM contributions WHERE member_id = ?",
+            "SELECT count(*) FROM kudos WHERE from_member_id = ?1 OR to_member_id = ?1",
+            "SELECT count(*) FROM erasures WHERE member_id = ?",
+        ] {
+            assert_eq!(count_for(&app, sql, gone).await, 0, "{sql} for {gone}");
+        }
+    }
+    assert_eq!(
+        count_for(
+            &app,
+            "SELECT count(*) FROM contributions WHERE member_id = ?",
+            m1.member.0
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        rows(&app, "SELECT contribution_count FROM communities").await,
+        vec![vec!["2".to_string()]]
+    );
+    check(&app, "after the purge").await;
+    check_rollups_against_rebuild(&app, "after the purge").await;
+    check_windows_against_contributions(&app, community, "after the purge").await;
+}

@@ -1113,3 +1113,48 @@ async fn a_lost_answer_found_later_in_the_channel_is_not_posted_again() {
     );
     assert_everything_parsed();
 }
+
+/// R8: posts that named a member who is then erased are edited in the channel
+/// (PATCH), at the message ids their posts returned; the edit still mentions
+/// nobody and keeps the marker that finds the post.
+#[tokio::test]
+async fn posts_naming_an_erased_member_are_edited_in_the_channel() {
+    let keel = start(|_| {}).await;
+    set_announcement_channel(&keel).await;
+    keel.fake
+        .command(&contribution("Planted the Quux-7741 oak").named("zebulon"))
+        .await;
+    assert_eq!(keel.deliver().await, 2);
+    let named = |keel: &Keel| {
+        keel.fake
+            .messages_in(CHANNEL)
+            .iter()
+            .filter(|m| m.to_string().contains("zebulon") || m.to_string().contains("Quux-7741"))
+            .count()
+    };
+    assert_eq!(named(&keel), 2);
+
+    let forget = Invocation::new(
+        G1,
+        MEMBER,
+        "forget-me",
+        json!([{"name": "confirm", "type": 5, "value": true}]),
+    )
+    .named("zebulon");
+    let reply = keel.fake.command(&forget).await;
+    assert!(
+        shown(&reply).contains("Erased 1 contributions"),
+        "{}",
+        shown(&reply)
+    );
+    assert_eq!(keel.deliver().await, 2);
+
+    let edits = keel
+        .fake
+        .requests_to("PATCH", &format!("/channels/{CHANNEL}/messages/"));
+    assert_eq!(edits.len(), 2);
+    assert!(edits.iter().all(|e| mentions_parse_nothing(&e.body)));
+    assert_eq!(named(&keel), 0, "{:#?}", keel.fake.messages_in(CHANNEL));
+    assert_posted_once_each(&keel, 2);
+    assert_everything_parsed();
+}

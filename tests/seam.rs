@@ -2151,6 +2151,46 @@ async fn forget_me_leaves_no_row_naming_the_member() {
     assert_line(&r, "Active in 28 days (MAU): 2");
 }
 
+/// Where `needle` occurs in the database file and its WAL, as the bytes on disk.
+fn on_disk(dir: &TempDir, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for name in ["keel.db", "keel.db-wal"] {
+        let bytes = std::fs::read(dir.path().join(name)).unwrap_or_default();
+        let hits = bytes
+            .windows(needle.len())
+            .filter(|w| *w == needle.as_bytes())
+            .count();
+        if hits > 0 {
+            found.push(format!("{name}: {hits}"));
+        }
+    }
+    found
+}
+
+/// R8: SQLite leaves a deleted row's bytes in the page's free space, on the
+/// freelist and in older frames of the WAL. With secure_delete and the WAL emptied
+/// once the member is gone, nothing of what they wrote is left in the files.
+#[tokio::test]
+async fn forget_me_leaves_none_of_their_text_in_the_database_file_or_its_wal() {
+    let (dir, app, _clock) = app().await;
+    let stay = actor(&app, "forest", "stay", Role::Member).await;
+    let go = actor(&app, "forest", "zyzzyva", Role::Member).await;
+    ok(&app, &stay, "contribute Watered the hedge").await;
+    ok(&app, &go, "contribute Grafted the Quux-7741 quince tree").await;
+    ok(&app, &go, "kudos @stay for the Quux-7741 hedge").await;
+    ok(&app, &stay, "contribute Mulched the beds").await;
+    assert!(
+        !on_disk(&dir, "Quux-7741").is_empty(),
+        "the scan should find the text before"
+    );
+
+    ok(&app, &go, "forget-me confirm").await;
+    assert_eq!(on_disk(&dir, "Quux-7741"), Vec::<String>::new());
+    assert_eq!(on_disk(&dir, "zyzzyva"), Vec::<String>::new());
+    // What others wrote is still there.
+    assert!(!on_disk(&dir, "Mulched the beds").is_empty());
+}
+
 // ---------------------------------------------------------------------------
 // 5. Tenancy (T1): one community never sees or changes another's data
 // ---------------------------------------------------------------------------

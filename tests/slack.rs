@@ -131,8 +131,14 @@ impl Keel {
     }
 
     async fn command_raw(&self, team: &str, user: &str, text: &str) -> http::Response {
-        self.command_to(team, user, text, &self.fake.response_url())
-            .await
+        self.send_command(
+            team,
+            user,
+            &user.to_lowercase(),
+            text,
+            &self.fake.response_url(),
+        )
+        .await
     }
 
     /// A slash command whose late answers go to `response_url`.
@@ -143,12 +149,36 @@ impl Keel {
         text: &str,
         response_url: &str,
     ) -> http::Response {
+        self.send_command(team, user, &user.to_lowercase(), text, response_url)
+            .await
+    }
+
+    /// A command from `user`, whom Slack calls `name`.
+    async fn command_named(
+        &self,
+        team: &str,
+        user: &str,
+        name: &str,
+        text: &str,
+    ) -> http::Response {
+        self.send_command(team, user, name, text, &self.fake.response_url())
+            .await
+    }
+
+    async fn send_command(
+        &self,
+        team: &str,
+        user: &str,
+        name: &str,
+        text: &str,
+        response_url: &str,
+    ) -> http::Response {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("team_id", team)
             .append_pair("team_domain", &team.to_lowercase())
             .append_pair("channel_id", "C1")
             .append_pair("user_id", user)
-            .append_pair("user_name", &user.to_lowercase())
+            .append_pair("user_name", name)
             .append_pair("command", "/keel")
             .append_pair("text", text)
             .append_pair("response_url", response_url)
@@ -2069,5 +2099,103 @@ async fn an_acknowledged_envelope_left_unhandled_is_handled_after_a_restart() {
         keel::slack::inbox::drain_once(&keel.slack).await.unwrap(),
         0,
         "handled once"
+    );
+}
+
+/// R8: an erasure redacts by the member's id, whatever they are called by then:
+/// the milestones and the digest that named them, in the database and in the
+/// channel, where Slack's copies are edited with chat.update (even once the
+/// milestones are too old to post).
+#[tokio::test]
+async fn erasing_a_renamed_member_edits_every_post_that_named_them() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command("T1", "UADMIN", "setup announcements <#C42|celebrations>")
+        .await;
+    let as_zebulon = keel
+        .command_named(
+            "T1",
+            "U7",
+            "zebulon",
+            "contribute Grafted the Quux-7741 quince",
+        )
+        .await;
+    assert_eq!(as_zebulon.status, 200, "{}", as_zebulon.body);
+    keel.command("T1", "U2", "contribute Watered the hedge")
+        .await;
+    let deliverer = Deliverer::new(
+        keel.app.clone(),
+        vec![Arc::new(SlackNotifier::new(keel.slack.clone()))],
+    );
+    deliverer.deliver_due().await.unwrap();
+    // The weekly digest lists the milestones, hers among them.
+    let next: String =
+        sqlx::query_scalar("SELECT next_run_at FROM schedules WHERE kind = 'digest'")
+            .fetch_one(&keel.app.store().read)
+            .await
+            .unwrap();
+    keel.clock
+        .set(keel::store::parse_ts(&next).unwrap() + chrono::Duration::minutes(1));
+    assert!(keel::app::run_due_schedules(&keel.app).await.unwrap() >= 1);
+    deliverer.deliver_due().await.unwrap();
+    let named = |fake: &FakeSlack| {
+        fake.messages_in("C42")
+            .iter()
+            .map(|m| m.to_string())
+            .filter(|m| {
+                ["zebulon", "quentin", "Quux-7741"]
+                    .iter()
+                    .any(|n| m.contains(n))
+            })
+            .count()
+    };
+    assert_eq!(named(&keel.fake), 3, "her two milestones and the digest");
+
+    // Renamed in Slack, then erased.
+    keel.command_named("T1", "U7", "quentin", "stats me").await;
+    let forgotten = keel
+        .command_named("T1", "U7", "quentin", "forget-me confirm")
+        .await;
+    assert!(
+        forgotten.body.contains("Erased 1 contributions"),
+        "{}",
+        forgotten.body
+    );
+    keel.clock.advance(chrono::Duration::days(8));
+    assert_eq!(deliverer.deliver_due().await.unwrap(), 3);
+
+    assert_eq!(keel.fake.calls("chat.update").len(), 3);
+    assert_eq!(named(&keel.fake), 0, "{:#?}", keel.fake.messages_in("C42"));
+    let texts: Vec<String> = keel
+        .fake
+        .messages_in("C42")
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("The community logged its first contribution!")),
+        "the community's milestone stays: {texts:#?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("Digest") && t.contains("u2 logged their first contribution!")),
+        "the digest stays, without her: {texts:#?}"
+    );
+    let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM announcements")
+        .fetch_all(&keel.app.store().read)
+        .await
+        .unwrap();
+    for body in &bodies {
+        for name in ["zebulon", "quentin", "Quux-7741"] {
+            assert!(!body.contains(name), "{name} in {body}");
+        }
+    }
+    assert_eq!(
+        keel.count("SELECT count(*) FROM announcement_deliveries WHERE status <> 'delivered' AND status <> 'expired'")
+            .await,
+        0
     );
 }

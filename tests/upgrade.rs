@@ -138,3 +138,114 @@ async fn contributions_keep_their_members_after_the_member_index_goes() {
     );
     store.close().await;
 }
+
+/// A database as Keel left it before migration 0012: ada's first contribution
+/// reached the community's first milestone and her own, both announced and
+/// posted, and a digest listed her milestone; bodies named her by text only.
+async fn database_before_0012(path: &std::path::Path) {
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+        .unwrap()
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
+    MIGRATOR.run_to(10, &mut conn).await.unwrap();
+    let body = |title: &str, line: &str| {
+        serde_json::json!({"visibility": "Public", "title": title, "lines": [[{"Text": line}]], "fields": []})
+            .to_string()
+    };
+    let community = body(
+        "🎉 The community logged its first contribution!",
+        "Reached with ada's contribution: “planted oaks”",
+    );
+    let own = body(
+        "🎉 ada logged their first contribution!",
+        "Their contribution: “planted oaks”",
+    );
+    let digest = body(
+        "Digest · forest · last 7 days",
+        "• ada logged their first contribution!",
+    );
+    sqlx::query(
+        "INSERT INTO communities (id, name, contribution_count, created_at)
+             VALUES (1, 'forest', 1, '2026-11-01T09:00:00Z');
+         INSERT INTO workspaces (id, community_id, platform, external_id, name, created_at)
+             VALUES (1, 1, 'console', 'forest', 'forest', '2026-11-01T09:00:00Z');
+         INSERT INTO members (id, community_id, display_name, joined_at, contribution_count)
+             VALUES (1, 1, 'ada', '2026-11-01T09:00:00Z', 1), (2, 1, 'bo', '2026-11-01T09:00:00Z', 0);
+         INSERT INTO identities (workspace_id, external_user_id, member_id) VALUES (1, 'ada', 1), (1, 'bo', 2);
+         INSERT INTO contributions (id, community_id, member_id, description, platform, happened_on, created_at)
+             VALUES (1, 1, 1, 'planted oaks', 'console', '2026-11-02', '2026-11-02T10:00:00Z');
+         INSERT INTO member_daily_activity (community_id, day, member_id, contributions)
+             VALUES (1, '2026-11-02', 1, 1);
+         INSERT INTO milestone_achievements (id, community_id, milestone_key, subject, title, member_id, contribution_id, achieved_at)
+             VALUES (1, 1, 'community.count.1', 'community', 'The community logged its first contribution!', NULL, 1, '2026-11-02T10:00:00.000Z'),
+                    (2, 1, 'member.count.1', 'member:1', 'ada logged their first contribution!', 1, 1, '2026-11-02T10:00:00.000Z');
+         INSERT INTO announcements (id, community_id, kind, achievement_id, about_member_id, body, created_at)
+             VALUES (1, 1, 'milestone', 1, 1, ?1, '2026-11-02T10:00:00.000Z'),
+                    (2, 1, 'milestone', 2, 1, ?2, '2026-11-02T10:00:00.000Z'),
+                    (3, 1, 'digest', NULL, NULL, ?3, '2026-11-09T09:00:00.000Z');
+         INSERT INTO announcement_deliveries (announcement_id, workspace_id, status, next_attempt_at, posted_channel, posted_message)
+             VALUES (1, 1, 'delivered', '2026-11-02T10:00:00.000Z', 'console', '1'),
+                    (2, 1, 'delivered', '2026-11-02T10:00:00.000Z', 'console', '2'),
+                    (3, 1, 'delivered', '2026-11-09T09:00:00.000Z', 'console', '3');",
+    )
+    .bind(community)
+    .bind(own)
+    .bind(digest)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+}
+
+/// Migration 0012 records whom earlier announcements and digests name, so an
+/// erasure after the upgrade redacts them too (whole: their bodies name her by
+/// text, not by id) and edits what was posted.
+#[tokio::test]
+async fn announcements_from_before_0012_are_redacted_by_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keel.db");
+    database_before_0012(&path).await;
+    let store = Store::open(&StoreOptions::new(format!("sqlite://{}", path.display())))
+        .await
+        .unwrap();
+    let named: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT announcement_id, member_id, whole FROM announcement_members ORDER BY 1",
+    )
+    .fetch_all(&store.read)
+    .await
+    .unwrap();
+    assert_eq!(named, [(1, 1, 0), (2, 1, 1), (3, 1, 0)]);
+
+    let clock = std::sync::Arc::new(keel::domain::clock::ManualClock::new(
+        chrono::DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z")
+            .unwrap()
+            .to_utc(),
+    ));
+    let app = keel::app::App::new(store, clock);
+    let ada = app
+        .actor(&keel::domain::Envelope {
+            platform: keel::domain::Platform::Console,
+            workspace_id: "forest".into(),
+            workspace_name: "forest".into(),
+            user_id: "ada".into(),
+            user_name: "ada".into(),
+            role: keel::domain::Role::Member,
+        })
+        .await
+        .unwrap();
+    app.handle_line(&ada, "forget-me confirm").await.unwrap();
+    let bodies = strings(app.store(), "SELECT body FROM announcements ORDER BY id").await;
+    assert_eq!(bodies.len(), 3);
+    for body in &bodies {
+        assert!(!body.contains("ada") && !body.contains("oaks"), "{body}");
+    }
+    let edits = strings(
+        app.store(),
+        "SELECT posted_message FROM announcement_deliveries
+         WHERE status = 'pending' AND action = 'edit' ORDER BY 1",
+    )
+    .await;
+    assert_eq!(edits, ["1", "2", "3"]);
+    app.store().close().await;
+}

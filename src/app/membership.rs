@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::spool::SpoolWriter;
 use crate::store::export::Exported;
 use crate::store::links;
-use crate::store::{communities, export as exporting, forget, kudos as kudos_store};
+use crate::store::{communities, export as exporting, kudos as kudos_store};
 
 use super::App;
 
@@ -119,6 +119,10 @@ pub async fn link_start(app: &App, actor: &Actor, kind: LinkKind) -> Result<Repl
 
 pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> {
     let now = app.now();
+    // Should the code join this account to another member, its contributions move:
+    // found now, on a read snapshot, so the merge holds the lock only to move them.
+    let moving =
+        links::contributions_to_move(&app.store().read, actor.community, actor.member).await?;
     let linked = app
         .store()
         .write(async |conn| {
@@ -141,7 +145,7 @@ pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> 
                     if into == actor.member {
                         return Err(UserError::conflict("That code is for this same account.", "Use it from your other account.").into());
                     }
-                    links::merge_member(conn, actor.community, actor.member, into, now.date_naive()).await?;
+                    links::merge_member(conn, actor.community, actor.member, into, &moving).await?;
                     Ok(Reply::private("Accounts linked").line(
                         "This account and the one that made the code are now one member: contributions, kudos and counts are combined.",
                     ))
@@ -269,16 +273,15 @@ pub async fn forget_me(app: &App, actor: &Actor, confirmed: bool) -> Result<Repl
             .line(Line::new().text("Export your data first with ").code("export me").text(" if you want a copy."))
             .line(Line::new().text("To go ahead: ").code("forget-me confirm")));
     }
-    let now = app.now();
-    let forgotten = app
-        .store()
-        .write(async |conn| {
-            forget::forget_member(conn, actor.community, actor.member, now.date_naive()).await
-        })
-        .await?;
-    app.forget_cached_actors();
+    let erased = super::erasure::forget(app, actor.member).await?;
+    if !erased.finished {
+        return Ok(Reply::private("Being forgotten").line(format!(
+            "Your linked accounts are gone, so nothing more is recorded for you. {} of your contributions are erased so far; the rest go in the background within minutes. Using Keel again starts afresh.",
+            erased.contributions
+        )));
+    }
     Ok(Reply::private("Forgotten").line(format!(
         "Erased {} contributions, {} kudos and {} linked accounts. Using Keel again starts afresh.",
-        forgotten.contributions, forgotten.kudos, forgotten.identities
+        erased.contributions, erased.kudos, erased.identities
     )))
 }

@@ -1,5 +1,6 @@
 //! `mission show | set | history | value add | value remove`.
 
+use crate::domain::actor::FORMER_MEMBER;
 use crate::domain::diff;
 use crate::domain::reply::Line;
 use crate::domain::text::{Reason, Statement, ValueName};
@@ -22,7 +23,7 @@ fn no_mission() -> UserError {
 fn byline(v: &MissionVersion) -> Line {
     Line::new()
         .text(format!("Version {} · ", v.version))
-        .text(v.author.clone().unwrap_or_else(|| "a former member".into()))
+        .text(v.author.clone().unwrap_or_else(|| FORMER_MEMBER.into()))
         .text(" · ")
         .time(v.created_at)
 }

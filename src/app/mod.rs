@@ -4,6 +4,7 @@
 
 mod charts;
 mod contribute;
+mod erasure;
 mod goals;
 mod health;
 mod help;
@@ -17,7 +18,7 @@ mod setup;
 mod stats;
 mod turns;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,11 +31,12 @@ use crate::domain::clock::Clock;
 use crate::domain::command::Command;
 use crate::domain::parse::parse;
 use crate::domain::text::{Name, is_direction_override};
-use crate::domain::{Actor, Envelope, MemberRef, Platform, Reply, Role, UserError};
+use crate::domain::{Actor, Envelope, MemberId, MemberRef, Platform, Reply, Role, UserError};
 use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::store::communities::{self, Member, Resolved};
 
+pub use erasure::{Erased, erase_pending};
 pub use lifecycle::Activity;
 pub use mission::card as mission_card;
 pub use schedules::{digest, next_schedule, run_due_schedules};
@@ -58,6 +60,10 @@ struct Inner {
     actors: Mutex<HashMap<ActorKey, (Resolved, Instant)>>,
     /// Exports and charts wait here for one of a few slots.
     files: turns::Line,
+    /// Woken whenever an erasure is left for the background to finish.
+    erasures: Notify,
+    /// Members whose erasure someone in this process is driving.
+    erasing: Mutex<HashSet<MemberId>>,
 }
 
 /// What the operator sets for the application (see config.example.toml).
@@ -75,6 +81,23 @@ impl Default for Settings {
             freshness: Freshness::default(),
             concurrent_files: DEFAULT_CONCURRENT_FILES,
         }
+    }
+}
+
+/// This process drives a member's erasure while this is held.
+pub(crate) struct ErasureClaim {
+    app: App,
+    member: MemberId,
+}
+
+impl Drop for ErasureClaim {
+    fn drop(&mut self) {
+        self.app
+            .inner
+            .erasing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.member);
     }
 }
 
@@ -104,6 +127,8 @@ impl App {
                 outbox: Notify::new(),
                 actors: Mutex::new(HashMap::new()),
                 files: turns::Line::new(concurrent_files),
+                erasures: Notify::new(),
+                erasing: Mutex::new(HashSet::new()),
             }),
         }
     }
@@ -127,6 +152,25 @@ impl App {
     /// Notified when announcements may be waiting.
     pub fn outbox_signal(&self) -> &Notify {
         &self.inner.outbox
+    }
+
+    /// Notified when an erasure is left for the background to finish.
+    pub fn erasure_signal(&self) -> &Notify {
+        &self.inner.erasures
+    }
+
+    /// Claims a member's erasure for this caller; None while another drives it.
+    pub(crate) fn claim_erasure(&self, member: MemberId) -> Option<ErasureClaim> {
+        let fresh = self
+            .inner
+            .erasing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(member);
+        fresh.then(|| ErasureClaim {
+            app: self.clone(),
+            member,
+        })
     }
 
     /// Resolves a verified envelope to an actor, creating the community, member and

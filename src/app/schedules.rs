@@ -7,7 +7,8 @@ use chrono_tz::Tz;
 
 use crate::domain::cohorts::PeriodKind;
 use crate::domain::metrics;
-use crate::domain::reply::Line;
+use crate::domain::milestones::{Milestone, headline_line};
+use crate::domain::reply::{Line, Span};
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::text::format_number;
 use crate::domain::{CommunityId, Reply};
@@ -258,14 +259,14 @@ pub async fn digest(
     );
 
     reply = reply.field("Milestones reached", compare(reached, reached_before));
-    let titles = stats::milestone_titles(read, community, since, now, 10).await?;
-    if !titles.is_empty() {
+    let listed = stats::milestones_reached_list(read, community, since, now, 10).await?;
+    if !listed.is_empty() {
         reply = reply.line(Line::new().strong("Milestones this period"));
-        for title in &titles {
-            reply = reply.line(Line::new().text(format!("• {title}")));
+        for milestone in &listed {
+            reply = reply.line(Line::new().text("• ").extend(milestone_line(milestone)));
         }
-        if reached as usize > titles.len() {
-            reply = reply.line(format!("…and {} more.", reached as usize - titles.len()));
+        if reached as usize > listed.len() {
+            reply = reply.line(format!("…and {} more.", reached as usize - listed.len()));
         }
     }
 
@@ -297,6 +298,23 @@ pub async fn digest(
         );
     }
     Ok(reply)
+}
+
+/// A milestone as the digest lists it: a member's own names them by reference, so
+/// the digest records them and erasing them takes the line out (R8).
+fn milestone_line(reached: &stats::Reached) -> Line {
+    let built_in = Milestone::built_in(&reached.milestone_key);
+    match (reached.member_id, &reached.member_name, built_in) {
+        (Some(id), Some(name), Some(milestone)) => headline_line(
+            &milestone,
+            Span::Member {
+                id,
+                name: name.clone(),
+            },
+        ),
+        (Some(id), _, _) => Line::new().member(id, &reached.title),
+        _ => Line::new().text(&reached.title),
+    }
 }
 
 /// The current mission, or nothing when there is none to remind of.

@@ -1,6 +1,8 @@
 //! The console adapter: reads commands line by line (typed, or piped from a file),
 //! runs them through the seam as one member, prints the replies, and prints
-//! milestone announcements as they are delivered. The tokenless way to try Keel.
+//! milestone announcements as they are delivered. It also finishes erasures left
+//! under way (by a large `forget-me`, a purge, or an interrupted run). The
+//! tokenless way to try Keel.
 
 pub mod render;
 
@@ -65,6 +67,30 @@ impl Notifier for ConsoleNotifier {
         }
         .boxed()
     }
+
+    /// A terminal cannot change what it printed: it prints the new text, saying
+    /// which announcement it replaces.
+    fn edit<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        posted: &'a Posted,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        async move {
+            let text = render::reply(&delivery.body);
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "✏️ Announcement #{} in {} is now:\n{text}",
+                posted.message, posted.channel
+            )
+            .and_then(|_| out.flush())
+            .map_err(|e| DeliveryError::Retry {
+                after: None,
+                reason: e.to_string(),
+            })
+        }
+        .boxed()
+    }
 }
 
 /// Runs the console until the input ends. Returns how many commands failed.
@@ -91,6 +117,7 @@ pub async fn run(
         .await
         .map_err(|e| Error::internal("console", e.to_string()))?;
     let deliverer = Deliverer::new(app.clone(), vec![Arc::new(ConsoleNotifier)]);
+    finish_erasures(&app).await;
     if interactive {
         println!(
             "Keel console · community “{}” · you are {}{} · `help` lists commands, Ctrl-D quits.",
@@ -155,6 +182,7 @@ pub async fn run(
                 println!("✗ {e}");
             }
         }
+        finish_erasures(&app).await;
         if let Err(e) = deliverer.deliver_due().await {
             tracing::error!(error = %e, "console announcement delivery failed");
         }
@@ -162,6 +190,13 @@ pub async fn run(
     }
     deliverer.deliver_due().await?;
     Ok(failures)
+}
+
+/// Drives any erasure under way to its end.
+async fn finish_erasures(app: &App) {
+    if let Err(e) = crate::app::erase_pending(app, || true).await {
+        tracing::error!(error = %e, "console erasures failed");
+    }
 }
 
 /// Writes an attachment into `dir` without overwriting: `name.csv`, `name-1.csv`…

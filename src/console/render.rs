@@ -6,7 +6,7 @@ fn line(line: &Line) -> String {
     line.0
         .iter()
         .map(|span| match span {
-            Span::Text(s) | Span::Strong(s) => s.clone(),
+            Span::Text(s) | Span::Strong(s) | Span::Member { name: s, .. } => s.clone(),
             Span::Code(s) => format!("`{s}`"),
             Span::Time(t) => t.format("%Y-%m-%d %H:%M UTC").to_string(),
             Span::Day(d) => d.format("%Y-%m-%d").to_string(),

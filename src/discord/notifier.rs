@@ -8,6 +8,10 @@
 //! last embed's footer ("Announcement #12"), where
 //! [`DiscordNotifier::find_posted`] looks for it in the channel's recent messages
 //! when an uncertain attempt is older than that (this needs Read Message History).
+//!
+//! A message whose announcement was redacted since (a member named in it was
+//! erased) is edited in place: PATCH /channels/{channel}/messages/{message}, with
+//! the ids its post returned.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -15,7 +19,8 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use serenity::all::{
-    ChannelId, CreateMessage, GetMessages, Http, Message, MessageId, Nonce, UserId,
+    ChannelId, CreateEmbed, CreateMessage, EditMessage, GetMessages, Http, Message, MessageId,
+    Nonce, UserId,
 };
 use std::sync::Arc;
 
@@ -80,6 +85,34 @@ impl Notifier for DiscordNotifier {
                 .await
                 .map_err(delivery_error)?;
             Ok(posted(&sent))
+        }
+        .boxed()
+    }
+
+    fn edit<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        posted: &'a Posted,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        async move {
+            let (Some(channel), Some(message)) =
+                (snowflake(&posted.channel), snowflake(&posted.message))
+            else {
+                return Err(DeliveryError::Permanent(format!(
+                    "{posted:?} is not a Discord message"
+                )));
+            };
+            let (notice, embeds) =
+                rendered(&delivery.body, Some(&marker_text(delivery.announcement)));
+            let edit = EditMessage::new()
+                .content(notice.unwrap_or_default())
+                .embeds(embeds)
+                .allowed_mentions(render::no_mentions());
+            ChannelId::new(channel)
+                .edit_message(&self.http, MessageId::new(message), edit)
+                .await
+                .map_err(delivery_error)?;
+            Ok(())
         }
         .boxed()
     }
@@ -154,6 +187,18 @@ fn marker_text(announcement: AnnouncementId) -> String {
 /// all; anything past that is cut, with a note, rather than refused. `marker` goes
 /// in the last embed's footer.
 pub fn message(reply: &Reply, marker: Option<&str>) -> CreateMessage {
+    let (notice, embeds) = rendered(reply, marker);
+    let mut message = CreateMessage::new()
+        .embeds(embeds)
+        .allowed_mentions(render::no_mentions());
+    if let Some(notice) = notice {
+        message = message.content(notice);
+    }
+    message
+}
+
+/// A message's embeds, and the note that says it was cut, if it was.
+fn rendered(reply: &Reply, marker: Option<&str>) -> (Option<String>, Vec<CreateEmbed>) {
     let mut total = 0;
     let mut kept = Vec::new();
     let mut pages = render::pages(reply);
@@ -175,13 +220,8 @@ pub fn message(reply: &Reply, marker: Option<&str>) -> CreateMessage {
     if let (Some(marker), true, Some(last)) = (marker, shortened, kept.last_mut()) {
         last.footer = Some(marker.to_string());
     }
-    let mut message = CreateMessage::new()
-        .embeds(kept.iter().map(render::Page::embed).collect())
-        .allowed_mentions(render::no_mentions());
-    if shortened {
-        message = message.content("(Shortened to fit Discord's limits.)");
-    }
-    message
+    let notice = shortened.then(|| "(Shortened to fit Discord's limits.)".to_string());
+    (notice, kept.iter().map(render::Page::embed).collect())
 }
 
 /// Rate limits, server errors and connections refused are worth retrying; a call

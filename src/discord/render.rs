@@ -177,7 +177,7 @@ pub fn line(line: &Line) -> String {
     line.0
         .iter()
         .map(|span| match span {
-            Span::Text(s) => escape(s),
+            Span::Text(s) | Span::Member { name: s, .. } => escape(s),
             Span::Strong(s) if s.trim().is_empty() => escape(s),
             Span::Strong(s) => format!("**{}**", escape(s)),
             Span::Code(s) => format!("`{}`", s.replace('`', "ˋ")),

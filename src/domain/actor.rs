@@ -28,6 +28,10 @@ id_type!(
     AnnouncementId
 );
 
+/// How Keel names a member who is gone: authorship that outlives them, and a
+/// member being erased, whose name goes first.
+pub const FORMER_MEMBER: &str = "a former member";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Platform {
     Console,

@@ -1,6 +1,7 @@
 //! What milestone announcements say. Built once when the milestone is reached and
 //! stored in the outbox, so every platform posts the same words.
 
+use super::actor::MemberId;
 use super::milestones::{Milestone, headline};
 use super::reply::{Line, Reply};
 use super::text::format_number;
@@ -51,10 +52,11 @@ pub fn progress_bar(progress: f64, target: f64) -> String {
     format!("{}{}", "▰".repeat(filled), "▱".repeat(10 - filled))
 }
 
-/// The announcement for a milestone reached by one contribution.
+/// The announcement for a milestone reached by one contribution, by `member`
+/// (their id and name).
 pub fn milestone(
     milestone: &Milestone,
-    member_name: &str,
+    (member, member_name): (MemberId, &str),
     description: &str,
     goal: Option<&GoalFigures<'_>>,
 ) -> Reply {
@@ -73,11 +75,23 @@ pub fn milestone(
                 .text(progress_text(g.progress, g.target, g.unit)),
         );
     }
+    // The line that quotes the contribution names its author, so erasing them
+    // takes it out (R8).
     let who = match milestone {
-        Milestone::MemberCount(_) => "Their contribution: ".to_string(),
-        _ => format!("Reached with {member_name}'s contribution: "),
+        Milestone::MemberCount(_) => Line::new().text("Their contribution: "),
+        _ => Line::new()
+            .text("Reached with ")
+            .member(member, member_name)
+            .text("'s contribution: "),
     };
-    reply.line(Line::new().text(who).text(format!("“{description}”")))
+    reply.line(who.text(format!("“{description}”")))
+}
+
+/// What an announcement says once the member it was about has been erased: posted
+/// in place of it, or edited into the message that carried it.
+pub fn removed() -> Reply {
+    Reply::public("Announcement removed")
+        .line("The member it was about asked Keel to erase their data.")
 }
 
 #[cfg(test)]
@@ -104,7 +118,7 @@ mod tests {
         };
         let r = milestone(
             &Milestone::GoalPercent(25),
-            "Alice",
+            (MemberId(3), "Alice"),
             "Planted oaks",
             Some(&g),
         );
@@ -114,5 +128,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Alice's contribution"), "{text}");
+        // The line naming her goes with her; the goal's progress stays.
+        let redacted = r.without_member(MemberId(3)).plain();
+        assert!(!redacted.contains("Alice"), "{redacted}");
+        assert!(!redacted.contains("Planted oaks"), "{redacted}");
+        assert!(redacted.contains("250 / 1,000 trees"), "{redacted}");
     }
 }

@@ -3,6 +3,7 @@
 //! the database's unique key then makes each crossing count once.
 
 use super::actor::{GoalId, MemberId};
+use super::reply::{Line, Span};
 use super::text::{format_number, reached};
 
 /// Community contribution counts worth celebrating: 1, 10, 25, 50, 100, 250, 500,
@@ -55,6 +56,17 @@ impl Milestone {
             Milestone::MemberCount(n) => format!("member.count.{n}"),
             Milestone::GoalPercent(p) => format!("goal.percent.{p}"),
             Milestone::Custom { id, .. } => format!("custom.{id}"),
+        }
+    }
+
+    /// The built-in milestone a stored key names (custom ones need their row).
+    pub fn built_in(key: &str) -> Option<Milestone> {
+        let (kind, n) = key.rsplit_once('.')?;
+        match kind {
+            "community.count" => n.parse().ok().map(Milestone::CommunityCount),
+            "member.count" => n.parse().ok().map(Milestone::MemberCount),
+            "goal.percent" => n.parse().ok().map(Milestone::GoalPercent),
+            _ => None,
         }
     }
 }
@@ -134,19 +146,34 @@ pub fn ordinal(n: i64) -> String {
 
 /// The headline of an achievement, for announcements and `milestone list`.
 pub fn headline(milestone: &Milestone, subject_name: &str) -> String {
+    headline_line(milestone, Span::Text(subject_name.to_string())).plain()
+}
+
+/// The headline as a line around `subject`: a member reference for a member's
+/// milestone, so a digest that lists it names them by id (R8).
+pub fn headline_line(milestone: &Milestone, subject: Span) -> Line {
+    let around = |before: &str, after: String| {
+        let mut line = Line::new();
+        if !before.is_empty() {
+            line = line.text(before);
+        }
+        line.0.push(subject.clone());
+        line.text(after)
+    };
     match milestone {
         Milestone::CommunityCount(1) => "The community logged its first contribution!".into(),
         Milestone::CommunityCount(n) => format!(
             "The community reached {} contributions!",
             format_number(*n as f64)
-        ),
-        Milestone::MemberCount(1) => format!("{subject_name} logged their first contribution!"),
+        )
+        .into(),
+        Milestone::MemberCount(1) => around("", " logged their first contribution!".into()),
         Milestone::MemberCount(n) => {
-            format!("{subject_name} logged their {} contribution!", ordinal(*n))
+            around("", format!(" logged their {} contribution!", ordinal(*n)))
         }
-        Milestone::GoalPercent(100) => format!("Goal met: {subject_name}!"),
-        Milestone::GoalPercent(p) => format!("{subject_name} is {p}% of the way there!"),
-        Milestone::Custom { title, .. } => format!("Milestone reached: {title}!"),
+        Milestone::GoalPercent(100) => around("Goal met: ", "!".into()),
+        Milestone::GoalPercent(p) => around("", format!(" is {p}% of the way there!")),
+        Milestone::Custom { title, .. } => format!("Milestone reached: {title}!").into(),
     }
 }
 
@@ -224,6 +251,24 @@ mod tests {
             headline(&Milestone::CommunityCount(1000), ""),
             "The community reached 1,000 contributions!"
         );
+        assert_eq!(
+            headline(&Milestone::GoalPercent(100), "Trees"),
+            "Goal met: Trees!"
+        );
+        let line = headline_line(
+            &Milestone::MemberCount(1),
+            Span::Member {
+                id: MemberId(4),
+                name: "Alice".into(),
+            },
+        );
+        assert_eq!(line.plain(), "Alice logged their first contribution!");
+        assert!(line.names(MemberId(4)));
+        assert_eq!(
+            Milestone::built_in(&Milestone::MemberCount(50).key()),
+            Some(Milestone::MemberCount(50))
+        );
+        assert_eq!(Milestone::built_in("custom.3"), None);
         assert_eq!(ordinal(1), "1st");
         assert_eq!(ordinal(12), "12th");
         assert_eq!(ordinal(22), "22nd");

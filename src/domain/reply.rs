@@ -2,11 +2,13 @@
 //! (console text, Discord embed, Slack Block Kit) and escapes user text for its
 //! platform, so nothing a member typed can ping anyone.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::actor::MemberId;
 use crate::spool::Spool;
 
 /// Who may see a reply. Personal stats, health and every error are private.
@@ -30,6 +32,10 @@ pub enum Span {
     Time(DateTime<Utc>),
     /// A calendar day.
     Day(NaiveDate),
+    /// A member, shown by the name they had when the line was written. Stored
+    /// bodies are redacted by this id when the member is erased (R8), whatever
+    /// they are called by then.
+    Member { id: MemberId, name: String },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -59,6 +65,24 @@ impl Line {
         self.0.push(Span::Day(d));
         self
     }
+    pub fn member(mut self, id: MemberId, name: impl Into<String>) -> Self {
+        self.0.push(Span::Member {
+            id,
+            name: name.into(),
+        });
+        self
+    }
+    /// This line followed by the spans of `more`.
+    pub fn extend(mut self, more: Line) -> Self {
+        self.0.extend(more.0);
+        self
+    }
+    /// Whether the line names `member`.
+    pub fn names(&self, member: MemberId) -> bool {
+        self.0
+            .iter()
+            .any(|span| matches!(span, Span::Member { id, .. } if *id == member))
+    }
     /// A calendar day as chat platforms show it (1 Dec 2026): the same for every
     /// reader, unlike a moment, which each sees in their own time zone.
     pub fn written_day(d: NaiveDate) -> String {
@@ -71,6 +95,7 @@ impl Line {
             .iter()
             .map(|span| match span {
                 Span::Text(s) | Span::Strong(s) | Span::Code(s) => s.clone(),
+                Span::Member { name, .. } => name.clone(),
                 Span::Time(t) => t.format("%Y-%m-%d %H:%M UTC").to_string(),
                 Span::Day(d) => d.format("%Y-%m-%d").to_string(),
             })
@@ -274,6 +299,50 @@ impl Reply {
     pub fn is_private(&self) -> bool {
         self.visibility == Visibility::Private
     }
+    /// The members its lines and fields name.
+    pub fn members_named(&self) -> BTreeSet<MemberId> {
+        self.lines
+            .iter()
+            .chain(self.fields.iter().map(|f| &f.value))
+            .flat_map(|line| &line.0)
+            .filter_map(|span| match span {
+                Span::Member { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect()
+    }
+    /// The reply without the lines and fields that name `member`.
+    pub fn without_member(&self, member: MemberId) -> Reply {
+        Reply {
+            lines: self
+                .lines
+                .iter()
+                .filter(|l| !l.names(member))
+                .cloned()
+                .collect(),
+            fields: self
+                .fields
+                .iter()
+                .filter(|f| !f.value.names(member))
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
+    }
+    /// Member references to `from` now refer to `into` (the two were merged).
+    pub fn renumber_member(&mut self, from: MemberId, into: MemberId) {
+        let lines = self
+            .lines
+            .iter_mut()
+            .chain(self.fields.iter_mut().map(|f| &mut f.value));
+        for span in lines.flat_map(|line| line.0.iter_mut()) {
+            if let Span::Member { id, .. } = span
+                && *id == from
+            {
+                *id = into;
+            }
+        }
+    }
     /// Everything in the reply as plain text, one line per line or field.
     pub fn plain(&self) -> String {
         let mut out = Vec::new();
@@ -287,5 +356,58 @@ impl Reply {
                 .map(|f| format!("{}: {}", f.name, f.value.plain())),
         );
         out.join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_member_is_shown_by_name_and_taken_out_by_id() {
+        let (ann, bo) = (MemberId(1), MemberId(2));
+        let reply = Reply::public("Digest")
+            .line(
+                Line::new()
+                    .text("• ")
+                    .member(ann, "Ann")
+                    .text(" logged their first contribution!"),
+            )
+            .line(
+                Line::new()
+                    .text("• ")
+                    .member(bo, "Bo")
+                    .text(" logged their 10th contribution!"),
+            )
+            .line("The community reached 100 contributions!")
+            .field("Top", Line::new().member(ann, "Ann"));
+        assert_eq!(
+            reply.lines[0].plain(),
+            "• Ann logged their first contribution!"
+        );
+        assert_eq!(reply.members_named(), BTreeSet::from([ann, bo]));
+
+        // Renamed since, or not: the id decides.
+        let without = reply.without_member(ann);
+        assert_eq!(
+            without.plain(),
+            "Digest\n• Bo logged their 10th contribution!\nThe community reached 100 contributions!"
+        );
+        assert_eq!(without.members_named(), BTreeSet::from([bo]));
+
+        let mut merged = reply.clone();
+        merged.renumber_member(bo, ann);
+        assert_eq!(merged.members_named(), BTreeSet::from([ann]));
+        assert_eq!(merged.without_member(ann).lines.len(), 1);
+    }
+
+    #[test]
+    fn bodies_stored_before_member_references_still_read() {
+        let stored = r#"{"visibility":"Public","title":"t","lines":[[{"Text":"a"}]],"fields":[]}"#;
+        let reply: Reply = serde_json::from_str(stored).unwrap();
+        assert!(reply.members_named().is_empty());
+        let with = Reply::public("t").line(Line::new().member(MemberId(7), "Ann"));
+        let json = serde_json::to_string(&with).unwrap();
+        assert_eq!(serde_json::from_str::<Reply>(&json).unwrap(), with);
     }
 }

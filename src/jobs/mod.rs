@@ -1,7 +1,9 @@
-//! Background work, owned and stoppable: announcement delivery and schedules. Work
+//! Background work, owned and stoppable: announcement delivery, schedules, window
+//! totals and erasures. Work
 //! that must outlive a restart is a row in a table, never a sleeping task; on
 //! shutdown each loop finishes what it is doing and stops.
 
+pub mod erasures;
 pub mod outbox;
 pub mod scheduler;
 pub mod windows;

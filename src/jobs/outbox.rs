@@ -24,6 +24,12 @@
 //!   with it, in order.
 //! - At shutdown, calls in flight are abandoned at once; their deliveries stay
 //!   pending (uncertain) and are resolved after the restart.
+//! - A message already posted whose announcement was redacted since (its member
+//!   was erased) is edited in place ([`Notifier::edit`]), at the channel and
+//!   message id its post kept. An edit sets the message to the body as it is, so
+//!   repeating one does no harm: it needs no record of uncertain attempts, and it
+//!   never expires. A post or edit that went out with a body redacted meanwhile is
+//!   followed by another edit (the body's revision tells).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -39,7 +45,7 @@ use super::Shutdown;
 use crate::app::App;
 use crate::domain::{AnnouncementId, Platform, WorkspaceId};
 use crate::error::Result;
-use crate::store::outbox::{self, Delivery, Outcome, Posted};
+use crate::store::outbox::{self, Action, Delivery, Outcome, Posted};
 use crate::store::parse_ts;
 
 /// Why a delivery did not go through.
@@ -76,7 +82,21 @@ pub trait Notifier: Send + Sync + 'static {
         let _ = uncertain;
         Box::pin(async { Ok(Vec::new()) })
     }
-    /// The least time between two posts to one workspace.
+    /// Changes the message `posted` made for this delivery to show its body as it
+    /// is now (redacted). The same edit may be made twice.
+    fn edit<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        posted: &'a Posted,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        let _ = (delivery, posted);
+        Box::pin(async {
+            Err(DeliveryError::Permanent(
+                "this platform's notifier cannot edit a posted message".into(),
+            ))
+        })
+    }
+    /// The least time between two posts (or edits) to one workspace.
     fn pace(&self) -> Duration {
         Duration::ZERO
     }
@@ -321,7 +341,12 @@ impl Inner {
     ) -> Result<Option<Resolved>> {
         let uncertain: Vec<Delivery> = due
             .iter()
-            .filter(|d| d.uncertain() && d.recipient.is_none() && !self.expired(d))
+            .filter(|d| {
+                d.action == Action::Post
+                    && d.uncertain()
+                    && d.recipient.is_none()
+                    && !self.expired(d)
+            })
             .cloned()
             .collect();
         if uncertain.is_empty() {
@@ -363,10 +388,12 @@ impl Inner {
                 Some(posted) if delivery.uncertain() && delivery.recipient.is_none() => {
                     tracing::info!(announcement = %delivery.announcement, workspace = %delivery.workspace,
                         "an uncertain announcement was posted after all; not posting it again");
+                    // Which revision that attempt posted is unknown: any body but
+                    // the first gets an edit.
                     self.app
                         .store()
                         .write(async |conn| {
-                            outbox::mark_delivered(conn, &delivery, posted, now).await
+                            outbox::mark_delivered(conn, &delivery, posted, 0, now).await
                         })
                         .await?;
                     count += 1;
@@ -382,6 +409,9 @@ impl Inner {
 
     fn expired(&self, d: &Delivery) -> bool {
         let now = self.app.now();
+        if d.action == Action::Edit {
+            return false;
+        }
         d.expires_at.is_some_and(|at| at <= now)
             || (d.kind == outbox::Kind::Milestone
                 && d.created_at + self.app.freshness().milestone_max_age <= now)
@@ -389,6 +419,16 @@ impl Inner {
 
     async fn attempt(&self, notifier: &dyn Notifier, delivery: &Delivery) -> Result<Attempt> {
         let store = self.app.store();
+        if delivery.action == Action::Edit {
+            let Some(posted) = &delivery.posted else {
+                let reason = "an edit of a message that was never posted";
+                store
+                    .write(async |conn| outbox::mark_failed(conn, delivery, reason).await)
+                    .await?;
+                return Ok(Attempt::Dropped);
+            };
+            return self.edit(notifier, delivery, posted).await;
+        }
         if self.expired(delivery) {
             store
                 .write(async |conn| outbox::mark_expired(conn, delivery).await)
@@ -422,7 +462,10 @@ impl Inner {
             None => Ok(Attempt::Interrupted),
             Some(Ok(posted)) => {
                 store
-                    .write(async |conn| outbox::mark_delivered(conn, delivery, &posted, now).await)
+                    .write(async |conn| {
+                        outbox::mark_delivered(conn, delivery, &posted, delivery.revision, now)
+                            .await
+                    })
                     .await?;
                 Ok(Attempt::Delivered)
             }
@@ -438,6 +481,63 @@ impl Inner {
             }
             Some(Err(DeliveryError::Permanent(reason))) => {
                 tracing::error!(platform = %delivery.platform, announcement = %delivery.announcement, %reason, "announcement cannot be delivered");
+                store
+                    .write(async |conn| outbox::mark_failed(conn, delivery, &reason).await)
+                    .await?;
+                Ok(Attempt::Dropped)
+            }
+        }
+    }
+
+    /// Edits a posted message to show the body as it is now. Any failure to answer
+    /// is a plain retry: the same edit made twice does no harm.
+    async fn edit(
+        &self,
+        notifier: &dyn Notifier,
+        delivery: &Delivery,
+        posted: &Posted,
+    ) -> Result<Attempt> {
+        let store = self.app.store();
+        if !self.keep_pace(notifier.pace(), delivery.workspace).await {
+            return Ok(Attempt::Interrupted);
+        }
+        store
+            .write(async |conn| outbox::begin_edit(conn, delivery).await)
+            .await?;
+        let outcome = self
+            .call(
+                notifier.edit(delivery, posted),
+                "editing a posted announcement",
+            )
+            .await;
+        self.last_post
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(delivery.workspace, Instant::now());
+        let now = self.app.now();
+        match outcome {
+            None => Ok(Attempt::Interrupted),
+            Some(Ok(())) => {
+                store
+                    .write(async |conn| {
+                        outbox::mark_delivered(conn, delivery, posted, delivery.revision, now).await
+                    })
+                    .await?;
+                Ok(Attempt::Delivered)
+            }
+            Some(Err(DeliveryError::Retry { after, reason })) => {
+                self.hold(delivery, after, &reason, Outcome::NotPosted)
+                    .await?;
+                Ok(Attempt::Held)
+            }
+            Some(Err(DeliveryError::Uncertain(reason))) => {
+                self.hold(delivery, None, &reason, Outcome::NotPosted)
+                    .await?;
+                Ok(Attempt::Held)
+            }
+            Some(Err(DeliveryError::Permanent(reason))) => {
+                tracing::error!(platform = %delivery.platform, announcement = %delivery.announcement, %reason,
+                    "a posted announcement cannot be edited");
                 store
                     .write(async |conn| outbox::mark_failed(conn, delivery, &reason).await)
                     .await?;

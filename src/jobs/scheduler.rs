@@ -14,10 +14,17 @@ pub async fn run(app: App, mut shutdown: Shutdown) {
             .write(async |conn| communities::purge_due(conn, now).await)
             .await
         {
-            Ok(0) => {}
-            Ok(n) => {
+            Ok(purged) if purged.workspaces == 0 => {}
+            Ok(purged) => {
                 app.forget_cached_actors();
-                tracing::info!(workspaces = n, "purged the data of removed workspaces");
+                if purged.members_to_erase > 0 {
+                    app.erasure_signal().notify_one();
+                }
+                tracing::info!(
+                    workspaces = purged.workspaces,
+                    members_to_erase = purged.members_to_erase,
+                    "purged the data of removed workspaces"
+                );
             }
             Err(e) => tracing::error!(error = %e, "purging removed workspaces failed"),
         }

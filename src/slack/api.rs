@@ -48,7 +48,9 @@ pub fn delivery_error(e: SlackClientError) -> DeliveryError {
             let code = api.code.clone();
             match code.as_str() {
                 "channel_not_found" | "not_in_channel" | "is_archived" | "invalid_auth"
-                | "account_inactive" | "token_revoked" | "missing_scope" => {
+                | "account_inactive" | "token_revoked" | "missing_scope"
+                // chat.update: the message is gone, or may no longer be changed.
+                | "message_not_found" | "cant_update_message" | "edit_window_closed" => {
                     DeliveryError::Permanent(format!("Slack refused: {code}"))
                 }
                 _ => DeliveryError::Retry {

@@ -10,6 +10,9 @@
 //! app outside its Marketplace one such call a minute per workspace, with at most
 //! 15 messages (PLATFORMS.md), so the call is made only for uncertain attempts,
 //! at most once a minute per workspace, and its Retry-After is honoured.
+//!
+//! A post whose announcement was redacted since (a member named in it was erased)
+//! is edited with chat.update, at the channel and `ts` its post returned.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -106,12 +109,8 @@ impl Notifier for SlackNotifier {
                 }
             };
             let token = self.token(&delivery.workspace_external_id).await?;
-            let mut content = render::content(&render::message(&delivery.body));
-            content.metadata = Some(SlackMessageMetadata {
-                event_type: MARKER_EVENT.into(),
-                event_payload: Some(HashMap::from([("delivery".into(), delivery.marker())])),
-            });
-            let request = SlackApiChatPostMessageRequest::new(SlackChannelId(to), content);
+            let request =
+                SlackApiChatPostMessageRequest::new(SlackChannelId(to), content(delivery));
             let posted = api::within(
                 self.slack.call_timeout,
                 self.slack
@@ -125,6 +124,29 @@ impl Notifier for SlackNotifier {
                 channel: posted.channel.0,
                 message: posted.ts.0,
             })
+        }
+        .boxed()
+    }
+
+    fn edit<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        posted: &'a Posted,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        async move {
+            let token = self.token(&delivery.workspace_external_id).await?;
+            let request = SlackApiChatUpdateRequest::new(
+                SlackChannelId(posted.channel.clone()),
+                content(delivery),
+                SlackTs(posted.message.clone()),
+            );
+            api::within(
+                self.slack.call_timeout,
+                self.slack.client.open_session(&token).chat_update(&request),
+            )
+            .await
+            .map_err(api::delivery_error)?;
+            Ok(())
         }
         .boxed()
     }
@@ -201,6 +223,16 @@ impl Notifier for SlackNotifier {
         }
         .boxed()
     }
+}
+
+/// The delivery's body as a message, with the metadata that names the delivery.
+fn content(delivery: &Delivery) -> SlackMessageContent {
+    let mut content = render::content(&render::message(&delivery.body));
+    content.metadata = Some(SlackMessageMetadata {
+        event_type: MARKER_EVENT.into(),
+        event_payload: Some(HashMap::from([("delivery".into(), delivery.marker())])),
+    });
+    content
 }
 
 /// A moment as Slack's `ts`: seconds and microseconds since the epoch.

@@ -24,7 +24,7 @@ fn mrkdwn(line: &Line) -> String {
     line.0
         .iter()
         .map(|span| match span {
-            Span::Text(s) => escape(s),
+            Span::Text(s) | Span::Member { name: s, .. } => escape(s),
             Span::Strong(s) => format!("*{}*", escape(s).replace('*', "∗")),
             Span::Code(s) => format!("`{}`", escape(s).replace('`', "'")),
             Span::Time(t) => format!(

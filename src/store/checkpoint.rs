@@ -76,6 +76,19 @@ impl Checkpointer {
         }
     }
 
+    /// Copies the whole WAL into the database and empties the WAL file, so that no
+    /// older version of a page (an erased member's text) stays in it. It never
+    /// waits: while a writer or a reader is using the WAL it copies what it can
+    /// and returns false, and the caller tries again. While it runs it holds the
+    /// write lock, for as long as copying the last frames and two syncs take.
+    pub(super) async fn truncate(&self) -> Result<bool> {
+        let (busy, _frames, _copied): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(busy == 0)
+    }
+
     pub(super) async fn close(&self) {
         self.pool.close().await;
     }

@@ -374,7 +374,8 @@ pub async fn mark_returned(conn: &mut SqliteConnection, member: MemberId) -> Res
     Ok(returned > 0)
 }
 
-/// Members of a community whose display name is `name`, ignoring case.
+/// Members of a community whose display name is `name`, ignoring case; not those
+/// being erased.
 pub async fn members_named(
     db: impl SqliteExecutor<'_>,
     community: CommunityId,
@@ -382,7 +383,9 @@ pub async fn members_named(
 ) -> Result<Vec<Member>> {
     Ok(sqlx::query_as(
         "SELECT id, community_id, display_name, joined_at, away_since, contribution_count
-         FROM members WHERE community_id = ? AND display_name = ? COLLATE NOCASE ORDER BY id LIMIT 5",
+         FROM members WHERE community_id = ? AND display_name = ? COLLATE NOCASE
+           AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.member_id = members.id)
+         ORDER BY id LIMIT 5",
     )
     .bind(community)
     .bind(name)
@@ -521,16 +524,41 @@ pub async fn schedule_purge(
     Ok(())
 }
 
+/// What a purge removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub workspaces: u64,
+    /// Members of a community that lives on (it spans other workspaces) whose
+    /// last identity went with the workspace: their erasure is requested, and the
+    /// erasure job removes the rest of them.
+    pub members_to_erase: u64,
+}
+
 /// Deletes workspaces whose purge time has passed, and their communities once no
-/// workspace is left (everything of a community cascades from its row).
-pub async fn purge_due(conn: &mut SqliteConnection, now: DateTime<Utc>) -> Result<u64> {
+/// workspace is left (everything of a community cascades from its row). A member
+/// of a community that lives on, left without any identity, can never ask to be
+/// forgotten: their erasure is requested here (R8).
+pub async fn purge_due(conn: &mut SqliteConnection, now: DateTime<Utc>) -> Result<Purged> {
     let due: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT id, community_id FROM workspaces WHERE purge_after IS NOT NULL AND purge_after <= ?",
     )
     .bind(ts(now))
     .fetch_all(&mut *conn)
     .await?;
+    let mut purged = Purged::default();
     for (workspace, community) in &due {
+        let stranded: Vec<MemberId> = sqlx::query_scalar(
+            "SELECT DISTINCT i.member_id FROM identities i
+             WHERE i.workspace_id = ?1
+               AND NOT EXISTS (SELECT 1 FROM identities o WHERE o.member_id = i.member_id AND o.workspace_id <> ?1)
+               AND EXISTS (SELECT 1 FROM workspaces w WHERE w.community_id = ?2 AND w.id <> ?1)",
+        )
+        .bind(workspace)
+        .bind(community)
+        .fetch_all(&mut *conn)
+        .await?;
+        super::forget::request_all(conn, &stranded, super::forget::Reason::Purge, now).await?;
+        purged.members_to_erase += stranded.len() as u64;
         sqlx::query("DELETE FROM workspaces WHERE id = ?")
             .bind(workspace)
             .execute(&mut *conn)
@@ -539,8 +567,9 @@ pub async fn purge_due(conn: &mut SqliteConnection, now: DateTime<Utc>) -> Resul
             .bind(community)
             .execute(&mut *conn)
             .await?;
+        purged.workspaces += 1;
     }
-    Ok(due.len() as u64)
+    Ok(purged)
 }
 
 /// Whether the community takes milestones in its digest only, not one post each.

@@ -881,7 +881,7 @@ async fn write_batch(
             };
             let body = announce::milestone(
                 &milestone,
-                &r.member_name,
+                (r.member, &r.member_name),
                 &r.description,
                 goal_figures
                     .as_ref()
@@ -929,6 +929,7 @@ async fn write_batch(
         let rows = serde_json::to_string(&crossings.iter().map(|c| &c.row).collect::<Vec<_>>())?;
         let achieved = script.push(milestones::RECORD_CROSSED, &[&rows])?;
         script.push(outbox::ANNOUNCE_CROSSED, &[&rows])?;
+        script.push(outbox::NAME_CROSSED, &[&rows])?;
         script.push(outbox::DELIVER_CROSSED, &[&rows])?;
         Some(achieved)
     };

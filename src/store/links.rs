@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::SqliteConnection;
+use sqlx::{SqliteConnection, SqlitePool};
 
 use super::activity::{self, Counts};
-use super::ts;
+use super::{ts, windows};
 use crate::domain::command::LinkKind;
 use crate::domain::{CommunityId, MemberId, WorkspaceId};
 use crate::error::Result;
@@ -158,26 +158,69 @@ pub async fn workspace_count(conn: &mut SqliteConnection, community: CommunityId
     )
 }
 
+/// A member's contributions, found on a read snapshot before a merge takes the
+/// write lock: filtering the community's index for them is the one read that grows
+/// with the community (about 75 ms in one of a million), so it is kept off the lock.
+#[derive(Debug, Clone, Default)]
+pub struct Moving {
+    ids: Vec<i64>,
+    /// The newest contribution id the snapshot saw; theirs after it are found
+    /// under the lock, cheaply, by id.
+    newest: i64,
+}
+
+/// What [`merge_member`] will move of `member`'s contributions.
+pub async fn contributions_to_move(
+    read: &SqlitePool,
+    community: CommunityId,
+    member: MemberId,
+) -> Result<Moving> {
+    let mut snapshot = read.begin().await?;
+    let newest: i64 = sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM contributions")
+        .fetch_one(&mut *snapshot)
+        .await?;
+    let counted: i64 = sqlx::query_scalar(
+        "SELECT COALESCE((SELECT contribution_count FROM members WHERE id = ?), 0)",
+    )
+    .bind(member)
+    .fetch_one(&mut *snapshot)
+    .await?;
+    let ids = if counted > 0 {
+        sqlx::query_scalar("SELECT id FROM contributions WHERE community_id = ? AND member_id = ?")
+            .bind(community)
+            .bind(member)
+            .fetch_all(&mut *snapshot)
+            .await?
+    } else {
+        Vec::new()
+    };
+    snapshot.rollback().await?;
+    Ok(Moving { ids, newest })
+}
+
 /// Folds member `from` into member `into` (same community): identities,
-/// contributions, kudos, activity and counts all move; `from` is removed.
+/// contributions, kudos, activity and counts all move; `from` is removed. Every
+/// figure is adjusted by the two members' own rows (R6): no community-wide rebuild.
 pub async fn merge_member(
     conn: &mut SqliteConnection,
     community: CommunityId,
     from: MemberId,
     into: MemberId,
-    today: chrono::NaiveDate,
+    moving: &Moving,
 ) -> Result<()> {
     // Kudos between the two would become kudos to oneself: take them out first.
-    let between: Vec<(i64, i64, String)> = sqlx::query_as(
-        "SELECT from_member_id, to_member_id, created_at FROM kudos
+    let between: Vec<(i64, MemberId, MemberId, String)> = sqlx::query_as(
+        "SELECT id, from_member_id, to_member_id, created_at FROM kudos
          WHERE (from_member_id = ?1 AND to_member_id = ?2) OR (from_member_id = ?2 AND to_member_id = ?1)",
     )
     .bind(from)
     .bind(into)
     .fetch_all(&mut *conn)
     .await?;
-    for (giver, receiver, at) in between {
-        let on = super::parse_ts(&at)?.date_naive();
+    let counted = windows::counted_up_to(conn, community).await?;
+    let mut removed: Vec<windows::Entry> = Vec::new();
+    for (id, giver, receiver, at) in &between {
+        let on = super::parse_ts(at)?.date_naive();
         let given = Counts {
             kudos_given: -1,
             ..Counts::default()
@@ -186,18 +229,41 @@ pub async fn merge_member(
             kudos_received: -1,
             ..Counts::default()
         };
-        activity::adjust(conn, community, MemberId(giver), on, given).await?;
-        activity::adjust(conn, community, MemberId(receiver), on, received).await?;
+        activity::adjust(conn, community, *giver, on, given).await?;
+        activity::adjust(conn, community, *receiver, on, received).await?;
+        if counted.is_some_and(|(_, seen)| *id <= seen) {
+            removed.push((*receiver, on, 0, -1));
+        }
     }
     activity::withdraw_member(conn, community, from).await?;
     activity::withdraw_member(conn, community, into).await?;
-    // By community: contributions are indexed by community, not by member
-    // (migration 0008).
+    // By id: contributions are indexed by community, not by member (migration
+    // 0008), and those recorded since the snapshot are found after its newest id.
     sqlx::query(
-        "UPDATE contributions SET member_id = ?1 WHERE community_id = ?2 AND member_id = ?3",
+        "UPDATE contributions SET member_id = ?1 WHERE id IN (SELECT value FROM json_each(?2)) AND member_id = ?3",
+    )
+    .bind(into)
+    .bind(serde_json::to_string(&moving.ids)?)
+    .bind(from)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE contributions SET member_id = ?1 WHERE community_id = ?2 AND id > ?3 AND member_id = ?4",
     )
     .bind(into)
     .bind(community)
+    .bind(moving.newest)
+    .bind(from)
+    .execute(&mut *conn)
+    .await?;
+    // Their announcements now name the member they became, for a later erasure;
+    // those of `from`'s own milestones outlive the milestones (which go with
+    // `from`), so that their posts can still be edited.
+    super::redaction::renumber_member(conn, from, into).await?;
+    sqlx::query(
+        "UPDATE announcements SET achievement_id = NULL
+         WHERE achievement_id IN (SELECT id FROM milestone_achievements WHERE member_id = ?)",
+    )
     .bind(from)
     .execute(&mut *conn)
     .await?;
@@ -228,7 +294,6 @@ pub async fn merge_member(
         "UPDATE goals SET created_by = ?2 WHERE created_by = ?1",
         "UPDATE milestones SET created_by = ?2 WHERE created_by = ?1",
         "UPDATE announcements SET about_member_id = ?2 WHERE about_member_id = ?1",
-        "DELETE FROM members WHERE id = ?1",
     ];
     for sql in statements {
         sqlx::query(sql)
@@ -237,6 +302,11 @@ pub async fn merge_member(
             .execute(&mut *conn)
             .await?;
     }
-    activity::add_member(conn, community, into).await?;
-    super::windows::rebuild_all(conn, community, today).await
+    // The window totals: `from`'s move to `into`, less the kudos between them.
+    windows::merge_members(conn, community, from, into, &removed).await?;
+    sqlx::query("DELETE FROM members WHERE id = ?")
+        .bind(from)
+        .execute(&mut *conn)
+        .await?;
+    activity::add_member(conn, community, into).await
 }

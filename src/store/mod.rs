@@ -22,6 +22,7 @@ pub mod milestones;
 pub mod mission;
 pub mod outbox;
 pub mod private_files;
+pub mod redaction;
 pub mod schedules;
 mod script;
 #[cfg(feature = "slack")]
@@ -92,7 +93,11 @@ impl Store {
             })
             .foreign_keys(true)
             .busy_timeout(options.busy_timeout)
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // Deleted content is overwritten with zeros, in b-tree pages and on the
+            // freelist alike, so erased text is not left in the file (R8). It costs
+            // nothing on the contribution path, which only ever adds rows.
+            .pragma("secure_delete", "on");
         if !options.url.contains(":memory:") && !options.url.contains("mode=memory") {
             private_files::prepare_database(connect.get_filename())?;
         }
@@ -121,9 +126,12 @@ impl Store {
         tracing::info!(sqlite_version = %version, url = %redact_url(&options.url), "database open");
         let file = Some(connect.get_filename().to_path_buf())
             .filter(|f| !options.url.contains(":memory:") && f.exists());
+        // Its checkpoints never wait on a busy handler: a PASSIVE one never does,
+        // and a TRUNCATE one (scrubbing the WAL) retries rather than hold the lock
+        // while it waits for readers.
         let checkpoints = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(connect)
+            .connect_with(connect.busy_timeout(Duration::ZERO))
             .await?;
         let wal_restart = checkpoint::WalRestart::default();
         let custom_milestones = milestones::CustomHint::default();
@@ -180,6 +188,24 @@ impl Store {
         let counted = windows::count_since_marks(&self.read, community).await?;
         self.write(async |conn| windows::catch_up_counted(conn, community, today, counted).await)
             .await
+    }
+
+    /// Empties the WAL once nothing uses it, so no older version of a page (an
+    /// erased member's text) stays in the WAL file; tries for up to `patience`.
+    /// Returns how long the last attempt held the write lock, or None if the WAL
+    /// stayed in use throughout.
+    pub async fn scrub_wal(&self, patience: Duration) -> Result<Option<Duration>> {
+        let started = std::time::Instant::now();
+        loop {
+            let attempt = std::time::Instant::now();
+            if self.checkpointer.truncate().await? {
+                return Ok(Some(attempt.elapsed()));
+            }
+            if started.elapsed() >= patience {
+                return Ok(None);
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     pub fn contributions(&self) -> &contributions::Writer {

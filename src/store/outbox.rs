@@ -1,6 +1,8 @@
 //! The outbox: announcements written in the same transaction as their cause, one
 //! delivery row per workspace (or one private message to a member), each attempt
-//! recorded before it is made and each outcome after (see migration 0010).
+//! recorded before it is made and each outcome after (see migration 0010). Each
+//! announcement records the members it names (migration 0012), so that erasing one
+//! redacts it and edits the messages it was posted as ([`super::redaction`]).
 
 use chrono::{DateTime, Utc};
 use sqlx::{SqliteConnection, SqliteExecutor};
@@ -44,11 +46,32 @@ impl Kind {
     }
 }
 
+/// What a delivery does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Post the announcement.
+    Post,
+    /// Edit the message an earlier post made to show the announcement as it is now
+    /// (redacted): safe to repeat, so never uncertain, and never expired.
+    Edit,
+}
+
+impl Action {
+    fn parse(s: &str) -> Result<Action> {
+        match s {
+            "post" => Ok(Action::Post),
+            "edit" => Ok(Action::Edit),
+            other => Err(Error::internal("stored delivery action", other.to_string())),
+        }
+    }
+}
+
 pub struct NewAnnouncement<'a> {
     pub community: CommunityId,
     pub kind: Kind,
     pub achievement_id: Option<i64>,
-    /// The member it names, so forgetting them removes it.
+    /// The member it is about (a message to them), so erasing them redacts it whole.
+    /// Members its body names by reference are recorded too, for their lines alone.
     pub about_member: Option<MemberId>,
     pub body: &'a Reply,
     /// When it stops being worth posting (a digest: when the next one is due).
@@ -75,6 +98,18 @@ pub(super) const ANNOUNCE_CROSSED: &str = concat!(
     just_achieved!(),
     " JOIN communities AS c ON c.id = a.community_id AND c.milestones_in_digest_only = 0
      ORDER BY j.key"
+);
+
+/// Records the member each of [`ANNOUNCE_CROSSED`]'s announcements names (the
+/// contributor): whole when it is their own milestone, else for the line quoting
+/// their contribution.
+pub(super) const NAME_CROSSED: &str = concat!(
+    "INSERT INTO announcement_members (announcement_id, member_id, whole)
+     SELECT n.id, j.value->>'about', a.member_id IS NOT NULL FROM ",
+    just_achieved!(),
+    " JOIN announcements AS n ON n.achievement_id = a.id
+     WHERE j.value->>'about' IS NOT NULL
+     ON CONFLICT DO NOTHING"
 );
 
 /// When a delivery queued at `$at` for the workspace `$w` falls due: then, or once
@@ -168,6 +203,27 @@ async fn insert_announcement(
     .bind(new.expires_at.map(ts))
     .fetch_one(&mut *conn)
     .await?;
+    let mut named: Vec<serde_json::Value> = new
+        .body
+        .members_named()
+        .into_iter()
+        .filter(|m| Some(*m) != new.about_member)
+        .map(|m| serde_json::json!({"member": m, "whole": 0}))
+        .collect();
+    if let Some(about) = new.about_member {
+        named.push(serde_json::json!({"member": about, "whole": 1}));
+    }
+    if !named.is_empty() {
+        sqlx::query(
+            "INSERT INTO announcement_members (announcement_id, member_id, whole)
+             SELECT ?, value->>'member', value->>'whole' FROM json_each(?) WHERE true
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(serde_json::to_string(&named)?)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(id)
 }
 
@@ -192,9 +248,15 @@ pub struct Delivery {
     /// How many attempts ended that way.
     pub uncertain_attempts: i64,
     pub created_at: DateTime<Utc>,
-    /// After this it is not posted at all.
+    /// After this it is not posted at all (an edit has no end).
     pub expires_at: Option<DateTime<Utc>>,
     pub body: Reply,
+    pub action: Action,
+    /// Where an earlier post landed: what an edit changes.
+    pub posted: Option<Posted>,
+    /// The body's revision: a post or edit that went out with an older one is
+    /// followed by an edit.
+    pub revision: i64,
 }
 
 impl Delivery {
@@ -210,71 +272,71 @@ impl Delivery {
     }
 }
 
-type DueRow = (
-    i64,
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    Option<String>,
-    i64,
-    String,
-    Option<String>,
-    String,
-);
+#[derive(sqlx::FromRow)]
+struct DueRow {
+    announcement_id: i64,
+    workspace_id: i64,
+    community_id: i64,
+    platform: String,
+    kind: String,
+    external_id: String,
+    announce_channel: Option<String>,
+    recipient: Option<String>,
+    attempts: i64,
+    attempt_started_at: Option<String>,
+    uncertain_attempts: i64,
+    created_at: String,
+    expires_at: Option<String>,
+    body: String,
+    action: String,
+    posted_channel: Option<String>,
+    posted_message: Option<String>,
+    revision: i64,
+}
 
 const DUE_COLUMNS: &str =
     "SELECT d.announcement_id, d.workspace_id, a.community_id, w.platform, a.kind, w.external_id,
         w.announce_channel, d.recipient, d.attempts, d.attempt_started_at, d.uncertain_attempts,
-        a.created_at, a.expires_at, a.body
+        a.created_at, a.expires_at, a.body, d.action, d.posted_channel, d.posted_message, a.revision
      FROM announcement_deliveries d
      JOIN announcements a ON a.id = d.announcement_id
      JOIN workspaces w ON w.id = d.workspace_id";
 
-/// Which deliveries can go at all: private messages, and posts to workspaces that
-/// have an announcement channel (the console prints them in its session, needing
-/// none). The others wait, unfetched, until an organiser sets one ([`make_due`]),
-/// or until they expire.
-const DELIVERABLE: &str =
-    "(d.recipient IS NOT NULL OR w.announce_channel IS NOT NULL OR w.platform = 'console')";
+/// Which deliveries can go at all: edits of messages already posted, private
+/// messages, and posts to workspaces that have an announcement channel (the console
+/// prints them in its session, needing none). The others wait, unfetched, until an
+/// organiser sets one ([`make_due`]), or until they expire.
+const DELIVERABLE: &str = "(d.action = 'edit' OR d.recipient IS NOT NULL
+     OR w.announce_channel IS NOT NULL OR w.platform = 'console')";
 
 fn delivery(row: DueRow) -> Result<Delivery> {
-    let (
-        announcement,
-        workspace,
-        community,
-        platform,
-        kind,
-        external,
-        channel,
-        recipient,
-        attempts,
-        attempt_started_at,
-        uncertain_attempts,
-        created_at,
-        expires_at,
-        body,
-    ) = row;
+    let posted = match (row.posted_channel, row.posted_message) {
+        (Some(channel), Some(message)) => Some(Posted { channel, message }),
+        _ => None,
+    };
     Ok(Delivery {
-        announcement: AnnouncementId(announcement),
-        workspace: WorkspaceId(workspace),
-        community: CommunityId(community),
-        platform: Platform::from_db(&platform)
-            .ok_or_else(|| Error::internal("stored platform", platform.clone()))?,
-        kind: Kind::parse(&kind)?,
-        workspace_external_id: external,
-        channel,
-        recipient,
-        attempts,
-        attempt_started_at: attempt_started_at.as_deref().map(parse_ts).transpose()?,
-        uncertain_attempts,
-        created_at: parse_ts(&created_at)?,
-        expires_at: expires_at.as_deref().map(parse_ts).transpose()?,
-        body: serde_json::from_str(&body)?,
+        announcement: AnnouncementId(row.announcement_id),
+        workspace: WorkspaceId(row.workspace_id),
+        community: CommunityId(row.community_id),
+        platform: Platform::from_db(&row.platform)
+            .ok_or_else(|| Error::internal("stored platform", row.platform.clone()))?,
+        kind: Kind::parse(&row.kind)?,
+        workspace_external_id: row.external_id,
+        channel: row.announce_channel,
+        recipient: row.recipient,
+        attempts: row.attempts,
+        attempt_started_at: row
+            .attempt_started_at
+            .as_deref()
+            .map(parse_ts)
+            .transpose()?,
+        uncertain_attempts: row.uncertain_attempts,
+        created_at: parse_ts(&row.created_at)?,
+        expires_at: row.expires_at.as_deref().map(parse_ts).transpose()?,
+        body: serde_json::from_str(&row.body)?,
+        action: Action::parse(&row.action)?,
+        posted,
+        revision: row.revision,
     })
 }
 
@@ -350,6 +412,20 @@ pub async fn begin_attempt(
     Ok(())
 }
 
+/// Counts an edit's attempt (for the backoff should it fail). An edit needs no
+/// record of its start: making it twice does no harm.
+pub async fn begin_edit(conn: &mut SqliteConnection, d: &Delivery) -> Result<()> {
+    sqlx::query(
+        "UPDATE announcement_deliveries SET attempts = attempts + 1
+         WHERE announcement_id = ? AND workspace_id = ? AND status = 'pending'",
+    )
+    .bind(d.announcement)
+    .bind(d.workspace)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Where a post landed: kept so that a later redaction can edit it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Posted {
@@ -358,19 +434,27 @@ pub struct Posted {
     pub message: String,
 }
 
-/// Marks delivered, with where it landed; false if it was not pending (someone
-/// else delivered it).
+/// Marks delivered, with where it landed, when what went out was the body's
+/// `revision`; a body changed since (redacted) leaves the delivery pending, as an
+/// edit of that message, due now. False if it was not pending (someone else
+/// delivered it).
 pub async fn mark_delivered(
     conn: &mut SqliteConnection,
     d: &Delivery,
     posted: &Posted,
+    revision: i64,
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE announcement_deliveries SET status = 'delivered', delivered_at = ?, last_error = NULL,
-            attempt_started_at = NULL, posted_channel = ?, posted_message = ?
-         WHERE announcement_id = ? AND workspace_id = ? AND status = 'pending'",
+        "UPDATE announcement_deliveries SET
+            status = CASE WHEN a.revision = ?1 THEN 'delivered' ELSE 'pending' END,
+            action = CASE WHEN a.revision = ?1 THEN action ELSE 'edit' END,
+            delivered_at = ?2, next_attempt_at = ?2, last_error = NULL, attempt_started_at = NULL,
+            posted_channel = ?3, posted_message = ?4
+         FROM (SELECT revision FROM announcements WHERE id = ?5) AS a
+         WHERE announcement_id = ?5 AND workspace_id = ?6 AND status = 'pending'",
     )
+    .bind(revision)
     .bind(ts(now))
     .bind(&posted.channel)
     .bind(&posted.message)
@@ -462,8 +546,9 @@ async fn finish(
     Ok(())
 }
 
-/// Expires every pending delivery that has outlived its use: milestones older than
-/// `milestone_max_age`, and anything past its own `expires_at`. Returns how many.
+/// Expires every pending post that has outlived its use: milestones older than
+/// `milestone_max_age`, and anything past its own `expires_at`. Edits of what was
+/// posted never expire: a redaction is due however late. Returns how many.
 pub async fn expire_stale(
     conn: &mut SqliteConnection,
     now: DateTime<Utc>,
@@ -471,9 +556,9 @@ pub async fn expire_stale(
 ) -> Result<u64> {
     let done = sqlx::query(
         "UPDATE announcement_deliveries SET status = 'expired'
-         WHERE status = 'pending' AND announcement_id IN (
+         WHERE status = 'pending' AND action = 'post' AND announcement_id IN (
             SELECT a.id FROM announcement_deliveries d JOIN announcements a ON a.id = d.announcement_id
-            WHERE d.status = 'pending'
+            WHERE d.status = 'pending' AND d.action = 'post'
               AND (a.expires_at <= ?1 OR (a.kind = 'milestone' AND a.created_at <= ?2)))",
     )
     .bind(ts(now))

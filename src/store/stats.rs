@@ -473,16 +473,29 @@ pub async fn daily(
 
 /// Titles of milestones reached in `[from, to)`, oldest first (at most `limit`),
 /// read in the order of the index on their time, so only the page shown is read.
-pub async fn milestone_titles(
+/// A milestone reached, as the digest lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Reached {
+    pub title: String,
+    pub milestone_key: String,
+    /// The member whose own milestone it is, with their name now.
+    pub member_id: Option<MemberId>,
+    pub member_name: Option<String>,
+}
+
+/// The milestones reached in `[from, to)`, oldest first.
+pub async fn milestones_reached_list(
     db: impl SqliteExecutor<'_>,
     community: CommunityId,
     from: chrono::DateTime<chrono::Utc>,
     to: chrono::DateTime<chrono::Utc>,
     limit: i64,
-) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT title FROM milestone_achievements WHERE community_id = ? AND achieved_at >= ? AND achieved_at < ?
-         ORDER BY achieved_at, id LIMIT ?",
+) -> Result<Vec<Reached>> {
+    Ok(sqlx::query_as(
+        "SELECT a.title, a.milestone_key, a.member_id, m.display_name AS member_name
+         FROM milestone_achievements a LEFT JOIN members m ON m.id = a.member_id
+         WHERE a.community_id = ? AND a.achieved_at >= ? AND a.achieved_at < ?
+         ORDER BY a.achieved_at, a.id LIMIT ?",
     )
     .bind(community)
     .bind(super::ts(from))

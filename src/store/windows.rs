@@ -47,30 +47,69 @@ async fn record(
     let Some(latest) = entries.iter().map(|e| e.1).max() else {
         return Ok(());
     };
+    let kept = kept(conn, community).await?;
+    let mut current = Vec::new();
+    for window in WINDOWS {
+        match kept.iter().find(|(w, _)| *w == window) {
+            Some(&(_, on)) => current.push((window, on)),
+            None => rebuild(conn, community, window, latest).await?,
+        }
+    }
+    apply_deltas(conn, community, &inside(&current, entries)).await?;
+    for (window, on) in current {
+        if latest > on {
+            roll(conn, community, window, on, latest).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The windows kept for a community, with the day each ends on.
+async fn kept(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+) -> Result<Vec<(u32, NaiveDate)>> {
     let kept: Vec<(u32, String)> =
         sqlx::query_as("SELECT window_days, as_of FROM community_windows WHERE community_id = ?")
             .bind(community)
             .fetch_all(&mut *conn)
             .await?;
-    let mut current = Vec::new();
-    for window in WINDOWS {
-        match kept.iter().find(|(w, _)| *w == window) {
-            Some((_, on)) => current.push((window, parse_day(on)?)),
-            None => rebuild(conn, community, window, latest).await?,
-        }
-    }
-    let inside: Vec<(u32, &Entry)> = current
+    kept.into_iter()
+        .map(|(window, on)| Ok((window, parse_day(&on)?)))
+        .collect()
+}
+
+/// A change to one member's totals in one window: (window, member, contributions,
+/// kudos received).
+type Delta = (u32, MemberId, i64, i64);
+
+/// The entries that fall inside each window, as changes to its totals.
+fn inside(windows: &[(u32, NaiveDate)], entries: &[Entry]) -> Vec<Delta> {
+    windows
         .iter()
         .flat_map(|&(window, on)| {
             let first = on - Days::new(u64::from(window) - 1);
             entries
                 .iter()
                 .filter(move |e| e.1 >= first && e.1 <= on)
-                .map(move |e| (window, e))
+                .map(move |&(member, _, contributions, kudos)| {
+                    (window, member, contributions, kudos)
+                })
         })
-        .collect();
-    let mut histogram = Histogram::read(conn, community, &inside).await?;
-    for chunk in inside.chunks(500) {
+        .collect()
+}
+
+/// Adds changes to members' totals (never below zero), keeping the histogram.
+async fn apply_deltas(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    deltas: &[Delta],
+) -> Result<()> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let mut histogram = Histogram::read(conn, community, deltas).await?;
+    for chunk in deltas.chunks(500) {
         let sql = format!(
             "INSERT INTO member_window_totals (community_id, window_days, member_id, contributions, kudos_received)
              VALUES {} ON CONFLICT (community_id, window_days, member_id) DO UPDATE SET
@@ -79,7 +118,7 @@ async fn record(
             values_placeholders(chunk.len(), 5)
         );
         let mut q = sqlx::query(built(sql));
-        for (window, (member, _, contributions, kudos)) in chunk {
+        for (window, member, contributions, kudos) in chunk {
             histogram.apply(*window, *member, *contributions);
             q = q
                 .bind(community)
@@ -90,13 +129,95 @@ async fn record(
         }
         q.execute(&mut *conn).await?;
     }
-    histogram.write(conn, community).await?;
-    for (window, on) in current {
-        if latest > on {
-            roll(conn, community, window, on, latest).await?;
-        }
+    histogram.write(conn, community).await
+}
+
+/// Takes rows that were counted out of the totals (erased rows: `entries` are
+/// negative), for the windows kept, and drops totals left with nothing. Costs what
+/// the entries cost: no window is rebuilt or rolled.
+pub async fn take_out(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    entries: &[Entry],
+) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
     }
+    let kept = kept(conn, community).await?;
+    let deltas = inside(&kept, entries);
+    apply_deltas(conn, community, &deltas).await?;
+    let members: BTreeSet<MemberId> = deltas.iter().map(|d| d.1).collect();
+    drop_empty(conn, community, &members).await
+}
+
+/// Folds member `from`'s totals into `into`'s (the two were merged), less
+/// `removed`: counted rows between them that the merge erased (kudos to oneself).
+pub async fn merge_members(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    from: MemberId,
+    into: MemberId,
+    removed: &[Entry],
+) -> Result<()> {
+    let moved: Vec<(u32, i64, i64)> = sqlx::query_as(
+        "DELETE FROM member_window_totals WHERE community_id = ? AND member_id = ?
+         RETURNING window_days, contributions, kudos_received",
+    )
+    .bind(community)
+    .bind(from)
+    .fetch_all(&mut *conn)
+    .await?;
+    let kept = kept(conn, community).await?;
+    let removed: Vec<Entry> = removed
+        .iter()
+        .map(|&(member, on, c, k)| (if member == from { into } else { member }, on, c, k))
+        .collect();
+    let mut deltas: Vec<Delta> = moved
+        .into_iter()
+        .map(|(window, c, k)| (window, into, c, k))
+        .collect();
+    deltas.extend(inside(&kept, &removed));
+    apply_deltas(conn, community, &deltas).await?;
+    drop_empty(conn, community, &BTreeSet::from([into])).await?;
+    note_rebuild(conn, community).await
+}
+
+/// Deletes these members' totals that count nothing (a rebuild would not make them).
+async fn drop_empty(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    members: &BTreeSet<MemberId>,
+) -> Result<()> {
+    let ids: Vec<i64> = members.iter().map(|m| m.0).collect();
+    sqlx::query(
+        "DELETE FROM member_window_totals WHERE community_id = ? AND member_id IN (SELECT value FROM json_each(?))
+           AND contributions <= 0 AND kudos_received <= 0",
+    )
+    .bind(community)
+    .bind(serde_json::to_string(&ids)?)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
+}
+
+/// Tells a catch-up counted on a read snapshot before this transaction to count
+/// again (see [`catch_up_counted`]): rows it counted may be gone, or belong to a
+/// member who is.
+pub async fn note_rebuild(conn: &mut SqliteConnection, community: CommunityId) -> Result<()> {
+    sqlx::query("UPDATE community_window_marks SET rebuilds = rebuilds + 1 WHERE community_id = ?")
+        .bind(community)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How far the totals have counted: rows with ids up to these (contributions,
+/// kudos) are in them, those after are not yet. None before the first count.
+pub async fn counted_up_to(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+) -> Result<Option<(i64, i64)>> {
+    Ok(marks(conn, community).await?.map(|m| m.counted))
 }
 
 /// Moves a window from `from` to `to`: days leaving are taken out, days entering
@@ -353,7 +474,7 @@ async fn apply(
 
 /// Recomputes every window from the daily rows, ending `today` (or later, if a
 /// window already reached further), and marks everything as counted. For bulk
-/// loads and after members are erased, merged or moved.
+/// loads and after a workspace moves to another community.
 pub async fn rebuild_all(
     conn: &mut SqliteConnection,
     community: CommunityId,
@@ -471,9 +592,9 @@ impl Histogram {
     async fn read(
         conn: &mut SqliteConnection,
         community: CommunityId,
-        changes: &[(u32, &Entry)],
+        changes: &[Delta],
     ) -> Result<Histogram> {
-        let members: BTreeSet<MemberId> = changes.iter().map(|(_, e)| e.0).collect();
+        let members: BTreeSet<MemberId> = changes.iter().map(|d| d.1).collect();
         let ids: Vec<i64> = members.into_iter().map(|m| m.0).collect();
         let found: Vec<(u32, MemberId, i64)> = sqlx::query_as(
             "SELECT window_days, member_id, contributions FROM member_window_totals

@@ -60,7 +60,8 @@ struct Script {
     connection: Option<Connection>,
     /// When each interaction was dispatched, by id.
     dispatched: HashMap<u64, Instant>,
-    /// Messages posted to channels, oldest first, as Discord returns them.
+    /// Messages posted to channels, oldest first, as Discord returns them; an
+    /// edit (PATCH) changes them in place.
     channel_messages: Vec<Value>,
     /// The next post to a channel is kept, then its connection drops before the
     /// answer's body arrives.
@@ -682,6 +683,29 @@ async fn rest(
                     .unwrap();
             }
             axum::Json(posted).into_response()
+        }
+        ("PATCH", ["channels", channel, "messages", id]) => {
+            let mut script = fake.script.lock().unwrap();
+            match script
+                .channel_messages
+                .iter_mut()
+                .find(|m| m["channel_id"] == *channel && m["id"] == *id)
+            {
+                Some(message) => {
+                    for field in ["content", "embeds"] {
+                        if let Some(value) = json_body.get(field) {
+                            message[field] = value.clone();
+                        }
+                    }
+                    message["edited_timestamp"] = json!("2026-11-26T10:05:00.000000+00:00");
+                    axum::Json(message.clone()).into_response()
+                }
+                None => (
+                    StatusCode::NOT_FOUND,
+                    axum::Json(json!({"message": "Unknown Message", "code": 10008})),
+                )
+                    .into_response(),
+            }
         }
         ("GET", ["channels", channel, "messages"]) => {
             let param = |name: &str| {

@@ -50,7 +50,8 @@ pub struct Script {
     pub grant_org_wide: bool,
     /// How long to take over the next answer to a method.
     pub slow_next: HashMap<String, std::time::Duration>,
-    /// Every message posted, as conversations.history returns them, oldest first.
+    /// Every message posted, as conversations.history returns them, oldest first;
+    /// chat.update changes them in place.
     pub history: Vec<Value>,
     /// Posts to these channels are kept, then never answered.
     pub hang_channels: std::collections::HashSet<String>,
@@ -279,6 +280,25 @@ fn answer(script: &mut Script, method: &str, call: &Call) -> Answer {
             }
             json!({"ok": true, "channel": channel, "ts": ts,
                    "message": {"ts": ts, "text": "posted"}})
+        }
+        "chat.update" => {
+            let body = call.json();
+            let (channel, ts) = (body["channel"].clone(), body["ts"].clone());
+            match script
+                .history
+                .iter_mut()
+                .find(|m| m["channel"] == channel && m["ts"] == ts)
+            {
+                Some(message) => {
+                    for field in ["text", "blocks", "metadata"] {
+                        message[field] = body[field].clone();
+                    }
+                    message["edited"] = json!({"user": "UBOT", "ts": ts});
+                    json!({"ok": true, "channel": channel, "ts": ts,
+                           "message": {"text": body["text"], "edited": {"user": "UBOT", "ts": ts}}})
+                }
+                None => json!({"ok": false, "error": "message_not_found"}),
+            }
         }
         "conversations.history" => {
             let param = |name: &str| {

@@ -1,0 +1,232 @@
+//! Drives erasures (`forget-me confirm`, and members a purge leaves without an
+//! identity) through the steps of [`crate::store::forget`], each its own write
+//! transaction, so the write lock is held for what one step's rows need and then
+//! handed on (R6). `forget-me` drives its own erasure for a while and answers; the
+//! background job (`keel run`) and the console drive the rest, and any erasure a
+//! restart interrupted, from its row in `erasures`.
+
+use std::time::{Duration, Instant};
+
+use sqlx::SqliteConnection;
+
+use super::App;
+use crate::domain::MemberId;
+use crate::error::Result;
+use crate::store::forget::{self, Plan, Reason};
+
+/// What an erasure did, and what it cost the writer.
+#[derive(Debug, Clone, Default)]
+pub struct Erased {
+    pub contributions: u64,
+    pub kudos: u64,
+    pub identities: i64,
+    /// Messages already posted, queued to be edited without the member.
+    pub edits: u64,
+    /// Write transactions taken, and the longest any held the write lock
+    /// (the WAL scrub included).
+    pub transactions: u32,
+    pub longest_hold: Duration,
+    /// Every row of the member is gone.
+    pub finished: bool,
+}
+
+impl Erased {
+    fn held(&mut self, step: &'static str, hold: Duration) {
+        self.transactions += 1;
+        self.longest_hold = self.longest_hold.max(hold);
+        tracing::debug!(
+            step,
+            hold_us = hold.as_micros() as u64,
+            "erasure step committed"
+        );
+    }
+}
+
+/// How long `forget-me` works on its erasure before it answers; the background
+/// finishes what is left (a member with tens of thousands of contributions).
+const INLINE_BUDGET: Duration = Duration::from_secs(2);
+/// How long an erasure waits for readers to leave the WAL before scrubbing it is
+/// left for later.
+const SCRUB_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Runs one step in its own write transaction and notes how long it held the lock.
+async fn step<T>(
+    app: &App,
+    erased: &mut Erased,
+    name: &'static str,
+    work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
+) -> Result<T> {
+    let mut tx = app.store().begin_write().await?;
+    let held = Instant::now();
+    match work(&mut tx).await {
+        Ok(out) => {
+            tx.commit().await?;
+            erased.held(name, held.elapsed());
+            Ok(out)
+        }
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+/// `forget-me confirm`: the member's identities go at once, then their rows, for
+/// up to [`INLINE_BUDGET`]; whatever is left then goes in the background.
+pub async fn forget(app: &App, member: MemberId) -> Result<Erased> {
+    let mut erased = Erased::default();
+    let Some(_claim) = app.claim_erasure(member) else {
+        // Another request is at it already (the same command sent twice).
+        return Ok(erased);
+    };
+    let Some(plan) = forget::plan(&app.store().read, member).await? else {
+        return Ok(erased);
+    };
+    let now = app.now();
+    let nothing_else = plan.contributions.is_empty() && plan.kudos.is_empty();
+    let (identities, redacted, finished) = step(app, &mut erased, "request", async |conn| {
+        let identities = forget::request(conn, member, Reason::ForgetMe, now).await?;
+        let redacted = forget::detach(conn, &plan, now).await?;
+        // A member with no contributions or kudos is gone in this one transaction.
+        let finished = nothing_else && forget::finish(conn, &plan, now).await?;
+        Ok((identities, redacted, finished))
+    })
+    .await?;
+    app.forget_cached_actors();
+    erased.identities = identities;
+    erased.edits += redacted.edits;
+    erased.finished = finished;
+    if !finished {
+        let deadline = Instant::now() + INLINE_BUDGET;
+        erased.finished =
+            rounds(app, plan, true, &mut erased, || Instant::now() < deadline).await?;
+    }
+    if erased.edits > 0 {
+        app.outbox_signal().notify_one();
+    }
+    if erased.finished {
+        scrub(app, member, &mut erased).await?;
+    } else {
+        app.erasure_signal().notify_one();
+    }
+    Ok(erased)
+}
+
+/// Drives every erasure under way to its end, while `go_on` says so; returns how
+/// many members were erased. The background job and the console call this.
+pub async fn erase_pending(app: &App, go_on: impl Fn() -> bool) -> Result<usize> {
+    let mut done = 0;
+    for (member, rows_gone) in forget::pending(&app.store().read).await? {
+        if !go_on() {
+            break;
+        }
+        let Some(_claim) = app.claim_erasure(member) else {
+            continue;
+        };
+        let mut erased = Erased::default();
+        if !rows_gone {
+            match forget::plan(&app.store().read, member).await? {
+                Some(plan) => {
+                    if !rounds(app, plan, false, &mut erased, &go_on).await? {
+                        break;
+                    }
+                }
+                None => {
+                    // The member row went with their community.
+                    let now = app.now();
+                    step(app, &mut erased, "gone", async |conn| {
+                        forget::mark_erased(conn, member, now).await
+                    })
+                    .await?;
+                }
+            }
+            if erased.edits > 0 {
+                app.outbox_signal().notify_one();
+            }
+            tracing::info!(
+                member = %member,
+                contributions = erased.contributions,
+                kudos = erased.kudos,
+                transactions = erased.transactions,
+                longest_hold_ms = erased.longest_hold.as_secs_f64() * 1000.0,
+                "member erased"
+            );
+        }
+        if scrub(app, member, &mut erased).await? {
+            done += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// Erases the planned rows chunk by chunk, then the member, going round again for
+/// anything recorded meanwhile. False if `go_on` stopped it first: the erasure row
+/// keeps the work for later.
+async fn rounds(
+    app: &App,
+    mut plan: Plan,
+    mut detached: bool,
+    erased: &mut Erased,
+    go_on: impl Fn() -> bool,
+) -> Result<bool> {
+    let member = plan.member;
+    loop {
+        let now = app.now();
+        if !detached {
+            let redacted = step(app, erased, "detach", async |conn| {
+                forget::detach(conn, &plan, now).await
+            })
+            .await?;
+            erased.edits += redacted.edits;
+        }
+        for chunk in plan.contributions.chunks(forget::CHUNK) {
+            if !go_on() {
+                return Ok(false);
+            }
+            erased.contributions += step(app, erased, "contributions", async |conn| {
+                forget::erase_contributions(conn, &plan, chunk).await
+            })
+            .await?;
+        }
+        for chunk in plan.kudos.chunks(forget::CHUNK) {
+            if !go_on() {
+                return Ok(false);
+            }
+            erased.kudos += step(app, erased, "kudos", async |conn| {
+                forget::erase_kudos(conn, &plan, chunk).await
+            })
+            .await?;
+        }
+        if step(app, erased, "finish", async |conn| {
+            forget::finish(conn, &plan, now).await
+        })
+        .await?
+        {
+            erased.finished = true;
+            return Ok(true);
+        }
+        // Recorded for them since the plan was made: another round.
+        plan = match forget::plan(&app.store().read, member).await? {
+            Some(plan) => plan,
+            None => return Ok(true),
+        };
+        detached = false;
+    }
+}
+
+/// Empties the WAL of the erased member's text and ends the erasure; false (the
+/// erasure row kept for the next try) while readers keep the WAL in use.
+async fn scrub(app: &App, member: MemberId, erased: &mut Erased) -> Result<bool> {
+    match app.store().scrub_wal(SCRUB_PATIENCE).await? {
+        Some(hold) => erased.held("scrub", hold),
+        None => {
+            tracing::warn!(member = %member, "the WAL stayed in use; scrubbing it is left for the next try");
+            return Ok(false);
+        }
+    }
+    step(app, erased, "forgotten", async |conn| {
+        forget::forgotten(conn, member).await
+    })
+    .await?;
+    Ok(true)
+}
