@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 /// Longer than a signature stays valid (300 s either way).
 const MEMORY: Duration = Duration::from_secs(660);
+/// The most remembered at once (about 100 MB): past it the oldest are forgotten
+/// first. Eleven minutes of a sustained 20,000 commands a second would be more
+/// than 13 million, far past what one workspace sends.
+const MOST: usize = 1_000_000;
 
 #[derive(Default)]
 pub struct RecentTriggers {
@@ -30,7 +34,7 @@ impl RecentTriggers {
         }
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         while let Some((at, _)) = seen.order.front() {
-            if at.elapsed() < MEMORY {
+            if at.elapsed() < MEMORY && seen.order.len() < MOST {
                 break;
             }
             if let Some((_, old)) = seen.order.pop_front() {
