@@ -17,7 +17,6 @@
 mod support;
 use support::env;
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -27,7 +26,7 @@ use keel::app::App;
 use keel::config::{Config, Secret};
 use keel::domain::clock::SystemClock;
 use keel::slack::crypto::TokenKey;
-use keel::slack::{Slack, server, signature};
+use keel::slack::{Slack, server};
 use keel::store::{Store, StoreOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -71,30 +70,22 @@ async fn start(dir: &Path, adjust: impl FnOnce(&mut Config)) -> Running {
     }
 }
 
-/// A wrk script sending signed contributions from 1,000 members, and printing
-/// its percentiles.
-fn contributions_script(dir: &Path) -> std::path::PathBuf {
-    let ts = chrono::Utc::now().timestamp();
-    let mut lua = String::from("local requests = {}\n");
-    for i in 0..1000 {
-        let body = format!(
-            "team_id=TBENCH&team_domain=bench&channel_id=C1&user_id=U{i}&user_name=member{i}&command=%2Fkeel&text=contribute+Planted+a+tree+amount%3D1&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1&trigger_id=1.2.3"
-        );
-        let sig = signature::sign(SECRET.as_bytes(), ts, body.as_bytes());
-        writeln!(
-            lua,
-            "requests[{}] = wrk.format(\"POST\", \"/slack/commands\", {{[\"Content-Type\"]=\"application/x-www-form-urlencoded\", [\"X-Slack-Request-Timestamp\"]=\"{ts}\", [\"X-Slack-Signature\"]=\"{sig}\"}}, \"{body}\")",
-            i + 1
-        )
-        .unwrap();
-    }
-    lua.push_str(&format!("local n = 0\nrequest = function()\n  n = n + 1\n  return requests[(n % 1000) + 1]\nend\n{DONE}"));
+/// A wrk script sending distinct signed contributions from 1,000 members (sets
+/// `warm` and `run`), and printing its percentiles.
+fn contributions_script(dir: &Path, seconds: u64) -> std::path::PathBuf {
+    let mut lua = support::signed_contributions(
+        dir,
+        SECRET,
+        "https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1",
+        &[("warm", 40_000), ("run", seconds as usize * 30_000)],
+        1,
+    );
+    lua.push_str(DONE);
     let path = dir.join("contribute.lua");
     std::fs::write(&path, lua).unwrap();
     path
 }
 
-/// A wrk script for the flood: GET /slack/install, counting answers by status.
 fn flood_script(dir: &Path) -> std::path::PathBuf {
     let lua = "local statuses = {}\nlocal threads = {}\n\
          setup = function(thread) table.insert(threads, thread) end\n\
@@ -115,7 +106,13 @@ fn flood_script(dir: &Path) -> std::path::PathBuf {
 
 const DONE: &str = "done = function(summary, latency, requests)\n  io.write(string.format(\"p50_us %d\\np90_us %d\\np99_us %d\\np999_us %d\\nmax_us %d\\nrequests %d\\nerrors %d\\nnon2xx %d\\n\",\n    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9), latency.max, summary.requests,\n    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))\nend\n";
 
-fn wrk(script: &Path, addr: SocketAddr, connections: u64, seconds: u64) -> std::process::Child {
+fn wrk(
+    script: &Path,
+    addr: SocketAddr,
+    connections: u64,
+    seconds: u64,
+    args: &[&str],
+) -> std::process::Child {
     std::process::Command::new("wrk")
         .args([
             "-t1",
@@ -127,6 +124,7 @@ fn wrk(script: &Path, addr: SocketAddr, connections: u64, seconds: u64) -> std::
         ])
         .arg(script)
         .arg(format!("http://{addr}"))
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -162,11 +160,11 @@ async fn run(label: &str, limit_lifted: bool, flood: u64) {
         }
     })
     .await;
-    let contribute = contributions_script(dir.path());
+    let contribute = contributions_script(dir.path(), seconds);
     let addr = keel.addr;
     // Warm up: the workspace and members exist before the measured run.
     let warm = contribute.clone();
-    tokio::task::spawn_blocking(move || figures(wrk(&warm, addr, 4, 2)))
+    tokio::task::spawn_blocking(move || figures(wrk(&warm, addr, 4, 2, &["--", "warm"])))
         .await
         .unwrap();
     let before: i64 = sqlx::query_scalar("SELECT count(*) FROM contributions")
@@ -175,8 +173,8 @@ async fn run(label: &str, limit_lifted: bool, flood: u64) {
         .unwrap();
     let flood_lua = flood_script(dir.path());
     let (members_figures, flood_figures) = tokio::task::spawn_blocking(move || {
-        let flood = (flood > 0).then(|| wrk(&flood_lua, addr, flood, seconds));
-        let members = wrk(&contribute, addr, members, seconds);
+        let flood = (flood > 0).then(|| wrk(&flood_lua, addr, flood, seconds, &[]));
+        let members = wrk(&contribute, addr, members, seconds, &["--", "run"]);
         (figures(members), flood.map(figures))
     })
     .await

@@ -7,14 +7,13 @@
 mod support;
 use support::env;
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use keel::app::App;
 use keel::config::{Config, Secret};
 use keel::domain::clock::SystemClock;
 use keel::jobs::shutdown_pair;
-use keel::slack::{Slack, server, signature};
+use keel::slack::{Slack, server};
 use keel::store::{Store, StoreOptions};
 
 const SECRET: &str = "bench-signing-secret";
@@ -60,37 +59,14 @@ async fn bench() {
     let served = tokio::spawn(server::serve(slack, listener, shutdown));
 
     // Pre-signed requests, within Slack's five-minute window for the whole run.
-    // Every request is a distinct invocation (its own trigger id, signed), as
-    // Slack sends them: Keel runs a replayed one only once. wrk reads them from a
-    // file per thread, more than a run can send.
-    let ts = chrono::Utc::now().timestamp();
-    let write_requests = |name: &str, count: usize| {
-        let mut lines = String::with_capacity(count * 400);
-        for n in 0..count {
-            let i = n % 1000;
-            let body = format!(
-                "team_id=TBENCH&team_domain=bench&channel_id=C1&user_id=U{i}&user_name=member{i}&command=%2Fkeel&text=contribute+Planted+a+tree+amount%3D1&response_url=https%3A%2F%2Fhooks.example.test%2F1&trigger_id={n}.{name}.bench"
-            );
-            let sig = signature::sign(SECRET.as_bytes(), ts, body.as_bytes());
-            writeln!(lines, "{sig} {body}").unwrap();
-        }
-        std::fs::write(dir.path().join(format!("{name}.requests")), lines).unwrap();
-    };
-    for thread in 0..2 {
-        write_requests(&format!("warm{thread}"), 60_000);
-        write_requests(&format!("run{thread}"), seconds as usize * 25_000);
-    }
-    let lua = format!(
-        "local counter = 0\n\
-         setup = function(thread)\n  thread:set(\"id\", counter)\n  counter = counter + 1\nend\n\
-         local file\n\
-         init = function(args)\n  file = assert(io.open(\"{dir}/\" .. args[1] .. id .. \".requests\", \"r\"))\nend\n\
-         request = function()\n  local line = file:read(\"*l\")\n  if not line then\n    file:seek(\"set\", 0)\n    line = file:read(\"*l\")\n  end\n\
-           local sig, body = line:match(\"^(%S+) (.*)$\")\n\
-           return wrk.format(\"POST\", \"/slack/commands\", {{[\"Content-Type\"]=\"application/x-www-form-urlencoded\", [\"X-Slack-Request-Timestamp\"]=\"{ts}\", [\"X-Slack-Signature\"]=sig}}, body)\nend\n\
-         done = function(summary, latency, requests)\n  io.write(string.format(\"p50_us %d\\np90_us %d\\np99_us %d\\np999_us %d\\nmax_us %d\\nrequests %d\\nerrors %d\\nnon2xx %d\\n\",\n    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9), latency.max, summary.requests,\n    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))\nend\n",
-        dir = dir.path().display(),
+    let mut lua = support::signed_contributions(
+        dir.path(),
+        SECRET,
+        "https%3A%2F%2Fhooks.example.test%2F1",
+        &[("warm", 60_000), ("run", seconds as usize * 25_000)],
+        2,
     );
+    lua.push_str("done = function(summary, latency, requests)\n  io.write(string.format(\"p50_us %d\\np90_us %d\\np99_us %d\\np999_us %d\\nmax_us %d\\nrequests %d\\nerrors %d\\nnon2xx %d\\n\",\n    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9), latency.max, summary.requests,\n    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))\nend\n");
     let script = dir.path().join("slack.lua");
     std::fs::write(&script, lua).unwrap();
 

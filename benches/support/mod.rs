@@ -44,3 +44,45 @@ pub fn fsync_latency(dir: &std::path::Path) -> (f64, f64) {
     times.sort_by(f64::total_cmp);
     (times[times.len() / 2], times[times.len() * 99 / 100])
 }
+
+/// Distinct signed `/keel contribute` invocations from 1,000 members, as Slack
+/// sends them: each its own trigger id, since Keel runs a replayed one only once.
+/// For each `(set, count)`, writes `count` per wrk thread to `<set><thread>.requests`
+/// under `dir`; returns the Lua that sends them, the set named by wrk's first
+/// script argument (`wrk … -- <set>`).
+#[cfg(feature = "slack")]
+#[allow(dead_code)] // only the Slack benchmarks send commands
+pub fn signed_contributions(
+    dir: &std::path::Path,
+    secret: &str,
+    response_url: &str,
+    sets: &[(&str, usize)],
+    threads: usize,
+) -> String {
+    use std::fmt::Write as _;
+    let ts = chrono::Utc::now().timestamp();
+    for (set, count) in sets {
+        for thread in 0..threads {
+            let mut lines = String::with_capacity(count * 400);
+            for n in 0..*count {
+                let i = n % 1000;
+                let body = format!(
+                    "team_id=TBENCH&team_domain=bench&channel_id=C1&user_id=U{i}&user_name=member{i}&command=%2Fkeel&text=contribute+Planted+a+tree+amount%3D1&response_url={response_url}&trigger_id={n}.{set}{thread}.bench"
+                );
+                let sig = keel::slack::signature::sign(secret.as_bytes(), ts, body.as_bytes());
+                writeln!(lines, "{sig} {body}").unwrap();
+            }
+            std::fs::write(dir.join(format!("{set}{thread}.requests")), lines).unwrap();
+        }
+    }
+    format!(
+        "local counter = 0\n\
+         setup = function(thread)\n  thread:set(\"id\", counter)\n  counter = counter + 1\nend\n\
+         local file\n\
+         init = function(args)\n  file = assert(io.open(\"{dir}/\" .. args[1] .. id .. \".requests\", \"r\"))\nend\n\
+         request = function()\n  local line = file:read(\"*l\")\n  if not line then\n    file:seek(\"set\", 0)\n    line = file:read(\"*l\")\n  end\n\
+           local sig, body = line:match(\"^(%S+) (.*)$\")\n\
+           return wrk.format(\"POST\", \"/slack/commands\", {{[\"Content-Type\"]=\"application/x-www-form-urlencoded\", [\"X-Slack-Request-Timestamp\"]=\"{ts}\", [\"X-Slack-Signature\"]=sig}}, body)\nend\n",
+        dir = dir.display(),
+    )
+}
