@@ -457,36 +457,13 @@ impl Inner {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(delivery.workspace, Instant::now());
-        let now = self.app.now();
-        match outcome {
-            None => Ok(Attempt::Interrupted),
-            Some(Ok(posted)) => {
-                store
-                    .write(async |conn| {
-                        outbox::mark_delivered(conn, delivery, &posted, delivery.revision, now)
-                            .await
-                    })
-                    .await?;
-                Ok(Attempt::Delivered)
-            }
-            Some(Err(DeliveryError::Retry { after, reason })) => {
-                self.hold(delivery, after, &reason, Outcome::NotPosted)
-                    .await?;
-                Ok(Attempt::Held)
-            }
-            Some(Err(DeliveryError::Uncertain(reason))) => {
-                self.hold(delivery, None, &reason, Outcome::Uncertain)
-                    .await?;
-                Ok(Attempt::Held)
-            }
-            Some(Err(DeliveryError::Permanent(reason))) => {
-                tracing::error!(platform = %delivery.platform, announcement = %delivery.announcement, %reason, "announcement cannot be delivered");
-                store
-                    .write(async |conn| outbox::mark_failed(conn, delivery, &reason).await)
-                    .await?;
-                Ok(Attempt::Dropped)
-            }
-        }
+        self.settle(
+            delivery,
+            outcome,
+            Outcome::Uncertain,
+            "announcement cannot be delivered",
+        )
+        .await
     }
 
     /// Edits a posted message to show the body as it is now. Any failure to answer
@@ -514,13 +491,37 @@ impl Inner {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(delivery.workspace, Instant::now());
+        // An edit whose answer was lost is simply made again: the same edit
+        // twice does no harm.
+        let outcome = outcome.map(|done| done.map(|()| posted.clone()));
+        self.settle(
+            delivery,
+            outcome,
+            Outcome::NotPosted,
+            "a posted announcement cannot be edited",
+        )
+        .await
+    }
+
+    /// Records what became of a call: delivered (where it landed), held for a
+    /// retry (`lost` says whether a call with no answer may have gone through),
+    /// or failed for good.
+    async fn settle(
+        &self,
+        delivery: &Delivery,
+        outcome: Option<Result<Posted, DeliveryError>>,
+        lost: Outcome,
+        failed: &str,
+    ) -> Result<Attempt> {
+        let store = self.app.store();
         let now = self.app.now();
         match outcome {
             None => Ok(Attempt::Interrupted),
-            Some(Ok(())) => {
+            Some(Ok(posted)) => {
                 store
                     .write(async |conn| {
-                        outbox::mark_delivered(conn, delivery, posted, delivery.revision, now).await
+                        outbox::mark_delivered(conn, delivery, &posted, delivery.revision, now)
+                            .await
                     })
                     .await?;
                 Ok(Attempt::Delivered)
@@ -531,13 +532,11 @@ impl Inner {
                 Ok(Attempt::Held)
             }
             Some(Err(DeliveryError::Uncertain(reason))) => {
-                self.hold(delivery, None, &reason, Outcome::NotPosted)
-                    .await?;
+                self.hold(delivery, None, &reason, lost).await?;
                 Ok(Attempt::Held)
             }
             Some(Err(DeliveryError::Permanent(reason))) => {
-                tracing::error!(platform = %delivery.platform, announcement = %delivery.announcement, %reason,
-                    "a posted announcement cannot be edited");
+                tracing::error!(platform = %delivery.platform, announcement = %delivery.announcement, %reason, "{failed}");
                 store
                     .write(async |conn| outbox::mark_failed(conn, delivery, &reason).await)
                     .await?;
