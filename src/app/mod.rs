@@ -11,6 +11,7 @@ mod help;
 mod leaderboard;
 mod lifecycle;
 mod membership;
+mod merge;
 mod milestones;
 mod mission;
 mod schedules;
@@ -35,8 +36,9 @@ use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::store::communities::{self, Member, Resolved};
 
-pub use erasure::{Erased, erase_pending};
+pub use erasure::{Erased, erase_member, erase_pending};
 pub use lifecycle::Activity;
+pub use merge::merge_pending;
 pub use mission::card as mission_card;
 pub use schedules::{digest, next_schedule, run_due_schedules};
 
@@ -56,23 +58,23 @@ struct Inner {
     /// Envelopes already resolved, so a busy member's commands skip the lookup.
     /// Cleared whenever identities change (link, forget-me); entries also expire.
     actors: Mutex<HashMap<ActorKey, (Resolved, Instant)>>,
-    /// Woken whenever an erasure is left for the background to finish.
-    erasures: Notify,
-    /// Members whose erasure someone in this process is driving.
-    erasing: Mutex<HashSet<MemberId>>,
+    /// Woken whenever an erasure or a merge is left for the background to finish.
+    member_jobs: Notify,
+    /// Members whose erasure or merge someone in this process is driving.
+    member_jobs_driven: Mutex<HashSet<MemberId>>,
 }
 
-/// This process drives a member's erasure while this is held.
-pub(crate) struct ErasureClaim {
+/// This process drives a member's erasure (or merge) while this is held.
+pub(crate) struct MemberJobClaim {
     app: App,
     member: MemberId,
 }
 
-impl Drop for ErasureClaim {
+impl Drop for MemberJobClaim {
     fn drop(&mut self) {
         self.app
             .inner
-            .erasing
+            .member_jobs_driven
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&self.member);
@@ -100,8 +102,8 @@ impl App {
                 freshness,
                 outbox: Notify::new(),
                 actors: Mutex::new(HashMap::new()),
-                erasures: Notify::new(),
-                erasing: Mutex::new(HashSet::new()),
+                member_jobs: Notify::new(),
+                member_jobs_driven: Mutex::new(HashSet::new()),
             }),
         }
     }
@@ -127,20 +129,21 @@ impl App {
         &self.inner.outbox
     }
 
-    /// Notified when an erasure is left for the background to finish.
-    pub fn erasure_signal(&self) -> &Notify {
-        &self.inner.erasures
+    /// Notified when an erasure or a merge is left for the background to finish.
+    pub fn member_jobs_signal(&self) -> &Notify {
+        &self.inner.member_jobs
     }
 
-    /// Claims a member's erasure for this caller; None while another drives it.
-    pub(crate) fn claim_erasure(&self, member: MemberId) -> Option<ErasureClaim> {
+    /// Claims a member's erasure or merge for this caller; None while another
+    /// drives it.
+    pub(crate) fn claim_member_job(&self, member: MemberId) -> Option<MemberJobClaim> {
         let fresh = self
             .inner
-            .erasing
+            .member_jobs_driven
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(member);
-        fresh.then(|| ErasureClaim {
+        fresh.then(|| MemberJobClaim {
             app: self.clone(),
             member,
         })
