@@ -469,7 +469,7 @@ async fn serve(config: &Config) -> Result<ExitCode> {
     );
     let scheduler = tokio::spawn(jobs::scheduler::run(app.clone(), shutdown.clone()));
     let windows = tokio::spawn(jobs::windows::run(app.clone(), shutdown.clone()));
-    let erasures = tokio::spawn(jobs::erasures::run(app.clone(), shutdown.clone()));
+    let member_jobs = tokio::spawn(jobs::member_jobs::run(app.clone(), shutdown.clone()));
     let mut code = ExitCode::SUCCESS;
     tokio::select! {
         _ = wait_for_stop_signal() => {}
@@ -482,7 +482,7 @@ async fn serve(config: &Config) -> Result<ExitCode> {
     tracing::info!("shutting down");
     trigger.trigger();
     let stopping = async {
-        let _ = tokio::join!(deliverer, scheduler, windows, erasures);
+        let _ = tokio::join!(deliverer, scheduler, windows, member_jobs);
         for server in servers {
             match server.await {
                 Ok(Err(e)) => tracing::error!(error = %e, "server stopped with an error"),

@@ -805,3 +805,65 @@ async fn a_purged_workspace_takes_the_members_it_leaves_without_an_identity() {
     check_rollups_against_rebuild(&app, "after the purge").await;
     check_windows_against_contributions(&app, community, "after the purge").await;
 }
+
+/// A merge stopped after its first chunk (the member rows merged, some of the
+/// contributions moved) is finished from its row after a restart; every figure
+/// then equals a recount.
+#[tokio::test]
+async fn a_merge_stopped_halfway_finishes_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap(),
+    ));
+    let app = open(&dir, clock.clone()).await;
+    let community = demo_community(&app).await;
+    let bob = app.actor(&demo_member("bob")).await.unwrap();
+    let chloe = app.actor(&demo_member("chloe")).await.unwrap();
+    ok(&app, &bob, "kudos @chloe for the compost").await;
+    ok(&app, &chloe, "kudos @bob for the rota").await;
+    let contributions = "SELECT count(*) FROM contributions WHERE member_id = ?";
+    let (bobs, chloes) = (
+        count_for(&app, contributions, bob.member.0).await,
+        count_for(&app, contributions, chloe.member.0).await,
+    );
+    assert!(bobs > keel::store::forget::CHUNK as i64, "bob has {bobs}");
+
+    let now = app.now();
+    app.store()
+        .write(async |conn| {
+            keel::store::links::begin_merge(conn, bob.community, bob.member, chloe.member, now)
+                .await
+        })
+        .await
+        .unwrap();
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let finished = keel::app::merge_pending(&app, || {
+        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2
+    })
+    .await
+    .unwrap();
+    assert_eq!(finished, 0);
+    assert_eq!(
+        count_for(&app, contributions, bob.member.0).await,
+        bobs - keel::store::forget::CHUNK as i64
+    );
+    app.store().close().await;
+    drop(app);
+
+    let app = open(&dir, clock.clone()).await;
+    assert_eq!(keel::app::merge_pending(&app, || true).await.unwrap(), 1);
+    assert_eq!(count_for(&app, contributions, bob.member.0).await, 0);
+    assert_eq!(
+        count_for(&app, contributions, chloe.member.0).await,
+        bobs + chloes
+    );
+    for sql in [
+        "SELECT count(*) FROM members WHERE id = ?",
+        "SELECT count(*) FROM merges WHERE from_member_id = ?",
+    ] {
+        assert_eq!(count_for(&app, sql, bob.member.0).await, 0, "{sql}");
+    }
+    check(&app, "after the restart").await;
+    check_rollups_against_rebuild(&app, "after the restart").await;
+    check_windows_against_contributions(&app, community, "after the restart").await;
+}

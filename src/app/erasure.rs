@@ -26,6 +26,8 @@ pub struct Erased {
     /// (the WAL scrub included).
     pub transactions: u32,
     pub longest_hold: Duration,
+    /// Each step's hold, in order.
+    pub holds: Vec<(&'static str, Duration)>,
     /// Every row of the member is gone.
     pub finished: bool,
 }
@@ -34,6 +36,7 @@ impl Erased {
     fn held(&mut self, step: &'static str, hold: Duration) {
         self.transactions += 1;
         self.longest_hold = self.longest_hold.max(hold);
+        self.holds.push((step, hold));
         tracing::debug!(
             step,
             hold_us = hold.as_micros() as u64,
@@ -73,27 +76,31 @@ async fn step<T>(
 
 /// `forget-me confirm`: the member's identities go at once, then their rows, for
 /// up to [`INLINE_BUDGET`]; whatever is left then goes in the background.
-pub async fn forget(app: &App, member: MemberId) -> Result<Erased> {
+pub async fn erase_member(app: &App, member: MemberId) -> Result<Erased> {
     let mut erased = Erased::default();
-    let Some(_claim) = app.claim_erasure(member) else {
+    let Some(_claim) = app.claim_member_job(member) else {
         // Another request is at it already (the same command sent twice).
         return Ok(erased);
     };
-    let Some(plan) = forget::plan(&app.store().read, member).await? else {
-        return Ok(erased);
-    };
+    // Requested first, so that nothing recorded for them after it escapes the plan.
     let now = app.now();
-    let nothing_else = plan.contributions.is_empty() && plan.kudos.is_empty();
-    let (identities, redacted, finished) = step(app, &mut erased, "request", async |conn| {
-        let identities = forget::request(conn, member, Reason::ForgetMe, now).await?;
-        let redacted = forget::detach(conn, &plan, now).await?;
-        // A member with no contributions or kudos is gone in this one transaction.
-        let finished = nothing_else && forget::finish(conn, &plan, now).await?;
-        Ok((identities, redacted, finished))
+    let identities = step(app, &mut erased, "request", async |conn| {
+        forget::request(conn, member, Reason::ForgetMe, now).await
     })
     .await?;
     app.forget_cached_actors();
     erased.identities = identities;
+    let Some(plan) = forget::plan(&app.store().read, member).await? else {
+        return Ok(erased);
+    };
+    let nothing_else = plan.contributions.is_empty() && plan.kudos.is_empty();
+    let (redacted, finished) = step(app, &mut erased, "detach", async |conn| {
+        let redacted = forget::detach(conn, &plan, now).await?;
+        // A member with no contributions or kudos is gone in this transaction.
+        let finished = nothing_else && forget::finish(conn, &plan, now).await?;
+        Ok((redacted, finished))
+    })
+    .await?;
     erased.edits += redacted.edits;
     erased.finished = finished;
     if !finished {
@@ -107,7 +114,7 @@ pub async fn forget(app: &App, member: MemberId) -> Result<Erased> {
     if erased.finished {
         scrub(app, member, &mut erased).await?;
     } else {
-        app.erasure_signal().notify_one();
+        app.member_jobs_signal().notify_one();
     }
     Ok(erased)
 }
@@ -120,7 +127,7 @@ pub async fn erase_pending(app: &App, go_on: impl Fn() -> bool) -> Result<usize>
         if !go_on() {
             break;
         }
-        let Some(_claim) = app.claim_erasure(member) else {
+        let Some(_claim) = app.claim_member_job(member) else {
             continue;
         };
         let mut erased = Erased::default();

@@ -119,10 +119,7 @@ pub async fn link_start(app: &App, actor: &Actor, kind: LinkKind) -> Result<Repl
 
 pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> {
     let now = app.now();
-    // Should the code join this account to another member, its contributions move:
-    // found now, on a read snapshot, so the merge holds the lock only to move them.
-    let moving =
-        links::contributions_to_move(&app.store().read, actor.community, actor.member).await?;
+    let mut merged = None;
     let linked = app
         .store()
         .write(async |conn| {
@@ -145,7 +142,9 @@ pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> 
                     if into == actor.member {
                         return Err(UserError::conflict("That code is for this same account.", "Use it from your other account.").into());
                     }
-                    links::merge_member(conn, actor.community, actor.member, into, &moving).await?;
+                    // Merged now but for the contributions, which move below.
+                    links::begin_merge(conn, actor.community, actor.member, into, now).await?;
+                    merged = Some(into);
                     Ok(Reply::private("Accounts linked").line(
                         "This account and the one that made the code are now one member: contributions, kudos and counts are combined.",
                     ))
@@ -181,6 +180,9 @@ pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> 
         })
         .await;
     app.forget_cached_actors();
+    if let (Ok(_), Some(into)) = (&linked, merged) {
+        super::merge::finish_now(app, actor.member, into).await?;
+    }
     linked
 }
 
@@ -273,7 +275,7 @@ pub async fn forget_me(app: &App, actor: &Actor, confirmed: bool) -> Result<Repl
             .line(Line::new().text("Export your data first with ").code("export me").text(" if you want a copy."))
             .line(Line::new().text("To go ahead: ").code("forget-me confirm")));
     }
-    let erased = super::erasure::forget(app, actor.member).await?;
+    let erased = super::erasure::erase_member(app, actor.member).await?;
     if !erased.finished {
         return Ok(Reply::private("Being forgotten").line(format!(
             "Your linked accounts are gone, so nothing more is recorded for you. {} of your contributions are erased so far; the rest go in the background within minutes. Using Keel again starts afresh.",

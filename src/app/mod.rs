@@ -11,6 +11,7 @@ mod help;
 mod leaderboard;
 mod lifecycle;
 mod membership;
+mod merge;
 mod milestones;
 mod mission;
 mod schedules;
@@ -36,8 +37,9 @@ use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::store::communities::{self, Member, Resolved};
 
-pub use erasure::{Erased, erase_pending};
+pub use erasure::{Erased, erase_member, erase_pending};
 pub use lifecycle::Activity;
+pub use merge::merge_pending;
 pub use mission::card as mission_card;
 pub use schedules::{digest, next_schedule, run_due_schedules};
 pub use turns::{DEFAULT_CONCURRENT_FILES, Turn};
@@ -60,10 +62,10 @@ struct Inner {
     actors: Mutex<HashMap<ActorKey, (Resolved, Instant)>>,
     /// Exports and charts wait here for one of a few slots.
     files: turns::Line,
-    /// Woken whenever an erasure is left for the background to finish.
-    erasures: Notify,
-    /// Members whose erasure someone in this process is driving.
-    erasing: Mutex<HashSet<MemberId>>,
+    /// Woken whenever an erasure or a merge is left for the background to finish.
+    member_jobs: Notify,
+    /// Members whose erasure or merge someone in this process is driving.
+    member_jobs_driven: Mutex<HashSet<MemberId>>,
 }
 
 /// What the operator sets for the application (see config.example.toml).
@@ -84,17 +86,17 @@ impl Default for Settings {
     }
 }
 
-/// This process drives a member's erasure while this is held.
-pub(crate) struct ErasureClaim {
+/// This process drives a member's erasure (or merge) while this is held.
+pub(crate) struct MemberJobClaim {
     app: App,
     member: MemberId,
 }
 
-impl Drop for ErasureClaim {
+impl Drop for MemberJobClaim {
     fn drop(&mut self) {
         self.app
             .inner
-            .erasing
+            .member_jobs_driven
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&self.member);
@@ -127,8 +129,8 @@ impl App {
                 outbox: Notify::new(),
                 actors: Mutex::new(HashMap::new()),
                 files: turns::Line::new(concurrent_files),
-                erasures: Notify::new(),
-                erasing: Mutex::new(HashSet::new()),
+                member_jobs: Notify::new(),
+                member_jobs_driven: Mutex::new(HashSet::new()),
             }),
         }
     }
@@ -154,20 +156,21 @@ impl App {
         &self.inner.outbox
     }
 
-    /// Notified when an erasure is left for the background to finish.
-    pub fn erasure_signal(&self) -> &Notify {
-        &self.inner.erasures
+    /// Notified when an erasure or a merge is left for the background to finish.
+    pub fn member_jobs_signal(&self) -> &Notify {
+        &self.inner.member_jobs
     }
 
-    /// Claims a member's erasure for this caller; None while another drives it.
-    pub(crate) fn claim_erasure(&self, member: MemberId) -> Option<ErasureClaim> {
+    /// Claims a member's erasure or merge for this caller; None while another
+    /// drives it.
+    pub(crate) fn claim_member_job(&self, member: MemberId) -> Option<MemberJobClaim> {
         let fresh = self
             .inner
-            .erasing
+            .member_jobs_driven
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(member);
-        fresh.then(|| ErasureClaim {
+        fresh.then(|| MemberJobClaim {
             app: self.clone(),
             member,
         })

@@ -1,8 +1,8 @@
 //! The console adapter: reads commands line by line (typed, or piped from a file),
 //! runs them through the seam as one member, prints the replies, and prints
-//! milestone announcements as they are delivered. It also finishes erasures left
-//! under way (by a large `forget-me`, a purge, or an interrupted run). The
-//! tokenless way to try Keel.
+//! milestone announcements as they are delivered. It also finishes erasures and
+//! merges left under way (by a large `forget-me` or `link`, a purge, or an
+//! interrupted run). The tokenless way to try Keel.
 
 pub mod render;
 
@@ -117,7 +117,7 @@ pub async fn run(
         .await
         .map_err(|e| Error::internal("console", e.to_string()))?;
     let deliverer = Deliverer::new(app.clone(), vec![Arc::new(ConsoleNotifier)]);
-    finish_erasures(&app).await;
+    finish_member_jobs(&app).await;
     if interactive {
         println!(
             "Keel console · community “{}” · you are {}{} · `help` lists commands, Ctrl-D quits.",
@@ -182,7 +182,7 @@ pub async fn run(
                 println!("✗ {e}");
             }
         }
-        finish_erasures(&app).await;
+        finish_member_jobs(&app).await;
         if let Err(e) = deliverer.deliver_due().await {
             tracing::error!(error = %e, "console announcement delivery failed");
         }
@@ -192,8 +192,11 @@ pub async fn run(
     Ok(failures)
 }
 
-/// Drives any erasure under way to its end.
-async fn finish_erasures(app: &App) {
+/// Drives any merge or erasure under way to its end.
+async fn finish_member_jobs(app: &App) {
+    if let Err(e) = crate::app::merge_pending(app, || true).await {
+        tracing::error!(error = %e, "console merges failed");
+    }
     if let Err(e) = crate::app::erase_pending(app, || true).await {
         tracing::error!(error = %e, "console erasures failed");
     }

@@ -1,9 +1,9 @@
 //! Background work, owned and stoppable: announcement delivery, schedules, window
-//! totals and erasures. Work
+//! totals, erasures and merges. Work
 //! that must outlive a restart is a row in a table, never a sleeping task; on
 //! shutdown each loop finishes what it is doing and stops.
 
-pub mod erasures;
+pub mod member_jobs;
 pub mod outbox;
 pub mod scheduler;
 pub mod windows;

@@ -18,7 +18,7 @@ pub async fn run(app: App, mut shutdown: Shutdown) {
             Ok(purged) => {
                 app.forget_cached_actors();
                 if purged.members_to_erase > 0 {
-                    app.erasure_signal().notify_one();
+                    app.member_jobs_signal().notify_one();
                 }
                 tracing::info!(
                     workspaces = purged.workspaces,

@@ -377,8 +377,11 @@ async fn member_share(
     sign: i64,
 ) -> Result<()> {
     super::insights::member_share(conn, community, member, sign).await?;
+    // By the member's index: the `+` keeps SQLite from reading every day of the
+    // whole community through the primary key instead (120 ms in one of a million
+    // contributions, under the write lock of an erasure or a merge).
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT day, contributions, kudos_given FROM member_daily_activity WHERE community_id = ? AND member_id = ?",
+        "SELECT day, contributions, kudos_given FROM member_daily_activity WHERE +community_id = ? AND member_id = ?",
     )
     .bind(community)
     .bind(member)

@@ -76,17 +76,20 @@ impl Checkpointer {
         }
     }
 
-    /// Copies the whole WAL into the database and empties the WAL file, so that no
-    /// older version of a page (an erased member's text) stays in it. It never
-    /// waits: while a writer or a reader is using the WAL it copies what it can
-    /// and returns false, and the caller tries again. While it runs it holds the
-    /// write lock, for as long as copying the last frames and two syncs take.
-    pub(super) async fn truncate(&self) -> Result<bool> {
+    /// Copies the WAL into the database and empties the WAL file, so that no older
+    /// version of a page (an erased member's text) stays in it. The copy is made
+    /// first by a PASSIVE checkpoint, beside the writer; the TRUNCATE that follows
+    /// holds the write lock only to copy what came in meanwhile and cut the file.
+    /// It never waits: while a writer or a reader is using the WAL it returns None,
+    /// and the caller tries again. Else it returns how long the lock was held.
+    pub(super) async fn truncate(&self) -> Result<Option<Duration>> {
+        pass(&self.pool).await?;
+        let held = std::time::Instant::now();
         let (busy, _frames, _copied): (i64, i64, i64) =
             sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
                 .fetch_one(&self.pool)
                 .await?;
-        Ok(busy == 0)
+        Ok((busy == 0).then(|| held.elapsed()))
     }
 
     pub(super) async fn close(&self) {

@@ -375,7 +375,7 @@ pub async fn mark_returned(conn: &mut SqliteConnection, member: MemberId) -> Res
 }
 
 /// Members of a community whose display name is `name`, ignoring case; not those
-/// being erased.
+/// being erased, nor one being merged into another.
 pub async fn members_named(
     db: impl SqliteExecutor<'_>,
     community: CommunityId,
@@ -385,6 +385,7 @@ pub async fn members_named(
         "SELECT id, community_id, display_name, joined_at, away_since, contribution_count
          FROM members WHERE community_id = ? AND display_name = ? COLLATE NOCASE
            AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.member_id = members.id)
+           AND NOT EXISTS (SELECT 1 FROM merges g WHERE g.from_member_id = members.id)
          ORDER BY id LIMIT 5",
     )
     .bind(community)

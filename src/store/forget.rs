@@ -37,7 +37,7 @@ use crate::error::Result;
 
 /// Rows erased per write transaction: in a community of 1,000,000 contributions
 /// a chunk this size holds the lock for a few milliseconds (README, Performance).
-pub const CHUNK: usize = 500;
+pub const CHUNK: usize = 250;
 
 /// Why a member is being erased.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,13 +74,24 @@ pub async fn request(
 }
 
 /// [`request`] for many members at once, in a statement each (a purge's members).
+/// A merge into one of them stops where it is, and the member it was merging
+/// (the same person's other account) is erased too.
 pub async fn request_all(
     conn: &mut SqliteConnection,
     members: &[MemberId],
     reason: Reason,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let ids = serde_json::to_string(members)?;
+    let merging: Vec<MemberId> = sqlx::query_scalar(
+        "DELETE FROM merges WHERE into_member_id IN (SELECT value FROM json_each(?))
+         RETURNING from_member_id",
+    )
+    .bind(serde_json::to_string(members)?)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut members = members.to_vec();
+    members.extend(merging);
+    let ids = serde_json::to_string(&members)?;
     sqlx::query(
         "INSERT INTO erasures (member_id, reason, requested_at)
          SELECT value, ?, ? FROM json_each(?) WHERE true ON CONFLICT (member_id) DO NOTHING",
@@ -203,6 +214,9 @@ pub async fn detach(
     // and the retention cohorts; then the rows themselves go.
     activity::withdraw_member(conn, community, member).await?;
     for sql in [
+        // Gone at the request; again here, should a merge have moved one since.
+        "DELETE FROM identities WHERE member_id = ?",
+        "DELETE FROM link_codes WHERE member_id = ?",
         "DELETE FROM milestone_achievements WHERE member_id = ?",
         "DELETE FROM member_daily_activity WHERE member_id = ?",
         "DELETE FROM member_window_totals WHERE member_id = ?",

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{SqliteConnection, SqliteExecutor, SqlitePool};
 
 use super::activity::{self, Counts};
 use super::{ts, windows};
@@ -158,55 +158,169 @@ pub async fn workspace_count(conn: &mut SqliteConnection, community: CommunityId
     )
 }
 
-/// A member's contributions, found on a read snapshot before a merge takes the
-/// write lock: filtering the community's index for them is the one read that grows
-/// with the community (about 75 ms in one of a million), so it is kept off the lock.
-#[derive(Debug, Clone, Default)]
+/// A merge's contributions still to move, found on a read snapshot before any
+/// write lock: filtering the community's index for a member is the one read that
+/// grows with the community (about 75 ms in one of a million).
+#[derive(Debug, Clone)]
 pub struct Moving {
-    ids: Vec<i64>,
-    /// The newest contribution id the snapshot saw; theirs after it are found
-    /// under the lock, cheaply, by id.
+    pub community: CommunityId,
+    pub from: MemberId,
+    pub into: MemberId,
+    pub ids: Vec<i64>,
+    /// The newest contribution id the snapshot saw; theirs after it are found at
+    /// the end, cheaply, by id.
     newest: i64,
 }
 
-/// What [`merge_member`] will move of `member`'s contributions.
-pub async fn contributions_to_move(
-    read: &SqlitePool,
-    community: CommunityId,
-    member: MemberId,
-) -> Result<Moving> {
+/// The merges under way: (merged member, the member they became).
+pub async fn pending(db: impl SqliteExecutor<'_>) -> Result<Vec<(MemberId, MemberId)>> {
+    Ok(sqlx::query_as(
+        "SELECT from_member_id, into_member_id FROM merges ORDER BY requested_at, from_member_id",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// Whether a member row exists.
+pub async fn is_member(db: impl SqliteExecutor<'_>, member: MemberId) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM members WHERE id = ?)")
+            .bind(member)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
+/// What is left to move of member `from`'s contributions; None once `from` is gone.
+pub async fn to_move(read: &SqlitePool, from: MemberId, into: MemberId) -> Result<Option<Moving>> {
     let mut snapshot = read.begin().await?;
+    let found: Option<(CommunityId, i64)> =
+        sqlx::query_as("SELECT community_id, contribution_count FROM members WHERE id = ?")
+            .bind(from)
+            .fetch_optional(&mut *snapshot)
+            .await?;
+    let Some((community, _)) = found else {
+        return Ok(None);
+    };
     let newest: i64 = sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM contributions")
         .fetch_one(&mut *snapshot)
         .await?;
-    let counted: i64 = sqlx::query_scalar(
-        "SELECT COALESCE((SELECT contribution_count FROM members WHERE id = ?), 0)",
+    let ids = sqlx::query_scalar(
+        "SELECT id FROM contributions WHERE community_id = ? AND member_id = ? ORDER BY id",
     )
-    .bind(member)
-    .fetch_one(&mut *snapshot)
+    .bind(community)
+    .bind(from)
+    .fetch_all(&mut *snapshot)
     .await?;
-    let ids = if counted > 0 {
-        sqlx::query_scalar("SELECT id FROM contributions WHERE community_id = ? AND member_id = ?")
-            .bind(community)
-            .bind(member)
-            .fetch_all(&mut *snapshot)
-            .await?
-    } else {
-        Vec::new()
-    };
     snapshot.rollback().await?;
-    Ok(Moving { ids, newest })
+    Ok(Some(Moving {
+        community,
+        from,
+        into,
+        ids,
+        newest,
+    }))
 }
 
-/// Folds member `from` into member `into` (same community): identities,
-/// contributions, kudos, activity and counts all move; `from` is removed. Every
-/// figure is adjusted by the two members' own rows (R6): no community-wide rebuild.
-pub async fn merge_member(
+/// Folds member `from` into member `into` (same community): identities, kudos,
+/// active days, window totals and counts merge now, so `from` is `into` from this
+/// transaction on; their contributions follow in chunks ([`move_contributions`],
+/// then [`finish_merge`]), recorded in `merges` so a restart finishes them.
+pub async fn begin_merge(
     conn: &mut SqliteConnection,
     community: CommunityId,
     from: MemberId,
     into: MemberId,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO merges (from_member_id, into_member_id, requested_at) VALUES (?, ?, ?)
+         ON CONFLICT (from_member_id) DO NOTHING",
+    )
+    .bind(from)
+    .bind(into)
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await?;
+    merge_member_rows(conn, community, from, into).await
+}
+
+/// Moves some of `from`'s contributions (ids from [`to_move`]) to `into`; returns
+/// how many moved. Their counts moved already: only the rows change hands. Nothing
+/// moves once the merge was called off (`into` is being erased).
+pub async fn move_contributions(
+    conn: &mut SqliteConnection,
     moving: &Moving,
+    ids: &[i64],
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE contributions SET member_id = ?1 WHERE id IN (SELECT value FROM json_each(?2)) AND member_id = ?3
+           AND EXISTS (SELECT 1 FROM merges WHERE from_member_id = ?3)",
+    )
+    .bind(moving.into)
+    .bind(serde_json::to_string(ids)?)
+    .bind(moving.from)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// Ends a merge: whatever was recorded for `from` meanwhile is merged too, their
+/// contributions since the snapshot move, and `from` goes.
+pub async fn finish_merge(conn: &mut SqliteConnection, moving: &Moving) -> Result<()> {
+    let (community, from, into) = (moving.community, moving.from, moving.into);
+    let still: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM merges WHERE from_member_id = ?)")
+            .bind(from)
+            .fetch_one(&mut *conn)
+            .await?;
+    if !still {
+        return Ok(());
+    }
+    merge_member_rows(conn, community, from, into).await?;
+    sqlx::query(
+        "UPDATE contributions SET member_id = ?1 WHERE community_id = ?2 AND id > ?3 AND member_id = ?4",
+    )
+    .bind(into)
+    .bind(community)
+    .bind(moving.newest)
+    .bind(from)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM members WHERE id = ?")
+        .bind(from)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM merges WHERE from_member_id = ?")
+        .bind(from)
+        .execute(&mut *conn)
+        .await?;
+    windows::note_rebuild(conn, community).await
+}
+
+/// Drops a merge whose `into` went before it finished (erased): the person asked
+/// to be forgotten, so what is left of `from` is erased too.
+pub async fn abandon_merge(
+    conn: &mut SqliteConnection,
+    from: MemberId,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query("DELETE FROM merges WHERE from_member_id = ?")
+        .bind(from)
+        .execute(&mut *conn)
+        .await?;
+    super::forget::request(conn, from, super::forget::Reason::ForgetMe, now).await?;
+    Ok(())
+}
+
+/// Moves everything of `from` but its contribution rows onto `into`, adjusting
+/// every figure by the two members' own rows (R6): no community-wide rebuild. Safe
+/// to run again: it moves what is there.
+async fn merge_member_rows(
+    conn: &mut SqliteConnection,
+    community: CommunityId,
+    from: MemberId,
+    into: MemberId,
 ) -> Result<()> {
     // Kudos between the two would become kudos to oneself: take them out first.
     let between: Vec<(i64, MemberId, MemberId, String)> = sqlx::query_as(
@@ -237,25 +351,6 @@ pub async fn merge_member(
     }
     activity::withdraw_member(conn, community, from).await?;
     activity::withdraw_member(conn, community, into).await?;
-    // By id: contributions are indexed by community, not by member (migration
-    // 0008), and those recorded since the snapshot are found after its newest id.
-    sqlx::query(
-        "UPDATE contributions SET member_id = ?1 WHERE id IN (SELECT value FROM json_each(?2)) AND member_id = ?3",
-    )
-    .bind(into)
-    .bind(serde_json::to_string(&moving.ids)?)
-    .bind(from)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "UPDATE contributions SET member_id = ?1 WHERE community_id = ?2 AND id > ?3 AND member_id = ?4",
-    )
-    .bind(into)
-    .bind(community)
-    .bind(moving.newest)
-    .bind(from)
-    .execute(&mut *conn)
-    .await?;
     // Their announcements now name the member they became, for a later erasure;
     // those of `from`'s own milestones outlive the milestones (which go with
     // `from`), so that their posts can still be edited.
@@ -290,6 +385,9 @@ pub async fn merge_member(
         "UPDATE members SET contribution_count = contribution_count + (SELECT contribution_count FROM members WHERE id = ?1),
             joined_at = min(joined_at, (SELECT joined_at FROM members WHERE id = ?1))
          WHERE id = ?2",
+        // `from` counts nothing now; naming joined_at lets the population counts'
+        // trigger (migration 0004) see its contribution count change.
+        "UPDATE members SET contribution_count = 0, joined_at = joined_at WHERE id = ?1",
         "UPDATE mission_versions SET author_member_id = ?2 WHERE author_member_id = ?1",
         "UPDATE goals SET created_by = ?2 WHERE created_by = ?1",
         "UPDATE milestones SET created_by = ?2 WHERE created_by = ?1",
@@ -304,9 +402,5 @@ pub async fn merge_member(
     }
     // The window totals: `from`'s move to `into`, less the kudos between them.
     windows::merge_members(conn, community, from, into, &removed).await?;
-    sqlx::query("DELETE FROM members WHERE id = ?")
-        .bind(from)
-        .execute(&mut *conn)
-        .await?;
     activity::add_member(conn, community, into).await
 }

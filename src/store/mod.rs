@@ -192,14 +192,13 @@ impl Store {
 
     /// Empties the WAL once nothing uses it, so no older version of a page (an
     /// erased member's text) stays in the WAL file; tries for up to `patience`.
-    /// Returns how long the last attempt held the write lock, or None if the WAL
-    /// stayed in use throughout.
+    /// Returns how long the write lock was held for it, or None if the WAL stayed
+    /// in use throughout.
     pub async fn scrub_wal(&self, patience: Duration) -> Result<Option<Duration>> {
         let started = std::time::Instant::now();
         loop {
-            let attempt = std::time::Instant::now();
-            if self.checkpointer.truncate().await? {
-                return Ok(Some(attempt.elapsed()));
+            if let Some(held) = self.checkpointer.truncate().await? {
+                return Ok(Some(held));
             }
             if started.elapsed() >= patience {
                 return Ok(None);

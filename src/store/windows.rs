@@ -190,7 +190,7 @@ async fn drop_empty(
 ) -> Result<()> {
     let ids: Vec<i64> = members.iter().map(|m| m.0).collect();
     sqlx::query(
-        "DELETE FROM member_window_totals WHERE community_id = ? AND member_id IN (SELECT value FROM json_each(?))
+        "DELETE FROM member_window_totals WHERE +community_id = ? AND member_id IN (SELECT value FROM json_each(?))
            AND contributions <= 0 AND kudos_received <= 0",
     )
     .bind(community)
@@ -579,6 +579,9 @@ pub async fn histogram(
         .collect())
 }
 
+/// Up to this many members, a change looks their totals up one by one.
+const FEW_MEMBERS: usize = 100;
+
 /// Members per window total (`member_window_histogram`, migration 0004) for the
 /// rows one batch of changes touches. Inserts are counted by their trigger; an
 /// update moves the member from the bucket of the value the histogram holds for
@@ -596,14 +599,20 @@ impl Histogram {
     ) -> Result<Histogram> {
         let members: BTreeSet<MemberId> = changes.iter().map(|d| d.1).collect();
         let ids: Vec<i64> = members.into_iter().map(|m| m.0).collect();
-        let found: Vec<(u32, MemberId, i64)> = sqlx::query_as(
+        // A few members (an erasure, a merge) are looked up by the member index;
+        // a catch-up's thousands read the community's totals in one pass.
+        let sql = if ids.len() <= FEW_MEMBERS {
             "SELECT window_days, member_id, contributions FROM member_window_totals
-             WHERE community_id = ? AND member_id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(community)
-        .bind(serde_json::to_string(&ids)?)
-        .fetch_all(&mut *conn)
-        .await?;
+             WHERE +community_id = ? AND member_id IN (SELECT value FROM json_each(?))"
+        } else {
+            "SELECT window_days, member_id, contributions FROM member_window_totals
+             WHERE community_id = ? AND member_id IN (SELECT value FROM json_each(?))"
+        };
+        let found: Vec<(u32, MemberId, i64)> = sqlx::query_as(sql)
+            .bind(community)
+            .bind(serde_json::to_string(&ids)?)
+            .fetch_all(&mut *conn)
+            .await?;
         let rows = found
             .into_iter()
             .map(|(window, member, contributions)| {
