@@ -230,7 +230,12 @@ impl Deliverer {
             if let Err(e) = inner.start_workers(&mut workers, &mut busy).await {
                 tracing::error!(error = %e, "announcement delivery failed");
             }
-            let wait = inner.until_next().await;
+            // A workspace already being served is due but needs no new worker:
+            // its worker finishing wakes this loop, so it need not poll meanwhile.
+            let wait = match inner.until_next().await {
+                wait if workers.is_empty() => wait,
+                wait => wait.max(Duration::from_secs(1)),
+            };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = inner.app.outbox_signal().notified() => {}

@@ -167,17 +167,23 @@ async fn handle_left_over(slack: &Arc<Slack>, id: i64) -> bool {
         }
     };
     let outcome = handle(slack, &row).await;
-    if let (Ok(Some(body)), SLASH_COMMAND) = (&outcome, row.kind.as_str()) {
-        let url = serde_json::from_str::<Value>(&row.payload)
-            .ok()
-            .and_then(|p| p["response_url"].as_str().map(str::to_string));
-        if let Some(url) = url {
-            commands::follow_up(slack, &url, body.clone()).await;
-        }
+    if let Ok(Some(body)) = &outcome {
+        answer_late(slack, &row, body.clone()).await;
     }
     let ok = outcome.is_ok();
     settle(slack, &row, outcome.as_ref().map(|_| ())).await;
     ok
+}
+
+/// Sends an answer that came too late for its acknowledgement to the row's
+/// response_url, if it has one (slash commands do).
+pub async fn answer_late(slack: &Slack, row: &InboxRow, body: Value) {
+    let url = serde_json::from_str::<Value>(&row.payload)
+        .ok()
+        .and_then(|p| p["response_url"].as_str().map(str::to_string));
+    if let Some(url) = url {
+        commands::follow_up(slack, &url, body).await;
+    }
 }
 
 /// Handles what was left unhandled, until shutdown: at start (what a crash left),

@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 use slack_morphism::prelude::*;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::commands;
 use super::{Slack, api, inbox};
 use crate::jobs::Shutdown;
 use crate::store::slack::{InboxRow, Received};
@@ -176,13 +175,8 @@ async fn handle(
             Err(_) => {
                 ack(None);
                 let outcome = work.await;
-                if let (Ok(Some(body)), Some(url)) = (
-                    &outcome,
-                    serde_json::from_str::<Value>(&row.payload)
-                        .ok()
-                        .and_then(|p| p["response_url"].as_str().map(str::to_string)),
-                ) {
-                    commands::follow_up(&slack, &url, body.clone()).await;
+                if let Ok(Some(body)) = &outcome {
+                    inbox::answer_late(&slack, &row, body.clone()).await;
                 }
                 outcome
             }
