@@ -1,4 +1,4 @@
-//! `sqlx::migrate!` embeds `migrations/` when the crate compiles; without this,
+//! `sqlx::migrate!` embeds `migrations/<engine>/` when the crate compiles; without this,
 //! a migration added or changed would not reach the binary until something else
 //! forced a rebuild.
 fn main() {

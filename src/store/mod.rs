@@ -43,7 +43,7 @@ pub use write_connection::WriteTransaction;
 use crate::domain::CommunityId;
 use crate::error::{Error, Result};
 
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How to open the database; see `[database]` in config.example.toml.
 #[derive(Debug, Clone)]
