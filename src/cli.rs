@@ -180,12 +180,20 @@ fn print_new_slack_key() -> ExitCode {
 }
 
 async fn open(config: &Config) -> Result<(App, DatabaseLock)> {
+    open_holding(config, DatabaseLock::shared).await
+}
+
+/// Opens the database holding `lock` on its file, taken before anything is opened.
+async fn open_holding(
+    config: &Config,
+    lock: fn(&std::path::Path) -> Result<DatabaseLock>,
+) -> Result<(App, DatabaseLock)> {
     let path = backup::database_path(&config.database.url)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::internal("creating the database directory", e))?;
     }
-    let lock = DatabaseLock::shared(&path)?;
+    let lock = lock(&path)?;
     let store = Store::open(&config.store_options()).await?;
     let app = App::with_settings(store, Arc::new(SystemClock), config.app_settings());
     Ok((app, lock))
@@ -412,7 +420,7 @@ fn pick_community(text: &str, found: Vec<Candidate>) -> Result<Candidate, String
 /// Ctrl-C or SIGTERM, then a graceful stop: in-flight requests and deliveries
 /// finish and queued contributions are written before the database closes.
 async fn serve(config: &Config) -> Result<ExitCode> {
-    let (app, _lock) = open(config).await?;
+    let (app, _lock) = open_holding(config, DatabaseLock::runner).await?;
     let (trigger, shutdown) = shutdown_pair();
     #[cfg_attr(not(any(feature = "slack", feature = "discord")), allow(unused_mut))]
     let mut notifiers: Vec<Arc<dyn Notifier>> = Vec::new();

@@ -174,3 +174,41 @@ async fn a_stop_signal_ends_keel_run_promptly_with_a_post_in_flight_and_it_goes_
     );
     stop(&mut keel);
 }
+
+#[tokio::test]
+async fn a_second_keel_run_on_a_sqlite_file_in_use_refuses_to_start_and_one_shot_commands_still_run()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeSlack::start().await;
+    let mut keel = keel_run(dir.path(), &fake, "first.log").await;
+    let config = dir.path().join("keel.toml");
+    let keel_command = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_keel"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+
+    let second = keel_command(&["run"]);
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "{said}");
+    assert!(
+        said.contains("another `keel run` is already serving")
+            && said.contains(&format!("(process {})", keel.child.id()))
+            && said.contains("PostgreSQL"),
+        "{said}"
+    );
+
+    let backup = dir.path().join("beside.db");
+    let beside = keel_command(&["backup", backup.to_str().unwrap()]);
+    assert!(beside.status.success(), "{beside:?}");
+    assert!(keel_command(&["check-config"]).status.success());
+
+    stop(&mut keel);
+    // Once it has stopped, the file is free for the next one.
+    let mut keel = keel_run(dir.path(), &fake, "third.log").await;
+    stop(&mut keel);
+}

@@ -2,6 +2,7 @@
 //! lock that keeps a restore from pulling the file from under a running Keel.
 
 use std::fs::File;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -19,26 +20,32 @@ pub fn database_path(url: &str) -> Result<PathBuf> {
 }
 
 /// Held by every Keel process that uses the database (shared), and by restore
-/// (exclusive), through a lock file beside the database.
+/// (exclusive), through a lock file beside the database. `keel run` also holds the
+/// runner lock, so a second `keel run` on the same file refuses to start (M4).
 pub struct DatabaseLock {
     _file: File,
+    _runner: Option<File>,
 }
 
-fn lock_path(db: &Path) -> PathBuf {
+fn lock_path(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
-    name.push(".keel-lock");
+    name.push(suffix);
     PathBuf::from(name)
 }
 
 fn open_lock(db: &Path) -> Result<File> {
-    let path = lock_path(db);
+    open_lock_file(&lock_path(db, ".keel-lock"))
+}
+
+fn open_lock_file(path: &Path) -> Result<File> {
     let file = private_files::create_options()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
-        .open(&path)
+        .open(path)
         .map_err(|e| Error::internal("opening the database lock file", e))?;
-    private_files::narrow(&path)?;
+    private_files::narrow(path)?;
     Ok(file)
 }
 
@@ -52,7 +59,43 @@ impl DatabaseLock {
                 "a restore of this database is under way; try again when it has finished",
             )
         })?;
-        Ok(DatabaseLock { _file: file })
+        Ok(DatabaseLock {
+            _file: file,
+            _runner: None,
+        })
+    }
+
+    /// Taken by `keel run`: the shared lock, and the runner lock alone. One SQLite
+    /// file has one writer process; several processes need PostgreSQL.
+    pub fn runner(db: &Path) -> Result<DatabaseLock> {
+        let path = lock_path(db, ".keel-run-lock");
+        let mut runner = open_lock_file(&path)?;
+        if runner.try_lock().is_err() {
+            let mut holder = String::new();
+            let _ = runner.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let holder = if holder.is_empty() {
+                String::new()
+            } else {
+                format!(" (process {holder})")
+            };
+            return Err(Error::internal(
+                "database lock",
+                format!(
+                    "another `keel run` is already serving {}{holder}. Stop it first, or give \
+                     this one its own database.url; several Keel processes share one \
+                     database only on PostgreSQL",
+                    db.display()
+                ),
+            ));
+        }
+        runner
+            .set_len(0)
+            .and_then(|()| runner.write_all(std::process::id().to_string().as_bytes()))
+            .map_err(|e| Error::internal("writing the runner lock file", e))?;
+        let mut lock = DatabaseLock::shared(db)?;
+        lock._runner = Some(runner);
+        Ok(lock)
     }
 
     fn exclusive(db: &Path) -> Result<DatabaseLock> {
@@ -63,7 +106,10 @@ impl DatabaseLock {
                 "Keel is running on this database; stop it (keel run, keel console) before restoring",
             )
         })?;
-        Ok(DatabaseLock { _file: file })
+        Ok(DatabaseLock {
+            _file: file,
+            _runner: None,
+        })
     }
 }
 
