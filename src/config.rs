@@ -328,6 +328,8 @@ pub struct DatabaseConfig {
     pub synchronous: Synchronous,
     pub busy_timeout_ms: u64,
     pub read_connections: u32,
+    /// Connections each Keel process keeps to PostgreSQL.
+    pub pool_size: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -344,6 +346,7 @@ impl Default for DatabaseConfig {
             synchronous: Synchronous::Full,
             busy_timeout_ms: 5000,
             read_connections: 4,
+            pool_size: 10,
         }
     }
 }
@@ -391,11 +394,19 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if !self.database.url.starts_with("sqlite:") {
+        let url = &self.database.url;
+        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        if !url.starts_with("sqlite:") && !postgres {
             return Err(ConfigError::Invalid(format!(
-                "database.url must start with sqlite: (like sqlite://keel.db), not {:?}",
-                self.database.url
+                "database.url must start with sqlite: (like sqlite://keel.db) or postgres:// \
+                 (like postgres://keel@db.example/keel), not {:?}",
+                crate::store::redact_url(url)
             )));
+        }
+        if postgres && self.database.pool_size == 0 {
+            return Err(ConfigError::Invalid(
+                "database.pool_size must be at least 1".into(),
+            ));
         }
         if self.database.url.contains(":memory:") || self.database.url.contains("mode=memory") {
             return Err(ConfigError::Invalid(
@@ -508,6 +519,7 @@ impl Config {
             synchronous_full: self.database.synchronous == Synchronous::Full,
             busy_timeout: Duration::from_millis(self.database.busy_timeout_ms),
             read_connections: self.database.read_connections,
+            pool_size: self.database.pool_size,
         }
     }
 
@@ -531,6 +543,12 @@ impl Config {
                     .any(|s| prefix.ends_with(s)) =>
                 {
                     out.push(format!("{prefix} = (set, hidden)"));
+                }
+                serde_json::Value::String(url) if prefix == "database.url" => {
+                    out.push(format!(
+                        "{prefix} = {}",
+                        serde_json::Value::from(crate::store::redact_url(url))
+                    ));
                 }
                 other => out.push(format!("{prefix} = {other}")),
             }
@@ -726,5 +744,35 @@ mod tests {
         assert_eq!(config.database.url, "sqlite://x.db");
         assert_eq!(config.database.synchronous, Synchronous::Normal);
         assert!(Config::load(Some(&dir.path().join("missing.toml"))).is_err());
+    }
+
+    #[test]
+    fn a_postgres_url_is_accepted_and_its_password_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keel.toml");
+        std::fs::write(
+            &path,
+            "[database]\nurl = \"postgres://keel:hunter2@db.example:5432/keel?sslmode=verify-full\"\npool_size = 4\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path)).unwrap();
+        assert_eq!(config.store_options().pool_size, 4);
+        let described = config.describe().join("\n");
+        assert!(
+            described.contains("database.url = \"postgres://keel:***@db.example:5432/keel\""),
+            "{described}"
+        );
+        assert!(!described.contains("hunter2"), "{described}");
+
+        std::fs::write(
+            &path,
+            "[database]\nurl = \"mysql://keel:hunter2@db/keel\"\n",
+        )
+        .unwrap();
+        let refused = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(
+            refused.contains("postgres://") && !refused.contains("hunter2"),
+            "{refused}"
+        );
     }
 }

@@ -53,6 +53,8 @@ pub struct StoreOptions {
     pub synchronous_full: bool,
     pub busy_timeout: Duration,
     pub read_connections: u32,
+    /// PostgreSQL: connections this process keeps.
+    pub pool_size: u32,
 }
 
 impl StoreOptions {
@@ -62,6 +64,7 @@ impl StoreOptions {
             synchronous_full: true,
             busy_timeout: Duration::from_secs(5),
             read_connections: 4,
+            pool_size: 10,
         }
     }
 }
@@ -262,9 +265,20 @@ pub(crate) fn is_busy(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5") | Some("6") | Some("517")))
 }
 
-/// The URL without anything that looks like a password or query secret.
-fn redact_url(url: &str) -> String {
-    url.split('?').next().unwrap_or(url).to_string()
+/// The URL without its password or query (which may hold one, or a key file):
+/// `postgres://keel:secret@db/keel?sslmode=require` shows as `postgres://keel:***@db/keel`.
+pub fn redact_url(url: &str) -> String {
+    let url = url.split('?').next().unwrap_or(url);
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
 }
 
 /// Times are stored as RFC 3339 UTC text with milliseconds, so they sort as text.
