@@ -11,7 +11,6 @@ use crate::domain::reply::Attachment;
 use crate::domain::text::Slug;
 use crate::domain::{Actor, Reply};
 use crate::error::Result;
-use crate::store::{goals, stats};
 
 use super::App;
 
@@ -33,7 +32,10 @@ pub(super) async fn weeks(
     let days = ((to - from).num_days() as u64 + 1).max(MIN_WEEKS * 7);
     let blocks = days.div_ceil(7);
     let first = to - Days::new(blocks * 7 - 1);
-    let daily = stats::daily(&app.store().read, actor.community, first, to).await?;
+    let daily = app
+        .store()
+        .daily_activity(actor.community, first, to)
+        .await?;
     let mut out: Vec<Week> = (0..blocks)
         .map(|i| Week {
             start: first + Days::new(i * 7),
@@ -75,7 +77,7 @@ fn cohort_rows(kind: PeriodKind, rates: &[(NaiveDate, i64, Vec<f64>)]) -> Vec<Co
 }
 
 pub async fn stats(app: &App, actor: &Actor, window: Window) -> Result<Reply> {
-    let read = &app.store().read;
+    let store = app.store();
     let (from, to) = window.bounds(app.today());
     let days = (to - from).num_days() + 1;
     let mut reply = Reply::public(format!("Community charts · {from} to {to} ({days} days)"));
@@ -86,7 +88,9 @@ pub async fn stats(app: &App, actor: &Actor, window: Window) -> Result<Reply> {
         charts::activity("Weekly active members and contributions", &weekly)?,
     ));
 
-    let counts = stats::cohort_counts(read, actor.community, PeriodKind::Week, from, to).await?;
+    let counts = store
+        .cohort_counts(actor.community, PeriodKind::Week, from, to)
+        .await?;
     let rates = cohorts::rates(PeriodKind::Week, &counts, from, to);
     reply = reply.attach(png(
         "retention.png",
@@ -104,7 +108,7 @@ pub async fn stats(app: &App, actor: &Actor, window: Window) -> Result<Reply> {
         metrics::members(&super::stats::window_counts(app, actor, from, to, days).await?);
     match metrics::guarded(contributors, ()) {
         metrics::Guarded::Shown(()) => {
-            let hours = stats::by_hour(read, actor.community, from, to).await?;
+            let hours = store.activity_by_hour(actor.community, from, to).await?;
             reply = reply.attach(png(
                 "hours.png",
                 charts::hours("Activity by hour of day (UTC)", &hours)?,
@@ -118,7 +122,7 @@ pub async fn stats(app: &App, actor: &Actor, window: Window) -> Result<Reply> {
         }
     }
 
-    let open = goals::list(read, actor.community, false).await?;
+    let open = store.open_goals(actor.community).await?;
     if !open.is_empty() {
         let bars: Vec<Progress> = open
             .iter()

@@ -9,7 +9,7 @@ use crate::domain::reply::Line;
 use crate::domain::text::format_number;
 use crate::domain::{Actor, MemberRef, Reply, UserError};
 use crate::error::Result;
-use crate::store::contributions::{self, ContributionRequest};
+use crate::store::contributions::ContributionRequest;
 
 use super::App;
 
@@ -108,8 +108,10 @@ pub async fn contribute(app: &App, actor: &Actor, new: NewContribution) -> Resul
 
 pub async fn list(app: &App, actor: &Actor, member: MemberRef) -> Result<Reply> {
     let member = app.member_by_ref(actor, &member, false).await?;
-    let rows =
-        contributions::by_member(&app.store().read, actor.community, member.id, LIST_LIMIT).await?;
+    let rows = app
+        .store()
+        .contributions_by_member(actor.community, member.id, LIST_LIMIT)
+        .await?;
     let mine = member.id == actor.member;
     let title = if mine {
         "Your contributions".to_string()

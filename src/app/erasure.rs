@@ -7,12 +7,10 @@
 
 use std::time::{Duration, Instant};
 
-use sqlx::SqliteConnection;
-
 use super::App;
 use crate::domain::MemberId;
 use crate::error::Result;
-use crate::store::forget::{self, Plan, Reason};
+use crate::store::forget::{self, Held, Plan, Reason};
 
 /// What an erasure did, and what it cost the writer.
 #[derive(Debug, Clone, Default)]
@@ -52,26 +50,16 @@ const INLINE_BUDGET: Duration = Duration::from_secs(2);
 /// left for later.
 const SCRUB_PATIENCE: Duration = Duration::from_secs(2);
 
-/// Runs one step in its own write transaction and notes how long it held the lock.
+/// Waits for one step (its own write transaction) and notes how long it held the
+/// lock.
 async fn step<T>(
-    app: &App,
     erased: &mut Erased,
     name: &'static str,
-    work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
+    work: impl Future<Output = Result<Held<T>>>,
 ) -> Result<T> {
-    let mut tx = app.store().begin_write().await?;
-    let held = Instant::now();
-    match work(&mut tx).await {
-        Ok(out) => {
-            tx.commit().await?;
-            erased.held(name, held.elapsed());
-            Ok(out)
-        }
-        Err(e) => {
-            let _ = tx.rollback().await;
-            Err(e)
-        }
-    }
+    let Held { value, lock_held } = work.await?;
+    erased.held(name, lock_held);
+    Ok(value)
 }
 
 /// `forget-me confirm`: the member's identities go at once, then their rows, for
@@ -84,22 +72,24 @@ pub async fn erase_member(app: &App, member: MemberId) -> Result<Erased> {
     };
     // Requested first, so that nothing recorded for them after it escapes the plan.
     let now = app.now();
-    let identities = step(app, &mut erased, "request", async |conn| {
-        forget::request(conn, member, Reason::ForgetMe, now).await
-    })
+    let store = app.store();
+    let identities = step(
+        &mut erased,
+        "request",
+        store.request_erasure(member, Reason::ForgetMe, now),
+    )
     .await?;
     app.forget_cached_actors();
     erased.identities = identities;
-    let Some(plan) = forget::plan(&app.store().read, member).await? else {
+    let Some(plan) = store.erasure_plan(member).await? else {
         return Ok(erased);
     };
-    let nothing_else = plan.contributions.is_empty() && plan.kudos.is_empty();
-    let (redacted, finished) = step(app, &mut erased, "detach", async |conn| {
-        let redacted = forget::detach(conn, &plan, now).await?;
-        // A member with no contributions or kudos is gone in this transaction.
-        let finished = nothing_else && forget::finish(conn, &plan, now).await?;
-        Ok((redacted, finished))
-    })
+    // A member with no contributions or kudos is gone in this transaction.
+    let (redacted, finished) = step(
+        &mut erased,
+        "detach",
+        store.detach_erased_member_finishing_if_empty(&plan, now),
+    )
     .await?;
     erased.edits += redacted.edits;
     erased.finished = finished;
@@ -123,7 +113,8 @@ pub async fn erase_member(app: &App, member: MemberId) -> Result<Erased> {
 /// many members were erased. The background job and the console call this.
 pub async fn erase_pending(app: &App, go_on: impl Fn() -> bool) -> Result<usize> {
     let mut done = 0;
-    for (member, rows_gone) in forget::pending(&app.store().read).await? {
+    let store = app.store();
+    for (member, rows_gone) in store.pending_erasures().await? {
         if !go_on() {
             break;
         }
@@ -132,7 +123,7 @@ pub async fn erase_pending(app: &App, go_on: impl Fn() -> bool) -> Result<usize>
         };
         let mut erased = Erased::default();
         if !rows_gone {
-            match forget::plan(&app.store().read, member).await? {
+            match store.erasure_plan(member).await? {
                 Some(plan) => {
                     if !rounds(app, plan, false, &mut erased, &go_on).await? {
                         break;
@@ -141,10 +132,7 @@ pub async fn erase_pending(app: &App, go_on: impl Fn() -> bool) -> Result<usize>
                 None => {
                     // The member row went with their community.
                     let now = app.now();
-                    step(app, &mut erased, "gone", async |conn| {
-                        forget::mark_erased(conn, member, now).await
-                    })
-                    .await?;
+                    step(&mut erased, "gone", store.mark_member_erased(member, now)).await?;
                 }
             }
             if erased.edits > 0 {
@@ -176,44 +164,37 @@ async fn rounds(
     erased: &mut Erased,
     go_on: impl Fn() -> bool,
 ) -> Result<bool> {
+    let store = app.store();
     let member = plan.member;
     loop {
         let now = app.now();
         if !detached {
-            let redacted = step(app, erased, "detach", async |conn| {
-                forget::detach(conn, &plan, now).await
-            })
-            .await?;
+            let redacted = step(erased, "detach", store.detach_erased_member(&plan, now)).await?;
             erased.edits += redacted.edits;
         }
         for chunk in plan.contributions.chunks(forget::CHUNK) {
             if !go_on() {
                 return Ok(false);
             }
-            erased.contributions += step(app, erased, "contributions", async |conn| {
-                forget::erase_contributions(conn, &plan, chunk).await
-            })
+            erased.contributions += step(
+                erased,
+                "contributions",
+                store.erase_contributions_chunk(&plan, chunk),
+            )
             .await?;
         }
         for chunk in plan.kudos.chunks(forget::CHUNK) {
             if !go_on() {
                 return Ok(false);
             }
-            erased.kudos += step(app, erased, "kudos", async |conn| {
-                forget::erase_kudos(conn, &plan, chunk).await
-            })
-            .await?;
+            erased.kudos += step(erased, "kudos", store.erase_kudos_chunk(&plan, chunk)).await?;
         }
-        if step(app, erased, "finish", async |conn| {
-            forget::finish(conn, &plan, now).await
-        })
-        .await?
-        {
+        if step(erased, "finish", store.finish_erasure(&plan, now)).await? {
             erased.finished = true;
             return Ok(true);
         }
         // Recorded for them since the plan was made: another round.
-        plan = match forget::plan(&app.store().read, member).await? {
+        plan = match store.erasure_plan(member).await? {
             Some(plan) => plan,
             None => return Ok(true),
         };
@@ -231,9 +212,6 @@ async fn scrub(app: &App, member: MemberId, erased: &mut Erased) -> Result<bool>
             return Ok(false);
         }
     }
-    step(app, erased, "forgotten", async |conn| {
-        forget::forgotten(conn, member).await
-    })
-    .await?;
+    step(erased, "forgotten", app.store().end_erasure(member)).await?;
     Ok(true)
 }

@@ -6,9 +6,8 @@ use crate::domain::limits::MAX_OPEN_GOALS;
 use crate::domain::reply::Line;
 use crate::domain::text::{Slug, format_number};
 use crate::domain::{Actor, Reply, UserError};
-use crate::error::{Error, Result, is_unique_violation};
-use crate::store::goals::{self, Goal, NewGoalRow};
-use crate::store::{contributions, milestones};
+use crate::error::{Error, Result};
+use crate::store::goals::{Goal, GoalRefused, NewGoalRow};
 
 use super::App;
 
@@ -20,7 +19,8 @@ pub(super) fn not_found(slug: &str) -> Error {
 }
 
 pub(super) async fn by_slug(app: &App, actor: &Actor, slug: &Slug) -> Result<Goal> {
-    goals::by_slug(&app.store().read, actor.community, slug.as_str())
+    app.store()
+        .goal_by_slug(actor.community, slug.as_str())
         .await?
         .ok_or_else(|| not_found(slug.as_str()))
 }
@@ -69,29 +69,29 @@ pub async fn create(app: &App, actor: &Actor, new: NewGoal) -> Result<Reply> {
         deadline: new.deadline,
         created_by: actor.member,
     };
-    let created = app
+    // The store counts the open goals under the write lock, so two organisers
+    // cannot both pass the limit.
+    match app
         .store()
-        .write(async |conn| {
-            // Counted under the write lock, so two organisers cannot both pass it.
-            if goals::open_count(&mut *conn, actor.community).await? >= MAX_OPEN_GOALS {
-                return Err(Error::User(UserError::conflict(
-                    format!(
-                        "This community already has {MAX_OPEN_GOALS} open goals, the most Keel keeps open at once."
-                    ),
-                    "Close one that is done or dropped with `goal close <slug>` (see `goal list`), then create this one.",
-                )));
-            }
-            match goals::create(conn, actor.community, &row, now).await {
-                Ok(id) => Ok(id),
-                Err(e) if is_unique_violation(&e) => Err(Error::User(UserError::conflict(
-                    format!("A goal with the slug `{slug}` already exists."),
-                    "Pick another with slug=…; slugs stay taken after a goal closes.",
-                ))),
-                Err(e) => Err(e.into()),
-            }
-        })
-        .await;
-    created?;
+        .create_goal(actor.community, &row, MAX_OPEN_GOALS, now)
+        .await?
+    {
+        Ok(_) => {}
+        Err(GoalRefused::TooManyOpen) => {
+            return Err(Error::User(UserError::conflict(
+                format!(
+                    "This community already has {MAX_OPEN_GOALS} open goals, the most Keel keeps open at once."
+                ),
+                "Close one that is done or dropped with `goal close <slug>` (see `goal list`), then create this one.",
+            )));
+        }
+        Err(GoalRefused::SlugTaken) => {
+            return Err(Error::User(UserError::conflict(
+                format!("A goal with the slug `{slug}` already exists."),
+                "Pick another with slug=…; slugs stay taken after a goal closes.",
+            )));
+        }
+    }
     let unit = new
         .unit
         .as_ref()
@@ -111,7 +111,7 @@ pub async fn create(app: &App, actor: &Actor, new: NewGoal) -> Result<Reply> {
 }
 
 pub async fn list(app: &App, actor: &Actor) -> Result<Reply> {
-    let goals = goals::list(&app.store().read, actor.community, false).await?;
+    let goals = app.store().open_goals(actor.community).await?;
     let mut reply = Reply::public("Goals");
     if goals.is_empty() {
         return Ok(reply.line(
@@ -137,7 +137,7 @@ pub async fn list(app: &App, actor: &Actor) -> Result<Reply> {
 
 pub async fn show(app: &App, actor: &Actor, slug: Slug) -> Result<Reply> {
     let goal = by_slug(app, actor, &slug).await?;
-    let read = &app.store().read;
+    let store = app.store();
     let status = match (goal.open, goal.met_at.is_some()) {
         (true, true) => "open · target met",
         (true, false) => "open",
@@ -155,7 +155,8 @@ pub async fn show(app: &App, actor: &Actor, slug: Slug) -> Result<Reply> {
     if let Some(deadline) = goal.deadline {
         reply = reply.field("Deadline", Line::new().day(deadline));
     }
-    let customs: Vec<_> = milestones::custom_for(read, actor.community)
+    let customs: Vec<_> = store
+        .custom_milestones(actor.community)
         .await?
         .into_iter()
         .filter(|m| m.goal_id == Some(goal.id))
@@ -164,7 +165,9 @@ pub async fn show(app: &App, actor: &Actor, slug: Slug) -> Result<Reply> {
     if !customs.is_empty() {
         reply = reply.field("Milestones", customs.join(" · "));
     }
-    let recent = contributions::by_goal(read, actor.community, goal.id, 5).await?;
+    let recent = store
+        .contributions_by_goal(actor.community, goal.id, 5)
+        .await?;
     if !recent.is_empty() {
         reply = reply.line("Latest contributions:");
         for r in recent {
@@ -184,10 +187,9 @@ pub async fn show(app: &App, actor: &Actor, slug: Slug) -> Result<Reply> {
 
 pub async fn close(app: &App, actor: &Actor, slug: Slug) -> Result<Reply> {
     let goal = by_slug(app, actor, &slug).await?;
-    let now = app.now();
     let closed = app
         .store()
-        .write(async |conn| goals::close(conn, actor.community, goal.id, now).await)
+        .close_goal(actor.community, goal.id, app.now())
         .await?;
     if !closed {
         return Err(UserError::conflict(

@@ -9,8 +9,7 @@ use crate::domain::reply::Line;
 use crate::domain::text::format_number;
 use crate::domain::{Actor, Reply};
 use crate::error::Result;
-use crate::store::health::{self, Listed};
-use crate::store::{communities, windows};
+use crate::store::health::Listed;
 
 use super::App;
 
@@ -31,52 +30,31 @@ fn names(list: &Listed) -> String {
     }
 }
 
-/// Brings the kept 28-day window and the health signals up to today.
-pub(super) async fn bring_up_to_date(app: &App, actor: &Actor) -> Result<()> {
-    let read = &app.store().read;
-    let today = app.today();
-    let window_behind = !windows::is_current(read, actor.community, EQUITY_DAYS, today).await?;
-    let signals_behind = !health::signals_current(read, actor.community, today).await?;
-    if window_behind || signals_behind {
-        let counted = if window_behind {
-            windows::count_since_marks(read, actor.community).await?
-        } else {
-            None
-        };
-        app.store()
-            .write(async |conn| {
-                if window_behind {
-                    windows::catch_up_counted(conn, actor.community, today, counted).await?;
-                }
-                if signals_behind {
-                    health::refresh_signals(conn, actor.community, today).await?;
-                }
-                Ok(())
-            })
-            .await?;
-    }
-    Ok(())
-}
-
 pub async fn health(app: &App, actor: &Actor) -> Result<Reply> {
-    let read = &app.store().read;
+    let store = app.store();
     let today = app.today();
-    let community = communities::community(read, actor.community).await?;
+    let community = store.community(actor.community).await?;
     let interval = community.inactive_days.max(1) as u64;
-    bring_up_to_date(app, actor).await?;
+    // The kept 28-day window and the signals, up to today.
+    store
+        .catch_up_health(actor.community, EQUITY_DAYS, today)
+        .await?;
     let limit = MAX_NAMES as i64;
 
     // The period's Contributor Absence Factor: if one member carries half the
     // work, they are overloaded whatever their days look like.
     // Contributions per member over the window as a histogram (PRODUCT.md "Gini",
     // "Contributor Absence Factor"): the distinct totals, not every member.
-    let counts = windows::histogram(read, actor.community, EQUITY_DAYS).await?;
+    let counts = store.window_histogram(actor.community, EQUITY_DAYS).await?;
     let absence = metrics::contributor_absence_factor_of_histogram(&counts);
-    let dropping = health::flagged(read, actor.community, "drop", limit).await?;
-    let mut overloaded = health::flagged(read, actor.community, "overload", limit + 1).await?;
+    let dropping = store
+        .members_flagged(actor.community, "drop", limit)
+        .await?;
+    let mut overloaded = store
+        .members_flagged(actor.community, "overload", limit + 1)
+        .await?;
     if absence == Some(1)
-        && let Some((_, name, false)) =
-            health::top_of_window(read, actor.community, EQUITY_DAYS).await?
+        && let Some((_, name, false)) = store.top_of_window(actor.community, EQUITY_DAYS).await?
         && !overloaded.names.contains(&name)
     {
         // Unless they are already listed by their days (the list is cut, so a
@@ -85,8 +63,12 @@ pub async fn health(app: &App, actor: &Actor) -> Result<Reply> {
         overloaded.total += 1;
     }
     overloaded.names.truncate(MAX_NAMES);
-    let inactive = health::inactive(read, actor.community, today, interval, limit).await?;
-    let newcomers = health::newcomers(read, actor.community, today, interval, limit).await?;
+    let inactive = store
+        .inactive_members(actor.community, today, interval, limit)
+        .await?;
+    let newcomers = store
+        .newcomers_yet_to_contribute(actor.community, today, interval, limit)
+        .await?;
 
     let mut reply = Reply::private(format!("Community health · {}", community.name))
         .line(

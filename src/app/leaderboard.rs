@@ -7,14 +7,13 @@ use crate::domain::command::Board;
 use crate::domain::reply::Line;
 use crate::domain::{Actor, Reply};
 use crate::error::Result;
-use crate::store::stats;
 
 use super::App;
 
 const SHOWN: i64 = 10;
 
 pub async fn leaderboard(app: &App, actor: &Actor, board: Board) -> Result<Reply> {
-    let read = &app.store().read;
+    let store = app.store();
     let today = app.today();
     let (title, rows): (&str, Vec<Line>) = match board {
         Board::Week | Board::Month => {
@@ -31,11 +30,12 @@ pub async fn leaderboard(app: &App, actor: &Actor, board: Board) -> Result<Reply
         }
         Board::AllTime => (
             "Leaderboard · all time",
-            ranked(stats::top_all_time(read, actor.community, SHOWN).await?),
+            ranked(store.top_all_time(actor.community, SHOWN).await?),
         ),
         Board::MostImproved => {
             let from = today - Days::new(29);
-            let rows = stats::most_improved(read, actor.community, from, today, SHOWN)
+            let rows = store
+                .most_improved(actor.community, from, today, SHOWN)
                 .await?
                 .into_iter()
                 .enumerate()

@@ -8,8 +8,7 @@ use super::App;
 use crate::domain::reply::Reply;
 use crate::domain::{Envelope, Platform};
 use crate::error::Result;
-use crate::store::activity::{self, Counts};
-use crate::store::{communities, mission};
+use crate::store::activity::Counts;
 
 /// Something a member did that counts as activity (counts only, never text: P1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,12 +26,8 @@ impl App {
         external_id: &str,
         name: &str,
     ) -> Result<()> {
-        let now = self.now();
         self.store()
-            .write(async |conn| {
-                communities::ensure_workspace(conn, platform, external_id, name, now).await?;
-                communities::schedule_purge(conn, platform, external_id, None).await
-            })
+            .add_workspace(platform, external_id, name, self.now())
             .await
     }
 
@@ -46,9 +41,7 @@ impl App {
     ) -> Result<()> {
         let purge_at = self.now() + grace;
         self.store()
-            .write(async |conn| {
-                communities::schedule_purge(conn, platform, external_id, Some(purge_at)).await
-            })
+            .schedule_workspace_purge(platform, external_id, purge_at)
             .await?;
         tracing::info!(%platform, %purge_at, "Keel was removed; data purge scheduled");
         Ok(())
@@ -57,21 +50,23 @@ impl App {
     /// Adds one message or reaction to the member's daily counts. Workspaces Keel
     /// does not serve are ignored.
     pub async fn record_activity(&self, envelope: &Envelope, activity: Activity) -> Result<()> {
-        let read = &self.store().read;
-        let Some(workspace) =
-            communities::workspace_by_external(read, envelope.platform, &envelope.workspace_id)
-                .await?
+        let store = self.store();
+        let Some(workspace) = store
+            .workspace_by_external(envelope.platform, &envelope.workspace_id)
+            .await?
         else {
             return Ok(());
         };
-        let member =
-            match communities::member_by_identity(read, workspace.id, &envelope.user_id).await? {
-                Some(m) => m.id,
-                None => match self.actor(envelope).await {
-                    Ok(actor) => actor.member,
-                    Err(_) => return Ok(()),
-                },
-            };
+        let member = match store
+            .member_by_identity(workspace.id, &envelope.user_id)
+            .await?
+        {
+            Some(m) => m.id,
+            None => match self.actor(envelope).await {
+                Ok(actor) => actor.member,
+                Err(_) => return Ok(()),
+            },
+        };
         let counts = match activity {
             Activity::Message => Counts {
                 messages: 1,
@@ -82,19 +77,17 @@ impl App {
                 ..Counts::default()
             },
         };
-        let today = self.today();
-        self.store()
-            .write(async |conn| {
-                activity::record(conn, workspace.community_id, &[(member, today, counts)]).await
-            })
+        store
+            .record_activity(workspace.community_id, member, self.today(), counts)
             .await
     }
 
     /// A person joined a workspace Keel serves: they become a member now (growth's
     /// joins), or, if they had left, are a member again.
     pub async fn member_joined(&self, envelope: &Envelope) -> Result<()> {
-        let read = &self.store().read;
-        if communities::workspace_by_external(read, envelope.platform, &envelope.workspace_id)
+        if self
+            .store()
+            .workspace_by_external(envelope.platform, &envelope.workspace_id)
             .await?
             .is_none()
         {
@@ -103,10 +96,7 @@ impl App {
         let Ok(actor) = self.actor(envelope).await else {
             return Ok(());
         };
-        let returned = self
-            .store()
-            .write(async |conn| communities::mark_returned(conn, actor.member).await)
-            .await?;
+        let returned = self.store().mark_member_returned(actor.member).await?;
         if returned {
             tracing::info!(platform = %envelope.platform, "a member who had left is back");
         }
@@ -121,28 +111,26 @@ impl App {
         external_id: &str,
         user_id: &str,
     ) -> Result<()> {
-        let read = &self.store().read;
-        let Some(workspace) =
-            communities::workspace_by_external(read, platform, external_id).await?
+        let Some(workspace) = self
+            .store()
+            .workspace_by_external(platform, external_id)
+            .await?
         else {
             return Ok(());
         };
-        let now = self.now();
         self.store()
-            .write(async |conn| communities::mark_left(conn, workspace.id, user_id, now).await)
+            .mark_member_left(workspace.id, user_id, self.now())
             .await?;
         Ok(())
     }
 
     /// The welcome a newcomer gets: the mission, if the community has one.
     pub async fn welcome(&self, platform: Platform, external_id: &str) -> Result<Option<Reply>> {
-        let read = &self.store().read;
-        let Some(workspace) =
-            communities::workspace_by_external(read, platform, external_id).await?
-        else {
+        let store = self.store();
+        let Some(workspace) = store.workspace_by_external(platform, external_id).await? else {
             return Ok(None);
         };
-        let Some(version) = mission::current(read, workspace.community_id).await? else {
+        let Some(version) = store.current_mission(workspace.community_id).await? else {
             return Ok(None);
         };
         let mut card = super::mission_card(&version);

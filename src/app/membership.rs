@@ -9,9 +9,8 @@ use crate::domain::text::Reason;
 use crate::domain::{Actor, MemberRef, Reply, UserError};
 use crate::error::{Error, Result};
 use crate::spool::SpoolWriter;
-use crate::store::export::Exported;
-use crate::store::links;
-use crate::store::{communities, export as exporting, kudos as kudos_store};
+use crate::store::export::{self as exporting, Exported};
+use crate::store::links::{LinkRefused, LinkUse, Linked, Redeemed};
 
 use super::App;
 
@@ -29,21 +28,16 @@ pub async fn kudos(
         )
         .into());
     }
-    let now = app.now();
     let reason_text = reason.as_ref().map(Reason::as_str).unwrap_or("");
     app.store()
-        .write(async |conn| {
-            kudos_store::give(
-                conn,
-                actor.community,
-                actor.member,
-                recipient.id,
-                reason_text,
-                actor.platform,
-                now,
-            )
-            .await
-        })
+        .give_kudos(
+            actor.community,
+            actor.member,
+            recipient.id,
+            reason_text,
+            actor.platform,
+            app.now(),
+        )
         .await?;
     let mut line = Line::new()
         .strong(&actor.display_name)
@@ -57,9 +51,7 @@ pub async fn kudos(
 
 pub async fn away(app: &App, actor: &Actor, on: bool) -> Result<Reply> {
     let since = on.then(|| app.now());
-    app.store()
-        .write(async |conn| communities::set_away(conn, actor.member, since).await)
-        .await?;
+    app.store().set_away(actor.member, since).await?;
     Ok(if on {
         Reply::private("Away mode on").line(
             "Enjoy the break. Health reports leave you out of drop and inactivity lists until you say `away off`.",
@@ -90,9 +82,7 @@ pub async fn link_start(app: &App, actor: &Actor, kind: LinkKind) -> Result<Repl
         LinkKind::Workspace => None,
     };
     app.store()
-        .write(async |conn| {
-            links::create(conn, &code, kind, actor.community, member, now, expires).await
-        })
+        .create_link_code(&code, kind, actor.community, member, now, expires)
         .await?;
     let what = match kind {
         LinkKind::Identity => {
@@ -118,72 +108,94 @@ pub async fn link_start(app: &App, actor: &Actor, kind: LinkKind) -> Result<Repl
 }
 
 pub async fn link_redeem(app: &App, actor: &Actor, code: &str) -> Result<Reply> {
-    let now = app.now();
-    let mut merged = None;
+    // The code is used up only if everything it does succeeds, in one transaction.
     let linked = app
         .store()
-        .write(async |conn| {
-            let redeemed = links::redeem(conn, code, now).await?.ok_or_else(|| {
-                UserError::invalid(
-                    "That link code is not valid: it may be mistyped, used already, or expired (codes last 15 minutes).",
-                    "Ask for a new one with `link` (or `link community`).",
-                )
-            })?;
-            match redeemed.kind {
-                LinkKind::Identity => {
-                    let into = redeemed.member.ok_or_else(|| Error::internal("identity link code", "no member"))?;
-                    if redeemed.community != actor.community {
-                        return Err(UserError::invalid(
-                            "That code belongs to another community than this workspace's.",
-                            "An organiser joins the workspaces first with `link community`; then link your accounts.",
-                        )
-                        .into());
-                    }
-                    if into == actor.member {
-                        return Err(UserError::conflict("That code is for this same account.", "Use it from your other account.").into());
-                    }
-                    // Merged now but for the contributions, which move below.
-                    links::begin_merge(conn, actor.community, actor.member, into, now).await?;
-                    merged = Some(into);
-                    Ok(Reply::private("Accounts linked").line(
-                        "This account and the one that made the code are now one member: contributions, kudos and counts are combined.",
-                    ))
-                }
-                LinkKind::Workspace => {
-                    if actor.role != crate::domain::Role::Organiser {
-                        return Err(UserError::OrganiserOnly { command: "link <community code>".into() }.into());
-                    }
-                    if redeemed.community == actor.community {
-                        return Err(UserError::conflict("This workspace is already part of that community.", "Nothing changed.").into());
-                    }
-                    if links::workspace_count(conn, actor.community).await? > 1 {
-                        return Err(UserError::conflict(
-                            "This workspace's community already spans several workspaces.",
-                            "Link the other community's workspaces to this one instead (run `link community` here).",
-                        )
-                        .into());
-                    }
-                    if links::has_content(conn, actor.community).await? {
-                        return Err(UserError::conflict(
-                            "This workspace already has its own Keel data (a mission, goals or contributions), which linking would mix into another community.",
-                            "Link from a workspace that has not been used with Keel yet, or export this one's data first.",
-                        )
-                        .into());
-                    }
-                    links::move_workspace(conn, actor.workspace, actor.community, redeemed.community, now.date_naive()).await?;
-                    let name = communities::community(&mut *conn, redeemed.community).await?.name;
-                    Ok(Reply::public("Workspace linked").line(
-                        Line::new().text("This workspace is now part of the community ").strong(name).text(": one mission, shared goals and stats."),
-                    ))
-                }
-            }
-        })
+        .redeem_link_code(code, app.now(), |redeemed| link_use(actor, redeemed))
         .await;
     app.forget_cached_actors();
-    if let (Ok(_), Some(into)) = (&linked, merged) {
-        super::merge::finish_now(app, actor.member, into).await?;
+    match linked? {
+        Ok(Linked::MembersMerging { into }) => {
+            // Merged now but for the contributions, which move here.
+            super::merge::finish_now(app, actor.member, into).await?;
+            Ok(Reply::private("Accounts linked").line(
+                "This account and the one that made the code are now one member: contributions, kudos and counts are combined.",
+            ))
+        }
+        Ok(Linked::WorkspaceMoved { community_name }) => {
+            Ok(Reply::public("Workspace linked").line(
+                Line::new()
+                    .text("This workspace is now part of the community ")
+                    .strong(community_name)
+                    .text(": one mission, shared goals and stats."),
+            ))
+        }
+        Err(LinkRefused::InvalidCode) => Err(UserError::invalid(
+            "That link code is not valid: it may be mistyped, used already, or expired (codes last 15 minutes).",
+            "Ask for a new one with `link` (or `link community`).",
+        )
+        .into()),
+        Err(LinkRefused::SpansWorkspaces) => Err(UserError::conflict(
+            "This workspace's community already spans several workspaces.",
+            "Link the other community's workspaces to this one instead (run `link community` here).",
+        )
+        .into()),
+        Err(LinkRefused::HasContent) => Err(UserError::conflict(
+            "This workspace already has its own Keel data (a mission, goals or contributions), which linking would mix into another community.",
+            "Link from a workspace that has not been used with Keel yet, or export this one's data first.",
+        )
+        .into()),
     }
-    linked
+}
+
+/// What a redeemed link code is to do for `actor`, or why it may not be used here.
+fn link_use(actor: &Actor, redeemed: &Redeemed) -> Result<LinkUse> {
+    match redeemed.kind {
+        LinkKind::Identity => {
+            let into = redeemed
+                .member
+                .ok_or_else(|| Error::internal("identity link code", "no member"))?;
+            if redeemed.community != actor.community {
+                return Err(UserError::invalid(
+                    "That code belongs to another community than this workspace's.",
+                    "An organiser joins the workspaces first with `link community`; then link your accounts.",
+                )
+                .into());
+            }
+            if into == actor.member {
+                return Err(UserError::conflict(
+                    "That code is for this same account.",
+                    "Use it from your other account.",
+                )
+                .into());
+            }
+            Ok(LinkUse::MergeMembers {
+                community: actor.community,
+                from: actor.member,
+                into,
+            })
+        }
+        LinkKind::Workspace => {
+            if actor.role != crate::domain::Role::Organiser {
+                return Err(UserError::OrganiserOnly {
+                    command: "link <community code>".into(),
+                }
+                .into());
+            }
+            if redeemed.community == actor.community {
+                return Err(UserError::conflict(
+                    "This workspace is already part of that community.",
+                    "Nothing changed.",
+                )
+                .into());
+            }
+            Ok(LinkUse::MoveWorkspace {
+                workspace: actor.workspace,
+                from: actor.community,
+                into: redeemed.community,
+            })
+        }
+    }
 }
 
 pub async fn export(
@@ -199,14 +211,17 @@ pub async fn export(
     let name = exporting::name(actor.community, member, format);
     let spool =
         SpoolWriter::new(actor.upload_limit).map_err(|e| Error::internal("creating a spool", e))?;
-    let (contributions, spool) =
-        match exporting::export(&app.store().read, actor.community, member, format, spool).await? {
-            Exported::Done {
-                contributions,
-                sink,
-            } => (contributions, sink),
-            Exported::TooLarge => return Err(too_large(actor, scope).into()),
-        };
+    let (contributions, spool) = match app
+        .store()
+        .export(actor.community, member, format, spool)
+        .await?
+    {
+        Exported::Done {
+            contributions,
+            sink,
+        } => (contributions, sink),
+        Exported::TooLarge => return Err(too_large(actor, scope).into()),
+    };
     // The last compressed bytes reach the file here, and may pass the limit too.
     let spool = match tokio::task::spawn_blocking(move || spool.finish())
         .await
@@ -266,7 +281,7 @@ fn file_size(bytes: u64) -> String {
 
 pub async fn forget_me(app: &App, actor: &Actor, confirmed: bool) -> Result<Reply> {
     if !confirmed {
-        let me = communities::member(&app.store().read, actor.community, actor.member).await?;
+        let me = app.store().member(actor.community, actor.member).await?;
         let count = me.map(|m| m.contribution_count).unwrap_or(0);
         return Ok(Reply::private("Forget me?")
             .line(format!(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::App;
 use crate::domain::MemberId;
 use crate::error::Result;
-use crate::store::{forget, links};
+use crate::store::forget;
 
 /// How long `link` works on its merge before it answers.
 const INLINE_BUDGET: Duration = Duration::from_secs(2);
@@ -32,7 +32,7 @@ pub(super) async fn finish_now(app: &App, from: MemberId, into: MemberId) -> Res
 /// Finishes every merge under way, while `go_on` says so; returns how many.
 pub async fn merge_pending(app: &App, go_on: impl Fn() -> bool) -> Result<usize> {
     let mut done = 0;
-    for (from, into) in links::pending(&app.store().read).await? {
+    for (from, into) in app.store().pending_merges().await? {
         if !go_on() {
             break;
         }
@@ -56,15 +56,12 @@ async fn drive(
 ) -> Result<bool> {
     let store = app.store();
     let now = app.now();
-    let into_stays = links::is_member(&store.read, into).await?
-        && !forget::is_pending(&store.read, into).await?;
-    let moving = match links::to_move(&store.read, from, into).await? {
+    let into_stays = store.member_exists(into).await? && !store.erasure_pending(into).await?;
+    let moving = match store.merge_to_move(from, into).await? {
         Some(moving) if into_stays => moving,
         // The member it joined is being erased: what is left of this one goes too.
         Some(_) => {
-            store
-                .write(async |conn| links::abandon_merge(conn, from, now).await)
-                .await?;
+            store.abandon_merge(from, now).await?;
             app.member_jobs_signal().notify_one();
             return Ok(true);
         }
@@ -74,12 +71,8 @@ async fn drive(
         if !go_on() {
             return Ok(false);
         }
-        store
-            .write(async |conn| links::move_contributions(conn, &moving, chunk).await)
-            .await?;
+        store.move_merged_contributions(&moving, chunk).await?;
     }
-    store
-        .write(async |conn| links::finish_merge(conn, &moving).await)
-        .await?;
+    store.finish_merge(&moving).await?;
     Ok(true)
 }

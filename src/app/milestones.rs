@@ -7,12 +7,11 @@ use crate::domain::reply::Line;
 use crate::domain::text::format_number;
 use crate::domain::{Actor, Reply, UserError};
 use crate::error::Result;
-use crate::store::{communities, goals, milestones};
+use crate::store::milestones::NewMilestoneRow;
 
 use super::App;
 
 pub async fn add(app: &App, actor: &Actor, new: NewMilestone) -> Result<Reply> {
-    let read = &app.store().read;
     let threshold = new.threshold.get();
     let (goal, current, measure) = match &new.goal {
         Some(slug) => {
@@ -22,7 +21,7 @@ pub async fn add(app: &App, actor: &Actor, new: NewMilestone) -> Result<Reply> {
             (Some(goal), current, unit)
         }
         None => {
-            let community = communities::community(read, actor.community).await?;
+            let community = app.store().community(actor.community).await?;
             (
                 None,
                 community.contribution_count as f64,
@@ -40,35 +39,27 @@ pub async fn add(app: &App, actor: &Actor, new: NewMilestone) -> Result<Reply> {
         )
         .into());
     }
-    let now = app.now();
-    let goal_id = goal.as_ref().map(|g| g.id);
-    app.store()
-        .write(async |conn| {
-            // Counted under the write lock, so two organisers cannot both pass it.
-            if milestones::pending_custom_count(&mut *conn, actor.community).await?
-                >= MAX_PENDING_MILESTONES
-            {
-                return Err(UserError::conflict(
-                    format!(
-                        "This community already has {MAX_PENDING_MILESTONES} milestones waiting to be reached, the most Keel watches at once."
-                    ),
-                    "Close a goal you no longer pursue with `goal close <slug>` (its milestones go with it), or add this one once some are reached (see `milestone list`).",
-                )
-                .into());
-            }
-            milestones::add_custom(
-                conn,
-                actor.community,
-                goal_id,
-                new.title.as_str(),
-                threshold,
-                actor.member,
-                now,
-            )
-            .await
-        })
+    let row = NewMilestoneRow {
+        goal: goal.as_ref().map(|g| g.id),
+        title: new.title.as_str(),
+        threshold,
+        created_by: actor.member,
+    };
+    // The store counts the pending milestones under the write lock, so two
+    // organisers cannot both pass the limit.
+    let added = app
+        .store()
+        .add_custom_milestone(actor.community, &row, MAX_PENDING_MILESTONES, app.now())
         .await?;
-    app.store().custom_milestone_added();
+    if added.is_none() {
+        return Err(UserError::conflict(
+            format!(
+                "This community already has {MAX_PENDING_MILESTONES} milestones waiting to be reached, the most Keel watches at once."
+            ),
+            "Close a goal you no longer pursue with `goal close <slug>` (its milestones go with it), or add this one once some are reached (see `milestone list`).",
+        )
+        .into());
+    }
     let on = match &goal {
         Some(g) => format!(
             "when {} reaches {} {measure}",
@@ -89,9 +80,9 @@ pub async fn add(app: &App, actor: &Actor, new: NewMilestone) -> Result<Reply> {
 }
 
 pub async fn list(app: &App, actor: &Actor) -> Result<Reply> {
-    let read = &app.store().read;
-    let community = communities::community(read, actor.community).await?;
-    let reached = milestones::recent(read, actor.community, 10).await?;
+    let store = app.store();
+    let community = store.community(actor.community).await?;
+    let reached = store.recent_milestones(actor.community, 10).await?;
     let mut reply = Reply::public("Milestones");
     if reached.is_empty() {
         reply = reply.line("None reached yet: the first contribution is the first milestone.");
@@ -107,9 +98,9 @@ pub async fn list(app: &App, actor: &Actor) -> Result<Reply> {
         format_number(next_community_step(community.contribution_count) as f64),
         format_number(community.contribution_count as f64)
     ));
-    let done = milestones::reached_custom_ids(read, actor.community).await?;
-    let open_goals = goals::list(read, actor.community, false).await?;
-    for m in milestones::custom_for(read, actor.community).await? {
+    let done = store.reached_custom_milestone_ids(actor.community).await?;
+    let open_goals = store.open_goals(actor.community).await?;
+    for m in store.custom_milestones(actor.community).await? {
         if done.contains(&m.id) {
             continue;
         }

@@ -6,7 +6,7 @@ use crate::domain::reply::Line;
 use crate::domain::text::{Reason, Statement, ValueName};
 use crate::domain::{Actor, Reply, UserError};
 use crate::error::Result;
-use crate::store::mission::{self, MissionVersion};
+use crate::store::mission::MissionVersion;
 
 use super::App;
 
@@ -38,7 +38,7 @@ pub fn card(v: &MissionVersion) -> Reply {
 }
 
 pub async fn show(app: &App, actor: &Actor) -> Result<Reply> {
-    match mission::current(&app.store().read, actor.community).await? {
+    match app.store().current_mission(actor.community).await? {
         Some(v) => Ok(card(&v)),
         None => Ok(Reply::public("Our mission").line(
             Line::new()
@@ -54,25 +54,15 @@ pub async fn set(
     statement: Statement,
     reason: Option<Reason>,
 ) -> Result<Reply> {
-    let now = app.now();
     let version = app
         .store()
-        .write(async |conn| {
-            let values = mission::current(&mut *conn, actor.community)
-                .await?
-                .map(|v| v.values)
-                .unwrap_or_default();
-            mission::add_version(
-                conn,
-                actor.community,
-                statement.as_str(),
-                &values,
-                actor.member,
-                reason.as_ref().map(Reason::as_str),
-                now,
-            )
-            .await
-        })
+        .set_mission_statement(
+            actor.community,
+            statement.as_str(),
+            actor.member,
+            reason.as_ref().map(Reason::as_str),
+            app.now(),
+        )
         .await?;
     let mut reply = Reply::public(format!("Mission updated (version {version})"))
         .line(Line::new().strong(statement.as_str()));
@@ -83,7 +73,7 @@ pub async fn set(
 }
 
 pub async fn history(app: &App, actor: &Actor) -> Result<Reply> {
-    let versions = mission::history(&app.store().read, actor.community).await?;
+    let versions = app.store().mission_history(actor.community).await?;
     if versions.is_empty() {
         return Err(no_mission().into());
     }
@@ -160,28 +150,13 @@ async fn change_values(
     actor: &Actor,
     change: impl FnOnce(&mut Vec<String>) -> Result<String, UserError>,
 ) -> Result<Reply> {
-    let now = app.now();
     let (title, version, values) = app
         .store()
-        .write(async |conn| {
-            let current = mission::current(&mut *conn, actor.community)
-                .await?
-                .ok_or_else(no_mission)?;
-            let mut values = current.values.clone();
-            let title = change(&mut values)?;
-            let version = mission::add_version(
-                conn,
-                actor.community,
-                &current.statement,
-                &values,
-                actor.member,
-                None,
-                now,
-            )
-            .await?;
-            Ok((title, version, values))
+        .change_mission_values(actor.community, actor.member, app.now(), |values| {
+            Ok(change(values)?)
         })
-        .await?;
+        .await?
+        .ok_or_else(no_mission)?;
     let shown = if values.is_empty() {
         "none".to_string()
     } else {

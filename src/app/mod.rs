@@ -35,7 +35,7 @@ use crate::domain::text::{Name, is_direction_override};
 use crate::domain::{Actor, Envelope, MemberId, MemberRef, Platform, Reply, Role, UserError};
 use crate::error::{Error, Result};
 use crate::store::Store;
-use crate::store::communities::{self, Member, Resolved};
+use crate::store::communities::{Member, Resolved};
 
 pub use erasure::{Erased, erase_member, erase_pending};
 pub use lifecycle::Activity;
@@ -202,13 +202,10 @@ impl App {
             Some(r) => r,
             None => {
                 let resolved = async {
-                    if let Some(found) = communities::lookup(&self.store().read, &envelope).await? {
+                    if let Some(found) = self.store().lookup_actor(&envelope).await? {
                         return Ok(found);
                     }
-                    let now = self.now();
-                    self.store()
-                        .write(async |conn| communities::resolve(conn, &envelope, now).await)
-                        .await
+                    self.store().resolve_actor(&envelope, self.now()).await
                 }
                 .await
                 .map_err(|e| self.report(e, "resolving actor"))?;
@@ -353,7 +350,7 @@ impl App {
         reference: &MemberRef,
         create: bool,
     ) -> Result<Member> {
-        let read = &self.store().read;
+        let store = self.store();
         let not_found = |shown: &str| {
             Error::User(UserError::not_found(
                 format!("No member {shown} in this community"),
@@ -361,11 +358,12 @@ impl App {
             ))
         };
         match reference {
-            MemberRef::Me => Ok(communities::member(read, actor.community, actor.member)
+            MemberRef::Me => Ok(store
+                .member(actor.community, actor.member)
                 .await?
                 .ok_or_else(|| not_found("(you)"))?),
             MemberRef::PlatformUser { id, name } => {
-                if let Some(m) = communities::member_by_identity(read, actor.workspace, id).await? {
+                if let Some(m) = store.member_by_identity(actor.workspace, id).await? {
                     return Ok(m);
                 }
                 if !create {
@@ -375,12 +373,10 @@ impl App {
                 self.create_mentioned(actor, id, &name).await
             }
             MemberRef::Name(name) => {
-                if let Some(m) =
-                    communities::member_by_identity(read, actor.workspace, name).await?
-                {
+                if let Some(m) = store.member_by_identity(actor.workspace, name).await? {
                     return Ok(m);
                 }
-                let mut named = communities::members_named(read, actor.community, name).await?;
+                let mut named = store.members_named(actor.community, name).await?;
                 match named.len() {
                     1 => Ok(named.remove(0)),
                     0 if create && actor.platform == Platform::Console => {
@@ -404,20 +400,18 @@ impl App {
         external_id: &str,
         name: &str,
     ) -> Result<Member> {
-        let now = self.now();
-        let (community, workspace) = (actor.community, actor.workspace);
         let member = self
             .store()
-            .write(async |conn| {
-                if let Some(m) =
-                    communities::member_by_identity(&mut *conn, workspace, external_id).await?
-                {
-                    return Ok(m.id);
-                }
-                communities::create_member(conn, community, workspace, external_id, name, now).await
-            })
+            .ensure_member(
+                actor.community,
+                actor.workspace,
+                external_id,
+                name,
+                self.now(),
+            )
             .await?;
-        communities::member(&self.store().read, community, member)
+        self.store()
+            .member(actor.community, member)
             .await?
             .ok_or_else(|| Error::internal("member just created", "not found"))
     }

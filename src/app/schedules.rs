@@ -13,32 +13,33 @@ use crate::domain::schedule::ScheduleSpec;
 use crate::domain::text::format_number;
 use crate::domain::{CommunityId, Reply};
 use crate::error::Result;
-use crate::store::schedules::{self, Kind};
-use crate::store::{communities, goals, health, mission, outbox, stats};
+use crate::store::schedules::Kind;
+use crate::store::{outbox, stats};
 
 use super::App;
 
 /// Posts every schedule that is due; returns how many were queued.
 pub async fn run_due_schedules(app: &App) -> Result<usize> {
     let now = app.now();
-    let due = schedules::due(&app.store().read, now, 100).await?;
+    let store = app.store();
+    let due = store.due_schedules(now, 100).await?;
     let mut queued = 0;
     for schedule in due {
-        let community = communities::community(&app.store().read, schedule.community).await?;
+        let community = store.community(schedule.community).await?;
         let tz: Tz = community.timezone.parse().unwrap_or(Tz::UTC);
         // Nowhere to post: the period passes without a post, rather than queue one
         // that would go out with every other when a channel is finally set (R9).
-        let has_channel =
-            communities::has_announcement_channel(&app.store().read, schedule.community).await?;
+        let has_channel = store.has_announcement_channel(schedule.community).await?;
         let body = match schedule.kind {
             _ if !has_channel => None,
             Kind::Digest => {
                 let today = now.date_naive();
-                if !health::signals_current(&app.store().read, schedule.community, today).await? {
-                    app.store()
-                        .write(async |conn| {
-                            health::refresh_signals(conn, schedule.community, today).await
-                        })
+                if !store
+                    .health_signals_current(schedule.community, today)
+                    .await?
+                {
+                    store
+                        .refresh_health_signals(schedule.community, today)
                         .await?;
                 }
                 Some(digest(app, schedule.community, &community.name, schedule.spec, now).await?)
@@ -59,25 +60,16 @@ pub async fn run_due_schedules(app: &App) -> Result<usize> {
             (None, Some(next)) => next,
             (None, None) => now + chrono::Duration::days(7),
         };
-        let posted = app
-            .store()
-            .write(async |conn| {
-                if !schedules::advance(conn, &schedule, tz, now).await? {
-                    return Ok(false);
-                }
-                if let Some(body) = &body {
-                    let new = outbox::NewAnnouncement {
-                        community: schedule.community,
-                        kind,
-                        achievement_id: None,
-                        about_member: None,
-                        body,
-                        expires_at: Some(expires_at),
-                    };
-                    outbox::enqueue(conn, &new, now).await?;
-                }
-                Ok(body.is_some())
-            })
+        let post = body.as_ref().map(|body| outbox::NewAnnouncement {
+            community: schedule.community,
+            kind,
+            achievement_id: None,
+            about_member: None,
+            body,
+            expires_at: Some(expires_at),
+        });
+        let posted = store
+            .advance_schedule(&schedule, tz, now, post.as_ref())
             .await?;
         if posted {
             queued += 1;
@@ -91,7 +83,7 @@ pub async fn run_due_schedules(app: &App) -> Result<usize> {
 
 /// When the next schedule falls due, if any.
 pub async fn next_schedule(app: &App) -> Result<Option<DateTime<Utc>>> {
-    schedules::next_due(&app.store().read).await
+    app.store().next_schedule_due().await
 }
 
 fn period_days(spec: Option<ScheduleSpec>) -> u64 {
@@ -142,7 +134,10 @@ async fn returning(
     cohort: NaiveDate,
 ) -> Result<(i64, Option<f64>)> {
     let next = kind.next(cohort);
-    let counts = stats::cohort_counts(&app.store().read, community, kind, cohort, cohort).await?;
+    let counts = app
+        .store()
+        .cohort_counts(community, kind, cohort, cohort)
+        .await?;
     let find = |p: NaiveDate| {
         counts
             .iter()
@@ -163,27 +158,27 @@ pub async fn digest(
     spec: Option<ScheduleSpec>,
     now: DateTime<Utc>,
 ) -> Result<Reply> {
-    let read = &app.store().read;
+    let store = app.store();
     let days = period_days(spec);
     let today = now.date_naive();
     let (from, prev_from) = (today - Days::new(days - 1), today - Days::new(2 * days - 1));
     let prev_to = today - Days::new(days);
-    let this = stats::window_totals(read, community, from, today).await?;
-    let last = stats::window_totals(read, community, prev_from, prev_to).await?;
+    let this = store.window_totals(community, from, today).await?;
+    let last = store.window_totals(community, prev_from, prev_to).await?;
     // Members active in the period: the rolling count whose width is the period.
     let active = |a: stats::ActiveMembers| match days {
         1 => a.dau,
         7 => a.wau,
         _ => a.mau,
     };
-    let active_now = active(stats::active_members(read, community, today).await?);
-    let active_before = active(stats::active_members(read, community, prev_to).await?);
+    let active_now = active(store.active_members(community, today).await?);
+    let active_before = active(store.active_members(community, prev_to).await?);
     let since = now - chrono::Duration::days(days as i64);
     let before = since - chrono::Duration::days(days as i64);
-    let joined = stats::members_joined(read, community, since, now).await?;
-    let joined_before = stats::members_joined(read, community, before, since).await?;
-    let reached = stats::milestones_reached(read, community, since, now).await?;
-    let reached_before = stats::milestones_reached(read, community, before, since).await?;
+    let joined = store.members_joined(community, since, now).await?;
+    let joined_before = store.members_joined(community, before, since).await?;
+    let reached = store.milestones_reached(community, since, now).await?;
+    let reached_before = store.milestones_reached(community, before, since).await?;
     let mut reply = Reply::public(format!("Digest · {name} · last {days} days"))
         .field("Active members", compare(active_now, active_before))
         .field("New members", compare(joined, joined_before))
@@ -227,10 +222,7 @@ pub async fn digest(
     reply = reply.field("Retention", retention);
 
     // Alignment (mission drift): contributions linked to a goal or value ÷ all.
-    let threshold = communities::community(read, community)
-        .await?
-        .alignment_threshold as f64
-        / 100.0;
+    let threshold = store.community(community).await?.alignment_threshold as f64 / 100.0;
     let aligned = metrics::alignment(this.aligned as u64, this.contributions as u64);
     let aligned_before = metrics::alignment(last.aligned as u64, last.contributions as u64);
     reply = reply.field(
@@ -245,11 +237,8 @@ pub async fn digest(
     }
 
     // Members needing attention: counts only, names stay in `health`.
-    let interval = communities::community(read, community)
-        .await?
-        .inactive_days
-        .max(1) as u64;
-    let attention = health::attention_counts(read, community, today, interval).await?;
+    let interval = store.community(community).await?.inactive_days.max(1) as u64;
+    let attention = store.attention_counts(community, today, interval).await?;
     reply = reply.field(
         "Members needing attention",
         format!(
@@ -259,7 +248,9 @@ pub async fn digest(
     );
 
     reply = reply.field("Milestones reached", compare(reached, reached_before));
-    let listed = stats::milestones_reached_list(read, community, since, now, 10).await?;
+    let listed = store
+        .milestones_reached_list(community, since, now, 10)
+        .await?;
     if !listed.is_empty() {
         reply = reply.line(Line::new().strong("Milestones this period"));
         for milestone in &listed {
@@ -270,8 +261,8 @@ pub async fn digest(
         }
     }
 
-    let moved = goals::progress_between(read, community, from, today).await?;
-    let open = goals::list(read, community, false).await?;
+    let moved = store.goal_progress_between(community, from, today).await?;
+    let open = store.open_goals(community).await?;
     if !open.is_empty() {
         reply = reply.line(Line::new().strong("Goal progress"));
     }
@@ -319,15 +310,15 @@ fn milestone_line(reached: &stats::Reached) -> Line {
 
 /// The current mission, or nothing when there is none to remind of.
 async fn reminder(app: &App, community: CommunityId) -> Result<Option<Reply>> {
-    let read = &app.store().read;
-    let Some(version) = mission::current(read, community).await? else {
+    let store = app.store();
+    let Some(version) = store.current_mission(community).await? else {
         return Ok(None);
     };
     let mut card = super::mission::card(&version);
     card.title = Some("Mission reminder".into());
     // Which values the last 30 days of contributions reflected most and least.
     let since = app.today() - Days::new(29);
-    let counts = stats::value_counts(read, community, since).await?;
+    let counts = store.value_counts(community, since).await?;
     let count_of = |value: &String| {
         counts
             .iter()

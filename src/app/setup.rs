@@ -6,32 +6,26 @@ use crate::domain::command::Setup;
 use crate::domain::reply::Line;
 use crate::domain::{Actor, Reply};
 use crate::error::Result;
-use crate::store::schedules::{self, Kind};
-use crate::store::{communities, outbox};
+use crate::store::schedules::Kind;
 
 use super::App;
 
 pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
     let now = app.now();
-    let read = &app.store().read;
-    let community = communities::community(read, actor.community).await?;
+    let store = app.store();
+    let community = store.community(actor.community).await?;
     let tz: Tz = community.timezone.parse().unwrap_or(Tz::UTC);
     let message = match setup {
         Setup::Show => return show(app, actor).await,
         Setup::AnnouncementChannel(channel) => {
-            let first = communities::workspace(read, actor.workspace)
+            let first = store
+                .workspace(actor.workspace)
                 .await?
                 .announce_channel
                 .is_none();
             let max_age = app.freshness().milestone_max_age;
-            let waiting = app
-                .store()
-                .write(async |conn| {
-                    communities::set_announce_channel(conn, actor.workspace, channel.as_str())
-                        .await?;
-                    outbox::expire_stale(conn, now, max_age).await?;
-                    outbox::make_due(conn, actor.workspace, now).await
-                })
+            let waiting = store
+                .set_announcement_channel(actor.workspace, channel.as_str(), now, max_age)
                 .await?;
             app.outbox_signal().notify_one();
             let mut message = format!("Announcements, digests and reminders will go to {channel}.");
@@ -50,24 +44,13 @@ pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
             message
         }
         Setup::OrganiserRole(role) => {
-            app.store()
-                .write(async |conn| {
-                    communities::set_organiser_role(conn, actor.workspace, role.as_str()).await
-                })
+            store
+                .set_organiser_role(actor.workspace, role.as_str())
                 .await?;
             format!("Members with {role} can now use organiser commands.")
         }
         Setup::Timezone(new_tz) => {
-            let existing = schedules::of_community(read, actor.community).await?;
-            app.store()
-                .write(async |conn| {
-                    communities::set_timezone(conn, actor.community, new_tz.name()).await?;
-                    for s in &existing {
-                        schedules::set(conn, actor.community, s.kind, s.spec, new_tz, now).await?;
-                    }
-                    Ok(())
-                })
-                .await?;
+            store.set_timezone(actor.community, new_tz, now).await?;
             format!("Time zone set to {}; schedules follow it.", new_tz.name())
         }
         Setup::Digest(spec) | Setup::Reminder(spec) => {
@@ -76,10 +59,8 @@ pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
             } else {
                 Kind::MissionReminder
             };
-            app.store()
-                .write(async |conn| {
-                    schedules::set(conn, actor.community, kind, spec, tz, now).await
-                })
+            store
+                .set_schedule(actor.community, kind, spec, tz, now)
                 .await?;
             let what = if kind == Kind::Digest {
                 "Digest"
@@ -92,29 +73,20 @@ pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
             }
         }
         Setup::InactiveDays(days) => {
-            app.store()
-                .write(async |conn| {
-                    communities::set_inactive_days(conn, actor.community, days).await
-                })
-                .await?;
+            store.set_inactive_days(actor.community, days).await?;
             format!("Members count as inactive after {days} days without activity.")
         }
         Setup::AlignmentThreshold(percent) => {
-            app.store()
-                .write(async |conn| {
-                    communities::set_alignment_threshold(conn, actor.community, percent).await
-                })
+            store
+                .set_alignment_threshold(actor.community, percent)
                 .await?;
             format!(
                 "Stats warn of mission drift when fewer than {percent}% of contributions are linked to a goal or value."
             )
         }
         Setup::MilestonesInDigestOnly(digest_only) => {
-            app.store()
-                .write(async |conn| {
-                    communities::set_milestones_in_digest_only(conn, actor.community, digest_only)
-                        .await
-                })
+            store
+                .set_milestones_in_digest_only(actor.community, digest_only)
                 .await?;
             if digest_only {
                 "Milestones will be listed in the digest instead of announced one by one. Set a digest schedule with `setup digest …` if there is none.".to_string()
@@ -123,8 +95,8 @@ pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
             }
         }
         Setup::CommunityName(name) => {
-            app.store()
-                .write(async |conn| communities::rename(conn, actor.community, name.as_str()).await)
+            store
+                .rename_community(actor.community, name.as_str())
                 .await?;
             format!("The community is now called {name}.")
         }
@@ -133,10 +105,10 @@ pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
 }
 
 async fn show(app: &App, actor: &Actor) -> Result<Reply> {
-    let read = &app.store().read;
-    let community = communities::community(read, actor.community).await?;
-    let workspace = communities::workspace(read, actor.workspace).await?;
-    let workspaces = communities::workspaces_of(read, actor.community).await?;
+    let store = app.store();
+    let community = store.community(actor.community).await?;
+    let workspace = store.workspace(actor.workspace).await?;
+    let workspaces = store.community_workspaces(actor.community).await?;
     let mut reply = Reply::private(format!("Settings · {}", community.name))
         .field(
             "Announcements",
@@ -159,7 +131,7 @@ async fn show(app: &App, actor: &Actor) -> Result<Reply> {
         )
         .field(
             "Milestones",
-            if communities::milestones_in_digest_only(read, actor.community).await? {
+            if store.milestones_in_digest_only(actor.community).await? {
                 "in the digest only"
             } else {
                 "announced as reached"
@@ -173,7 +145,7 @@ async fn show(app: &App, actor: &Actor) -> Result<Reply> {
                 .collect::<Vec<_>>()
                 .join(", "),
         );
-    for s in schedules::of_community(read, actor.community).await? {
+    for s in store.community_schedules(actor.community).await? {
         let name = if s.kind == Kind::Digest {
             "Digest"
         } else {

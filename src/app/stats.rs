@@ -10,7 +10,7 @@ use crate::domain::reply::Line;
 use crate::domain::text::format_number;
 use crate::domain::{Actor, Reply};
 use crate::error::Result;
-use crate::store::{communities, goals, kudos, parse_day, stats, windows};
+use crate::store::{parse_day, stats, windows};
 
 use super::App;
 
@@ -24,15 +24,17 @@ fn percent(x: f64) -> String {
 }
 
 pub async fn community(app: &App, actor: &Actor, window: Window) -> Result<Reply> {
-    let read = &app.store().read;
+    let store = app.store();
     let today = app.today();
     let (from, to) = window.bounds(today);
     let days = (to - from).num_days() + 1;
-    let active = stats::active_members(read, actor.community, to).await?;
-    let totals = stats::window_totals(read, actor.community, from, to).await?;
+    let active = store.active_members(actor.community, to).await?;
+    let totals = store.window_totals(actor.community, from, to).await?;
     let top = top_contributors(app, actor, from, to, days, 5).await?;
-    let per_goal = goals::progress_between(read, actor.community, from, to).await?;
-    let open_goals = goals::list(read, actor.community, false).await?;
+    let per_goal = store
+        .goal_progress_between(actor.community, from, to)
+        .await?;
+    let open_goals = store.open_goals(actor.community).await?;
 
     let mut reply = Reply::public(format!("Community stats · {from} to {to} ({days} days)"))
         .field("Active today (DAU)", format_number(active.dau as f64))
@@ -49,29 +51,26 @@ pub async fn community(app: &App, actor: &Actor, window: Window) -> Result<Reply
     if let Some(a) = alignment {
         reply = reply.field("Aligned with a goal or value", percent(a));
     }
-    let joined = stats::members_joined(
-        read,
-        actor.community,
-        from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
-        (to + chrono::Days::new(1))
-            .and_hms_opt(0, 0, 0)
-            .unwrap_or_default()
-            .and_utc(),
-    )
-    .await?;
+    let joined = store
+        .members_joined(
+            actor.community,
+            from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
+            (to + chrono::Days::new(1))
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default()
+                .and_utc(),
+        )
+        .await?;
     reply = reply.field("New members", format_number(joined as f64));
     reply = insights(app, actor, from, to, days, reply).await?;
-    let (due, met) = stats::goals_due(read, actor.community, today).await?;
+    let (due, met) = store.goals_due(actor.community, today).await?;
     if let Some(rate) = metrics::goal_achievement_rate(met as u64, due as u64) {
         reply = reply.field(
             "Goals met by their deadline",
             format!("{met} of {due} ({})", percent(rate)),
         );
     }
-    let threshold = communities::community(read, actor.community)
-        .await?
-        .alignment_threshold as f64
-        / 100.0;
+    let threshold = store.community(actor.community).await?.alignment_threshold as f64 / 100.0;
     if metrics::drifting(alignment, threshold) {
         reply = reply.line(Line::new().strong("Drift warning: ").text(format!(
             "fewer than {} of this window's contributions are linked to a goal or value. Is the work still serving the mission?",
@@ -152,16 +151,24 @@ pub(super) async fn window_counts(
     to: chrono::NaiveDate,
     days: i64,
 ) -> Result<Vec<(u64, u64)>> {
-    let read = &app.store().read;
+    let store = app.store();
     let standard = windows::WINDOWS
         .iter()
         .copied()
         .find(|w| i64::from(*w) == days && to == app.today());
     let histogram = match standard {
-        Some(window) if windows::is_current(read, actor.community, window, app.today()).await? => {
-            windows::histogram(read, actor.community, window).await?
+        Some(window)
+            if store
+                .window_is_current(actor.community, window, app.today())
+                .await? =>
+        {
+            store.window_histogram(actor.community, window).await?
         }
-        _ => stats::contribution_histogram(read, actor.community, from, to).await?,
+        _ => {
+            store
+                .contribution_histogram(actor.community, from, to)
+                .await?
+        }
     };
     Ok(histogram)
 }
@@ -176,11 +183,11 @@ async fn insights(
     days: i64,
     mut reply: Reply,
 ) -> Result<Reply> {
-    let read = &app.store().read;
-    let community = communities::community(read, actor.community).await?;
+    let store = app.store();
+    let community = store.community(actor.community).await?;
 
     // Growth: net = joins − leaves; rate = (N_end − N_start) ÷ N_start.
-    let g = stats::growth(read, actor.community, from, to).await?;
+    let g = store.growth(actor.community, from, to).await?;
     let growth = metrics::growth(
         g.joins as u64,
         g.leaves as u64,
@@ -205,8 +212,9 @@ async fn insights(
 
     // Inactive: now − last activity > the community's interval.
     let interval = community.inactive_days.max(1) as u64;
-    let inactive =
-        crate::store::health::inactive_count(read, actor.community, to, interval).await?;
+    let inactive = store
+        .inactive_member_count(actor.community, to, interval)
+        .await?;
     reply = reply.field(
         format!("Inactive (no activity for more than {interval} days)"),
         format_number(inactive as f64),
@@ -214,7 +222,7 @@ async fn insights(
 
     // Newcomer conversion: of first-time contributors in the window, the share with
     // a 2nd and a 4th contribution within 90 days.
-    let (newcomers, second, fourth) = stats::conversion(read, actor.community, from, to).await?;
+    let (newcomers, second, fourth) = store.conversion(actor.community, from, to).await?;
     let conversion = guarded_text(newcomers as usize, || {
         match metrics::conversion_rates(newcomers as u64, second as u64, fourth as u64) {
             Some((two, four)) => format!(
@@ -250,7 +258,7 @@ async fn insights(
         );
 
     // Activity by UTC hour.
-    let hours = stats::by_hour(read, actor.community, from, to).await?;
+    let hours = store.activity_by_hour(actor.community, from, to).await?;
     reply = reply.field(
         "Activity by UTC hour",
         guarded_text(contributors, || busiest_hours(&hours)),
@@ -258,7 +266,7 @@ async fn insights(
 
     // Retention cohorts, weekly then monthly.
     for kind in PeriodKind::ALL {
-        let counts = stats::cohort_counts(read, actor.community, kind, from, to).await?;
+        let counts = store.cohort_counts(actor.community, kind, from, to).await?;
         // Periods in which nobody was new have no cohort to show.
         let rates: Vec<_> = cohorts::rates(kind, &counts, from, to)
             .into_iter()
@@ -325,19 +333,24 @@ pub(super) async fn top_contributors(
     days: i64,
     limit: i64,
 ) -> Result<Vec<(String, i64, i64)>> {
-    let read = &app.store().read;
+    let store = app.store();
     let today = app.today();
     let standard = windows::WINDOWS
         .iter()
         .copied()
         .find(|w| i64::from(*w) == days && to == today);
     let Some(window) = standard else {
-        return stats::top_contributors(read, actor.community, from, to, limit).await;
+        return store
+            .top_contributors(actor.community, from, to, limit)
+            .await;
     };
-    if !windows::is_current(read, actor.community, window, today).await? {
-        app.store().catch_up_windows(actor.community, today).await?;
+    if !store
+        .window_is_current(actor.community, window, today)
+        .await?
+    {
+        store.catch_up_windows(actor.community, today).await?;
     }
-    windows::top(read, actor.community, window, limit).await
+    store.window_top(actor.community, window, limit).await
 }
 
 /// The most contribution days a streak is counted over.
@@ -350,7 +363,9 @@ async fn streak(app: &App, actor: &Actor, today: chrono::NaiveDate) -> Result<u3
     // A month's days first: most streaks end within it.
     let mut limit = 32;
     loop {
-        let days: Vec<_> = stats::contribution_days(&app.store().read, actor.member, limit)
+        let days: Vec<_> = app
+            .store()
+            .contribution_days(actor.member, limit)
             .await?
             .iter()
             .map(|d| parse_day(d))
@@ -365,16 +380,18 @@ async fn streak(app: &App, actor: &Actor, today: chrono::NaiveDate) -> Result<u3
 }
 
 pub async fn me(app: &App, actor: &Actor) -> Result<Reply> {
-    let read = &app.store().read;
+    let store = app.store();
     let today = app.today();
-    let member = communities::member(read, actor.community, actor.member)
+    let member = store
+        .member(actor.community, actor.member)
         .await?
         .ok_or_else(|| crate::error::Error::internal("stats me", "member not found"))?;
     let streak = streak(app, actor, today).await?;
-    let active_28 =
-        stats::member_active_days(read, actor.member, today - Days::new(27), today).await?;
-    let amounts = stats::member_amounts(read, actor.member).await?;
-    let (received, given) = kudos::counts(read, actor.member).await?;
+    let active_28 = store
+        .member_active_days(actor.member, today - Days::new(27), today)
+        .await?;
+    let amounts = store.member_amounts(actor.member).await?;
+    let (received, given) = store.kudos_counts(actor.member).await?;
 
     let mut reply = Reply::private(format!("Your stats, {}", member.display_name))
         .field(

@@ -15,6 +15,21 @@ use crate::domain::activity::{WIDTHS, coverage_change};
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 
+/// Members' activity, as the application records it.
+impl super::Store {
+    /// Adds `counts` to a member's day, in one write transaction.
+    pub async fn record_activity(
+        &self,
+        community: CommunityId,
+        member: MemberId,
+        on: NaiveDate,
+        counts: Counts,
+    ) -> Result<()> {
+        self.write(async |conn| record(conn, community, &[(member, on, counts)]).await)
+            .await
+    }
+}
+
 /// Activity counts for one member on one day.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {

@@ -8,6 +8,223 @@ use crate::domain::schedule::ScheduleSpec;
 use crate::domain::{CommunityId, Envelope, MemberId, Platform, WorkspaceId};
 use crate::error::Result;
 
+/// Who is who, and a community's settings, as the application asks for them.
+impl super::Store {
+    /// The ids an envelope resolves to, looked up without writing; None when
+    /// [`resolve_actor`](super::Store::resolve_actor) has something to store or
+    /// refresh first.
+    pub async fn lookup_actor(&self, envelope: &Envelope) -> Result<Option<Resolved>> {
+        lookup(&self.read, envelope).await
+    }
+
+    /// Finds or creates the envelope's workspace (and community), member and
+    /// identity, and refreshes the display name, in one write transaction.
+    pub async fn resolve_actor(&self, envelope: &Envelope, now: DateTime<Utc>) -> Result<Resolved> {
+        self.write(async |conn| resolve(conn, envelope, now).await)
+            .await
+    }
+
+    pub async fn community(&self, id: CommunityId) -> Result<Community> {
+        community(&self.read, id).await
+    }
+
+    pub async fn workspace(&self, id: WorkspaceId) -> Result<Workspace> {
+        workspace(&self.read, id).await
+    }
+
+    /// The workspaces a community spans, oldest first.
+    pub async fn community_workspaces(&self, community: CommunityId) -> Result<Vec<Workspace>> {
+        workspaces_of(&self.read, community).await
+    }
+
+    /// The workspace of a platform's guild or team, if Keel serves it.
+    pub async fn workspace_by_external(
+        &self,
+        platform: Platform,
+        external_id: &str,
+    ) -> Result<Option<Workspace>> {
+        workspace_by_external(&self.read, platform, external_id).await
+    }
+
+    pub async fn member(&self, community: CommunityId, id: MemberId) -> Result<Option<Member>> {
+        member(&self.read, community, id).await
+    }
+
+    /// A member by platform user id in a workspace.
+    pub async fn member_by_identity(
+        &self,
+        workspace: WorkspaceId,
+        external_user_id: &str,
+    ) -> Result<Option<Member>> {
+        member_by_identity(&self.read, workspace, external_user_id).await
+    }
+
+    /// Members of a community called `name`, ignoring case; not those being
+    /// erased, nor one being merged into another.
+    pub async fn members_named(&self, community: CommunityId, name: &str) -> Result<Vec<Member>> {
+        members_named(&self.read, community, name).await
+    }
+
+    /// The member with this identity in the workspace, created as `display_name`
+    /// if there is none yet; looked for again under the write lock, so two
+    /// mentions of a newcomer make one member.
+    pub async fn ensure_member(
+        &self,
+        community: CommunityId,
+        workspace: WorkspaceId,
+        external_user_id: &str,
+        display_name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<MemberId> {
+        self.write(async |conn| {
+            if let Some(m) = member_by_identity(&mut *conn, workspace, external_user_id).await? {
+                return Ok(m.id);
+            }
+            create_member(
+                conn,
+                community,
+                workspace,
+                external_user_id,
+                display_name,
+                now,
+            )
+            .await
+        })
+        .await
+    }
+
+    /// Whether any of the community's workspaces has somewhere to announce.
+    pub async fn has_announcement_channel(&self, community: CommunityId) -> Result<bool> {
+        has_announcement_channel(&self.read, community).await
+    }
+
+    /// Whether the community takes milestones in its digest only, not one post each.
+    pub async fn milestones_in_digest_only(&self, community: CommunityId) -> Result<bool> {
+        milestones_in_digest_only(&self.read, community).await
+    }
+
+    /// Keel was added to a guild or team: finds or creates its workspace (and
+    /// community) and cancels a purge scheduled for it, in one write transaction.
+    pub async fn add_workspace(
+        &self,
+        platform: Platform,
+        external_id: &str,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(async |conn| {
+            ensure_workspace(conn, platform, external_id, name, now).await?;
+            schedule_purge(conn, platform, external_id, None).await
+        })
+        .await
+    }
+
+    /// Marks a workspace's data for purge at `at`.
+    pub async fn schedule_workspace_purge(
+        &self,
+        platform: Platform,
+        external_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(async |conn| schedule_purge(conn, platform, external_id, Some(at)).await)
+            .await
+    }
+
+    /// A member who had left is back; false if they had not left.
+    pub async fn mark_member_returned(&self, member: MemberId) -> Result<bool> {
+        self.write(async |conn| mark_returned(conn, member).await)
+            .await
+    }
+
+    /// A platform user left a workspace; false if that changed nothing (see
+    /// [`mark_left`]).
+    pub async fn mark_member_left(
+        &self,
+        workspace: WorkspaceId,
+        external_user_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.write(async |conn| mark_left(conn, workspace, external_user_id, at).await)
+            .await
+    }
+
+    /// Away mode on since `since`, or off with None.
+    pub async fn set_away(&self, member: MemberId, since: Option<DateTime<Utc>>) -> Result<()> {
+        self.write(async |conn| set_away(conn, member, since).await)
+            .await
+    }
+
+    /// Sets where a workspace's announcements go and, in the same transaction,
+    /// expires milestone announcements older than `milestone_max_age` and makes
+    /// the workspace's waiting ones due now; returns how many are due.
+    pub async fn set_announcement_channel(
+        &self,
+        workspace: WorkspaceId,
+        channel: &str,
+        now: DateTime<Utc>,
+        milestone_max_age: chrono::Duration,
+    ) -> Result<u64> {
+        self.write(async |conn| {
+            set_announce_channel(conn, workspace, channel).await?;
+            super::outbox::expire_stale(conn, now, milestone_max_age).await?;
+            super::outbox::make_due(conn, workspace, now).await
+        })
+        .await
+    }
+
+    pub async fn set_organiser_role(&self, workspace: WorkspaceId, role: &str) -> Result<()> {
+        self.write(async |conn| set_organiser_role(conn, workspace, role).await)
+            .await
+    }
+
+    /// Sets the community's time zone and moves its schedules to it, reading them
+    /// first on a read snapshot so the write lock is held only to set them.
+    pub async fn set_timezone(
+        &self,
+        community: CommunityId,
+        tz: chrono_tz::Tz,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let existing = schedules::of_community(&self.read, community).await?;
+        self.write(async |conn| {
+            set_timezone(conn, community, tz.name()).await?;
+            for s in &existing {
+                schedules::set(conn, community, s.kind, s.spec, tz, now).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn set_inactive_days(&self, community: CommunityId, days: u32) -> Result<()> {
+        self.write(async |conn| set_inactive_days(conn, community, days).await)
+            .await
+    }
+
+    pub async fn set_alignment_threshold(
+        &self,
+        community: CommunityId,
+        percent: u32,
+    ) -> Result<()> {
+        self.write(async |conn| set_alignment_threshold(conn, community, percent).await)
+            .await
+    }
+
+    pub async fn set_milestones_in_digest_only(
+        &self,
+        community: CommunityId,
+        digest_only: bool,
+    ) -> Result<()> {
+        self.write(async |conn| set_milestones_in_digest_only(conn, community, digest_only).await)
+            .await
+    }
+
+    pub async fn rename_community(&self, community: CommunityId, name: &str) -> Result<()> {
+        self.write(async |conn| rename(conn, community, name).await)
+            .await
+    }
+}
+
 /// The ids an envelope resolves to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {

@@ -37,6 +37,30 @@ use crate::domain::text::{reached, round_amount};
 use crate::domain::{CommunityId, ContributionId, GoalId, MemberId, Platform, UserError};
 use crate::error::{Error, Result};
 
+/// Contributions, as the application lists them (recording goes through
+/// [`Writer`]).
+impl super::Store {
+    /// A member's latest contributions, newest first.
+    pub async fn contributions_by_member(
+        &self,
+        community: CommunityId,
+        member: MemberId,
+        limit: i64,
+    ) -> Result<Vec<ContributionRow>> {
+        by_member(&self.read, community, member, limit).await
+    }
+
+    /// The latest contributions towards a goal, newest first.
+    pub async fn contributions_by_goal(
+        &self,
+        community: CommunityId,
+        goal: GoalId,
+        limit: i64,
+    ) -> Result<Vec<ContributionRow>> {
+        by_goal(&self.read, community, goal, limit).await
+    }
+}
+
 /// The most contributions written in one transaction.
 pub(super) const MAX_BATCH: usize = 512;
 

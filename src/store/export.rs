@@ -20,6 +20,21 @@ use crate::domain::command::ExportFormat;
 use crate::domain::{CommunityId, MemberId};
 use crate::error::{Error, Result};
 
+/// Exports, as the application makes them.
+impl super::Store {
+    /// Writes a community's export (or one member's) into `sink`, from one read
+    /// snapshot.
+    pub async fn export<W: Write + Send + 'static>(
+        &self,
+        community: CommunityId,
+        member: Option<MemberId>,
+        format: ExportFormat,
+        sink: W,
+    ) -> Result<Exported<W>> {
+        export(&self.read, community, member, format, sink).await
+    }
+}
+
 /// What a file is called and what it holds.
 pub struct ExportName {
     pub filename: String,

@@ -35,6 +35,130 @@ use crate::domain::actor::FORMER_MEMBER;
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 
+/// Erasures, as the application drives them: each step is its own write
+/// transaction and reports how long it held the write lock.
+impl super::Store {
+    /// The erasures under way: each member, and whether their rows are all gone
+    /// (only the WAL is left to scrub).
+    pub async fn pending_erasures(&self) -> Result<Vec<(MemberId, bool)>> {
+        pending(&self.read).await
+    }
+
+    /// Whether a member is being erased.
+    pub async fn erasure_pending(&self, member: MemberId) -> Result<bool> {
+        is_pending(&self.read, member).await
+    }
+
+    /// The member's rows still to erase, read without the write lock ([`plan`]).
+    pub async fn erasure_plan(&self, member: MemberId) -> Result<Option<Plan>> {
+        plan(&self.read, member).await
+    }
+
+    /// Step 1 ([`request`]): returns how many identities went.
+    pub async fn request_erasure(
+        &self,
+        member: MemberId,
+        reason: Reason,
+        now: DateTime<Utc>,
+    ) -> Result<Held<i64>> {
+        self.erasure_step(async |conn| request(conn, member, reason, now).await)
+            .await
+    }
+
+    /// Step 3 ([`detach`]).
+    pub async fn detach_erased_member(
+        &self,
+        plan: &Plan,
+        now: DateTime<Utc>,
+    ) -> Result<Held<Redacted>> {
+        self.erasure_step(async |conn| detach(conn, plan, now).await)
+            .await
+    }
+
+    /// Step 3 ([`detach`]) and, when the plan has no contributions or kudos to
+    /// erase, step 5 ([`finish`]) in the same transaction: true once the member
+    /// is gone.
+    pub async fn detach_erased_member_finishing_if_empty(
+        &self,
+        plan: &Plan,
+        now: DateTime<Utc>,
+    ) -> Result<Held<(Redacted, bool)>> {
+        let nothing_else = plan.contributions.is_empty() && plan.kudos.is_empty();
+        self.erasure_step(async |conn| {
+            let redacted = detach(conn, plan, now).await?;
+            let finished = nothing_else && finish(conn, plan, now).await?;
+            Ok((redacted, finished))
+        })
+        .await
+    }
+
+    /// Step 4 for a chunk of the plan's contributions ([`erase_contributions`]);
+    /// returns how many went.
+    pub async fn erase_contributions_chunk(&self, plan: &Plan, ids: &[i64]) -> Result<Held<u64>> {
+        self.erasure_step(async |conn| erase_contributions(conn, plan, ids).await)
+            .await
+    }
+
+    /// Step 4 for a chunk of the plan's kudos ([`erase_kudos`]); returns how many
+    /// went.
+    pub async fn erase_kudos_chunk(&self, plan: &Plan, ids: &[i64]) -> Result<Held<u64>> {
+        self.erasure_step(async |conn| erase_kudos(conn, plan, ids).await)
+            .await
+    }
+
+    /// Step 5 ([`finish`]): false when the erasure must go round again.
+    pub async fn finish_erasure(&self, plan: &Plan, now: DateTime<Utc>) -> Result<Held<bool>> {
+        self.erasure_step(async |conn| finish(conn, plan, now).await)
+            .await
+    }
+
+    /// The member row went before the erasure got to it ([`mark_erased`]).
+    pub async fn mark_member_erased(
+        &self,
+        member: MemberId,
+        now: DateTime<Utc>,
+    ) -> Result<Held<()>> {
+        self.erasure_step(async |conn| mark_erased(conn, member, now).await)
+            .await
+    }
+
+    /// Ends an erasure once the WAL is scrubbed ([`forgotten`]).
+    pub async fn end_erasure(&self, member: MemberId) -> Result<Held<()>> {
+        self.erasure_step(async |conn| forgotten(conn, member).await)
+            .await
+    }
+
+    /// Runs `work` in one write transaction and commits it, timing the hold from
+    /// the lock taken to the commit done.
+    async fn erasure_step<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
+    ) -> Result<Held<T>> {
+        let mut tx = self.begin_write().await?;
+        let held = std::time::Instant::now();
+        match work(&mut tx).await {
+            Ok(value) => {
+                tx.commit().await?;
+                Ok(Held {
+                    value,
+                    lock_held: held.elapsed(),
+                })
+            }
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// What a write transaction returned, and how long it held the write lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held<T> {
+    pub value: T,
+    pub lock_held: std::time::Duration,
+}
+
 /// Rows erased per write transaction: in a community of 1,000,000 contributions
 /// a chunk this size holds the lock for a few milliseconds (README, Performance).
 pub const CHUNK: usize = 250;

@@ -8,6 +8,72 @@ use super::{day, parse_day, ts};
 use crate::domain::{CommunityId, GoalId, MemberId};
 use crate::error::Result;
 
+/// Goals, as the application reads and changes them.
+impl super::Store {
+    pub async fn goal_by_slug(&self, community: CommunityId, slug: &str) -> Result<Option<Goal>> {
+        by_slug(&self.read, community, slug).await
+    }
+
+    /// The community's open goals, soonest deadline first.
+    pub async fn open_goals(&self, community: CommunityId) -> Result<Vec<Goal>> {
+        list(&self.read, community, false).await
+    }
+
+    /// Creates a goal unless the community already has `max_open` open ones (counted
+    /// under the write lock, so two organisers cannot both pass) or the slug is
+    /// taken; nothing is written then.
+    pub async fn create_goal(
+        &self,
+        community: CommunityId,
+        goal: &NewGoalRow<'_>,
+        max_open: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Result<GoalId, GoalRefused>> {
+        self.write_or_refuse(async |conn| {
+            if open_count(&mut *conn, community).await? >= max_open {
+                return Ok(Err(GoalRefused::TooManyOpen));
+            }
+            match create(conn, community, goal, now).await {
+                Ok(id) => Ok(Ok(id)),
+                Err(e) if crate::error::is_unique_violation(&e) => Ok(Err(GoalRefused::SlugTaken)),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+    }
+
+    /// Closes an open goal; false if it was already closed.
+    pub async fn close_goal(
+        &self,
+        community: CommunityId,
+        goal: GoalId,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.write(async |conn| close(conn, community, goal, now).await)
+            .await
+    }
+
+    /// Per goal with any in `[from, to]`: slug, title, unit, contributions and amount.
+    pub async fn goal_progress_between(
+        &self,
+        community: CommunityId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(String, String, Option<String>, i64, f64)>> {
+        progress_between(&self.read, community, from, to).await
+    }
+}
+
+/// Why a goal was not created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GoalRefused {
+    /// The community has as many open goals as it may.
+    TooManyOpen,
+    /// Another goal of the community has that slug (slugs stay taken after a goal
+    /// closes).
+    SlugTaken,
+}
+
 #[derive(Debug, Clone)]
 pub struct Goal {
     pub id: GoalId,

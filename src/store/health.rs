@@ -18,6 +18,124 @@ use crate::domain::metrics;
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 
+/// Health signals and lists, as the application reads them.
+impl super::Store {
+    /// Whether the community's signals are exact for `today` as they stand.
+    pub async fn health_signals_current(
+        &self,
+        community: CommunityId,
+        today: NaiveDate,
+    ) -> Result<bool> {
+        signals_current(&self.read, community, today).await
+    }
+
+    /// Brings the community's signals up to `today`, in one write transaction.
+    pub async fn refresh_health_signals(
+        &self,
+        community: CommunityId,
+        today: NaiveDate,
+    ) -> Result<()> {
+        self.write(async |conn| refresh_signals(conn, community, today).await)
+            .await
+    }
+
+    /// Brings the kept `window`-day totals and the health signals up to `today`:
+    /// whatever is behind is counted on a read snapshot, then brought up to date
+    /// in one write transaction; none when both are current.
+    pub async fn catch_up_health(
+        &self,
+        community: CommunityId,
+        window: u32,
+        today: NaiveDate,
+    ) -> Result<()> {
+        let window_behind =
+            !super::windows::is_current(&self.read, community, window, today).await?;
+        let signals_behind = !signals_current(&self.read, community, today).await?;
+        if !window_behind && !signals_behind {
+            return Ok(());
+        }
+        let counted = if window_behind {
+            super::windows::count_since_marks(&self.read, community).await?
+        } else {
+            None
+        };
+        self.write(async |conn| {
+            if window_behind {
+                super::windows::catch_up_counted(conn, community, today, counted).await?;
+            }
+            if signals_behind {
+                refresh_signals(conn, community, today).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Members showing a signal ("drop" or "overload"), away members left out
+    /// (see [`flagged`]).
+    pub async fn members_flagged(
+        &self,
+        community: CommunityId,
+        signal: &str,
+        limit: i64,
+    ) -> Result<Listed> {
+        flagged(&self.read, community, signal, limit).await
+    }
+
+    /// Members inactive for more than `interval` days on `today`, away members
+    /// left out (see [`inactive`]).
+    pub async fn inactive_members(
+        &self,
+        community: CommunityId,
+        today: NaiveDate,
+        interval: u64,
+        limit: i64,
+    ) -> Result<Listed> {
+        inactive(&self.read, community, today, interval, limit).await
+    }
+
+    /// How many members were inactive on `today`, away or not.
+    pub async fn inactive_member_count(
+        &self,
+        community: CommunityId,
+        today: NaiveDate,
+        interval: u64,
+    ) -> Result<i64> {
+        inactive_count(&self.read, community, today, interval).await
+    }
+
+    /// Members who joined in the last `interval` days and have not contributed yet.
+    pub async fn newcomers_yet_to_contribute(
+        &self,
+        community: CommunityId,
+        today: NaiveDate,
+        interval: u64,
+        limit: i64,
+    ) -> Result<Listed> {
+        newcomers(&self.read, community, today, interval, limit).await
+    }
+
+    /// The member with most contributions in a kept window, if any: id, name and
+    /// whether they are away.
+    pub async fn top_of_window(
+        &self,
+        community: CommunityId,
+        window: u32,
+    ) -> Result<Option<(MemberId, String, bool)>> {
+        top_of_window(&self.read, community, window).await
+    }
+
+    /// How many members need attention; signals must be current.
+    pub async fn attention_counts(
+        &self,
+        community: CommunityId,
+        today: NaiveDate,
+        interval: u64,
+    ) -> Result<Attention> {
+        attention_counts(&self.read, community, today, interval).await
+    }
+}
+
 /// Weeks of history the drop signal reads: 12 of baseline, then the last 3.
 const WEEKS: u64 = 15;
 

@@ -9,6 +9,29 @@ use super::{parse_ts, ts};
 use crate::domain::{CommunityId, MemberId, Platform};
 use crate::error::Result;
 
+/// Kudos, as the application gives and counts them.
+impl super::Store {
+    /// Records kudos from one member to another, with both members' counts, in
+    /// one write transaction; returns its id.
+    pub async fn give_kudos(
+        &self,
+        community: CommunityId,
+        from: MemberId,
+        to: MemberId,
+        reason: &str,
+        platform: Platform,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        self.write(async |conn| give(conn, community, from, to, reason, platform, now).await)
+            .await
+    }
+
+    /// (received, given) kudos counts of a member.
+    pub async fn kudos_counts(&self, member: MemberId) -> Result<(i64, i64)> {
+        counts(&self.read, member).await
+    }
+}
+
 /// Records kudos and counts them as activity for both members, today.
 pub async fn give(
     conn: &mut SqliteConnection,

@@ -11,6 +11,72 @@ use super::{parse_ts, ts};
 use crate::domain::{CommunityId, GoalId, MemberId};
 use crate::error::Result;
 
+/// Milestones, as the application reads and adds them.
+impl super::Store {
+    /// The community's custom milestones, by goal and threshold.
+    pub async fn custom_milestones(&self, community: CommunityId) -> Result<Vec<CustomMilestone>> {
+        custom_for(&self.read, community).await
+    }
+
+    /// Adds a custom milestone unless the community already has `max_pending`
+    /// waiting to be reached (counted under the write lock, so two organisers
+    /// cannot both pass); None, with nothing written, then. The contribution
+    /// writer is told at once.
+    pub async fn add_custom_milestone(
+        &self,
+        community: CommunityId,
+        milestone: &NewMilestoneRow<'_>,
+        max_pending: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
+        let NewMilestoneRow {
+            goal,
+            title,
+            threshold,
+            created_by,
+        } = *milestone;
+        let added = self
+            .write_or_refuse(async |conn| {
+                if pending_custom_count(&mut *conn, community).await? >= max_pending {
+                    return Ok(Err(()));
+                }
+                let id =
+                    add_custom(conn, community, goal, title, threshold, created_by, now).await?;
+                Ok(Ok(id))
+            })
+            .await?
+            .ok();
+        if added.is_some() {
+            self.custom_milestone_added();
+        }
+        Ok(added)
+    }
+
+    /// The community's latest achievements, newest first.
+    pub async fn recent_milestones(
+        &self,
+        community: CommunityId,
+        limit: i64,
+    ) -> Result<Vec<Achievement>> {
+        recent(&self.read, community, limit).await
+    }
+
+    /// Which of the community's custom milestones are reached, by id.
+    pub async fn reached_custom_milestone_ids(&self, community: CommunityId) -> Result<Vec<i64>> {
+        reached_custom_ids(&self.read, community).await
+    }
+}
+
+/// A custom milestone to add: at `threshold` of a goal's unit, or of the
+/// community's contributions without a goal.
+#[derive(Debug, Clone, Copy)]
+pub struct NewMilestoneRow<'a> {
+    pub goal: Option<GoalId>,
+    pub title: &'a str,
+    pub threshold: f64,
+    pub created_by: MemberId,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CustomMilestone {
     pub id: i64,

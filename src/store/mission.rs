@@ -8,6 +8,72 @@ use super::{parse_ts, ts};
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 
+/// The mission, as the application reads and changes it.
+impl super::Store {
+    pub async fn current_mission(&self, community: CommunityId) -> Result<Option<MissionVersion>> {
+        current(&self.read, community).await
+    }
+
+    /// Every version, oldest first.
+    pub async fn mission_history(&self, community: CommunityId) -> Result<Vec<MissionVersion>> {
+        history(&self.read, community).await
+    }
+
+    /// Adds a version with a new statement and the current values (none if there
+    /// is no mission yet), in one write transaction; returns its number.
+    pub async fn set_mission_statement(
+        &self,
+        community: CommunityId,
+        statement: &str,
+        author: MemberId,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        self.write(async |conn| {
+            let values = current(&mut *conn, community)
+                .await?
+                .map(|v| v.values)
+                .unwrap_or_default();
+            add_version(conn, community, statement, &values, author, reason, now).await
+        })
+        .await
+    }
+
+    /// Adds a version with the current statement and the values `change` makes of
+    /// the current ones, in one write transaction; returns what `change` said,
+    /// the new version's number and its values. None when there is no mission
+    /// yet; nothing is written then, nor when `change` fails.
+    pub async fn change_mission_values<T>(
+        &self,
+        community: CommunityId,
+        author: MemberId,
+        now: DateTime<Utc>,
+        change: impl FnOnce(&mut Vec<String>) -> Result<T>,
+    ) -> Result<Option<(T, i64, Vec<String>)>> {
+        let changed = self
+            .write_or_refuse(async |conn| {
+                let Some(current) = current(&mut *conn, community).await? else {
+                    return Ok(Err(()));
+                };
+                let mut values = current.values.clone();
+                let said = change(&mut values)?;
+                let version = add_version(
+                    conn,
+                    community,
+                    &current.statement,
+                    &values,
+                    author,
+                    None,
+                    now,
+                )
+                .await?;
+                Ok(Ok((said, version, values)))
+            })
+            .await?;
+        Ok(changed.ok())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct MissionVersion {
     pub version: i64,

@@ -185,6 +185,30 @@ impl Store {
         }
     }
 
+    /// Runs `work` in one write transaction, like [`Store::write`], but keeps what
+    /// it did only if it goes ahead: a refusal (`Ok(Err(..))`, such as a limit
+    /// reached) is rolled back like an error and handed to the caller.
+    pub(crate) async fn write_or_refuse<T, Refusal>(
+        &self,
+        work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<Result<T, Refusal>>,
+    ) -> Result<Result<T, Refusal>> {
+        let mut tx = self.begin_write().await?;
+        match work(&mut tx).await {
+            Ok(Ok(out)) => {
+                tx.commit().await?;
+                Ok(Ok(out))
+            }
+            Ok(Err(refused)) => {
+                let _ = tx.rollback().await;
+                Ok(Err(refused))
+            }
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
     /// Brings a community's rolling-window totals up to `today`, counting the new
     /// rows on a read snapshot so the write lock is held only to apply them.
     pub async fn catch_up_windows(&self, community: CommunityId, today: NaiveDate) -> Result<()> {

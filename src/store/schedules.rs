@@ -10,6 +10,60 @@ use crate::domain::CommunityId;
 use crate::domain::schedule::ScheduleSpec;
 use crate::error::Result;
 
+/// Schedules, as the application sets and runs them.
+impl super::Store {
+    /// Schedules due at `now`, oldest first.
+    pub async fn due_schedules(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Schedule>> {
+        due(&self.read, now, limit).await
+    }
+
+    /// The earliest time any schedule falls due.
+    pub async fn next_schedule_due(&self) -> Result<Option<DateTime<Utc>>> {
+        next_due(&self.read).await
+    }
+
+    /// The community's schedules, by kind.
+    pub async fn community_schedules(&self, community: CommunityId) -> Result<Vec<Schedule>> {
+        of_community(&self.read, community).await
+    }
+
+    /// Sets (or turns off, with None) a schedule, in one write transaction.
+    pub async fn set_schedule(
+        &self,
+        community: CommunityId,
+        kind: Kind,
+        spec: Option<ScheduleSpec>,
+        tz: Tz,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(async |conn| set(conn, community, kind, spec, tz, now).await)
+            .await
+    }
+
+    /// Moves a due schedule on and queues its post (if any) in the same write
+    /// transaction, so each period is posted once, even across restarts. True if
+    /// a post was queued; false if there was none, or another runner moved the
+    /// schedule on first.
+    pub async fn advance_schedule(
+        &self,
+        schedule: &Schedule,
+        tz: Tz,
+        now: DateTime<Utc>,
+        post: Option<&super::outbox::NewAnnouncement<'_>>,
+    ) -> Result<bool> {
+        self.write(async |conn| {
+            if !advance(conn, schedule, tz, now).await? {
+                return Ok(false);
+            }
+            if let Some(post) = post {
+                super::outbox::enqueue(conn, post, now).await?;
+            }
+            Ok(post.is_some())
+        })
+        .await
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Digest,

@@ -9,6 +9,191 @@ use super::day;
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 
+/// Figures over communities and members, as the application reads them; all
+/// on the read pool.
+impl super::Store {
+    /// DAU, WAU and MAU as of `on`.
+    pub async fn active_members(
+        &self,
+        community: CommunityId,
+        on: NaiveDate,
+    ) -> Result<ActiveMembers> {
+        active_members(&self.read, community, on).await
+    }
+
+    /// Totals over `[from, to]`.
+    pub async fn window_totals(
+        &self,
+        community: CommunityId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<WindowTotals> {
+        window_totals(&self.read, community, from, to).await
+    }
+
+    /// The members with most contributions in `[from, to]`, summed from the daily
+    /// rows: (name, contributions, kudos received).
+    pub async fn top_contributors(
+        &self,
+        community: CommunityId,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: i64,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        top_contributors(&self.read, community, from, to, limit).await
+    }
+
+    /// The all-time top: (name, contributions, kudos received).
+    pub async fn top_all_time(
+        &self,
+        community: CommunityId,
+        limit: i64,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        top_all_time(&self.read, community, limit).await
+    }
+
+    /// Members whose contributions rose most from the 30 days before `from` to
+    /// `[from, to]`: (name, now, before).
+    pub async fn most_improved(
+        &self,
+        community: CommunityId,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: i64,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        most_improved(&self.read, community, from, to, limit).await
+    }
+
+    /// Days on which a member contributed (as stored), newest first, at most `limit`.
+    pub async fn contribution_days(&self, member: MemberId, limit: i64) -> Result<Vec<String>> {
+        contribution_days(&self.read, member, limit).await
+    }
+
+    /// A member's amounts by unit.
+    pub async fn member_amounts(&self, member: MemberId) -> Result<Vec<(String, f64)>> {
+        member_amounts(&self.read, member).await
+    }
+
+    /// Days a member was active in `[from, to]`.
+    pub async fn member_active_days(
+        &self,
+        member: MemberId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<i64> {
+        member_active_days(&self.read, member, from, to).await
+    }
+
+    /// Members who joined in `[from, to)`.
+    pub async fn members_joined(
+        &self,
+        community: CommunityId,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<i64> {
+        members_joined(&self.read, community, from, to).await
+    }
+
+    /// Goals whose deadline passed by `today`, and how many of them were met by it.
+    pub async fn goals_due(&self, community: CommunityId, today: NaiveDate) -> Result<(i64, i64)> {
+        goals_due(&self.read, community, today).await
+    }
+
+    /// Contributions per mission value since `from` (the day included).
+    pub async fn value_counts(
+        &self,
+        community: CommunityId,
+        from: NaiveDate,
+    ) -> Result<Vec<(String, i64)>> {
+        value_counts(&self.read, community, from).await
+    }
+
+    /// How many milestones were reached in `[from, to)`.
+    pub async fn milestones_reached(
+        &self,
+        community: CommunityId,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<i64> {
+        milestones_reached(&self.read, community, from, to).await
+    }
+
+    /// The milestones reached in `[from, to)`, oldest first, at most `limit`.
+    pub async fn milestones_reached_list(
+        &self,
+        community: CommunityId,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> Result<Vec<Reached>> {
+        milestones_reached_list(&self.read, community, from, to, limit).await
+    }
+
+    /// Growth over `[from, to]`: joins, leaves, and members at either end.
+    pub async fn growth(
+        &self,
+        community: CommunityId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<GrowthCounts> {
+        growth(&self.read, community, from, to).await
+    }
+
+    /// Cohort counts of one kind whose cohort starts in `[from, to]`: (cohort,
+    /// period, members of the cohort active in the period).
+    pub async fn cohort_counts(
+        &self,
+        community: CommunityId,
+        kind: crate::domain::cohorts::PeriodKind,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(NaiveDate, NaiveDate, i64)>> {
+        cohort_counts(&self.read, community, kind, from, to).await
+    }
+
+    /// First-time contributors in `[from, to]`, and how many of them made a 2nd
+    /// and a 4th contribution within 90 days of their first.
+    pub async fn conversion(
+        &self,
+        community: CommunityId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<(i64, i64, i64)> {
+        conversion(&self.read, community, from, to).await
+    }
+
+    /// Activity events per UTC hour over `[from, to]`.
+    pub async fn activity_by_hour(
+        &self,
+        community: CommunityId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<[i64; 24]> {
+        by_hour(&self.read, community, from, to).await
+    }
+
+    /// Contributions per contributing member over `[from, to]` as a histogram of
+    /// (contributions, members), summed from the daily rows.
+    pub async fn contribution_histogram(
+        &self,
+        community: CommunityId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(u64, u64)>> {
+        contribution_histogram(&self.read, community, from, to).await
+    }
+
+    /// Per day over `[from, to]`: (day, DAU, WAU, contributions).
+    pub async fn daily_activity(
+        &self,
+        community: CommunityId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(NaiveDate, i64, i64, i64)>> {
+        daily(&self.read, community, from, to).await
+    }
+}
+
 /// Active-member counts as of one day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ActiveMembers {

@@ -17,6 +17,39 @@ use super::{built, day, parse_day, values_placeholders};
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 
+/// The kept rolling windows, as the application reads them.
+impl super::Store {
+    /// Whether the community's windows are exact for `today` as they stand.
+    pub async fn window_is_current(
+        &self,
+        community: CommunityId,
+        window: u32,
+        today: NaiveDate,
+    ) -> Result<bool> {
+        is_current(&self.read, community, window, today).await
+    }
+
+    /// The top members of a current window: (name, contributions, kudos received).
+    pub async fn window_top(
+        &self,
+        community: CommunityId,
+        window: u32,
+        limit: i64,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        top(&self.read, community, window, limit).await
+    }
+
+    /// Contributions per member over a current window, as a histogram of
+    /// (contributions, members with that many).
+    pub async fn window_histogram(
+        &self,
+        community: CommunityId,
+        window: u32,
+    ) -> Result<Vec<(u64, u64)>> {
+        histogram(&self.read, community, window).await
+    }
+}
+
 /// The windows kept, in days.
 pub const WINDOWS: [u32; 4] = [7, 28, 30, 90];
 
