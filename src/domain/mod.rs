@@ -7,6 +7,7 @@ pub mod announce;
 pub mod clock;
 pub mod cohorts;
 pub mod command;
+pub mod contribution;
 pub mod diff;
 pub mod error;
 pub mod help;

@@ -14,6 +14,7 @@ pub mod contributions;
 pub mod export;
 pub mod forget;
 pub mod goals;
+mod group_commit;
 pub mod health;
 pub mod insights;
 pub mod kudos;
@@ -76,7 +77,7 @@ pub struct Store {
     /// Exactly one connection: SQLite allows one writer at a time anyway, and one
     /// writer connection also sidesteps the WAL-reset bug on older SQLite (Q3).
     write: WriteConnection,
-    contributions: contributions::Writer,
+    contributions: group_commit::Writer,
     custom_milestones: milestones::CustomHint,
     checkpointer: checkpoint::Checkpointer,
 }
@@ -109,7 +110,7 @@ impl Store {
         let write = WriteConnection::open(
             connect
                 .clone()
-                .row_buffer_size(4 * contributions::MAX_BATCH)
+                .row_buffer_size(4 * group_commit::MAX_BATCH)
                 .pragma("wal_autocheckpoint", checkpoint::BACKSTOP.to_string()),
         )
         .await?;
@@ -138,9 +139,9 @@ impl Store {
             .await?;
         let wal_restart = checkpoint::WalRestart::default();
         let custom_milestones = milestones::CustomHint::default();
-        let contributions = contributions::Writer::start(
+        let contributions = group_commit::Writer::start(
             write.clone(),
-            contributions::Hints {
+            group_commit::Hints {
                 custom: custom_milestones.clone(),
                 wal_restart: wal_restart.clone(),
             },
@@ -234,7 +235,7 @@ impl Store {
         }
     }
 
-    pub fn contributions(&self) -> &contributions::Writer {
+    pub fn contributions(&self) -> &group_commit::Writer {
         &self.contributions
     }
 
