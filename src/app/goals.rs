@@ -6,7 +6,8 @@ use crate::domain::limits::MAX_OPEN_GOALS;
 use crate::domain::reply::Line;
 use crate::domain::text::{Slug, format_number};
 use crate::domain::{Actor, Reply, UserError};
-use crate::error::{Error, Result, is_unique_violation};
+use crate::error::{Error, Result};
+use crate::store::errors::is_unique_violation;
 use crate::store::goals::{self, Goal, NewGoalRow};
 use crate::store::{contributions, milestones};
 
