@@ -194,3 +194,10 @@ pub async fn progress_between(
     .fetch_all(db)
     .await?)
 }
+
+impl super::Store {
+    /// A community's open goals, by deadline.
+    pub async fn open_goals(&self, community: CommunityId) -> Result<Vec<Goal>> {
+        list(&self.read, community, false).await
+    }
+}

@@ -88,3 +88,10 @@ pub async fn add_version(
     .await?;
     Ok(version)
 }
+
+impl super::Store {
+    /// The community's mission as it stands, if it has one.
+    pub async fn current_mission(&self, community: CommunityId) -> Result<Option<MissionVersion>> {
+        current(&self.read, community).await
+    }
+}
