@@ -296,3 +296,17 @@ fn neutralise_formula(s: &str) -> String {
         s.to_string()
     }
 }
+
+impl super::Store {
+    /// Writes the export of a community (or of one member of it) into `sink`, row
+    /// by row, from one read snapshot (see [`export`]).
+    pub async fn export<W: Write + Send + 'static>(
+        &self,
+        community: CommunityId,
+        member: Option<MemberId>,
+        format: ExportFormat,
+        sink: W,
+    ) -> Result<Exported<W>> {
+        export(&self.read, community, member, format, sink).await
+    }
+}

@@ -11,6 +11,7 @@ pub mod backup;
 mod checkpoint;
 pub mod communities;
 pub mod contributions;
+pub mod demo;
 pub(crate) mod errors;
 pub mod export;
 pub mod forget;
