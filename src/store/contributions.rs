@@ -1067,3 +1067,15 @@ pub fn each<'e>(
     .fetch(db)
     .map(|row| from_row(row?))
 }
+
+impl super::Store {
+    /// A member's contributions in their community, newest first.
+    pub async fn contributions_by_member(
+        &self,
+        community: CommunityId,
+        member: MemberId,
+        limit: i64,
+    ) -> Result<Vec<ContributionRow>> {
+        by_member(&self.read, community, member, limit).await
+    }
+}

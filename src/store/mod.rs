@@ -19,6 +19,7 @@ pub mod goals;
 pub mod health;
 mod ids;
 pub mod insights;
+mod inspect;
 pub mod kudos;
 pub mod links;
 pub mod milestones;
@@ -38,6 +39,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+pub use inspect::{Inspect, InspectWrite};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool};
 use write_connection::WriteConnection;
