@@ -74,7 +74,7 @@ impl StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     /// Many readers; WAL lets them run beside the writer.
-    pub read: SqlitePool,
+    pub(crate) read: SqlitePool,
     /// Exactly one connection: SQLite allows one writer at a time anyway, and one
     /// writer connection also sidesteps the WAL-reset bug on older SQLite (Q3).
     write: WriteConnection,
@@ -165,12 +165,12 @@ impl Store {
 
     /// Waits for the writer connection and starts a write transaction on it with
     /// `BEGIN IMMEDIATE`; other writers wait until it is committed or dropped.
-    pub async fn begin_write(&self) -> Result<WriteTransaction> {
+    pub(crate) async fn begin_write(&self) -> Result<WriteTransaction> {
         self.write.lock().await?.begin().await
     }
 
     /// Runs `work` in one write transaction and commits it; on error nothing is kept.
-    pub async fn write<T>(
+    pub(crate) async fn write<T>(
         &self,
         work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
     ) -> Result<T> {
