@@ -263,6 +263,7 @@ pub async fn prune_inbox(conn: &mut SqliteConnection, before: DateTime<Utc>) -> 
     )
 }
 
+/// The platform of every installation here.
 const SLACK: crate::domain::Platform = crate::domain::Platform::Slack;
 
 impl super::Store {
