@@ -5,6 +5,8 @@
 //! Environment: KEEL_BENCH_SECONDS (default 15), KEEL_BENCH_CALLERS (default 256),
 //! KEEL_BENCH_MEMBERS (default 1000).
 
+#[path = "../tests/support/db.rs"]
+mod db;
 mod support;
 use support::env;
 
@@ -113,10 +115,7 @@ async fn bench() {
     let elapsed = started.elapsed();
     latencies.sort();
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM contributions")
-        .fetch_one(&app.store().read)
-        .await
-        .unwrap();
+    let stored: i64 = db::scalar(&app, "SELECT count(*) FROM contributions", &[]).await;
     println!(
         "recorded {} in {:.2} s = {:.0} contributions/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; rows in database {}",
         latencies.len(),

@@ -13,6 +13,8 @@
 //! takes the lock for an empty transaction every millisecond meanwhile, and its
 //! longest wait (its own commit included) is what any tenant's write waited.
 
+#[path = "../tests/support/db.rs"]
+mod db;
 mod support;
 use support::env;
 
@@ -92,13 +94,7 @@ fn probe(app: &App, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<(Duration,
         let (mut longest, mut times) = (Duration::ZERO, 0);
         while !stop.load(Ordering::Relaxed) {
             let t = Instant::now();
-            app.store()
-                .write(async |conn| {
-                    sqlx::query("SELECT 1").execute(conn).await?;
-                    Ok(())
-                })
-                .await
-                .unwrap();
+            db::execute(&app, "SELECT 1", &[]).await;
             longest = longest.max(t.elapsed());
             times += 1;
             tokio::time::sleep(Duration::from_millis(1)).await;
@@ -112,11 +108,12 @@ fn ms(d: Duration) -> f64 {
 }
 
 async fn contributions_of(app: &App, member: MemberId) -> i64 {
-    sqlx::query_scalar("SELECT contribution_count FROM members WHERE id = ?")
-        .bind(member)
-        .fetch_one(&app.store().read)
-        .await
-        .unwrap()
+    db::scalar(
+        app,
+        "SELECT contribution_count FROM members WHERE id = ?",
+        &[member.into()],
+    )
+    .await
 }
 
 /// Erases one member, as `forget-me confirm` does, with the probe running.
@@ -168,17 +165,14 @@ async fn bench() {
     let store = Store::open(&options(&copy)).await.unwrap();
     let app = App::new(store, Arc::new(SystemClock));
     // The member with the most contributions, and the next two for a merge.
-    let top: Vec<String> = sqlx::query_scalar(
+    let top: Vec<String> = db::scalars(
+        &app,
         "SELECT display_name FROM members ORDER BY contribution_count DESC, id LIMIT 3",
+        &[],
     )
-    .fetch_all(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     // Warm the page cache as a running Keel has it.
-    let _: i64 = sqlx::query_scalar("SELECT count(*) FROM contributions")
-        .fetch_one(&app.store().read)
-        .await
-        .unwrap();
+    let _: i64 = db::scalar(&app, "SELECT count(*) FROM contributions", &[]).await;
 
     let busiest = app.actor(&member(&top[0])).await.unwrap();
     erase(&app, &busiest, "the busiest member").await;

@@ -14,6 +14,8 @@
 //! KEEL_BENCH_CONNECTIONS (members' connections, default 8),
 //! KEEL_BENCH_FLOOD_CONNECTIONS (default 64).
 
+#[path = "../tests/support/db.rs"]
+mod db;
 mod support;
 use support::env;
 
@@ -167,10 +169,7 @@ async fn run(label: &str, limit_lifted: bool, flood: u64) {
     tokio::task::spawn_blocking(move || figures(wrk(&warm, addr, 4, 2, &["--", "warm"])))
         .await
         .unwrap();
-    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM contributions")
-        .fetch_one(&keel.app.store().read)
-        .await
-        .unwrap();
+    let before: i64 = db::scalar(&keel.app, "SELECT count(*) FROM contributions", &[]).await;
     let flood_lua = flood_script(dir.path());
     let (members_figures, flood_figures) = tokio::task::spawn_blocking(move || {
         let flood = (flood > 0).then(|| wrk(&flood_lua, addr, flood, seconds, &[]));
@@ -179,10 +178,7 @@ async fn run(label: &str, limit_lifted: bool, flood: u64) {
     })
     .await
     .unwrap();
-    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM contributions")
-        .fetch_one(&keel.app.store().read)
-        .await
-        .unwrap();
+    let after: i64 = db::scalar(&keel.app, "SELECT count(*) FROM contributions", &[]).await;
     let ms = |key: &str| value(&members_figures, key) as f64 / 1000.0;
     println!(
         "{label}: contribute {:.0}/s, p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.1} ms; \
@@ -203,10 +199,12 @@ async fn run(label: &str, limit_lifted: bool, flood: u64) {
             .filter(|(k, _)| k.starts_with("status_"))
             .map(|(k, v)| format!("{} × {v}", k.trim_start_matches("status_")))
             .collect();
-        let used: i64 = sqlx::query_scalar("SELECT count(*) FROM slack_install_states_used")
-            .fetch_one(&keel.app.store().read)
-            .await
-            .unwrap();
+        let used: i64 = db::scalar(
+            &keel.app,
+            "SELECT count(*) FROM slack_install_states_used",
+            &[],
+        )
+        .await;
         println!(
             "    install flood: {:.0}/s ({}), p99 {:.2} ms; install state rows written: {used}",
             value(&flood, "requests") as f64 / seconds as f64,

@@ -4,6 +4,8 @@
 //! cargo bench --bench slack        (needs wrk: apt-get install wrk)
 //! KEEL_BENCH_SECONDS (default 30), KEEL_BENCH_CONNECTIONS (default 64).
 
+#[path = "../tests/support/db.rs"]
+mod db;
 mod support;
 use support::env;
 
@@ -81,10 +83,7 @@ async fn bench() {
         return;
     }
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM contributions")
-        .fetch_one(&app.store().read)
-        .await
-        .unwrap();
+    let before: i64 = db::scalar(&app, "SELECT count(*) FROM contributions", &[]).await;
     let idle_rss = rss_kib();
 
     let (fsync_p50, fsync_p99) = support::fsync_latency(dir.path());
@@ -116,10 +115,7 @@ async fn bench() {
             .unwrap_or(0)
     };
     let requests = value("requests ");
-    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM contributions")
-        .fetch_one(&app.store().read)
-        .await
-        .unwrap();
+    let after: i64 = db::scalar(&app, "SELECT count(*) FROM contributions", &[]).await;
     println!(
         "{:.0} requests/s; p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.1} ms; socket errors {}, non-2xx {}; rows written {} for {} requests; idle memory {:.1} MB, after load {:.1} MB",
         requests as f64 / seconds as f64,

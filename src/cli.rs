@@ -18,7 +18,7 @@ use crate::jobs::outbox::{Deliverer, Notifier};
 use crate::jobs::{self, shutdown_pair};
 use crate::store::backup::{self, DatabaseLock};
 use crate::store::communities::Candidate;
-use crate::store::{Store, communities, export};
+use crate::store::{Store, export};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -267,7 +267,7 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
             output,
         } => {
             let (app, _lock) = open(config).await?;
-            let found = communities::candidates(&app.store().read, &community).await?;
+            let found = app.store().community_candidates(&community).await?;
             let c = match pick_community(&community, found) {
                 Ok(c) => c,
                 Err(why) => {
@@ -280,13 +280,12 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
                 Format::Csv => ExportFormat::Csv,
                 Format::Json => ExportFormat::Json,
             };
-            let read = &app.store().read;
             let exported = match &output {
                 Some(path) => {
                     let file = create_private(path)
                         .map_err(|e| Error::internal("creating the export file", e))?;
                     let sink = std::io::BufWriter::with_capacity(EXPORT_BUFFER, file);
-                    let (count, sink) = export_to(read, c.id, format, sink).await?;
+                    let (count, sink) = export_to(app.store(), c.id, format, sink).await?;
                     sink.into_inner()
                         .map_err(|e| Error::internal("writing the export", e.into_error()))?
                         .sync_all()
@@ -296,7 +295,7 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
                 }
                 None => {
                     let sink = std::io::BufWriter::with_capacity(EXPORT_BUFFER, std::io::stdout());
-                    export_to(read, c.id, format, sink).await?.0
+                    export_to(app.store(), c.id, format, sink).await?.0
                 }
             };
             tracing::debug!(exported, community = %c.id, "export written");
@@ -363,12 +362,12 @@ const EXPORT_BUFFER: usize = 256 * 1024;
 /// Streams a community's export into `sink`; the count of contributions and the
 /// sink, flushed.
 async fn export_to<W: std::io::Write + Send + 'static>(
-    db: &sqlx::SqlitePool,
+    store: &Store,
     community: crate::domain::CommunityId,
     format: ExportFormat,
     sink: W,
 ) -> Result<(u64, W)> {
-    match export::export(db, community, None, format, sink).await? {
+    match store.export(community, None, format, sink).await? {
         export::Exported::Done {
             contributions,
             sink,

@@ -27,20 +27,6 @@ impl Error {
             source: source.into(),
         }
     }
-
-    /// The database's error, if that is what this is.
-    pub fn database(&self) -> Option<&sqlx::Error> {
-        match self {
-            Error::Internal { source, .. } => source.downcast_ref(),
-            Error::User(_) => None,
-        }
-    }
-}
-
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        Error::internal("database", e)
-    }
 }
 
 impl From<serde_json::Error> for Error {
@@ -50,9 +36,3 @@ impl From<serde_json::Error> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Whether a database error is a unique-constraint violation: the database decided a
-/// race or a duplicate (a slug taken), which is the user's news, not a fault.
-pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
-}

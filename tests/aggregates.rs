@@ -6,6 +6,8 @@
 //! signals computed, and days passing (windows rolling over, long gaps included).
 //! `KEEL_SEED=n` replays another run.
 
+#[path = "support/db.rs"]
+mod db;
 #[path = "support/keel.rs"]
 mod support;
 
@@ -15,7 +17,6 @@ use chrono::{Days, Duration, TimeZone, Utc};
 use keel::app::App;
 use keel::domain::clock::ManualClock;
 use keel::domain::{Envelope, Platform, Reply, Role, UserError};
-use sqlx::AssertSqlSafe;
 use support::{actor, open};
 
 /// A small deterministic generator (the same as the seam tests').
@@ -66,41 +67,11 @@ async fn ok(app: &App, actor: &keel::domain::Actor, line: &str) -> Reply {
     }
 }
 
-type Rows = Vec<Vec<String>>;
+type Rows = db::TextRows;
 
 /// Every row of a query, each column as text, sorted.
 async fn rows(app: &App, sql: &str) -> Rows {
-    rows_on(&app.store().read, sql).await
-}
-
-async fn rows_on(db: impl sqlx::SqliteExecutor<'_>, sql: &str) -> Rows {
-    use sqlx::Row;
-    let found = sqlx::query(AssertSqlSafe(sql.to_string()))
-        .fetch_all(db)
-        .await
-        .unwrap();
-    let mut out: Rows = found
-        .iter()
-        .map(|row| {
-            (0..row.len())
-                .map(|i| {
-                    let v: Option<String> =
-                        row.try_get::<Option<String>, _>(i).unwrap_or_else(|_| {
-                            row.try_get::<Option<i64>, _>(i)
-                                .map(|n| n.map(|n| n.to_string()))
-                                .unwrap_or_else(|_| {
-                                    row.try_get::<Option<f64>, _>(i)
-                                        .unwrap()
-                                        .map(|x| format!("{x:.6}"))
-                                })
-                        });
-                    v.unwrap_or_else(|| "NULL".into())
-                })
-                .collect()
-        })
-        .collect();
-    out.sort();
-    out
+    db::text_rows(app, sql).await
 }
 
 /// Each kept count (left) against the same figure recounted from its rows (right).
@@ -207,24 +178,21 @@ async fn check_rollups_against_rebuild(app: &App, when: &str) {
     for (_, sql) in ROLLUPS {
         kept.push(rows(app, sql).await);
     }
-    let mut tx = app.store().begin_write().await.unwrap();
-    let communities: Vec<i64> = sqlx::query_scalar("SELECT id FROM communities")
-        .fetch_all(&mut *tx)
-        .await
-        .unwrap();
+    let mut tx = db::writer(app).await;
+    let communities: Vec<i64> = tx.scalars("SELECT id FROM communities", &[]).await;
     for community in communities {
         let community = keel::domain::CommunityId(community);
-        keel::store::activity::rebuild(&mut tx, community)
+        keel::store::activity::rebuild(tx.conn(), community)
             .await
             .unwrap();
-        keel::store::insights::rebuild(&mut tx, community)
+        keel::store::insights::rebuild(tx.conn(), community)
             .await
             .unwrap();
     }
     for ((name, sql), kept) in ROLLUPS.iter().zip(kept) {
-        assert_eq!(kept, rows_on(&mut *tx, sql).await, "{name}, {when}");
+        assert_eq!(kept, tx.text_rows(sql).await, "{name}, {when}");
     }
-    tx.rollback().await.unwrap();
+    tx.rollback().await;
 }
 
 /// Once the windows are caught up to today, the members per window total equal a
@@ -339,7 +307,7 @@ async fn population_counts_match_a_recount_after_every_kind_of_change() {
                 let who = app.actor(&everyone[rng.next(9) as usize]).await.unwrap();
                 who_and_when.push((who, today - Days::new(rng.next(70))));
             }
-            let held = app.store().begin_write().await.unwrap();
+            let held = db::writer(&app).await;
             let mut burst = Vec::new();
             for (who, on) in who_and_when {
                 let app = app.clone();
@@ -349,7 +317,7 @@ async fn population_counts_match_a_recount_after_every_kind_of_change() {
                 }));
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            held.rollback().await.unwrap();
+            held.rollback().await;
             for contribution in burst {
                 contribution.await.unwrap().unwrap();
                 tally.contributions += 1;
@@ -393,17 +361,12 @@ async fn population_counts_match_a_recount_after_every_kind_of_change() {
             // one sets (and clears, should they come back).
             let who = app.actor(&everyone[rng.next(9) as usize]).await.unwrap();
             let left = (rng.next(3) > 0).then(|| keel::store::ts(app.now()));
-            app.store()
-                .write(async |conn| {
-                    sqlx::query("UPDATE members SET left_at = ? WHERE id = ?")
-                        .bind(&left)
-                        .bind(who.member)
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok(())
-                })
-                .await
-                .unwrap();
+            db::execute(
+                &app,
+                "UPDATE members SET left_at = ? WHERE id = ?",
+                &[left.into(), who.member.into()],
+            )
+            .await;
             tally.left += 1;
         }
         if rng.next(12) == 0 {
@@ -520,7 +483,10 @@ async fn a_catch_up_counted_before_a_rebuild_counts_again() {
 
     ok(&app, &xavi, "contribute Mulched the beds").await;
     ok(&app, &xavi, "contribute Mended the fence").await;
-    let counted = keel::store::windows::count_since_marks(&app.store().read, community)
+    // Counted on a read snapshot, as `Store::catch_up_windows` does, then applied
+    // after an erasure came in between.
+    let keel::store::Inspect::Sqlite(read) = app.store().inspect();
+    let counted = keel::store::windows::count_since_marks(read, community)
         .await
         .unwrap();
     ok(&app, &xavi, "forget-me confirm").await;
@@ -532,12 +498,11 @@ async fn a_catch_up_counted_before_a_rebuild_counts_again() {
     assert_ne!(after_erasure, before, "the erasure did not count a rebuild");
 
     let today = app.today();
-    app.store()
-        .write(async |conn| {
-            keel::store::windows::catch_up_counted(conn, community, today, counted).await
-        })
+    let mut writer = db::writer(&app).await;
+    keel::store::windows::catch_up_counted(writer.conn(), community, today, counted)
         .await
         .unwrap();
+    writer.commit().await;
     check_windows_against_contributions(&app, community.0, "after the erasure").await;
     assert_eq!(
         rows(
@@ -577,11 +542,7 @@ fn demo_member(name: &str) -> Envelope {
 }
 
 async fn count_for(app: &App, sql: &str, id: i64) -> i64 {
-    sqlx::query_scalar(AssertSqlSafe(sql.to_string()))
-        .bind(id)
-        .fetch_one(&app.store().read)
-        .await
-        .unwrap()
+    db::scalar(app, sql, &[id.into()]).await
 }
 
 /// How far the window totals have counted: what a rebuild of the community moves.
@@ -671,18 +632,16 @@ async fn an_erasure_stopped_halfway_finishes_after_a_restart() {
 
     // Requested as forget-me does it; then the job runs its first chunk and stops.
     let now = app.now();
-    app.store()
-        .write(async |conn| {
-            keel::store::forget::request(
-                conn,
-                ada.member,
-                keel::store::forget::Reason::ForgetMe,
-                now,
-            )
-            .await
-        })
-        .await
-        .unwrap();
+    let mut writer = db::writer(&app).await;
+    keel::store::forget::request(
+        writer.conn(),
+        ada.member,
+        keel::store::forget::Reason::ForgetMe,
+        now,
+    )
+    .await
+    .unwrap();
+    writer.commit().await;
     app.forget_cached_actors();
     let again = app.actor(&demo_member("ada")).await.unwrap();
     assert_ne!(again.member, ada.member, "her identity went at once");
@@ -764,16 +723,10 @@ async fn a_purged_workspace_takes_the_members_it_leaves_without_an_identity() {
     // Keel is removed from the Discord server; its grace period ends.
     let now = app.now();
     app.store()
-        .write(async |conn| {
-            keel::store::communities::schedule_purge(conn, Platform::Discord, "G1", Some(now)).await
-        })
+        .schedule_purge(Platform::Discord, "G1", Some(now))
         .await
         .unwrap();
-    let purged = app
-        .store()
-        .write(async |conn| keel::store::communities::purge_due(conn, now).await)
-        .await
-        .unwrap();
+    let purged = app.store().purge_due_workspaces(now).await.unwrap();
     assert_eq!(purged.workspaces, 1);
     assert_eq!(purged.members_to_erase, 2, "d1 and dora; m1 is linked");
     assert_eq!(keel::app::erase_pending(&app, || true).await.unwrap(), 2);
@@ -829,13 +782,11 @@ async fn a_merge_stopped_halfway_finishes_after_a_restart() {
     assert!(bobs > keel::store::forget::CHUNK as i64, "bob has {bobs}");
 
     let now = app.now();
-    app.store()
-        .write(async |conn| {
-            keel::store::links::begin_merge(conn, bob.community, bob.member, chloe.member, now)
-                .await
-        })
+    let mut writer = db::writer(&app).await;
+    keel::store::links::begin_merge(writer.conn(), bob.community, bob.member, chloe.member, now)
         .await
         .unwrap();
+    writer.commit().await;
     let calls = std::sync::atomic::AtomicUsize::new(0);
     let finished = keel::app::merge_pending(&app, || {
         calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2

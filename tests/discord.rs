@@ -2,6 +2,8 @@
 //! and REST on 127.0.0.1, started by each test.
 #![cfg(feature = "discord")]
 
+#[path = "support/db.rs"]
+mod db;
 #[path = "support/fake_discord.rs"]
 mod fake_discord;
 
@@ -80,10 +82,7 @@ async fn start(configure: impl FnOnce(&mut Config)) -> Keel {
 
 impl Keel {
     async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(&self.app.store().read)
-            .await
-            .unwrap()
+        db::scalar(&self.app, sql, &[]).await
     }
 
     async fn wait_until(&self, what: &str, sql: &str, expected: i64) {
@@ -216,10 +215,8 @@ async fn startup_identifies_with_least_intents_and_registers_every_core_verb() {
         .map(|o| o["name"].as_str().unwrap())
         .collect();
     assert_eq!(goal_subs, ["create", "list", "show", "chart", "close"]);
-    let communities: Vec<String> = sqlx::query_scalar("SELECT name FROM communities ORDER BY name")
-        .fetch_all(&keel.app.store().read)
-        .await
-        .unwrap();
+    let communities: Vec<String> =
+        db::scalars(&keel.app, "SELECT name FROM communities ORDER BY name", &[]).await;
     assert_eq!(communities, ["Forest Friends", "River Keepers"]);
     assert_everything_parsed();
 }

@@ -3,6 +3,9 @@
 //! 0600, and a database left readable by others is narrowed when Keel opens it.
 #![cfg(unix)]
 
+#[path = "support/db.rs"]
+mod db;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -24,17 +27,12 @@ fn beside(db: &Path, suffix: &str) -> std::path::PathBuf {
 }
 
 async fn write_something(store: &Store) {
-    store
-        .write(async |conn| {
-            sqlx::query(
-                "INSERT INTO communities (name, created_at) VALUES ('c', '2026-01-01T00:00:00Z')",
-            )
-            .execute(conn)
-            .await?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    db::execute(
+        store,
+        "INSERT INTO communities (name, created_at) VALUES ('c', '2026-01-01T00:00:00Z')",
+        &[],
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 //! the seam and a real SQLite file. Every expected figure is worked out by hand in
 //! the comments (definitions: shared/docs/PRODUCT.md).
 
+#[path = "support/db.rs"]
+mod db;
 #[path = "support/keel.rs"]
 mod support;
 
@@ -89,14 +91,12 @@ async fn build() -> Community {
             .unwrap();
     }
     // Keel has no "left" event from the platforms yet; the column is what one sets.
-    let url = format!("sqlite://{}", dir.path().join("keel.db").display());
-    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
-    sqlx::query("UPDATE members SET left_at = ? WHERE display_name = 'ben'")
-        .bind(keel::store::ts(at(50, 12)))
-        .execute(&db)
-        .await
-        .unwrap();
-    db.close().await;
+    db::execute(
+        &app,
+        "UPDATE members SET left_at = ? WHERE display_name = 'ben'",
+        &[keel::store::ts(at(50, 12)).into()],
+    )
+    .await;
     clock.set(at(83, 20));
     Community {
         app,
@@ -300,27 +300,22 @@ async fn the_digest_compares_periods_and_can_carry_the_milestones() {
         .handle_line(&zoe, "contribute planted bulbs")
         .await
         .unwrap();
-    let url = format!("sqlite://{}", c._dir.path().join("keel.db").display());
-    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let milestone_posts: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM announcements WHERE kind = 'milestone'")
-            .fetch_one(&db)
-            .await
-            .unwrap();
-    let reached: i64 = sqlx::query_scalar("SELECT count(*) FROM milestone_achievements")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let milestone_posts: i64 = db::scalar(
+        &c.app,
+        "SELECT count(*) FROM announcements WHERE kind = 'milestone'",
+        &[],
+    )
+    .await;
+    let reached: i64 = db::scalar(&c.app, "SELECT count(*) FROM milestone_achievements", &[]).await;
     assert!(reached > 0);
     // Earlier milestones (before the switch) were posted; none since.
-    let before: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM milestone_achievements WHERE achieved_at < ?")
-            .bind(keel::store::ts(at(84, 0)))
-            .fetch_one(&db)
-            .await
-            .unwrap();
+    let before: i64 = db::scalar(
+        &c.app,
+        "SELECT count(*) FROM milestone_achievements WHERE achieved_at < ?",
+        &[(keel::store::ts(at(84, 0))).into()],
+    )
+    .await;
     assert_eq!(milestone_posts, before);
-    db.close().await;
 
     c.clock.set(at(84, 9) + Duration::minutes(1));
     assert!(keel::app::run_due_schedules(&c.app).await.unwrap() >= 1);

@@ -1,6 +1,8 @@
 //! Background jobs over a real SQLite file: announcement delivery with retries, and
 //! schedules kept in the database.
 
+#[path = "support/db.rs"]
+mod db;
 #[path = "support/keel.rs"]
 mod support;
 
@@ -84,10 +86,12 @@ fn wednesday_noon() -> chrono::DateTime<Utc> {
 }
 
 async fn pending(app: &App) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM announcement_deliveries WHERE status = 'pending'")
-        .fetch_one(&app.store().read)
-        .await
-        .unwrap()
+    db::scalar(
+        app,
+        "SELECT count(*) FROM announcement_deliveries WHERE status = 'pending'",
+        &[],
+    )
+    .await
 }
 
 /// A platform that asks to wait (429 with Retry-After) or fails (5xx) is not asked
@@ -157,10 +161,12 @@ async fn rate_limits_and_server_errors_hold_the_workspace_back_but_never_lose_or
         ],
         "in the order they were queued, each once"
     );
-    let attempts: i64 = sqlx::query_scalar("SELECT sum(attempts) FROM announcement_deliveries")
-        .fetch_one(&app.store().read)
-        .await
-        .unwrap();
+    let attempts: i64 = db::scalar(
+        &app,
+        "SELECT sum(attempts) FROM announcement_deliveries",
+        &[],
+    )
+    .await;
     assert_eq!(attempts, 6, "two failures and four deliveries");
 }
 
@@ -202,12 +208,12 @@ async fn a_permanent_failure_is_kept_as_failed_and_not_retried() {
     clock.advance(chrono::Duration::days(1));
     deliverer.deliver_due().await.unwrap();
     assert_eq!(platform.calls.load(Ordering::SeqCst), 2);
-    let failed: i64 = sqlx::query_scalar(
+    let failed: i64 = db::scalar(
+        &app,
         "SELECT count(*) FROM announcement_deliveries WHERE status = 'failed' AND last_error = 'channel deleted'",
+        &[],
     )
-    .fetch_one(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(failed, 2);
 }
 
@@ -266,12 +272,12 @@ async fn schedules_post_once_per_period_in_the_community_time_zone() {
     assert_eq!(run_due_schedules(&app).await.unwrap(), 1);
     deliverer.deliver_due().await.unwrap();
     assert_eq!(platform.delivered().last().unwrap(), "Mission reminder");
-    let body: String = sqlx::query_scalar(
+    let body: String = db::scalar(
+        &app,
         "SELECT body FROM announcements WHERE kind = 'mission_reminder' ORDER BY id DESC LIMIT 1",
+        &[],
     )
-    .fetch_one(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert!(
         body.contains("reflected care most (2) and learning least (0)"),
         "{body}"
@@ -304,10 +310,7 @@ async fn forgetting_a_member_keeps_the_community_milestone_but_not_their_name() 
         platform.delivered(),
         vec!["🎉 The community logged its first contribution!".to_string()]
     );
-    let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM announcements")
-        .fetch_all(&app.store().read)
-        .await
-        .unwrap();
+    let bodies: Vec<String> = db::scalars(&app, "SELECT body FROM announcements", &[]).await;
     assert_eq!(bodies.len(), 1);
     assert!(
         !bodies[0].contains("zebulon") && !bodies[0].contains("very first tree"),
@@ -331,20 +334,20 @@ async fn a_private_message_goes_through_the_outbox_and_is_repeated_at_most_once(
         let now = clock.now();
         let app = app.clone();
         async move {
-            app.store()
-                .write(async |conn| {
-                    let new = outbox::NewAnnouncement {
-                        community,
-                        kind: outbox::Kind::Direct,
-                        achievement_id: None,
-                        about_member: Some(member),
-                        body: &body,
-                        expires_at: None,
-                    };
-                    outbox::enqueue_direct(conn, &new, workspace, "alice", now).await
-                })
+            let new = outbox::NewAnnouncement {
+                community,
+                kind: outbox::Kind::Direct,
+                achievement_id: None,
+                about_member: Some(member),
+                body: &body,
+                expires_at: None,
+            };
+            let mut writer = db::writer(&app).await;
+            let queued = outbox::enqueue_direct(writer.conn(), &new, workspace, "alice", now)
                 .await
-                .unwrap()
+                .unwrap();
+            writer.commit().await;
+            queued
         }
     };
     message("Your contribution #12 was approved.").await;
@@ -360,12 +363,12 @@ async fn a_private_message_goes_through_the_outbox_and_is_repeated_at_most_once(
         2,
         "sent twice at most"
     );
-    let failed: String = sqlx::query_scalar(
+    let failed: String = db::scalar(
+        &app,
         "SELECT last_error FROM announcement_deliveries WHERE status = 'failed' AND recipient = 'alice'",
+        &[],
     )
-    .fetch_one(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert!(failed.contains("not sent a third time"), "{failed}");
 
     message("Your contribution #13 was approved.").await;

@@ -5,6 +5,9 @@
 //! envelopes as an adapter would, runs command lines with `App::handle_line`, and
 //! checks both the reply and the rows the command left in the database.
 
+#[path = "support/db.rs"]
+mod db;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Days, Duration, NaiveDate, TimeZone, Utc};
@@ -12,7 +15,6 @@ use keel::app::App;
 use keel::domain::clock::ManualClock;
 use keel::domain::{Actor, Envelope, Platform, Reply, Role, UserError};
 use keel::store::{Store, StoreOptions};
-use sqlx::AssertSqlSafe;
 use tempfile::TempDir;
 
 // ---------------------------------------------------------------------------
@@ -117,45 +119,33 @@ fn assert_line(reply: &Reply, line: &str) {
 }
 
 /// A scalar from a constant query with no parameters.
-async fn scalar<T>(app: &App, sql: &'static str) -> T
-where
-    T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
-{
-    sqlx::query_scalar(sql)
-        .fetch_one(&app.store().read)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+async fn scalar<T: db::Scalar>(app: &App, sql: &'static str) -> T {
+    db::scalar(app, sql, &[]).await
 }
 
 /// A scalar from a constant query with one integer parameter.
-async fn scalar_for<T>(app: &App, sql: &'static str, id: i64) -> T
-where
-    T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
-{
-    sqlx::query_scalar(sql)
-        .bind(id)
-        .fetch_one(&app.store().read)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+async fn scalar_for<T: db::Scalar>(app: &App, sql: &'static str, id: i64) -> T {
+    db::scalar(app, sql, &[id.into()]).await
 }
 
 /// Keel's own tables (not SQLite's, not the migration log).
 async fn tables(app: &App) -> Vec<String> {
-    sqlx::query_scalar(
+    db::scalars(
+        app,
         "SELECT name FROM sqlite_master WHERE type = 'table'
          AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name",
+        &[],
     )
-    .fetch_all(&app.store().read)
     .await
-    .unwrap()
 }
 
 async fn columns(app: &App, table: &str) -> Vec<String> {
-    sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
-        .bind(table)
-        .fetch_all(&app.store().read)
-        .await
-        .unwrap()
+    db::scalars(
+        app,
+        "SELECT name FROM pragma_table_info(?) ORDER BY cid",
+        &[table.into()],
+    )
+    .await
 }
 
 /// Every row of every table as text: equal snapshots mean nothing was written.
@@ -168,12 +158,12 @@ async fn snapshot(app: &App) -> String {
             .map(|c| format!("quote(\"{c}\")"))
             .collect::<Vec<_>>()
             .join(" || '|' || ");
-        let rows: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT {expr} FROM \"{table}\" ORDER BY 1"
-        )))
-        .fetch_all(&app.store().read)
-        .await
-        .unwrap();
+        let rows: Vec<String> = db::scalars(
+            app,
+            &format!("SELECT {expr} FROM \"{table}\" ORDER BY 1"),
+            &[],
+        )
+        .await;
         out.push_str(&format!("## {table}\n{}\n", rows.join("\n")));
     }
     out
@@ -222,12 +212,12 @@ async fn mission_show_set_history_and_values() {
     assert_has(&r, "Mission updated (version 1)");
     assert_line(&r, "Grow a forest");
     assert_line(&r, "Why: first draft");
-    let row: (i64, String, String, Option<i64>, Option<String>) = sqlx::query_as(
+    let row: (i64, String, String, Option<i64>, Option<String>) = db::row(
+        &app,
         "SELECT version, statement, value_names, author_member_id, reason FROM mission_versions",
+        &[],
     )
-    .fetch_one(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         row,
         (
@@ -267,12 +257,12 @@ async fn mission_show_set_history_and_values() {
     // A new statement keeps the values.
     let r = ok(&app, &olga, "mission set Grow a thriving urban forest").await;
     assert_has(&r, "Mission updated (version 5)");
-    let latest: (String, String) = sqlx::query_as(
+    let latest: (String, String) = db::row(
+        &app,
         "SELECT statement, value_names FROM mission_versions ORDER BY version DESC LIMIT 1",
+        &[],
     )
-    .fetch_one(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         latest,
         (
@@ -339,14 +329,13 @@ async fn contribute_records_and_refuses_bad_goals_values_and_dates() {
         Option<String>,
         String,
         String,
-    ) = sqlx::query_as(
+    ) = db::row(
+        &app,
         "SELECT c.description, c.amount, c.unit, c.value_name, g.slug, c.happened_on
              FROM contributions c JOIN goals g ON g.id = c.goal_id WHERE c.member_id = ?",
+        &[alice.member.into()],
     )
-    .bind(alice.member)
-    .fetch_one(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         row,
         (
@@ -358,19 +347,20 @@ async fn contribute_records_and_refuses_bad_goals_values_and_dates() {
             "2026-11-26".into()
         )
     );
-    let goal: (f64, i64) =
-        sqlx::query_as("SELECT progress, contribution_count FROM goals WHERE slug = 'trees'")
-            .fetch_one(&app.store().read)
-            .await
-            .unwrap();
+    let goal: (f64, i64) = db::row(
+        &app,
+        "SELECT progress, contribution_count FROM goals WHERE slug = 'trees'",
+        &[],
+    )
+    .await;
     assert_eq!(goal, (40.0, 1));
-    let daily: (i64, f64) = sqlx::query_as(
+    let daily: (i64, f64) = db::row(
+        &app,
         "SELECT d.contributions, d.amount FROM goal_daily_progress d JOIN goals g ON g.id = d.goal_id
          WHERE g.slug = 'trees' AND d.day = '2026-11-26'",
+        &[],
     )
-    .fetch_one(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(daily, (1, 40.0));
 
     // A goal with a unit does not move without an amount, and says so.
@@ -499,12 +489,12 @@ async fn goal_create_list_show_close() {
     assert_line(&r, "Target: 1,000 trees");
     assert_line(&r, "Slug: plant-1000-trees");
     assert_line(&r, "Deadline: 2027-06-30");
-    let row: (String, f64, Option<String>, Option<String>, String, Option<i64>) = sqlx::query_as(
+    let row: (String, f64, Option<String>, Option<String>, String, Option<i64>) = db::row(
+        &app,
         "SELECT title, target, unit, deadline, status, created_by FROM goals WHERE slug = 'plant-1000-trees'",
+        &[],
     )
-    .fetch_one(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         row,
         (
@@ -571,11 +561,12 @@ async fn goal_create_list_show_close() {
     let r = ok(&app, &olga, "goal close plant-1000-trees").await;
     assert_has(&r, "Goal closed: Plant 1000 trees");
     assert_line(&r, "Closed before reaching its target.");
-    let closed: (String, Option<String>) =
-        sqlx::query_as("SELECT status, closed_at FROM goals WHERE slug = 'plant-1000-trees'")
-            .fetch_one(&app.store().read)
-            .await
-            .unwrap();
+    let closed: (String, Option<String>) = db::row(
+        &app,
+        "SELECT status, closed_at FROM goals WHERE slug = 'plant-1000-trees'",
+        &[],
+    )
+    .await;
     assert_eq!(
         closed,
         ("closed".into(), Some("2026-11-26T12:00:00.000Z".into()))
@@ -711,11 +702,12 @@ async fn kudos_thanks_another_member_and_refuses_yourself() {
          WHERE m.display_name = 'bob' AND i.external_user_id = 'bob'",
     )
     .await;
-    let kudos: (i64, i64, String, String) =
-        sqlx::query_as("SELECT from_member_id, to_member_id, reason, platform FROM kudos")
-            .fetch_one(&app.store().read)
-            .await
-            .unwrap();
+    let kudos: (i64, i64, String, String) = db::row(
+        &app,
+        "SELECT from_member_id, to_member_id, reason, platform FROM kudos",
+        &[],
+    )
+    .await;
     assert_eq!(
         kudos,
         (
@@ -725,21 +717,19 @@ async fn kudos_thanks_another_member_and_refuses_yourself() {
             "console".into()
         )
     );
-    let given: (i64, i64) = sqlx::query_as(
+    let given: (i64, i64) = db::row(
+        &app,
         "SELECT kudos_given, kudos_received FROM member_daily_activity WHERE member_id = ? AND day = '2026-11-26'",
+        &[alice.member.into()],
     )
-    .bind(alice.member)
-    .fetch_one(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(given, (1, 0));
-    let received: (i64, i64) = sqlx::query_as(
+    let received: (i64, i64) = db::row(
+        &app,
         "SELECT kudos_given, kudos_received FROM member_daily_activity WHERE member_id = ? AND day = '2026-11-26'",
+        &[bob_id.into()],
     )
-    .bind(bob_id)
-    .fetch_one(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(received, (0, 1));
 
     // When bob shows up himself, he is the member that was created.
@@ -963,11 +953,12 @@ async fn link_joins_a_discord_server_then_merges_identities_once() {
     assert!(r.is_private());
     let server_code = code_of(&r);
     // Only a hash of the code is stored.
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM link_codes WHERE code_hash = ?")
-        .bind(&server_code)
-        .fetch_one(&app.store().read)
-        .await
-        .unwrap();
+    let stored: i64 = db::scalar(
+        &app,
+        "SELECT count(*) FROM link_codes WHERE code_hash = ?",
+        &[(&server_code).into()],
+    )
+    .await;
     assert_eq!(stored, 0);
     let dora = app
         .actor(&discord("G1", "1001", "dora", Role::Organiser))
@@ -1001,17 +992,16 @@ async fn link_joins_a_discord_server_then_merges_identities_once() {
     ok(&app, &alice_d, "contribute Watered from Discord").await;
     ok(&app, &alice_d, "kudos @alice for the oaks").await;
     // Her first contribution there is announced to both workspaces, once each.
-    let deliveries: Vec<(String, i64)> = sqlx::query_as(
+    let deliveries: Vec<(String, i64)> = db::rows(
+        &app,
         "SELECT w.platform, count(*) FROM announcement_deliveries d
          JOIN announcements a ON a.id = d.announcement_id
          JOIN milestone_achievements m ON m.id = a.achievement_id
          JOIN workspaces w ON w.id = d.workspace_id
          WHERE m.subject = 'member:' || ? GROUP BY w.platform ORDER BY w.platform",
+        &[alice_d.member.into()],
     )
-    .bind(alice_d.member)
-    .fetch_all(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         deliveries,
         [("console".to_string(), 1), ("discord".to_string(), 1)]
@@ -1094,13 +1084,12 @@ async fn link_joins_a_discord_server_then_merges_identities_once() {
     // The kudos between the two accounts went (it would be kudos to oneself), and
     // the stats count one active member.
     assert_eq!(scalar::<i64>(&app, "SELECT count(*) FROM kudos").await, 0);
-    let daily: (i64, i64, i64) = sqlx::query_as(
+    let daily: (i64, i64, i64) = db::row(
+        &app,
         "SELECT contributions, kudos_given, kudos_received FROM member_daily_activity WHERE member_id = ?",
+        &[alice.member.into()],
     )
-    .bind(alice.member)
-    .fetch_one(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(daily, (3, 0, 0));
     let r = ok(&app, &olga, "stats").await;
     assert_line(&r, "Active today (DAU): 1");
@@ -1159,13 +1148,7 @@ async fn link_joins_a_discord_server_then_merges_identities_once() {
 
 /// Runs one statement with the community id bound to every `?1`, in a write.
 async fn seed(app: &App, sql: &'static str, community: i64) {
-    app.store()
-        .write(async |conn| {
-            sqlx::query(sql).bind(community).execute(&mut *conn).await?;
-            Ok(())
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    db::execute(app, sql, &[community.into()]).await;
 }
 
 #[tokio::test]
@@ -1564,10 +1547,7 @@ async fn organiser_only_commands_refuse_members_and_write_nothing() {
         ("milestones", 0),
         ("link_codes", 0),
     ] {
-        let count: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
-            .fetch_one(&app.store().read)
-            .await
-            .unwrap();
+        let count: i64 = db::scalar(&app, &format!("SELECT count(*) FROM {table}"), &[]).await;
         assert_eq!(count, n, "{table}");
     }
     assert_eq!(
@@ -1629,13 +1609,13 @@ async fn concurrent_contributions_reach_each_community_milestone_once() {
         scalar::<i64>(&app, "SELECT contribution_count FROM communities").await,
         50
     );
-    let community: Vec<(String, i64)> = sqlx::query_as(
+    let community: Vec<(String, i64)> = db::rows(
+        &app,
         "SELECT milestone_key, count(*) FROM milestone_achievements WHERE subject = 'community'
          GROUP BY milestone_key ORDER BY min(id)",
+        &[],
     )
-    .fetch_all(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         community,
         [
@@ -1647,13 +1627,12 @@ async fn concurrent_contributions_reach_each_community_milestone_once() {
     );
     // Each crossing is credited to the contribution that made it.
     for n in [1i64, 10, 25, 50] {
-        let credited: Option<i64> = sqlx::query_scalar(
+        let credited: Option<i64> = db::scalar(
+            &app,
             "SELECT contribution_id FROM milestone_achievements WHERE milestone_key = ? AND subject = 'community'",
+            &[format!("community.count.{n}").into()],
         )
-        .bind(format!("community.count.{n}"))
-        .fetch_one(&app.store().read)
-        .await
-        .unwrap();
+        .await;
         let nth = scalar_for::<i64>(
             &app,
             "SELECT id FROM contributions ORDER BY id LIMIT 1 OFFSET ? - 1",
@@ -1719,28 +1698,27 @@ async fn concurrent_goal_contributions_reach_each_percentage_once() {
     })
     .await;
 
-    let goal: (f64, i64, Option<String>) =
-        sqlx::query_as("SELECT progress, contribution_count, met_at FROM goals WHERE id = ?")
-            .bind(goal_id)
-            .fetch_one(&app.store().read)
-            .await
-            .unwrap();
+    let goal: (f64, i64, Option<String>) = db::row(
+        &app,
+        "SELECT progress, contribution_count, met_at FROM goals WHERE id = ?",
+        &[goal_id.into()],
+    )
+    .await;
     assert_eq!(goal, (600.0, 60, Some("2026-11-26T12:00:00.000Z".into())));
-    let daily: (i64, f64) =
-        sqlx::query_as("SELECT contributions, amount FROM goal_daily_progress WHERE goal_id = ?")
-            .bind(goal_id)
-            .fetch_one(&app.store().read)
-            .await
-            .unwrap();
+    let daily: (i64, f64) = db::row(
+        &app,
+        "SELECT contributions, amount FROM goal_daily_progress WHERE goal_id = ?",
+        &[goal_id.into()],
+    )
+    .await;
     assert_eq!(daily, (60, 600.0));
-    let reached: Vec<(String, i64)> = sqlx::query_as(
+    let reached: Vec<(String, i64)> = db::rows(
+        &app,
         "SELECT milestone_key, count(*) FROM milestone_achievements WHERE subject = ?
          GROUP BY milestone_key ORDER BY min(id)",
+        &[format!("goal:{goal_id}").into()],
     )
-    .bind(format!("goal:{goal_id}"))
-    .fetch_all(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         reached,
         [
@@ -1799,7 +1777,7 @@ async fn one_bad_contribution_does_not_fail_the_others_in_its_batch() {
     ok(&app, &gone, "forget-me confirm").await;
 
     // Hold the writer so the contributions queue up and are committed together.
-    let held = app.store().begin_write().await.unwrap();
+    let held = db::writer(&app).await;
     let first = {
         let app = app.clone();
         tokio::spawn(async move { app.handle_line(&primer, "contribute First").await })
@@ -1814,7 +1792,7 @@ async fn one_bad_contribution_does_not_fail_the_others_in_its_batch() {
         }));
     }
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    held.commit().await.unwrap();
+    held.commit().await;
     first.await.unwrap().unwrap();
     let mut outcomes = Vec::new();
     for t in tasks {
@@ -1837,7 +1815,7 @@ async fn one_batch_numbers_each_contribution_and_credits_it_its_own_milestones()
     let (_dir, app, _clock) = app().await;
     let actors = members(&app, 40).await;
     // Hold the writer so every contribution is written in one batch.
-    let held = app.store().begin_write().await.unwrap();
+    let held = db::writer(&app).await;
     let mut tasks = Vec::new();
     for (i, a) in actors.into_iter().enumerate() {
         let app = app.clone();
@@ -1850,20 +1828,20 @@ async fn one_batch_numbers_each_contribution_and_credits_it_its_own_milestones()
         }));
     }
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    held.commit().await.unwrap();
+    held.commit().await;
     for t in tasks {
         t.await.unwrap().unwrap();
     }
     // Each member's first-contribution milestone names that member's own row, and
     // the row holds exactly what they typed.
-    let credited: Vec<(String, String, Option<f64>, String)> = sqlx::query_as(
+    let credited: Vec<(String, String, Option<f64>, String)> = db::rows(
+        &app,
         "SELECT m.display_name, c.description, c.amount, c.unit FROM milestone_achievements a
          JOIN contributions c ON c.id = a.contribution_id JOIN members m ON m.id = a.member_id
          WHERE a.milestone_key = 'member.count.1' AND c.member_id = a.member_id ORDER BY m.display_name",
+        &[],
     )
-    .fetch_all(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         credited.len(),
         40,
@@ -1957,31 +1935,30 @@ async fn traces(app: &App, member: i64, texts: &[&str]) -> Vec<String> {
                 }
             };
             if MEMBER_COLUMNS.contains(&column.as_str()) {
-                let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-                    "SELECT count(*) FROM \"{table}\" WHERE \"{column}\" = ?"
-                )))
-                .bind(member)
-                .fetch_one(&app.store().read)
-                .await
-                .unwrap();
+                let n: i64 = db::scalar(
+                    app,
+                    &format!("SELECT count(*) FROM \"{table}\" WHERE \"{column}\" = ?"),
+                    &[member.into()],
+                )
+                .await;
                 hit("the member id", n);
             }
-            let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-                "SELECT count(*) FROM \"{table}\" WHERE CAST(\"{column}\" AS TEXT) = ?"
-            )))
-            .bind(&subject)
-            .fetch_one(&app.store().read)
-            .await
-            .unwrap();
+            let n: i64 = db::scalar(
+                app,
+                &format!("SELECT count(*) FROM \"{table}\" WHERE CAST(\"{column}\" AS TEXT) = ?"),
+                &[(&subject).into()],
+            )
+            .await;
             hit(&subject, n);
             for text in texts {
-                let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+                let n: i64 = db::scalar(
+                    app,
+                    &format!(
                     "SELECT count(*) FROM \"{table}\" WHERE instr(lower(CAST(\"{column}\" AS TEXT)), lower(?)) > 0"
-                )))
-                .bind(*text)
-                .fetch_one(&app.store().read)
-                .await
-                .unwrap();
+                ),
+                    &[(*text).into()],
+                )
+                .await;
                 hit(text, n);
             }
         }
@@ -2035,14 +2012,13 @@ async fn forget_me_leaves_no_row_naming_the_member() {
     let kudos_day = |member: i64| {
         let app = app.clone();
         async move {
-            let row: (i64, i64) = sqlx::query_as(
+            let row: (i64, i64) = db::row(
+                &app,
                 "SELECT kudos_given, kudos_received FROM member_daily_activity
                  WHERE member_id = ? AND day = '2026-11-26'",
+                &[member.into()],
             )
-            .bind(member)
-            .fetch_one(&app.store().read)
-            .await
-            .unwrap();
+            .await;
             row
         }
     };
@@ -2098,19 +2074,20 @@ async fn forget_me_leaves_no_row_naming_the_member() {
         scalar::<i64>(&app, "SELECT contribution_count FROM communities").await,
         1
     );
-    let goal: (f64, i64) =
-        sqlx::query_as("SELECT progress, contribution_count FROM goals WHERE slug = 'trees'")
-            .fetch_one(&app.store().read)
-            .await
-            .unwrap();
+    let goal: (f64, i64) = db::row(
+        &app,
+        "SELECT progress, contribution_count FROM goals WHERE slug = 'trees'",
+        &[],
+    )
+    .await;
     assert_eq!(goal, (10.0, 1));
-    let daily: Vec<(String, i64, f64)> = sqlx::query_as(
+    let daily: Vec<(String, i64, f64)> = db::rows(
+        &app,
         "SELECT d.day, d.contributions, d.amount FROM goal_daily_progress d JOIN goals g ON g.id = d.goal_id
          WHERE g.slug = 'trees'",
+        &[],
     )
-    .fetch_all(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(daily, [("2026-11-26".to_string(), 1, 10.0)]);
     assert_eq!(kudos_day(bob.member.0).await, (0, 1));
     assert_eq!(kudos_day(carol.member.0).await, (1, 0));
@@ -2207,12 +2184,12 @@ async fn forget_me_takes_the_members_moments_out_of_activity_by_hour() {
     ok(&app, &go, "contribute Afternoon").await;
     ok(&app, &stay, "kudos @go for the afternoon").await;
     let hours = async |app: &App| -> Vec<(i64, i64)> {
-        sqlx::query_as(
+        db::rows(
+            app,
             "SELECT hour, SUM(events) FROM community_hourly_activity GROUP BY hour HAVING SUM(events) != 0 ORDER BY hour",
+            &[],
         )
-        .fetch_all(&app.store().read)
         .await
-        .unwrap()
     };
     assert_eq!(hours(&app).await, vec![(9, 2), (14, 2)]);
     ok(&app, &go, "forget-me confirm").await;
@@ -2292,13 +2269,12 @@ async fn communities_cannot_read_or_change_each_other() {
     assert_has(&r, "Contributions by alice (0 in all)");
     assert_lacks(&r, "secret");
     assert_lacks(&r, "Hidden");
-    let b_alice: (i64, i64) = sqlx::query_as(
+    let b_alice: (i64, i64) = db::row(
+        &app,
         "SELECT id, community_id FROM members WHERE display_name = 'alice' AND id <> ?",
+        &[alice.member.into()],
     )
-    .bind(alice.member)
-    .fetch_one(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(b_alice.1, ben.community.0);
     // a's alice was not touched by b's kudos.
     assert_eq!(
@@ -2459,30 +2435,32 @@ async fn mentions_and_unusual_unicode_are_kept_exactly_as_typed() {
     for (i, text) in texts.iter().enumerate() {
         let r = ok(&app, &olga, &format!("contribute {text}")).await;
         assert_line(&r, &format!("“{text}”"));
-        let stored: String =
-            sqlx::query_scalar("SELECT description FROM contributions ORDER BY id DESC LIMIT 1")
-                .fetch_one(&app.store().read)
-                .await
-                .unwrap();
+        let stored: String = db::scalar(
+            &app,
+            "SELECT description FROM contributions ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .await;
         assert_eq!(stored, *text, "contribution {i}");
 
         let r = ok(&app, &olga, &format!("mission set {text}")).await;
         assert_line(&r, text);
-        let stored: String = sqlx::query_scalar(
+        let stored: String = db::scalar(
+            &app,
             "SELECT statement FROM mission_versions ORDER BY version DESC LIMIT 1",
+            &[],
         )
-        .fetch_one(&app.store().read)
-        .await
-        .unwrap();
+        .await;
         assert_eq!(stored, *text, "statement {i}");
 
         let r = ok(&app, &olga, &format!("kudos @bob for {text}")).await;
         assert_line(&r, &format!("olga thanks bob for {text}"));
-        let stored: String =
-            sqlx::query_scalar("SELECT reason FROM kudos ORDER BY id DESC LIMIT 1")
-                .fetch_one(&app.store().read)
-                .await
-                .unwrap();
+        let stored: String = db::scalar(
+            &app,
+            "SELECT reason FROM kudos ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .await;
         assert_eq!(stored, *text, "kudos {i}");
     }
     let r = ok(&app, &olga, "contributions").await;
@@ -2556,41 +2534,40 @@ const ACTIVITY: &str = "WITH act (member_id, day) AS (
 /// What `stats` must show for the window `[from, to]`, recounted from the
 /// contributions and kudos tables with PRODUCT.md's definitions.
 async fn recount(app: &App, community: i64, from: NaiveDate, to: NaiveDate) -> Vec<String> {
-    let read = &app.store().read;
     let d = |x: NaiveDate| x.format("%Y-%m-%d").to_string();
-    let (dau, wau, mau): (i64, i64, i64) = sqlx::query_as(AssertSqlSafe(format!(
-        "{ACTIVITY} SELECT count(DISTINCT CASE WHEN day = ?4 THEN member_id END),
+    let (dau, wau, mau): (i64, i64, i64) = db::row(
+        app,
+        &format!(
+            "{ACTIVITY} SELECT count(DISTINCT CASE WHEN day = ?4 THEN member_id END),
                 count(DISTINCT CASE WHEN day >= ?3 THEN member_id END),
                 count(DISTINCT member_id)
          FROM act WHERE day BETWEEN ?2 AND ?4"
-    )))
-    .bind(community)
-    .bind(d(to - Days::new(27)))
-    .bind(d(to - Days::new(6)))
-    .bind(d(to))
-    .fetch_one(read)
-    .await
-    .unwrap();
-    let member_days: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        ),
+        &[
+            community.into(),
+            d(to - Days::new(27)).into(),
+            d(to - Days::new(6)).into(),
+            d(to).into(),
+        ],
+    )
+    .await;
+    let member_days: i64 = db::scalar(
+        app,
+        &format!(
         "{ACTIVITY} SELECT count(*) FROM (SELECT DISTINCT member_id, day FROM act WHERE day BETWEEN ?2 AND ?3)"
-    )))
-    .bind(community)
-    .bind(d(from))
-    .bind(d(to))
-    .fetch_one(read)
-    .await
-    .unwrap();
-    let (contributions, kudos): (i64, i64) = sqlx::query_as(
+    ),
+        &[community.into(), d(from).into(), d(to).into()],
+    )
+    .await;
+    let (contributions, kudos): (i64, i64) = db::row(
+        app,
         "SELECT (SELECT count(*) FROM contributions WHERE community_id = ?1 AND happened_on BETWEEN ?2 AND ?3),
                 (SELECT count(*) FROM kudos WHERE community_id = ?1 AND substr(created_at, 1, 10) BETWEEN ?2 AND ?3)",
+        &[community.into(), d(from).into(), d(to).into()],
     )
-    .bind(community)
-    .bind(d(from))
-    .bind(d(to))
-    .fetch_one(read)
-    .await
-    .unwrap();
-    let top: Vec<(String, i64, i64)> = sqlx::query_as(
+    .await;
+    let top: Vec<(String, i64, i64)> = db::rows(
+        app,
         "SELECT m.display_name, c.n,
                 (SELECT count(*) FROM kudos k WHERE k.to_member_id = c.member_id
                  AND substr(k.created_at, 1, 10) BETWEEN ?2 AND ?3) AS k
@@ -2598,13 +2575,9 @@ async fn recount(app: &App, community: i64, from: NaiveDate, to: NaiveDate) -> V
                WHERE community_id = ?1 AND happened_on BETWEEN ?2 AND ?3 GROUP BY member_id) c
          JOIN members m ON m.id = c.member_id
          ORDER BY c.n DESC, k DESC, c.member_id LIMIT 5",
+        &[community.into(), d(from).into(), d(to).into()],
     )
-    .bind(community)
-    .bind(d(from))
-    .bind(d(to))
-    .fetch_all(read)
-    .await
-    .unwrap();
+    .await;
     let days = (to - from).num_days() + 1;
     let stickiness = if mau > 0 {
         format!(

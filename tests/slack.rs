@@ -1,6 +1,8 @@
 //! The Slack adapter against a fake Slack Web API, through Keel's real HTTP server.
 #![cfg(feature = "slack")]
 
+#[path = "support/db.rs"]
+mod db;
 #[path = "support/fake_slack.rs"]
 mod fake_slack;
 #[path = "support/http.rs"]
@@ -244,10 +246,7 @@ impl Keel {
     }
 
     async fn count(&self, sql: &'static str) -> i64 {
-        sqlx::query_scalar(sql)
-            .fetch_one(&self.app.store().read)
-            .await
-            .unwrap()
+        db::scalar(&self.app, sql, &[]).await
     }
 }
 
@@ -684,13 +683,12 @@ async fn install_flow_checks_state_and_stores_the_token_sealed() {
     assert_eq!(keel.fake.calls("oauth.v2.access").len(), 1);
 
     // The upkeep forgets used states once expired, through the index on expiry.
-    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+    let plan: Vec<(i64, i64, i64, String)> = db::rows(
+        &keel.app,
         "EXPLAIN QUERY PLAN SELECT state_hash FROM slack_install_states_used WHERE expires_at < ? LIMIT 10",
+        &["x".into()],
     )
-    .bind("x")
-    .fetch_all(&keel.app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert!(
         plan.iter()
             .any(|(_, _, _, step)| step.contains("slack_install_states_used_by_expiry")),
@@ -700,7 +698,7 @@ async fn install_flow_checks_state_and_stores_the_token_sealed() {
     let pruned = keel
         .app
         .store()
-        .write(async |conn| keel::store::slack::prune_spent_states(conn, now, 1000).await)
+        .prune_spent_install_states(now, 1000)
         .await
         .unwrap();
     assert_eq!((pruned, keel.count(used).await), (1, 0));
@@ -786,11 +784,12 @@ async fn an_enterprise_grid_install_is_keyed_by_organisation_and_team() {
     let keel = start(Mode::Installs).await;
     keel.fake.script.lock().unwrap().grant_enterprise = Some("E-GRID".into());
     keel.install().await;
-    let (enterprise, team): (String, String) =
-        sqlx::query_as("SELECT enterprise_id, team_id FROM slack_installations")
-            .fetch_one(&keel.app.store().read)
-            .await
-            .unwrap();
+    let (enterprise, team): (String, String) = db::row(
+        &keel.app,
+        "SELECT enterprise_id, team_id FROM slack_installations",
+        &[],
+    )
+    .await;
     assert_eq!(
         (enterprise.as_str(), team.as_str()),
         ("E-GRID", "T-INSTALLED")
@@ -1103,12 +1102,12 @@ async fn socket_mode_acknowledges_and_records_a_slash_command_and_reconnects() {
             .contains("Planted via the socket"),
         "{ack}"
     );
-    let rows: i64 = sqlx::query_scalar(
+    let rows: i64 = db::scalar(
+        &app,
         "SELECT count(*) FROM contributions WHERE description = 'Planted via the socket'",
+        &[],
     )
-    .fetch_one(&app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(rows, 1);
 
     // The fake hung up: Keel reconnects and keeps answering.
@@ -1461,10 +1460,7 @@ async fn an_export_past_the_upload_limit_points_to_keel_export() {
     assert_eq!(posted.len(), 1);
     let said = text_of(&posted[0].json());
     assert!(said.contains("larger than the 1 KiB Slack takes"), "{said}");
-    let community: i64 = sqlx::query_scalar("SELECT id FROM communities")
-        .fetch_one(&keel.app.store().read)
-        .await
-        .unwrap();
+    let community: i64 = db::scalar(&keel.app, "SELECT id FROM communities", &[]).await;
     assert!(
         said.contains(&format!("keel export --community {community}")),
         "{said}"
@@ -1836,14 +1832,14 @@ async fn a_hung_workspace_holds_up_no_other_and_its_post_is_not_repeated() {
         .expect("shutdown does not wait for a call that never ends")
         .unwrap();
     println!("delivery stopped {:?} after shutdown", stopping.elapsed());
-    let rows: Vec<String> = sqlx::query_scalar(
+    let rows: Vec<String> = db::scalars(
+        &keel.app,
         "SELECT printf('%d %s %s %d %s', workspace_id, status, coalesce(attempt_started_at, '-'),
                 attempts, coalesce(last_error, '-'))
          FROM announcement_deliveries",
+        &[],
     )
-    .fetch_all(&keel.app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         keel.count("SELECT count(*) FROM announcement_deliveries WHERE status = 'pending' AND attempt_started_at IS NOT NULL")
             .await,
@@ -1939,12 +1935,12 @@ async fn a_post_without_an_answer_runs_out_of_its_deadline() {
     let started = std::time::Instant::now();
     assert_eq!(deliverer.deliver_due().await.unwrap(), 0);
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
-    let error: String = sqlx::query_scalar(
+    let error: String = db::scalar(
+        &keel.app,
         "SELECT last_error FROM announcement_deliveries WHERE uncertain_attempts = 1",
+        &[],
     )
-    .fetch_one(&keel.app.store().read)
-    .await
-    .unwrap();
+    .await;
     assert!(error.contains("no answer within"), "{error}");
     assert_eq!(
         keel.count("SELECT count(*) FROM announcement_deliveries WHERE status = 'pending' AND next_attempt_at > (SELECT min(created_at) FROM announcements)")
@@ -2064,18 +2060,14 @@ async fn an_acknowledged_envelope_left_unhandled_is_handled_after_a_restart() {
     let received_at = keel.app.now() - chrono::Duration::minutes(5);
     keel.app
         .store()
-        .write(async |conn| {
-            keel::store::slack::receive(
-                conn,
-                "trigger:77.2.3",
-                keel::slack::inbox::SLASH_COMMAND,
-                "T1",
-                &payload.to_string(),
-                received_at,
-                keel::slack::inbox::CLAIM,
-            )
-            .await
-        })
+        .receive_from_slack(
+            "trigger:77.2.3",
+            keel::slack::inbox::SLASH_COMMAND,
+            "T1",
+            &payload.to_string(),
+            received_at,
+            keel::slack::inbox::CLAIM,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -2129,11 +2121,12 @@ async fn erasing_a_renamed_member_edits_every_post_that_named_them() {
     );
     deliverer.deliver_due().await.unwrap();
     // The weekly digest lists the milestones, hers among them.
-    let next: String =
-        sqlx::query_scalar("SELECT next_run_at FROM schedules WHERE kind = 'digest'")
-            .fetch_one(&keel.app.store().read)
-            .await
-            .unwrap();
+    let next: String = db::scalar(
+        &keel.app,
+        "SELECT next_run_at FROM schedules WHERE kind = 'digest'",
+        &[],
+    )
+    .await;
     keel.clock
         .set(keel::store::parse_ts(&next).unwrap() + chrono::Duration::minutes(1));
     assert!(keel::app::run_due_schedules(&keel.app).await.unwrap() >= 1);
@@ -2184,10 +2177,7 @@ async fn erasing_a_renamed_member_edits_every_post_that_named_them() {
             .any(|t| t.contains("Digest") && t.contains("u2 logged their first contribution!")),
         "the digest stays, without her: {texts:#?}"
     );
-    let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM announcements")
-        .fetch_all(&keel.app.store().read)
-        .await
-        .unwrap();
+    let bodies: Vec<String> = db::scalars(&keel.app, "SELECT body FROM announcements", &[]).await;
     for body in &bodies {
         for name in ["zebulon", "quentin", "Quux-7741"] {
             assert!(!body.contains(name), "{name} in {body}");

@@ -1,10 +1,13 @@
 //! A database made by an earlier Keel, upgraded by `Store::open`: what it held is
 //! still there, and the schema is the one the code now expects.
 
+#[path = "support/db.rs"]
+mod db;
+
 use std::str::FromStr;
 
 use keel::domain::{CommunityId, MemberId};
-use keel::store::{MIGRATOR, Store, StoreOptions, contributions};
+use keel::store::{MIGRATOR, Store, StoreOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
 
@@ -37,19 +40,13 @@ async fn database_before_0008(path: &std::path::Path) {
 }
 
 async fn strings(store: &Store, sql: &str) -> Vec<String> {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-        .fetch_all(&store.read)
-        .await
-        .unwrap()
+    db::scalars(store, sql, &[]).await
 }
 
 /// The steps of SQLite's plan for a statement.
 async fn plan(store: &Store, sql: &str) -> Vec<String> {
     let plan: Vec<(i64, i64, i64, String)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
-            .fetch_all(&store.read)
-            .await
-            .unwrap();
+        db::rows(store, &format!("EXPLAIN QUERY PLAN {sql}"), &[]).await;
     plan.into_iter().map(|(_, _, _, step)| step).collect()
 }
 
@@ -88,20 +85,19 @@ async fn contributions_keep_their_members_after_the_member_index_goes() {
     assert_eq!(columns, ["community_id", "id", "member_id"]);
 
     // Every contribution is still there, under its member, newest first.
-    let ada = contributions::by_member(&store.read, CommunityId(1), MemberId(1), 10)
+    let ada = store
+        .contributions_by_member(CommunityId(1), MemberId(1), 10)
         .await
         .unwrap();
     let described: Vec<&str> = ada.iter().map(|c| c.description.as_str()).collect();
     assert_eq!(described, ["pruned", "mulched", "planted oaks"]);
     assert!(ada.iter().all(|c| c.member == "ada"));
-    let bo = contributions::by_member(&store.read, CommunityId(1), MemberId(2), 10)
+    let bo = store
+        .contributions_by_member(CommunityId(1), MemberId(2), 10)
         .await
         .unwrap();
     assert_eq!(bo.len(), 2);
-    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&store.read)
-        .await
-        .unwrap();
+    let integrity: String = db::scalar(&store, "PRAGMA integrity_check", &[]).await;
     assert_eq!(integrity, "ok");
 
     // A member's contributions are found inside the community's index, never by
@@ -209,12 +205,12 @@ async fn announcements_from_before_0012_are_redacted_by_member() {
     let store = Store::open(&StoreOptions::new(format!("sqlite://{}", path.display())))
         .await
         .unwrap();
-    let named: Vec<(i64, i64, i64)> = sqlx::query_as(
+    let named: Vec<(i64, i64, i64)> = db::rows(
+        &store,
         "SELECT announcement_id, member_id, whole FROM announcement_members ORDER BY 1",
+        &[],
     )
-    .fetch_all(&store.read)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(named, [(1, 1, 0), (2, 1, 1), (3, 1, 0)]);
 
     let clock = std::sync::Arc::new(keel::domain::clock::ManualClock::new(

@@ -20,7 +20,6 @@ use crate::domain::text::{
     parse_day,
 };
 use crate::domain::{MemberRef, UserError};
-use crate::store::{communities, goals, mission};
 
 /// Every command Keel registers.
 pub fn all() -> Vec<poise::Command<std::sync::Arc<Discord>, BoxError>> {
@@ -91,7 +90,7 @@ async fn goal_slugs(ctx: Ctx<'_>, partial: &str) -> CreateAutocompleteResponse {
     let mut choices = Vec::new();
     if let Some(community) = community_of(ctx).await {
         let partial = partial.to_lowercase();
-        if let Ok(list) = goals::list(&ctx.data().app.store().read, community, false).await {
+        if let Ok(list) = ctx.data().app.store().open_goals(community).await {
             for goal in list {
                 if goal.slug.contains(&partial) || goal.title.to_lowercase().contains(&partial) {
                     let label =
@@ -110,7 +109,7 @@ async fn values(ctx: Ctx<'_>, partial: &str) -> CreateAutocompleteResponse {
     let mut choices = Vec::new();
     if let Some(community) = community_of(ctx).await {
         let partial = partial.to_lowercase();
-        if let Ok(Some(current)) = mission::current(&ctx.data().app.store().read, community).await {
+        if let Ok(Some(current)) = ctx.data().app.store().current_mission(community).await {
             for value in current.values {
                 if value.to_lowercase().contains(&partial) {
                     choices.push(AutocompleteChoice::new(value.clone(), value));
@@ -124,15 +123,14 @@ async fn values(ctx: Ctx<'_>, partial: &str) -> CreateAutocompleteResponse {
 
 async fn community_of(ctx: Ctx<'_>) -> Option<crate::domain::CommunityId> {
     let guild = ctx.guild_id()?.to_string();
-    communities::workspace_by_external(
-        &ctx.data().app.store().read,
-        crate::domain::Platform::Discord,
-        &guild,
-    )
-    .await
-    .ok()
-    .flatten()
-    .map(|w| w.community_id)
+    ctx.data()
+        .app
+        .store()
+        .workspace_by_external(crate::domain::Platform::Discord, &guild)
+        .await
+        .ok()
+        .flatten()
+        .map(|w| w.community_id)
 }
 
 // ---------------------------------------------------------------- help

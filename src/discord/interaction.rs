@@ -9,7 +9,6 @@ use super::{Ctx, Discord, render};
 use crate::domain::command::{Command, RoleCheck};
 use crate::domain::reply::{Reply, Visibility};
 use crate::domain::{Envelope, Platform, Role, UserError};
-use crate::store::communities;
 
 pub type CommandResult = Result<(), super::BoxError>;
 
@@ -135,13 +134,15 @@ pub async fn organiser_role(discord: &Discord, guild: &str, member: Option<&Memb
     if permissions.intersects(Permissions::MANAGE_GUILD | Permissions::ADMINISTRATOR) {
         return Role::Organiser;
     }
-    let configured =
-        communities::workspace_by_external(&discord.app.store().read, Platform::Discord, guild)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|w| w.organiser_role)
-            .and_then(|r| snowflake(&r));
+    let configured = discord
+        .app
+        .store()
+        .workspace_by_external(Platform::Discord, guild)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|w| w.organiser_role)
+        .and_then(|r| snowflake(&r));
     match configured {
         Some(role) if member.roles.iter().any(|r| r.get() == role) => Role::Organiser,
         _ => Role::Member,

@@ -46,7 +46,6 @@ use crate::app::App;
 use crate::domain::{AnnouncementId, Platform, WorkspaceId};
 use crate::error::Result;
 use crate::store::outbox::{self, Action, Delivery, Outcome, Posted};
-use crate::store::parse_ts;
 
 /// Why a delivery did not go through.
 #[derive(Debug, Clone)]
@@ -189,13 +188,11 @@ impl Deliverer {
         inner.expire_stale().await?;
         let mut delivered = 0;
         for notifier in &inner.notifiers {
-            let workspaces = outbox::due_workspaces(
-                &inner.app.store().read,
-                notifier.platform(),
-                inner.app.now(),
-                WORKSPACES_PER_ROUND,
-            )
-            .await?;
+            let workspaces = inner
+                .app
+                .store()
+                .due_delivery_workspaces(notifier.platform(), inner.app.now(), WORKSPACES_PER_ROUND)
+                .await?;
             let mut drained = stream::iter(workspaces)
                 .map(|w| inner.drain(notifier.as_ref(), w))
                 .buffer_unordered(inner.options.concurrency.max(1));
@@ -266,7 +263,7 @@ impl Inner {
         let expired = self
             .app
             .store()
-            .write(async |conn| outbox::expire_stale(conn, now, max_age).await)
+            .expire_stale_deliveries(now, max_age)
             .await?;
         if expired > 0 {
             tracing::info!(
@@ -284,13 +281,11 @@ impl Inner {
         busy: &mut HashSet<WorkspaceId>,
     ) -> Result<()> {
         for (index, notifier) in self.notifiers.iter().enumerate() {
-            let due = outbox::due_workspaces(
-                &self.app.store().read,
-                notifier.platform(),
-                self.app.now(),
-                WORKSPACES_PER_ROUND,
-            )
-            .await?;
+            let due = self
+                .app
+                .store()
+                .due_delivery_workspaces(notifier.platform(), self.app.now(), WORKSPACES_PER_ROUND)
+                .await?;
             for workspace in due {
                 if workers.len() >= self.options.concurrency.max(1) {
                     return Ok(());
@@ -316,9 +311,11 @@ impl Inner {
     async fn drain(&self, notifier: &dyn Notifier, workspace: WorkspaceId) -> Result<usize> {
         let mut delivered = 0;
         loop {
-            let due =
-                outbox::due_in_workspace(&self.app.store().read, workspace, self.app.now(), BATCH)
-                    .await?;
+            let due = self
+                .app
+                .store()
+                .due_deliveries(workspace, self.app.now(), BATCH)
+                .await?;
             if due.is_empty() {
                 return Ok(delivered);
             }
@@ -397,9 +394,7 @@ impl Inner {
                     // the first gets an edit.
                     self.app
                         .store()
-                        .write(async |conn| {
-                            outbox::mark_delivered(conn, &delivery, posted, 0, now).await
-                        })
+                        .mark_delivered(&delivery, posted, 0, now)
                         .await?;
                     count += 1;
                 }
@@ -427,34 +422,26 @@ impl Inner {
         if delivery.action == Action::Edit {
             let Some(posted) = &delivery.posted else {
                 let reason = "an edit of a message that was never posted";
-                store
-                    .write(async |conn| outbox::mark_failed(conn, delivery, reason).await)
-                    .await?;
+                store.fail_delivery(delivery, reason).await?;
                 return Ok(Attempt::Dropped);
             };
             return self.edit(notifier, delivery, posted).await;
         }
         if self.expired(delivery) {
-            store
-                .write(async |conn| outbox::mark_expired(conn, delivery).await)
-                .await?;
+            store.expire_delivery(delivery).await?;
             return Ok(Attempt::Dropped);
         }
         if delivery.recipient.is_some() && delivery.uncertain_attempts >= 2 {
             let reason = "no answer to two attempts; a private message is not sent a third time";
             tracing::warn!(announcement = %delivery.announcement, workspace = %delivery.workspace, reason);
-            store
-                .write(async |conn| outbox::mark_failed(conn, delivery, reason).await)
-                .await?;
+            store.fail_delivery(delivery, reason).await?;
             return Ok(Attempt::Dropped);
         }
         if !self.keep_pace(notifier.pace(), delivery.workspace).await {
             return Ok(Attempt::Interrupted);
         }
         let started = self.app.now();
-        store
-            .write(async |conn| outbox::begin_attempt(conn, delivery, started).await)
-            .await?;
+        store.begin_delivery_attempt(delivery, started).await?;
         let outcome = self
             .call(notifier.deliver(delivery), "posting an announcement")
             .await;
@@ -483,9 +470,7 @@ impl Inner {
         if !self.keep_pace(notifier.pace(), delivery.workspace).await {
             return Ok(Attempt::Interrupted);
         }
-        store
-            .write(async |conn| outbox::begin_edit(conn, delivery).await)
-            .await?;
+        store.begin_delivery_edit(delivery).await?;
         let outcome = self
             .call(
                 notifier.edit(delivery, posted),
@@ -524,10 +509,7 @@ impl Inner {
             None => Ok(Attempt::Interrupted),
             Some(Ok(posted)) => {
                 store
-                    .write(async |conn| {
-                        outbox::mark_delivered(conn, delivery, &posted, delivery.revision, now)
-                            .await
-                    })
+                    .mark_delivered(delivery, &posted, delivery.revision, now)
                     .await?;
                 Ok(Attempt::Delivered)
             }
@@ -542,9 +524,7 @@ impl Inner {
             }
             Some(Err(DeliveryError::Permanent(reason))) => {
                 tracing::error!(platform = %delivery.platform, announcement = %delivery.announcement, %reason, "{failed}");
-                store
-                    .write(async |conn| outbox::mark_failed(conn, delivery, &reason).await)
-                    .await?;
+                store.fail_delivery(delivery, &reason).await?;
                 Ok(Attempt::Dropped)
             }
         }
@@ -600,7 +580,7 @@ impl Inner {
             self.app.now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
         self.app
             .store()
-            .write(async |conn| outbox::mark_retry(conn, delivery, at, reason, outcome).await)
+            .retry_delivery(delivery, at, reason, outcome)
             .await
     }
 
@@ -630,9 +610,7 @@ impl Inner {
     async fn until_next(&self) -> Duration {
         let mut wait = Duration::from_secs(30);
         for n in &self.notifiers {
-            if let Ok(Some(next)) = outbox::next_due(&self.app.store().read, n.platform()).await
-                && let Ok(next) = parse_ts(&next)
-            {
+            if let Ok(Some(next)) = self.app.store().next_delivery_due(n.platform()).await {
                 let until = (next - self.app.now()).to_std().unwrap_or(Duration::ZERO);
                 wait = wait.min(until.max(Duration::from_millis(50)));
             }

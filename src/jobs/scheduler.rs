@@ -4,16 +4,11 @@ use std::time::Duration;
 
 use super::Shutdown;
 use crate::app::{App, next_schedule, run_due_schedules};
-use crate::store::communities;
 
 pub async fn run(app: App, mut shutdown: Shutdown) {
     loop {
         let now = app.now();
-        match app
-            .store()
-            .write(async |conn| communities::purge_due(conn, now).await)
-            .await
-        {
+        match app.store().purge_due_workspaces(now).await {
             Ok(purged) if purged.workspaces == 0 => {}
             Ok(purged) => {
                 app.forget_cached_actors();

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use super::Shutdown;
 use crate::app::App;
-use crate::store::{health, windows};
 
 const EVERY: Duration = Duration::from_secs(10);
 
@@ -24,15 +23,13 @@ pub async fn run(app: App, mut shutdown: Shutdown) {
 
 /// Catches up every community that is behind; returns how many there were.
 pub async fn catch_up_all(app: &App) -> crate::error::Result<usize> {
-    let behind = windows::behind(&app.store().read).await?;
+    let behind = app.store().windows_behind().await?;
     let today = app.today();
     for community in &behind {
         app.store().catch_up_windows(*community, today).await?;
     }
-    for community in health::signals_behind(&app.store().read, today).await? {
-        app.store()
-            .write(async |conn| health::refresh_signals(conn, community, today).await)
-            .await?;
+    for community in app.store().signals_behind(today).await? {
+        app.store().refresh_signals(community, today).await?;
     }
     Ok(behind.len())
 }

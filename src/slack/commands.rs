@@ -12,7 +12,6 @@ use crate::app::Turn;
 use crate::domain::command::{Command, RoleCheck};
 use crate::domain::parse::parse;
 use crate::domain::{Envelope, Platform, Role, UserError};
-use crate::store::{communities, goals, mission};
 
 /// A slash command's form fields, as Slack posts them.
 pub struct SlashCommand {
@@ -311,14 +310,17 @@ async fn open_form(slack: &Slack, command: &SlashCommand, goal: bool) -> Option<
     let view = if goal {
         forms::goal_create(&command.channel_id)
     } else {
-        let read = &app.store().read;
-        let goals: Vec<(String, String)> = goals::list(read, actor.community, false)
+        let goals: Vec<(String, String)> = app
+            .store()
+            .open_goals(actor.community)
             .await
             .unwrap_or_default()
             .into_iter()
             .map(|g| (g.slug, g.title))
             .collect();
-        let values = mission::current(read, actor.community)
+        let values = app
+            .store()
+            .current_mission(actor.community)
             .await
             .ok()
             .flatten()
@@ -367,12 +369,14 @@ pub async fn organiser_role(
     let Ok(Some(token)) = slack.bot_token(team_id).await else {
         return Ok(Role::Member);
     };
-    let group =
-        communities::workspace_by_external(&slack.app.store().read, Platform::Slack, team_id)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|w| w.organiser_role);
+    let group = slack
+        .app
+        .store()
+        .workspace_by_external(Platform::Slack, team_id)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|w| w.organiser_role);
     match slack
         .directory
         .is_organiser(&token, team_id, user_id, group.as_deref())

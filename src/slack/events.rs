@@ -13,8 +13,7 @@ use crate::app::Activity;
 use crate::domain::command::Command;
 use crate::domain::{Platform, Role};
 use crate::error::{Error, Result};
-use crate::store::communities;
-use crate::store::slack::{self as stored, Received};
+use crate::store::slack::Received;
 
 /// What the HTTP layer answers.
 pub enum Outcome {
@@ -202,27 +201,21 @@ async fn home(slack: &Slack, team: &str, user: &str) -> Result<()> {
 /// Later events for an uninstalled team make no API call and change nothing.
 async fn is_installed(slack: &Slack, team: &str) -> Result<bool> {
     Ok(slack.settings.bot_token.is_some()
-        || stored::sealed_token(&slack.app.store().read, team)
-            .await?
-            .is_some())
+        || slack.app.store().slack_sealed_token(team).await?.is_some())
 }
 
 async fn uninstalled(slack: &Slack, team: &str) -> Result<()> {
     let now = slack.app.now();
     let purge_at = now + chrono::Duration::days(i64::from(slack.settings.purge_after_days));
-    slack
+    let removed = slack
         .app
         .store()
-        .write(async |conn| {
-            let removed = stored::delete_installation(conn, team).await?;
-            communities::schedule_purge(conn, Platform::Slack, team, Some(purge_at)).await?;
-            tracing::info!(
-                removed,
-                "Slack workspace uninstalled; tokens deleted, data purge scheduled"
-            );
-            Ok(())
-        })
+        .uninstall_slack_team(team, purge_at)
         .await?;
+    tracing::info!(
+        removed,
+        "Slack workspace uninstalled; tokens deleted, data purge scheduled"
+    );
     slack.mark_awaiting_purge(team);
     Ok(())
 }
@@ -232,12 +225,7 @@ async fn uninstalled(slack: &Slack, team: &str) -> Result<()> {
 pub async fn maintain(slack: std::sync::Arc<Slack>, mut shutdown: crate::jobs::Shutdown) {
     loop {
         let before = slack.app.now() - chrono::Duration::days(2);
-        if let Err(e) = slack
-            .app
-            .store()
-            .write(async |conn| stored::prune_inbox(conn, before).await)
-            .await
-        {
+        if let Err(e) = slack.app.store().prune_slack_inbox(before).await {
             tracing::warn!(error = %e, "pruning the Slack inbox");
         }
         prune_spent_states(&slack, &shutdown).await;
@@ -259,7 +247,7 @@ async fn prune_spent_states(slack: &Slack, shutdown: &crate::jobs::Shutdown) {
         match slack
             .app
             .store()
-            .write(async |conn| stored::prune_spent_states(conn, now, PRUNE_BATCH).await)
+            .prune_spent_install_states(now, PRUNE_BATCH)
             .await
         {
             Ok(gone) if gone < u64::from(PRUNE_BATCH) => return,

@@ -12,7 +12,7 @@ use super::commands::{self, SlashCommand};
 use super::{Slack, events, interactions};
 use crate::error::Result;
 use crate::jobs::Shutdown;
-use crate::store::slack::{self as stored, InboxRow, Received};
+use crate::store::slack::{InboxRow, Received};
 
 /// How long a claim on a row lasts: longer than any handler takes, whose calls to
 /// Slack each have a deadline.
@@ -40,9 +40,7 @@ pub async fn receive(
     slack
         .app
         .store()
-        .write(async |conn| {
-            stored::receive(conn, dedupe_key, kind, team, &payload, now, CLAIM).await
-        })
+        .receive_from_slack(dedupe_key, kind, team, &payload, now, CLAIM)
         .await
 }
 
@@ -108,11 +106,7 @@ pub async fn settle(slack: &Slack, row: &InboxRow, outcome: Result<(), &crate::e
     let now = slack.app.now();
     let store = slack.app.store();
     let settled = match outcome {
-        Ok(()) => {
-            store
-                .write(async |conn| stored::mark_handled(conn, row.id, now).await)
-                .await
-        }
+        Ok(()) => store.mark_inbox_handled(row.id, now).await,
         Err(e) => {
             let give_up = row.attempts >= MAX_ATTEMPTS;
             let wait = match row.attempts {
@@ -123,9 +117,7 @@ pub async fn settle(slack: &Slack, row: &InboxRow, outcome: Result<(), &crate::e
                 "handling something Slack sent failed");
             let error = e.to_string();
             store
-                .write(async |conn| {
-                    stored::mark_failed(conn, row.id, &error, now + wait, give_up).await
-                })
+                .mark_inbox_failed(row.id, &error, now + wait, give_up)
                 .await
         }
     };
@@ -141,7 +133,11 @@ pub async fn settle(slack: &Slack, row: &InboxRow, outcome: Result<(), &crate::e
 /// A slash command handled this late answers through its response_url.
 pub async fn drain_once(slack: &Arc<Slack>) -> Result<usize> {
     use futures_util::StreamExt;
-    let ids = stored::unclaimed(&slack.app.store().read, slack.app.now(), 100).await?;
+    let ids = slack
+        .app
+        .store()
+        .unclaimed_inbox_rows(slack.app.now(), 100)
+        .await?;
     let handled = futures_util::stream::iter(ids)
         .map(|id| handle_left_over(slack, id))
         .buffer_unordered(CONCURRENCY)
@@ -153,11 +149,7 @@ pub async fn drain_once(slack: &Arc<Slack>) -> Result<usize> {
 
 async fn handle_left_over(slack: &Arc<Slack>, id: i64) -> bool {
     let now = slack.app.now();
-    let claimed = slack
-        .app
-        .store()
-        .write(async |conn| stored::claim_row(conn, id, now, CLAIM).await)
-        .await;
+    let claimed = slack.app.store().claim_inbox_row(id, now, CLAIM).await;
     let row = match claimed {
         Ok(Some(row)) => row,
         Ok(None) => return false,

@@ -11,9 +11,7 @@ use slack_morphism::prelude::*;
 
 use super::install_state::{Checked, LIFETIME_SECONDS};
 use super::{Slack, crypto};
-use crate::domain::Platform;
-use crate::store::communities;
-use crate::store::slack::{self as stored, NewInstallation};
+use crate::store::slack::NewInstallation;
 
 pub const COOKIE: &str = "keel_slack_install";
 /// The bot scopes Keel asks for: exactly those it uses (see slack-app-manifest.yml).
@@ -147,7 +145,7 @@ pub async fn finish(
     let first_use = slack
         .app
         .store()
-        .write(async |conn| stored::spend_state(conn, &single_use, expires_at).await)
+        .spend_install_state(&single_use, expires_at)
         .await;
     match first_use {
         Ok(true) => {}
@@ -235,11 +233,7 @@ async fn exchange(slack: &Slack, code: &str) -> Result<String, (StatusCode, Stri
     slack
         .app
         .store()
-        .write(async |conn| {
-            stored::save_installation(conn, &installation, now).await?;
-            communities::ensure_workspace(conn, Platform::Slack, &team_id, &team_name, now).await?;
-            communities::schedule_purge(conn, Platform::Slack, &team_id, None).await
-        })
+        .save_slack_installation(&installation, now)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "saving installation");

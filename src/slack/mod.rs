@@ -30,8 +30,6 @@ use std::sync::{Arc, Mutex};
 use crate::app::App;
 use crate::config::{Config, Secret};
 use crate::error::{Error, Result};
-use crate::store::communities;
-use crate::store::slack as stored;
 
 use self::crypto::TokenKey;
 use self::install_state::StateKey;
@@ -171,9 +169,11 @@ impl Slack {
 
     /// Reads which teams' data is scheduled for purge (see [`Slack::in_use`]).
     pub async fn load_scheduled_purges(&self) -> Result<()> {
-        let teams =
-            communities::purge_scheduled(&self.app.store().read, crate::domain::Platform::Slack)
-                .await?;
+        let teams = self
+            .app
+            .store()
+            .workspaces_awaiting_purge(crate::domain::Platform::Slack)
+            .await?;
         self.scheduled_purges().extend(teams);
         Ok(())
     }
@@ -225,9 +225,7 @@ impl Slack {
         let Some(key) = &self.key else {
             return Ok(None);
         };
-        let Some((enterprise, sealed)) =
-            stored::sealed_token(&self.app.store().read, team_id).await?
-        else {
+        let Some((enterprise, sealed)) = self.app.store().slack_sealed_token(team_id).await? else {
             return Ok(None);
         };
         key.open(&sealed, &crypto::associated(&enterprise, team_id))

@@ -815,3 +815,33 @@ pub async fn set_milestones_in_digest_only(
         .await?;
     Ok(())
 }
+
+impl super::Store {
+    /// The communities `text` may name: the one whose id it is, and those whose
+    /// name it is, ignoring case.
+    pub async fn community_candidates(&self, text: &str) -> Result<Vec<Candidate>> {
+        candidates(&self.read, text).await
+    }
+
+    /// The workspaces of `platform` whose data is scheduled for purge.
+    pub async fn workspaces_awaiting_purge(&self, platform: Platform) -> Result<Vec<String>> {
+        purge_scheduled(&self.read, platform).await
+    }
+
+    /// Marks a workspace for purge at `at` (None cancels).
+    pub async fn schedule_purge(
+        &self,
+        platform: Platform,
+        external_id: &str,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        self.write(async |conn| schedule_purge(conn, platform, external_id, at).await)
+            .await
+    }
+
+    /// Deletes the workspaces whose purge time has passed, in one write transaction
+    /// (see [`purge_due`]).
+    pub async fn purge_due_workspaces(&self, now: DateTime<Utc>) -> Result<Purged> {
+        self.write(async |conn| purge_due(conn, now).await).await
+    }
+}

@@ -35,7 +35,7 @@ impl super::Store {
             }
             match create(conn, community, goal, now).await {
                 Ok(id) => Ok(Ok(id)),
-                Err(e) if crate::error::is_unique_violation(&e) => Ok(Err(GoalRefused::SlugTaken)),
+                Err(e) if super::errors::is_unique_violation(&e) => Ok(Err(GoalRefused::SlugTaken)),
                 Err(e) => Err(e.into()),
             }
         })

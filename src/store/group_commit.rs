@@ -332,7 +332,9 @@ async fn write_in_transaction(
             // Only once the batch before is committed: it went with the ROLLBACK.
             Err(e)
                 if uncommitted.is_none()
-                    && busy.wait(e.database().is_some_and(super::is_busy)).await => {}
+                    && busy
+                        .wait(super::errors::database(&e).is_some_and(super::is_busy))
+                        .await => {}
             done => return done,
         }
     }

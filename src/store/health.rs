@@ -500,3 +500,16 @@ pub async fn attention_counts(
         inactive,
     })
 }
+
+impl super::Store {
+    /// Communities whose signals are behind `today` or have members to compute again.
+    pub async fn signals_behind(&self, today: NaiveDate) -> Result<Vec<CommunityId>> {
+        signals_behind(&self.read, today).await
+    }
+
+    /// Brings a community's signals up to `today`, in one write transaction.
+    pub async fn refresh_signals(&self, community: CommunityId, today: NaiveDate) -> Result<()> {
+        self.write(async |conn| refresh_signals(conn, community, today).await)
+            .await
+    }
+}

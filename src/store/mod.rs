@@ -11,12 +11,16 @@ pub mod backup;
 mod checkpoint;
 pub mod communities;
 pub mod contributions;
+pub mod demo;
+pub(crate) mod errors;
 pub mod export;
 pub mod forget;
 pub mod goals;
 mod group_commit;
 pub mod health;
+mod ids;
 pub mod insights;
+mod inspect;
 pub mod kudos;
 pub mod links;
 pub mod milestones;
@@ -36,6 +40,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+pub use inspect::{Inspect, InspectWrite};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool};
 use write_connection::WriteConnection;
@@ -73,7 +78,7 @@ impl StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     /// Many readers; WAL lets them run beside the writer.
-    pub read: SqlitePool,
+    read: SqlitePool,
     /// Exactly one connection: SQLite allows one writer at a time anyway, and one
     /// writer connection also sidesteps the WAL-reset bug on older SQLite (Q3).
     write: WriteConnection,
@@ -164,12 +169,12 @@ impl Store {
 
     /// Waits for the writer connection and starts a write transaction on it with
     /// `BEGIN IMMEDIATE`; other writers wait until it is committed or dropped.
-    pub async fn begin_write(&self) -> Result<WriteTransaction> {
+    async fn begin_write(&self) -> Result<WriteTransaction> {
         self.write.lock().await?.begin().await
     }
 
     /// Runs `work` in one write transaction and commits it; on error nothing is kept.
-    pub async fn write<T>(
+    async fn write<T>(
         &self,
         work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
     ) -> Result<T> {
@@ -189,7 +194,7 @@ impl Store {
     /// Runs `work` in one write transaction, like [`Store::write`], but keeps what
     /// it did only if it goes ahead: a refusal (`Ok(Err(..))`, such as a limit
     /// reached) is rolled back like an error and handed to the caller.
-    pub(crate) async fn write_or_refuse<T, Refusal>(
+    async fn write_or_refuse<T, Refusal>(
         &self,
         work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<Result<T, Refusal>>,
     ) -> Result<Result<T, Refusal>> {

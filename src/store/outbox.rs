@@ -598,3 +598,95 @@ pub async fn make_due(
     .await?;
     Ok(done.rows_affected())
 }
+
+impl super::Store {
+    /// Workspaces of `platform` with a delivery due at `now`, those whose turn came
+    /// first first.
+    pub async fn due_delivery_workspaces(
+        &self,
+        platform: Platform,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<WorkspaceId>> {
+        due_workspaces(&self.read, platform, now, limit).await
+    }
+
+    /// A workspace's deliveries due at `now`, in the order they were queued.
+    pub async fn due_deliveries(
+        &self,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Delivery>> {
+        due_in_workspace(&self.read, workspace, now, limit).await
+    }
+
+    /// When the next deliverable pending delivery for `platform` falls due.
+    pub async fn next_delivery_due(&self, platform: Platform) -> Result<Option<DateTime<Utc>>> {
+        next_due(&self.read, platform)
+            .await?
+            .as_deref()
+            .map(parse_ts)
+            .transpose()
+    }
+
+    /// Expires every pending post that has outlived its use (see [`expire_stale`]);
+    /// returns how many.
+    pub async fn expire_stale_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        milestone_max_age: chrono::Duration,
+    ) -> Result<u64> {
+        self.write(async |conn| expire_stale(conn, now, milestone_max_age).await)
+            .await
+    }
+
+    /// Records that an attempt is about to be made, before it is (see
+    /// [`begin_attempt`]).
+    pub async fn begin_delivery_attempt(&self, d: &Delivery, now: DateTime<Utc>) -> Result<()> {
+        self.write(async |conn| begin_attempt(conn, d, now).await)
+            .await
+    }
+
+    /// Counts an edit's attempt, for the backoff should it fail.
+    pub async fn begin_delivery_edit(&self, d: &Delivery) -> Result<()> {
+        self.write(async |conn| begin_edit(conn, d).await).await
+    }
+
+    /// Marks delivered where it landed, when what went out was the body's
+    /// `revision` (see [`mark_delivered`]). False if it was not pending.
+    pub async fn mark_delivered(
+        &self,
+        d: &Delivery,
+        posted: &Posted,
+        revision: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.write(async |conn| mark_delivered(conn, d, posted, revision, now).await)
+            .await
+    }
+
+    /// Schedules another attempt at `at` and holds back the rest of the
+    /// workspace's announcements until then (see [`mark_retry`]).
+    pub async fn retry_delivery(
+        &self,
+        d: &Delivery,
+        at: DateTime<Utc>,
+        error: &str,
+        outcome: Outcome,
+    ) -> Result<()> {
+        self.write(async |conn| mark_retry(conn, d, at, error, outcome).await)
+            .await
+    }
+
+    /// Gives up on a delivery: it will never work as it is.
+    pub async fn fail_delivery(&self, d: &Delivery, error: &str) -> Result<()> {
+        self.write(async |conn| mark_failed(conn, d, error).await)
+            .await
+    }
+
+    /// Drops a delivery that outlived its use instead of posting it late.
+    pub async fn expire_delivery(&self, d: &Delivery) -> Result<()> {
+        self.write(async |conn| mark_expired(conn, d).await).await
+    }
+}

@@ -722,3 +722,10 @@ async fn recount_histogram(
     .await?;
     Ok(())
 }
+
+impl super::Store {
+    /// Communities whose windows are behind their newest contribution or kudos.
+    pub async fn windows_behind(&self) -> Result<Vec<CommunityId>> {
+        behind(&self.read).await
+    }
+}
