@@ -223,8 +223,8 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
         Command::Migrate => {
             let (app, _lock) = open(config).await?;
             println!(
-                "Database is up to date (SQLite {}).",
-                app.store().sqlite_version().await?
+                "Database is up to date ({}).",
+                app.store().engine_version().await?
             );
             app.store().close().await;
             Ok(ExitCode::SUCCESS)

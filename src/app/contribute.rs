@@ -38,8 +38,7 @@ pub async fn contribute(app: &App, actor: &Actor, new: NewContribution) -> Resul
     }
     let recorded = app
         .store()
-        .contributions()
-        .record(ContributionRequest {
+        .record_contribution(ContributionRequest {
             community: actor.community,
             member: actor.member,
             member_name: actor.display_name.clone(),

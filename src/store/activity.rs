@@ -9,7 +9,7 @@ use chrono::{Days, NaiveDate};
 use serde::Serialize;
 use sqlx::SqliteConnection;
 
-use super::script::Script;
+use super::sqlite::script::Script;
 use super::{day, insights, parse_day};
 use crate::domain::activity::{WIDTHS, coverage_change};
 use crate::domain::{CommunityId, MemberId};
@@ -25,7 +25,8 @@ impl super::Store {
         on: NaiveDate,
         counts: Counts,
     ) -> Result<()> {
-        self.write(async |conn| record(conn, community, &[(member, on, counts)]).await)
+        self.sqlite()
+            .write(async |conn| record(conn, community, &[(member, on, counts)]).await)
             .await
     }
 }

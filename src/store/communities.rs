@@ -14,27 +14,28 @@ impl super::Store {
     /// [`resolve_actor`](super::Store::resolve_actor) has something to store or
     /// refresh first.
     pub async fn lookup_actor(&self, envelope: &Envelope) -> Result<Option<Resolved>> {
-        lookup(&self.read, envelope).await
+        lookup(&self.sqlite().read, envelope).await
     }
 
     /// Finds or creates the envelope's workspace (and community), member and
     /// identity, and refreshes the display name, in one write transaction.
     pub async fn resolve_actor(&self, envelope: &Envelope, now: DateTime<Utc>) -> Result<Resolved> {
-        self.write(async |conn| resolve(conn, envelope, now).await)
+        self.sqlite()
+            .write(async |conn| resolve(conn, envelope, now).await)
             .await
     }
 
     pub async fn community(&self, id: CommunityId) -> Result<Community> {
-        community(&self.read, id).await
+        community(&self.sqlite().read, id).await
     }
 
     pub async fn workspace(&self, id: WorkspaceId) -> Result<Workspace> {
-        workspace(&self.read, id).await
+        workspace(&self.sqlite().read, id).await
     }
 
     /// The workspaces a community spans, oldest first.
     pub async fn community_workspaces(&self, community: CommunityId) -> Result<Vec<Workspace>> {
-        workspaces_of(&self.read, community).await
+        workspaces_of(&self.sqlite().read, community).await
     }
 
     /// The workspace of a platform's guild or team, if Keel serves it.
@@ -43,11 +44,11 @@ impl super::Store {
         platform: Platform,
         external_id: &str,
     ) -> Result<Option<Workspace>> {
-        workspace_by_external(&self.read, platform, external_id).await
+        workspace_by_external(&self.sqlite().read, platform, external_id).await
     }
 
     pub async fn member(&self, community: CommunityId, id: MemberId) -> Result<Option<Member>> {
-        member(&self.read, community, id).await
+        member(&self.sqlite().read, community, id).await
     }
 
     /// A member by platform user id in a workspace.
@@ -56,13 +57,13 @@ impl super::Store {
         workspace: WorkspaceId,
         external_user_id: &str,
     ) -> Result<Option<Member>> {
-        member_by_identity(&self.read, workspace, external_user_id).await
+        member_by_identity(&self.sqlite().read, workspace, external_user_id).await
     }
 
     /// Members of a community called `name`, ignoring case; not those being
     /// erased, nor one being merged into another.
     pub async fn members_named(&self, community: CommunityId, name: &str) -> Result<Vec<Member>> {
-        members_named(&self.read, community, name).await
+        members_named(&self.sqlite().read, community, name).await
     }
 
     /// The member with this identity in the workspace, created as `display_name`
@@ -76,31 +77,33 @@ impl super::Store {
         display_name: &str,
         now: DateTime<Utc>,
     ) -> Result<MemberId> {
-        self.write(async |conn| {
-            if let Some(m) = member_by_identity(&mut *conn, workspace, external_user_id).await? {
-                return Ok(m.id);
-            }
-            create_member(
-                conn,
-                community,
-                workspace,
-                external_user_id,
-                display_name,
-                now,
-            )
+        self.sqlite()
+            .write(async |conn| {
+                if let Some(m) = member_by_identity(&mut *conn, workspace, external_user_id).await?
+                {
+                    return Ok(m.id);
+                }
+                create_member(
+                    conn,
+                    community,
+                    workspace,
+                    external_user_id,
+                    display_name,
+                    now,
+                )
+                .await
+            })
             .await
-        })
-        .await
     }
 
     /// Whether any of the community's workspaces has somewhere to announce.
     pub async fn has_announcement_channel(&self, community: CommunityId) -> Result<bool> {
-        has_announcement_channel(&self.read, community).await
+        has_announcement_channel(&self.sqlite().read, community).await
     }
 
     /// Whether the community takes milestones in its digest only, not one post each.
     pub async fn milestones_in_digest_only(&self, community: CommunityId) -> Result<bool> {
-        milestones_in_digest_only(&self.read, community).await
+        milestones_in_digest_only(&self.sqlite().read, community).await
     }
 
     /// Keel was added to a guild or team: finds or creates its workspace (and
@@ -112,11 +115,12 @@ impl super::Store {
         name: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.write(async |conn| {
-            ensure_workspace(conn, platform, external_id, name, now).await?;
-            schedule_purge(conn, platform, external_id, None).await
-        })
-        .await
+        self.sqlite()
+            .write(async |conn| {
+                ensure_workspace(conn, platform, external_id, name, now).await?;
+                schedule_purge(conn, platform, external_id, None).await
+            })
+            .await
     }
 
     /// Marks a workspace's data for purge at `at`.
@@ -126,13 +130,15 @@ impl super::Store {
         external_id: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        self.write(async |conn| schedule_purge(conn, platform, external_id, Some(at)).await)
+        self.sqlite()
+            .write(async |conn| schedule_purge(conn, platform, external_id, Some(at)).await)
             .await
     }
 
     /// A member who had left is back; false if they had not left.
     pub async fn mark_member_returned(&self, member: MemberId) -> Result<bool> {
-        self.write(async |conn| mark_returned(conn, member).await)
+        self.sqlite()
+            .write(async |conn| mark_returned(conn, member).await)
             .await
     }
 
@@ -144,13 +150,15 @@ impl super::Store {
         external_user_id: &str,
         at: DateTime<Utc>,
     ) -> Result<bool> {
-        self.write(async |conn| mark_left(conn, workspace, external_user_id, at).await)
+        self.sqlite()
+            .write(async |conn| mark_left(conn, workspace, external_user_id, at).await)
             .await
     }
 
     /// Away mode on since `since`, or off with None.
     pub async fn set_away(&self, member: MemberId, since: Option<DateTime<Utc>>) -> Result<()> {
-        self.write(async |conn| set_away(conn, member, since).await)
+        self.sqlite()
+            .write(async |conn| set_away(conn, member, since).await)
             .await
     }
 
@@ -164,16 +172,18 @@ impl super::Store {
         now: DateTime<Utc>,
         milestone_max_age: chrono::Duration,
     ) -> Result<u64> {
-        self.write(async |conn| {
-            set_announce_channel(conn, workspace, channel).await?;
-            super::outbox::expire_stale(conn, now, milestone_max_age).await?;
-            super::outbox::make_due(conn, workspace, now).await
-        })
-        .await
+        self.sqlite()
+            .write(async |conn| {
+                set_announce_channel(conn, workspace, channel).await?;
+                super::outbox::expire_stale(conn, now, milestone_max_age).await?;
+                super::outbox::make_due(conn, workspace, now).await
+            })
+            .await
     }
 
     pub async fn set_organiser_role(&self, workspace: WorkspaceId, role: &str) -> Result<()> {
-        self.write(async |conn| set_organiser_role(conn, workspace, role).await)
+        self.sqlite()
+            .write(async |conn| set_organiser_role(conn, workspace, role).await)
             .await
     }
 
@@ -185,19 +195,21 @@ impl super::Store {
         tz: chrono_tz::Tz,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let existing = schedules::of_community(&self.read, community).await?;
-        self.write(async |conn| {
-            set_timezone(conn, community, tz.name()).await?;
-            for s in &existing {
-                schedules::set(conn, community, s.kind, s.spec, tz, now).await?;
-            }
-            Ok(())
-        })
-        .await
+        let existing = schedules::of_community(&self.sqlite().read, community).await?;
+        self.sqlite()
+            .write(async |conn| {
+                set_timezone(conn, community, tz.name()).await?;
+                for s in &existing {
+                    schedules::set(conn, community, s.kind, s.spec, tz, now).await?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     pub async fn set_inactive_days(&self, community: CommunityId, days: u32) -> Result<()> {
-        self.write(async |conn| set_inactive_days(conn, community, days).await)
+        self.sqlite()
+            .write(async |conn| set_inactive_days(conn, community, days).await)
             .await
     }
 
@@ -206,7 +218,8 @@ impl super::Store {
         community: CommunityId,
         percent: u32,
     ) -> Result<()> {
-        self.write(async |conn| set_alignment_threshold(conn, community, percent).await)
+        self.sqlite()
+            .write(async |conn| set_alignment_threshold(conn, community, percent).await)
             .await
     }
 
@@ -215,12 +228,14 @@ impl super::Store {
         community: CommunityId,
         digest_only: bool,
     ) -> Result<()> {
-        self.write(async |conn| set_milestones_in_digest_only(conn, community, digest_only).await)
+        self.sqlite()
+            .write(async |conn| set_milestones_in_digest_only(conn, community, digest_only).await)
             .await
     }
 
     pub async fn rename_community(&self, community: CommunityId, name: &str) -> Result<()> {
-        self.write(async |conn| rename(conn, community, name).await)
+        self.sqlite()
+            .write(async |conn| rename(conn, community, name).await)
             .await
     }
 }
@@ -820,12 +835,12 @@ impl super::Store {
     /// The communities `text` may name: the one whose id it is, and those whose
     /// name it is, ignoring case.
     pub async fn community_candidates(&self, text: &str) -> Result<Vec<Candidate>> {
-        candidates(&self.read, text).await
+        candidates(&self.sqlite().read, text).await
     }
 
     /// The workspaces of `platform` whose data is scheduled for purge.
     pub async fn workspaces_awaiting_purge(&self, platform: Platform) -> Result<Vec<String>> {
-        purge_scheduled(&self.read, platform).await
+        purge_scheduled(&self.sqlite().read, platform).await
     }
 
     /// Marks a workspace for purge at `at` (None cancels).
@@ -835,13 +850,16 @@ impl super::Store {
         external_id: &str,
         at: Option<DateTime<Utc>>,
     ) -> Result<()> {
-        self.write(async |conn| schedule_purge(conn, platform, external_id, at).await)
+        self.sqlite()
+            .write(async |conn| schedule_purge(conn, platform, external_id, at).await)
             .await
     }
 
     /// Deletes the workspaces whose purge time has passed, in one write transaction
     /// (see [`purge_due`]).
     pub async fn purge_due_workspaces(&self, now: DateTime<Utc>) -> Result<Purged> {
-        self.write(async |conn| purge_due(conn, now).await).await
+        self.sqlite()
+            .write(async |conn| purge_due(conn, now).await)
+            .await
     }
 }

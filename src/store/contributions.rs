@@ -20,7 +20,7 @@ impl super::Store {
         member: MemberId,
         limit: i64,
     ) -> Result<Vec<ContributionRow>> {
-        by_member(&self.read, community, member, limit).await
+        by_member(&self.sqlite().read, community, member, limit).await
     }
 
     /// The latest contributions towards a goal, newest first.
@@ -30,7 +30,7 @@ impl super::Store {
         goal: GoalId,
         limit: i64,
     ) -> Result<Vec<ContributionRow>> {
-        by_goal(&self.read, community, goal, limit).await
+        by_goal(&self.sqlite().read, community, goal, limit).await
     }
 }
 

@@ -7,7 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::SqliteConnection;
 
 use super::milestones::{self, NewAchievement};
-use super::{Store, built, communities, day, links, mission, next_id, ts, values_placeholders};
+use super::sqlite::next_id;
+use super::{Store, built, communities, day, links, mission, ts, values_placeholders};
 use crate::domain::milestones::{
     Milestone, community_counts_crossed, goal_percents_crossed, headline,
 };
@@ -312,7 +313,7 @@ impl Store {
         community: &DemoCommunity<'_>,
         now: DateTime<Utc>,
     ) -> Result<Option<DemoSeeded>> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.sqlite().begin_write().await?;
         match seed(&mut tx, community, now).await? {
             Some(seeded) => {
                 tx.commit().await?;
@@ -328,7 +329,7 @@ impl Store {
     /// The id the next contribution would get, read under the write lock and let
     /// go: the demo numbers its contributions from it.
     pub async fn next_contribution_id(&self) -> Result<ContributionId> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.sqlite().begin_write().await?;
         let id = next_id(&mut tx, "contributions").await?;
         tx.rollback().await?;
         Ok(ContributionId(id))
@@ -341,7 +342,8 @@ impl Store {
         community: CommunityId,
         rows: &[DemoContribution<'_>],
     ) -> Result<()> {
-        self.write(async |conn| insert_contributions(conn, community, rows).await)
+        self.sqlite()
+            .write(async |conn| insert_contributions(conn, community, rows).await)
             .await
     }
 
@@ -354,7 +356,8 @@ impl Store {
         today: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.write(async |conn| finish(conn, community, kudos, today, now).await)
+        self.sqlite()
+            .write(async |conn| finish(conn, community, kudos, today, now).await)
             .await
     }
 }

@@ -31,7 +31,7 @@ impl super::Store {
         format: ExportFormat,
         sink: W,
     ) -> Result<Exported<W>> {
-        export(&self.read, community, member, format, sink).await
+        export(&self.sqlite().read, community, member, format, sink).await
     }
 }
 

@@ -41,17 +41,17 @@ impl super::Store {
     /// The erasures under way: each member, and whether their rows are all gone
     /// (only the WAL is left to scrub).
     pub async fn pending_erasures(&self) -> Result<Vec<(MemberId, bool)>> {
-        pending(&self.read).await
+        pending(&self.sqlite().read).await
     }
 
     /// Whether a member is being erased.
     pub async fn erasure_pending(&self, member: MemberId) -> Result<bool> {
-        is_pending(&self.read, member).await
+        is_pending(&self.sqlite().read, member).await
     }
 
     /// The member's rows still to erase, read without the write lock ([`plan`]).
     pub async fn erasure_plan(&self, member: MemberId) -> Result<Option<Plan>> {
-        plan(&self.read, member).await
+        plan(&self.sqlite().read, member).await
     }
 
     /// Step 1 ([`request`]): returns how many identities went.
@@ -134,7 +134,7 @@ impl super::Store {
         &self,
         work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
     ) -> Result<Held<T>> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.sqlite().begin_write().await?;
         let held = std::time::Instant::now();
         match work(&mut tx).await {
             Ok(value) => {

@@ -11,12 +11,12 @@ use crate::error::Result;
 /// Goals, as the application reads and changes them.
 impl super::Store {
     pub async fn goal_by_slug(&self, community: CommunityId, slug: &str) -> Result<Option<Goal>> {
-        by_slug(&self.read, community, slug).await
+        by_slug(&self.sqlite().read, community, slug).await
     }
 
     /// The community's open goals, soonest deadline first.
     pub async fn open_goals(&self, community: CommunityId) -> Result<Vec<Goal>> {
-        list(&self.read, community, false).await
+        list(&self.sqlite().read, community, false).await
     }
 
     /// Creates a goal unless the community already has `max_open` open ones (counted
@@ -29,17 +29,20 @@ impl super::Store {
         max_open: i64,
         now: DateTime<Utc>,
     ) -> Result<Result<GoalId, GoalRefused>> {
-        self.write_or_refuse(async |conn| {
-            if open_count(&mut *conn, community).await? >= max_open {
-                return Ok(Err(GoalRefused::TooManyOpen));
-            }
-            match create(conn, community, goal, now).await {
-                Ok(id) => Ok(Ok(id)),
-                Err(e) if super::errors::is_unique_violation(&e) => Ok(Err(GoalRefused::SlugTaken)),
-                Err(e) => Err(e.into()),
-            }
-        })
-        .await
+        self.sqlite()
+            .write_or_refuse(async |conn| {
+                if open_count(&mut *conn, community).await? >= max_open {
+                    return Ok(Err(GoalRefused::TooManyOpen));
+                }
+                match create(conn, community, goal, now).await {
+                    Ok(id) => Ok(Ok(id)),
+                    Err(e) if super::errors::is_unique_violation(&e) => {
+                        Ok(Err(GoalRefused::SlugTaken))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .await
     }
 
     /// Closes an open goal; false if it was already closed.
@@ -49,7 +52,8 @@ impl super::Store {
         goal: GoalId,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        self.write(async |conn| close(conn, community, goal, now).await)
+        self.sqlite()
+            .write(async |conn| close(conn, community, goal, now).await)
             .await
     }
 
@@ -60,7 +64,7 @@ impl super::Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<(String, String, Option<String>, i64, f64)>> {
-        progress_between(&self.read, community, from, to).await
+        progress_between(&self.sqlite().read, community, from, to).await
     }
 }
 

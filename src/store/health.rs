@@ -26,7 +26,7 @@ impl super::Store {
         community: CommunityId,
         today: NaiveDate,
     ) -> Result<bool> {
-        signals_current(&self.read, community, today).await
+        signals_current(&self.sqlite().read, community, today).await
     }
 
     /// Brings the community's signals up to `today`, in one write transaction.
@@ -35,7 +35,8 @@ impl super::Store {
         community: CommunityId,
         today: NaiveDate,
     ) -> Result<()> {
-        self.write(async |conn| refresh_signals(conn, community, today).await)
+        self.sqlite()
+            .write(async |conn| refresh_signals(conn, community, today).await)
             .await
     }
 
@@ -49,26 +50,27 @@ impl super::Store {
         today: NaiveDate,
     ) -> Result<()> {
         let window_behind =
-            !super::windows::is_current(&self.read, community, window, today).await?;
-        let signals_behind = !signals_current(&self.read, community, today).await?;
+            !super::windows::is_current(&self.sqlite().read, community, window, today).await?;
+        let signals_behind = !signals_current(&self.sqlite().read, community, today).await?;
         if !window_behind && !signals_behind {
             return Ok(());
         }
         let counted = if window_behind {
-            super::windows::count_since_marks(&self.read, community).await?
+            super::windows::count_since_marks(&self.sqlite().read, community).await?
         } else {
             None
         };
-        self.write(async |conn| {
-            if window_behind {
-                super::windows::catch_up_counted(conn, community, today, counted).await?;
-            }
-            if signals_behind {
-                refresh_signals(conn, community, today).await?;
-            }
-            Ok(())
-        })
-        .await
+        self.sqlite()
+            .write(async |conn| {
+                if window_behind {
+                    super::windows::catch_up_counted(conn, community, today, counted).await?;
+                }
+                if signals_behind {
+                    refresh_signals(conn, community, today).await?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     /// Members showing a signal ("drop" or "overload"), away members left out
@@ -79,7 +81,7 @@ impl super::Store {
         signal: &str,
         limit: i64,
     ) -> Result<Listed> {
-        flagged(&self.read, community, signal, limit).await
+        flagged(&self.sqlite().read, community, signal, limit).await
     }
 
     /// Members inactive for more than `interval` days on `today`, away members
@@ -91,7 +93,7 @@ impl super::Store {
         interval: u64,
         limit: i64,
     ) -> Result<Listed> {
-        inactive(&self.read, community, today, interval, limit).await
+        inactive(&self.sqlite().read, community, today, interval, limit).await
     }
 
     /// How many members were inactive on `today`, away or not.
@@ -101,7 +103,7 @@ impl super::Store {
         today: NaiveDate,
         interval: u64,
     ) -> Result<i64> {
-        inactive_count(&self.read, community, today, interval).await
+        inactive_count(&self.sqlite().read, community, today, interval).await
     }
 
     /// Members who joined in the last `interval` days and have not contributed yet.
@@ -112,7 +114,7 @@ impl super::Store {
         interval: u64,
         limit: i64,
     ) -> Result<Listed> {
-        newcomers(&self.read, community, today, interval, limit).await
+        newcomers(&self.sqlite().read, community, today, interval, limit).await
     }
 
     /// The member with most contributions in a kept window, if any: id, name and
@@ -122,7 +124,7 @@ impl super::Store {
         community: CommunityId,
         window: u32,
     ) -> Result<Option<(MemberId, String, bool)>> {
-        top_of_window(&self.read, community, window).await
+        top_of_window(&self.sqlite().read, community, window).await
     }
 
     /// How many members need attention; signals must be current.
@@ -132,7 +134,7 @@ impl super::Store {
         today: NaiveDate,
         interval: u64,
     ) -> Result<Attention> {
-        attention_counts(&self.read, community, today, interval).await
+        attention_counts(&self.sqlite().read, community, today, interval).await
     }
 }
 
@@ -504,12 +506,13 @@ pub async fn attention_counts(
 impl super::Store {
     /// Communities whose signals are behind `today` or have members to compute again.
     pub async fn signals_behind(&self, today: NaiveDate) -> Result<Vec<CommunityId>> {
-        signals_behind(&self.read, today).await
+        signals_behind(&self.sqlite().read, today).await
     }
 
     /// Brings a community's signals up to `today`, in one write transaction.
     pub async fn refresh_signals(&self, community: CommunityId, today: NaiveDate) -> Result<()> {
-        self.write(async |conn| refresh_signals(conn, community, today).await)
+        self.sqlite()
+            .write(async |conn| refresh_signals(conn, community, today).await)
             .await
     }
 }

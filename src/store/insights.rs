@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 use sqlx::SqliteConnection;
 
-use super::script::Script;
+use super::sqlite::script::Script;
 use super::{day, parse_day};
 use crate::domain::cohorts::{self, CohortCounts};
 use crate::domain::{CommunityId, MemberId};

@@ -26,12 +26,12 @@ impl Store {
     /// The database, to read with a test's own SQL.
     #[doc(hidden)]
     pub fn inspect(&self) -> Inspect<'_> {
-        Inspect::Sqlite(&self.read)
+        Inspect::Sqlite(&self.sqlite().read)
     }
 
     /// A write transaction for a test's own SQL; it waits for the writer like any.
     #[doc(hidden)]
     pub async fn inspect_write(&self) -> Result<InspectWrite> {
-        Ok(InspectWrite::Sqlite(self.begin_write().await?))
+        Ok(InspectWrite::Sqlite(self.sqlite().begin_write().await?))
     }
 }

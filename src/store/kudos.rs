@@ -22,13 +22,14 @@ impl super::Store {
         platform: Platform,
         now: DateTime<Utc>,
     ) -> Result<i64> {
-        self.write(async |conn| give(conn, community, from, to, reason, platform, now).await)
+        self.sqlite()
+            .write(async |conn| give(conn, community, from, to, reason, platform, now).await)
             .await
     }
 
     /// (received, given) kudos counts of a member.
     pub async fn kudos_counts(&self, member: MemberId) -> Result<(i64, i64)> {
-        counts(&self.read, member).await
+        counts(&self.sqlite().read, member).await
     }
 }
 

@@ -23,7 +23,8 @@ impl super::Store {
         now: DateTime<Utc>,
         expires: DateTime<Utc>,
     ) -> Result<()> {
-        self.write(async |conn| create(conn, code, kind, community, member, now, expires).await)
+        self.sqlite()
+            .write(async |conn| create(conn, code, kind, community, member, now, expires).await)
             .await
     }
 
@@ -37,74 +38,78 @@ impl super::Store {
         now: DateTime<Utc>,
         decide: impl FnOnce(&Redeemed) -> Result<LinkUse>,
     ) -> Result<Result<Linked, LinkRefused>> {
-        self.write_or_refuse(async |conn| {
-            let Some(redeemed) = redeem(conn, code, now).await? else {
-                return Ok(Err(LinkRefused::InvalidCode));
-            };
-            match decide(&redeemed)? {
-                LinkUse::MergeMembers {
-                    community,
-                    from,
-                    into,
-                } => {
-                    begin_merge(conn, community, from, into, now).await?;
-                    Ok(Ok(Linked::MembersMerging { into }))
-                }
-                LinkUse::MoveWorkspace {
-                    workspace,
-                    from,
-                    into,
-                } => {
-                    if workspace_count(conn, from).await? > 1 {
-                        return Ok(Err(LinkRefused::SpansWorkspaces));
+        self.sqlite()
+            .write_or_refuse(async |conn| {
+                let Some(redeemed) = redeem(conn, code, now).await? else {
+                    return Ok(Err(LinkRefused::InvalidCode));
+                };
+                match decide(&redeemed)? {
+                    LinkUse::MergeMembers {
+                        community,
+                        from,
+                        into,
+                    } => {
+                        begin_merge(conn, community, from, into, now).await?;
+                        Ok(Ok(Linked::MembersMerging { into }))
                     }
-                    if has_content(conn, from).await? {
-                        return Ok(Err(LinkRefused::HasContent));
+                    LinkUse::MoveWorkspace {
+                        workspace,
+                        from,
+                        into,
+                    } => {
+                        if workspace_count(conn, from).await? > 1 {
+                            return Ok(Err(LinkRefused::SpansWorkspaces));
+                        }
+                        if has_content(conn, from).await? {
+                            return Ok(Err(LinkRefused::HasContent));
+                        }
+                        move_workspace(conn, workspace, from, into, now.date_naive()).await?;
+                        let community = super::communities::community(&mut *conn, into).await?;
+                        Ok(Ok(Linked::WorkspaceMoved {
+                            community_name: community.name,
+                        }))
                     }
-                    move_workspace(conn, workspace, from, into, now.date_naive()).await?;
-                    let community = super::communities::community(&mut *conn, into).await?;
-                    Ok(Ok(Linked::WorkspaceMoved {
-                        community_name: community.name,
-                    }))
                 }
-            }
-        })
-        .await
+            })
+            .await
     }
 
     /// The merges under way: (merged member, the member they became).
     pub async fn pending_merges(&self) -> Result<Vec<(MemberId, MemberId)>> {
-        pending(&self.read).await
+        pending(&self.sqlite().read).await
     }
 
     /// Whether a member row exists.
     pub async fn member_exists(&self, member: MemberId) -> Result<bool> {
-        is_member(&self.read, member).await
+        is_member(&self.sqlite().read, member).await
     }
 
     /// What is left to move of member `from`'s contributions, found on a read
     /// snapshot; None once `from` is gone.
     pub async fn merge_to_move(&self, from: MemberId, into: MemberId) -> Result<Option<Moving>> {
-        to_move(&self.read, from, into).await
+        to_move(&self.sqlite().read, from, into).await
     }
 
     /// Moves a chunk of a merge's contributions, in one write transaction; returns
     /// how many moved.
     pub async fn move_merged_contributions(&self, moving: &Moving, ids: &[i64]) -> Result<u64> {
-        self.write(async |conn| move_contributions(conn, moving, ids).await)
+        self.sqlite()
+            .write(async |conn| move_contributions(conn, moving, ids).await)
             .await
     }
 
     /// Ends a merge (see [`finish_merge`]), in one write transaction.
     pub async fn finish_merge(&self, moving: &Moving) -> Result<()> {
-        self.write(async |conn| finish_merge(conn, moving).await)
+        self.sqlite()
+            .write(async |conn| finish_merge(conn, moving).await)
             .await
     }
 
     /// Drops a merge whose `into` is being erased, and requests the erasure of
     /// what is left of `from`, in one write transaction.
     pub async fn abandon_merge(&self, from: MemberId, now: DateTime<Utc>) -> Result<()> {
-        self.write(async |conn| abandon_merge(conn, from, now).await)
+        self.sqlite()
+            .write(async |conn| abandon_merge(conn, from, now).await)
             .await
     }
 }

@@ -15,7 +15,7 @@ use crate::error::Result;
 impl super::Store {
     /// The community's custom milestones, by goal and threshold.
     pub async fn custom_milestones(&self, community: CommunityId) -> Result<Vec<CustomMilestone>> {
-        custom_for(&self.read, community).await
+        custom_for(&self.sqlite().read, community).await
     }
 
     /// Adds a custom milestone unless the community already has `max_pending`
@@ -36,6 +36,7 @@ impl super::Store {
             created_by,
         } = *milestone;
         let added = self
+            .sqlite()
             .write_or_refuse(async |conn| {
                 if pending_custom_count(&mut *conn, community).await? >= max_pending {
                     return Ok(Err(()));
@@ -47,7 +48,7 @@ impl super::Store {
             .await?
             .ok();
         if added.is_some() {
-            self.custom_milestone_added();
+            self.sqlite().custom_milestone_added();
         }
         Ok(added)
     }
@@ -58,12 +59,12 @@ impl super::Store {
         community: CommunityId,
         limit: i64,
     ) -> Result<Vec<Achievement>> {
-        recent(&self.read, community, limit).await
+        recent(&self.sqlite().read, community, limit).await
     }
 
     /// Which of the community's custom milestones are reached, by id.
     pub async fn reached_custom_milestone_ids(&self, community: CommunityId) -> Result<Vec<i64>> {
-        reached_custom_ids(&self.read, community).await
+        reached_custom_ids(&self.sqlite().read, community).await
     }
 }
 

@@ -11,12 +11,12 @@ use crate::error::Result;
 /// The mission, as the application reads and changes it.
 impl super::Store {
     pub async fn current_mission(&self, community: CommunityId) -> Result<Option<MissionVersion>> {
-        current(&self.read, community).await
+        current(&self.sqlite().read, community).await
     }
 
     /// Every version, oldest first.
     pub async fn mission_history(&self, community: CommunityId) -> Result<Vec<MissionVersion>> {
-        history(&self.read, community).await
+        history(&self.sqlite().read, community).await
     }
 
     /// Adds a version with a new statement and the current values (none if there
@@ -29,14 +29,15 @@ impl super::Store {
         reason: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<i64> {
-        self.write(async |conn| {
-            let values = current(&mut *conn, community)
-                .await?
-                .map(|v| v.values)
-                .unwrap_or_default();
-            add_version(conn, community, statement, &values, author, reason, now).await
-        })
-        .await
+        self.sqlite()
+            .write(async |conn| {
+                let values = current(&mut *conn, community)
+                    .await?
+                    .map(|v| v.values)
+                    .unwrap_or_default();
+                add_version(conn, community, statement, &values, author, reason, now).await
+            })
+            .await
     }
 
     /// Adds a version with the current statement and the values `change` makes of
@@ -51,6 +52,7 @@ impl super::Store {
         change: impl FnOnce(&mut Vec<String>) -> Result<T>,
     ) -> Result<Option<(T, i64, Vec<String>)>> {
         let changed = self
+            .sqlite()
             .write_or_refuse(async |conn| {
                 let Some(current) = current(&mut *conn, community).await? else {
                     return Ok(Err(()));

@@ -1,14 +1,8 @@
-//! SQLite storage. One module per aggregate; functions take a connection so the same
-//! code runs alone or inside a larger transaction.
-//!
-//! Storage discipline (RELIABILITY.md Q1–Q3): WAL, `synchronous=FULL` unless the
-//! operator chooses otherwise, foreign keys on, a busy timeout, and every write in a
-//! `BEGIN IMMEDIATE` transaction on the one writer connection. Reads use a separate
-//! pool and never block the writer.
+//! Storage: the [`Store`] facade, one module per aggregate (its types and its
+//! operations), the queries both engines run (`sql/`), and each engine's own
+//! machinery (`sqlite/`).
 
 pub mod activity;
-pub mod backup;
-mod checkpoint;
 pub mod communities;
 pub mod contributions;
 pub mod demo;
@@ -16,7 +10,6 @@ pub(crate) mod errors;
 pub mod export;
 pub mod forget;
 pub mod goals;
-mod group_commit;
 pub mod health;
 mod ids;
 pub mod insights;
@@ -29,27 +22,21 @@ pub mod outbox;
 pub mod private_files;
 pub mod redaction;
 pub mod schedules;
-mod script;
 #[cfg(feature = "slack")]
 pub mod slack;
+mod sqlite;
 pub mod stats;
 pub mod windows;
-mod write_connection;
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 pub use inspect::{Inspect, InspectWrite};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqliteConnection, SqlitePool};
-use write_connection::WriteConnection;
-pub use write_connection::WriteTransaction;
+pub use sqlite::backup;
+pub use sqlite::{MIGRATOR, WriteTransaction};
 
-use crate::domain::CommunityId;
+pub use crate::domain::contribution::{ContributionRequest, Recorded};
 use crate::error::{Error, Result};
-
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How to open the database; see `[database]` in config.example.toml.
 #[derive(Debug, Clone)]
@@ -75,224 +62,71 @@ impl StoreOptions {
     }
 }
 
+/// Keel's data, behind named operations that speak domain types. Which engine
+/// holds it is the store's business: the operations are written once (the
+/// queries in `store/sql`, compiled for each engine) and each engine keeps its
+/// own machinery in its folder.
 #[derive(Clone)]
 pub struct Store {
-    /// Many readers; WAL lets them run beside the writer.
-    read: SqlitePool,
-    /// Exactly one connection: SQLite allows one writer at a time anyway, and one
-    /// writer connection also sidesteps the WAL-reset bug on older SQLite (Q3).
-    write: WriteConnection,
-    contributions: group_commit::Writer,
-    custom_milestones: milestones::CustomHint,
-    checkpointer: checkpoint::Checkpointer,
+    engine: Engine,
+}
+
+#[derive(Clone)]
+enum Engine {
+    Sqlite(sqlite::Backend),
 }
 
 impl Store {
-    /// Opens (creating if needed) the database, applies migrations and starts the
-    /// contribution writer.
+    /// Opens (creating if needed) the database the URL names, applies migrations
+    /// and starts the contribution writer.
     pub async fn open(options: &StoreOptions) -> Result<Store> {
-        let connect = SqliteConnectOptions::from_str(&options.url)
-            .map_err(|e| Error::internal("database url", e))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(if options.synchronous_full {
-                SqliteSynchronous::Full
-            } else {
-                SqliteSynchronous::Normal
-            })
-            .foreign_keys(true)
-            .busy_timeout(options.busy_timeout)
-            .pragma("temp_store", "memory")
-            // Deleted content is overwritten with zeros, in b-tree pages and on the
-            // freelist alike, so erased text is not left in the file (R8). It costs
-            // nothing on the contribution path, which only ever adds rows.
-            .pragma("secure_delete", "on");
-        if !options.url.contains(":memory:") && !options.url.contains("mode=memory") {
-            private_files::prepare_database(connect.get_filename())?;
-        }
-        // Room for every row a contribution batch's script returns, so SQLite's
-        // thread never stops mid-script to wait for them to be read.
-        let write = WriteConnection::open(
-            connect
-                .clone()
-                .row_buffer_size(4 * group_commit::MAX_BATCH)
-                .pragma("wal_autocheckpoint", checkpoint::BACKSTOP.to_string()),
-        )
-        .await?;
-        MIGRATOR
-            .run(&mut *write.lock().await?)
-            .await
-            .map_err(|e| Error::internal("applying migrations", e))?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(options.read_connections.max(1))
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(connect.clone().read_only(true))
-            .await?;
-        let version: String = sqlx::query_scalar("SELECT sqlite_version()")
-            .fetch_one(&read)
-            .await?;
-        tracing::info!(sqlite_version = %version, url = %redact_url(&options.url), "database open");
-        let file = Some(connect.get_filename().to_path_buf())
-            .filter(|f| !options.url.contains(":memory:") && f.exists());
-        // Its checkpoints never wait on a busy handler: a PASSIVE one never does,
-        // and a TRUNCATE one (scrubbing the WAL) retries rather than hold the lock
-        // while it waits for readers.
-        let checkpoints = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(connect.busy_timeout(Duration::ZERO))
-            .await?;
-        let wal_restart = checkpoint::WalRestart::default();
-        let custom_milestones = milestones::CustomHint::default();
-        let contributions = group_commit::Writer::start(
-            write.clone(),
-            group_commit::Hints {
-                custom: custom_milestones.clone(),
-                wal_restart: wal_restart.clone(),
-            },
-        );
         Ok(Store {
-            checkpointer: checkpoint::Checkpointer::start(checkpoints, file, wal_restart),
-            custom_milestones,
-            read,
-            write,
-            contributions,
+            engine: Engine::Sqlite(sqlite::Backend::open(options).await?),
         })
     }
 
-    /// The SQLite library version in use.
-    pub async fn sqlite_version(&self) -> Result<String> {
-        Ok(sqlx::query_scalar("SELECT sqlite_version()")
-            .fetch_one(&self.read)
-            .await?)
-    }
-
-    /// Waits for the writer connection and starts a write transaction on it with
-    /// `BEGIN IMMEDIATE`; other writers wait until it is committed or dropped.
-    async fn begin_write(&self) -> Result<WriteTransaction> {
-        self.write.lock().await?.begin().await
-    }
-
-    /// Runs `work` in one write transaction and commits it; on error nothing is kept.
-    async fn write<T>(
-        &self,
-        work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
-    ) -> Result<T> {
-        let mut tx = self.begin_write().await?;
-        match work(&mut tx).await {
-            Ok(out) => {
-                tx.commit().await?;
-                Ok(out)
-            }
-            Err(e) => {
-                let _ = tx.rollback().await;
-                Err(e)
-            }
+    /// The database engine and its version, such as "SQLite 3.51.3"; a query that
+    /// answers, so it also says the database is reachable.
+    pub async fn engine_version(&self) -> Result<String> {
+        match &self.engine {
+            Engine::Sqlite(b) => Ok(format!("SQLite {}", b.sqlite_version().await?)),
         }
     }
 
-    /// Runs `work` in one write transaction, like [`Store::write`], but keeps what
-    /// it did only if it goes ahead: a refusal (`Ok(Err(..))`, such as a limit
-    /// reached) is rolled back like an error and handed to the caller.
-    async fn write_or_refuse<T, Refusal>(
-        &self,
-        work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<Result<T, Refusal>>,
-    ) -> Result<Result<T, Refusal>> {
-        let mut tx = self.begin_write().await?;
-        match work(&mut tx).await {
-            Ok(Ok(out)) => {
-                tx.commit().await?;
-                Ok(Ok(out))
-            }
-            Ok(Err(refused)) => {
-                let _ = tx.rollback().await;
-                Ok(Err(refused))
-            }
-            Err(e) => {
-                let _ = tx.rollback().await;
-                Err(e)
-            }
+    /// Records a contribution through the engine's group commit; answers once it
+    /// is durable.
+    pub async fn record_contribution(&self, request: ContributionRequest) -> Result<Recorded> {
+        match &self.engine {
+            Engine::Sqlite(b) => b.contributions().record(request).await,
         }
     }
 
-    /// Brings a community's rolling-window totals up to `today`, counting the new
-    /// rows on a read snapshot so the write lock is held only to apply them.
-    pub async fn catch_up_windows(&self, community: CommunityId, today: NaiveDate) -> Result<()> {
-        let counted = windows::count_since_marks(&self.read, community).await?;
-        self.write(async |conn| windows::catch_up_counted(conn, community, today, counted).await)
-            .await
-    }
-
-    /// Empties the WAL once nothing uses it, so no older version of a page (an
-    /// erased member's text) stays in the WAL file; tries for up to `patience`.
+    /// Empties SQLite's WAL once nothing uses it, so no older version of a page
+    /// (an erased member's text) stays in the WAL file; tries for up to `patience`.
     /// Returns how long the write lock was held for it, or None if the WAL stayed
     /// in use throughout.
     pub async fn scrub_wal(&self, patience: Duration) -> Result<Option<Duration>> {
-        let started = std::time::Instant::now();
-        loop {
-            if let Some(held) = self.checkpointer.truncate().await? {
-                return Ok(Some(held));
-            }
-            if started.elapsed() >= patience {
-                return Ok(None);
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
+        match &self.engine {
+            Engine::Sqlite(b) => b.scrub_wal(patience).await,
         }
     }
 
-    pub fn contributions(&self) -> &group_commit::Writer {
-        &self.contributions
-    }
-
-    /// Tells the contribution writer a custom milestone now exists.
-    pub fn custom_milestone_added(&self) {
-        self.custom_milestones.added();
-    }
-
-    /// Waits for queued writes and closes every connection (checkpointing the WAL).
+    /// Waits for queued writes and closes every connection.
     pub async fn close(&self) {
-        self.contributions.close().await;
-        self.checkpointer.close().await;
-        self.read.close().await;
-        self.write.close().await;
-    }
-}
-
-/// Waiting out another process's write lock: 20 ms doubling to 2 s, 20 times.
-pub(crate) struct BusyBackoff {
-    delay: Duration,
-    attempt: u32,
-}
-
-impl Default for BusyBackoff {
-    fn default() -> Self {
-        BusyBackoff {
-            delay: Duration::from_millis(20),
-            attempt: 0,
+        match &self.engine {
+            Engine::Sqlite(b) => b.close().await,
         }
     }
 }
 
-impl BusyBackoff {
-    /// Whether to try again after an error (`busy` if the lock was the cause),
-    /// having waited.
-    pub(crate) async fn wait(&mut self, busy: bool) -> bool {
-        if !busy || self.attempt >= 20 {
-            return false;
+impl Store {
+    /// While the operations move into `store/sql`, those not moved yet reach the
+    /// SQLite engine's pools directly.
+    fn sqlite(&self) -> &sqlite::Backend {
+        match &self.engine {
+            Engine::Sqlite(b) => b,
         }
-        self.attempt += 1;
-        tracing::warn!(
-            attempt = self.attempt,
-            "database busy; retrying BEGIN IMMEDIATE"
-        );
-        tokio::time::sleep(self.delay).await;
-        self.delay = (self.delay * 2).min(Duration::from_secs(2));
-        true
     }
-}
-
-pub(crate) fn is_busy(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5") | Some("6") | Some("517")))
 }
 
 /// The URL without its password or query (which may hold one, or a key file):
@@ -328,19 +162,6 @@ pub fn day(d: NaiveDate) -> String {
 
 pub fn parse_day(s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| Error::internal("stored day", e))
-}
-
-/// The next id of an AUTOINCREMENT table: above every id it ever had, so ids of
-/// erased rows are never handed out again. Only the holder of the write lock may
-/// number rows (the contribution writer lets AUTOINCREMENT number its batches).
-pub async fn next_id(conn: &mut SqliteConnection, table: &'static str) -> Result<i64> {
-    let next: i64 = sqlx::query_scalar(built(format!(
-        "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0),
-                    COALESCE((SELECT MAX(id) FROM {table}), 0)) + 1"
-    )))
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(next)
 }
 
 /// `(?,?),(?,?)…`: placeholders for a multi-row VALUES list.

@@ -608,7 +608,7 @@ impl super::Store {
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<WorkspaceId>> {
-        due_workspaces(&self.read, platform, now, limit).await
+        due_workspaces(&self.sqlite().read, platform, now, limit).await
     }
 
     /// A workspace's deliveries due at `now`, in the order they were queued.
@@ -618,12 +618,12 @@ impl super::Store {
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Delivery>> {
-        due_in_workspace(&self.read, workspace, now, limit).await
+        due_in_workspace(&self.sqlite().read, workspace, now, limit).await
     }
 
     /// When the next deliverable pending delivery for `platform` falls due.
     pub async fn next_delivery_due(&self, platform: Platform) -> Result<Option<DateTime<Utc>>> {
-        next_due(&self.read, platform)
+        next_due(&self.sqlite().read, platform)
             .await?
             .as_deref()
             .map(parse_ts)
@@ -637,20 +637,24 @@ impl super::Store {
         now: DateTime<Utc>,
         milestone_max_age: chrono::Duration,
     ) -> Result<u64> {
-        self.write(async |conn| expire_stale(conn, now, milestone_max_age).await)
+        self.sqlite()
+            .write(async |conn| expire_stale(conn, now, milestone_max_age).await)
             .await
     }
 
     /// Records that an attempt is about to be made, before it is (see
     /// [`begin_attempt`]).
     pub async fn begin_delivery_attempt(&self, d: &Delivery, now: DateTime<Utc>) -> Result<()> {
-        self.write(async |conn| begin_attempt(conn, d, now).await)
+        self.sqlite()
+            .write(async |conn| begin_attempt(conn, d, now).await)
             .await
     }
 
     /// Counts an edit's attempt, for the backoff should it fail.
     pub async fn begin_delivery_edit(&self, d: &Delivery) -> Result<()> {
-        self.write(async |conn| begin_edit(conn, d).await).await
+        self.sqlite()
+            .write(async |conn| begin_edit(conn, d).await)
+            .await
     }
 
     /// Marks delivered where it landed, when what went out was the body's
@@ -662,7 +666,8 @@ impl super::Store {
         revision: i64,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        self.write(async |conn| mark_delivered(conn, d, posted, revision, now).await)
+        self.sqlite()
+            .write(async |conn| mark_delivered(conn, d, posted, revision, now).await)
             .await
     }
 
@@ -675,18 +680,22 @@ impl super::Store {
         error: &str,
         outcome: Outcome,
     ) -> Result<()> {
-        self.write(async |conn| mark_retry(conn, d, at, error, outcome).await)
+        self.sqlite()
+            .write(async |conn| mark_retry(conn, d, at, error, outcome).await)
             .await
     }
 
     /// Gives up on a delivery: it will never work as it is.
     pub async fn fail_delivery(&self, d: &Delivery, error: &str) -> Result<()> {
-        self.write(async |conn| mark_failed(conn, d, error).await)
+        self.sqlite()
+            .write(async |conn| mark_failed(conn, d, error).await)
             .await
     }
 
     /// Drops a delivery that outlived its use instead of posting it late.
     pub async fn expire_delivery(&self, d: &Delivery) -> Result<()> {
-        self.write(async |conn| mark_expired(conn, d).await).await
+        self.sqlite()
+            .write(async |conn| mark_expired(conn, d).await)
+            .await
     }
 }

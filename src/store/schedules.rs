@@ -14,17 +14,17 @@ use crate::error::Result;
 impl super::Store {
     /// Schedules due at `now`, oldest first.
     pub async fn due_schedules(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Schedule>> {
-        due(&self.read, now, limit).await
+        due(&self.sqlite().read, now, limit).await
     }
 
     /// The earliest time any schedule falls due.
     pub async fn next_schedule_due(&self) -> Result<Option<DateTime<Utc>>> {
-        next_due(&self.read).await
+        next_due(&self.sqlite().read).await
     }
 
     /// The community's schedules, by kind.
     pub async fn community_schedules(&self, community: CommunityId) -> Result<Vec<Schedule>> {
-        of_community(&self.read, community).await
+        of_community(&self.sqlite().read, community).await
     }
 
     /// Sets (or turns off, with None) a schedule, in one write transaction.
@@ -36,7 +36,8 @@ impl super::Store {
         tz: Tz,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.write(async |conn| set(conn, community, kind, spec, tz, now).await)
+        self.sqlite()
+            .write(async |conn| set(conn, community, kind, spec, tz, now).await)
             .await
     }
 
@@ -51,16 +52,17 @@ impl super::Store {
         now: DateTime<Utc>,
         post: Option<&super::outbox::NewAnnouncement<'_>>,
     ) -> Result<bool> {
-        self.write(async |conn| {
-            if !advance(conn, schedule, tz, now).await? {
-                return Ok(false);
-            }
-            if let Some(post) = post {
-                super::outbox::enqueue(conn, post, now).await?;
-            }
-            Ok(post.is_some())
-        })
-        .await
+        self.sqlite()
+            .write(async |conn| {
+                if !advance(conn, schedule, tz, now).await? {
+                    return Ok(false);
+                }
+                if let Some(post) = post {
+                    super::outbox::enqueue(conn, post, now).await?;
+                }
+                Ok(post.is_some())
+            })
+            .await
     }
 }
 

@@ -275,13 +275,20 @@ impl super::Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let team = installation.team_id;
-        self.write(async |conn| {
-            save_installation(conn, installation, now).await?;
-            super::communities::ensure_workspace(conn, SLACK, team, installation.team_name, now)
+        self.sqlite()
+            .write(async |conn| {
+                save_installation(conn, installation, now).await?;
+                super::communities::ensure_workspace(
+                    conn,
+                    SLACK,
+                    team,
+                    installation.team_name,
+                    now,
+                )
                 .await?;
-            super::communities::schedule_purge(conn, SLACK, team, None).await
-        })
-        .await
+                super::communities::schedule_purge(conn, SLACK, team, None).await
+            })
+            .await
     }
 
     /// Deletes a team's installation and tokens and schedules its data's purge at
@@ -291,17 +298,18 @@ impl super::Store {
         team_id: &str,
         purge_at: DateTime<Utc>,
     ) -> Result<u64> {
-        self.write(async |conn| {
-            let removed = delete_installation(conn, team_id).await?;
-            super::communities::schedule_purge(conn, SLACK, team_id, Some(purge_at)).await?;
-            Ok(removed)
-        })
-        .await
+        self.sqlite()
+            .write(async |conn| {
+                let removed = delete_installation(conn, team_id).await?;
+                super::communities::schedule_purge(conn, SLACK, team_id, Some(purge_at)).await?;
+                Ok(removed)
+            })
+            .await
     }
 
     /// The sealed bot token and enterprise of a team's installation.
     pub async fn slack_sealed_token(&self, team_id: &str) -> Result<Option<(String, Vec<u8>)>> {
-        sealed_token(&self.read, team_id).await
+        sealed_token(&self.sqlite().read, team_id).await
     }
 
     /// Records an install state as used; false if it was used before.
@@ -310,14 +318,16 @@ impl super::Store {
         single_use: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<bool> {
-        self.write(async |conn| spend_state(conn, single_use, expires_at).await)
+        self.sqlite()
+            .write(async |conn| spend_state(conn, single_use, expires_at).await)
             .await
     }
 
     /// Forgets up to `limit` used install states that expired before `now`, in one
     /// transaction; returns how many went.
     pub async fn prune_spent_install_states(&self, now: DateTime<Utc>, limit: u32) -> Result<u64> {
-        self.write(async |conn| prune_spent_states(conn, now, limit).await)
+        self.sqlite()
+            .write(async |conn| prune_spent_states(conn, now, limit).await)
             .await
     }
 
@@ -332,7 +342,8 @@ impl super::Store {
         now: DateTime<Utc>,
         claim: chrono::Duration,
     ) -> Result<Received> {
-        self.write(async |conn| receive(conn, dedupe_key, kind, team_id, payload, now, claim).await)
+        self.sqlite()
+            .write(async |conn| receive(conn, dedupe_key, kind, team_id, payload, now, claim).await)
             .await
     }
 
@@ -344,13 +355,15 @@ impl super::Store {
         now: DateTime<Utc>,
         claim: chrono::Duration,
     ) -> Result<Option<InboxRow>> {
-        self.write(async |conn| claim_row(conn, id, now, claim).await)
+        self.sqlite()
+            .write(async |conn| claim_row(conn, id, now, claim).await)
             .await
     }
 
     /// Marks an inbox row handled.
     pub async fn mark_inbox_handled(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
-        self.write(async |conn| mark_handled(conn, id, now).await)
+        self.sqlite()
+            .write(async |conn| mark_handled(conn, id, now).await)
             .await
     }
 
@@ -363,18 +376,20 @@ impl super::Store {
         retry_at: DateTime<Utc>,
         give_up: bool,
     ) -> Result<()> {
-        self.write(async |conn| mark_failed(conn, id, error, retry_at, give_up).await)
+        self.sqlite()
+            .write(async |conn| mark_failed(conn, id, error, retry_at, give_up).await)
             .await
     }
 
     /// Unhandled inbox rows nobody holds a claim on at `now`, oldest first.
     pub async fn unclaimed_inbox_rows(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<i64>> {
-        unclaimed(&self.read, now, limit).await
+        unclaimed(&self.sqlite().read, now, limit).await
     }
 
     /// Forgets handled inbox rows received before `before`; returns how many.
     pub async fn prune_slack_inbox(&self, before: DateTime<Utc>) -> Result<u64> {
-        self.write(async |conn| prune_inbox(conn, before).await)
+        self.sqlite()
+            .write(async |conn| prune_inbox(conn, before).await)
             .await
     }
 }

@@ -18,7 +18,7 @@ impl super::Store {
         community: CommunityId,
         on: NaiveDate,
     ) -> Result<ActiveMembers> {
-        active_members(&self.read, community, on).await
+        active_members(&self.sqlite().read, community, on).await
     }
 
     /// Totals over `[from, to]`.
@@ -28,7 +28,7 @@ impl super::Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<WindowTotals> {
-        window_totals(&self.read, community, from, to).await
+        window_totals(&self.sqlite().read, community, from, to).await
     }
 
     /// The members with most contributions in `[from, to]`, summed from the daily
@@ -40,7 +40,7 @@ impl super::Store {
         to: NaiveDate,
         limit: i64,
     ) -> Result<Vec<(String, i64, i64)>> {
-        top_contributors(&self.read, community, from, to, limit).await
+        top_contributors(&self.sqlite().read, community, from, to, limit).await
     }
 
     /// The all-time top: (name, contributions, kudos received).
@@ -49,7 +49,7 @@ impl super::Store {
         community: CommunityId,
         limit: i64,
     ) -> Result<Vec<(String, i64, i64)>> {
-        top_all_time(&self.read, community, limit).await
+        top_all_time(&self.sqlite().read, community, limit).await
     }
 
     /// Members whose contributions rose most from the 30 days before `from` to
@@ -61,17 +61,17 @@ impl super::Store {
         to: NaiveDate,
         limit: i64,
     ) -> Result<Vec<(String, i64, i64)>> {
-        most_improved(&self.read, community, from, to, limit).await
+        most_improved(&self.sqlite().read, community, from, to, limit).await
     }
 
     /// Days on which a member contributed (as stored), newest first, at most `limit`.
     pub async fn contribution_days(&self, member: MemberId, limit: i64) -> Result<Vec<String>> {
-        contribution_days(&self.read, member, limit).await
+        contribution_days(&self.sqlite().read, member, limit).await
     }
 
     /// A member's amounts by unit.
     pub async fn member_amounts(&self, member: MemberId) -> Result<Vec<(String, f64)>> {
-        member_amounts(&self.read, member).await
+        member_amounts(&self.sqlite().read, member).await
     }
 
     /// Days a member was active in `[from, to]`.
@@ -81,7 +81,7 @@ impl super::Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<i64> {
-        member_active_days(&self.read, member, from, to).await
+        member_active_days(&self.sqlite().read, member, from, to).await
     }
 
     /// Members who joined in `[from, to)`.
@@ -91,12 +91,12 @@ impl super::Store {
         from: chrono::DateTime<chrono::Utc>,
         to: chrono::DateTime<chrono::Utc>,
     ) -> Result<i64> {
-        members_joined(&self.read, community, from, to).await
+        members_joined(&self.sqlite().read, community, from, to).await
     }
 
     /// Goals whose deadline passed by `today`, and how many of them were met by it.
     pub async fn goals_due(&self, community: CommunityId, today: NaiveDate) -> Result<(i64, i64)> {
-        goals_due(&self.read, community, today).await
+        goals_due(&self.sqlite().read, community, today).await
     }
 
     /// Contributions per mission value since `from` (the day included).
@@ -105,7 +105,7 @@ impl super::Store {
         community: CommunityId,
         from: NaiveDate,
     ) -> Result<Vec<(String, i64)>> {
-        value_counts(&self.read, community, from).await
+        value_counts(&self.sqlite().read, community, from).await
     }
 
     /// How many milestones were reached in `[from, to)`.
@@ -115,7 +115,7 @@ impl super::Store {
         from: chrono::DateTime<chrono::Utc>,
         to: chrono::DateTime<chrono::Utc>,
     ) -> Result<i64> {
-        milestones_reached(&self.read, community, from, to).await
+        milestones_reached(&self.sqlite().read, community, from, to).await
     }
 
     /// The milestones reached in `[from, to)`, oldest first, at most `limit`.
@@ -126,7 +126,7 @@ impl super::Store {
         to: chrono::DateTime<chrono::Utc>,
         limit: i64,
     ) -> Result<Vec<Reached>> {
-        milestones_reached_list(&self.read, community, from, to, limit).await
+        milestones_reached_list(&self.sqlite().read, community, from, to, limit).await
     }
 
     /// Growth over `[from, to]`: joins, leaves, and members at either end.
@@ -136,7 +136,7 @@ impl super::Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<GrowthCounts> {
-        growth(&self.read, community, from, to).await
+        growth(&self.sqlite().read, community, from, to).await
     }
 
     /// Cohort counts of one kind whose cohort starts in `[from, to]`: (cohort,
@@ -148,7 +148,7 @@ impl super::Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<(NaiveDate, NaiveDate, i64)>> {
-        cohort_counts(&self.read, community, kind, from, to).await
+        cohort_counts(&self.sqlite().read, community, kind, from, to).await
     }
 
     /// First-time contributors in `[from, to]`, and how many of them made a 2nd
@@ -159,7 +159,7 @@ impl super::Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<(i64, i64, i64)> {
-        conversion(&self.read, community, from, to).await
+        conversion(&self.sqlite().read, community, from, to).await
     }
 
     /// Activity events per UTC hour over `[from, to]`.
@@ -169,7 +169,7 @@ impl super::Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<[i64; 24]> {
-        by_hour(&self.read, community, from, to).await
+        by_hour(&self.sqlite().read, community, from, to).await
     }
 
     /// Contributions per contributing member over `[from, to]` as a histogram of
@@ -180,7 +180,7 @@ impl super::Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<(u64, u64)>> {
-        contribution_histogram(&self.read, community, from, to).await
+        contribution_histogram(&self.sqlite().read, community, from, to).await
     }
 
     /// Per day over `[from, to]`: (day, DAU, WAU, contributions).
@@ -190,7 +190,7 @@ impl super::Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<(NaiveDate, i64, i64, i64)>> {
-        daily(&self.read, community, from, to).await
+        daily(&self.sqlite().read, community, from, to).await
     }
 }
 

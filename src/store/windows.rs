@@ -19,6 +19,15 @@ use crate::error::Result;
 
 /// The kept rolling windows, as the application reads them.
 impl super::Store {
+    /// Brings a community's rolling-window totals up to `today`, counting the new
+    /// rows on a read snapshot so the write lock is held only to apply them.
+    pub async fn catch_up_windows(&self, community: CommunityId, today: NaiveDate) -> Result<()> {
+        let counted = count_since_marks(&self.sqlite().read, community).await?;
+        self.sqlite()
+            .write(async |conn| catch_up_counted(conn, community, today, counted).await)
+            .await
+    }
+
     /// Whether the community's windows are exact for `today` as they stand.
     pub async fn window_is_current(
         &self,
@@ -26,7 +35,7 @@ impl super::Store {
         window: u32,
         today: NaiveDate,
     ) -> Result<bool> {
-        is_current(&self.read, community, window, today).await
+        is_current(&self.sqlite().read, community, window, today).await
     }
 
     /// The top members of a current window: (name, contributions, kudos received).
@@ -36,7 +45,7 @@ impl super::Store {
         window: u32,
         limit: i64,
     ) -> Result<Vec<(String, i64, i64)>> {
-        top(&self.read, community, window, limit).await
+        top(&self.sqlite().read, community, window, limit).await
     }
 
     /// Contributions per member over a current window, as a histogram of
@@ -46,7 +55,7 @@ impl super::Store {
         community: CommunityId,
         window: u32,
     ) -> Result<Vec<(u64, u64)>> {
-        histogram(&self.read, community, window).await
+        histogram(&self.sqlite().read, community, window).await
     }
 }
 
@@ -726,6 +735,6 @@ async fn recount_histogram(
 impl super::Store {
     /// Communities whose windows are behind their newest contribution or kudos.
     pub async fn windows_behind(&self) -> Result<Vec<CommunityId>> {
-        behind(&self.read).await
+        behind(&self.sqlite().read).await
     }
 }

@@ -22,18 +22,18 @@ use serde::Serialize;
 use sqlx::SqliteConnection;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::activity::{self, Counts};
 use super::checkpoint::{self, WalRestart};
-use super::insights;
-use super::milestones::{CustomHint, CustomMilestone};
 use super::script::Script;
 use super::write_connection::{WriteConnection, WriteGuard};
-use super::{day, goals, milestones, mission, outbox, ts};
 use crate::domain::contribution::plan::{Counters, Crossing, NewRow, PendingMilestone, Plan};
 use crate::domain::contribution::validate::{GoalTerms, Lookups};
 use crate::domain::contribution::{ContributionRequest, Recorded};
 use crate::domain::{CommunityId, ContributionId, GoalId, MemberId, UserError};
 use crate::error::{Error, Result};
+use crate::store::activity::{self, Counts};
+use crate::store::insights;
+use crate::store::milestones::{CustomHint, CustomMilestone};
+use crate::store::{day, errors, goals, milestones, mission, outbox, ts};
 
 /// The most contributions written in one transaction.
 pub(super) const MAX_BATCH: usize = 512;
@@ -333,7 +333,7 @@ async fn write_in_transaction(
             Err(e)
                 if uncommitted.is_none()
                     && busy
-                        .wait(super::errors::database(&e).is_some_and(super::is_busy))
+                        .wait(errors::database(&e).is_some_and(super::is_busy))
                         .await => {}
             done => return done,
         }

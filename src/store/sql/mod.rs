@@ -1,0 +1,7 @@
+//! The queries both engines run, written once in the SQL they share (`$1`
+//! placeholders, `ON CONFLICT`, `RETURNING`) and compiled once per engine: each
+//! engine includes this folder as its `sql` module, with its own connection types
+//! in `super::engine`.
+
+#[allow(unused_imports)]
+use super::engine::{Conn, Executor};
