@@ -8,7 +8,7 @@ use sqlx::SqliteConnection;
 
 use super::milestones::{self, NewAchievement};
 use super::sqlite::next_id;
-use super::{Store, built, communities, day, links, mission, ts, values_placeholders};
+use super::{Store, built, communities, day, links, ts, values_placeholders};
 use crate::domain::milestones::{
     Milestone, community_counts_crossed, goal_percents_crossed, headline,
 };
@@ -110,7 +110,7 @@ async fn seed(
         }
         q.execute(&mut *conn).await?;
     }
-    mission::add_version(
+    super::sqlite::sql::mission::add_version(
         &mut *conn,
         community,
         c.mission,

@@ -15,7 +15,7 @@ use serde_json::json;
 use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::mpsc;
 
-use super::{communities, contributions, goals, kudos, mission};
+use super::{communities, contributions, goals, kudos};
 use crate::domain::command::ExportFormat;
 use crate::domain::{CommunityId, MemberId};
 use crate::error::{Error, Result};
@@ -268,7 +268,7 @@ async fn json(
         }
         None => {
             out.buf.extend_from_slice(b",\n\"mission_versions\": [");
-            let versions = mission::history(&mut *db, community).await?;
+            let versions = super::sqlite::sql::mission::history(&mut *db, community).await?;
             let versions = futures_util::stream::iter(versions.into_iter().map(|v| {
                 Ok(
                     json!({"version": v.version, "statement": v.statement, "values": v.values,

@@ -2,6 +2,23 @@
 //! operations), the queries both engines run (`sql/`), and each engine's own
 //! machinery (`sqlite/`).
 
+/// Runs `$body` on the engine that holds the data, with `$e` its backend and
+/// `sql` its instance of the shared queries (`store/sql`): a facade operation is
+/// written once and compiled for each engine. Each backend offers the same
+/// surface: `read` (a pool for reads), `write`, `write_in` and
+/// `write_or_refuse_in` (one write transaction).
+macro_rules! on_engine {
+    ($store:expr, $e:ident => $body:expr) => {
+        match &$store.engine {
+            $crate::store::Engine::Sqlite($e) => {
+                #[allow(unused_imports)]
+                use $crate::store::sqlite::sql;
+                $body
+            }
+        }
+    };
+}
+
 pub mod activity;
 pub mod communities;
 pub mod contributions;

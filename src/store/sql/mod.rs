@@ -3,5 +3,6 @@
 //! engine includes this folder as its `sql` module, with its own connection types
 //! in `super::engine`.
 
-#[allow(unused_imports)]
+pub mod mission;
+
 use super::engine::{Conn, Executor};

@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::store::activity::{self, Counts};
 use crate::store::insights;
 use crate::store::milestones::{CustomHint, CustomMilestone};
-use crate::store::{day, errors, goals, milestones, mission, outbox, ts};
+use crate::store::{day, errors, goals, milestones, outbox, ts};
 
 /// The most contributions written in one transaction.
 pub(super) const MAX_BATCH: usize = 512;
@@ -658,7 +658,7 @@ async fn read_lookups(
             lookups.add_goal(r.community, slug, goal.map(goal_terms));
         }
         if r.value.is_some() && !lookups.has_values(r.community) {
-            let current = mission::current(&mut *conn, r.community).await?;
+            let current = super::sql::mission::current(&mut *conn, r.community).await?;
             lookups.add_values(r.community, current.map(|m| m.values).unwrap_or_default());
         }
     }

@@ -31,6 +31,7 @@ use write_connection::WriteConnection;
 pub use write_connection::WriteTransaction;
 
 use super::{StoreOptions, built, milestones, private_files, redact_url};
+use crate::domain::CommunityId;
 use crate::error::{Error, Result};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -150,6 +151,26 @@ impl Backend {
                 Err(e)
             }
         }
+    }
+
+    /// Runs `work` in one write transaction for `community`. On SQLite every write
+    /// transaction already runs alone, so this is [`Backend::write`]; PostgreSQL
+    /// takes the community's lock first.
+    pub(in crate::store) async fn write_in<T>(
+        &self,
+        _community: CommunityId,
+        work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
+    ) -> Result<T> {
+        self.write(work).await
+    }
+
+    /// [`Backend::write_or_refuse`] for `community` (see [`Backend::write_in`]).
+    pub(in crate::store) async fn write_or_refuse_in<T, Refusal>(
+        &self,
+        _community: CommunityId,
+        work: impl AsyncFnOnce(&mut SqliteConnection) -> Result<Result<T, Refusal>>,
+    ) -> Result<Result<T, Refusal>> {
+        self.write_or_refuse(work).await
     }
 
     /// Runs `work` in one write transaction, like [`Backend::write`], but keeps what
