@@ -2,9 +2,10 @@
 //! operations), the queries both engines run (`sql/`), and each engine's own
 //! machinery (`sqlite/`).
 
-/// Runs `$body` on the engine that holds the data, with `$e` its backend and
-/// `sql` its instance of the shared queries (`store/sql`): a facade operation is
-/// written once and compiled for each engine. Each backend offers the same
+/// Runs `$body` on the engine that holds the data, with `$e` its backend, `sql`
+/// its instance of the shared queries (`store/sql`) and `native` its own
+/// statements where the engines differ (same names in each engine's `native`):
+/// a facade operation is written once and compiled for each engine. Each backend offers the same
 /// surface: `read` (a pool for reads), `write`, `write_in` and
 /// `write_or_refuse_in` (one write transaction).
 macro_rules! on_engine {
@@ -12,7 +13,7 @@ macro_rules! on_engine {
         match &$store.engine {
             $crate::store::Engine::Sqlite($e) => {
                 #[allow(unused_imports)]
-                use $crate::store::sqlite::sql;
+                use $crate::store::sqlite::{native, sql};
                 $body
             }
         }
@@ -181,6 +182,24 @@ pub fn parse_day(s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| Error::internal("stored day", e))
 }
 
+/// `($1,$2),($3,$4)…`: numbered placeholders for a multi-row VALUES list, the
+/// first numbered `first` (1 unless other parameters come before).
+pub fn numbered_values(first: usize, rows: usize, columns: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        out.push_str(if row == 0 { "(" } else { ",(" });
+        for column in 0..columns {
+            if column > 0 {
+                out.push(',');
+            }
+            out.push('$');
+            out.push_str(&(first + row * columns + column).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
 /// `(?,?),(?,?)…`: placeholders for a multi-row VALUES list.
 pub fn values_placeholders(rows: usize, columns: usize) -> String {
     let row = format!("({})", vec!["?"; columns].join(","));
@@ -191,4 +210,13 @@ pub fn values_placeholders(rows: usize, columns: usize) -> String {
 /// built from constant fragments and `?` placeholders only; values are always bound.
 pub fn built(sql: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(sql)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbered_values_count_on_from_the_first() {
+        assert_eq!(super::numbered_values(1, 2, 2), "($1,$2),($3,$4)");
+        assert_eq!(super::numbered_values(3, 1, 3), "($3,$4,$5)");
+    }
 }
