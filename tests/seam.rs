@@ -5,6 +5,8 @@
 //! envelopes as an adapter would, runs command lines with `App::handle_line`, and
 //! checks both the reply and the rows the command left in the database.
 
+#[path = "support/database.rs"]
+mod database;
 #[path = "support/db.rs"]
 mod db;
 
@@ -35,10 +37,11 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
-/// A fresh app on a fresh database file. Keep the `TempDir` alive for the test.
+/// A fresh app on a fresh database (see support/database.rs). Keep the `TempDir`
+/// alive for the test.
 async fn app() -> (TempDir, App, Arc<ManualClock>) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("keel.db").display());
+    let url = database::url(dir.path()).await;
     let store = Store::open(&StoreOptions::new(url)).await.unwrap();
     let clock = Arc::new(ManualClock::new(start()));
     let app = App::new(store, clock.clone());

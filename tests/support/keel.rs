@@ -1,4 +1,4 @@
-//! Keel over a fresh SQLite file with a clock the test moves, and console members.
+//! Keel over a fresh database with a clock the test moves, and console members.
 
 use std::sync::Arc;
 
@@ -8,9 +8,12 @@ use keel::domain::{Actor, Envelope, Platform, Role};
 use keel::store::{Store, StoreOptions};
 use tempfile::TempDir;
 
-/// Opens (or reopens) the database in `dir`.
+#[path = "database.rs"]
+pub mod database;
+
+/// Opens (or reopens) the database of `dir` (see support/database.rs).
 pub async fn open(dir: &TempDir, clock: Arc<ManualClock>) -> App {
-    let url = format!("sqlite://{}", dir.path().join("keel.db").display());
+    let url = database::url(dir.path()).await;
     let store = Store::open(&StoreOptions::new(url)).await.unwrap();
     App::new(store, clock)
 }
