@@ -98,7 +98,7 @@ impl DatabaseLock {
         Ok(lock)
     }
 
-    fn exclusive(db: &Path) -> Result<DatabaseLock> {
+    pub(in crate::store) fn exclusive(db: &Path) -> Result<DatabaseLock> {
         let file = open_lock(db)?;
         file.try_lock().map_err(|_| {
             Error::internal(
