@@ -30,10 +30,9 @@ pub async fn request(
     Ok(identities)
 }
 
-/// [`request`] for many members at once, a statement for each step (for each
-/// `IDS_PER_STATEMENT` of a purge's members).
-/// A merge into one of them stops where it is, and the member it was merging
-/// (the same person's other account) is erased too.
+/// [`request`] for many members at once (a purge's), each step a statement per
+/// `IDS_PER_STATEMENT` of them. A merge into one of them stops where it is, and
+/// the member it was merging (the same person's other account) is erased too.
 pub async fn request_all(
     conn: &mut Conn,
     members: &[MemberId],
