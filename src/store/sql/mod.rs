@@ -3,6 +3,27 @@
 //! engine includes this folder as its `sql` module, with its own connection types
 //! in `super::engine`.
 
+pub mod communities;
+pub mod contributions;
+pub mod demo;
+pub mod forget;
+pub mod goals;
+pub mod kudos;
+pub mod links;
+pub mod milestones;
 pub mod mission;
+pub mod redaction;
+pub mod schedules;
 
-use super::engine::{Conn, Executor};
+use super::engine::{Conn, Executor, Pool};
+
+/// Ids bound to one statement at most: a list of them is sent in statements of
+/// this many, well within either engine's limit on arguments (SQLite 32766,
+/// PostgreSQL 65535).
+const IDS_PER_STATEMENT: usize = 500;
+
+/// `($first,…)`: numbered placeholders for an `IN` list of `n` values (at least
+/// one: `IN ()` is SQLite's alone).
+fn numbered_list(first: usize, n: usize) -> String {
+    crate::store::numbered_values(first, 1, n)
+}

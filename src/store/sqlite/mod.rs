@@ -17,13 +17,14 @@ mod write_connection;
 pub(in crate::store) mod engine {
     pub use sqlx::SqliteConnection as Conn;
     pub use sqlx::SqliteExecutor as Executor;
+    pub use sqlx::SqlitePool as Pool;
 }
 
 #[path = "../sql/mod.rs"]
 pub(in crate::store) mod sql;
 
 /// SQLite's own statements where the engines differ (JSON-array batches, scripts).
-pub(in crate::store) mod native {}
+pub(in crate::store) mod native;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -270,17 +271,4 @@ impl BusyBackoff {
 
 pub(crate) fn is_busy(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5") | Some("6") | Some("517")))
-}
-
-/// The next id of an AUTOINCREMENT table: above every id it ever had, so ids of
-/// erased rows are never handed out again. Only the holder of the write lock may
-/// number rows (the contribution writer lets AUTOINCREMENT number its batches).
-pub async fn next_id(conn: &mut SqliteConnection, table: &'static str) -> Result<i64> {
-    let next: i64 = sqlx::query_scalar(built(format!(
-        "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0),
-                    COALESCE((SELECT MAX(id) FROM {table}), 0)) + 1"
-    )))
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(next)
 }

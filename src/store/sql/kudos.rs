@@ -1,0 +1,90 @@
+//! Kudos' queries.
+
+use chrono::{DateTime, Timelike, Utc};
+use futures_util::{Stream, StreamExt};
+
+use super::{Conn, Executor};
+use crate::domain::{CommunityId, MemberId, Platform};
+use crate::error::Result;
+use crate::store::activity::{self, Counts};
+use crate::store::kudos::KudosRow;
+use crate::store::{insights, parse_ts, ts};
+
+/// Records kudos and counts them as activity for both members, today.
+pub async fn give(
+    conn: &mut Conn,
+    community: CommunityId,
+    from: MemberId,
+    to: MemberId,
+    reason: &str,
+    platform: Platform,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO kudos (community_id, from_member_id, to_member_id, reason, platform, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(community)
+    .bind(from)
+    .bind(to)
+    .bind(reason)
+    .bind(platform.as_str())
+    .bind(ts(now))
+    .fetch_one(&mut *conn)
+    .await?;
+    let today = now.date_naive();
+    let given = Counts {
+        kudos_given: 1,
+        ..Counts::default()
+    };
+    let received = Counts {
+        kudos_received: 1,
+        ..Counts::default()
+    };
+    activity::record(
+        conn,
+        community,
+        &[(from, today, given), (to, today, received)],
+    )
+    .await?;
+    let hour = std::collections::BTreeMap::from([((today, now.hour()), 1)]);
+    insights::add_hours(conn, community, &hour).await?;
+    Ok(id)
+}
+
+/// (received, given) kudos counts of a member.
+pub async fn counts(db: impl Executor<'_>, member: MemberId) -> Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT (SELECT count(*) FROM kudos WHERE to_member_id = $1), (SELECT count(*) FROM kudos WHERE from_member_id = $1)",
+    )
+    .bind(member)
+    .fetch_one(db)
+    .await?)
+}
+
+/// Kudos of a community (or those one member gave or received), oldest first, a
+/// row at a time.
+pub fn each<'e>(
+    db: impl Executor<'e> + 'e,
+    community: CommunityId,
+    member: Option<MemberId>,
+) -> impl Stream<Item = Result<KudosRow>> + Send + 'e {
+    sqlx::query_as::<_, (String, String, String, String)>(
+        "SELECT f.display_name, t.display_name, k.reason, k.created_at
+         FROM kudos k JOIN members f ON f.id = k.from_member_id JOIN members t ON t.id = k.to_member_id
+         WHERE k.community_id = $1 AND ($2 IS NULL OR k.from_member_id = $2 OR k.to_member_id = $2)
+         ORDER BY k.id",
+    )
+    .bind(community)
+    .bind(member)
+    .fetch(db)
+    .map(|row| {
+        let (from, to, reason, at) = row?;
+        Ok(KudosRow {
+            from,
+            to,
+            reason,
+            created_at: parse_ts(&at)?,
+        })
+    })
+}
