@@ -4,5 +4,7 @@
 //! in `super::engine`.
 
 pub mod mission;
+#[cfg(feature = "slack")]
+pub mod slack;
 
-use super::engine::{Conn, Executor};
+use super::engine::{Conn, Executor, Pool};

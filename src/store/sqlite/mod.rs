@@ -17,13 +17,13 @@ mod write_connection;
 pub(in crate::store) mod engine {
     pub use sqlx::SqliteConnection as Conn;
     pub use sqlx::SqliteExecutor as Executor;
+    pub use sqlx::SqlitePool as Pool;
 }
 
 #[path = "../sql/mod.rs"]
 pub(in crate::store) mod sql;
 
-/// SQLite's own statements where the engines differ (JSON-array batches, scripts).
-pub(in crate::store) mod native {}
+pub(in crate::store) mod native;
 
 use std::str::FromStr;
 use std::time::Duration;
