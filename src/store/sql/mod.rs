@@ -6,5 +6,6 @@
 pub mod mission;
 #[cfg(feature = "slack")]
 pub mod slack;
+pub mod stats;
 
 use super::engine::{Conn, Executor, Pool};
