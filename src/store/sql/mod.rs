@@ -7,5 +7,6 @@ pub mod mission;
 #[cfg(feature = "slack")]
 pub mod slack;
 pub mod stats;
+pub mod windows;
 
 use super::engine::{Conn, Executor, Pool};
