@@ -3,6 +3,7 @@
 //! engine includes this folder as its `sql` module, with its own connection types
 //! in `super::engine`.
 
+pub mod health;
 pub mod mission;
 #[cfg(feature = "slack")]
 pub mod slack;
