@@ -5,6 +5,7 @@
 
 pub mod health;
 pub mod mission;
+pub mod outbox;
 #[cfg(feature = "slack")]
 pub mod slack;
 pub mod stats;
