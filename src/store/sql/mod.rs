@@ -3,7 +3,9 @@
 //! engine includes this folder as its `sql` module, with its own connection types
 //! in `super::engine`.
 
+pub mod activity;
 pub mod health;
+pub mod insights;
 pub mod mission;
 pub mod outbox;
 #[cfg(feature = "slack")]

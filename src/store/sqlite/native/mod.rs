@@ -2,4 +2,6 @@
 //! JSON-array batches and scripts, and what shares them. PostgreSQL's `native`
 //! has the same names.
 
+pub mod activity;
+pub mod insights;
 pub mod outbox;
