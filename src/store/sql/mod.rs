@@ -4,6 +4,7 @@
 //! in `super::engine`.
 
 pub mod activity;
+pub mod export;
 pub mod health;
 pub mod insights;
 pub mod mission;
