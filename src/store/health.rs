@@ -87,7 +87,9 @@ impl super::Store {
         interval: u64,
         limit: i64,
     ) -> Result<Listed> {
-        on_engine!(self, e => sql::health::inactive(&e.read, community, today, interval, limit).await)
+        on_engine!(self, e => {
+            sql::health::inactive(&e.read, community, today, interval, limit).await
+        })
     }
 
     /// How many members were inactive on `today`, away or not.
@@ -97,7 +99,9 @@ impl super::Store {
         today: NaiveDate,
         interval: u64,
     ) -> Result<i64> {
-        on_engine!(self, e => sql::health::inactive_count(&e.read, community, today, interval).await)
+        on_engine!(self, e => {
+            sql::health::inactive_count(&e.read, community, today, interval).await
+        })
     }
 
     /// Members who joined in the last `interval` days and have not contributed yet.
@@ -108,7 +112,9 @@ impl super::Store {
         interval: u64,
         limit: i64,
     ) -> Result<Listed> {
-        on_engine!(self, e => sql::health::newcomers(&e.read, community, today, interval, limit).await)
+        on_engine!(self, e => {
+            sql::health::newcomers(&e.read, community, today, interval, limit).await
+        })
     }
 
     /// The member with most contributions in a kept window, if any: id, name and
@@ -128,7 +134,9 @@ impl super::Store {
         today: NaiveDate,
         interval: u64,
     ) -> Result<Attention> {
-        on_engine!(self, e => sql::health::attention_counts(&e.read, community, today, interval).await)
+        on_engine!(self, e => {
+            sql::health::attention_counts(&e.read, community, today, interval).await
+        })
     }
 
     /// Communities whose signals are behind `today` or have members to compute again.

@@ -82,7 +82,9 @@ impl super::Store {
         claim: chrono::Duration,
     ) -> Result<Received> {
         on_engine!(self, e => e
-            .write(async |conn| sql::slack::receive(conn, dedupe_key, kind, team_id, payload, now, claim).await)
+            .write(async |conn| {
+                sql::slack::receive(conn, dedupe_key, kind, team_id, payload, now, claim).await
+            })
             .await)
     }
 

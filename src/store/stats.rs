@@ -38,7 +38,9 @@ impl super::Store {
         to: NaiveDate,
         limit: i64,
     ) -> Result<Vec<(String, i64, i64)>> {
-        on_engine!(self, e => sql::stats::top_contributors(&e.read, community, from, to, limit).await)
+        on_engine!(self, e => {
+            sql::stats::top_contributors(&e.read, community, from, to, limit).await
+        })
     }
 
     /// The all-time top: (name, contributions, kudos received).
@@ -124,7 +126,9 @@ impl super::Store {
         to: chrono::DateTime<chrono::Utc>,
         limit: i64,
     ) -> Result<Vec<Reached>> {
-        on_engine!(self, e => sql::stats::milestones_reached_list(&e.read, community, from, to, limit).await)
+        on_engine!(self, e => {
+            sql::stats::milestones_reached_list(&e.read, community, from, to, limit).await
+        })
     }
 
     /// Growth over `[from, to]`: joins, leaves, and members at either end.
@@ -178,7 +182,9 @@ impl super::Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<(u64, u64)>> {
-        on_engine!(self, e => sql::stats::contribution_histogram(&e.read, community, from, to).await)
+        on_engine!(self, e => {
+            sql::stats::contribution_histogram(&e.read, community, from, to).await
+        })
     }
 
     /// Per day over `[from, to]`: (day, DAU, WAU, contributions).
