@@ -3,17 +3,26 @@
 //! engine includes this folder as its `sql` module, with its own connection types
 //! in `super::engine`.
 
+pub mod activity;
 pub mod communities;
 pub mod contributions;
 pub mod demo;
+pub mod export;
 pub mod forget;
 pub mod goals;
+pub mod health;
+pub mod insights;
 pub mod kudos;
 pub mod links;
 pub mod milestones;
 pub mod mission;
+pub mod outbox;
 pub mod redaction;
 pub mod schedules;
+#[cfg(feature = "slack")]
+pub mod slack;
+pub mod stats;
+pub mod windows;
 
 use super::engine::{Conn, Executor, Pool};
 

@@ -23,6 +23,7 @@ use sqlx::SqliteConnection;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::checkpoint::{self, WalRestart};
+use super::native::{activity, insights, outbox};
 use super::script::Script;
 use super::write_connection::{WriteConnection, WriteGuard};
 use crate::domain::contribution::plan::{Counters, Crossing, NewRow, PendingMilestone, Plan};
@@ -30,10 +31,9 @@ use crate::domain::contribution::validate::{GoalTerms, Lookups};
 use crate::domain::contribution::{ContributionRequest, Recorded};
 use crate::domain::{CommunityId, ContributionId, GoalId, MemberId, UserError};
 use crate::error::{Error, Result};
-use crate::store::activity::{self, Counts};
-use crate::store::insights;
+use crate::store::activity::Counts;
 use crate::store::milestones::{CustomHint, CustomMilestone};
-use crate::store::{day, errors, goals, milestones, outbox, ts};
+use crate::store::{day, errors, goals, milestones, ts};
 
 /// The most contributions written in one transaction.
 pub(super) const MAX_BATCH: usize = 512;

@@ -23,7 +23,6 @@ pub(in crate::store) mod engine {
 #[path = "../sql/mod.rs"]
 pub(in crate::store) mod sql;
 
-/// SQLite's own statements where the engines differ (JSON-array batches, scripts).
 pub(in crate::store) mod native;
 
 use std::str::FromStr;

@@ -1,0 +1,359 @@
+//! The health report's queries (see `store::health`): the drop and overload
+//! signals kept per community, and the counts and lists of members who need
+//! attention.
+
+use std::collections::HashMap;
+
+use chrono::{Days, NaiveDate};
+
+use super::{Conn, Executor, Pool};
+use crate::domain::metrics;
+use crate::domain::{CommunityId, MemberId};
+use crate::error::Result;
+use crate::store::health::{Attention, Listed};
+use crate::store::{built, day, numbered_values, parse_day};
+
+/// Weeks of history the drop signal reads: 12 of baseline, then the last 3.
+const WEEKS: u64 = 15;
+
+/// Which signals a member's active days, as 7-day blocks ending today, show:
+/// (drop, overloaded by active days).
+fn signals(weeks: &[u32; 15]) -> (bool, bool) {
+    // The last two 7-day blocks are exactly the last 14 days.
+    let last_14 = weeks[13] + weeks[14];
+    (
+        metrics::drop_signal(weeks),
+        metrics::overload_signal(last_14, false),
+    )
+}
+
+/// Active days per 7-day block ending `today`, oldest first, per member.
+fn weeks_of(rows: &[(i64, String)], today: NaiveDate) -> Result<HashMap<i64, [u32; 15]>> {
+    let first_day = today - Days::new(WEEKS * 7 - 1);
+    let mut out: HashMap<i64, [u32; 15]> = HashMap::new();
+    for (member, d) in rows {
+        let d = parse_day(d)?;
+        if d < first_day || d > today {
+            continue;
+        }
+        let week = ((d - first_day).num_days() / 7) as usize;
+        out.entry(*member).or_insert([0; 15])[week.min(14)] += 1;
+    }
+    Ok(out)
+}
+
+async fn write_flags(
+    conn: &mut Conn,
+    community: CommunityId,
+    weeks: &HashMap<i64, [u32; 15]>,
+) -> Result<()> {
+    let mut flagged: Vec<(&'static str, i64)> = Vec::new();
+    for (member, w) in weeks {
+        let (drop, overload) = signals(w);
+        if drop {
+            flagged.push(("drop", *member));
+        }
+        if overload {
+            flagged.push(("overload", *member));
+        }
+    }
+    for chunk in flagged.chunks(300) {
+        let sql = format!(
+            "INSERT INTO member_signals (community_id, signal, member_id) VALUES {} ON CONFLICT DO NOTHING",
+            numbered_values(1, chunk.len(), 3)
+        );
+        let mut q = sqlx::query(built(sql));
+        for (signal, member) in chunk {
+            q = q.bind(community).bind(*signal).bind(member);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Whether the community's signals are exact for `today` as they stand.
+pub async fn signals_current(db: &Pool, community: CommunityId, today: NaiveDate) -> Result<bool> {
+    let (as_of, dirty): (Option<String>, bool) = sqlx::query_as(
+        "SELECT (SELECT as_of FROM community_signal_marks WHERE community_id = $1),
+                EXISTS (SELECT 1 FROM member_signal_dirty WHERE community_id = $1)",
+    )
+    .bind(community)
+    .fetch_one(db)
+    .await?;
+    Ok(as_of.as_deref() == Some(day(today).as_str()) && !dirty)
+}
+
+/// Brings the signals up to `today`: all members on a new day, else the members
+/// whose active days changed.
+pub async fn refresh_signals(
+    conn: &mut Conn,
+    community: CommunityId,
+    today: NaiveDate,
+) -> Result<()> {
+    let as_of: Option<String> =
+        sqlx::query_scalar("SELECT as_of FROM community_signal_marks WHERE community_id = $1")
+            .bind(community)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let first_day = today - Days::new(WEEKS * 7 - 1);
+    if as_of.as_deref() != Some(day(today).as_str()) {
+        for sql in [
+            "DELETE FROM member_signals WHERE community_id = $1",
+            "DELETE FROM member_signal_dirty WHERE community_id = $1",
+        ] {
+            sqlx::query(sql).bind(community).execute(&mut *conn).await?;
+        }
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT member_id, day FROM member_daily_activity
+             WHERE community_id = $1 AND day BETWEEN $2 AND $3",
+        )
+        .bind(community)
+        .bind(day(first_day))
+        .bind(day(today))
+        .fetch_all(&mut *conn)
+        .await?;
+        write_flags(conn, community, &weeks_of(&rows, today)?).await?;
+        sqlx::query(
+            "INSERT INTO community_signal_marks (community_id, as_of) VALUES ($1, $2)
+             ON CONFLICT (community_id) DO UPDATE SET as_of = excluded.as_of",
+        )
+        .bind(community)
+        .bind(day(today))
+        .execute(&mut *conn)
+        .await?;
+        return Ok(());
+    }
+    let dirty: Vec<i64> = sqlx::query_scalar(
+        "DELETE FROM member_signal_dirty WHERE community_id = $1 RETURNING member_id",
+    )
+    .bind(community)
+    .fetch_all(&mut *conn)
+    .await?;
+    for chunk in dirty.chunks(500) {
+        let mut q = sqlx::query(built(format!(
+            "DELETE FROM member_signals WHERE community_id = $1 AND member_id IN {}",
+            numbered_values(2, 1, chunk.len())
+        )))
+        .bind(community);
+        for member in chunk {
+            q = q.bind(member);
+        }
+        q.execute(&mut *conn).await?;
+        let mut q = sqlx::query_as(built(format!(
+            "SELECT member_id, day FROM member_daily_activity
+             WHERE day BETWEEN $1 AND $2 AND member_id IN {}",
+            numbered_values(3, 1, chunk.len())
+        )))
+        .bind(day(first_day))
+        .bind(day(today));
+        for member in chunk {
+            q = q.bind(member);
+        }
+        let rows: Vec<(i64, String)> = q.fetch_all(&mut *conn).await?;
+        write_flags(conn, community, &weeks_of(&rows, today)?).await?;
+    }
+    Ok(())
+}
+
+/// Communities whose signals are behind `today` or have members to compute again.
+pub async fn signals_behind(db: impl Executor<'_>, today: NaiveDate) -> Result<Vec<CommunityId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT c.id FROM communities c LEFT JOIN community_signal_marks s ON s.community_id = c.id
+         WHERE s.as_of IS NULL OR s.as_of <> $1
+            OR EXISTS (SELECT 1 FROM member_signal_dirty d WHERE d.community_id = c.id)",
+    )
+    .bind(day(today))
+    .fetch_all(db)
+    .await?)
+}
+
+/// The names a list's query (`$1` the community, `$2` its argument, `$3` the
+/// limit) reads.
+async fn names(
+    db: &Pool,
+    names_sql: &'static str,
+    community: CommunityId,
+    arg: &str,
+    limit: i64,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(names_sql)
+        .bind(community)
+        .bind(arg)
+        .bind(limit)
+        .fetch_all(db)
+        .await?)
+}
+
+async fn listed(
+    db: &Pool,
+    names_sql: &'static str,
+    count_sql: &'static str,
+    community: CommunityId,
+    arg: &str,
+    limit: i64,
+) -> Result<Listed> {
+    let names = names(db, names_sql, community, arg, limit).await?;
+    let total: i64 = sqlx::query_scalar(count_sql)
+        .bind(community)
+        .bind(arg)
+        .fetch_one(db)
+        .await?;
+    Ok(Listed { names, total })
+}
+
+/// How many members show a signal, away members left out: kept per community
+/// (migration 0004), so it is one row however many are flagged.
+async fn flagged_count(db: impl Executor<'_>, community: CommunityId, signal: &str) -> Result<i64> {
+    let n: Option<i64> = sqlx::query_scalar(
+        "SELECT members FROM community_signal_counts WHERE community_id = $1 AND signal = $2",
+    )
+    .bind(community)
+    .bind(signal)
+    .fetch_optional(db)
+    .await?;
+    Ok(n.unwrap_or(0))
+}
+
+/// Members showing a signal ("drop" or "overload"), away members left out: the
+/// first `limit` names in member order (read in the signals' key order, so only
+/// the page shown is read) and the kept count.
+pub async fn flagged(
+    db: &Pool,
+    community: CommunityId,
+    signal: &str,
+    limit: i64,
+) -> Result<Listed> {
+    let names = names(
+        db,
+        "SELECT m.display_name FROM member_signals s JOIN members m ON m.id = s.member_id
+         WHERE s.community_id = $1 AND s.signal = $2 AND m.away_since IS NULL ORDER BY s.member_id LIMIT $3",
+        community,
+        signal,
+        limit,
+    )
+    .await?;
+    let total = flagged_count(db, community, signal).await?;
+    Ok(Listed { names, total })
+}
+
+/// Members whose last activity is more than `interval` days before `today`
+/// (PRODUCT.md "Inactive"), away members left out: the most recently active
+/// `limit` from an index that holds just them (migration 0004), and the count
+/// from the members kept per last active day.
+pub async fn inactive(
+    db: &Pool,
+    community: CommunityId,
+    today: NaiveDate,
+    interval: u64,
+    limit: i64,
+) -> Result<Listed> {
+    let before = day(today - Days::new(interval));
+    let names = if limit > 0 {
+        names(
+            db,
+            "SELECT display_name FROM members WHERE community_id = $1 AND last_active_on < $2
+             AND away_since IS NULL AND left_at IS NULL ORDER BY last_active_on DESC, id LIMIT $3",
+            community,
+            &before,
+            limit,
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    let (_, not_away) = last_active_before(db, community, &before).await?;
+    Ok(Listed {
+        names,
+        total: not_away,
+    })
+}
+
+/// Members who have not left whose last activity is before `before`, and how
+/// many of them are not away: summed over the kept counts per last active day.
+async fn last_active_before(
+    db: impl Executor<'_>,
+    community: CommunityId,
+    before: &str,
+) -> Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(members), 0) AS BIGINT), CAST(COALESCE(SUM(members - away), 0) AS BIGINT)
+         FROM community_last_active WHERE community_id = $1 AND day < $2",
+    )
+    .bind(community)
+    .bind(before)
+    .fetch_one(db)
+    .await?)
+}
+
+/// How many members were inactive on `today` (PRODUCT.md "Inactive"), away or
+/// not; members who left are not counted.
+pub async fn inactive_count(
+    db: impl Executor<'_>,
+    community: CommunityId,
+    today: NaiveDate,
+    interval: u64,
+) -> Result<i64> {
+    let before = day(today - Days::new(interval));
+    Ok(last_active_before(db, community, &before).await?.0)
+}
+
+/// Members who joined in the last `interval` days and have not contributed yet:
+/// the first `limit` by an index of just them, the count from the newcomers yet to
+/// contribute kept per joining day (migration 0004).
+pub async fn newcomers(
+    db: &Pool,
+    community: CommunityId,
+    today: NaiveDate,
+    interval: u64,
+    limit: i64,
+) -> Result<Listed> {
+    // Joined on a day d with d + interval > today: from the day after today − interval.
+    let from = day(today - Days::new(interval) + Days::new(1));
+    listed(
+        db,
+        "SELECT display_name FROM members WHERE community_id = $1 AND contribution_count = 0
+         AND joined_at >= $2 ORDER BY joined_at, id LIMIT $3",
+        "SELECT CAST(COALESCE(SUM(silent), 0) AS BIGINT) FROM community_daily_members
+         WHERE community_id = $1 AND day >= $2",
+        community,
+        &from,
+        limit,
+    )
+    .await
+}
+
+/// The member with most contributions in a kept window, if any.
+pub async fn top_of_window(
+    db: impl Executor<'_>,
+    community: CommunityId,
+    window: u32,
+) -> Result<Option<(MemberId, String, bool)>> {
+    let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT m.id, m.display_name, m.away_since FROM member_window_totals t JOIN members m ON m.id = t.member_id
+         WHERE t.community_id = $1 AND t.window_days = $2 AND t.contributions > 0
+         ORDER BY t.contributions DESC, t.kudos_received DESC, t.member_id LIMIT 1",
+    )
+    .bind(community)
+    .bind(i64::from(window))
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(id, name, away)| (MemberId(id), name, away.is_some())))
+}
+
+/// How many members need attention, for the digest (PRODUCT.md: names stay in
+/// `health`). Signals must be current; away members are left out.
+pub async fn attention_counts(
+    db: &Pool,
+    community: CommunityId,
+    today: NaiveDate,
+    interval: u64,
+) -> Result<Attention> {
+    let dropping = flagged_count(db, community, "drop").await?;
+    let overloaded = flagged_count(db, community, "overload").await?;
+    let inactive = inactive(db, community, today, interval, 0).await?.total;
+    Ok(Attention {
+        dropping,
+        overloaded,
+        inactive,
+    })
+}

@@ -1,0 +1,407 @@
+//! The outbox's queries (see `store::outbox`): announcements queued in the same
+//! transaction as their cause, a delivery row per workspace or member, and each
+//! attempt recorded before it is made and each outcome after.
+
+use chrono::{DateTime, Utc};
+
+use super::{Conn, Executor};
+use crate::domain::{AnnouncementId, CommunityId, Platform, WorkspaceId};
+use crate::error::{Error, Result};
+use crate::store::outbox::{Action, Delivery, Kind, NewAnnouncement, Outcome, Posted};
+use crate::store::{built, numbered_values, parse_ts, ts};
+
+/// When a delivery queued at `$at` for the workspace `$w` falls due: then, or once
+/// the platform's hold on that workspace ends (see [`mark_retry`]).
+macro_rules! due_after_hold {
+    ($at:literal, $w:literal) => {
+        concat!(
+            "CASE WHEN ",
+            $at,
+            " >= COALESCE(",
+            $w,
+            "announcements_held_until, '') THEN ",
+            $at,
+            " ELSE ",
+            $w,
+            "announcements_held_until END"
+        )
+    };
+}
+
+/// Queues an announcement for every workspace of its community, each when its
+/// workspace is no longer held back (see [`mark_retry`]).
+pub async fn enqueue(
+    conn: &mut Conn,
+    new: &NewAnnouncement<'_>,
+    now: DateTime<Utc>,
+) -> Result<AnnouncementId> {
+    let id = insert_announcement(conn, new, now).await?;
+    sqlx::query(concat!(
+        "INSERT INTO announcement_deliveries (announcement_id, workspace_id, next_attempt_at)
+         SELECT $1, id, ",
+        due_after_hold!("$2", ""),
+        " FROM workspaces WHERE community_id = $3"
+    ))
+    .bind(id)
+    .bind(ts(now))
+    .bind(new.community)
+    .execute(&mut *conn)
+    .await?;
+    Ok(AnnouncementId(id))
+}
+
+/// Queues a private message to one member: `recipient` is their user id in
+/// `workspace`, whose platform delivers it.
+pub async fn enqueue_direct(
+    conn: &mut Conn,
+    new: &NewAnnouncement<'_>,
+    workspace: WorkspaceId,
+    recipient: &str,
+    now: DateTime<Utc>,
+) -> Result<AnnouncementId> {
+    let id = insert_announcement(conn, new, now).await?;
+    sqlx::query(concat!(
+        "INSERT INTO announcement_deliveries (announcement_id, workspace_id, recipient, next_attempt_at)
+         SELECT $1, id, $2, ",
+        due_after_hold!("$3", ""),
+        " FROM workspaces WHERE id = $4"
+    ))
+    .bind(id)
+    .bind(recipient)
+    .bind(ts(now))
+    .bind(workspace)
+    .execute(&mut *conn)
+    .await?;
+    Ok(AnnouncementId(id))
+}
+
+async fn insert_announcement(
+    conn: &mut Conn,
+    new: &NewAnnouncement<'_>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO announcements (community_id, kind, achievement_id, about_member_id, body, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(new.community)
+    .bind(new.kind.as_str())
+    .bind(new.achievement_id)
+    .bind(new.about_member)
+    .bind(serde_json::to_string(new.body)?)
+    .bind(ts(now))
+    .bind(new.expires_at.map(ts))
+    .fetch_one(&mut *conn)
+    .await?;
+    // The members it names: (member, 1 if it is about them, so redacted whole).
+    let mut named: Vec<_> = new
+        .body
+        .members_named()
+        .into_iter()
+        .filter(|m| Some(*m) != new.about_member)
+        .map(|m| (m, 0i64))
+        .collect();
+    if let Some(about) = new.about_member {
+        named.push((about, 1));
+    }
+    for chunk in named.chunks(1000) {
+        let mut q = sqlx::query(built(format!(
+            "INSERT INTO announcement_members (announcement_id, member_id, whole)
+             VALUES {} ON CONFLICT DO NOTHING",
+            numbered_values(1, chunk.len(), 3)
+        )));
+        for (member, whole) in chunk {
+            q = q.bind(id).bind(member).bind(whole);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(id)
+}
+
+#[derive(sqlx::FromRow)]
+struct DueRow {
+    announcement_id: i64,
+    workspace_id: i64,
+    community_id: i64,
+    platform: String,
+    kind: String,
+    external_id: String,
+    announce_channel: Option<String>,
+    recipient: Option<String>,
+    attempts: i64,
+    attempt_started_at: Option<String>,
+    uncertain_attempts: i64,
+    created_at: String,
+    expires_at: Option<String>,
+    body: String,
+    action: String,
+    posted_channel: Option<String>,
+    posted_message: Option<String>,
+    revision: i64,
+}
+
+const DUE_COLUMNS: &str =
+    "SELECT d.announcement_id, d.workspace_id, a.community_id, w.platform, a.kind, w.external_id,
+        w.announce_channel, d.recipient, d.attempts, d.attempt_started_at, d.uncertain_attempts,
+        a.created_at, a.expires_at, a.body, d.action, d.posted_channel, d.posted_message, a.revision
+     FROM announcement_deliveries d
+     JOIN announcements a ON a.id = d.announcement_id
+     JOIN workspaces w ON w.id = d.workspace_id";
+
+/// Which deliveries can go at all: edits of messages already posted, private
+/// messages, and posts to workspaces that have an announcement channel (the console
+/// prints them in its session, needing none). The others wait, unfetched, until an
+/// organiser sets one ([`make_due`]), or until they expire.
+const DELIVERABLE: &str = "(d.action = 'edit' OR d.recipient IS NOT NULL
+     OR w.announce_channel IS NOT NULL OR w.platform = 'console')";
+
+fn delivery(row: DueRow) -> Result<Delivery> {
+    let posted = match (row.posted_channel, row.posted_message) {
+        (Some(channel), Some(message)) => Some(Posted { channel, message }),
+        _ => None,
+    };
+    Ok(Delivery {
+        announcement: AnnouncementId(row.announcement_id),
+        workspace: WorkspaceId(row.workspace_id),
+        community: CommunityId(row.community_id),
+        platform: Platform::from_db(&row.platform)
+            .ok_or_else(|| Error::internal("stored platform", row.platform.clone()))?,
+        kind: Kind::parse(&row.kind)?,
+        workspace_external_id: row.external_id,
+        channel: row.announce_channel,
+        recipient: row.recipient,
+        attempts: row.attempts,
+        attempt_started_at: row
+            .attempt_started_at
+            .as_deref()
+            .map(parse_ts)
+            .transpose()?,
+        uncertain_attempts: row.uncertain_attempts,
+        created_at: parse_ts(&row.created_at)?,
+        expires_at: row.expires_at.as_deref().map(parse_ts).transpose()?,
+        body: serde_json::from_str(&row.body)?,
+        action: Action::parse(&row.action)?,
+        posted,
+        revision: row.revision,
+    })
+}
+
+/// Workspaces of `platform` with a delivery due at `now`, those whose turn came
+/// first first.
+pub async fn due_workspaces(
+    db: impl Executor<'_>,
+    platform: Platform,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<WorkspaceId>> {
+    let rows: Vec<(i64,)> = sqlx::query_as(built(format!(
+        "SELECT d.workspace_id FROM announcement_deliveries d
+         JOIN workspaces w ON w.id = d.workspace_id
+         WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND w.platform = $2 AND {DELIVERABLE}
+         GROUP BY d.workspace_id ORDER BY min(d.next_attempt_at) LIMIT $3"
+    )))
+    .bind(ts(now))
+    .bind(platform.as_str())
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(w,)| WorkspaceId(w)).collect())
+}
+
+/// A workspace's deliveries due at `now`, in the order they were queued.
+pub async fn due_in_workspace(
+    db: impl Executor<'_>,
+    workspace: WorkspaceId,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Delivery>> {
+    let rows: Vec<DueRow> = sqlx::query_as(built(format!(
+        "{DUE_COLUMNS}
+         WHERE d.workspace_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= $2 AND {DELIVERABLE}
+         ORDER BY d.next_attempt_at, d.announcement_id LIMIT $3"
+    )))
+    .bind(workspace)
+    .bind(ts(now))
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(delivery).collect()
+}
+
+/// When the next deliverable pending delivery for `platform` falls due.
+pub async fn next_due(db: impl Executor<'_>, platform: Platform) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(built(format!(
+        "SELECT min(d.next_attempt_at) FROM announcement_deliveries d JOIN workspaces w ON w.id = d.workspace_id
+         WHERE d.status = 'pending' AND w.platform = $1 AND {DELIVERABLE}"
+    )))
+    .bind(platform.as_str())
+    .fetch_one(db)
+    .await?)
+}
+
+/// Records that an attempt is about to be made, before it is: if the answer never
+/// comes, the delivery is known to be uncertain, even after a crash.
+pub async fn begin_attempt(conn: &mut Conn, d: &Delivery, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "UPDATE announcement_deliveries SET attempts = attempts + 1, attempt_started_at = $1
+         WHERE announcement_id = $2 AND workspace_id = $3 AND status = 'pending'",
+    )
+    .bind(ts(now))
+    .bind(d.announcement)
+    .bind(d.workspace)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Counts an edit's attempt (for the backoff should it fail). An edit needs no
+/// record of its start: making it twice does no harm.
+pub async fn begin_edit(conn: &mut Conn, d: &Delivery) -> Result<()> {
+    sqlx::query(
+        "UPDATE announcement_deliveries SET attempts = attempts + 1
+         WHERE announcement_id = $1 AND workspace_id = $2 AND status = 'pending'",
+    )
+    .bind(d.announcement)
+    .bind(d.workspace)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks delivered, with where it landed, when what went out was the body's
+/// `revision`; a body changed since (redacted) leaves the delivery pending, as an
+/// edit of that message, due now. False if it was not pending (someone else
+/// delivered it).
+pub async fn mark_delivered(
+    conn: &mut Conn,
+    d: &Delivery,
+    posted: &Posted,
+    revision: i64,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE announcement_deliveries SET
+            status = CASE WHEN a.revision = $1 THEN 'delivered' ELSE 'pending' END,
+            action = CASE WHEN a.revision = $1 THEN action ELSE 'edit' END,
+            delivered_at = $2, next_attempt_at = $2, last_error = NULL, attempt_started_at = NULL,
+            posted_channel = $3, posted_message = $4
+         FROM (SELECT revision FROM announcements WHERE id = $5) AS a
+         WHERE announcement_id = $5 AND workspace_id = $6 AND status = 'pending'",
+    )
+    .bind(revision)
+    .bind(ts(now))
+    .bind(&posted.channel)
+    .bind(&posted.message)
+    .bind(d.announcement)
+    .bind(d.workspace)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Schedules another attempt at `at`, and holds back the rest of the workspace's
+/// announcements until then: a platform that asks to wait (Slack's rate limits are
+/// per workspace) or fails would only fail them too, one attempt each. Those
+/// queued already move to `at`, keeping their order; those queued meanwhile are
+/// queued for it. An uncertain attempt stays on record, so the next one first
+/// asks the platform whether it went through.
+pub async fn mark_retry(
+    conn: &mut Conn,
+    d: &Delivery,
+    at: DateTime<Utc>,
+    error: &str,
+    outcome: Outcome,
+) -> Result<()> {
+    let attempt = match outcome {
+        Outcome::NotPosted => "attempt_started_at = NULL",
+        Outcome::Uncertain => "uncertain_attempts = uncertain_attempts + 1",
+    };
+    sqlx::query(built(format!(
+        "UPDATE announcement_deliveries SET next_attempt_at = $1, last_error = $2, {attempt}
+         WHERE announcement_id = $3 AND workspace_id = $4 AND status = 'pending'"
+    )))
+    .bind(ts(at))
+    .bind(error)
+    .bind(d.announcement)
+    .bind(d.workspace)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE announcement_deliveries SET next_attempt_at = $1
+         WHERE workspace_id = $2 AND status = 'pending' AND next_attempt_at < $1",
+    )
+    .bind(ts(at))
+    .bind(d.workspace)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE workspaces SET announcements_held_until = $1 WHERE id = $2")
+        .bind(ts(at))
+        .bind(d.workspace)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Gives up on a delivery: it will never work as it is.
+pub async fn mark_failed(conn: &mut Conn, d: &Delivery, error: &str) -> Result<()> {
+    finish(conn, d, "failed", Some(error)).await
+}
+
+/// Drops a delivery that outlived its use instead of posting it late.
+pub async fn mark_expired(conn: &mut Conn, d: &Delivery) -> Result<()> {
+    finish(conn, d, "expired", None).await
+}
+
+async fn finish(
+    conn: &mut Conn,
+    d: &Delivery,
+    status: &'static str,
+    error: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE announcement_deliveries SET status = $1, last_error = COALESCE($2, last_error)
+         WHERE announcement_id = $3 AND workspace_id = $4 AND status = 'pending'",
+    )
+    .bind(status)
+    .bind(error)
+    .bind(d.announcement)
+    .bind(d.workspace)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Expires every pending post that has outlived its use: milestones older than
+/// `milestone_max_age`, and anything past its own `expires_at`. Edits of what was
+/// posted never expire: a redaction is due however late. Returns how many.
+pub async fn expire_stale(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+    milestone_max_age: chrono::Duration,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE announcement_deliveries SET status = 'expired'
+         WHERE status = 'pending' AND action = 'post' AND announcement_id IN (
+            SELECT a.id FROM announcement_deliveries d JOIN announcements a ON a.id = d.announcement_id
+            WHERE d.status = 'pending' AND d.action = 'post'
+              AND (a.expires_at <= $1 OR (a.kind = 'milestone' AND a.created_at <= $2)))",
+    )
+    .bind(ts(now))
+    .bind(ts(now - milestone_max_age))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Makes a workspace's waiting deliveries due now (its channel was just set);
+/// returns how many there are.
+pub async fn make_due(conn: &mut Conn, workspace: WorkspaceId, now: DateTime<Utc>) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE announcement_deliveries SET next_attempt_at = $1 WHERE workspace_id = $2 AND status = 'pending'",
+    )
+    .bind(ts(now))
+    .bind(workspace)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
