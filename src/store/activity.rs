@@ -8,8 +8,6 @@ use chrono::NaiveDate;
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 
-pub(super) use super::sqlite::native::activity::*; // transitional: callers not yet on native/
-pub(super) use super::sqlite::sql::activity::*; // transitional: callers not yet on sql/
 // transitional: the tests rebuild the rollup themselves.
 pub use super::sqlite::sql::activity::rebuild;
 

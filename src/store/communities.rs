@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 
-pub(super) use super::sqlite::sql::communities::*; // transitional: callers not yet on sql/
 use crate::domain::{CommunityId, Envelope, MemberId, Platform, WorkspaceId};
 use crate::error::Result;
 
@@ -184,8 +183,8 @@ impl super::Store {
         on_engine!(self, e => e
             .write(async |conn| {
                 sql::communities::set_announce_channel(conn, workspace, channel).await?;
-                super::outbox::expire_stale(conn, now, milestone_max_age).await?;
-                super::outbox::make_due(conn, workspace, now).await
+                sql::outbox::expire_stale(conn, now, milestone_max_age).await?;
+                sql::outbox::make_due(conn, workspace, now).await
             })
             .await)
     }

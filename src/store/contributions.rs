@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-pub(super) use super::sqlite::sql::contributions::*; // transitional: callers not yet on sql/
 pub use crate::domain::contribution::{ContributionRequest, GoalAfter, Recorded};
 use crate::domain::{CommunityId, ContributionId, GoalId, MemberId};
 use crate::error::Result;

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-pub(super) use super::sqlite::sql::goals::*; // transitional: callers not yet on sql/
 use crate::domain::{CommunityId, GoalId, MemberId};
 use crate::error::Result;
 

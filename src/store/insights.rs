@@ -3,6 +3,5 @@
 //! the days of each member's 1st, 2nd and 4th contribution, and which members'
 //! health signals need computing again. Metric definitions: shared/docs/PRODUCT.md.
 
-pub(super) use super::sqlite::sql::insights::*; // transitional: callers not yet on sql/
 // transitional: the demo loader and the tests rebuild the insights themselves.
 pub use super::sqlite::native::insights::rebuild;

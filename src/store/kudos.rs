@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 
-pub(super) use super::sqlite::sql::kudos::*; // transitional: callers not yet on sql/
 use crate::domain::{CommunityId, MemberId, Platform};
 use crate::error::Result;
 

@@ -6,8 +6,6 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-pub(super) use super::sqlite::native::milestones::RECORD_CROSSED; // transitional: group_commit not yet on native/
-pub(super) use super::sqlite::sql::milestones::*; // transitional: callers not yet on sql/
 use crate::domain::{CommunityId, GoalId, MemberId};
 use crate::error::Result;
 

@@ -10,7 +10,6 @@ use super::parse_ts;
 use crate::domain::{AnnouncementId, CommunityId, MemberId, Platform, Reply, WorkspaceId};
 use crate::error::{Error, Result};
 
-pub(super) use super::sqlite::sql::outbox::*; // transitional: callers not yet on sql/
 // transitional: the tests queue a private message themselves.
 pub use super::sqlite::sql::outbox::enqueue_direct;
 

@@ -58,7 +58,7 @@ impl super::Store {
                     return Ok(false);
                 }
                 if let Some(post) = post {
-                    super::outbox::enqueue(conn, post, now).await?;
+                    sql::outbox::enqueue(conn, post, now).await?;
                 }
                 Ok(post.is_some())
             })

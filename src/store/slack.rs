@@ -17,7 +17,7 @@ impl super::Store {
         on_engine!(self, e => e
             .write(async |conn| {
                 sql::slack::save_installation(conn, installation, now).await?;
-                super::communities::ensure_workspace(
+                sql::communities::ensure_workspace(
                     conn,
                     SLACK,
                     team,
@@ -25,7 +25,7 @@ impl super::Store {
                     now,
                 )
                 .await?;
-                super::communities::schedule_purge(conn, SLACK, team, None).await
+                sql::communities::schedule_purge(conn, SLACK, team, None).await
             })
             .await)
     }
@@ -40,7 +40,7 @@ impl super::Store {
         on_engine!(self, e => e
             .write(async |conn| {
                 let removed = sql::slack::delete_installation(conn, team_id).await?;
-                super::communities::schedule_purge(conn, SLACK, team_id, Some(purge_at)).await?;
+                sql::communities::schedule_purge(conn, SLACK, team_id, Some(purge_at)).await?;
                 Ok(removed)
             })
             .await)

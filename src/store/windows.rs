@@ -13,7 +13,6 @@ use chrono::NaiveDate;
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 
-pub(super) use super::sqlite::sql::windows::*; // transitional: callers not yet on sql/
 // transitional: the tests count and apply a catch-up themselves.
 pub use super::sqlite::sql::windows::{catch_up_counted, count_since_marks};
 

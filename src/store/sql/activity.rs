@@ -229,3 +229,43 @@ async fn apply(conn: &mut Conn, community: CommunityId, rollup: &Rollup) -> Resu
     }
     Ok(())
 }
+
+/// Changes the count of contributions linked to a goal or a value (negative to
+/// take back, never below zero) on communities' days; a day's rollup row exists
+/// once any activity was recorded for it.
+pub async fn add_aligned(
+    conn: &mut Conn,
+    changes: &BTreeMap<(CommunityId, NaiveDate), i64>,
+) -> Result<()> {
+    let changes: Vec<_> = changes.iter().filter(|(_, n)| **n != 0).collect();
+    for chunk in changes.chunks(super::IDS_PER_STATEMENT / 3) {
+        // Rows as a UNION of SELECTs: SQLite names no VALUES columns, and
+        // PostgreSQL needs the parameters' types spelled out.
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let n = 3 * i;
+                format!(
+                    "SELECT CAST(${} AS BIGINT) AS community_id, CAST(${} AS TEXT) AS day, CAST(${} AS BIGINT) AS n",
+                    n + 1,
+                    n + 2,
+                    n + 3
+                )
+            })
+            .collect();
+        let sql = format!(
+            "UPDATE community_daily_activity SET aligned =
+                CASE WHEN community_daily_activity.aligned + a.n > 0
+                     THEN community_daily_activity.aligned + a.n ELSE 0 END
+             FROM ({}) AS a
+             WHERE community_daily_activity.community_id = a.community_id
+               AND community_daily_activity.day = a.day",
+            rows.join(" UNION ALL ")
+        );
+        let mut query = sqlx::query(built(sql));
+        for ((community, on), n) in chunk {
+            query = query.bind(*community).bind(day(*on)).bind(**n);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}

@@ -199,9 +199,9 @@ pub async fn finish(
         sqlx::query(sql).bind(community).execute(&mut *conn).await?;
     }
 
-    crate::store::activity::rebuild(&mut *conn, community).await?;
-    crate::store::insights::rebuild(&mut *conn, community).await?;
-    crate::store::windows::rebuild_all(&mut *conn, community, today).await?;
+    super::activity::rebuild(&mut *conn, community).await?;
+    super::super::native::insights::rebuild(&mut *conn, community).await?;
+    super::windows::rebuild_all(&mut *conn, community, today).await?;
 
     // Milestones already passed count as reached, so the next contribution does
     // not announce a history's worth of them at once.

@@ -5,11 +5,12 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use super::{Conn, Pool};
+use super::{communities, contributions, goals, kudos};
 use crate::domain::command::ExportFormat;
 use crate::domain::{CommunityId, MemberId};
 use crate::error::{Error, Result};
 use crate::store::export::{CHUNK, CSV_HEADER, Chunks, list, neutralise_formula};
-use crate::store::{communities, contributions, goals, kudos, ts};
+use crate::store::ts;
 
 /// Encodes the export into `out` from one read snapshot; returns how many
 /// contributions it holds.

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 
 use super::{Conn, Executor, IDS_PER_STATEMENT, Pool, numbered_list};
+use super::{activity, insights, windows};
 use crate::domain::actor::FORMER_MEMBER;
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
-use crate::store::activity::{self, Counts};
+use crate::store::activity::Counts;
 use crate::store::forget::{Plan, Reason};
 use crate::store::redaction::Redacted;
-use crate::store::{built, insights, numbered_values, parse_day, parse_ts, ts, windows};
+use crate::store::{built, numbered_values, parse_day, parse_ts, ts};
 
 /// Records that a member is to be erased, and takes their identities, link codes
 /// and name now. Returns how many identities went.
@@ -247,10 +248,7 @@ pub async fn erase_contributions(conn: &mut Conn, plan: &Plan, ids: &[i64]) -> R
         }
     }
     insights::add_hours(conn, community, &hours).await?;
-    sqlx::query(activity::ADD_ALIGNED)
-        .bind(activity::aligned_json(aligned)?)
-        .execute(&mut *conn)
-        .await?;
+    activity::add_aligned(conn, &aligned).await?;
     if !goal_days.is_empty() {
         take_out_of_goals(conn, &goal_days).await?;
     }
@@ -375,7 +373,7 @@ pub async fn erase_kudos(conn: &mut Conn, plan: &Plan, ids: &[i64]) -> Result<u6
     for ((other, on), delta) in others {
         activity::adjust(conn, community, other, on, delta).await?;
     }
-    let entries: Vec<windows::Entry> = windowed
+    let entries: Vec<crate::store::windows::Entry> = windowed
         .into_iter()
         .map(|((other, on), n)| (other, on, 0, n))
         .collect();

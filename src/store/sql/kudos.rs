@@ -3,12 +3,14 @@
 use chrono::{DateTime, Timelike, Utc};
 use futures_util::{Stream, StreamExt};
 
+use super::super::native::activity;
+use super::insights;
 use super::{Conn, Executor};
 use crate::domain::{CommunityId, MemberId, Platform};
 use crate::error::Result;
-use crate::store::activity::{self, Counts};
+use crate::store::activity::Counts;
 use crate::store::kudos::KudosRow;
-use crate::store::{insights, parse_ts, ts};
+use crate::store::{parse_ts, ts};
 
 /// Records kudos and counts them as activity for both members, today.
 pub async fn give(

@@ -4,13 +4,14 @@
 use chrono::{DateTime, Utc};
 
 use super::{Conn, Executor, IDS_PER_STATEMENT, Pool, numbered_list};
+use super::{activity, windows};
 use crate::domain::command::LinkKind;
 use crate::domain::{CommunityId, MemberId, WorkspaceId};
 use crate::error::Result;
-use crate::store::activity::{self, Counts};
+use crate::store::activity::Counts;
 use crate::store::forget::Reason;
 use crate::store::links::{Moving, Redeemed, hash_code};
-use crate::store::{built, parse_ts, ts, windows};
+use crate::store::{built, parse_ts, ts};
 
 pub async fn create(
     conn: &mut Conn,
@@ -290,7 +291,7 @@ async fn merge_member_rows(
     .fetch_all(&mut *conn)
     .await?;
     let counted = windows::counted_up_to(conn, community).await?;
-    let mut removed: Vec<windows::Entry> = Vec::new();
+    let mut removed: Vec<crate::store::windows::Entry> = Vec::new();
     for (id, giver, receiver, at) in &between {
         let on = parse_ts(at)?.date_naive();
         let given = Counts {

@@ -33,7 +33,7 @@ use crate::domain::{CommunityId, ContributionId, GoalId, MemberId, UserError};
 use crate::error::{Error, Result};
 use crate::store::activity::Counts;
 use crate::store::milestones::{CustomHint, CustomMilestone};
-use crate::store::{day, errors, goals, milestones, ts};
+use crate::store::{day, errors, goals, ts};
 
 /// The most contributions written in one transaction.
 pub(super) const MAX_BATCH: usize = 512;
@@ -594,7 +594,8 @@ async fn write_batch(
     let mut pending: HashMap<CommunityId, Vec<PendingMilestone>> = HashMap::new();
     if hints.custom.any(&mut *conn).await? {
         for community in deltas.communities.keys() {
-            let customs = milestones::pending_custom_for(&mut *conn, *community).await?;
+            let customs =
+                super::sql::milestones::pending_custom_for(&mut *conn, *community).await?;
             pending.insert(
                 *community,
                 customs.into_iter().map(pending_milestone).collect(),
@@ -615,7 +616,7 @@ async fn write_batch(
             .map(CrossedJson::new)
             .collect::<Result<Vec<_>>>()?;
         let rows = serde_json::to_string(&rows)?;
-        let achieved = script.push(milestones::RECORD_CROSSED, &[&rows])?;
+        let achieved = script.push(super::native::milestones::RECORD_CROSSED, &[&rows])?;
         script.push(outbox::ANNOUNCE_CROSSED, &[&rows])?;
         script.push(outbox::NAME_CROSSED, &[&rows])?;
         script.push(outbox::DELIVER_CROSSED, &[&rows])?;
@@ -654,7 +655,7 @@ async fn read_lookups(
         if let Some(slug) = &r.goal
             && !lookups.has_goal(r.community, slug)
         {
-            let goal = goals::by_slug(&mut *conn, r.community, slug).await?;
+            let goal = super::sql::goals::by_slug(&mut *conn, r.community, slug).await?;
             lookups.add_goal(r.community, slug, goal.map(goal_terms));
         }
         if r.value.is_some() && !lookups.has_values(r.community) {
@@ -756,7 +757,7 @@ struct GoalCountJson {
     amount: f64,
 }
 
-/// A row of [`milestones::RECORD_CROSSED`] and the outbox's statements after it.
+/// A row of [`super::native::milestones::RECORD_CROSSED`] and the outbox's statements after it.
 #[derive(Serialize)]
 struct CrossedJson<'a> {
     community: CommunityId,
