@@ -485,7 +485,9 @@ async fn a_catch_up_counted_before_a_rebuild_counts_again() {
     ok(&app, &xavi, "contribute Mended the fence").await;
     // Counted on a read snapshot, as `Store::catch_up_windows` does, then applied
     // after an erasure came in between.
-    let keel::store::Inspect::Sqlite(read) = app.store().inspect();
+    let keel::store::Inspect::Sqlite(read) = app.store().inspect() else {
+        panic!("this test counts through SQLite's statements directly");
+    };
     let counted = keel::store::windows::count_since_marks(read, community)
         .await
         .unwrap();

@@ -26,7 +26,9 @@ impl Store {
                     return Ok(Err(()));
                 };
                 let first_member = MemberId(native::demo::next_id(conn, "members").await?);
-                Ok(Ok(sql::demo::seed(conn, &workspace, first_member, community).await?))
+                let seeded = sql::demo::seed(conn, &workspace, first_member, community).await?;
+                native::demo::numbered(conn, "members").await?;
+                Ok(Ok(seeded))
             })
             .await)?;
         Ok(seeded.ok())
@@ -50,7 +52,8 @@ impl Store {
     ) -> Result<()> {
         on_engine!(self, e => e
             .write_in(community, async |conn| {
-                sql::demo::insert_contributions(conn, community, rows).await
+                sql::demo::insert_contributions(conn, community, rows).await?;
+                native::demo::numbered(conn, "contributions").await
             })
             .await)
     }

@@ -16,6 +16,11 @@ macro_rules! on_engine {
                 use $crate::store::sqlite::{native, sql};
                 $body
             }
+            $crate::store::Engine::Postgres($e) => {
+                #[allow(unused_imports)]
+                use $crate::store::postgres::{native, sql};
+                $body
+            }
         }
     };
 }
@@ -37,6 +42,7 @@ pub mod links;
 pub mod milestones;
 pub mod mission;
 pub mod outbox;
+mod postgres;
 pub mod private_files;
 pub mod redaction;
 pub mod schedules;
@@ -92,15 +98,19 @@ pub struct Store {
 #[derive(Clone)]
 enum Engine {
     Sqlite(sqlite::Backend),
+    Postgres(postgres::Backend),
 }
 
 impl Store {
     /// Opens (creating if needed) the database the URL names, applies migrations
     /// and starts the contribution writer.
     pub async fn open(options: &StoreOptions) -> Result<Store> {
-        Ok(Store {
-            engine: Engine::Sqlite(sqlite::Backend::open(options).await?),
-        })
+        let engine = if is_postgres(&options.url) {
+            Engine::Postgres(postgres::Backend::open(options).await?)
+        } else {
+            Engine::Sqlite(sqlite::Backend::open(options).await?)
+        };
+        Ok(Store { engine })
     }
 
     /// The database engine and its version, such as "SQLite 3.51.3"; a query that
@@ -108,6 +118,7 @@ impl Store {
     pub async fn engine_version(&self) -> Result<String> {
         match &self.engine {
             Engine::Sqlite(b) => Ok(format!("SQLite {}", b.sqlite_version().await?)),
+            Engine::Postgres(b) => Ok(format!("PostgreSQL {}", b.server_version().await?)),
         }
     }
 
@@ -116,6 +127,7 @@ impl Store {
     pub async fn record_contribution(&self, request: ContributionRequest) -> Result<Recorded> {
         match &self.engine {
             Engine::Sqlite(b) => b.contributions().record(request).await,
+            Engine::Postgres(b) => b.contributions().record(request).await,
         }
     }
 
@@ -126,6 +138,8 @@ impl Store {
     pub async fn scrub_wal(&self, patience: Duration) -> Result<Option<Duration>> {
         match &self.engine {
             Engine::Sqlite(b) => b.scrub_wal(patience).await,
+            // PostgreSQL keeps no file of Keel's to scrub; see the README on VACUUM.
+            Engine::Postgres(_) => Ok(Some(Duration::ZERO)),
         }
     }
 
@@ -133,18 +147,14 @@ impl Store {
     pub async fn close(&self) {
         match &self.engine {
             Engine::Sqlite(b) => b.close().await,
+            Engine::Postgres(b) => b.close().await,
         }
     }
 }
 
-impl Store {
-    /// While the operations move into `store/sql`, those not moved yet reach the
-    /// SQLite engine's pools directly.
-    fn sqlite(&self) -> &sqlite::Backend {
-        match &self.engine {
-            Engine::Sqlite(b) => b,
-        }
-    }
+/// Whether a database URL names PostgreSQL.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// The URL without its password or query (which may hold one, or a key file):

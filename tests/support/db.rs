@@ -6,8 +6,9 @@
 use keel::app::App;
 use keel::domain::{CommunityId, GoalId, MemberId};
 use keel::store::{Inspect, InspectWrite, Store, WriteTransaction};
+use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Arguments, AssertSqlSafe, FromRow, Sqlite, SqliteConnection};
+use sqlx::{Arguments, AssertSqlSafe, FromRow, Postgres, Sqlite, SqliteConnection, Transaction};
 
 /// What has a store: an app, or the store itself.
 pub trait HasStore {
@@ -89,13 +90,82 @@ impl From<GoalId> for Arg {
     }
 }
 
-/// A type one column decodes to.
-pub trait Scalar: Send + Unpin + for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite> {}
-impl<T: Send + Unpin + for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>> Scalar for T {}
+/// A type one column decodes to, on either engine.
+pub trait Scalar:
+    Send
+    + Unpin
+    + for<'r> sqlx::Decode<'r, Sqlite>
+    + sqlx::Type<Sqlite>
+    + for<'r> sqlx::Decode<'r, Postgres>
+    + sqlx::Type<Postgres>
+{
+}
+impl<T> Scalar for T where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::Decode<'r, Sqlite>
+        + sqlx::Type<Sqlite>
+        + for<'r> sqlx::Decode<'r, Postgres>
+        + sqlx::Type<Postgres>
+{
+}
 
-/// A type a whole row decodes to (a tuple, usually).
-pub trait Row: Send + Unpin + for<'r> FromRow<'r, SqliteRow> {}
-impl<T: Send + Unpin + for<'r> FromRow<'r, SqliteRow>> Row for T {}
+/// A type a whole row decodes to (a tuple, usually), on either engine.
+pub trait Row: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> {}
+impl<T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>> Row for T {}
+
+/// The tests write SQLite's `?` placeholders; PostgreSQL numbers them: `$1`, `$2`…
+/// (outside quoted text).
+fn numbered(sql: &str) -> AssertSqlSafe<String> {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let (mut n, mut quoted) = (0, false);
+    for c in sql.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '?' if !quoted => {
+                n += 1;
+                out.push_str(&format!("${n}"));
+            }
+            _ => out.push(c),
+        }
+    }
+    AssertSqlSafe(out)
+}
+
+fn pg_arguments(args: &[Arg]) -> PgArguments {
+    let mut out = PgArguments::default();
+    for arg in args {
+        match arg {
+            Arg::Int(n) => out.add(*n),
+            Arg::Real(x) => out.add(*x),
+            Arg::Text(s) => out.add(s.clone()),
+            Arg::Null => out.add(None::<i64>),
+        }
+        .expect("binding a test's argument");
+    }
+    out
+}
+
+fn pg_text_of(row: &PgRow) -> Vec<String> {
+    use sqlx::Row as _;
+    (0..row.len())
+        .map(|i| {
+            let v: Option<String> = row.try_get::<Option<String>, _>(i).unwrap_or_else(|_| {
+                row.try_get::<Option<i64>, _>(i)
+                    .map(|n| n.map(|n| n.to_string()))
+                    .unwrap_or_else(|_| {
+                        row.try_get::<Option<f64>, _>(i)
+                            .unwrap()
+                            .map(|x| format!("{x:.6}"))
+                    })
+            });
+            v.unwrap_or_else(|| "NULL".into())
+        })
+        .collect()
+}
 
 /// Every row of a query, each column as text (NULL as "NULL", reals to six
 /// places): rows of any shape, compared as they are.
@@ -141,6 +211,11 @@ pub async fn scalar<T: Scalar>(db: &impl HasStore, sql: &str, args: &[Arg]) -> T
                 .fetch_one(pool)
                 .await
         }
+        Inspect::Postgres(pool) => {
+            sqlx::query_scalar_with(numbered(sql), pg_arguments(args))
+                .fetch_one(pool)
+                .await
+        }
     }
     .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
@@ -150,6 +225,11 @@ pub async fn scalars<T: Scalar>(db: &impl HasStore, sql: &str, args: &[Arg]) -> 
     match db.store().inspect() {
         Inspect::Sqlite(pool) => {
             sqlx::query_scalar_with(AssertSqlSafe(sql.to_string()), sqlite_arguments(args))
+                .fetch_all(pool)
+                .await
+        }
+        Inspect::Postgres(pool) => {
+            sqlx::query_scalar_with(numbered(sql), pg_arguments(args))
                 .fetch_all(pool)
                 .await
         }
@@ -165,6 +245,11 @@ pub async fn row<T: Row>(db: &impl HasStore, sql: &str, args: &[Arg]) -> T {
                 .fetch_one(pool)
                 .await
         }
+        Inspect::Postgres(pool) => {
+            sqlx::query_as_with(numbered(sql), pg_arguments(args))
+                .fetch_one(pool)
+                .await
+        }
     }
     .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
@@ -177,19 +262,33 @@ pub async fn rows<T: Row>(db: &impl HasStore, sql: &str, args: &[Arg]) -> Vec<T>
                 .fetch_all(pool)
                 .await
         }
+        Inspect::Postgres(pool) => {
+            sqlx::query_as_with(numbered(sql), pg_arguments(args))
+                .fetch_all(pool)
+                .await
+        }
     }
     .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// Every row of a query with no arguments, as text, sorted.
 pub async fn text_rows(db: &impl HasStore, sql: &str) -> TextRows {
-    let found = match db.store().inspect() {
+    let mut out: TextRows = match db.store().inspect() {
         Inspect::Sqlite(pool) => sqlx::query(AssertSqlSafe(sql.to_string()))
             .fetch_all(pool)
             .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}")),
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .iter()
+            .map(text_of)
+            .collect(),
+        Inspect::Postgres(pool) => sqlx::query(numbered(sql))
+            .fetch_all(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .iter()
+            .map(pg_text_of)
+            .collect(),
     };
-    let mut out: TextRows = found.iter().map(text_of).collect();
     out.sort();
     out
 }
@@ -207,54 +306,94 @@ pub async fn execute(db: &impl HasStore, sql: &str, args: &[Arg]) -> u64 {
 /// rolled back.
 pub async fn writer(db: &impl HasStore) -> Writer {
     match db.store().inspect_write().await.expect("taking the writer") {
-        InspectWrite::Sqlite(tx) => Writer { tx },
+        InspectWrite::Sqlite(tx) => Writer::Sqlite(tx),
+        InspectWrite::Postgres(tx) => Writer::Postgres(tx),
     }
 }
 
 /// A write transaction held by the test.
-pub struct Writer {
-    tx: WriteTransaction,
+pub enum Writer {
+    Sqlite(WriteTransaction),
+    Postgres(Transaction<'static, Postgres>),
 }
 
 impl Writer {
-    /// The connection, to call the store's own SQL with.
+    /// The SQLite connection, to call the store's own SQL with; such a test
+    /// runs on SQLite only.
     pub fn conn(&mut self) -> &mut SqliteConnection {
-        &mut self.tx
+        match self {
+            Writer::Sqlite(tx) => tx,
+            Writer::Postgres(_) => panic!("this test calls SQLite's statements directly"),
+        }
     }
 
     pub async fn execute(&mut self, sql: &str, args: &[Arg]) -> u64 {
-        sqlx::query_with(AssertSqlSafe(sql.to_string()), sqlite_arguments(args))
-            .execute(&mut *self.tx)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            .rows_affected()
+        match self {
+            Writer::Sqlite(tx) => {
+                sqlx::query_with(AssertSqlSafe(sql.to_string()), sqlite_arguments(args))
+                    .execute(&mut **tx)
+                    .await
+                    .map(|done| done.rows_affected())
+            }
+            Writer::Postgres(tx) => sqlx::query_with(numbered(sql), pg_arguments(args))
+                .execute(&mut **tx)
+                .await
+                .map(|done| done.rows_affected()),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// The first column of every row of a query, as this transaction sees them.
     pub async fn scalars<T: Scalar>(&mut self, sql: &str, args: &[Arg]) -> Vec<T> {
-        sqlx::query_scalar_with(AssertSqlSafe(sql.to_string()), sqlite_arguments(args))
-            .fetch_all(&mut *self.tx)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        match self {
+            Writer::Sqlite(tx) => {
+                sqlx::query_scalar_with(AssertSqlSafe(sql.to_string()), sqlite_arguments(args))
+                    .fetch_all(&mut **tx)
+                    .await
+            }
+            Writer::Postgres(tx) => {
+                sqlx::query_scalar_with(numbered(sql), pg_arguments(args))
+                    .fetch_all(&mut **tx)
+                    .await
+            }
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// Every row of a query with no arguments, as text, sorted, as this
     /// transaction sees them.
     pub async fn text_rows(&mut self, sql: &str) -> TextRows {
-        let found = sqlx::query(AssertSqlSafe(sql.to_string()))
-            .fetch_all(&mut *self.tx)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let mut out: TextRows = found.iter().map(text_of).collect();
+        let mut out: TextRows = match self {
+            Writer::Sqlite(tx) => sqlx::query(AssertSqlSafe(sql.to_string()))
+                .fetch_all(&mut **tx)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .iter()
+                .map(text_of)
+                .collect(),
+            Writer::Postgres(tx) => sqlx::query(numbered(sql))
+                .fetch_all(&mut **tx)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .iter()
+                .map(pg_text_of)
+                .collect(),
+        };
         out.sort();
         out
     }
 
     pub async fn commit(self) {
-        self.tx.commit().await.expect("committing");
+        match self {
+            Writer::Sqlite(tx) => tx.commit().await.expect("committing"),
+            Writer::Postgres(tx) => tx.commit().await.expect("committing"),
+        }
     }
 
     pub async fn rollback(self) {
-        self.tx.rollback().await.expect("rolling back");
+        match self {
+            Writer::Sqlite(tx) => tx.rollback().await.expect("rolling back"),
+            Writer::Postgres(tx) => tx.rollback().await.expect("rolling back"),
+        }
     }
 }

@@ -22,7 +22,7 @@ pub async fn encode(
     out: &mut Chunks,
 ) -> Result<u64> {
     // A deferred transaction on a read connection: one snapshot, no lock.
-    let mut snapshot = db.begin().await?;
+    let mut snapshot = super::super::engine::snapshot(db).await?;
     let count = match format {
         ExportFormat::Csv => csv(&mut snapshot, community, member, out).await?,
         ExportFormat::Json => json(&mut snapshot, community, member, out).await?,

@@ -110,7 +110,7 @@ pub async fn is_pending(db: impl Executor<'_>, member: MemberId) -> Result<bool>
 
 /// The member's rows, read without the write lock. None once the member is gone.
 pub async fn plan(read: &Pool, member: MemberId) -> Result<Option<Plan>> {
-    let mut snapshot = read.begin().await?;
+    let mut snapshot = super::super::engine::snapshot(read).await?;
     let found: Option<(CommunityId, i64)> =
         sqlx::query_as("SELECT community_id, contribution_count FROM members WHERE id = $1")
             .bind(member)

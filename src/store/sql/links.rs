@@ -155,7 +155,7 @@ pub async fn is_member(db: impl Executor<'_>, member: MemberId) -> Result<bool> 
 
 /// What is left to move of member `from`'s contributions; None once `from` is gone.
 pub async fn to_move(read: &Pool, from: MemberId, into: MemberId) -> Result<Option<Moving>> {
-    let mut snapshot = read.begin().await?;
+    let mut snapshot = super::super::engine::snapshot(read).await?;
     let found: Option<(CommunityId, i64)> =
         sqlx::query_as("SELECT community_id, contribution_count FROM members WHERE id = $1")
             .bind(from)

@@ -372,7 +372,7 @@ async fn catch_up(conn: &mut Conn, community: CommunityId, today: NaiveDate) -> 
 /// None when nothing was counted yet.
 pub async fn count_since_marks(read: &Pool, community: CommunityId) -> Result<Option<Counted>> {
     // One snapshot for the marks and the rows counted after them.
-    let mut snapshot = read.begin().await?;
+    let mut snapshot = super::super::engine::snapshot(read).await?;
     let Some(since) = marks(&mut snapshot, community).await? else {
         return Ok(None);
     };

@@ -18,6 +18,14 @@ pub(in crate::store) mod engine {
     pub use sqlx::SqliteConnection as Conn;
     pub use sqlx::SqliteExecutor as Executor;
     pub use sqlx::SqlitePool as Pool;
+
+    /// A read transaction that sees one snapshot throughout (a deferred
+    /// transaction on a read connection: no lock).
+    pub async fn snapshot(
+        pool: &Pool,
+    ) -> crate::error::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(pool.begin().await?)
+    }
 }
 
 #[path = "../sql/mod.rs"]
