@@ -131,34 +131,15 @@ async fn scalar_for<T: db::Scalar>(app: &App, sql: &'static str, id: i64) -> T {
     db::scalar(app, sql, &[id.into()]).await
 }
 
-/// Keel's own tables (not SQLite's, not the migration log).
-async fn tables(app: &App) -> Vec<String> {
-    db::scalars(
-        app,
-        "SELECT name FROM sqlite_master WHERE type = 'table'
-         AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name",
-        &[],
-    )
-    .await
-}
-
-async fn columns(app: &App, table: &str) -> Vec<String> {
-    db::scalars(
-        app,
-        "SELECT name FROM pragma_table_info(?) ORDER BY cid",
-        &[table.into()],
-    )
-    .await
-}
-
 /// Every row of every table as text: equal snapshots mean nothing was written.
 async fn snapshot(app: &App) -> String {
     let mut out = String::new();
-    for table in tables(app).await {
-        let expr = columns(app, &table)
+    let quote = db::quote(app);
+    for table in db::tables(app).await {
+        let expr = db::columns(app, &table)
             .await
             .iter()
-            .map(|c| format!("quote(\"{c}\")"))
+            .map(|c| format!("{quote}(\"{c}\")"))
             .collect::<Vec<_>>()
             .join(" || '|' || ");
         let rows: Vec<String> = db::scalars(
@@ -1201,7 +1182,7 @@ async fn open_goals_and_pending_milestones_are_capped_per_community() {
         &app,
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 197)
          INSERT INTO milestones (community_id, goal_id, title, threshold, created_at)
-         SELECT ?1, NULL, 'Count ' || i, 100 + i, '2026-11-01T12:00:00.000Z' FROM n
+         SELECT ?1, CAST(NULL AS BIGINT), 'Count ' || i, 100 + i, '2026-11-01T12:00:00.000Z' FROM n
          UNION ALL SELECT ?1, NULL, 'First step', 1, '2026-11-01T12:00:00.000Z'
          UNION ALL SELECT ?1, (SELECT id FROM goals WHERE slug = 'g2'), 'Half of g2', 5, '2026-11-01T12:00:00.000Z'
          UNION ALL SELECT ?1, (SELECT id FROM goals WHERE slug = 'g1'), 'Closed goal', 5, '2026-11-01T12:00:00.000Z'",
@@ -1930,8 +1911,8 @@ const MEMBER_COLUMNS: [&str; 6] = [
 async fn traces(app: &App, member: i64, texts: &[&str]) -> Vec<String> {
     let mut found = Vec::new();
     let subject = format!("member:{member}");
-    for table in tables(app).await {
-        for column in columns(app, &table).await {
+    for table in db::tables(app).await {
+        for column in db::columns(app, &table).await {
             let mut hit = |what: &str, n: i64| {
                 if n > 0 {
                     found.push(format!("{table}.{column}: {n} rows with {what}"));

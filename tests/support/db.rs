@@ -119,15 +119,20 @@ impl<T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRo
 fn numbered(sql: &str) -> AssertSqlSafe<String> {
     let mut out = String::with_capacity(sql.len() + 8);
     let (mut n, mut quoted) = (0, false);
-    for c in sql.chars() {
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '\'' => {
                 quoted = !quoted;
                 out.push(c);
             }
+            // `?1` names its parameter already; a bare `?` takes the next.
             '?' if !quoted => {
-                n += 1;
-                out.push_str(&format!("${n}"));
+                out.push('$');
+                if !chars.peek().is_some_and(char::is_ascii_digit) {
+                    n += 1;
+                    out.push_str(&n.to_string());
+                }
             }
             _ => out.push(c),
         }
@@ -269,6 +274,42 @@ pub async fn rows<T: Row>(db: &impl HasStore, sql: &str, args: &[Arg]) -> Vec<T>
         }
     }
     .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Keel's own tables (not the engine's, not the migration log), by name.
+pub async fn tables(db: &impl HasStore) -> Vec<String> {
+    let sql = match db.store().inspect() {
+        Inspect::Sqlite(_) => {
+            "SELECT name FROM sqlite_master WHERE type = 'table'
+             AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name"
+        }
+        Inspect::Postgres(_) => {
+            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
+               AND table_name <> '_sqlx_migrations' ORDER BY 1"
+        }
+    };
+    scalars(db, sql, &[]).await
+}
+
+/// A table's columns, in order.
+pub async fn columns(db: &impl HasStore, table: &str) -> Vec<String> {
+    let sql = match db.store().inspect() {
+        Inspect::Sqlite(_) => "SELECT name FROM pragma_table_info(?) ORDER BY cid",
+        Inspect::Postgres(_) => {
+            "SELECT CAST(column_name AS TEXT) FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position"
+        }
+    };
+    scalars(db, sql, &[table.into()]).await
+}
+
+/// The engine's function that writes a value as an SQL literal (NULL included).
+pub fn quote(db: &impl HasStore) -> &'static str {
+    match db.store().inspect() {
+        Inspect::Sqlite(_) => "quote",
+        Inspect::Postgres(_) => "quote_nullable",
+    }
 }
 
 /// Every row of a query with no arguments, as text, sorted.
