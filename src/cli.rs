@@ -16,6 +16,7 @@ use crate::domain::command::ExportFormat;
 use crate::error::{Error, Result};
 use crate::jobs::outbox::{Deliverer, Notifier};
 use crate::jobs::{self, shutdown_pair};
+use crate::store;
 use crate::store::backup::{self, DatabaseLock};
 use crate::store::communities::Candidate;
 use crate::store::{Store, export};
@@ -55,6 +56,13 @@ pub enum Command {
     },
     /// Apply database migrations, then exit.
     Migrate,
+    /// Copy this SQLite database into an empty PostgreSQL database, keeping every
+    /// id, and check the counts; run it while Keel is stopped. Then set
+    /// database.url to the PostgreSQL URL.
+    MigrateTo {
+        /// postgres://USER:PASSWORD@HOST:PORT/DATABASE (TLS: ?sslmode=require).
+        url: String,
+    },
     /// Load and check the configuration, print it (secrets hidden), then exit.
     CheckConfig,
     /// Export a community's data to a file or standard output.
@@ -179,21 +187,26 @@ fn print_new_slack_key() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn open(config: &Config) -> Result<(App, DatabaseLock)> {
+async fn open(config: &Config) -> Result<(App, Option<DatabaseLock>)> {
     open_holding(config, DatabaseLock::shared).await
 }
 
-/// Opens the database holding `lock` on its file, taken before anything is opened.
+/// Opens the database holding `lock` on its file, taken before anything is
+/// opened (a SQLite file; PostgreSQL serves several processes, and needs none).
 async fn open_holding(
     config: &Config,
     lock: fn(&std::path::Path) -> Result<DatabaseLock>,
-) -> Result<(App, DatabaseLock)> {
-    let path = backup::database_path(&config.database.url)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::internal("creating the database directory", e))?;
-    }
-    let lock = lock(&path)?;
+) -> Result<(App, Option<DatabaseLock>)> {
+    let lock = if store::is_postgres(&config.database.url) {
+        None
+    } else {
+        let path = backup::database_path(&config.database.url)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::internal("creating the database directory", e))?;
+        }
+        Some(lock(&path)?)
+    };
     let store = Store::open(&config.store_options()).await?;
     let app = App::with_settings(store, Arc::new(SystemClock), config.app_settings());
     Ok((app, lock))
@@ -218,6 +231,20 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
             let input = tokio::io::BufReader::new(tokio::io::stdin());
             console::run(app.clone(), options, input).await?;
             app.store().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::MigrateTo { url } => {
+            let started = std::time::Instant::now();
+            let migrated = store::migrate_to(&config.database.url, &url).await?;
+            for (table, rows) in &migrated.tables {
+                println!("{table:<28} {rows:>10} rows");
+            }
+            println!(
+                "Copied into {} in {:.1} s; every table's rows counted on both sides. \
+                 Set database.url to it and start Keel.",
+                store::redact_url(&url),
+                started.elapsed().as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -303,15 +330,20 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { file } => {
-            let bytes = backup::backup(&config.database.url, &file).await?;
+            let bytes = store::backup_to(&config.database.url, &file).await?;
+            let checked = if store::is_postgres(&config.database.url) {
+                "pg_dump custom format"
+            } else {
+                "integrity ok"
+            };
             println!(
-                "Backed up to {} ({bytes} bytes, integrity ok).",
+                "Backed up to {} ({bytes} bytes, {checked}).",
                 file.display()
             );
             Ok(ExitCode::SUCCESS)
         }
         Command::Restore { file } => {
-            let kept = backup::restore(&config.database.url, &file).await?;
+            let kept = store::restore_from(&config.database.url, &file).await?;
             // Opening applies any migrations newer than the backup.
             let (app, _lock) = open(config).await?;
             app.store().close().await;

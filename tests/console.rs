@@ -1,4 +1,8 @@
-//! The console as a black box: the built binary, fed lines on standard input.
+//! The console as a black box: the built binary, fed lines on standard input,
+//! on SQLite or on PostgreSQL (see support/database.rs).
+
+#[path = "support/database.rs"]
+mod database;
 
 use std::io::Write;
 use std::path::Path;
@@ -8,10 +12,7 @@ fn keel(dir: &Path, args: &[&str], input: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_keel"))
         .args(args)
         .current_dir(dir)
-        .env(
-            "KEEL_DATABASE__URL",
-            format!("sqlite://{}", dir.join("keel.db").display()),
-        )
+        .env("KEEL_DATABASE__URL", database_url(dir))
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -25,6 +26,15 @@ fn keel(dir: &Path, args: &[&str], input: &str) -> Output {
         .write_all(input.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// The test directory's database: a file in it, or its own PostgreSQL database.
+fn database_url(dir: &Path) -> String {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(database::url(dir))
 }
 
 fn stdout(output: &Output) -> String {
@@ -136,10 +146,7 @@ fn invalid_utf8_is_refused_without_losing_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_keel"))
         .args(["console", "--as", "carol"])
-        .env(
-            "KEEL_DATABASE__URL",
-            format!("sqlite://{}", dir.path().join("keel.db").display()),
-        )
+        .env("KEEL_DATABASE__URL", database_url(dir.path()))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -14,7 +14,7 @@ use std::str::FromStr;
 use futures_util::TryStreamExt;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteRow};
-use sqlx::{Arguments, Connection, Row, SqliteConnection};
+use sqlx::{Arguments, ConnectOptions, Connection, Executor, Row, SqliteConnection};
 
 use super::backup::DatabaseLock;
 use super::{built, numbered_values, redact_url};
@@ -149,7 +149,7 @@ pub async fn migrate_to(sqlite_url: &str, postgres_url: &str) -> Result<Migrated
         ));
     }
 
-    sqlx::raw_sql("BEGIN").execute(&mut *sqlite).await?;
+    sqlx::raw_sql("BEGIN").execute(&mut sqlite).await?;
     let mut tx = pg.begin().await?;
     let mut tables = Vec::new();
     for &table in TABLES {
@@ -162,7 +162,11 @@ pub async fn migrate_to(sqlite_url: &str, postgres_url: &str) -> Result<Migrated
         tables.push((table, copied));
     }
     for &table in TABLES {
-        if columns(&mut tx, table).await?.iter().any(|(name, _)| name == "id") {
+        if columns(&mut tx, table)
+            .await?
+            .iter()
+            .any(|(name, _)| name == "id")
+        {
             set_sequence_past(&mut sqlite, &mut tx, table).await?;
         }
     }
@@ -178,15 +182,12 @@ pub async fn migrate_to(sqlite_url: &str, postgres_url: &str) -> Result<Migrated
         }
     }
     tx.commit().await?;
-    sqlx::raw_sql("COMMIT").execute(&mut *sqlite).await?;
+    sqlx::raw_sql("COMMIT").execute(&mut sqlite).await?;
     Ok(Migrated { tables })
 }
 
 /// The table's columns in PostgreSQL, with how to carry each.
-async fn columns(
-    pg: &mut sqlx::PgConnection,
-    table: &str,
-) -> Result<Vec<(String, Kind)>> {
+async fn columns(pg: &mut sqlx::PgConnection, table: &str) -> Result<Vec<(String, Kind)>> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT column_name::text, data_type::text FROM information_schema.columns
          WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
@@ -221,7 +222,11 @@ async fn copy_table(
     let columns = columns(pg, table).await?;
     let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
     let list = names.join(", ");
-    let order = if names.contains(&"id") { " ORDER BY id" } else { "" };
+    let order = if names.contains(&"id") {
+        " ORDER BY id"
+    } else {
+        ""
+    };
     let select = format!("SELECT {list} FROM {table}{order}");
     let mut rows = sqlite.fetch(built(select));
     let mut chunk: Vec<SqliteRow> = Vec::with_capacity(CHUNK);

@@ -39,6 +39,7 @@ pub mod insights;
 mod inspect;
 pub mod kudos;
 pub mod links;
+mod migrate_to;
 pub mod milestones;
 pub mod mission;
 pub mod outbox;
@@ -56,6 +57,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 pub use inspect::{Inspect, InspectWrite};
+pub use migrate_to::{Migrated, migrate_to};
 pub use sqlite::backup;
 pub use sqlite::{MIGRATOR, WriteTransaction};
 
@@ -149,6 +151,32 @@ impl Store {
             Engine::Sqlite(b) => b.close().await,
             Engine::Postgres(b) => b.close().await,
         }
+    }
+}
+
+/// Copies the database into `target`, a new file, while Keel runs; returns its
+/// size. SQLite: `VACUUM INTO`, fsync and an integrity check. PostgreSQL:
+/// `pg_dump --format=custom`.
+pub async fn backup_to(url: &str, target: &std::path::Path) -> Result<u64> {
+    if is_postgres(url) {
+        postgres::dump::backup(url, target).await
+    } else {
+        sqlite::backup::backup(url, target).await
+    }
+}
+
+/// Puts a backup in place of the database (Keel stopped). SQLite keeps the file it
+/// replaces and returns where; PostgreSQL's `pg_restore` replaces the tables in one
+/// transaction.
+pub async fn restore_from(
+    url: &str,
+    backup: &std::path::Path,
+) -> Result<Option<std::path::PathBuf>> {
+    if is_postgres(url) {
+        postgres::dump::restore(url, backup).await?;
+        Ok(None)
+    } else {
+        sqlite::backup::restore(url, backup).await
     }
 }
 

@@ -1,8 +1,8 @@
 //! Which database a test's Keel runs on. SQLite, in a file in the test's own
-//! directory, unless `KEEL_TEST_DATABASE` asks for PostgreSQL:
-//! - `KEEL_TEST_DATABASE=postgres`: the server the `PG*` variables name (as
+//! directory, unless `TEST_DATABASE` asks for PostgreSQL:
+//! - `TEST_DATABASE=postgres`: the server the `PG*` variables name (as
 //!   `pg_virtualenv` sets them, which is how `.ci/run` runs the contract suite);
-//! - `KEEL_TEST_DATABASE=postgres://user:password@host:port`: that server.
+//! - `TEST_DATABASE=postgres://user:password@host:port`: that server.
 //!
 //! Each test directory gets a database of its own on the server, the same one
 //! each time it is opened, so a test can reopen Keel as after a restart. A run
@@ -16,12 +16,12 @@ use sqlx::{Connection, PgConnection};
 
 /// Whether this run uses PostgreSQL.
 pub fn postgres() -> bool {
-    std::env::var("KEEL_TEST_DATABASE").is_ok_and(|v| v.starts_with("postgres"))
+    std::env::var("TEST_DATABASE").is_ok_and(|v| v.starts_with("postgres"))
 }
 
-/// The server's URL without a database, from `KEEL_TEST_DATABASE`.
+/// The server's URL without a database, from `TEST_DATABASE`.
 fn server() -> String {
-    let chosen = std::env::var("KEEL_TEST_DATABASE").unwrap_or_default();
+    let chosen = std::env::var("TEST_DATABASE").unwrap_or_default();
     if chosen.starts_with("postgres://") {
         return chosen.trim_end_matches('/').to_string();
     }
@@ -48,7 +48,7 @@ pub async fn url(dir: &Path) -> String {
         .await
         .unwrap_or_else(|e| {
             panic!(
-                "KEEL_TEST_DATABASE asks for PostgreSQL, but {} cannot be reached: {e}",
+                "TEST_DATABASE asks for PostgreSQL, but {} cannot be reached: {e}",
                 keel::store::redact_url(&server)
             )
         });
