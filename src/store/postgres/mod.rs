@@ -31,6 +31,9 @@ pub(in crate::store) mod engine {
     }
 }
 
+// The shared queries, compiled once for this engine: loading the same files as
+// a module of each engine is the point (see store/sql/mod.rs).
+#[allow(clippy::duplicate_mod)]
 #[path = "../sql/mod.rs"]
 pub(in crate::store) mod sql;
 
