@@ -182,12 +182,7 @@ async fn check_rollups_against_rebuild(app: &App, when: &str) {
     let communities: Vec<i64> = tx.scalars("SELECT id FROM communities", &[]).await;
     for community in communities {
         let community = keel::domain::CommunityId(community);
-        keel::store::activity::rebuild(tx.conn(), community)
-            .await
-            .unwrap();
-        keel::store::insights::rebuild(tx.conn(), community)
-            .await
-            .unwrap();
+        tx.steps().rebuild_rollups(community).await.unwrap();
     }
     for ((name, sql), kept) in ROLLUPS.iter().zip(kept) {
         assert_eq!(kept, tx.text_rows(sql).await, "{name}, {when}");
@@ -485,10 +480,9 @@ async fn a_catch_up_counted_before_a_rebuild_counts_again() {
     ok(&app, &xavi, "contribute Mended the fence").await;
     // Counted on a read snapshot, as `Store::catch_up_windows` does, then applied
     // after an erasure came in between.
-    let keel::store::Inspect::Sqlite(read) = app.store().inspect() else {
-        panic!("this test counts through SQLite's statements directly");
-    };
-    let counted = keel::store::windows::count_since_marks(read, community)
+    let counted = app
+        .store()
+        .count_windows_since_marks(community)
         .await
         .unwrap();
     ok(&app, &xavi, "forget-me confirm").await;
@@ -501,7 +495,9 @@ async fn a_catch_up_counted_before_a_rebuild_counts_again() {
 
     let today = app.today();
     let mut writer = db::writer(&app).await;
-    keel::store::windows::catch_up_counted(writer.conn(), community, today, counted)
+    writer
+        .steps()
+        .catch_up_counted(community, today, counted)
         .await
         .unwrap();
     writer.commit().await;
@@ -635,14 +631,11 @@ async fn an_erasure_stopped_halfway_finishes_after_a_restart() {
     // Requested as forget-me does it; then the job runs its first chunk and stops.
     let now = app.now();
     let mut writer = db::writer(&app).await;
-    keel::store::forget::request(
-        writer.conn(),
-        ada.member,
-        keel::store::forget::Reason::ForgetMe,
-        now,
-    )
-    .await
-    .unwrap();
+    writer
+        .steps()
+        .request_erasure(ada.member, keel::store::forget::Reason::ForgetMe, now)
+        .await
+        .unwrap();
     writer.commit().await;
     app.forget_cached_actors();
     let again = app.actor(&demo_member("ada")).await.unwrap();
@@ -785,7 +778,9 @@ async fn a_merge_stopped_halfway_finishes_after_a_restart() {
 
     let now = app.now();
     let mut writer = db::writer(&app).await;
-    keel::store::links::begin_merge(writer.conn(), bob.community, bob.member, chloe.member, now)
+    writer
+        .steps()
+        .begin_merge(bob.community, bob.member, chloe.member, now)
         .await
         .unwrap();
     writer.commit().await;

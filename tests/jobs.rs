@@ -343,7 +343,9 @@ async fn a_private_message_goes_through_the_outbox_and_is_repeated_at_most_once(
                 expires_at: None,
             };
             let mut writer = db::writer(&app).await;
-            let queued = outbox::enqueue_direct(writer.conn(), &new, workspace, "alice", now)
+            let queued = writer
+                .steps()
+                .enqueue_direct(&new, workspace, "alice", now)
                 .await
                 .unwrap();
             writer.commit().await;

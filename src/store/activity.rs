@@ -9,7 +9,6 @@ use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 
 // transitional: the tests rebuild the rollup themselves.
-pub use super::sqlite::sql::activity::rebuild;
 
 /// Members' activity, as the application records it.
 impl super::Store {

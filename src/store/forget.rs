@@ -33,7 +33,6 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::redaction::Redacted;
-pub use super::sqlite::sql::forget::request; // transitional: tests/aggregates.rs calls it on its own writer
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 

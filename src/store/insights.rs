@@ -2,6 +2,3 @@
 //! first and last active days, retention-cohort counts, activity by UTC hour,
 //! the days of each member's 1st, 2nd and 4th contribution, and which members'
 //! health signals need computing again. Metric definitions: shared/docs/PRODUCT.md.
-
-// transitional: the demo loader and the tests rebuild the insights themselves.
-pub use super::sqlite::native::insights::rebuild;

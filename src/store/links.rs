@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-pub use super::sqlite::sql::links::begin_merge; // transitional: tests/aggregates.rs calls it on its own writer
 use crate::domain::command::LinkKind;
 use crate::domain::{CommunityId, MemberId, WorkspaceId};
 use crate::error::Result;

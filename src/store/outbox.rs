@@ -11,7 +11,6 @@ use crate::domain::{AnnouncementId, CommunityId, MemberId, Platform, Reply, Work
 use crate::error::{Error, Result};
 
 // transitional: the tests queue a private message themselves.
-pub use super::sqlite::sql::outbox::enqueue_direct;
 
 /// The outbox, as the deliverers work through it.
 impl super::Store {

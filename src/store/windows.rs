@@ -14,7 +14,6 @@ use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 
 // transitional: the tests count and apply a catch-up themselves.
-pub use super::sqlite::sql::windows::{catch_up_counted, count_since_marks};
 
 /// The kept rolling windows, as the application reads them.
 impl super::Store {

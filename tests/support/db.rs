@@ -5,10 +5,10 @@
 
 use keel::app::App;
 use keel::domain::{CommunityId, GoalId, MemberId};
-use keel::store::{Inspect, InspectWrite, Store, WriteTransaction};
+use keel::store::{Inspect, InspectWrite, Store};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Arguments, AssertSqlSafe, FromRow, Postgres, Sqlite, SqliteConnection, Transaction};
+use sqlx::{Arguments, AssertSqlSafe, FromRow, Postgres, Sqlite};
 
 /// What has a store: an app, or the store itself.
 pub trait HasStore {
@@ -347,36 +347,28 @@ pub async fn execute(db: &impl HasStore, sql: &str, args: &[Arg]) -> u64 {
 /// rolled back.
 pub async fn writer(db: &impl HasStore) -> Writer {
     match db.store().inspect_write().await.expect("taking the writer") {
-        InspectWrite::Sqlite(tx) => Writer::Sqlite(tx),
-        InspectWrite::Postgres(tx) => Writer::Postgres(tx),
+        write => Writer(write),
     }
 }
 
 /// A write transaction held by the test.
-pub enum Writer {
-    Sqlite(WriteTransaction),
-    Postgres(Transaction<'static, Postgres>),
-}
+pub struct Writer(InspectWrite);
 
 impl Writer {
-    /// The SQLite connection, to call the store's own SQL with; such a test
-    /// runs on SQLite only.
-    pub fn conn(&mut self) -> &mut SqliteConnection {
-        match self {
-            Writer::Sqlite(tx) => tx,
-            Writer::Postgres(_) => panic!("this test calls SQLite's statements directly"),
-        }
+    /// The store's own steps (rebuilds, requests), run in this transaction.
+    pub fn steps(&mut self) -> &mut InspectWrite {
+        &mut self.0
     }
 
     pub async fn execute(&mut self, sql: &str, args: &[Arg]) -> u64 {
-        match self {
-            Writer::Sqlite(tx) => {
+        match &mut self.0 {
+            InspectWrite::Sqlite(tx) => {
                 sqlx::query_with(AssertSqlSafe(sql.to_string()), sqlite_arguments(args))
                     .execute(&mut **tx)
                     .await
                     .map(|done| done.rows_affected())
             }
-            Writer::Postgres(tx) => sqlx::query_with(numbered(sql), pg_arguments(args))
+            InspectWrite::Postgres(tx) => sqlx::query_with(numbered(sql), pg_arguments(args))
                 .execute(&mut **tx)
                 .await
                 .map(|done| done.rows_affected()),
@@ -386,13 +378,13 @@ impl Writer {
 
     /// The first column of every row of a query, as this transaction sees them.
     pub async fn scalars<T: Scalar>(&mut self, sql: &str, args: &[Arg]) -> Vec<T> {
-        match self {
-            Writer::Sqlite(tx) => {
+        match &mut self.0 {
+            InspectWrite::Sqlite(tx) => {
                 sqlx::query_scalar_with(AssertSqlSafe(sql.to_string()), sqlite_arguments(args))
                     .fetch_all(&mut **tx)
                     .await
             }
-            Writer::Postgres(tx) => {
+            InspectWrite::Postgres(tx) => {
                 sqlx::query_scalar_with(numbered(sql), pg_arguments(args))
                     .fetch_all(&mut **tx)
                     .await
@@ -404,15 +396,15 @@ impl Writer {
     /// Every row of a query with no arguments, as text, sorted, as this
     /// transaction sees them.
     pub async fn text_rows(&mut self, sql: &str) -> TextRows {
-        let mut out: TextRows = match self {
-            Writer::Sqlite(tx) => sqlx::query(AssertSqlSafe(sql.to_string()))
+        let mut out: TextRows = match &mut self.0 {
+            InspectWrite::Sqlite(tx) => sqlx::query(AssertSqlSafe(sql.to_string()))
                 .fetch_all(&mut **tx)
                 .await
                 .unwrap_or_else(|e| panic!("{sql}: {e}"))
                 .iter()
                 .map(text_of)
                 .collect(),
-            Writer::Postgres(tx) => sqlx::query(numbered(sql))
+            InspectWrite::Postgres(tx) => sqlx::query(numbered(sql))
                 .fetch_all(&mut **tx)
                 .await
                 .unwrap_or_else(|e| panic!("{sql}: {e}"))
@@ -425,16 +417,16 @@ impl Writer {
     }
 
     pub async fn commit(self) {
-        match self {
-            Writer::Sqlite(tx) => tx.commit().await.expect("committing"),
-            Writer::Postgres(tx) => tx.commit().await.expect("committing"),
+        match self.0 {
+            InspectWrite::Sqlite(tx) => tx.commit().await.expect("committing"),
+            InspectWrite::Postgres(tx) => tx.commit().await.expect("committing"),
         }
     }
 
     pub async fn rollback(self) {
-        match self {
-            Writer::Sqlite(tx) => tx.rollback().await.expect("rolling back"),
-            Writer::Postgres(tx) => tx.rollback().await.expect("rolling back"),
+        match self.0 {
+            InspectWrite::Sqlite(tx) => tx.rollback().await.expect("rolling back"),
+            InspectWrite::Postgres(tx) => tx.rollback().await.expect("rolling back"),
         }
     }
 }
