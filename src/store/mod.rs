@@ -99,8 +99,8 @@ pub struct Store {
 
 #[derive(Clone)]
 enum Engine {
-    Sqlite(sqlite::Backend),
-    Postgres(postgres::Backend),
+    Sqlite(std::sync::Arc<sqlite::Backend>),
+    Postgres(std::sync::Arc<postgres::Backend>),
 }
 
 impl Store {
@@ -108,9 +108,9 @@ impl Store {
     /// and starts the contribution writer.
     pub async fn open(options: &StoreOptions) -> Result<Store> {
         let engine = if is_postgres(&options.url) {
-            Engine::Postgres(postgres::Backend::open(options).await?)
+            Engine::Postgres(std::sync::Arc::new(postgres::Backend::open(options).await?))
         } else {
-            Engine::Sqlite(sqlite::Backend::open(options).await?)
+            Engine::Sqlite(std::sync::Arc::new(sqlite::Backend::open(options).await?))
         };
         Ok(Store { engine })
     }
