@@ -1,9 +1,11 @@
 //! Contributions recorded per second through the seam (`App::handle`), with
-//! `synchronous=FULL`, many concurrent callers, on a real SQLite file.
+//! `synchronous=FULL`, many concurrent callers, on a real SQLite file, or on
+//! PostgreSQL when KEEL_BENCH_DATABASE names an empty database there
+//! (`synchronous_commit` as the server has it, `on` by default).
 //!
 //! cargo bench --bench contribute
 //! Environment: KEEL_BENCH_SECONDS (default 15), KEEL_BENCH_CALLERS (default 256),
-//! KEEL_BENCH_MEMBERS (default 1000).
+//! KEEL_BENCH_MEMBERS (default 1000), KEEL_BENCH_DATABASE (a postgres:// URL).
 
 #[path = "../tests/support/db.rs"]
 mod db;
@@ -30,8 +32,10 @@ async fn bench() {
     let callers = env("KEEL_BENCH_CALLERS", 256) as usize;
     let members = env("KEEL_BENCH_MEMBERS", 1000) as usize;
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let url = std::env::var("KEEL_BENCH_DATABASE")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
     let store = Store::open(&StoreOptions::new(url)).await.unwrap();
+    let engine = store.engine_version().await.unwrap();
     let app = App::new(store, Arc::new(SystemClock));
 
     let mut actors = Vec::new();
@@ -78,7 +82,7 @@ async fn bench() {
 
     let (fsync_p50, fsync_p99) = support::fsync_latency(dir.path());
     println!(
-        "contribute through App::handle: {callers} callers, {members} members, {seconds} s, synchronous=FULL; \
+        "contribute through App::handle on {engine}: {callers} callers, {members} members, {seconds} s, synchronous=FULL; \
          the disk's fsync of 100 KB now: p50 {fsync_p50:.2} ms, p99 {fsync_p99:.2} ms"
     );
     let deadline = Instant::now() + Duration::from_secs(seconds);
