@@ -131,34 +131,42 @@ async fn scalar_for<T: db::Scalar>(app: &App, sql: &'static str, id: i64) -> T {
     db::scalar(app, sql, &[id.into()]).await
 }
 
-/// Keel's own tables (not SQLite's, not the migration log).
+/// Keel's own tables (not the engine's, not the migration log).
 async fn tables(app: &App) -> Vec<String> {
-    db::scalars(
-        app,
+    let sql = if database::postgres() {
+        "SELECT CAST(table_name AS TEXT) FROM information_schema.tables
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+           AND table_name <> '_sqlx_migrations' ORDER BY 1"
+    } else {
         "SELECT name FROM sqlite_master WHERE type = 'table'
-         AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name",
-        &[],
-    )
-    .await
+         AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name"
+    };
+    db::scalars(app, sql, &[]).await
 }
 
 async fn columns(app: &App, table: &str) -> Vec<String> {
-    db::scalars(
-        app,
-        "SELECT name FROM pragma_table_info(?) ORDER BY cid",
-        &[table.into()],
-    )
-    .await
+    let sql = if database::postgres() {
+        "SELECT CAST(column_name AS TEXT) FROM information_schema.columns
+         WHERE table_schema = 'public' AND table_name = ? ORDER BY ordinal_position"
+    } else {
+        "SELECT name FROM pragma_table_info(?) ORDER BY cid"
+    };
+    db::scalars(app, sql, &[table.into()]).await
 }
 
 /// Every row of every table as text: equal snapshots mean nothing was written.
 async fn snapshot(app: &App) -> String {
+    let quote = if database::postgres() {
+        "quote_nullable"
+    } else {
+        "quote"
+    };
     let mut out = String::new();
     for table in tables(app).await {
         let expr = columns(app, &table)
             .await
             .iter()
-            .map(|c| format!("quote(\"{c}\")"))
+            .map(|c| format!("{quote}(\"{c}\")"))
             .collect::<Vec<_>>()
             .join(" || '|' || ");
         let rows: Vec<String> = db::scalars(
@@ -1201,7 +1209,7 @@ async fn open_goals_and_pending_milestones_are_capped_per_community() {
         &app,
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 197)
          INSERT INTO milestones (community_id, goal_id, title, threshold, created_at)
-         SELECT ?1, NULL, 'Count ' || i, 100 + i, '2026-11-01T12:00:00.000Z' FROM n
+         SELECT ?1, CAST(NULL AS INTEGER), 'Count ' || i, 100 + i, '2026-11-01T12:00:00.000Z' FROM n
          UNION ALL SELECT ?1, NULL, 'First step', 1, '2026-11-01T12:00:00.000Z'
          UNION ALL SELECT ?1, (SELECT id FROM goals WHERE slug = 'g2'), 'Half of g2', 5, '2026-11-01T12:00:00.000Z'
          UNION ALL SELECT ?1, (SELECT id FROM goals WHERE slug = 'g1'), 'Closed goal', 5, '2026-11-01T12:00:00.000Z'",
@@ -1599,6 +1607,85 @@ async fn race(app: &App, actors: Vec<Actor>, line: impl Fn(usize) -> String) -> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_contributing_at_once_reach_each_milestone_once() {
+    let (dir, app, clock) = app().await;
+    // A second Keel process on the same database, with its own contribution writer.
+    let url = database::url(dir.path()).await;
+    let other = App::new(
+        Store::open(&StoreOptions::new(url)).await.unwrap(),
+        clock.clone(),
+    );
+    let actors = members(&app, 50).await;
+    let barrier = Arc::new(tokio::sync::Barrier::new(actors.len()));
+    let tasks: Vec<_> = actors
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let keel = if i % 2 == 0 {
+                app.clone()
+            } else {
+                other.clone()
+            };
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                keel.handle_line(&a, &format!("contribute Task number {i}"))
+                    .await
+            })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for task in tasks {
+        replies.push(task.await.unwrap().expect("every contribution is recorded"));
+    }
+
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM contributions").await,
+        50
+    );
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT contribution_count FROM communities").await,
+        50
+    );
+    // Each community milestone once, credited to the contribution that made it.
+    for n in [1i64, 10, 25, 50] {
+        let credited: Vec<Option<i64>> = db::scalars(
+            &app,
+            "SELECT contribution_id FROM milestone_achievements WHERE milestone_key = ? AND subject = 'community'",
+            &[format!("community.count.{n}").into()],
+        )
+        .await;
+        let nth = scalar_for::<i64>(
+            &app,
+            "SELECT id FROM contributions ORDER BY id LIMIT 1 OFFSET ? - 1",
+            n,
+        )
+        .await;
+        assert_eq!(credited, [Some(nth)], "community.count.{n}");
+    }
+    let achievements = scalar::<i64>(&app, "SELECT count(*) FROM milestone_achievements").await;
+    assert_eq!(achievements, 54, "the community's 4 and everyone's first");
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT count(*) FROM announcements WHERE kind = 'milestone'"
+        )
+        .await,
+        achievements
+    );
+    for headline in [
+        "🎉 The community logged its first contribution!",
+        "🎉 The community reached 10 contributions!",
+        "🎉 The community reached 25 contributions!",
+        "🎉 The community reached 50 contributions!",
+    ] {
+        let heard = replies.iter().filter(|r| has_line(r, headline)).count();
+        assert_eq!(heard, 1, "{headline}");
+    }
+    other.store().close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_contributions_reach_each_community_milestone_once() {
     let (_dir, app, _clock) = app().await;
     let actors = members(&app, 50).await;
@@ -1860,14 +1947,12 @@ async fn one_batch_numbers_each_contribution_and_credits_it_its_own_milestones()
         scalar::<i64>(&app, "SELECT count(*) FROM contributions").await,
         40
     );
-    assert_eq!(
-        scalar::<i64>(
-            &app,
-            "SELECT seq FROM sqlite_sequence WHERE name = 'contributions'"
-        )
-        .await,
-        40
-    );
+    let last_id = if database::postgres() {
+        "SELECT last_value FROM contributions_id_seq"
+    } else {
+        "SELECT seq FROM sqlite_sequence WHERE name = 'contributions'"
+    };
+    assert_eq!(scalar::<i64>(&app, last_id).await, 40);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2189,7 +2274,7 @@ async fn forget_me_takes_the_members_moments_out_of_activity_by_hour() {
     let hours = async |app: &App| -> Vec<(i64, i64)> {
         db::rows(
             app,
-            "SELECT hour, SUM(events) FROM community_hourly_activity GROUP BY hour HAVING SUM(events) != 0 ORDER BY hour",
+            "SELECT hour, CAST(SUM(events) AS BIGINT) FROM community_hourly_activity GROUP BY hour HAVING SUM(events) != 0 ORDER BY hour",
             &[],
         )
         .await
@@ -2557,7 +2642,7 @@ async fn recount(app: &App, community: i64, from: NaiveDate, to: NaiveDate) -> V
     let member_days: i64 = db::scalar(
         app,
         &format!(
-        "{ACTIVITY} SELECT count(*) FROM (SELECT DISTINCT member_id, day FROM act WHERE day BETWEEN ?2 AND ?3)"
+        "{ACTIVITY} SELECT count(*) FROM (SELECT DISTINCT member_id, day FROM act WHERE day BETWEEN ?2 AND ?3) AS member_days"
     ),
         &[community.into(), d(from).into(), d(to).into()],
     )

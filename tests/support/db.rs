@@ -115,16 +115,18 @@ pub trait Row: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'
 impl<T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>> Row for T {}
 
 /// The tests write SQLite's `?` placeholders; PostgreSQL numbers them: `$1`, `$2`…
-/// (outside quoted text).
+/// (outside quoted text). A numbered one, `?2`, keeps its number.
 fn numbered(sql: &str) -> AssertSqlSafe<String> {
     let mut out = String::with_capacity(sql.len() + 8);
     let (mut n, mut quoted) = (0, false);
-    for c in sql.chars() {
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '\'' => {
                 quoted = !quoted;
                 out.push(c);
             }
+            '?' if !quoted && chars.peek().is_some_and(char::is_ascii_digit) => out.push('$'),
             '?' if !quoted => {
                 n += 1;
                 out.push_str(&format!("${n}"));
@@ -303,11 +305,18 @@ pub async fn execute(db: &impl HasStore, sql: &str, args: &[Arg]) -> u64 {
 }
 
 /// Takes the writer, as any write does: others wait until it is committed or
-/// rolled back.
+/// rolled back. On PostgreSQL that is every community's lock, which each write
+/// for a community takes first.
 pub async fn writer(db: &impl HasStore) -> Writer {
     match db.store().inspect_write().await.expect("taking the writer") {
         InspectWrite::Sqlite(tx) => Writer::Sqlite(tx),
-        InspectWrite::Postgres(tx) => Writer::Postgres(tx),
+        InspectWrite::Postgres(tx) => {
+            let mut writer = Writer::Postgres(tx);
+            writer
+                .execute("SELECT 1 FROM communities ORDER BY id FOR UPDATE", &[])
+                .await;
+            writer
+        }
     }
 }
 
