@@ -3,9 +3,6 @@
 //! the days of each member's 1st, 2nd and 4th contribution, and which members'
 //! health signals need computing again. Metric definitions: shared/docs/PRODUCT.md.
 
-// transitional: the demo loader and the tests rebuild the insights themselves.
-pub use super::sqlite::native::insights::rebuild;
-
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -15,6 +12,9 @@ use crate::domain::cohorts::CohortCounts;
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 use crate::store::day;
+
+// transitional: the demo loader and the tests rebuild the insights themselves.
+pub use super::sqlite::native::insights::rebuild;
 
 // Rows the engines' insights statements (`native::insights`) read, one JSON
 // array each: the same on both engines.
