@@ -163,7 +163,7 @@ async fn rate_limits_and_server_errors_hold_the_workspace_back_but_never_lose_or
     );
     let attempts: i64 = db::scalar(
         &app,
-        "SELECT sum(attempts) FROM announcement_deliveries",
+        "SELECT CAST(sum(attempts) AS BIGINT) FROM announcement_deliveries",
         &[],
     )
     .await;

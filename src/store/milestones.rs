@@ -111,12 +111,6 @@ impl CustomHint {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((found, Instant::now()));
         Ok(found)
     }
-
-    /// [`CustomHint::any_asking`] the SQLite writer's connection.
-    pub async fn any(&self, conn: &mut super::sqlite::engine::Conn) -> Result<bool> {
-        self.any_asking(super::sqlite::sql::milestones::any_custom(conn))
-            .await
-    }
 }
 
 pub struct NewAchievement<'a> {

@@ -115,7 +115,7 @@ pub trait Row: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'
 impl<T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>> Row for T {}
 
 /// The tests write SQLite's `?` placeholders; PostgreSQL numbers them: `$1`, `$2`…
-/// (outside quoted text).
+/// (outside quoted text). A numbered one, `?2`, keeps its number.
 fn numbered(sql: &str) -> AssertSqlSafe<String> {
     let mut out = String::with_capacity(sql.len() + 8);
     let (mut n, mut quoted) = (0, false);
@@ -344,10 +344,20 @@ pub async fn execute(db: &impl HasStore, sql: &str, args: &[Arg]) -> u64 {
 }
 
 /// Takes the writer, as any write does: others wait until it is committed or
-/// rolled back.
+/// rolled back. On PostgreSQL that is every community's lock, which each write
+/// for a community takes first.
 pub async fn writer(db: &impl HasStore) -> Writer {
     match db.store().inspect_write().await.expect("taking the writer") {
-        write => Writer(write),
+        write @ InspectWrite::Sqlite(_) => Writer(write),
+        // PostgreSQL has no one writer to hold: the test's transaction locks every
+        // community instead, so the writes it holds back queue behind it.
+        write @ InspectWrite::Postgres(_) => {
+            let mut writer = Writer(write);
+            writer
+                .execute("SELECT 1 FROM communities ORDER BY id FOR UPDATE", &[])
+                .await;
+            writer
+        }
     }
 }
 

@@ -205,8 +205,8 @@ impl<'a> Plan<'a> {
         self.checked.iter().filter(|c| c.is_ok()).count()
     }
 
-    /// The contributions to store, in the batch's order: the engine numbers them
-    /// in this order, one after another.
+    /// The contributions to store, in the batch's order: the engine gives them
+    /// ids in this order, each larger than the one before.
     pub fn rows(&self) -> impl Iterator<Item = NewRow<'a>> + '_ {
         self.requests
             .iter()
@@ -248,11 +248,13 @@ impl<'a> Plan<'a> {
 
     /// Walks the batch in order from the counters before it (`after`, less what
     /// the batch added), so each milestone is credited to the contribution that
-    /// crossed it. `first_id` numbers the stored contributions; `pending` holds
-    /// the custom milestones still to reach, by community (none if absent).
+    /// crossed it. `ids` are the stored contributions' ids, one for each of
+    /// [`Plan::rows`], in its order; `pending` holds the custom milestones still
+    /// to reach, by community (none if absent). Panics if `ids` and the rows
+    /// stored differ in number: the engines check they stored every row.
     pub fn settle(
         self,
-        first_id: i64,
+        ids: &[ContributionId],
         after: &Counters,
         pending: &HashMap<CommunityId, Vec<PendingMilestone>>,
     ) -> Outcome {
@@ -276,7 +278,12 @@ impl<'a> Plan<'a> {
         let mut crossings = Vec::new();
         let mut ordinals = Vec::new();
         let mut answers = Vec::with_capacity(self.requests.len());
-        let mut next_id = first_id;
+        assert_eq!(
+            ids.len(),
+            self.accepted(),
+            "an id for each contribution stored"
+        );
+        let mut ids = ids.iter().copied();
         for (place, (r, checked)) in self.requests.iter().zip(self.checked).enumerate() {
             let a = match checked {
                 Ok(a) => a,
@@ -285,8 +292,9 @@ impl<'a> Plan<'a> {
                     continue;
                 }
             };
-            let id = ContributionId(next_id);
-            next_id += 1;
+            let Some(id) = ids.next() else {
+                unreachable!("an id for each contribution stored");
+            };
             let mut crossed: Vec<(Milestone, Subject)> = Vec::new();
 
             let c_before = community_running[&r.community];
@@ -576,7 +584,9 @@ mod tests {
         let plan = Plan::new(&requests, &lookups);
         let after = counters(&[(1, 2)], &[(1, 10)], &[(TREES, 10.0)]);
         assert_eq!(plan.goals_met(&after.goals), vec![TREES]);
-        let outcome = plan.settle(41, &after, &HashMap::new());
+        // Ids need not follow one another (PostgreSQL's may not).
+        let ids = [ContributionId(41), ContributionId(57)];
+        let outcome = plan.settle(&ids, &after, &HashMap::new());
 
         let keys: Vec<(usize, &str, &str)> = outcome
             .crossings
@@ -603,7 +613,7 @@ mod tests {
         let last = &outcome.crossings[4];
         assert_eq!(last.title, "Goal met: Plant trees!");
         assert_eq!((last.member, last.goal), (None, Some(TREES)));
-        assert_eq!(last.contribution, ContributionId(42));
+        assert_eq!(last.contribution, ContributionId(57));
         // The announcement of a goal's milestone shows the goal after it.
         let figures = GoalFigures {
             title: "Plant trees",
@@ -644,7 +654,7 @@ mod tests {
         assert_eq!((goal.progress, goal.counted), (6.0, 2.0));
         assert!(answers[1].is_err());
         let third = answers[2].as_ref().unwrap();
-        assert_eq!((third.id, third.member_count), (ContributionId(42), 2));
+        assert_eq!((third.id, third.member_count), (ContributionId(57), 2));
         assert_eq!(
             third.milestones,
             [
@@ -677,7 +687,7 @@ mod tests {
         )]);
         let after = counters(&[(1, 5), (2, 5)], &[(1, 12)], &[(TREES, 3.0)]);
         assert_eq!(plan.goals_met(&after.goals), Vec::<GoalId>::new());
-        let outcome = plan.settle(1, &after, &pending);
+        let outcome = plan.settle(&[ContributionId(1), ContributionId(2)], &after, &pending);
         let keys: HashSet<(usize, &str, &str)> = outcome
             .crossings
             .iter()

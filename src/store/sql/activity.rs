@@ -2,21 +2,116 @@
 //! community rollup kept in step, so DAU, WAU and MAU stay exact as a member's
 //! days are adjusted, taken out or put back.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Days, NaiveDate};
 
+use super::super::native::activity::{ADD_DAYS, ADD_ROLLUP, FRESH_NEAR};
+use super::super::script::Script;
 use super::Conn;
 use crate::domain::activity::{WIDTHS, coverage_change};
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
-use crate::store::activity::Counts;
+use crate::store::activity::{Counts, DayRow, DayTotal, FreshDays, NearRow, RollupRow, fresh_days};
 use crate::store::{built, day, numbered_values, parse_day};
 
 /// Changes to the community rollup: [dau, wau, mau, contributions, kudos] per day.
 pub type Rollup = BTreeMap<NaiveDate, [i64; 5]>;
 
 const REACH: u64 = 27; // the widest window minus one day
+
+/// Adds activity (all counts ≥ 0) for members of one community: their days, in
+/// one statement, and what days that made active change, in a script of a few
+/// more (see the engine's `script.rs`).
+pub async fn record(
+    conn: &mut Conn,
+    community: CommunityId,
+    entries: &[(MemberId, NaiveDate, Counts)],
+) -> Result<()> {
+    // One row per member and day: PostgreSQL refuses to change a row twice in one
+    // statement.
+    let mut added: HashMap<(MemberId, NaiveDate), Counts> = HashMap::new();
+    for (member, on, counts) in entries {
+        added.entry((*member, *on)).or_default().add(counts);
+    }
+    let rows: Vec<DayRow> = added
+        .iter()
+        .map(|((member, on), c)| DayRow::new(community, *member, *on, c))
+        .collect();
+    let rows = serde_json::to_string(&rows)?;
+    let totals: Vec<DayTotal> = sqlx::query_as(ADD_DAYS)
+        .bind(&rows)
+        .fetch_all(&mut *conn)
+        .await?;
+    let fresh = fresh_days(&totals, |_, member, on| {
+        added.get(&(member, on)).map_or(0, Counts::total)
+    })?;
+    let near: Vec<NearRow> = if fresh.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as(FRESH_NEAR)
+            .bind(&rows)
+            .fetch_all(&mut *conn)
+            .await?
+    };
+    let mut rollup = Rollup::new();
+    for ((_, on), c) in &added {
+        let r = rollup.entry(*on).or_default();
+        r[3] += c.contributions;
+        r[4] += c.kudos_given;
+    }
+    let mut rollups = BTreeMap::from([(community, rollup)]);
+    let mut script = Script::default();
+    push_became_active(conn, &fresh, &near, &mut rollups, &mut script).await?;
+    push_rollups(&rollups, &mut script)?;
+    script.execute(conn).await
+}
+
+/// Members' days that became active (`fresh`, with `near` from `FRESH_NEAR`) now
+/// count towards DAU, WAU and MAU (added to `rollups`, for [`push_rollups`]) and,
+/// through statements added to `script`, towards the retention cohorts and first
+/// and last active days.
+pub async fn push_became_active(
+    conn: &mut Conn,
+    fresh: &FreshDays,
+    near: &[NearRow],
+    rollups: &mut BTreeMap<CommunityId, Rollup>,
+    script: &mut Script,
+) -> Result<()> {
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let mut known: HashMap<MemberId, BTreeSet<NaiveDate>> = HashMap::new();
+    let mut firsts: HashMap<MemberId, Option<NaiveDate>> = HashMap::new();
+    for (member, on, first) in near {
+        known
+            .entry(MemberId(*member))
+            .or_default()
+            .insert(parse_day(on)?);
+        firsts.insert(
+            MemberId(*member),
+            first.as_deref().map(parse_day).transpose()?,
+        );
+    }
+    for (community, fresh) in fresh {
+        let rollup = rollups.entry(*community).or_default();
+        for (member, days) in fresh {
+            let after = known.get(member).cloned().unwrap_or_default();
+            let before: BTreeSet<NaiveDate> = after.difference(days).copied().collect();
+            add_coverage(rollup, &before, &after);
+        }
+    }
+    super::insights::push_days_added(conn, fresh, &known, &firsts, script).await
+}
+
+/// Adds communities' rollup changes to `script`, in one statement.
+pub fn push_rollups(rollups: &BTreeMap<CommunityId, Rollup>, script: &mut Script) -> Result<()> {
+    let rows: Vec<RollupRow> = rollups
+        .iter()
+        .flat_map(|(community, rollup)| RollupRow::changes(*community, rollup))
+        .collect();
+    script.push_rows(ADD_ROLLUP, &rows)
+}
 
 /// Applies a change to one member's day (counts may be negative; results never go
 /// below zero). A day left with no activity stops counting as active.

@@ -2,15 +2,65 @@
 //! (migration 0003): members' first and last active days, retention-cohort counts,
 //! activity by UTC hour, and which members' health signals need computing again.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 
+use super::super::native::insights::{ADD_COHORTS, MARK_DIRTY, WIDEN_ACTIVE_DAYS};
+use super::super::script::Script;
 use super::Conn;
 use crate::domain::cohorts::{self, CohortCounts};
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
+use crate::store::insights::{bounds_row, cohorts_json, dirty_row};
 use crate::store::{built, day, numbered_values, parse_day};
+
+/// Members gained active days (`fresh`, by community); `known` holds every active
+/// day of theirs, fresh ones included, within 31 days of any fresh day (so whole
+/// weeks and months), and `firsts` their first active day before. Adds to `script`
+/// what that changes: the retention cohorts, first and last active days, and the
+/// members whose health signals must be computed again.
+pub async fn push_days_added(
+    conn: &mut Conn,
+    fresh: &BTreeMap<CommunityId, BTreeMap<MemberId, BTreeSet<NaiveDate>>>,
+    known: &HashMap<MemberId, BTreeSet<NaiveDate>>,
+    firsts: &HashMap<MemberId, Option<NaiveDate>>,
+    script: &mut Script,
+) -> Result<()> {
+    let mut cohort_rows = Vec::new();
+    let mut bounds = Vec::new();
+    let mut dirty = Vec::new();
+    for (community, fresh) in fresh {
+        let mut counts = CohortCounts::new();
+        for (member, new) in fresh {
+            let (Some(&lo), Some(&hi)) = (new.first(), new.last()) else {
+                continue;
+            };
+            bounds.push(bounds_row(*member, lo, hi));
+            dirty.push(dirty_row(*community, *member));
+            let first_before = firsts.get(member).copied().flatten();
+            let first_after = Some(first_before.map_or(lo, |f| f.min(lo)));
+            let near = known.get(member).cloned().unwrap_or_else(|| new.clone());
+            let change = if first_before == first_after || first_before.is_none() {
+                let before: BTreeSet<NaiveDate> = near.difference(new).copied().collect();
+                cohorts::change((first_before, &before), (first_after, &near))
+            } else {
+                // Logged before their first day: they move to an earlier cohort, so
+                // their whole share moves.
+                let all = all_days(conn, *member).await?;
+                let before: BTreeSet<NaiveDate> = all.difference(new).copied().collect();
+                cohorts::change((first_before, &before), (first_after, &all))
+            };
+            for (k, n) in change {
+                *counts.entry(k).or_default() += n;
+            }
+        }
+        cohort_rows.extend(cohorts_json(*community, &counts));
+    }
+    script.push_rows(ADD_COHORTS, &cohort_rows)?;
+    script.push_rows(WIDEN_ACTIVE_DAYS, &bounds)?;
+    script.push_rows(MARK_DIRTY, &dirty)
+}
 
 /// Takes out (`sign` −1, before a member's days are erased, moved or a day is
 /// dropped) or puts back (+1, after) a member's whole share, and sets their first

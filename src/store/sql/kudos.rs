@@ -3,7 +3,7 @@
 use chrono::{DateTime, Timelike, Utc};
 use futures_util::{Stream, StreamExt};
 
-use super::super::native::activity;
+use super::activity;
 use super::insights;
 use super::{Conn, Executor};
 use crate::domain::{CommunityId, MemberId, Platform};

@@ -5,6 +5,7 @@
 
 pub mod activity;
 pub mod communities;
+pub mod contribution_batch;
 pub mod contributions;
 pub mod demo;
 pub mod export;

@@ -1,10 +1,62 @@
-//! PostgreSQL's own statements for the insights: rebuilding them with its date
-//! functions.
+//! PostgreSQL's own statements for the insights: those of the contribution writer
+//! and the activity writer (retention cohorts, first and last active days,
+//! activity by hour, contribution ordinals and members to compute signals for
+//! again), each from one JSON array (rows as `store::insights` writes them); and
+//! the rebuild from the activity, with PostgreSQL's date functions.
 
 use sqlx::PgConnection;
 
 use crate::domain::CommunityId;
 use crate::error::Result;
+
+/// Adds to the retention cohorts (never below zero), from one JSON array of
+/// {community, kind, cohort, period, n} (one per cohort and period).
+pub const ADD_COHORTS: &str =
+    "INSERT INTO cohort_activity AS t (community_id, period_kind, cohort, period, members)
+     SELECT community, kind, cohort, period, n
+     FROM jsonb_to_recordset($1::jsonb) AS d(community BIGINT, kind TEXT, cohort TEXT, period TEXT,
+        n BIGINT)
+     ON CONFLICT (community_id, period_kind, cohort, period) DO UPDATE SET
+        members = GREATEST(0, t.members + excluded.members)";
+
+/// Moves members' first active day earlier and last later to take in new active
+/// days, from one JSON array of {member, lo, hi}.
+pub const WIDEN_ACTIVE_DAYS: &str = "UPDATE members SET
+        first_active_on = CASE WHEN first_active_on IS NULL OR d.lo < first_active_on
+                               THEN d.lo ELSE first_active_on END,
+        last_active_on = CASE WHEN last_active_on IS NULL OR d.hi > last_active_on
+                              THEN d.hi ELSE last_active_on END
+     FROM jsonb_to_recordset($1::jsonb) AS d(member BIGINT, lo TEXT, hi TEXT)
+     WHERE members.id = d.member";
+
+/// Marks members whose health signals must be computed again, from one JSON array
+/// of {community, member}.
+pub const MARK_DIRTY: &str = "INSERT INTO member_signal_dirty (community_id, member_id)
+     SELECT community, member FROM jsonb_to_recordset($1::jsonb) AS d(community BIGINT, member BIGINT)
+     ON CONFLICT DO NOTHING";
+
+/// Adds events to communities' activity by hour, from one JSON array of
+/// {community, day, hour, events} (one per community, day and hour).
+pub const ADD_HOURS: &str =
+    "INSERT INTO community_hourly_activity AS t (community_id, day, hour, events)
+     SELECT community, day, hour, events
+     FROM jsonb_to_recordset($1::jsonb) AS d(community BIGINT, day TEXT, hour BIGINT, events BIGINT)
+     ON CONFLICT (community_id, day, hour) DO UPDATE SET events = t.events + excluded.events";
+
+/// Notes the day a member's contribution count first reached 1, 2 or 4
+/// (PRODUCT.md "Newcomer conversion"), from one JSON array of {member, nth, day}
+/// (see `store::insights::ordinals_json`).
+pub const REACH_ORDINALS: &str = "UPDATE members SET
+        first_contribution_on = COALESCE(first_contribution_on, r.first),
+        second_contribution_on = COALESCE(second_contribution_on, r.second),
+        fourth_contribution_on = COALESCE(fourth_contribution_on, r.fourth)
+     FROM (SELECT member,
+                  max(CASE nth WHEN 1 THEN day END) AS first,
+                  max(CASE nth WHEN 2 THEN day END) AS second,
+                  max(CASE nth WHEN 4 THEN day END) AS fourth
+           FROM jsonb_to_recordset($1::jsonb) AS d(member BIGINT, nth BIGINT, day TEXT)
+           GROUP BY member) AS r
+     WHERE members.id = r.member";
 
 /// Recomputes everything the insights keep for one community from its activity,
 /// contributions and kudos (after a bulk load); weeks start on Monday, as on SQLite.

@@ -3,5 +3,8 @@
 
 pub mod activity;
 pub mod communities;
+pub mod contributions;
 pub mod demo;
 pub mod insights;
+pub mod milestones;
+pub mod outbox;

@@ -1,92 +1,26 @@
 //! The insights' statements for the contribution writer and the activity writer:
 //! retention cohorts, first and last active days, activity by hour, contribution
-//! ordinals and members to compute signals for again, each from one JSON array;
-//! and the rebuild from the activity, which counts weeks and months with SQLite's
-//! date functions.
+//! ordinals and members to compute signals for again, each from one JSON array
+//! (rows as `store::insights` writes them); and the rebuild from the activity,
+//! which counts weeks and months with SQLite's date functions.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-use chrono::NaiveDate;
-use serde_json::json;
 use sqlx::SqliteConnection;
 
-use super::super::script::Script;
-use super::super::sql::insights::all_days;
-use crate::domain::cohorts::{self, CohortCounts};
-use crate::domain::{CommunityId, MemberId};
+use crate::domain::CommunityId;
 use crate::error::Result;
-use crate::store::day;
-
-/// Members gained active days (`fresh`, by community); `known` holds every active
-/// day of theirs, fresh ones included, within 31 days of any fresh day (so whole
-/// weeks and months), and `firsts` their first active day before. Adds to `script`
-/// what that changes: the retention cohorts, first and last active days, and the
-/// members whose health signals must be computed again.
-pub async fn push_days_added(
-    conn: &mut SqliteConnection,
-    fresh: &BTreeMap<CommunityId, BTreeMap<MemberId, BTreeSet<NaiveDate>>>,
-    known: &HashMap<MemberId, BTreeSet<NaiveDate>>,
-    firsts: &HashMap<MemberId, Option<NaiveDate>>,
-    script: &mut Script,
-) -> Result<()> {
-    let mut cohort_rows = Vec::new();
-    let mut bounds = Vec::new();
-    let mut dirty = Vec::new();
-    for (community, fresh) in fresh {
-        let mut counts = CohortCounts::new();
-        for (member, new) in fresh {
-            let (Some(&lo), Some(&hi)) = (new.first(), new.last()) else {
-                continue;
-            };
-            bounds.push(json!({"member": member, "lo": day(lo), "hi": day(hi)}));
-            dirty.push(dirty_row(*community, *member));
-            let first_before = firsts.get(member).copied().flatten();
-            let first_after = Some(first_before.map_or(lo, |f| f.min(lo)));
-            let near = known.get(member).cloned().unwrap_or_else(|| new.clone());
-            let change = if first_before == first_after || first_before.is_none() {
-                let before: BTreeSet<NaiveDate> = near.difference(new).copied().collect();
-                cohorts::change((first_before, &before), (first_after, &near))
-            } else {
-                // Logged before their first day: they move to an earlier cohort, so
-                // their whole share moves.
-                let all = all_days(conn, *member).await?;
-                let before: BTreeSet<NaiveDate> = all.difference(new).copied().collect();
-                cohorts::change((first_before, &before), (first_after, &all))
-            };
-            for (k, n) in change {
-                *counts.entry(k).or_default() += n;
-            }
-        }
-        cohort_rows.extend(cohorts_json(*community, &counts));
-    }
-    script.push_rows(ADD_COHORTS, &cohort_rows)?;
-    script.push_rows(WIDEN_ACTIVE_DAYS, &bounds)?;
-    script.push_rows(MARK_DIRTY, &dirty)
-}
 
 /// Adds to the retention cohorts (never below zero), from one JSON array of
 /// {community, kind, cohort, period, n}.
-const ADD_COHORTS: &str =
+pub const ADD_COHORTS: &str =
     "INSERT INTO cohort_activity (community_id, period_kind, cohort, period, members)
      SELECT value->>'community', value->>'kind', value->>'cohort', value->>'period', value->>'n'
      FROM jsonb_each(?) WHERE true
      ON CONFLICT (community_id, period_kind, cohort, period) DO UPDATE SET
         members = max(0, members + excluded.members)";
 
-fn cohorts_json(community: CommunityId, counts: &CohortCounts) -> Vec<serde_json::Value> {
-    counts
-        .iter()
-        .filter(|(_, n)| **n != 0)
-        .map(|((kind, cohort, period), n)| {
-            json!({"community": community, "kind": kind.as_str(), "cohort": day(*cohort),
-                   "period": day(*period), "n": n})
-        })
-        .collect()
-}
-
 /// Moves members' first active day earlier and last later to take in new active
 /// days, from one JSON array of {member, lo, hi}.
-const WIDEN_ACTIVE_DAYS: &str = "UPDATE members SET
+pub const WIDEN_ACTIVE_DAYS: &str = "UPDATE members SET
         first_active_on = CASE WHEN first_active_on IS NULL OR d.lo < first_active_on
                                THEN d.lo ELSE first_active_on END,
         last_active_on = CASE WHEN last_active_on IS NULL OR d.hi > last_active_on
@@ -97,14 +31,9 @@ const WIDEN_ACTIVE_DAYS: &str = "UPDATE members SET
 
 /// Marks members whose health signals must be computed again, from one JSON array
 /// of {community, member}.
-const MARK_DIRTY: &str = "INSERT INTO member_signal_dirty (community_id, member_id)
+pub const MARK_DIRTY: &str = "INSERT INTO member_signal_dirty (community_id, member_id)
      SELECT value->>'community', value->>'member' FROM jsonb_each(?) WHERE true
      ON CONFLICT DO NOTHING";
-
-/// A row for [`MARK_DIRTY`].
-fn dirty_row(community: CommunityId, member: MemberId) -> serde_json::Value {
-    json!({"community": community, "member": member})
-}
 
 /// Adds events to communities' activity by hour, from one JSON array of
 /// {community, day, hour, events}.
@@ -112,24 +41,9 @@ pub const ADD_HOURS: &str = "INSERT INTO community_hourly_activity (community_id
      SELECT value->>'community', value->>'day', value->>'hour', value->>'events' FROM jsonb_each(?) WHERE true
      ON CONFLICT (community_id, day, hour) DO UPDATE SET events = events + excluded.events";
 
-/// Rows for [`ADD_HOURS`]: events per UTC day and hour.
-pub fn hours_json<'a>(
-    events: impl IntoIterator<Item = (CommunityId, &'a BTreeMap<(NaiveDate, u32), i64>)>,
-) -> Result<String> {
-    let rows: Vec<serde_json::Value> = events
-        .into_iter()
-        .flat_map(|(community, hours)| {
-            hours.iter().map(move |((d, hour), n)| {
-                serde_json::json!({"community": community, "day": day(*d), "hour": hour, "events": n})
-            })
-        })
-        .collect();
-    Ok(serde_json::to_string(&rows)?)
-}
-
 /// Notes the day a member's contribution count first reached 1, 2 or 4
 /// (PRODUCT.md "Newcomer conversion"), from one JSON array of {member, nth, day}
-/// (see [`ordinals_json`]).
+/// (see `store::insights::ordinals_json`).
 pub const REACH_ORDINALS: &str = "UPDATE members SET
         first_contribution_on = COALESCE(first_contribution_on, r.first),
         second_contribution_on = COALESCE(second_contribution_on, r.second),
@@ -140,15 +54,6 @@ pub const REACH_ORDINALS: &str = "UPDATE members SET
                   max(CASE value->>'nth' WHEN 4 THEN value->>'day' END) AS fourth
            FROM jsonb_each(?) GROUP BY 1) AS r
      WHERE members.id = r.member";
-
-/// Rows for [`REACH_ORDINALS`]: (member, ordinal, day).
-pub fn ordinals_json(reached: &[(MemberId, i64, NaiveDate)]) -> Result<String> {
-    let rows: Vec<serde_json::Value> = reached
-        .iter()
-        .map(|(member, nth, on)| serde_json::json!({"member": member, "nth": nth, "day": day(*on)}))
-        .collect();
-    Ok(serde_json::to_string(&rows)?)
-}
 
 /// Recomputes everything here for one community from its activity, contributions
 /// and kudos (after a bulk load), as migration 0003 does for existing databases.

@@ -5,6 +5,7 @@
 
 pub mod activity;
 pub mod communities;
+pub mod contributions;
 pub mod demo;
 pub mod insights;
 pub mod milestones;
