@@ -1987,6 +1987,12 @@ const MEMBER_COLUMNS: [&str; 6] = [
 /// column, `member:<id>` as a milestone subject, or any of `texts` in any column.
 async fn traces(app: &App, member: i64, texts: &[&str]) -> Vec<String> {
     let mut found = Vec::new();
+    // Where text holds other text, in each engine's words.
+    let find = if database::postgres() {
+        "strpos"
+    } else {
+        "instr"
+    };
     let subject = format!("member:{member}");
     for table in db::tables(app).await {
         for column in db::columns(app, &table).await {
@@ -2015,7 +2021,7 @@ async fn traces(app: &App, member: i64, texts: &[&str]) -> Vec<String> {
                 let n: i64 = db::scalar(
                     app,
                     &format!(
-                    "SELECT count(*) FROM \"{table}\" WHERE instr(lower(CAST(\"{column}\" AS TEXT)), lower(?)) > 0"
+                    "SELECT count(*) FROM \"{table}\" WHERE {find}(lower(CAST(\"{column}\" AS TEXT)), lower(?)) > 0"
                 ),
                     &[(*text).into()],
                 )
@@ -2193,6 +2199,10 @@ async fn forget_me_leaves_no_row_naming_the_member() {
 fn on_disk(dir: &TempDir, needle: &str) -> Vec<String> {
     let mut found = Vec::new();
     for name in ["keel.db", "keel.db-wal"] {
+        assert!(
+            dir.path().join(name).exists() || name.ends_with("-wal"),
+            "{name} is not there to scan"
+        );
         let bytes = std::fs::read(dir.path().join(name)).unwrap_or_default();
         let hits = bytes
             .windows(needle.len())
