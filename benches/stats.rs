@@ -4,8 +4,11 @@
 //! cargo bench --bench stats
 //! The generated databases are kept in target/bench-data and reused.
 //! KEEL_BENCH_SCALE=0.1 runs a tenth of the size (quick check); KEEL_BENCH_RUNS
-//! (default 40) sets the timed runs per command.
+//! (default 40) sets the timed runs per command. KEEL_BENCH_DATABASE=postgres://…
+//! (a server, no database) runs it on PostgreSQL, in databases kept there.
 
+#[path = "../tests/support/database.rs"]
+mod database;
 mod support;
 use support::env;
 
@@ -25,6 +28,12 @@ fn main() {
 }
 
 async fn community(members: u32, contributions: u32) -> (App, keel::domain::Actor) {
+    if let Ok(server) = std::env::var("KEEL_BENCH_DATABASE") {
+        let name = format!("keel_bench_stats_{members}_{contributions}");
+        let (url, fresh) = database::postgres_database(&server, &name).await;
+        let store = Store::open(&StoreOptions::new(url)).await.unwrap();
+        return prepared(store, fresh, members, contributions).await;
+    }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("stats-{members}-{contributions}.db"));
@@ -42,6 +51,16 @@ async fn community(members: u32, contributions: u32) -> (App, keel::domain::Acto
             Store::open(&options).await.unwrap()
         }
     };
+    prepared(store, fresh, members, contributions).await
+}
+
+/// The bench community in `store`, generated first if the store is `fresh`.
+async fn prepared(
+    store: Store,
+    fresh: bool,
+    members: u32,
+    contributions: u32,
+) -> (App, keel::domain::Actor) {
     let app = App::new(store, Arc::new(SystemClock));
     if fresh {
         let t = Instant::now();

@@ -42,19 +42,26 @@ pub async fn url(dir: &Path) -> String {
     }
     let mut hasher = DefaultHasher::new();
     dir.hash(&mut hasher);
-    let name = format!("keel_test_{:016x}", hasher.finish());
-    let server = server();
+    postgres_database(&server(), &format!("keel_test_{:016x}", hasher.finish()))
+        .await
+        .0
+}
+
+/// The database `name` on the PostgreSQL server at `server` (a URL without a
+/// database), created if missing: its URL, and whether it was just made.
+pub async fn postgres_database(server: &str, name: &str) -> (String, bool) {
+    let server = server.trim_end_matches('/');
     let mut admin = PgConnection::connect(&format!("{server}/postgres"))
         .await
         .unwrap_or_else(|e| {
             panic!(
-                "TEST_DATABASE asks for PostgreSQL, but {} cannot be reached: {e}",
-                keel::store::redact_url(&server)
+                "PostgreSQL was asked for, but {} cannot be reached: {e}",
+                keel::store::redact_url(server)
             )
         });
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(&name)
+            .bind(name)
             .fetch_one(&mut admin)
             .await
             .unwrap();
@@ -64,5 +71,5 @@ pub async fn url(dir: &Path) -> String {
             .await
             .unwrap();
     }
-    format!("{server}/{name}")
+    (format!("{server}/{name}"), !exists)
 }
