@@ -14,7 +14,9 @@ use crate::store::built;
 /// Statements to run, in order, each with its own arguments.
 #[derive(Default)]
 pub struct Script {
-    statements: Vec<(String, PgArguments)>,
+    /// None for a statement with no rows to read: it would do nothing, so it
+    /// costs no round trip (a batch's statements are often half empty).
+    statements: Vec<Option<(String, PgArguments)>>,
 }
 
 /// What one statement of a script did.
@@ -31,13 +33,17 @@ impl Script {
     /// Adds a statement whose `$1`, `$2`… take `arguments`, in order; each is
     /// JSON text, which the statement casts to `jsonb` where it reads rows.
     pub fn push(&mut self, sql: &str, arguments: &[&str]) -> Result<Step> {
+        if !arguments.is_empty() && arguments.iter().all(|a| *a == "[]") {
+            self.statements.push(None);
+            return Ok(Step(self.statements.len() - 1));
+        }
         let mut bound = PgArguments::default();
         for argument in arguments {
             bound
                 .add(argument.to_string())
                 .map_err(|e| Error::internal("binding a script argument", e))?;
         }
-        self.statements.push((sql.to_string(), bound));
+        self.statements.push(Some((sql.to_string(), bound)));
         Ok(Step(self.statements.len() - 1))
     }
 
@@ -70,7 +76,15 @@ impl Script {
         mut landed: impl FnMut(Step),
     ) -> Result<Outcomes> {
         let mut outcomes = Vec::with_capacity(self.statements.len());
-        for (sql, arguments) in self.statements {
+        for statement in self.statements {
+            let Some((sql, arguments)) = statement else {
+                outcomes.push(Outcome {
+                    rows: Vec::new(),
+                    result: PgQueryResult::default(),
+                });
+                landed(Step(outcomes.len() - 1));
+                continue;
+            };
             let mut stream = conn.fetch_many(sqlx::query_with(built(sql), arguments));
             let mut rows = Vec::new();
             let mut result = PgQueryResult::default();
