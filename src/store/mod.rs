@@ -52,6 +52,7 @@ pub mod slack;
 mod sqlite;
 pub mod stats;
 pub mod windows;
+mod writer_queue;
 
 use std::time::Duration;
 

@@ -16,10 +16,8 @@
 //! and write what it says are shared with SQLite's writer
 //! (`store/sql/contribution_batch.rs`).
 
-use std::sync::Arc;
-
 use sqlx::{PgConnection, PgPool};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::script::Script;
 use super::sql::contribution_batch as batch;
@@ -28,59 +26,11 @@ use crate::domain::contribution::{ContributionRequest, Recorded};
 use crate::domain::{ContributionId, UserError};
 use crate::error::{Error, Result};
 use crate::store::milestones::CustomHint;
+use crate::store::writer_queue::{Job, MAX_BATCH, Message, Writer};
 
-/// The most contributions written in one transaction.
-const MAX_BATCH: usize = 512;
-
-struct Job {
-    request: ContributionRequest,
-    reply: oneshot::Sender<Result<Recorded>>,
-}
-
-enum Message {
-    Record(Job),
-    Close(oneshot::Sender<()>),
-}
-
-/// Handle to the writer task. Cheap to clone.
-#[derive(Clone)]
-pub struct Writer {
-    queue: mpsc::Sender<Message>,
-    task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
-}
-
-impl Writer {
-    pub(in crate::store) fn start(pool: PgPool, custom: CustomHint) -> Writer {
-        let (queue, inbox) = mpsc::channel(8192);
-        let task = tokio::spawn(run(pool, custom, inbox));
-        Writer {
-            queue,
-            task: Arc::new(Mutex::new(Some(task))),
-        }
-    }
-
-    /// Records a contribution; returns once it is committed.
-    pub async fn record(&self, request: ContributionRequest) -> Result<Recorded> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(Message::Record(Job { request, reply }))
-            .await
-            .map_err(|_| Error::internal("contribution writer", "the writer has stopped"))?;
-        answer.await.map_err(|_| {
-            Error::internal("contribution writer", "the writer stopped before answering")
-        })?
-    }
-
-    /// Finishes what is queued, then stops the writer.
-    pub async fn close(&self) {
-        let (ack, done) = oneshot::channel();
-        if self.queue.send(Message::Close(ack)).await.is_ok() {
-            let _ = done.await;
-        }
-        if let Some(task) = self.task.lock().await.take() {
-            let _ = task.await;
-        }
-    }
+/// Starts the writer task on its queue.
+pub(in crate::store) fn start(pool: PgPool, custom: CustomHint) -> Writer {
+    Writer::start(move |inbox| run(pool, custom, inbox))
 }
 
 async fn run(pool: PgPool, custom: CustomHint, mut inbox: mpsc::Receiver<Message>) {

@@ -55,7 +55,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/post
 pub(in crate::store) struct Backend {
     /// Reads and writes alike; a write holds its connection for its transaction.
     pub(in crate::store) read: PgPool,
-    contributions: group_commit::Writer,
+    contributions: super::writer_queue::Writer,
     custom_milestones: CustomHint,
 }
 
@@ -87,7 +87,7 @@ impl Backend {
             .await?;
         tracing::info!(postgres_version = %version, url = %redact_url(&options.url), "database open");
         let custom_milestones = CustomHint::default();
-        let contributions = group_commit::Writer::start(read.clone(), custom_milestones.clone());
+        let contributions = group_commit::start(read.clone(), custom_milestones.clone());
         Ok(Backend {
             read,
             contributions,
@@ -166,7 +166,7 @@ impl Backend {
         self.custom_milestones.added();
     }
 
-    pub(in crate::store) fn contributions(&self) -> &group_commit::Writer {
+    pub(in crate::store) fn contributions(&self) -> &super::writer_queue::Writer {
         &self.contributions
     }
 

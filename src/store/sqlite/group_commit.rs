@@ -16,11 +16,10 @@
 //! around them: the queue, SQLite's write lock, and scripts that send a batch in
 //! one trip with the COMMIT of the batch before.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::SqliteConnection;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::checkpoint::{self, WalRestart};
 use super::script::Script;
@@ -33,9 +32,7 @@ use crate::domain::{ContributionId, UserError};
 use crate::error::{Error, Result};
 use crate::store::errors;
 use crate::store::milestones::CustomHint;
-
-/// The most contributions written in one transaction.
-pub(super) const MAX_BATCH: usize = 512;
+use crate::store::writer_queue::{Job, MAX_BATCH, Message, Writer};
 
 /// What the writer is told by the rest of the store.
 pub(super) struct Hints {
@@ -45,55 +42,9 @@ pub(super) struct Hints {
     pub wal_restart: WalRestart,
 }
 
-struct Job {
-    request: ContributionRequest,
-    reply: oneshot::Sender<Result<Recorded>>,
-}
-
-enum Message {
-    Record(Job),
-    Close(oneshot::Sender<()>),
-}
-
-/// Handle to the writer task. Cheap to clone.
-#[derive(Clone)]
-pub struct Writer {
-    queue: mpsc::Sender<Message>,
-    task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
-}
-
-impl Writer {
-    pub(super) fn start(write: WriteConnection, hints: Hints) -> Writer {
-        let (queue, inbox) = mpsc::channel(8192);
-        let task = tokio::spawn(run(write, hints, inbox));
-        Writer {
-            queue,
-            task: Arc::new(Mutex::new(Some(task))),
-        }
-    }
-
-    /// Records a contribution; returns once it is committed.
-    pub async fn record(&self, request: ContributionRequest) -> Result<Recorded> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(Message::Record(Job { request, reply }))
-            .await
-            .map_err(|_| Error::internal("contribution writer", "the writer has stopped"))?;
-        answer.await.map_err(|_| {
-            Error::internal("contribution writer", "the writer stopped before answering")
-        })?
-    }
-
-    /// Finishes what is queued, then stops the writer.
-    pub async fn close(&self) {
-        let (ack, done) = oneshot::channel();
-        if self.queue.send(Message::Close(ack)).await.is_ok() {
-            let _ = done.await;
-        }
-        if let Some(task) = self.task.lock().await.take() {
-            let _ = task.await;
-        }
-    }
+/// Starts the writer task on its queue.
+pub(super) fn start(write: WriteConnection, hints: Hints) -> Writer {
+    Writer::start(move |inbox| run(write, hints, inbox))
 }
 
 /// How long the writer keeps the write connection while contributions keep

@@ -58,7 +58,7 @@ pub(in crate::store) struct Backend {
     /// Exactly one connection: SQLite allows one writer at a time anyway, and one
     /// writer connection also sidesteps the WAL-reset bug on older SQLite (Q3).
     pub(in crate::store) write: WriteConnection,
-    pub(in crate::store) contributions: group_commit::Writer,
+    pub(in crate::store) contributions: super::writer_queue::Writer,
     pub(in crate::store) custom_milestones: milestones::CustomHint,
     checkpointer: checkpoint::Checkpointer,
 }
@@ -91,7 +91,7 @@ impl Backend {
         let write = WriteConnection::open(
             connect
                 .clone()
-                .row_buffer_size(4 * group_commit::MAX_BATCH)
+                .row_buffer_size(4 * super::writer_queue::MAX_BATCH)
                 .pragma("wal_autocheckpoint", checkpoint::BACKSTOP.to_string()),
         )
         .await?;
@@ -120,7 +120,7 @@ impl Backend {
             .await?;
         let wal_restart = checkpoint::WalRestart::default();
         let custom_milestones = milestones::CustomHint::default();
-        let contributions = group_commit::Writer::start(
+        let contributions = group_commit::start(
             write.clone(),
             group_commit::Hints {
                 custom: custom_milestones.clone(),
@@ -228,7 +228,7 @@ impl Backend {
         }
     }
 
-    pub(in crate::store) fn contributions(&self) -> &group_commit::Writer {
+    pub(in crate::store) fn contributions(&self) -> &super::writer_queue::Writer {
         &self.contributions
     }
 
