@@ -400,10 +400,7 @@ async fn export_to<W: std::io::Write + Send + 'static>(
     sink: W,
 ) -> Result<(u64, W)> {
     match store.export(community, None, format, sink).await? {
-        export::Exported::Done {
-            contributions,
-            sink,
-        } => Ok((contributions, sink)),
+        export::Exported::Done { rows, sink } => Ok((rows, sink)),
         export::Exported::TooLarge => Err(Error::internal("writing the export", "too large")),
     }
 }

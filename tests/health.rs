@@ -323,3 +323,120 @@ async fn signals_follow_activity_during_the_day_and_from_day_to_day() {
     clock.set(start + Duration::days(16));
     assert_eq!(overloaded(&app).await, "May be overloaded: none");
 }
+
+/// The names a health line lists, without the counts around them.
+fn listed(text: &str, starts: &str) -> Vec<String> {
+    let names = line(text, starts).trim_start_matches(starts);
+    let names = names.split(" (").next().unwrap();
+    let names = names.split(" and ").next().unwrap();
+    if names.starts_with("none") {
+        return Vec::new();
+    }
+    names.split(", ").map(str::to_string).collect()
+}
+
+#[tokio::test]
+async fn health_pages_every_list_and_export_health_holds_every_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let today = Utc.with_ymd_and_hms(2026, 11, 26, 18, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(today - Duration::days(40)));
+    let app = open(&dir, clock.clone()).await;
+    // 27 members last active 40 days ago: inactive, and no longer newcomers.
+    for i in 0..27 {
+        let who = actor(&app, "forest", &format!("old{i:02}"), Role::Member).await;
+        app.handle_line(&who, "contribute long ago").await.unwrap();
+    }
+    clock.set(today);
+    // Today: the organiser and 59 members who have not contributed (60
+    // newcomers), and one member who does all of the month's work (overloaded).
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    for i in 0..59 {
+        actor(&app, "forest", &format!("new{i:02}"), Role::Member).await;
+    }
+    let worker = actor(&app, "forest", "worker", Role::Member).await;
+    app.handle_line(&worker, "contribute all of it").await.unwrap();
+
+    let first = app.handle_line(&olga, "health").await.unwrap();
+    assert_eq!(
+        first.title.as_deref(),
+        Some("Community health · forest · page 1 of 3")
+    );
+    let text = first.plain();
+    assert!(
+        line(&text, "Newcomers yet to contribute: ").ends_with(" and 35 more"),
+        "{text}"
+    );
+    assert!(line(&text, "Inactive for more than 30 days: ").ends_with(" and 2 more"));
+    assert_eq!(line(&text, "May be overloaded: "), "May be overloaded: worker");
+    assert!(
+        text.contains("More names: health page=2. Every name at once, as a file: export health."),
+        "{text}"
+    );
+
+    let second = app.handle_line(&olga, "health page=2").await.unwrap().plain();
+    assert!(
+        line(&second, "Newcomers yet to contribute: ").ends_with("(26–50 of 60; 10 more)"),
+        "{second}"
+    );
+    assert!(line(&second, "Inactive for more than 30 days: ").ends_with("(26–27 of 27)"));
+    assert_eq!(
+        line(&second, "May be overloaded: "),
+        "May be overloaded: none on this page (1 in all)"
+    );
+    assert!(second.contains("More names: health page=3."), "{second}");
+
+    let third = app.handle_line(&olga, "health page=3").await.unwrap().plain();
+    assert!(!third.contains("health page=4"), "the last page: {third}");
+    let past = app.handle_line(&olga, "health page=4").await.unwrap().plain();
+    assert!(past.contains("The lists end on page 3"), "{past}");
+
+    // The pages together name every newcomer and every inactive member once.
+    let mut newcomers = Vec::new();
+    let mut inactive = Vec::new();
+    for page in [&text, &second, &third] {
+        newcomers.extend(listed(page, "Newcomers yet to contribute: "));
+        inactive.extend(listed(page, "Inactive for more than 30 days: "));
+    }
+    let unique = |names: &[String]| names.iter().collect::<std::collections::BTreeSet<_>>().len();
+    assert_eq!((newcomers.len(), unique(&newcomers)), (60, 60));
+    assert_eq!((inactive.len(), unique(&inactive)), (27, 27));
+
+    // `export health`: every name of every list in one CSV file.
+    let export = app.handle_line(&olga, "export health").await.unwrap();
+    assert!(export.is_private());
+    let file = &export.attachments[0];
+    assert!(file.filename.ends_with("-health.csv"), "{}", file.filename);
+    let csv = file.contents().unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_slice());
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec!["list", "member", "last_active", "joined"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let on = |list: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|r| &r[0] == list)
+            .map(|r| r[1].to_string())
+            .collect()
+    };
+    assert_eq!(on("newcomer yet to contribute"), newcomers);
+    assert_eq!(on("inactive"), inactive);
+    assert_eq!(on("overloaded"), ["worker"]);
+    assert!(on("drifting away").is_empty());
+    assert_eq!(rows.len(), 88);
+    let old = rows.iter().find(|r| &r[1] == "old00").unwrap();
+    assert_eq!((&old[2], &old[3]), ("2026-10-17", "2026-10-17"));
+    assert!(
+        export.plain().contains("88 names on the health lists"),
+        "{}",
+        export.plain()
+    );
+
+    // CSV only; and members may neither page nor export.
+    let json = app.handle_line(&olga, "export health format=json").await.unwrap_err();
+    assert!(json.to_string().contains("CSV only"), "{json}");
+    assert!(app.handle_line(&worker, "health page=2").await.is_err());
+    assert!(app.handle_line(&worker, "export health").await.is_err());
+    let zero = app.handle_line(&olga, "health page=0").await.unwrap_err();
+    assert!(zero.to_string().contains("`0` is not a page number"), "{zero}");
+}

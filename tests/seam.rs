@@ -1282,7 +1282,7 @@ async fn export_community_csv_for_organisers_and_own_json_for_members() {
 
     let e = err(&app, &alice, "export").await;
     assert!(
-        matches!(&e, UserError::OrganiserOnly { command } if command == "export"),
+        matches!(&e, UserError::OrganiserOnly { command } if command == "export community"),
         "{e:?}"
     );
 
@@ -1395,7 +1395,16 @@ async fn setup_shows_settings_and_changes_them_for_organisers_only() {
     let olga = actor(&app, "forest", "olga", Role::Organiser).await;
     let mo = actor(&app, "forest", "mo", Role::Member).await;
 
-    let r = ok(&app, &mo, "setup").await;
+    // Settings are the organisers' on every platform, as Discord always had them.
+    for line in ["setup", "setup show"] {
+        let e = err(&app, &mo, line).await;
+        assert!(
+            matches!(&e, UserError::OrganiserOnly { command } if command == "setup show"),
+            "{e:?}"
+        );
+    }
+    assert_eq!(ok(&app, &olga, "setup show").await, ok(&app, &olga, "setup").await);
+    let r = ok(&app, &olga, "setup").await;
     assert!(r.is_private());
     assert_eq!(r.title.as_deref(), Some("Settings · forest"));
     assert_line(&r, "Time zone: UTC");
@@ -1411,7 +1420,7 @@ async fn setup_shows_settings_and_changes_them_for_organisers_only() {
     let before = snapshot(&app).await;
     let e = err(&app, &mo, "setup timezone Europe/Paris").await;
     assert!(
-        matches!(&e, UserError::OrganiserOnly { command } if command == "setup"),
+        matches!(&e, UserError::OrganiserOnly { command } if command == "setup timezone"),
         "{e:?}"
     );
     let e = err(&app, &olga, "setup timezone Mars/Olympus").await;
@@ -1434,7 +1443,7 @@ async fn setup_shows_settings_and_changes_them_for_organisers_only() {
         .await,
         "2026-11-30T08:00:00.000Z"
     );
-    let r = ok(&app, &mo, "setup").await;
+    let r = ok(&app, &olga, "setup show").await;
     assert_line(&r, "Time zone: Europe/Paris");
 
     ok(&app, &olga, "setup inactive-days 14").await;
@@ -1467,9 +1476,20 @@ async fn help_lists_the_commands_a_member_may_use() {
     assert_lacks(&r, "goal create");
     assert_lacks(&r, "(organisers)");
 
+    assert_lacks(&r, "setup");
+
     let r = ok(&app, &olga, "help").await;
     assert_has(&r, "goal create <title> target=1000");
     assert_has(&r, "(organisers)");
+    // Every setting, digest-only milestones included, and the health pages.
+    assert_has(&r, "setup milestones each|digest");
+    assert_has(&r, "setup show");
+    assert_has(&r, "health [page=2]");
+    assert_has(&r, "export health");
+    let r = ok(&app, &olga, "help setup").await;
+    assert_has(&r, "setup milestones each|digest");
+    assert_has(&r, "setup inactive-days <1-365>");
+    assert_lacks(&r, "goal create");
 
     let r = ok(&app, &mo, "help goal").await;
     assert_eq!(r.title.as_deref(), Some("Help: goal"));
@@ -1508,11 +1528,15 @@ async fn organiser_only_commands_refuse_members_and_write_nothing() {
         ("goal create T target=1", "goal create"),
         ("goal close x", "goal close"),
         ("milestone add M at=5", "milestone add"),
-        ("link community", "link"),
-        ("export", "export"),
-        ("export format=json", "export"),
-        ("setup timezone UTC", "setup"),
-        ("setup name Hijacked", "setup"),
+        ("link community", "link community"),
+        ("export", "export community"),
+        ("export format=json", "export community"),
+        ("export health", "export health"),
+        ("health page=2", "health"),
+        ("setup", "setup show"),
+        ("setup timezone UTC", "setup timezone"),
+        ("setup name Hijacked", "setup name"),
+        ("setup milestones digest", "setup milestones"),
     ] {
         let e = err(&app, &mo, line).await;
         assert_eq!(

@@ -6,31 +6,86 @@
 
 use crate::domain::metrics::{self, Guarded};
 use crate::domain::reply::Line;
-use crate::domain::text::format_number;
-use crate::domain::{Actor, Reply};
+use crate::domain::text::{PageNumber, format_number};
+use crate::domain::{Actor, MemberId, Reply};
 use crate::error::Result;
-use crate::store::health::Listed;
+use crate::store::health::{HealthExport, Listed, Page};
 
 use super::App;
 
 /// Equity is measured over the last 28 days, like MAU.
 const EQUITY_DAYS: u32 = 28;
 
-/// The most names a list shows; a large community gets the count of the rest.
-const MAX_NAMES: usize = 25;
+/// The most names a list shows on one page.
+const PAGE_NAMES: usize = 25;
 
-fn names(list: &Listed) -> String {
-    let shown = &list.names[..list.names.len().min(MAX_NAMES)];
-    let rest = (list.total as usize).saturating_sub(shown.len());
-    match (shown.len(), rest) {
-        (0, 0) => "none".to_string(),
-        (_, 0) => shown.join(", "),
-        (0, n) => format!("{n} members"),
-        (_, n) => format!("{} and {n} more", shown.join(", ")),
+/// A page of a list: its names, and how many the whole list holds and the
+/// pages before this one showed.
+fn names(list: &Listed, offset: usize) -> String {
+    let shown = &list.names[..list.names.len().min(PAGE_NAMES)];
+    let total = list.total.max(0) as usize;
+    let after = total.saturating_sub(offset + shown.len());
+    match (shown.len(), offset, after) {
+        (0, 0, 0) => "none".to_string(),
+        (0, _, _) => format!("none on this page ({total} in all)"),
+        (n, 0, 0) if n == total => shown.join(", "),
+        (_, 0, after) => format!("{} and {after} more", shown.join(", ")),
+        (n, offset, after) => format!(
+            "{} ({}–{} of {total}{})",
+            shown.join(", "),
+            offset + 1,
+            offset + n,
+            if after > 0 {
+                format!("; {after} more")
+            } else {
+                String::new()
+            }
+        ),
     }
 }
 
-pub async fn health(app: &App, actor: &Actor) -> Result<Reply> {
+/// The member the overload list adds for carrying half the work (the period's
+/// Contributor Absence Factor is 1), unless their days already list them or
+/// they are away.
+async fn carrying_half(app: &App, actor: &Actor, absence: Option<usize>) -> Result<Option<(MemberId, String)>> {
+    let store = app.store();
+    if absence != Some(1) {
+        return Ok(None);
+    }
+    let Some((member, name, false)) = store.top_of_window(actor.community, EQUITY_DAYS).await? else {
+        return Ok(None);
+    };
+    if store
+        .member_flagged(actor.community, "overload", member)
+        .await?
+    {
+        return Ok(None);
+    }
+    Ok(Some((member, name)))
+}
+
+/// The community's health lists, whole, for `export health`: the same lists,
+/// on the same day, as `health` shows a page of.
+pub async fn everyone_listed(app: &App, actor: &Actor) -> Result<HealthExport> {
+    let store = app.store();
+    let today = app.today();
+    let community = store.community(actor.community).await?;
+    store
+        .catch_up_health(actor.community, EQUITY_DAYS, today)
+        .await?;
+    let counts = store.window_histogram(actor.community, EQUITY_DAYS).await?;
+    let absence = metrics::contributor_absence_factor_of_histogram(&counts);
+    Ok(HealthExport {
+        community: actor.community,
+        today,
+        interval: community.inactive_days.max(1) as u64,
+        carrying_half: carrying_half(app, actor, absence)
+            .await?
+            .map(|(member, _)| member),
+    })
+}
+
+pub async fn health(app: &App, actor: &Actor, page: PageNumber) -> Result<Reply> {
     let store = app.store();
     let today = app.today();
     let community = store.community(actor.community).await?;
@@ -39,7 +94,11 @@ pub async fn health(app: &App, actor: &Actor) -> Result<Reply> {
     store
         .catch_up_health(actor.community, EQUITY_DAYS, today)
         .await?;
-    let limit = MAX_NAMES as i64;
+    let offset = (page.get() as usize - 1) * PAGE_NAMES;
+    let this_page = Page {
+        limit: PAGE_NAMES as i64,
+        offset: offset as i64,
+    };
 
     // The period's Contributor Absence Factor: if one member carries half the
     // work, they are overloaded whatever their days look like.
@@ -48,48 +107,78 @@ pub async fn health(app: &App, actor: &Actor) -> Result<Reply> {
     let counts = store.window_histogram(actor.community, EQUITY_DAYS).await?;
     let absence = metrics::contributor_absence_factor_of_histogram(&counts);
     let dropping = store
-        .members_flagged(actor.community, "drop", limit)
+        .members_flagged(actor.community, "drop", this_page)
         .await?;
-    let mut overloaded = store
-        .members_flagged(actor.community, "overload", limit + 1)
-        .await?;
-    if absence == Some(1)
-        && let Some((_, name, false)) = store.top_of_window(actor.community, EQUITY_DAYS).await?
-        && !overloaded.names.contains(&name)
-    {
-        // Unless they are already listed by their days (the list is cut, so a
-        // name beyond it may count twice: rare, and only in a long list).
-        overloaded.names.insert(0, name);
-        overloaded.total += 1;
-    }
-    overloaded.names.truncate(MAX_NAMES);
+    // The member carrying half the work heads the overload list.
+    let overloaded = match carrying_half(app, actor, absence).await? {
+        None => {
+            store
+                .members_flagged(actor.community, "overload", this_page)
+                .await?
+        }
+        Some((_, name)) => {
+            let flagged_page = if offset == 0 {
+                Page {
+                    limit: this_page.limit - 1,
+                    offset: 0,
+                }
+            } else {
+                Page {
+                    limit: this_page.limit,
+                    offset: this_page.offset - 1,
+                }
+            };
+            let mut listed = store
+                .members_flagged(actor.community, "overload", flagged_page)
+                .await?;
+            if offset == 0 {
+                listed.names.insert(0, name);
+            }
+            listed.total += 1;
+            listed
+        }
+    };
     let inactive = store
-        .inactive_members(actor.community, today, interval, limit)
+        .inactive_members(actor.community, today, interval, this_page)
         .await?;
     let newcomers = store
-        .newcomers_yet_to_contribute(actor.community, today, interval, limit)
+        .newcomers_yet_to_contribute(actor.community, today, interval, this_page)
         .await?;
+    let longest = [&dropping, &overloaded, &inactive, &newcomers]
+        .iter()
+        .map(|l| l.total.max(0) as usize)
+        .max()
+        .unwrap_or(0);
+    let pages = longest.div_ceil(PAGE_NAMES).max(1);
 
-    let mut reply = Reply::private(format!("Community health · {}", community.name))
+    let title = if pages > 1 {
+        format!(
+            "Community health · {} · page {page} of {pages}",
+            community.name
+        )
+    } else {
+        format!("Community health · {}", community.name)
+    };
+    let mut reply = Reply::private(title)
         .line(
             Line::new()
                 .strong("May be drifting away: ")
-                .text(names(&dropping)),
+                .text(names(&dropping, offset)),
         )
         .line(
             Line::new()
                 .strong("May be overloaded: ")
-                .text(names(&overloaded)),
+                .text(names(&overloaded, offset)),
         )
         .line(
             Line::new()
                 .strong(format!("Inactive for more than {interval} days: "))
-                .text(names(&inactive)),
+                .text(names(&inactive, offset)),
         )
         .line(
             Line::new()
                 .strong("Newcomers yet to contribute: ")
-                .text(names(&newcomers)),
+                .text(names(&newcomers, offset)),
         );
     let equity = |value: Option<String>| match metrics::guarded(metrics::members(&counts), value) {
         Guarded::Shown(Some(v)) => v,
@@ -113,6 +202,27 @@ pub async fn health(app: &App, actor: &Actor) -> Result<Reply> {
                 k => format!("{k} members do half the work"),
             })),
         );
+    if page.get() as usize <= pages && pages > 1 {
+        let mut more = Line::new();
+        if (page.get() as usize) < pages {
+            more = more
+                .text("More names: ")
+                .code(format!("health page={}", page.get() + 1))
+                .text(". ");
+        }
+        reply = reply.line(
+            more.text("Every name at once, as a file: ")
+                .code("export health")
+                .text("."),
+        );
+    } else if page.get() as usize > pages {
+        reply = reply.line(
+            Line::new()
+                .text(format!("The lists end on page {pages}: "))
+                .code(format!("health page={pages}"))
+                .text("."),
+        );
+    }
     Ok(reply.line(
         "Names here are for organisers only; members who set `away on` are left out of the lists.",
     ))
@@ -123,16 +233,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn long_lists_are_cut_with_a_count() {
-        assert_eq!(names(&Listed::default()), "none");
-        let many = Listed {
-            names: (0..25).map(|i| format!("m{i}")).collect(),
-            total: 30,
+    fn long_lists_are_cut_into_pages_with_counts() {
+        assert_eq!(names(&Listed::default(), 0), "none");
+        let page = |from: usize, to: usize, total: i64| Listed {
+            names: (from..to).map(|i| format!("m{i}")).collect(),
+            total,
         };
-        let shown = names(&many);
+        let first = names(&page(0, 25, 30), 0);
         assert!(
-            shown.starts_with("m0, m1,") && shown.ends_with("m24 and 5 more"),
-            "{shown}"
+            first.starts_with("m0, m1,") && first.ends_with("m24 and 5 more"),
+            "{first}"
         );
+        assert_eq!(names(&page(0, 3, 3), 0), "m0, m1, m2");
+        assert_eq!(names(&page(25, 30, 30), 25).split(" (").nth(1), Some("26–30 of 30)"));
+        assert!(names(&page(25, 50, 60), 25).ends_with("(26–50 of 60; 10 more)"));
+        assert_eq!(names(&page(0, 0, 30), 50), "none on this page (30 in all)");
     }
 }

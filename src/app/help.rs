@@ -1,12 +1,12 @@
-//! `help [command]`.
+//! `help [command]`: the command table, as a reply.
 
-use crate::domain::help::{USAGES, Usage, matching};
+use crate::domain::command_table::{Entry, TABLE, matching};
 use crate::domain::reply::Line;
 use crate::domain::{Actor, Reply};
 
-fn entry(u: &Usage) -> Line {
-    let mut line = Line::new().code(u.form).text(" · ").text(u.summary);
-    if u.organiser_only {
+fn entry(e: &Entry) -> Line {
+    let mut line = Line::new().code(e.form).text(" · ").text(e.summary);
+    if e.organisers_only() {
         line = line.text(" (organisers)");
     }
     line
@@ -18,8 +18,8 @@ pub fn help(actor: &Actor, topic: Option<&str>) -> Reply {
         if !found.is_empty() {
             return found
                 .into_iter()
-                .fold(Reply::private(format!("Help: {topic}")), |r, u| {
-                    r.line(entry(u))
+                .fold(Reply::private(format!("Help: {topic}")), |r, e| {
+                    r.line(entry(e))
                 });
         }
     }
@@ -29,11 +29,16 @@ pub fn help(actor: &Actor, topic: Option<&str>) -> Reply {
             "No command matches “{topic}”. Here is every command:"
         ));
     }
-    for u in USAGES
+    let mut group = None;
+    for e in TABLE
         .iter()
-        .filter(|u| actor.is_organiser() || !u.organiser_only)
+        .filter(|e| actor.is_organiser() || !e.organisers_only())
     {
-        reply = reply.line(entry(u));
+        if group != Some(e.group) {
+            group = Some(e.group);
+            reply = reply.line(Line::new().strong(e.group.title()));
+        }
+        reply = reply.line(entry(e));
     }
     reply.line("Options go anywhere as key=value; put text with spaces in double quotes: reason=\"first draft\".")
 }

@@ -204,22 +204,26 @@ pub async fn export(
     scope: ExportScope,
     format: ExportFormat,
 ) -> Result<Reply> {
-    let member = match scope {
-        ExportScope::Me => Some(actor.member),
-        ExportScope::Community => None,
-    };
-    let name = exporting::name(actor.community, member, format);
     let spool =
         SpoolWriter::new(actor.upload_limit).map_err(|e| Error::internal("creating a spool", e))?;
-    let (contributions, spool) = match app
-        .store()
-        .export(actor.community, member, format, spool)
-        .await?
-    {
-        Exported::Done {
-            contributions,
-            sink,
-        } => (contributions, sink),
+    let (name, exported) = match scope {
+        ExportScope::Me | ExportScope::Community => {
+            let member = (scope == ExportScope::Me).then_some(actor.member);
+            let name = exporting::name(actor.community, member, format);
+            let exported = app
+                .store()
+                .export(actor.community, member, format, spool)
+                .await?;
+            (name, exported)
+        }
+        ExportScope::Health => {
+            let lists = super::health::everyone_listed(app, actor).await?;
+            let name = exporting::health_name(actor.community);
+            (name, app.store().export_health(lists, spool).await?)
+        }
+    };
+    let (rows, spool) = match exported {
+        Exported::Done { rows, sink } => (rows, sink),
         Exported::TooLarge => return Err(too_large(actor, scope).into()),
     };
     // The last compressed bytes reach the file here, and may pass the limit too.
@@ -233,15 +237,16 @@ pub async fn export(
         }
         Err(e) => return Err(Error::internal("finishing a spool", e)),
     };
-    let title = match scope {
-        ExportScope::Me => "Your data",
-        ExportScope::Community => "Community export",
+    let (title, held) = match scope {
+        ExportScope::Me => ("Your data", format!("{rows} contributions")),
+        ExportScope::Community => ("Community export", format!("{rows} contributions")),
+        ExportScope::Health => (
+            "Health lists",
+            format!("{rows} names on the health lists (a member may be on more than one)"),
+        ),
     };
     Ok(Reply::private(title)
-        .line(format!(
-            "{contributions} contributions, as {}.",
-            name.filename
-        ))
+        .line(format!("{held}, as {}.", name.filename))
         .attach(Attachment::gzipped(name.filename, name.media_type, spool)))
 }
 
@@ -263,6 +268,10 @@ fn too_large(actor: &Actor, scope: ExportScope) -> UserError {
         ExportScope::Me => UserError::invalid(
             problem,
             "Try `export me format=csv` (your contributions only, smaller), or ask your organisers: whoever runs Keel can export the community's data with `keel export`.",
+        ),
+        ExportScope::Health => UserError::invalid(
+            problem,
+            "Read the lists a page at a time instead: `health page=2`, `health page=3`…",
         ),
     }
 }

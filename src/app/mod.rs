@@ -336,7 +336,7 @@ impl App {
             }
             Command::ForgetMe { confirmed } => membership::forget_me(self, actor, confirmed).await,
             Command::Setup(setup) => setup::setup(self, actor, setup).await,
-            Command::Health => health::health(self, actor).await,
+            Command::Health { page } => health::health(self, actor, page).await,
             Command::Leaderboard { board } => leaderboard::leaderboard(self, actor, board).await,
         }
     }

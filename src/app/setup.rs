@@ -73,12 +73,12 @@ pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
             }
         }
         Setup::InactiveDays(days) => {
-            store.set_inactive_days(actor.community, days).await?;
+            store.set_inactive_days(actor.community, days.get()).await?;
             format!("Members count as inactive after {days} days without activity.")
         }
         Setup::AlignmentThreshold(percent) => {
             store
-                .set_alignment_threshold(actor.community, percent)
+                .set_alignment_threshold(actor.community, percent.get())
                 .await?;
             format!(
                 "Stats warn of mission drift when fewer than {percent}% of contributions are linked to a goal or value."

@@ -5,7 +5,9 @@
 //! Organiser-only commands also carry `default_member_permissions`; the check that
 //! counts runs in the core on every call (D5).
 
-use serenity::all::{AutocompleteChoice, ChannelId, CreateAutocompleteResponse, RoleId, User};
+use serenity::all::{
+    AutocompleteChoice, ChannelId, CreateAutocompleteResponse, Permissions, RoleId, User,
+};
 
 use super::interaction::{CommandResult, run};
 use super::{BoxError, Ctx, Discord};
@@ -13,16 +15,55 @@ use crate::domain::command::{
     Board, Command, ExportFormat, ExportScope, LinkKind, NewContribution, NewGoal, NewMilestone,
     Setup, Window,
 };
+use crate::domain::command_table;
 use crate::domain::parse::{stats_window, timezone};
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::text::{
-    Amount, Description, Name, PlatformRef, Reason, Slug, Statement, Title, Unit, ValueName,
-    parse_day,
+    Amount, Description, InactiveDays, Name, PageNumber, Percent, PlatformRef, Reason, Slug,
+    Statement, Title, Unit, ValueName, parse_day,
 };
 use crate::domain::{MemberRef, UserError};
 
-/// Every command Keel registers.
-pub fn all() -> Vec<poise::Command<std::sync::Arc<Discord>, BoxError>> {
+type DiscordCommand = poise::Command<std::sync::Arc<Discord>, BoxError>;
+
+/// Every command Keel registers. A command is hidden from members by default
+/// (Manage Server) when every table entry it offers is for organisers; Discord
+/// sets that per top-level command, so one that also offers members' commands
+/// (`/goal`, `/export`) stays visible and the core refuses members what is not
+/// theirs.
+pub fn all() -> Vec<DiscordCommand> {
+    let mut commands = offered();
+    for command in &mut commands {
+        let mut entries = Vec::new();
+        for leaf in leaves(command, "") {
+            entries.extend(command_table::on_discord(&leaf));
+        }
+        if !entries.is_empty() && entries.iter().all(|e| e.organisers_only()) {
+            command.default_member_permissions = Permissions::MANAGE_GUILD;
+        }
+    }
+    commands
+}
+
+/// The qualified names of the commands members can run under `command`: itself,
+/// or its subcommands', all the way down.
+fn leaves(command: &DiscordCommand, parent: &str) -> Vec<String> {
+    let name = if parent.is_empty() {
+        command.name.to_string()
+    } else {
+        format!("{parent} {}", command.name)
+    };
+    if command.subcommands.is_empty() {
+        return vec![name];
+    }
+    command
+        .subcommands
+        .iter()
+        .flat_map(|sub| leaves(sub, &name))
+        .collect()
+}
+
+fn offered() -> Vec<DiscordCommand> {
     vec![
         help(),
         mission(),
@@ -533,9 +574,16 @@ pub async fn leaderboard(
 }
 
 /// Who needs attention: drifting away, overloaded, inactive, not started (organisers).
-#[poise::command(slash_command, default_member_permissions = "MANAGE_GUILD")]
-pub async fn health(ctx: Ctx<'_>) -> CommandResult {
-    run(ctx, Ok(Command::Health)).await
+#[poise::command(slash_command)]
+pub async fn health(
+    ctx: Ctx<'_>,
+    #[description = "Which page of names: 25 a list on each (the first if empty)"]
+    #[min = 1]
+    #[max = 1000000]
+    page: Option<i64>,
+) -> CommandResult {
+    let page = page.map_or(Ok(PageNumber::FIRST), PageNumber::new);
+    run(ctx, page.map(|page| Command::Health { page })).await
 }
 
 // ---------------------------------------------------------------- your data
@@ -605,9 +653,11 @@ pub enum ScopeChoice {
     Me,
     #[name = "the whole community (organisers)"]
     Community,
+    #[name = "every name on the health lists (organisers, CSV)"]
+    Health,
 }
 
-/// Download data as a file: yours, or the community's (organisers).
+/// Download data as a file: yours, the community's or the health lists (organisers).
 #[poise::command(slash_command)]
 pub async fn export(
     ctx: Ctx<'_>,
@@ -617,12 +667,13 @@ pub async fn export(
     let scope = match what.unwrap_or(ScopeChoice::Me) {
         ScopeChoice::Me => ExportScope::Me,
         ScopeChoice::Community => ExportScope::Community,
+        ScopeChoice::Health => ExportScope::Health,
     };
     let format = match format.unwrap_or(FormatChoice::Csv) {
         FormatChoice::Csv => ExportFormat::Csv,
         FormatChoice::Json => ExportFormat::Json,
     };
-    run(ctx, Ok(Command::Export { scope, format })).await
+    run(ctx, Command::export(scope, format)).await
 }
 
 /// Erase everything Keel holds about you (asks first).
@@ -645,7 +696,6 @@ pub async fn forget_me(
 /// Community settings (organisers).
 #[poise::command(
     slash_command,
-    default_member_permissions = "MANAGE_GUILD",
     subcommands(
         "setup_show",
         "setup_announcements",
@@ -653,6 +703,7 @@ pub async fn forget_me(
         "setup_timezone",
         "setup_digest",
         "setup_reminder",
+        "setup_milestones",
         "setup_inactive_days",
         "setup_alignment",
         "setup_name"
@@ -738,6 +789,31 @@ pub async fn setup_reminder(
     .await
 }
 
+#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
+pub enum MilestonePosts {
+    #[name = "each: one post per milestone"]
+    Each,
+    #[name = "digest: listed in the digest only"]
+    Digest,
+}
+
+/// Announce each milestone as it is reached, or list them in the digest only.
+#[poise::command(slash_command, rename = "milestones")]
+pub async fn setup_milestones(
+    ctx: Ctx<'_>,
+    #[description = "How milestones are posted"] posts: MilestonePosts,
+) -> CommandResult {
+    let digest_only = matches!(posts, MilestonePosts::Digest);
+    run(
+        ctx,
+        Ok(Command::Setup(Setup::MilestonesInDigestOnly(digest_only))),
+    )
+    .await
+}
+
+// Discord's bounds below are hints its client applies; the core's types check
+// the number that arrives, as they check typed text (a test keeps the two equal).
+
 /// After how many quiet days a member counts as inactive.
 #[poise::command(slash_command, rename = "inactive-days")]
 pub async fn setup_inactive_days(
@@ -745,13 +821,10 @@ pub async fn setup_inactive_days(
     #[description = "Days, 1 to 365"]
     #[min = 1]
     #[max = 365]
-    days: u32,
+    days: i64,
 ) -> CommandResult {
-    run(
-        ctx,
-        Ok(Command::Setup(Setup::InactiveDays(days.clamp(1, 365)))),
-    )
-    .await
+    let days = InactiveDays::new(days).map(|d| Command::Setup(Setup::InactiveDays(d)));
+    run(ctx, days).await
 }
 
 /// Below what share of aligned contributions stats warn of mission drift.
@@ -761,13 +834,10 @@ pub async fn setup_alignment(
     #[description = "Percent, 0 to 100"]
     #[min = 0]
     #[max = 100]
-    percent: u32,
+    percent: i64,
 ) -> CommandResult {
-    run(
-        ctx,
-        Ok(Command::Setup(Setup::AlignmentThreshold(percent.min(100)))),
-    )
-    .await
+    let percent = Percent::new(percent).map(|p| Command::Setup(Setup::AlignmentThreshold(p)));
+    run(ctx, percent).await
 }
 
 /// The community's name.
@@ -783,4 +853,117 @@ pub async fn setup_name(
         Name::parse(&name).map(|n| Command::Setup(Setup::CommunityName(n))),
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::domain::command_table::TABLE;
+
+    /// What Keel registers with Discord, as Discord receives it.
+    fn registered() -> Vec<Value> {
+        poise::builtins::create_application_commands(&all())
+            .iter()
+            .map(|c| serde_json::to_value(c).unwrap())
+            .collect()
+    }
+
+    /// Each runnable command's qualified name and its options.
+    fn leaves(command: &Value, parent: &str, out: &mut Vec<(String, Value)>) {
+        let name = format!("{parent} {}", command["name"].as_str().unwrap())
+            .trim()
+            .to_string();
+        let options = command["options"].as_array().cloned().unwrap_or_default();
+        // Option types 1 and 2 are a subcommand and a group of them.
+        let subs: Vec<&Value> = options
+            .iter()
+            .filter(|o| matches!(o["type"].as_u64(), Some(1 | 2)))
+            .collect();
+        if subs.is_empty() {
+            out.push((name, Value::Array(options)));
+        } else {
+            for sub in subs {
+                leaves(sub, &name, out);
+            }
+        }
+    }
+
+    fn option<'a>(leaf: &'a [(String, Value)], command: &str, name: &str) -> &'a Value {
+        let (_, options) = leaf.iter().find(|(n, _)| n == command).unwrap();
+        options
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == name)
+            .unwrap_or_else(|| panic!("/{command} has no option {name}"))
+    }
+
+    #[test]
+    fn every_table_entry_is_a_discord_command_with_the_same_organiser_rule() {
+        let registered = registered();
+        let mut leaf = Vec::new();
+        for command in &registered {
+            leaves(command, "", &mut leaf);
+        }
+        let names: Vec<&str> = leaf.iter().map(|(n, _)| n.as_str()).collect();
+        for entry in TABLE {
+            assert!(
+                names.contains(&entry.discord),
+                "`{}` names /{}, which Keel does not register ({names:?})",
+                entry.name,
+                entry.discord
+            );
+        }
+        for name in &names {
+            assert!(
+                TABLE.iter().any(|e| e.discord == *name),
+                "/{name} offers no command of the table"
+            );
+        }
+        // Discord hides a top-level command from members (Manage Server, bit 5)
+        // exactly when every entry under it is for organisers.
+        for command in &registered {
+            let top = command["name"].as_str().unwrap();
+            let under: Vec<_> = TABLE
+                .iter()
+                .filter(|e| e.discord == top || e.discord.starts_with(&format!("{top} ")))
+                .collect();
+            let hidden = command["default_member_permissions"] == "32";
+            assert_eq!(
+                hidden,
+                under.iter().all(|e| e.organisers_only()),
+                "/{top}: {:?}",
+                under.iter().map(|e| (e.name, e.access)).collect::<Vec<_>>()
+            );
+        }
+        assert_eq!(
+            registered.iter().find(|c| c["name"] == "setup").unwrap()["default_member_permissions"],
+            "32"
+        );
+        assert!(names.contains(&"setup milestones"));
+    }
+
+    #[test]
+    fn discords_number_bounds_are_the_cores() {
+        let mut leaf = Vec::new();
+        for command in &registered() {
+            leaves(command, "", &mut leaf);
+        }
+        for (command, name, min, max) in [
+            (
+                "setup inactive-days",
+                "days",
+                InactiveDays::MIN,
+                InactiveDays::MAX,
+            ),
+            ("setup alignment", "percent", Percent::MIN, Percent::MAX),
+            ("health", "page", PageNumber::MIN, PageNumber::MAX),
+        ] {
+            let option = option(&leaf, command, name);
+            assert_eq!(option["min_value"].as_f64(), Some(f64::from(min)), "/{command}");
+            assert_eq!(option["max_value"].as_f64(), Some(f64::from(max)), "/{command}");
+        }
+    }
 }

@@ -209,11 +209,11 @@ async fn on_error(error: poise::FrameworkError<'_, Arc<Discord>, BoxError>) {
             let _ = interaction::send_error(ctx, &shown.to_string()).await;
         }
         FrameworkError::ArgumentParse { error, ctx, .. } => {
-            let _ = interaction::send_error(
-                ctx,
-                &format!("{error}. See `/help {}`.", ctx.command().qualified_name),
-            )
-            .await;
+            // Help knows commands by their names in the table, not by Discord's.
+            let topic = crate::domain::command_table::on_discord(&ctx.command().qualified_name)
+                .next()
+                .map_or_else(|| ctx.command().name.to_string(), |e| e.name.to_string());
+            let _ = interaction::send_error(ctx, &format!("{error}. See `/help {topic}`.")).await;
         }
         FrameworkError::GuildOnly { ctx, .. } => {
             let _ = interaction::send_error(ctx, interaction::SERVER_ONLY).await;

@@ -5,8 +5,11 @@
 use chrono::NaiveDate;
 
 use super::actor::MemberRef;
+use super::command_table::{Entry, entry};
+use super::error::UserError;
 use super::text::{
-    Amount, Description, Name, PlatformRef, Reason, Slug, Statement, Title, Unit, ValueName,
+    Amount, Description, InactiveDays, Name, PageNumber, Percent, PlatformRef, Reason, Slug,
+    Statement, Title, Unit, ValueName,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +76,10 @@ pub enum Command {
         confirmed: bool,
     },
     Setup(Setup),
-    Health,
+    /// The health lists, a page of names each.
+    Health {
+        page: PageNumber,
+    },
     Leaderboard {
         board: Board,
     },
@@ -167,6 +173,8 @@ pub enum ExportScope {
     Community,
     /// The asking member's own data.
     Me,
+    /// Every name on the health lists (organisers; CSV).
+    Health,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,45 +192,83 @@ pub enum Setup {
     /// `None` turns the schedule off.
     Digest(Option<super::schedule::ScheduleSpec>),
     Reminder(Option<super::schedule::ScheduleSpec>),
-    InactiveDays(u32),
+    InactiveDays(InactiveDays),
     /// Percent of contributions linked to a goal or value below which stats warn.
-    AlignmentThreshold(u32),
+    AlignmentThreshold(Percent),
     CommunityName(Name),
     /// true: milestones are listed in the digest only, not announced one by one.
     MilestonesInDigestOnly(bool),
 }
 
 impl Command {
+    /// The command's entry in the command table: its name, usage and who may
+    /// run it. A name the table lacks does not compile.
+    pub fn entry(&self) -> &'static Entry {
+        match self {
+            Command::Help { .. } => entry!("help"),
+            Command::MissionShow => entry!("mission show"),
+            Command::MissionSet { .. } => entry!("mission set"),
+            Command::MissionHistory => entry!("mission history"),
+            Command::MissionValueAdd { .. } => entry!("mission value add"),
+            Command::MissionValueRemove { .. } => entry!("mission value remove"),
+            Command::Contribute(_) => entry!("contribute"),
+            Command::Contributions { .. } => entry!("contributions"),
+            Command::GoalCreate(_) => entry!("goal create"),
+            Command::GoalList => entry!("goal list"),
+            Command::GoalShow { .. } => entry!("goal show"),
+            Command::GoalChart { .. } => entry!("goal chart"),
+            Command::GoalClose { .. } => entry!("goal close"),
+            Command::MilestoneAdd(_) => entry!("milestone add"),
+            Command::MilestoneList => entry!("milestone list"),
+            Command::Kudos { .. } => entry!("kudos"),
+            Command::Stats { .. } => entry!("stats"),
+            Command::StatsMe => entry!("stats me"),
+            Command::StatsChart { .. } => entry!("stats chart"),
+            Command::Away { .. } => entry!("away"),
+            Command::LinkStart {
+                kind: LinkKind::Identity,
+            } => entry!("link"),
+            Command::LinkStart {
+                kind: LinkKind::Workspace,
+            } => entry!("link community"),
+            Command::LinkRedeem { .. } => entry!("link code"),
+            Command::Export { scope, .. } => match scope {
+                ExportScope::Me => entry!("export me"),
+                ExportScope::Community => entry!("export community"),
+                ExportScope::Health => entry!("export health"),
+            },
+            Command::ForgetMe { .. } => entry!("forget-me"),
+            Command::Setup(setup) => match setup {
+                Setup::Show => entry!("setup show"),
+                Setup::AnnouncementChannel(_) => entry!("setup announcements"),
+                Setup::OrganiserRole(_) => entry!("setup organiser-role"),
+                Setup::Timezone(_) => entry!("setup timezone"),
+                Setup::Digest(_) => entry!("setup digest"),
+                Setup::Reminder(_) => entry!("setup reminder"),
+                Setup::InactiveDays(_) => entry!("setup inactive-days"),
+                Setup::AlignmentThreshold(_) => entry!("setup alignment"),
+                Setup::CommunityName(_) => entry!("setup name"),
+                Setup::MilestonesInDigestOnly(_) => entry!("setup milestones"),
+            },
+            Command::Health { .. } => entry!("health"),
+            Command::Leaderboard { .. } => entry!("leaderboard"),
+        }
+    }
+
     /// The command's name for logs and messages: "goal create".
     pub fn name(&self) -> &'static str {
-        match self {
-            Command::Help { .. } => "help",
-            Command::MissionShow => "mission show",
-            Command::MissionSet { .. } => "mission set",
-            Command::MissionHistory => "mission history",
-            Command::MissionValueAdd { .. } => "mission value add",
-            Command::MissionValueRemove { .. } => "mission value remove",
-            Command::Contribute(_) => "contribute",
-            Command::Contributions { .. } => "contributions",
-            Command::GoalCreate(_) => "goal create",
-            Command::GoalList => "goal list",
-            Command::GoalShow { .. } => "goal show",
-            Command::GoalClose { .. } => "goal close",
-            Command::MilestoneAdd(_) => "milestone add",
-            Command::MilestoneList => "milestone list",
-            Command::Kudos { .. } => "kudos",
-            Command::Stats { .. } => "stats",
-            Command::StatsMe => "stats me",
-            Command::StatsChart { .. } => "stats chart",
-            Command::GoalChart { .. } => "goal chart",
-            Command::Away { .. } => "away",
-            Command::LinkStart { .. } | Command::LinkRedeem { .. } => "link",
-            Command::Export { .. } => "export",
-            Command::ForgetMe { .. } => "forget-me",
-            Command::Setup(_) => "setup",
-            Command::Health => "health",
-            Command::Leaderboard { .. } => "leaderboard",
+        self.entry().name
+    }
+
+    /// An export, refused where the scope has no such format.
+    pub fn export(scope: ExportScope, format: ExportFormat) -> Result<Command, UserError> {
+        if scope == ExportScope::Health && format != ExportFormat::Csv {
+            return Err(UserError::invalid(
+                "The health lists export as CSV only.",
+                "Leave the format out: `export health`.",
+            ));
         }
+        Ok(Command::Export { scope, format })
     }
 
     /// Commands whose reply may take long enough (files, charts) that adapters
@@ -248,36 +294,12 @@ impl Command {
     /// the command. Asking the platform costs a call (Slack's users.info), so
     /// adapters ask only when this says so.
     pub fn role_check(&self) -> RoleCheck {
-        match self {
-            _ if self.requires_organiser() => RoleCheck::Required,
-            // A code joins a workspace only when an organiser redeems it, and which
-            // kind of code it is is known only once it is looked up.
-            Command::LinkRedeem { .. } => RoleCheck::Required,
-            // Help lists organiser commands to organisers.
-            Command::Help { .. } => RoleCheck::Preferred,
-            _ => RoleCheck::Unneeded,
-        }
+        self.entry().access.role_check()
     }
 
     /// Organiser-only commands. Adapters may hide these from members too
     /// (Discord's default permissions), but this is the check that counts.
     pub fn requires_organiser(&self) -> bool {
-        matches!(
-            self,
-            Command::MissionSet { .. }
-                | Command::MissionValueAdd { .. }
-                | Command::MissionValueRemove { .. }
-                | Command::GoalCreate(_)
-                | Command::GoalClose { .. }
-                | Command::MilestoneAdd(_)
-                | Command::Health
-                | Command::LinkStart {
-                    kind: LinkKind::Workspace
-                }
-                | Command::Export {
-                    scope: ExportScope::Community,
-                    ..
-                }
-        ) || matches!(self, Command::Setup(s) if *s != Setup::Show)
+        self.entry().organisers_only()
     }
 }

@@ -12,12 +12,12 @@ use super::command::{
     Board, Command, ExportFormat, ExportScope, LinkKind, NewContribution, NewGoal, NewMilestone,
     Setup, Window,
 };
+use super::command_table::{self, Entry};
 use super::error::UserError;
-use super::help;
 use super::schedule::{SCHEDULE_USAGE, ScheduleSpec};
 use super::text::{
-    Amount, Description, Name, PlatformRef, Reason, Slug, Statement, Title, Unit, ValueName,
-    parse_day,
+    Amount, Description, InactiveDays, Name, PageNumber, Percent, PlatformRef, Reason, Slug,
+    Statement, Title, Unit, ValueName, parse_day,
 };
 
 /// The longest line accepted, in characters; longer texts are refused whole rather
@@ -104,16 +104,16 @@ fn tokenize(line: &str) -> Result<Vec<Token>, String> {
     Ok(tokens)
 }
 
-/// The words and options after the verb.
-struct Args {
-    usage: &'static help::Usage,
+/// The words and options after a command's verb, for its parser.
+pub struct Args {
+    entry: &'static Entry,
     words: Vec<String>,
     options: Vec<(String, String)>,
 }
 
 impl Args {
     fn error(&self, problem: impl Into<String>) -> UserError {
-        UserError::syntax(problem, self.usage.form)
+        UserError::syntax(problem, self.entry.form)
     }
 
     /// The options, checked against those the command takes.
@@ -122,9 +122,9 @@ impl Args {
         for (key, value) in std::mem::take(&mut self.options) {
             if !allowed.contains(&key.as_str()) {
                 let known = if allowed.is_empty() {
-                    format!("`{}` takes no options.", self.usage.verb)
+                    format!("`{}` takes no options.", self.entry.name)
                 } else {
-                    format!("Options for `{}`: {}.", self.usage.verb, allowed.join(", "))
+                    format!("Options for `{}`: {}.", self.entry.name, allowed.join(", "))
                 };
                 return Err(self.error(format!(
                     "Unknown option `{key}`. {known} If `{key}=…` is part of your text, put the text in double quotes."
@@ -162,6 +162,22 @@ impl Args {
             Some(w) => Err(self.error(format!("Unexpected `{w}`."))),
         }
     }
+
+    /// A command that takes neither words nor options.
+    fn nothing_more(&mut self, command: Command) -> Result<Command, UserError> {
+        self.no_options()?;
+        self.no_text()?;
+        Ok(command)
+    }
+
+    /// The text after `setup <setting>`, which must be there.
+    fn setting(&self, thing: &str) -> Result<String, UserError> {
+        let text = self.text();
+        if text.trim().is_empty() {
+            return Err(self.error(format!("Missing {thing} after `{}`.", self.entry.name)));
+        }
+        Ok(text)
+    }
 }
 
 /// Parses one command line. `today` resolves `date=today` and `yesterday`.
@@ -189,420 +205,398 @@ pub fn parse(line: &str, today: NaiveDate) -> Result<Command, UserError> {
     {
         words.remove(0);
     }
-    let Some(first) = words.first() else {
-        return Err(UserError::syntax(
-            "There is no command on that line.",
-            "help (lists every command)",
-        ));
-    };
-    let first = first.trim_start_matches('/').to_lowercase();
-    let second = words.get(1).map(|w| w.to_lowercase());
-    let third = words.get(2).map(|w| w.to_lowercase());
-
-    // Pick the verb: how many words it takes, and its usage entry.
-    let (verb, consumed): (&str, usize) = match (
-        first.as_str(),
-        second.as_deref(),
-        third.as_deref(),
-    ) {
-        ("mission", Some("value"), Some("add")) => ("mission value add", 3),
-        ("mission", Some("value"), Some("remove" | "rm" | "delete")) => ("mission value remove", 3),
-        ("mission", Some("value"), _) => {
-            return Err(UserError::syntax(
-                "`mission value` needs `add` or `remove`.",
-                "mission value add <value> | mission value remove <value>",
-            ));
-        }
-        ("mission", Some("show"), _) => ("mission show", 2),
-        ("mission", Some("set"), _) => ("mission set", 2),
-        ("mission", Some("history"), _) => ("mission history", 2),
-        ("mission", None, _) => ("mission show", 1),
-        ("mission", Some(other), _) => {
-            return Err(UserError::syntax(
-                format!("`mission {other}` is not a mission command."),
-                "mission show | mission set <statement> | mission history | mission value add|remove <value>",
-            ));
-        }
-        ("contribute", _, _) => ("contribute", 1),
-        ("contributions", _, _) => ("contributions", 1),
-        ("goal" | "goals", Some("create" | "new" | "add"), _) => ("goal create", 2),
-        ("goal" | "goals", Some("list"), _) | ("goal" | "goals", None, _) => {
-            ("goal list", if second.is_some() { 2 } else { 1 })
-        }
-        ("goal" | "goals", Some("show"), _) => ("goal show", 2),
-        ("goal" | "goals", Some("close"), _) => ("goal close", 2),
-        ("goal" | "goals", Some(other), _) => {
-            return Err(UserError::syntax(
-                format!("`goal {other}` is not a goal command."),
-                "goal create <title> target=N | goal list | goal show <slug> | goal close <slug>",
-            ));
-        }
-        ("milestone" | "milestones", Some("add" | "create"), _) => ("milestone add", 2),
-        ("milestone" | "milestones", Some("list"), _) | ("milestone" | "milestones", None, _) => {
-            ("milestone list", if second.is_some() { 2 } else { 1 })
-        }
-        ("milestone" | "milestones", Some(other), _) => {
-            return Err(UserError::syntax(
-                format!("`milestone {other}` is not a milestone command."),
-                "milestone add <title> at=N [goal=slug] | milestone list",
-            ));
-        }
-        ("kudos" | "thanks", _, _) => ("kudos", 1),
-        ("stats", Some("me"), _) => ("stats me", 2),
-        ("stats", Some("chart" | "charts"), _) => ("stats chart", 2),
-        ("stats", _, _) => ("stats", 1),
-        ("away", _, _) => ("away", 1),
-        ("link", Some("community" | "workspace" | "server"), _) => ("link community", 2),
-        ("link", _, _) => ("link", 1),
-        ("export", Some("me"), _) => ("export", 2),
-        ("export", _, _) => ("export community", 1),
-        ("forget-me" | "forgetme", _, _) => ("forget-me", 1),
-        ("forget", Some("me"), _) => ("forget-me", 2),
-        ("setup" | "settings", _, _) => ("setup", 1),
-        ("health", _, _) => ("health", 1),
-        ("leaderboard" | "top", _, _) => ("leaderboard", 1),
-        ("help" | "?", _, _) => ("help", 1),
-        (other, _, _) => {
-            return Err(UserError::syntax(
-                format!("`{other}` is not a Keel command."),
-                "help (lists every command)",
-            ));
-        }
-    };
+    let verb: Vec<String> = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let w = if i == 0 { w.trim_start_matches('/') } else { w };
+            w.to_lowercase()
+        })
+        .collect();
+    let (entry, consumed) = command_table::pick(&verb)?;
     let mut args = Args {
-        usage: help::usage(verb),
+        entry,
         words: words.split_off(consumed),
         options,
     };
-    parse_verb(verb, &mut args, today)
+    (entry.parse)(&mut args, today)
 }
 
-fn parse_verb(verb: &str, args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
-    let command = match verb {
-        "help" => {
-            args.no_options()?;
-            let topic = args.text();
-            Command::Help {
-                topic: (!topic.is_empty()).then_some(topic),
-            }
-        }
-        "mission show" => {
-            args.no_options()?;
-            args.no_text()?;
-            Command::MissionShow
-        }
-        "mission history" => {
-            args.no_options()?;
-            args.no_text()?;
-            Command::MissionHistory
-        }
-        "mission set" => {
-            let mut opts = args.options(&["reason"])?;
-            let statement = Statement::parse(&args.require_text("the mission statement")?)?;
-            let reason = opts
-                .remove("reason")
-                .map(|r| Reason::parse(&r))
-                .transpose()?;
-            Command::MissionSet { statement, reason }
-        }
-        "mission value add" | "mission value remove" => {
-            args.no_options()?;
-            let name = ValueName::parse(&args.require_text("the value's name")?)?;
-            if verb.ends_with("add") {
-                Command::MissionValueAdd { name }
-            } else {
-                Command::MissionValueRemove { name }
-            }
-        }
-        "contribute" => {
-            let mut opts = args.options(&["amount", "unit", "goal", "value", "date"])?;
-            let description = Description::parse(&args.require_text("what you did")?)?;
-            Command::Contribute(NewContribution {
-                description,
-                amount: opts
-                    .remove("amount")
-                    .map(|a| Amount::parse("amount", &a))
-                    .transpose()?,
-                unit: opts.remove("unit").map(|u| Unit::parse(&u)).transpose()?,
-                goal: opts.remove("goal").map(|g| Slug::parse(&g)).transpose()?,
-                value: opts
-                    .remove("value")
-                    .map(|v| ValueName::parse(&v))
-                    .transpose()?,
-                day: opts
-                    .remove("date")
-                    .map(|d| parse_day("date", &d, today))
-                    .transpose()?,
-            })
-        }
-        "contributions" => {
-            args.no_options()?;
-            let member = match args.words.as_slice() {
-                [] => MemberRef::Me,
-                [one] => MemberRef::parse(one)
-                    .ok_or_else(|| args.error(format!("`{one}` is not a member: write @name.")))?,
-                _ => return Err(args.error("Name one member, like @bob.")),
-            };
-            Command::Contributions { member }
-        }
-        "goal create" => {
-            let mut opts = args.options(&["target", "unit", "slug", "deadline"])?;
-            let title = Title::parse(&args.require_text("the goal's title")?)?;
-            let target = opts
-                .remove("target")
-                .ok_or_else(|| args.error("Missing target=N: how much makes the goal met."))?;
-            Command::GoalCreate(NewGoal {
-                title,
-                target: Amount::parse("target", &target)?,
-                unit: opts.remove("unit").map(|u| Unit::parse(&u)).transpose()?,
-                slug: opts.remove("slug").map(|s| Slug::parse(&s)).transpose()?,
-                deadline: opts
-                    .remove("deadline")
-                    .map(|d| parse_day("deadline", &d, today))
-                    .transpose()?,
-            })
-        }
-        "goal list" => {
-            args.no_options()?;
-            args.no_text()?;
-            Command::GoalList
-        }
-        "goal show" | "goal close" => {
-            args.no_options()?;
-            let chart = verb == "goal show"
-                && args.words.len() == 2
-                && matches!(args.words[1].to_lowercase().as_str(), "chart" | "charts");
-            let slug = match args.words.as_slice() {
-                [one] => Slug::parse(one)?,
-                [one, _] if chart => Slug::parse(one)?,
-                [] => return Err(args.error("Missing the goal's slug (see `goal list`).")),
-                _ => return Err(args.error("Give one slug, like `trees`.")),
-            };
-            if chart {
-                Command::GoalChart { slug }
-            } else if verb == "goal show" {
-                Command::GoalShow { slug }
-            } else {
-                Command::GoalClose { slug }
-            }
-        }
-        "milestone add" => {
-            let mut opts = args.options(&["at", "goal"])?;
-            let title = Title::parse(&args.require_text("the milestone's title")?)?;
-            let at = opts
-                .remove("at")
-                .ok_or_else(|| args.error("Missing at=N: the amount or count that reaches it."))?;
-            Command::MilestoneAdd(NewMilestone {
-                title,
-                threshold: Amount::parse("at", &at)?,
-                goal: opts.remove("goal").map(|g| Slug::parse(&g)).transpose()?,
-            })
-        }
-        "milestone list" => {
-            args.no_options()?;
-            args.no_text()?;
-            Command::MilestoneList
-        }
-        "kudos" => {
-            args.no_options()?;
-            let Some(first) = args.words.first().cloned() else {
-                return Err(args.error("Missing who the kudos are for."));
-            };
-            let to = MemberRef::parse(&first)
-                .filter(|r| *r != MemberRef::Me)
-                .ok_or_else(|| {
-                    args.error(format!("`{first}` is not a member: start with @name."))
-                })?;
-            let mut rest: Vec<String> = args.words[1..].to_vec();
-            if rest.first().is_some_and(|w| w.eq_ignore_ascii_case("for")) {
-                rest.remove(0);
-            }
-            let reason = rest.join(" ");
-            let reason = (!reason.trim().is_empty())
-                .then(|| Reason::parse(&reason))
-                .transpose()?;
-            Command::Kudos { to, reason }
-        }
-        "stats" | "stats chart" => {
-            let mut opts = args.options(&["period", "from", "to"])?;
-            args.no_text()?;
-            let window = stats_window(
-                opts.remove("period"),
-                opts.remove("from"),
-                opts.remove("to"),
-                today,
-            )
-            .map_err(|problem| args.error(problem))?;
-            if verb == "stats chart" {
-                Command::StatsChart { window }
-            } else {
-                Command::Stats { window }
-            }
-        }
-        "stats me" => {
-            args.no_options()?;
-            args.no_text()?;
-            Command::StatsMe
-        }
-        "away" => {
-            args.no_options()?;
-            match args.text().to_lowercase().as_str() {
-                "on" => Command::Away { on: true },
-                "off" => Command::Away { on: false },
-                _ => return Err(args.error("Say `away on` or `away off`.")),
-            }
-        }
-        "link" => {
-            args.no_options()?;
-            match args.words.as_slice() {
-                [] => Command::LinkStart {
-                    kind: LinkKind::Identity,
-                },
-                [w] if w.eq_ignore_ascii_case("me") => Command::LinkStart {
-                    kind: LinkKind::Identity,
-                },
-                [code] => Command::LinkRedeem { code: code.clone() },
-                _ => return Err(args.error("Give one code, like `link KEEL-7F3K-9QXP`.")),
-            }
-        }
-        "link community" => {
-            args.no_options()?;
-            args.no_text()?;
-            Command::LinkStart {
-                kind: LinkKind::Workspace,
-            }
-        }
-        "export" | "export community" => {
-            let mut opts = args.options(&["format"])?;
-            let mut scope = if verb == "export" {
-                ExportScope::Me
-            } else {
-                ExportScope::Community
-            };
-            let mut format = opts.remove("format");
-            for word in &args.words {
-                match word.to_lowercase().as_str() {
-                    "csv" | "json" if format.is_none() => format = Some(word.clone()),
-                    "me" | "mine" => scope = ExportScope::Me,
-                    _ => return Err(args.error(format!("Unexpected `{word}`."))),
-                }
-            }
-            let format = match format.as_deref().map(str::to_lowercase).as_deref() {
-                None | Some("csv") => ExportFormat::Csv,
-                Some("json") => ExportFormat::Json,
-                Some(other) => {
-                    return Err(args.error(format!("`{other}` is not a format: use csv or json.")));
-                }
-            };
-            Command::Export { scope, format }
-        }
-        "forget-me" => {
-            args.no_options()?;
-            match args.text().to_lowercase().as_str() {
-                "" => Command::ForgetMe { confirmed: false },
-                "confirm" => Command::ForgetMe { confirmed: true },
-                other => {
-                    return Err(args.error(format!(
-                        "Unexpected `{other}`: say `forget-me confirm` to go ahead."
-                    )));
-                }
-            }
-        }
-        "leaderboard" => {
-            args.no_options()?;
-            let board = match args.text().to_lowercase().as_str() {
-                "" | "month" | "30d" => Board::Month,
-                "week" | "7d" => Board::Week,
-                "all" | "all-time" | "ever" => Board::AllTime,
-                "improved" | "most-improved" | "rising" => Board::MostImproved,
-                other => return Err(args.error(format!("`{other}` is not a leaderboard."))),
-            };
-            Command::Leaderboard { board }
-        }
-        "health" => {
-            args.no_options()?;
-            args.no_text()?;
-            Command::Health
-        }
-        "setup" => {
-            args.no_options()?;
-            Command::Setup(parse_setup(args)?)
-        }
-        _ => unreachable!("every verb picked above is parsed here"),
-    };
-    Ok(command)
-}
+// The parsers, one for each entry of the command table.
 
-fn parse_setup(args: &Args) -> Result<Setup, UserError> {
-    let Some(what) = args.words.first().map(|w| w.to_lowercase()) else {
-        return Ok(Setup::Show);
-    };
-    let rest = args.words[1..].join(" ");
-    let need = |thing: &str| -> Result<&str, UserError> {
-        if rest.trim().is_empty() {
-            Err(args.error(format!("Missing {thing} after `setup {what}`.")))
-        } else {
-            Ok(rest.as_str())
-        }
-    };
-    Ok(match what.as_str() {
-        "announcements" | "announce" | "channel" => {
-            Setup::AnnouncementChannel(PlatformRef::parse(need("the channel")?)?)
-        }
-        "organiser-role" | "organizer-role" | "role" => {
-            Setup::OrganiserRole(PlatformRef::parse(need("the role")?)?)
-        }
-        "timezone" | "tz" => Setup::Timezone(timezone(need("the time zone, like Europe/Paris")?)?),
-        "digest" => Setup::Digest(ScheduleSpec::parse(need(SCHEDULE_USAGE)?)?),
-        "reminder" | "mission-reminder" => {
-            Setup::Reminder(ScheduleSpec::parse(need(SCHEDULE_USAGE)?)?)
-        }
-        "inactive-days" => {
-            let raw = need("a number of days")?;
-            let days: u32 = raw
-                .trim()
-                .parse()
-                .ok()
-                .filter(|d| (1..=365).contains(d))
-                .ok_or_else(|| {
-                    UserError::invalid(
-                        format!("`{raw}` is not a number of days."),
-                        "Use a whole number from 1 to 365.",
-                    )
-                })?;
-            Setup::InactiveDays(days)
-        }
-        "alignment" | "alignment-threshold" => {
-            let raw = need("a percentage")?;
-            let percent: u32 = raw
-                .trim()
-                .trim_end_matches('%')
-                .parse()
-                .ok()
-                .filter(|p| *p <= 100)
-                .ok_or_else(|| {
-                    UserError::invalid(
-                        format!("`{raw}` is not a percentage."),
-                        "Use a whole number from 0 to 100, like 50.",
-                    )
-                })?;
-            Setup::AlignmentThreshold(percent)
-        }
-        "milestones" | "milestone-posts" => {
-            match need("`each` or `digest`")?.trim().to_lowercase().as_str() {
-                "each" | "announce" | "on" => Setup::MilestonesInDigestOnly(false),
-                "digest" | "digest-only" => Setup::MilestonesInDigestOnly(true),
-                other => {
-                    return Err(UserError::invalid(
-                        format!("`{other}` is not a way to post milestones."),
-                        "Use `setup milestones each` (one post per milestone) or `setup milestones digest` (listed in the digest only).",
-                    ));
-                }
-            }
-        }
-        "name" => Setup::CommunityName(Name::parse(need("the community's name")?)?),
-        other => return Err(args.error(format!("`setup {other}` is not a setting."))),
+pub(super) fn help(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.no_options()?;
+    let topic = args.text();
+    Ok(Command::Help {
+        topic: (!topic.is_empty()).then_some(topic),
     })
+}
+
+pub(super) fn mission_show(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.nothing_more(Command::MissionShow)
+}
+
+pub(super) fn mission_history(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.nothing_more(Command::MissionHistory)
+}
+
+pub(super) fn mission_set(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["reason"])?;
+    let statement = Statement::parse(&args.require_text("the mission statement")?)?;
+    let reason = opts
+        .remove("reason")
+        .map(|r| Reason::parse(&r))
+        .transpose()?;
+    Ok(Command::MissionSet { statement, reason })
+}
+
+fn value_name(args: &mut Args) -> Result<ValueName, UserError> {
+    args.no_options()?;
+    ValueName::parse(&args.require_text("the value's name")?)
+}
+
+pub(super) fn mission_value_add(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    Ok(Command::MissionValueAdd {
+        name: value_name(args)?,
+    })
+}
+
+pub(super) fn mission_value_remove(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    Ok(Command::MissionValueRemove {
+        name: value_name(args)?,
+    })
+}
+
+pub(super) fn contribute(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["amount", "unit", "goal", "value", "date"])?;
+    let description = Description::parse(&args.require_text("what you did")?)?;
+    Ok(Command::Contribute(NewContribution {
+        description,
+        amount: opts
+            .remove("amount")
+            .map(|a| Amount::parse("amount", &a))
+            .transpose()?,
+        unit: opts.remove("unit").map(|u| Unit::parse(&u)).transpose()?,
+        goal: opts.remove("goal").map(|g| Slug::parse(&g)).transpose()?,
+        value: opts
+            .remove("value")
+            .map(|v| ValueName::parse(&v))
+            .transpose()?,
+        day: opts
+            .remove("date")
+            .map(|d| parse_day("date", &d, today))
+            .transpose()?,
+    }))
+}
+
+pub(super) fn contributions(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.no_options()?;
+    let member = match args.words.as_slice() {
+        [] => MemberRef::Me,
+        [one] => MemberRef::parse(one)
+            .ok_or_else(|| args.error(format!("`{one}` is not a member: write @name.")))?,
+        _ => return Err(args.error("Name one member, like @bob.")),
+    };
+    Ok(Command::Contributions { member })
+}
+
+pub(super) fn goal_create(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["target", "unit", "slug", "deadline"])?;
+    let title = Title::parse(&args.require_text("the goal's title")?)?;
+    let target = opts
+        .remove("target")
+        .ok_or_else(|| args.error("Missing target=N: how much makes the goal met."))?;
+    Ok(Command::GoalCreate(NewGoal {
+        title,
+        target: Amount::parse("target", &target)?,
+        unit: opts.remove("unit").map(|u| Unit::parse(&u)).transpose()?,
+        slug: opts.remove("slug").map(|s| Slug::parse(&s)).transpose()?,
+        deadline: opts
+            .remove("deadline")
+            .map(|d| parse_day("deadline", &d, today))
+            .transpose()?,
+    }))
+}
+
+pub(super) fn goal_list(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.nothing_more(Command::GoalList)
+}
+
+/// The one slug a goal command names, and whether `chart` follows it.
+fn goal_slug(args: &mut Args, chart_may_follow: bool) -> Result<(Slug, bool), UserError> {
+    args.no_options()?;
+    let chart = chart_may_follow
+        && args.words.len() == 2
+        && matches!(args.words[1].to_lowercase().as_str(), "chart" | "charts");
+    match args.words.as_slice() {
+        [one] => Ok((Slug::parse(one)?, false)),
+        [one, _] if chart => Ok((Slug::parse(one)?, true)),
+        [] => Err(args.error("Missing the goal's slug (see `goal list`).")),
+        _ => Err(args.error("Give one slug, like `trees`.")),
+    }
+}
+
+pub(super) fn goal_show(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    Ok(match goal_slug(args, true)? {
+        (slug, true) => Command::GoalChart { slug },
+        (slug, false) => Command::GoalShow { slug },
+    })
+}
+
+pub(super) fn goal_chart(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    let (slug, _) = goal_slug(args, false)?;
+    Ok(Command::GoalChart { slug })
+}
+
+pub(super) fn goal_close(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    let (slug, _) = goal_slug(args, false)?;
+    Ok(Command::GoalClose { slug })
+}
+
+pub(super) fn milestone_add(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["at", "goal"])?;
+    let title = Title::parse(&args.require_text("the milestone's title")?)?;
+    let at = opts
+        .remove("at")
+        .ok_or_else(|| args.error("Missing at=N: the amount or count that reaches it."))?;
+    Ok(Command::MilestoneAdd(NewMilestone {
+        title,
+        threshold: Amount::parse("at", &at)?,
+        goal: opts.remove("goal").map(|g| Slug::parse(&g)).transpose()?,
+    }))
+}
+
+pub(super) fn milestone_list(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.nothing_more(Command::MilestoneList)
+}
+
+pub(super) fn kudos(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.no_options()?;
+    let Some(first) = args.words.first().cloned() else {
+        return Err(args.error("Missing who the kudos are for."));
+    };
+    let to = MemberRef::parse(&first)
+        .filter(|r| *r != MemberRef::Me)
+        .ok_or_else(|| args.error(format!("`{first}` is not a member: start with @name.")))?;
+    let mut rest: Vec<String> = args.words[1..].to_vec();
+    if rest.first().is_some_and(|w| w.eq_ignore_ascii_case("for")) {
+        rest.remove(0);
+    }
+    let reason = rest.join(" ");
+    let reason = (!reason.trim().is_empty())
+        .then(|| Reason::parse(&reason))
+        .transpose()?;
+    Ok(Command::Kudos { to, reason })
+}
+
+fn window_of(args: &mut Args, today: NaiveDate) -> Result<Window, UserError> {
+    let mut opts = args.options(&["period", "from", "to"])?;
+    args.no_text()?;
+    stats_window(
+        opts.remove("period"),
+        opts.remove("from"),
+        opts.remove("to"),
+        today,
+    )
+    .map_err(|problem| args.error(problem))
+}
+
+pub(super) fn stats(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
+    Ok(Command::Stats {
+        window: window_of(args, today)?,
+    })
+}
+
+pub(super) fn stats_chart(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
+    Ok(Command::StatsChart {
+        window: window_of(args, today)?,
+    })
+}
+
+pub(super) fn stats_me(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.nothing_more(Command::StatsMe)
+}
+
+pub(super) fn leaderboard(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.no_options()?;
+    let board = match args.text().to_lowercase().as_str() {
+        "" | "month" | "30d" => Board::Month,
+        "week" | "7d" => Board::Week,
+        "all" | "all-time" | "ever" => Board::AllTime,
+        "improved" | "most-improved" | "rising" => Board::MostImproved,
+        other => return Err(args.error(format!("`{other}` is not a leaderboard."))),
+    };
+    Ok(Command::Leaderboard { board })
+}
+
+pub(super) fn health(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["page"])?;
+    args.no_text()?;
+    let page = opts
+        .remove("page")
+        .map(|p| PageNumber::parse(&p))
+        .transpose()?
+        .unwrap_or(PageNumber::FIRST);
+    Ok(Command::Health { page })
+}
+
+pub(super) fn away(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.no_options()?;
+    match args.text().to_lowercase().as_str() {
+        "on" => Ok(Command::Away { on: true }),
+        "off" => Ok(Command::Away { on: false }),
+        _ => Err(args.error("Say `away on` or `away off`.")),
+    }
+}
+
+/// `link` alone makes a code for the asking member; `link <code>` uses one.
+pub(super) fn link(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
+    if args.words.is_empty() {
+        return args.nothing_more(Command::LinkStart {
+            kind: LinkKind::Identity,
+        });
+    }
+    link_code(args, today)
+}
+
+pub(super) fn link_code(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.no_options()?;
+    match args.words.as_slice() {
+        [code] => Ok(Command::LinkRedeem { code: code.clone() }),
+        [] => Err(args.error("Missing the code, like `link KEEL-7F3K-9QXP`.")),
+        _ => Err(args.error("Give one code, like `link KEEL-7F3K-9QXP`.")),
+    }
+}
+
+pub(super) fn link_community(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.nothing_more(Command::LinkStart {
+        kind: LinkKind::Workspace,
+    })
+}
+
+/// An export's format: `format=csv|json`, or the word alone; CSV if neither.
+/// `me` among the words makes it the member's own export.
+fn export(args: &mut Args, mut scope: ExportScope) -> Result<Command, UserError> {
+    let mut opts = args.options(&["format"])?;
+    let mut format = opts.remove("format");
+    for word in &args.words {
+        match word.to_lowercase().as_str() {
+            "csv" | "json" if format.is_none() => format = Some(word.clone()),
+            "me" | "mine" if scope != ExportScope::Health => scope = ExportScope::Me,
+            _ => return Err(args.error(format!("Unexpected `{word}`."))),
+        }
+    }
+    let format = match format.as_deref().map(str::to_lowercase).as_deref() {
+        None | Some("csv") => ExportFormat::Csv,
+        Some("json") => ExportFormat::Json,
+        Some(other) => {
+            return Err(args.error(format!("`{other}` is not a format: use csv or json.")));
+        }
+    };
+    Command::export(scope, format)
+}
+
+pub(super) fn export_me(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    export(args, ExportScope::Me)
+}
+
+pub(super) fn export_community(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    export(args, ExportScope::Community)
+}
+
+pub(super) fn export_health(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    export(args, ExportScope::Health)
+}
+
+pub(super) fn forget_me(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.no_options()?;
+    match args.text().to_lowercase().as_str() {
+        "" => Ok(Command::ForgetMe { confirmed: false }),
+        "confirm" => Ok(Command::ForgetMe { confirmed: true }),
+        other => Err(args.error(format!(
+            "Unexpected `{other}`: say `forget-me confirm` to go ahead."
+        ))),
+    }
+}
+
+pub(super) fn setup_show(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.nothing_more(Command::Setup(Setup::Show))
+}
+
+/// A setting's value: the words after `setup <setting>`, no options.
+fn setting(
+    args: &mut Args,
+    thing: &str,
+    make: impl FnOnce(&str) -> Result<Setup, UserError>,
+) -> Result<Command, UserError> {
+    args.no_options()?;
+    make(&args.setting(thing)?).map(Command::Setup)
+}
+
+pub(super) fn setup_announcements(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    setting(args, "the channel", |raw| {
+        PlatformRef::parse(raw).map(Setup::AnnouncementChannel)
+    })
+}
+
+pub(super) fn setup_organiser_role(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    setting(args, "the role", |raw| {
+        PlatformRef::parse(raw).map(Setup::OrganiserRole)
+    })
+}
+
+pub(super) fn setup_timezone(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    setting(args, "the time zone, like Europe/Paris", |raw| {
+        timezone(raw).map(Setup::Timezone)
+    })
+}
+
+pub(super) fn setup_digest(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    setting(args, SCHEDULE_USAGE, |raw| {
+        ScheduleSpec::parse(raw).map(Setup::Digest)
+    })
+}
+
+pub(super) fn setup_reminder(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    setting(args, SCHEDULE_USAGE, |raw| {
+        ScheduleSpec::parse(raw).map(Setup::Reminder)
+    })
+}
+
+pub(super) fn setup_milestones(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    setting(args, "`each` or `digest`", |raw| {
+        milestone_posts(raw).map(Setup::MilestonesInDigestOnly)
+    })
+}
+
+pub(super) fn setup_inactive_days(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    setting(args, "a number of days", |raw| {
+        InactiveDays::parse(raw).map(Setup::InactiveDays)
+    })
+}
+
+pub(super) fn setup_alignment(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    setting(args, "a percentage", |raw| {
+        Percent::parse(raw).map(Setup::AlignmentThreshold)
+    })
+}
+
+pub(super) fn setup_name(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    setting(args, "the community's name", |raw| {
+        Name::parse(raw).map(Setup::CommunityName)
+    })
+}
+
+/// How milestones are posted, as typed: true for the digest only.
+pub fn milestone_posts(raw: &str) -> Result<bool, UserError> {
+    match raw.trim().to_lowercase().as_str() {
+        "each" | "announce" | "on" => Ok(false),
+        "digest" | "digest-only" => Ok(true),
+        other => Err(UserError::invalid(
+            format!("`{other}` is not a way to post milestones."),
+            "Use `setup milestones each` (one post per milestone) or `setup milestones digest` (listed in the digest only).",
+        )),
+    }
 }
 
 /// The window `stats` covers: `period=` (7d, 12w…) or `from=` with an optional
@@ -817,7 +811,10 @@ mod tests {
         assert!(p("goal create X target=1").unwrap().requires_organiser());
         assert!(p("export").unwrap().requires_organiser());
         assert!(!p("export me").unwrap().requires_organiser());
-        assert!(!p("setup").unwrap().requires_organiser());
+        assert!(p("export health").unwrap().requires_organiser());
+        // Settings are the organisers' on every platform, showing them too.
+        assert!(p("setup").unwrap().requires_organiser());
+        assert!(p("setup show").unwrap().requires_organiser());
         assert!(
             p("setup timezone Europe/Paris")
                 .unwrap()

@@ -244,6 +244,83 @@ impl fmt::Display for Amount {
     }
 }
 
+/// A whole number within bounds, as a setting or option takes it. Typed text and
+/// a platform's number field (Discord's integer options) go through the same
+/// check and are refused with the same words; nothing is clamped.
+macro_rules! bounded_whole_number {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $min:expr, $max:expr, $example:literal, $suffix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(u32);
+
+        impl $name {
+            pub const MIN: u32 = $min;
+            pub const MAX: u32 = $max;
+
+            /// As typed.
+            pub fn parse(raw: &str) -> Result<Self, UserError> {
+                let digits = raw.trim().trim_end_matches($suffix).trim();
+                digits
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(Self::within)
+                    .ok_or_else(|| Self::refusal(raw.trim()))
+            }
+
+            /// As a platform's number field gives it.
+            pub fn new(n: i64) -> Result<Self, UserError> {
+                Self::within(n).ok_or_else(|| Self::refusal(&n.to_string()))
+            }
+
+            fn within(n: i64) -> Option<Self> {
+                u32::try_from(n)
+                    .ok()
+                    .filter(|n| (Self::MIN..=Self::MAX).contains(n))
+                    .map($name)
+            }
+
+            fn refusal(shown: &str) -> UserError {
+                UserError::invalid(
+                    format!("`{shown}` is not {}.", $what),
+                    format!(
+                        "Use a whole number from {} to {}, like {}.",
+                        Self::MIN,
+                        Self::MAX,
+                        $example
+                    ),
+                )
+            }
+
+            pub fn get(self) -> u32 {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    };
+}
+
+bounded_whole_number!(
+    /// After how many quiet days a member counts as inactive.
+    InactiveDays, "a number of days", 1, 365, "30", ""
+);
+bounded_whole_number!(
+    /// A share in whole percent; a trailing `%` may be typed.
+    Percent, "a percentage", 0, 100, "50", "%"
+);
+bounded_whole_number!(
+    /// Which page of a long list: 1 is the first.
+    PageNumber, "a page number", 1, 1_000_000, "2", ""
+);
+
+impl PageNumber {
+    pub const FIRST: PageNumber = PageNumber(1);
+}
+
 /// Amounts are kept to six decimal places, so that ten times 0.1 is exactly 1
 /// and a goal of 1 hour is met by ten tenths.
 pub fn round_amount(x: f64) -> f64 {
@@ -334,5 +411,23 @@ mod tests {
         assert_eq!(format_number(40.0), "40");
         assert_eq!(format_number(1000000.0), "1,000,000");
         assert_eq!(format_number(0.25), "0.25");
+    }
+
+    #[test]
+    fn bounded_numbers_refuse_the_same_way_typed_or_given() {
+        assert_eq!(InactiveDays::parse(" 14 ").unwrap().get(), 14);
+        assert_eq!(Percent::parse("50%").unwrap().get(), 50);
+        assert_eq!(PageNumber::parse("2").unwrap(), PageNumber::new(2).unwrap());
+        for (typed, given) in [("0", 0), ("366", 366), ("-3", -3)] {
+            let typed = InactiveDays::parse(typed).unwrap_err();
+            assert_eq!(typed, InactiveDays::new(given).unwrap_err());
+            assert!(typed.to_string().contains("from 1 to 365"), "{typed}");
+        }
+        assert_eq!(
+            Percent::parse("120").unwrap_err(),
+            Percent::new(120).unwrap_err()
+        );
+        assert!(Percent::parse("lots").unwrap_err().to_string().contains("`lots` is not a percentage"));
+        assert!(PageNumber::parse("0").is_err());
     }
 }

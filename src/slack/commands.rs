@@ -10,6 +10,7 @@ use slack_morphism::prelude::*;
 use super::{Slack, api, files, forms, render};
 use crate::app::Turn;
 use crate::domain::command::{Command, RoleCheck};
+use crate::domain::command_table::{self, entry};
 use crate::domain::parse::parse;
 use crate::domain::{Envelope, Platform, Role, UserError};
 
@@ -110,9 +111,21 @@ pub fn already_received() -> Value {
 /// (a form was opened).
 pub async fn run(slack: &Arc<Slack>, command: SlashCommand) -> Option<Value> {
     let app = &slack.app;
-    let bare = command.text.trim().to_lowercase();
-    if bare == "contribute" || bare == "goal create" {
-        return open_form(slack, &command, bare == "goal create").await;
+    // A verb with nothing after it opens its form, where there is one.
+    let words: Vec<String> = command
+        .text
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .collect();
+    if let Ok((verb, taken)) = command_table::pick(&words)
+        && taken == words.len()
+    {
+        if verb.name == entry!("contribute").name {
+            return open_form(slack, &command, false).await;
+        }
+        if verb.name == entry!("goal create").name {
+            return open_form(slack, &command, true).await;
+        }
     }
     let parsed = match parse(&command.text, app.today()) {
         Ok(c) => c,
@@ -292,16 +305,21 @@ fn hooks_url(api_base: &str, response_url: &str) -> Option<url::Url> {
 
 async fn open_form(slack: &Slack, command: &SlashCommand, goal: bool) -> Option<Value> {
     let app = &slack.app;
-    let role = if goal {
-        match organiser_role(slack, &command.team_id, &command.user_id).await {
+    // The form's command decides who may open it, as it decides who may submit it.
+    let form_of = if goal {
+        entry!("goal create")
+    } else {
+        entry!("contribute")
+    };
+    let role = match form_of.access.role_check() {
+        RoleCheck::Unneeded => Role::Member,
+        _ => match organiser_role(slack, &command.team_id, &command.user_id).await {
             Ok(role) => role,
             Err(e) => return Some(render::error(&e.to_string())),
-        }
-    } else {
-        Role::Member
+        },
     };
-    if goal && role != Role::Organiser {
-        return Some(organisers_only("goal create"));
+    if form_of.organisers_only() && role != Role::Organiser {
+        return Some(organisers_only(form_of.name));
     }
     let actor = match command.actor(slack, role).await {
         Ok(a) => a,

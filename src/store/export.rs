@@ -28,6 +28,21 @@ impl super::Store {
         format: ExportFormat,
         sink: W,
     ) -> Result<Exported<W>> {
+        self.write_streamed(sink, async |out| {
+            on_engine!(self, e => {
+                sql::export::encode(&e.read, community, member, format, out).await
+            })
+        })
+        .await
+    }
+
+    /// Runs `encode`, which fills chunks as it reads, while a thread of the
+    /// blocking pool writes the chunks into `sink`.
+    pub(super) async fn write_streamed<W: Write + Send + 'static>(
+        &self,
+        sink: W,
+        encode: impl AsyncFnOnce(&mut Chunks) -> Result<u64>,
+    ) -> Result<Exported<W>> {
         let (chunks, mut arriving) = mpsc::channel::<Vec<u8>>(CHUNKS_WAITING);
         let writer = tokio::task::spawn_blocking(move || -> io::Result<W> {
             let mut sink = sink;
@@ -42,9 +57,7 @@ impl super::Store {
             to_writer: chunks,
         };
         let encoded = async {
-            let count = on_engine!(self, e => {
-                sql::export::encode(&e.read, community, member, format, &mut out).await
-            })?;
+            let count = encode(&mut out).await?;
             out.send().await?;
             Ok::<_, Error>(count)
         }
@@ -58,10 +71,7 @@ impl super::Store {
             (_, Err(e)) if e.kind() == io::ErrorKind::FileTooLarge => Ok(Exported::TooLarge),
             (_, Err(e)) => Err(Error::internal("writing an export", e)),
             (Err(e), _) => Err(e),
-            (Ok(contributions), Ok(sink)) => Ok(Exported::Done {
-                contributions,
-                sink,
-            }),
+            (Ok(rows), Ok(sink)) => Ok(Exported::Done { rows, sink }),
         }
     }
 }
@@ -89,10 +99,19 @@ pub fn name(community: CommunityId, member: Option<MemberId>, format: ExportForm
     }
 }
 
+/// The health lists' export of a community.
+pub fn health_name(community: CommunityId) -> ExportName {
+    ExportName {
+        filename: format!("keel-community-{community}-health.csv"),
+        media_type: "text/csv",
+    }
+}
+
 /// How an export ended.
 pub enum Exported<W> {
-    /// Everything was written; the sink comes back to be finished or closed.
-    Done { contributions: u64, sink: W },
+    /// Everything was written: `rows` records (contributions, or names on the
+    /// health lists); the sink comes back to be finished or closed.
+    Done { rows: u64, sink: W },
     /// The sink refused to grow past its limit ([`io::ErrorKind::FileTooLarge`]).
     TooLarge,
 }

@@ -10,6 +10,7 @@
 
 use chrono::NaiveDate;
 
+use super::export::Exported;
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 
@@ -68,27 +69,40 @@ impl super::Store {
     }
 
     /// Members showing a signal ("drop" or "overload"), away members left out:
-    /// the first `limit` names in member order and the full count.
+    /// a page of names in member order and the full count.
     pub async fn members_flagged(
         &self,
         community: CommunityId,
         signal: &str,
-        limit: i64,
+        page: Page,
     ) -> Result<Listed> {
-        on_engine!(self, e => sql::health::flagged(&e.read, community, signal, limit).await)
+        on_engine!(self, e => {
+            sql::health::flagged(&e.read, community, signal, page.limit, page.offset).await
+        })
+    }
+
+    /// Whether a member shows a signal ("drop" or "overload").
+    pub async fn member_flagged(
+        &self,
+        community: CommunityId,
+        signal: &str,
+        member: MemberId,
+    ) -> Result<bool> {
+        on_engine!(self, e => sql::health::is_flagged(&e.read, community, signal, member).await)
     }
 
     /// Members inactive for more than `interval` days on `today`, away members
-    /// left out: the most recently active `limit` and the full count.
+    /// left out: a page of the most recently active and the full count.
     pub async fn inactive_members(
         &self,
         community: CommunityId,
         today: NaiveDate,
         interval: u64,
-        limit: i64,
+        page: Page,
     ) -> Result<Listed> {
         on_engine!(self, e => {
-            sql::health::inactive(&e.read, community, today, interval, limit).await
+            sql::health::inactive(&e.read, community, today, interval, page.limit, page.offset)
+                .await
         })
     }
 
@@ -110,11 +124,25 @@ impl super::Store {
         community: CommunityId,
         today: NaiveDate,
         interval: u64,
-        limit: i64,
+        page: Page,
     ) -> Result<Listed> {
         on_engine!(self, e => {
-            sql::health::newcomers(&e.read, community, today, interval, limit).await
+            sql::health::newcomers(&e.read, community, today, interval, page.limit, page.offset)
+                .await
         })
+    }
+
+    /// Writes every name on the health lists into `sink` as CSV, from one read
+    /// snapshot.
+    pub async fn export_health<W: std::io::Write + Send + 'static>(
+        &self,
+        lists: HealthExport,
+        sink: W,
+    ) -> Result<Exported<W>> {
+        self.write_streamed(sink, async |out| {
+            on_engine!(self, e => sql::health::export(&e.read, &lists, out).await)
+        })
+        .await
     }
 
     /// The member with most contributions in a kept window, if any: id, name and
@@ -154,7 +182,29 @@ impl super::Store {
     }
 }
 
-/// Up to `limit` names (oldest members first) and the full count of a list.
+/// Which names of a list to read: `limit` of them after the first `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// What `export health` writes: the lists as `health` shows them on `today`
+/// with the community's inactivity interval, and the member the overload list
+/// adds for carrying half the work (the app decides, as `health` does).
+#[derive(Debug, Clone, Copy)]
+pub struct HealthExport {
+    pub community: CommunityId,
+    pub today: NaiveDate,
+    pub interval: u64,
+    pub carrying_half: Option<MemberId>,
+}
+
+/// The health export's columns: which list, the member, their last active day
+/// and the day they joined.
+pub const HEALTH_CSV_HEADER: [&str; 4] = ["list", "member", "last_active", "joined"];
+
+/// A page of names (in the list's order) and the full count of a list.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Listed {
     pub names: Vec<String>,

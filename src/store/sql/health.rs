@@ -5,12 +5,14 @@
 use std::collections::HashMap;
 
 use chrono::{Days, NaiveDate};
+use futures_util::StreamExt;
 
 use super::{Conn, Executor, Pool};
 use crate::domain::metrics;
 use crate::domain::{CommunityId, MemberId};
-use crate::error::Result;
-use crate::store::health::{Attention, Listed};
+use crate::error::{Error, Result};
+use crate::store::export::{CHUNK, Chunks, neutralise_formula};
+use crate::store::health::{Attention, HEALTH_CSV_HEADER, HealthExport, Listed};
 use crate::store::{built, day, numbered_values, parse_day};
 
 /// Weeks of history the drop signal reads: 12 of baseline, then the last 3.
@@ -167,38 +169,71 @@ pub async fn signals_behind(db: impl Executor<'_>, today: NaiveDate) -> Result<V
     .await?)
 }
 
-/// The names a list's query (`$1` the community, `$2` its argument, `$3` the
-/// limit) reads.
+// Each list's members in the order `health` shows them, with the days an
+// organiser acts on: `$1` the community, `$2` the list's argument. A page adds
+// `LIMIT $3 OFFSET $4`; `export health` reads them whole.
+macro_rules! flagged_members {
+    () => {
+        "SELECT m.display_name, m.last_active_on, m.joined_at
+         FROM member_signals s JOIN members m ON m.id = s.member_id
+         WHERE s.community_id = $1 AND s.signal = $2 AND m.away_since IS NULL ORDER BY s.member_id"
+    };
+}
+macro_rules! inactive_members {
+    () => {
+        "SELECT display_name, last_active_on, joined_at FROM members
+         WHERE community_id = $1 AND last_active_on < $2 AND away_since IS NULL AND left_at IS NULL
+         ORDER BY last_active_on DESC, id"
+    };
+}
+macro_rules! newcomers_yet_to_contribute {
+    () => {
+        "SELECT display_name, last_active_on, joined_at FROM members
+         WHERE community_id = $1 AND contribution_count = 0 AND joined_at >= $2
+         ORDER BY joined_at, id"
+    };
+}
+
+/// A list's member as the export writes it: name, last active day, joining time.
+type ListedRow = (String, Option<String>, String);
+
+/// One page of a list's names.
 async fn names(
     db: &Pool,
-    names_sql: &'static str,
+    page_sql: &'static str,
     community: CommunityId,
     arg: &str,
     limit: i64,
+    offset: i64,
 ) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(names_sql)
+    if limit <= 0 {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<ListedRow> = sqlx::query_as(page_sql)
         .bind(community)
         .bind(arg)
         .bind(limit)
+        .bind(offset)
         .fetch_all(db)
-        .await?)
+        .await?;
+    Ok(rows.into_iter().map(|(name, _, _)| name).collect())
 }
 
-async fn listed(
-    db: &Pool,
-    names_sql: &'static str,
-    count_sql: &'static str,
+/// Whether a member shows a signal.
+pub async fn is_flagged(
+    db: impl Executor<'_>,
     community: CommunityId,
-    arg: &str,
-    limit: i64,
-) -> Result<Listed> {
-    let names = names(db, names_sql, community, arg, limit).await?;
-    let total: i64 = sqlx::query_scalar(count_sql)
-        .bind(community)
-        .bind(arg)
-        .fetch_one(db)
-        .await?;
-    Ok(Listed { names, total })
+    signal: &str,
+    member: MemberId,
+) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM member_signals WHERE community_id = $1 AND signal = $2 AND member_id = $3)",
+    )
+    .bind(community)
+    .bind(signal)
+    .bind(member)
+    .fetch_one(db)
+    .await?)
 }
 
 /// How many members show a signal, away members left out: kept per community
@@ -214,31 +249,25 @@ async fn flagged_count(db: impl Executor<'_>, community: CommunityId, signal: &s
     Ok(n.unwrap_or(0))
 }
 
-/// Members showing a signal ("drop" or "overload"), away members left out: the
-/// first `limit` names in member order (read in the signals' key order, so only
-/// the page shown is read) and the kept count.
+/// Members showing a signal ("drop" or "overload"), away members left out: a
+/// page of names in member order (read in the signals' key order, so only the
+/// page shown is read) and the kept count.
 pub async fn flagged(
     db: &Pool,
     community: CommunityId,
     signal: &str,
     limit: i64,
+    offset: i64,
 ) -> Result<Listed> {
-    let names = names(
-        db,
-        "SELECT m.display_name FROM member_signals s JOIN members m ON m.id = s.member_id
-         WHERE s.community_id = $1 AND s.signal = $2 AND m.away_since IS NULL ORDER BY s.member_id LIMIT $3",
-        community,
-        signal,
-        limit,
-    )
-    .await?;
+    let page = concat!(flagged_members!(), " LIMIT $3 OFFSET $4");
+    let names = names(db, page, community, signal, limit, offset).await?;
     let total = flagged_count(db, community, signal).await?;
     Ok(Listed { names, total })
 }
 
 /// Members whose last activity is more than `interval` days before `today`
-/// (PRODUCT.md "Inactive"), away members left out: the most recently active
-/// `limit` from an index that holds just them (migration 0004), and the count
+/// (PRODUCT.md "Inactive"), away members left out: a page of the most recently
+/// active from an index that holds just them (migration 0004), and the count
 /// from the members kept per last active day.
 pub async fn inactive(
     db: &Pool,
@@ -246,21 +275,11 @@ pub async fn inactive(
     today: NaiveDate,
     interval: u64,
     limit: i64,
+    offset: i64,
 ) -> Result<Listed> {
     let before = day(today - Days::new(interval));
-    let names = if limit > 0 {
-        names(
-            db,
-            "SELECT display_name FROM members WHERE community_id = $1 AND last_active_on < $2
-             AND away_since IS NULL AND left_at IS NULL ORDER BY last_active_on DESC, id LIMIT $3",
-            community,
-            &before,
-            limit,
-        )
-        .await?
-    } else {
-        Vec::new()
-    };
+    let page = concat!(inactive_members!(), " LIMIT $3 OFFSET $4");
+    let names = names(db, page, community, &before, limit, offset).await?;
     let (_, not_away) = last_active_before(db, community, &before).await?;
     Ok(Listed {
         names,
@@ -297,8 +316,14 @@ pub async fn inactive_count(
     Ok(last_active_before(db, community, &before).await?.0)
 }
 
+/// The first day a newcomer may have joined on `today`: joined on a day d with
+/// d + interval > today, so from the day after today − interval.
+fn newcomers_from(today: NaiveDate, interval: u64) -> String {
+    day(today - Days::new(interval) + Days::new(1))
+}
+
 /// Members who joined in the last `interval` days and have not contributed yet:
-/// the first `limit` by an index of just them, the count from the newcomers yet to
+/// a page by an index of just them, the count from the newcomers yet to
 /// contribute kept per joining day (migration 0004).
 pub async fn newcomers(
     db: &Pool,
@@ -306,20 +331,20 @@ pub async fn newcomers(
     today: NaiveDate,
     interval: u64,
     limit: i64,
+    offset: i64,
 ) -> Result<Listed> {
-    // Joined on a day d with d + interval > today: from the day after today − interval.
-    let from = day(today - Days::new(interval) + Days::new(1));
-    listed(
-        db,
-        "SELECT display_name FROM members WHERE community_id = $1 AND contribution_count = 0
-         AND joined_at >= $2 ORDER BY joined_at, id LIMIT $3",
+    let from = newcomers_from(today, interval);
+    let page = concat!(newcomers_yet_to_contribute!(), " LIMIT $3 OFFSET $4");
+    let names = names(db, page, community, &from, limit, offset).await?;
+    let total: i64 = sqlx::query_scalar(
         "SELECT CAST(COALESCE(SUM(silent), 0) AS BIGINT) FROM community_daily_members
          WHERE community_id = $1 AND day >= $2",
-        community,
-        &from,
-        limit,
     )
-    .await
+    .bind(community)
+    .bind(&from)
+    .fetch_one(db)
+    .await?;
+    Ok(Listed { names, total })
 }
 
 /// The member with most contributions in a kept window, if any.
@@ -350,10 +375,79 @@ pub async fn attention_counts(
 ) -> Result<Attention> {
     let dropping = flagged_count(db, community, "drop").await?;
     let overloaded = flagged_count(db, community, "overload").await?;
-    let inactive = inactive(db, community, today, interval, 0).await?.total;
+    let inactive = inactive(db, community, today, interval, 0, 0).await?.total;
     Ok(Attention {
         dropping,
         overloaded,
         inactive,
     })
+}
+
+/// Writes every name on the health lists as CSV into `out`, from one read
+/// snapshot; returns how many rows it wrote.
+pub async fn export(db: &Pool, lists: &HealthExport, out: &mut Chunks) -> Result<u64> {
+    let mut snapshot = super::super::engine::snapshot(db).await?;
+    let community = lists.community;
+    let failed = |e: csv::Error| Error::internal("health export", e);
+    let new_encoder = || csv::Writer::from_writer(Vec::with_capacity(CHUNK + 1024));
+    let handed = |encoder: csv::Writer<Vec<u8>>| {
+        encoder
+            .into_inner()
+            .map_err(|e| Error::internal("health export", e.into_error()))
+    };
+    let mut encoder = new_encoder();
+    encoder
+        .write_record(HEALTH_CSV_HEADER)
+        .map_err(failed)?;
+    let before = day(lists.today - Days::new(lists.interval));
+    let from = newcomers_from(lists.today, lists.interval);
+    let carrying_half: Vec<ListedRow> = match lists.carrying_half {
+        Some(member) => {
+            sqlx::query_as("SELECT display_name, last_active_on, joined_at FROM members WHERE id = $1")
+                .bind(member)
+                .fetch_all(&mut *snapshot)
+                .await?
+        }
+        None => Vec::new(),
+    };
+    let mut count = 0;
+    for (list, sql, arg) in [
+        ("drifting away", flagged_members!(), "drop"),
+        ("overloaded", flagged_members!(), "overload"),
+        ("inactive", inactive_members!(), before.as_str()),
+        ("newcomer yet to contribute", newcomers_yet_to_contribute!(), from.as_str()),
+    ] {
+        let first = if list == "overloaded" {
+            carrying_half.clone()
+        } else {
+            Vec::new()
+        };
+        let mut rows = futures_util::stream::iter(first.into_iter().map(Ok)).chain(
+            sqlx::query_as::<_, ListedRow>(sql)
+                .bind(community)
+                .bind(arg)
+                .fetch(&mut *snapshot)
+                .map(|r| r.map_err(Error::from)),
+        );
+        while let Some(row) = rows.next().await {
+            let (name, last_active, joined) = row?;
+            encoder
+                .write_record([
+                    list,
+                    &neutralise_formula(&name),
+                    last_active.as_deref().unwrap_or_default(),
+                    joined.get(..10).unwrap_or(&joined),
+                ])
+                .map_err(failed)?;
+            count += 1;
+            if encoder.get_ref().len() >= CHUNK {
+                out.buf
+                    .append(&mut handed(std::mem::replace(&mut encoder, new_encoder()))?);
+                out.flush_full().await?;
+            }
+        }
+    }
+    out.buf.append(&mut handed(encoder)?);
+    snapshot.commit().await?;
+    Ok(count)
 }
