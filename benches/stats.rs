@@ -129,7 +129,12 @@ async fn bench() {
             },
         ),
         ("stats me", Command::StatsMe),
-        ("health", Command::Health),
+        (
+            "health",
+            Command::Health {
+                page: keel::domain::text::PageNumber::FIRST,
+            },
+        ),
         (
             "stats chart",
             Command::StatsChart {

@@ -354,7 +354,9 @@ async fn health_pages_every_list_and_export_health_holds_every_name() {
         actor(&app, "forest", &format!("new{i:02}"), Role::Member).await;
     }
     let worker = actor(&app, "forest", "worker", Role::Member).await;
-    app.handle_line(&worker, "contribute all of it").await.unwrap();
+    app.handle_line(&worker, "contribute all of it")
+        .await
+        .unwrap();
 
     let first = app.handle_line(&olga, "health").await.unwrap();
     assert_eq!(
@@ -367,13 +369,20 @@ async fn health_pages_every_list_and_export_health_holds_every_name() {
         "{text}"
     );
     assert!(line(&text, "Inactive for more than 30 days: ").ends_with(" and 2 more"));
-    assert_eq!(line(&text, "May be overloaded: "), "May be overloaded: worker");
+    assert_eq!(
+        line(&text, "May be overloaded: "),
+        "May be overloaded: worker"
+    );
     assert!(
         text.contains("More names: health page=2. Every name at once, as a file: export health."),
         "{text}"
     );
 
-    let second = app.handle_line(&olga, "health page=2").await.unwrap().plain();
+    let second = app
+        .handle_line(&olga, "health page=2")
+        .await
+        .unwrap()
+        .plain();
     assert!(
         line(&second, "Newcomers yet to contribute: ").ends_with("(26–50 of 60; 10 more)"),
         "{second}"
@@ -385,9 +394,17 @@ async fn health_pages_every_list_and_export_health_holds_every_name() {
     );
     assert!(second.contains("More names: health page=3."), "{second}");
 
-    let third = app.handle_line(&olga, "health page=3").await.unwrap().plain();
+    let third = app
+        .handle_line(&olga, "health page=3")
+        .await
+        .unwrap()
+        .plain();
     assert!(!third.contains("health page=4"), "the last page: {third}");
-    let past = app.handle_line(&olga, "health page=4").await.unwrap().plain();
+    let past = app
+        .handle_line(&olga, "health page=4")
+        .await
+        .unwrap()
+        .plain();
     assert!(past.contains("The lists end on page 3"), "{past}");
 
     // The pages together name every newcomer and every inactive member once.
@@ -397,7 +414,12 @@ async fn health_pages_every_list_and_export_health_holds_every_name() {
         newcomers.extend(listed(page, "Newcomers yet to contribute: "));
         inactive.extend(listed(page, "Inactive for more than 30 days: "));
     }
-    let unique = |names: &[String]| names.iter().collect::<std::collections::BTreeSet<_>>().len();
+    let unique = |names: &[String]| {
+        names
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
     assert_eq!((newcomers.len(), unique(&newcomers)), (60, 60));
     assert_eq!((inactive.len(), unique(&inactive)), (27, 27));
 
@@ -433,10 +455,16 @@ async fn health_pages_every_list_and_export_health_holds_every_name() {
     );
 
     // CSV only; and members may neither page nor export.
-    let json = app.handle_line(&olga, "export health format=json").await.unwrap_err();
+    let json = app
+        .handle_line(&olga, "export health format=json")
+        .await
+        .unwrap_err();
     assert!(json.to_string().contains("CSV only"), "{json}");
     assert!(app.handle_line(&worker, "health page=2").await.is_err());
     assert!(app.handle_line(&worker, "export health").await.is_err());
     let zero = app.handle_line(&olga, "health page=0").await.unwrap_err();
-    assert!(zero.to_string().contains("`0` is not a page number"), "{zero}");
+    assert!(
+        zero.to_string().contains("`0` is not a page number"),
+        "{zero}"
+    );
 }

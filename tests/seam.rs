@@ -1403,7 +1403,10 @@ async fn setup_shows_settings_and_changes_them_for_organisers_only() {
             "{e:?}"
         );
     }
-    assert_eq!(ok(&app, &olga, "setup show").await, ok(&app, &olga, "setup").await);
+    assert_eq!(
+        ok(&app, &olga, "setup show").await,
+        ok(&app, &olga, "setup").await
+    );
     let r = ok(&app, &olga, "setup").await;
     assert!(r.is_private());
     assert_eq!(r.title.as_deref(), Some("Settings · forest"));

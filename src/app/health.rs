@@ -47,12 +47,17 @@ fn names(list: &Listed, offset: usize) -> String {
 /// The member the overload list adds for carrying half the work (the period's
 /// Contributor Absence Factor is 1), unless their days already list them or
 /// they are away.
-async fn carrying_half(app: &App, actor: &Actor, absence: Option<usize>) -> Result<Option<(MemberId, String)>> {
+async fn carrying_half(
+    app: &App,
+    actor: &Actor,
+    absence: Option<usize>,
+) -> Result<Option<(MemberId, String)>> {
     let store = app.store();
     if absence != Some(1) {
         return Ok(None);
     }
-    let Some((member, name, false)) = store.top_of_window(actor.community, EQUITY_DAYS).await? else {
+    let Some((member, name, false)) = store.top_of_window(actor.community, EQUITY_DAYS).await?
+    else {
         return Ok(None);
     };
     if store
@@ -245,7 +250,10 @@ mod tests {
             "{first}"
         );
         assert_eq!(names(&page(0, 3, 3), 0), "m0, m1, m2");
-        assert_eq!(names(&page(25, 30, 30), 25).split(" (").nth(1), Some("26–30 of 30)"));
+        assert_eq!(
+            names(&page(25, 30, 30), 25).split(" (").nth(1),
+            Some("26–30 of 30)")
+        );
         assert!(names(&page(25, 50, 60), 25).ends_with("(26–50 of 60; 10 more)"));
         assert_eq!(names(&page(0, 0, 30), 50), "none on this page (30 in all)");
     }

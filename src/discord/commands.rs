@@ -962,8 +962,16 @@ mod tests {
             ("health", "page", PageNumber::MIN, PageNumber::MAX),
         ] {
             let option = option(&leaf, command, name);
-            assert_eq!(option["min_value"].as_f64(), Some(f64::from(min)), "/{command}");
-            assert_eq!(option["max_value"].as_f64(), Some(f64::from(max)), "/{command}");
+            assert_eq!(
+                option["min_value"].as_f64(),
+                Some(f64::from(min)),
+                "/{command}"
+            );
+            assert_eq!(
+                option["max_value"].as_f64(),
+                Some(f64::from(max)),
+                "/{command}"
+            );
         }
     }
 }

@@ -797,14 +797,23 @@ mod tests {
     fn unknown_words_show_the_forms_that_start_alike() {
         let e = pick(&words("goal frobnicate")).unwrap_err().to_string();
         assert!(e.contains("`goal frobnicate` is not a Keel command"), "{e}");
-        assert!(e.contains("goal create <title>") && e.contains("goal close <slug>"), "{e}");
+        assert!(
+            e.contains("goal create <title>") && e.contains("goal close <slug>"),
+            "{e}"
+        );
         let e = pick(&words("mission value")).unwrap_err().to_string();
         assert!(e.contains("`mission value` needs one more word"), "{e}");
-        assert!(e.contains("mission value add <value> | mission value remove <value>"), "{e}");
+        assert!(
+            e.contains("mission value add <value> | mission value remove <value>"),
+            "{e}"
+        );
         let e = pick(&words("setup colour red")).unwrap_err().to_string();
         assert!(e.contains("setup milestones each|digest"), "{e}");
         let e = pick(&words("frobnicate")).unwrap_err().to_string();
-        assert!(e.contains("not a Keel command") && e.contains("help"), "{e}");
+        assert!(
+            e.contains("not a Keel command") && e.contains("help"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -814,7 +823,10 @@ mod tests {
         assert_eq!(names("contribute"), ["contribute"]);
         assert!(names("goals").contains(&"goal create"));
         assert!(names("setup").contains(&"setup milestones"));
-        assert_eq!(names("export"), ["export health", "export me", "export community"]);
+        assert_eq!(
+            names("export"),
+            ["export health", "export me", "export community"]
+        );
         assert!(names("frobnicate").is_empty());
     }
 }

@@ -427,7 +427,12 @@ mod tests {
             Percent::parse("120").unwrap_err(),
             Percent::new(120).unwrap_err()
         );
-        assert!(Percent::parse("lots").unwrap_err().to_string().contains("`lots` is not a percentage"));
+        assert!(
+            Percent::parse("lots")
+                .unwrap_err()
+                .to_string()
+                .contains("`lots` is not a percentage")
+        );
         assert!(PageNumber::parse("0").is_err());
     }
 }

@@ -139,9 +139,10 @@ impl super::Store {
         lists: HealthExport,
         sink: W,
     ) -> Result<Exported<W>> {
-        self.write_streamed(sink, async |out| {
-            on_engine!(self, e => sql::health::export(&e.read, &lists, out).await)
-        })
+        self.write_streamed(
+            sink,
+            async |out| on_engine!(self, e => sql::health::export(&e.read, &lists, out).await),
+        )
         .await
     }
 

@@ -396,17 +396,17 @@ pub async fn export(db: &Pool, lists: &HealthExport, out: &mut Chunks) -> Result
             .map_err(|e| Error::internal("health export", e.into_error()))
     };
     let mut encoder = new_encoder();
-    encoder
-        .write_record(HEALTH_CSV_HEADER)
-        .map_err(failed)?;
+    encoder.write_record(HEALTH_CSV_HEADER).map_err(failed)?;
     let before = day(lists.today - Days::new(lists.interval));
     let from = newcomers_from(lists.today, lists.interval);
     let carrying_half: Vec<ListedRow> = match lists.carrying_half {
         Some(member) => {
-            sqlx::query_as("SELECT display_name, last_active_on, joined_at FROM members WHERE id = $1")
-                .bind(member)
-                .fetch_all(&mut *snapshot)
-                .await?
+            sqlx::query_as(
+                "SELECT display_name, last_active_on, joined_at FROM members WHERE id = $1",
+            )
+            .bind(member)
+            .fetch_all(&mut *snapshot)
+            .await?
         }
         None => Vec::new(),
     };
@@ -415,7 +415,11 @@ pub async fn export(db: &Pool, lists: &HealthExport, out: &mut Chunks) -> Result
         ("drifting away", flagged_members!(), "drop"),
         ("overloaded", flagged_members!(), "overload"),
         ("inactive", inactive_members!(), before.as_str()),
-        ("newcomer yet to contribute", newcomers_yet_to_contribute!(), from.as_str()),
+        (
+            "newcomer yet to contribute",
+            newcomers_yet_to_contribute!(),
+            from.as_str(),
+        ),
     ] {
         let first = if list == "overloaded" {
             carrying_half.clone()
