@@ -142,6 +142,69 @@ fn errors_are_clear_and_the_console_carries_on() {
 }
 
 #[test]
+fn settings_health_pages_and_the_health_export_work_on_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let organiser = [
+        "console",
+        "--as",
+        "olga",
+        "--organiser",
+        "--community",
+        "forest",
+    ];
+    // 30 members mentioned with kudos: newcomers yet to contribute, two pages.
+    let kudos: String = (0..30)
+        .map(|i| format!("kudos @n{i:02} for joining\n"))
+        .collect();
+    keel(d, &organiser, &kudos);
+    let out = keel(
+        d,
+        &organiser,
+        "setup show\nsetup milestones digest\nsetup\nhelp setup\nhealth\nhealth page=2\nexport health\n",
+    );
+    let text = stdout(&out);
+    assert!(!text.contains('✗'), "no command should fail:\n{text}");
+    assert!(text.contains("Settings · forest"), "{text}");
+    assert!(text.contains("Milestones: in the digest only"), "{text}");
+    assert!(text.contains("setup milestones each|digest"), "{text}");
+    assert!(
+        text.contains("Community health · forest · page 1 of 2"),
+        "{text}"
+    );
+    assert!(text.contains("More names: `health page=2`"), "{text}");
+    assert!(
+        text.contains("Community health · forest · page 2 of 2"),
+        "{text}"
+    );
+    assert!(text.contains("(26–31 of 31)"), "{text}");
+    assert!(text.contains("31 names on the health lists"), "{text}");
+    let saved = d.join("keel-community-1-health.csv");
+    let csv = std::fs::read_to_string(&saved)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{text}", saved.display()));
+    assert!(csv.starts_with("list,member,last_active,joined\n"), "{csv}");
+    assert_eq!(
+        csv.matches("newcomer yet to contribute,").count(),
+        31,
+        "{csv}"
+    );
+    assert!(csv.contains("newcomer yet to contribute,n29,"), "{csv}");
+
+    // A member may neither see the settings nor export the lists.
+    let member = keel(
+        d,
+        &["console", "--as", "n00", "--community", "forest"],
+        "setup show\nexport health\n",
+    );
+    let text = stdout(&member);
+    assert!(text.contains("✗ `setup show` is for organisers"), "{text}");
+    assert!(
+        text.contains("✗ `export health` is for organisers"),
+        "{text}"
+    );
+}
+
+#[test]
 fn invalid_utf8_is_refused_without_losing_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_keel"))

@@ -1155,3 +1155,113 @@ async fn posts_naming_an_erased_member_are_edited_in_the_channel() {
     assert_posted_once_each(&keel, 2);
     assert_everything_parsed();
 }
+
+fn integer(name: &str, value: i64) -> Value {
+    json!({"name": name, "type": 4, "value": value})
+}
+
+#[tokio::test]
+async fn setup_numbers_are_checked_by_the_core_and_milestones_and_health_pages_are_offered() {
+    let keel = start(|_| {}).await;
+    let setup = |sub: &str, options: Value| {
+        Invocation::sub(G1, ORGANISER, "setup", sub, options).organiser()
+    };
+
+    // Out of bounds is refused with the text syntax's words, never clamped.
+    for (sub, option, value, said) in [
+        ("inactive-days", "days", 0, "`0` is not a number of days"),
+        (
+            "inactive-days",
+            "days",
+            400,
+            "`400` is not a number of days",
+        ),
+        ("alignment", "percent", 150, "`150` is not a percentage"),
+    ] {
+        let refused = keel
+            .fake
+            .command(&setup(sub, json!([integer(option, value)])))
+            .await;
+        assert!(is_ephemeral(&refused), "{refused}");
+        // Shown as typed: Discord's markdown escapes dropped.
+        let shown = shown(&refused).replace('\\', "");
+        assert!(shown.contains(said), "{shown}");
+    }
+    assert_eq!(
+        keel.count("SELECT count(*) FROM communities WHERE inactive_days = 30 AND alignment_threshold <> 150")
+            .await,
+        2,
+        "nothing was changed"
+    );
+    let set = keel
+        .fake
+        .command(&setup("inactive-days", json!([integer("days", 14)])))
+        .await;
+    assert!(shown(&set).contains("after 14 days"), "{}", shown(&set));
+
+    // Digest-only milestones, then the settings show them.
+    let digest = keel
+        .fake
+        .command(&setup("milestones", json!([integer("posts", 1)])))
+        .await;
+    assert!(
+        shown(&digest).contains("listed in the digest"),
+        "{}",
+        shown(&digest)
+    );
+    let settings = keel.fake.command(&setup("show", json!([]))).await;
+    assert!(
+        shown(&settings).contains("in the digest only"),
+        "{}",
+        shown(&settings)
+    );
+    assert!(shown(&settings).contains("14 days"), "{}", shown(&settings));
+
+    // A page past the lists says where they end.
+    let health = keel
+        .fake
+        .command(&Invocation::new(G1, ORGANISER, "health", json!([integer("page", 2)])).organiser())
+        .await;
+    assert!(is_ephemeral(&health));
+    assert!(
+        shown(&health).contains("The lists end on page 1"),
+        "{}",
+        shown(&health)
+    );
+
+    // The health lists as a file; JSON is refused at once.
+    let json_refused = keel
+        .fake
+        .command(
+            &Invocation::new(
+                G1,
+                ORGANISER,
+                "export",
+                json!([integer("what", 2), integer("format", 1)]),
+            )
+            .organiser(),
+        )
+        .await;
+    assert!(
+        shown(&json_refused).contains("CSV only"),
+        "{}",
+        shown(&json_refused)
+    );
+    let (id, token) = keel.fake.interact(
+        &Invocation::new(G1, ORGANISER, "export", json!([integer("what", 2)])).organiser(),
+    );
+    assert_eq!(keel.fake.callback(id).await["type"], 5);
+    let followup = keel
+        .fake
+        .wait_for(Duration::from_secs(10), "the follow-up", |f| {
+            f.followups(&token).into_iter().next()
+        })
+        .await;
+    let (name, bytes) = attached_file(&followup);
+    assert!(name.ends_with("-health.csv.gz"), "{name}");
+    let mut csv = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut csv)
+        .expect("a gzipped CSV");
+    assert!(csv.starts_with("list,member,last_active,joined"), "{csv}");
+    assert_everything_parsed();
+}

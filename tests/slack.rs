@@ -466,6 +466,39 @@ async fn slash_commands_run_through_the_core() {
 }
 
 #[tokio::test]
+async fn setup_show_and_the_health_pages_work_on_slack() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    // A member is refused the settings after Slack says they are no admin.
+    let refused = keel.command("T1", "U1", "setup show").await;
+    assert!(
+        text_of(&refused).contains("`setup show` is for organisers"),
+        "{refused}"
+    );
+    keel.command("T1", "UADMIN", "setup milestones digest")
+        .await;
+    for text in ["setup show", "setup"] {
+        let shown = keel.command("T1", "UADMIN", text).await;
+        assert_eq!(shown["response_type"], "ephemeral", "{shown}");
+        assert!(text_of(&shown).contains("Settings"), "{shown}");
+        assert!(text_of(&shown).contains("in the digest only"), "{shown}");
+    }
+    let help = keel.command("T1", "UADMIN", "help setup").await;
+    assert!(
+        text_of(&help).contains("setup milestones each|digest"),
+        "{help}"
+    );
+    let health = keel.command("T1", "UADMIN", "health page=2").await;
+    assert_eq!(health["response_type"], "ephemeral", "{health}");
+    assert!(
+        text_of(&health).contains("The lists end on page 1"),
+        "{health}"
+    );
+    let zero = keel.command("T1", "UADMIN", "health page=0").await;
+    assert!(text_of(&zero).contains("is not a page number"), "{zero}");
+}
+
+#[tokio::test]
 async fn a_role_slack_does_not_confirm_in_time_is_asked_again() {
     let keel = start(Mode::Single).await;
     keel.fake.make_admin("UADMIN");
