@@ -673,17 +673,25 @@ pub fn pick(words: &[String]) -> Result<(&'static Entry, usize), UserError> {
         ));
     }
     let prefix = words[..depth].join(" ");
-    let forms: Vec<&str> = TABLE
+    let starting_alike: Vec<(&Entry, Vec<&str>)> = TABLE
         .iter()
-        .filter(|e| {
+        .filter_map(|e| {
             e.spellings
                 .iter()
-                .any(|s| matches_prefix(&s.split(' ').collect::<Vec<_>>(), words) == depth)
+                .map(|s| s.split(' ').collect::<Vec<_>>())
+                .find(|parts| matches_prefix(parts, words) == depth)
+                .map(|parts| (e, parts))
         })
-        .map(|e| e.form)
         .collect();
+    // The group as help writes it: "goals frob" is not a goal command.
+    let group = starting_alike[0].1[..depth]
+        .iter()
+        .map(|part| part.split('|').next().unwrap_or(part))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let forms: Vec<&str> = starting_alike.iter().map(|(e, _)| e.form).collect();
     let problem = match words.get(depth) {
-        Some(next) => format!("`{prefix} {next}` is not a Keel command."),
+        Some(next) => format!("`{prefix} {next}` is not a {group} command."),
         None => format!("`{prefix}` needs one more word."),
     };
     Err(UserError::syntax(problem, forms.join(" | ")))
@@ -796,7 +804,7 @@ mod tests {
     #[test]
     fn unknown_words_show_the_forms_that_start_alike() {
         let e = pick(&words("goal frobnicate")).unwrap_err().to_string();
-        assert!(e.contains("`goal frobnicate` is not a Keel command"), "{e}");
+        assert!(e.contains("`goal frobnicate` is not a goal command"), "{e}");
         assert!(
             e.contains("goal create <title>") && e.contains("goal close <slug>"),
             "{e}"
@@ -805,6 +813,11 @@ mod tests {
         assert!(e.contains("`mission value` needs one more word"), "{e}");
         assert!(
             e.contains("mission value add <value> | mission value remove <value>"),
+            "{e}"
+        );
+        let e = pick(&words("goals frobnicate")).unwrap_err().to_string();
+        assert!(
+            e.contains("`goals frobnicate` is not a goal command"),
             "{e}"
         );
         let e = pick(&words("setup colour red")).unwrap_err().to_string();
