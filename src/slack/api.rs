@@ -97,10 +97,13 @@ pub async fn within<T>(
 /// costs no call per message even while Slack does not answer.
 pub struct Directory {
     client: Arc<Client>,
-    cache: Mutex<HashMap<(String, String), (bool, Instant)>>,
+    cache: Mutex<HashMap<TeamUser, (bool, Instant)>>,
     /// Slack's name for a member, or None when Slack gave none in time.
-    names: Mutex<HashMap<(String, String), (Option<String>, Instant)>>,
+    names: Mutex<HashMap<TeamUser, (Option<String>, Instant)>>,
 }
+
+/// A user of a team, as Slack identifies them.
+type TeamUser = (String, String);
 
 const DIRECTORY_TTL: Duration = Duration::from_secs(300);
 /// How long a name Slack gave is used without asking again.
