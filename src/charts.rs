@@ -7,6 +7,8 @@
 use std::sync::OnceLock;
 
 use chrono::NaiveDate;
+use plotters::coord::combinators::WithKeyPoints;
+use plotters::coord::types::RangedCoordi64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
@@ -83,6 +85,44 @@ fn font(size: u32) -> TextStyle<'static> {
     (FAMILY, size).into_font().color(&INK)
 }
 
+/// The most labels a count axis shows.
+const MOST_COUNT_LABELS: i64 = 6;
+
+/// Where a count axis (members, contributions, events) puts its labels: whole
+/// numbers from 0, a round step apart (1, 2 or 5 times a power of ten), up to the
+/// first at or above `max`, and at most [`MOST_COUNT_LABELS`] of them. Labels
+/// plotters picks itself on a real-valued axis fall between whole numbers on a
+/// small range, and rounded they repeat (0, 1, 1, 2, 2).
+fn count_ticks(max: i64) -> Vec<i64> {
+    let max = max.max(1);
+    // Steps to reach `max`, rounding up.
+    let steps_to_max = |step: i64| max / step + i64::from(max % step != 0);
+    let round_steps = (0..=18u32)
+        .flat_map(|power| [1, 2, 5].map(|m| 10i64.pow(power).checked_mul(m)))
+        .flatten();
+    match round_steps.into_iter().find(|step| {
+        let steps = steps_to_max(*step);
+        steps < MOST_COUNT_LABELS && steps.checked_mul(*step).is_some()
+    }) {
+        Some(step) => (0..=steps_to_max(step)).map(|i| i * step).collect(),
+        None => vec![0, max],
+    }
+}
+
+/// A count axis: up to its highest label, and a little past the highest bar so
+/// that it never touches the top; labelled at [`count_ticks`] alone.
+fn count_axis(max: i64) -> WithKeyPoints<RangedCoordi64> {
+    let ticks = count_ticks(max);
+    let last = ticks.last().copied().unwrap_or(1);
+    let headroom = max.saturating_add(max.max(1).div_euclid(7).max(1));
+    (0..last.max(headroom)).with_key_points(ticks)
+}
+
+/// A count axis's label, written like every figure Keel shows.
+fn count_label(y: &i64) -> String {
+    crate::domain::text::format_number(*y as f64)
+}
+
 /// One week of activity: its first day, members active in it, contributions.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Week {
@@ -117,13 +157,13 @@ pub fn activity(title: &str, weeks: &[Week]) -> Result<Vec<u8>> {
             }),
         ];
         for (area, caption, colour, value) in panels {
-            let max = weeks.iter().map(value).max().unwrap_or(0).max(1) as f64;
+            let max = weeks.iter().map(value).max().unwrap_or(0);
             let mut chart = ChartBuilder::on(area)
                 .caption(caption, font(15))
                 .margin(8)
                 .x_label_area_size(22)
                 .y_label_area_size(56)
-                .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..(max * 1.15))
+                .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), count_axis(max))
                 .map_err(draw_error)?;
             chart
                 .configure_mesh()
@@ -132,18 +172,14 @@ pub fn activity(title: &str, weeks: &[Week]) -> Result<Vec<u8>> {
                 .max_light_lines(1)
                 .x_labels(n.min(13))
                 .x_label_formatter(&label)
-                .y_labels(5)
-                .y_label_formatter(&|y| crate::domain::text::format_number(y.round()))
+                .y_label_formatter(&count_label)
                 .label_style(font(12))
                 .draw()
                 .map_err(draw_error)?;
             chart
                 .draw_series(weeks.iter().enumerate().map(|(i, w)| {
                     let x = i as f64;
-                    Rectangle::new(
-                        [(x - 0.35, 0.0), (x + 0.35, value(w) as f64)],
-                        colour.filled(),
-                    )
+                    Rectangle::new([(x - 0.35, 0), (x + 0.35, value(w))], colour.filled())
                 }))
                 .map_err(draw_error)?;
         }
@@ -154,13 +190,13 @@ pub fn activity(title: &str, weeks: &[Week]) -> Result<Vec<u8>> {
 /// Events per UTC hour, 0–23.
 pub fn hours(title: &str, counts: &[i64; 24]) -> Result<Vec<u8>> {
     render(|root| {
-        let max = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
+        let max = counts.iter().copied().max().unwrap_or(0);
         let mut chart = ChartBuilder::on(root)
             .caption(title, title_font())
             .margin(12)
             .x_label_area_size(30)
             .y_label_area_size(56)
-            .build_cartesian_2d(-0.5f64..23.5, 0f64..(max * 1.15))
+            .build_cartesian_2d(-0.5f64..23.5, count_axis(max))
             .map_err(draw_error)?;
         chart
             .configure_mesh()
@@ -177,8 +213,7 @@ pub fn hours(title: &str, counts: &[i64; 24]) -> Result<Vec<u8>> {
                 }
             })
             .x_desc("hour of day (UTC)")
-            .y_labels(5)
-            .y_label_formatter(&|y| crate::domain::text::format_number(y.round()))
+            .y_label_formatter(&count_label)
             .label_style(font(12))
             .axis_desc_style(font(13))
             .draw()
@@ -186,7 +221,7 @@ pub fn hours(title: &str, counts: &[i64; 24]) -> Result<Vec<u8>> {
         chart
             .draw_series(counts.iter().enumerate().map(|(h, n)| {
                 let x = h as f64;
-                Rectangle::new([(x - 0.4, 0.0), (x + 0.4, *n as f64)], ACCENT.filled())
+                Rectangle::new([(x - 0.4, 0), (x + 0.4, *n)], ACCENT.filled())
             }))
             .map_err(draw_error)?;
         Ok(())
@@ -395,6 +430,29 @@ mod tests {
         ] {
             assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
             assert_eq!(decoded_size(&png), SIZE);
+        }
+    }
+
+    #[test]
+    fn count_axes_are_labelled_with_whole_numbers_once_each() {
+        assert_eq!(count_ticks(0), [0, 1]);
+        assert_eq!(count_ticks(2), [0, 1, 2]);
+        assert_eq!(count_ticks(5), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(count_ticks(7), [0, 2, 4, 6, 8]);
+        assert_eq!(count_ticks(100), [0, 20, 40, 60, 80, 100]);
+        assert_eq!(count_ticks(1234), [0, 500, 1000, 1500]);
+        for max in (0..=2000).chain([i64::MAX / 3, i64::MAX]) {
+            let ticks = count_ticks(max);
+            let labels: Vec<String> = ticks.iter().map(count_label).collect();
+            let mut distinct = labels.clone();
+            distinct.dedup();
+            assert_eq!(labels, distinct, "labels repeat for a maximum of {max}");
+            assert!(
+                labels.len() <= MOST_COUNT_LABELS as usize,
+                "{max}: {labels:?}"
+            );
+            assert!(*ticks.last().unwrap() >= max, "{max}: {ticks:?}");
+            assert_eq!(ticks[0], 0);
         }
     }
 

@@ -205,6 +205,51 @@ fn settings_health_pages_and_the_health_export_work_on_the_console() {
 }
 
 #[test]
+fn charts_and_exports_are_saved_into_an_output_dir_made_for_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = keel(
+        dir.path(),
+        &[
+            "console",
+            "--as",
+            "alice",
+            "--organiser",
+            "--community",
+            "forest",
+            "--output-dir",
+            "reports/november",
+        ],
+        "contribute Planted oaks\nstats chart\nexport\n",
+    );
+    let text = stdout(&out);
+    assert!(!text.contains('✗'), "nothing should fail:\n{text}");
+    let saved: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("Saved reports/november/"))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    assert!(saved.contains(&"activity.png"), "{text}");
+    assert!(saved.iter().any(|f| f.ends_with(".csv")), "{text}");
+    let reports = dir.path().join("reports");
+    for file in &saved {
+        let path = reports.join("november").join(file);
+        assert!(path.is_file(), "{} is missing:\n{text}", path.display());
+    }
+    // What holds community data is its owner's alone, and so are the
+    // directories made to hold it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        for file in &saved {
+            assert_eq!(mode(&reports.join("november").join(file)), 0o600, "{file}");
+        }
+        assert_eq!(mode(&reports.join("november")), 0o700);
+        assert_eq!(mode(&reports), 0o700);
+    }
+}
+
+#[test]
 fn invalid_utf8_is_refused_without_losing_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_keel"))

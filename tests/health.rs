@@ -6,8 +6,8 @@ mod support;
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
-use keel::domain::Role;
 use keel::domain::clock::ManualClock;
+use keel::domain::{Envelope, Platform, Role};
 use support::{actor, open};
 
 fn line<'a>(text: &'a str, starts: &str) -> &'a str {
@@ -124,6 +124,110 @@ async fn health_names_who_drifts_who_is_overloaded_inactive_or_new() {
         line(&text, "Contributor absence factor: ").contains("fewer than 5"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn members_who_left_are_in_no_health_list_until_they_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let today = Utc.with_ymd_and_hms(2026, 11, 26, 18, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(today - Duration::days(44)));
+    let app = open(&dir, clock.clone()).await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    // quiet: one contribution 44 days ago, inactive past the 30-day interval.
+    let quiet = actor(&app, "forest", "quiet", Role::Member).await;
+    app.handle_line(&quiet, "contribute long ago")
+        .await
+        .unwrap();
+    // busy and busy2: 13 of the last 14 days, overloaded.
+    let busy = actor(&app, "forest", "busy", Role::Member).await;
+    let busy2 = actor(&app, "forest", "busy2", Role::Member).await;
+    for d in (31..=44).filter(|d| *d != 35) {
+        clock.set(today - Duration::days(44 - d));
+        for who in [&busy, &busy2] {
+            app.handle_line(who, &format!("contribute day {d}"))
+                .await
+                .unwrap();
+        }
+    }
+    // Two helpers with as many contributions today keep the absence factor at 2,
+    // and newbie and newbie2 arrive today without contributing.
+    for name in ["helper1", "helper2"] {
+        let who = actor(&app, "forest", name, Role::Member).await;
+        for i in 0..13 {
+            app.handle_line(&who, &format!("contribute batch {i}"))
+                .await
+                .unwrap();
+        }
+    }
+    actor(&app, "forest", "newbie", Role::Member).await;
+    actor(&app, "forest", "newbie2", Role::Member).await;
+    let lists = async || {
+        let text = app.handle_line(&olga, "health").await.unwrap().plain();
+        [
+            "May be overloaded: ",
+            "Inactive for more than 30 days: ",
+            "Newcomers yet to contribute: ",
+        ]
+        .map(|l| line(&text, l).to_string())
+    };
+    assert_eq!(
+        lists().await,
+        [
+            "May be overloaded: busy, busy2",
+            "Inactive for more than 30 days: quiet",
+            "Newcomers yet to contribute: newbie, newbie2",
+        ]
+    );
+
+    for gone in ["busy", "quiet", "newbie"] {
+        app.member_left(Platform::Console, "forest", gone)
+            .await
+            .unwrap();
+    }
+    // Names and counts alike: no "and 1 more" for someone who is not listed.
+    assert_eq!(
+        lists().await,
+        [
+            "May be overloaded: busy2",
+            "Inactive for more than 30 days: none",
+            "Newcomers yet to contribute: newbie2",
+        ]
+    );
+
+    // Back the same day, busy is listed again.
+    app.member_joined(&Envelope {
+        platform: Platform::Console,
+        workspace_id: "forest".into(),
+        workspace_name: "forest".into(),
+        user_id: "busy".into(),
+        user_name: "busy".into(),
+        role: Role::Member,
+    })
+    .await
+    .unwrap();
+    assert_eq!(lists().await[0], "May be overloaded: busy, busy2");
+
+    // One member doing half the work is overloaded by that alone, unless they left.
+    let pat = actor(&app, "pond", "pat", Role::Organiser).await;
+    let solo = actor(&app, "pond", "solo", Role::Member).await;
+    for i in 0..10 {
+        app.handle_line(&solo, &format!("contribute dig {i}"))
+            .await
+            .unwrap();
+    }
+    for name in ["a", "b", "c", "d"] {
+        let who = actor(&app, "pond", name, Role::Member).await;
+        app.handle_line(&who, "contribute help").await.unwrap();
+    }
+    let overloaded = async || {
+        let text = app.handle_line(&pat, "health").await.unwrap().plain();
+        line(&text, "May be overloaded: ").to_string()
+    };
+    assert_eq!(overloaded().await, "May be overloaded: solo");
+    app.member_left(Platform::Console, "pond", "solo")
+        .await
+        .unwrap();
+    assert_eq!(overloaded().await, "May be overloaded: none");
 }
 
 #[tokio::test]

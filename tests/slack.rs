@@ -1390,6 +1390,109 @@ async fn the_home_tab_shows_the_mission_goals_and_my_totals() {
     assert!(text.contains("Plant 500 trees"), "the open goals: {text}");
 }
 
+#[tokio::test]
+async fn members_first_seen_through_events_are_named_as_slack_names_them() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command("T1", "UADMIN", "help").await;
+    let event = |id: &str, body: serde_json::Value| {
+        serde_json::json!({"type": "event_callback", "team_id": "T1", "event_id": id, "event": body})
+            .to_string()
+    };
+    let message = |id: &str, user: &str| {
+        event(
+            id,
+            serde_json::json!({"type": "message", "user": user, "text": "hi", "channel": "C1", "ts": "1.0"}),
+        )
+    };
+    let asked_about = |user: &str| {
+        keel.fake
+            .calls("users.info")
+            .iter()
+            .filter(|c| c.query.contains(&format!("user={user}")))
+            .count()
+    };
+    for (user, name) in [
+        ("UM1", "maya"),
+        ("UM2", "noor"),
+        ("UM3", "omar"),
+        ("UM4", "rafa"),
+        ("UM5", "sol"),
+    ] {
+        keel.fake.set_name(user, name);
+    }
+
+    // First seen writing, three times: Slack is asked their name once.
+    for i in 0..3 {
+        keel.deliver_event(&message(&format!("EvM1-{i}"), "UM1"))
+            .await;
+    }
+    assert_eq!(asked_about("UM1"), 1);
+    // First seen opening the App Home, or reacting.
+    keel.deliver_event(&event(
+        "EvHome2",
+        serde_json::json!({"type": "app_home_opened", "user": "UM2", "tab": "home"}),
+    ))
+    .await;
+    keel.deliver_event(&event(
+        "EvReact3",
+        serde_json::json!({"type": "reaction_added", "user": "UM3", "reaction": "tada",
+            "item": {"type": "message", "channel": "C1", "ts": "1.0"}}),
+    ))
+    .await;
+
+    // Stored under their id by a Keel from before names were asked for: named
+    // at their next message.
+    keel.app
+        .actor(&keel::slack::commands::envelope(
+            "T1",
+            "t1",
+            "UM4",
+            "UM4",
+            keel::domain::Role::Member,
+        ))
+        .await
+        .unwrap();
+    keel.deliver_event(&message("EvM4", "UM4")).await;
+
+    // Slack does not answer: counted under their id, not asked again at every
+    // message, and named once their account changes (or the wait is over).
+    keel.fake.fail_next("users.info", 500, None);
+    keel.deliver_event(&message("EvM5-0", "UM5")).await;
+    keel.deliver_event(&message("EvM5-1", "UM5")).await;
+    assert_eq!(asked_about("UM5"), 1);
+    keel.deliver_event(&event(
+        "EvChange5",
+        serde_json::json!({"type": "user_change", "user": {"id": "UM5", "deleted": false}}),
+    ))
+    .await;
+    keel.deliver_event(&message("EvM5-2", "UM5")).await;
+    assert_eq!(asked_about("UM5"), 2);
+
+    // A member named by their slash commands keeps that name when they open
+    // the App Home, and Slack is not asked.
+    keel.command_named("T1", "UP", "pia", "stats me").await;
+    keel.deliver_event(&event(
+        "EvHomeP",
+        serde_json::json!({"type": "app_home_opened", "user": "UP", "tab": "home"}),
+    ))
+    .await;
+    assert_eq!(asked_about("UP"), 0);
+
+    assert_eq!(
+        keel.count("SELECT COALESCE(sum(messages), 0) FROM member_daily_activity")
+            .await,
+        7
+    );
+    let health = text_of(&keel.command("T1", "UADMIN", "health").await);
+    let newcomers = health
+        .split("Newcomers yet to contribute: ")
+        .nth(1)
+        .and_then(|rest| rest.trim_start_matches('*').split("\\n").next())
+        .unwrap_or_else(|| panic!("no newcomers in {health}"));
+    assert_eq!(newcomers, "uadmin, maya, noor, omar, rafa, sol, pia");
+}
+
 /// Waits (up to two seconds) until the fake has seen `n` calls of `method`.
 async fn calls_after(fake: &FakeSlack, method: &str, n: usize) -> Vec<fake_slack::Call> {
     for _ in 0..100 {

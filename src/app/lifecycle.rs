@@ -6,7 +6,7 @@ use chrono::Duration;
 
 use super::App;
 use crate::domain::reply::Reply;
-use crate::domain::{Envelope, Platform};
+use crate::domain::{Actor, Envelope, Platform, UserError};
 use crate::error::Result;
 use crate::store::activity::Counts;
 
@@ -48,8 +48,16 @@ impl App {
     }
 
     /// Adds one message or reaction to the member's daily counts. Workspaces Keel
-    /// does not serve are ignored.
-    pub async fn record_activity(&self, envelope: &Envelope, activity: Activity) -> Result<()> {
+    /// does not serve are ignored. An envelope whose name is the user id does not
+    /// know it (Slack's events carry only ids): `ask_name` finds it, and is asked
+    /// only for a newcomer or a member Keel knows only by their id, never for a
+    /// member Keel can already name.
+    pub async fn record_activity(
+        &self,
+        envelope: &Envelope,
+        activity: Activity,
+        ask_name: impl AsyncFnOnce() -> Option<String>,
+    ) -> Result<()> {
         let store = self.store();
         let Some(workspace) = store
             .workspace_by_external(envelope.platform, &envelope.workspace_id)
@@ -61,11 +69,15 @@ impl App {
             .member_by_identity(workspace.id, &envelope.user_id)
             .await?
         {
-            Some(m) => m.id,
-            None => match self.actor(envelope).await {
-                Ok(actor) => actor.member,
-                Err(_) => return Ok(()),
-            },
+            Some(m) if !unnamed(&m.display_name, &envelope.user_id) => m.id,
+            // A newcomer, or one stored under their id: named now if the name is known.
+            _ => {
+                let envelope = named(envelope, None, ask_name).await;
+                match self.actor(&envelope).await {
+                    Ok(actor) => actor.member,
+                    Err(_) => return Ok(()),
+                }
+            }
         };
         let counts = match activity {
             Activity::Message => Counts {
@@ -80,6 +92,33 @@ impl App {
         store
             .record_activity(workspace.community_id, member, self.today(), counts)
             .await
+    }
+
+    /// Like [`App::actor`], for an event whose envelope may not know the member's
+    /// name (its name is the user id): a member Keel knows keeps the name they
+    /// have; `ask_name` names a newcomer or a member known only by their id.
+    pub async fn actor_of_event(
+        &self,
+        envelope: &Envelope,
+        ask_name: impl AsyncFnOnce() -> Option<String>,
+    ) -> Result<Actor, UserError> {
+        let stored = async {
+            let store = self.store();
+            let Some(workspace) = store
+                .workspace_by_external(envelope.platform, &envelope.workspace_id)
+                .await?
+            else {
+                return Ok(None);
+            };
+            Ok(store
+                .member_by_identity(workspace.id, &envelope.user_id)
+                .await?
+                .map(|m| m.display_name))
+        }
+        .await
+        .map_err(|e| self.report(e, "looking up a member"))?;
+        let envelope = named(envelope, stored, ask_name).await;
+        self.actor(&envelope).await
     }
 
     /// A person joined a workspace Keel serves: they become a member now (growth's
@@ -136,5 +175,34 @@ impl App {
         let mut card = super::mission_card(&version);
         card.title = Some("Welcome! This is what we are here for".into());
         Ok(Some(card))
+    }
+}
+
+/// Whether `name` stands in for a name not known: empty, or the user id itself.
+fn unnamed(name: &str, user_id: &str) -> bool {
+    name.trim().is_empty() || name == user_id
+}
+
+/// `envelope` with the member's name: the one it carries, else `stored` (what
+/// Keel has), else what `ask_name` finds; the user id stands in for none.
+async fn named(
+    envelope: &Envelope,
+    stored: Option<String>,
+    ask_name: impl AsyncFnOnce() -> Option<String>,
+) -> Envelope {
+    let user_id = &envelope.user_id;
+    let user_name = if !unnamed(&envelope.user_name, user_id) {
+        envelope.user_name.clone()
+    } else if let Some(stored) = stored.filter(|n| !unnamed(n, user_id)) {
+        stored
+    } else {
+        ask_name()
+            .await
+            .filter(|n| !unnamed(n, user_id))
+            .unwrap_or_else(|| user_id.clone())
+    };
+    Envelope {
+        user_name,
+        ..envelope.clone()
     }
 }

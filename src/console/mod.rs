@@ -204,7 +204,18 @@ async fn finish_member_jobs(app: &App) {
 
 /// Writes an attachment into `dir` without overwriting: `name.csv`, `name-1.csv`…
 /// A gzipped one is saved decompressed. Returns the path and the bytes written.
+/// The file holds community data, so only its owner may read it (R9), and so may
+/// `dir` and any parents it takes creating first.
 fn save(dir: &Path, attachment: &Attachment) -> std::io::Result<(PathBuf, u64)> {
+    private_dir(dir).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "the output directory {} could not be created: {e}",
+                dir.display()
+            ),
+        )
+    })?;
     let name = Path::new(&attachment.filename)
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
@@ -219,11 +230,7 @@ fn save(dir: &Path, attachment: &Attachment) -> std::io::Result<(PathBuf, u64)> 
         } else {
             dir.join(format!("{stem}-{n}{ext}"))
         };
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&candidate)
-        {
+        match crate::store::private_files::create_new(&candidate) {
             Ok(file) => {
                 let mut out = std::io::BufWriter::new(file);
                 let bytes = attachment.write_contents(&mut out)?;
@@ -237,4 +244,14 @@ fn save(dir: &Path, attachment: &Attachment) -> std::io::Result<(PathBuf, u64)> 
         }
     }
     Err(std::io::Error::other("too many files with that name"))
+}
+
+/// Creates `dir`, and any parents missing, readable by their owner only; one
+/// that exists is left as it is.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }

@@ -94,7 +94,11 @@ async fn count(
     activity: Activity,
 ) -> Result<(), BoxError> {
     let envelope = envelope_of(&guild.to_string(), &user.to_string(), name, Role::Member);
-    discord.app.record_activity(&envelope, activity).await?;
+    // Discord's events carry the member's name.
+    discord
+        .app
+        .record_activity(&envelope, activity, async || None)
+        .await?;
     Ok(())
 }
 

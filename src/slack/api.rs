@@ -91,12 +91,28 @@ pub async fn within<T>(
 /// answer Slack did not give (an error, or none in time) is not remembered, and
 /// one that Slack says has changed (an account or a user group edited) is
 /// forgotten at once, so a demoted admin loses organiser rights with the event.
+///
+/// Also what Slack calls members, for events that carry only a user id: asked
+/// only about members Keel cannot name yet, and remembered, so a busy channel
+/// costs no call per message even while Slack does not answer.
 pub struct Directory {
     client: Arc<Client>,
-    cache: Mutex<HashMap<(String, String), (bool, Instant)>>,
+    cache: Mutex<HashMap<TeamUser, (bool, Instant)>>,
+    /// Slack's name for a member, or None when Slack gave none in time.
+    names: Mutex<HashMap<TeamUser, (Option<String>, Instant)>>,
 }
 
+/// A user of a team, as Slack identifies them.
+type TeamUser = (String, String);
+
 const DIRECTORY_TTL: Duration = Duration::from_secs(300);
+/// How long a name Slack gave is used without asking again.
+const NAME_TTL: Duration = Duration::from_secs(3600);
+/// How long a name Slack did not give is not asked for again: the member is
+/// still counted meanwhile, under their id.
+const NAME_RETRY: Duration = Duration::from_secs(60);
+/// The most names remembered; past that the memory starts afresh.
+const NAMES_MAX: usize = 100_000;
 /// Slack wants a command answered within 3 s: a lookup still unanswered after this
 /// counts as failed.
 const LOOKUP_BUDGET: Duration = Duration::from_secs(2);
@@ -106,6 +122,7 @@ impl Directory {
         Directory {
             client,
             cache: Mutex::new(HashMap::new()),
+            names: Mutex::new(HashMap::new()),
         }
     }
 
@@ -113,9 +130,54 @@ impl Directory {
     /// asks Slack again.
     pub fn forget<'a>(&self, team: &str, users: impl IntoIterator<Item = &'a str>) {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
         for user in users {
-            cache.remove(&(team.to_string(), user.to_string()));
+            let key = (team.to_string(), user.to_string());
+            cache.remove(&key);
+            names.remove(&key);
         }
+    }
+
+    /// What Slack calls `user` (users.info), or None when Slack does not say
+    /// within the lookup budget; either answer is remembered (see [`NAME_TTL`]
+    /// and [`NAME_RETRY`]).
+    pub async fn display_name(&self, bot_token: &str, team: &str, user: &str) -> Option<String> {
+        let key = (team.to_string(), user.to_string());
+        if let Some((name, at)) = self
+            .names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            let fresh = if name.is_some() { NAME_TTL } else { NAME_RETRY };
+            if at.elapsed() < fresh {
+                return name.clone();
+            }
+        }
+        let token = token(bot_token);
+        let request = SlackApiUsersInfoRequest::new(SlackUserId(user.to_string()));
+        let name = match tokio::time::timeout(
+            LOOKUP_BUDGET,
+            self.client.open_session(&token).users_info(&request),
+        )
+        .await
+        {
+            Ok(Ok(info)) => name_of(&info.user),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "asking Slack for a member's name failed");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("Slack did not give a member's name in time");
+                None
+            }
+        };
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        if names.len() >= NAMES_MAX {
+            names.clear();
+        }
+        names.insert(key, (name.clone(), Instant::now()));
+        name
     }
 
     pub async fn is_organiser(
@@ -182,6 +244,24 @@ impl Directory {
             }
         }
     }
+}
+
+/// The name Keel shows for a Slack user: their username first, which is what
+/// slash commands carry as `user_name`, so a member's name does not change when
+/// they first use a command; else their display or real name.
+fn name_of(user: &SlackUser) -> Option<String> {
+    let profile = user.profile.as_ref();
+    [
+        user.name.as_deref(),
+        profile.and_then(|p| p.display_name.as_deref()),
+        profile.and_then(|p| p.real_name.as_deref()),
+        user.real_name.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(str::trim)
+    .find(|n| !n.is_empty())
+    .map(str::to_string)
 }
 
 /// `<!subteam^S123|@organisers>` or `S123` → `S123`.

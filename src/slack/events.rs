@@ -131,13 +131,26 @@ async fn count(slack: &Slack, team: &str, user: &str, message: bool) -> Result<(
     if !is_installed(slack, team).await? {
         return Ok(());
     }
-    let envelope = super::commands::envelope(team, team, user, user, Role::Member);
+    // Events carry only the user id: the core asks for the name if it needs it.
+    let envelope = super::commands::envelope(team, team, user, "", Role::Member);
     let activity = if message {
         Activity::Message
     } else {
         Activity::Reaction
     };
-    slack.app.record_activity(&envelope, activity).await
+    slack
+        .app
+        .record_activity(&envelope, activity, async || {
+            member_name(slack, team, user).await
+        })
+        .await
+}
+
+/// What Slack calls `user`, for events that carry only their id; None when
+/// Keel has no token for the team or Slack does not say in time.
+async fn member_name(slack: &Slack, team: &str, user: &str) -> Option<String> {
+    let token = slack.bot_token(team).await.ok().flatten()?;
+    slack.directory.display_name(&token, team, user).await
 }
 
 async fn welcome(slack: &Slack, team: &str, user: &str) -> Result<()> {
@@ -170,8 +183,12 @@ async fn home(slack: &Slack, team: &str, user: &str) -> Result<()> {
     if !is_installed(slack, team).await? {
         return Ok(());
     }
-    let envelope = super::commands::envelope(team, team, user, user, Role::Member);
-    let Ok(actor) = slack.app.actor(&envelope).await else {
+    let envelope = super::commands::envelope(team, team, user, "", Role::Member);
+    let named = slack
+        .app
+        .actor_of_event(&envelope, async || member_name(slack, team, user).await)
+        .await;
+    let Ok(actor) = named else {
         return Ok(());
     };
     let mut blocks = Vec::new();

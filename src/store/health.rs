@@ -68,8 +68,8 @@ impl super::Store {
         })
     }
 
-    /// Members showing a signal ("drop" or "overload"), away members left out:
-    /// a page of names in member order and the full count.
+    /// Members showing a signal ("drop" or "overload"), leaving out those away
+    /// and those who left: a page of names in member order and the full count.
     pub async fn members_flagged(
         &self,
         community: CommunityId,
@@ -118,7 +118,8 @@ impl super::Store {
         })
     }
 
-    /// Members who joined in the last `interval` days and have not contributed yet.
+    /// Members who joined in the last `interval` days, have not contributed yet
+    /// and have not left.
     pub async fn newcomers_yet_to_contribute(
         &self,
         community: CommunityId,
@@ -147,7 +148,7 @@ impl super::Store {
     }
 
     /// The member with most contributions in a kept window, if any: id, name and
-    /// whether they are away.
+    /// whether health lists leave them out (away, or left).
     pub async fn top_of_window(
         &self,
         community: CommunityId,

@@ -37,6 +37,9 @@ pub struct Script {
     /// Answers to give before the normal one, per API method: (status, retry-after).
     pub failures: HashMap<String, VecDeque<(u16, Option<u64>)>>,
     pub admins: Vec<String>,
+    /// What users.info calls each user (their username and display name); a
+    /// user not here gets no name.
+    pub names: HashMap<String, String>,
     /// Members of each user group, by group id.
     pub groups: HashMap<String, Vec<String>>,
     pub socket_url: String,
@@ -191,6 +194,15 @@ impl FakeSlack {
         self.script.lock().unwrap().admins.retain(|a| a != user);
     }
 
+    /// The name users.info gives `user`.
+    pub fn set_name(&self, user: &str, name: &str) {
+        self.script
+            .lock()
+            .unwrap()
+            .names
+            .insert(user.to_string(), name.to_string());
+    }
+
     /// The members usergroups.users.list gives for `group`.
     pub fn set_group(&self, group: &str, members: &[&str]) {
         self.script.lock().unwrap().groups.insert(
@@ -342,7 +354,11 @@ fn answer(script: &mut Script, method: &str, call: &Call) -> Answer {
                 .unwrap_or_default()
                 .to_string();
             let admin = script.admins.contains(&user);
-            json!({"ok": true, "user": {"id": user, "is_admin": admin}})
+            match script.names.get(&user) {
+                Some(name) => json!({"ok": true, "user": {"id": user, "is_admin": admin,
+                    "name": name, "profile": {"display_name": name, "real_name": name}}}),
+                None => json!({"ok": true, "user": {"id": user, "is_admin": admin}}),
+            }
         }
         "usergroups.users.list" => {
             let group = call

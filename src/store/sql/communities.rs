@@ -291,37 +291,45 @@ pub async fn member_by_identity(
 
 /// Records that a member left a workspace (growth's leaves, PRODUCT.md). A member
 /// linked to another workspace of the community is still in it, so is not marked.
-/// Unknown users (never seen by Keel) change nothing.
+/// Unknown users (never seen by Keel) change nothing. Health lists leave members
+/// who left out, so their signals are computed again.
 pub async fn mark_left(
     conn: &mut Conn,
     workspace: WorkspaceId,
     external_user_id: &str,
     at: DateTime<Utc>,
 ) -> Result<bool> {
-    let marked = sqlx::query(
+    let marked: Option<(i64, i64)> = sqlx::query_as(
         "UPDATE members SET left_at = $1
          WHERE left_at IS NULL
            AND id = (SELECT member_id FROM identities WHERE workspace_id = $2 AND external_user_id = $3)
-           AND NOT EXISTS (SELECT 1 FROM identities o WHERE o.member_id = members.id AND o.workspace_id != $2)",
+           AND NOT EXISTS (SELECT 1 FROM identities o WHERE o.member_id = members.id AND o.workspace_id != $2)
+         RETURNING community_id, id",
     )
     .bind(ts(at))
     .bind(workspace)
     .bind(external_user_id)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(marked > 0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((community, member)) = marked {
+        super::health::signals_changed(conn, CommunityId(community), MemberId(member)).await?;
+    }
+    Ok(marked.is_some())
 }
 
-/// A member who had left is back; they keep the day they first joined.
+/// A member who had left is back; they keep the day they first joined, and show
+/// in health lists again.
 pub async fn mark_returned(conn: &mut Conn, member: MemberId) -> Result<bool> {
-    let returned =
-        sqlx::query("UPDATE members SET left_at = NULL WHERE id = $1 AND left_at IS NOT NULL")
-            .bind(member)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-    Ok(returned > 0)
+    let returned: Option<i64> = sqlx::query_scalar(
+        "UPDATE members SET left_at = NULL WHERE id = $1 AND left_at IS NOT NULL RETURNING community_id",
+    )
+    .bind(member)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(community) = returned {
+        super::health::signals_changed(conn, CommunityId(community), member).await?;
+    }
+    Ok(returned.is_some())
 }
 
 pub async fn set_away(

@@ -2,7 +2,7 @@
 //! signals kept per community, and the counts and lists of members who need
 //! attention.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{Days, NaiveDate};
 use futures_util::StreamExt;
@@ -29,11 +29,19 @@ fn signals(weeks: &[u32; 15]) -> (bool, bool) {
     )
 }
 
-/// Active days per 7-day block ending `today`, oldest first, per member.
-fn weeks_of(rows: &[(i64, String)], today: NaiveDate) -> Result<HashMap<i64, [u32; 15]>> {
+/// Active days per 7-day block ending `today`, oldest first, per member; members
+/// who left are not flagged, so they are not in `rows`' result.
+fn weeks_of(
+    rows: &[(i64, String)],
+    left: &HashSet<i64>,
+    today: NaiveDate,
+) -> Result<HashMap<i64, [u32; 15]>> {
     let first_day = today - Days::new(WEEKS * 7 - 1);
     let mut out: HashMap<i64, [u32; 15]> = HashMap::new();
     for (member, d) in rows {
+        if left.contains(member) {
+            continue;
+        }
         let d = parse_day(d)?;
         if d < first_day || d > today {
             continue;
@@ -114,7 +122,8 @@ pub async fn refresh_signals(
         .bind(day(today))
         .fetch_all(&mut *conn)
         .await?;
-        write_flags(conn, community, &weeks_of(&rows, today)?).await?;
+        let left = left_members(&mut *conn, community).await?;
+        write_flags(conn, community, &weeks_of(&rows, &left, today)?).await?;
         sqlx::query(
             "INSERT INTO community_signal_marks (community_id, as_of) VALUES ($1, $2)
              ON CONFLICT (community_id) DO UPDATE SET as_of = excluded.as_of",
@@ -131,6 +140,11 @@ pub async fn refresh_signals(
     .bind(community)
     .fetch_all(&mut *conn)
     .await?;
+    let left = if dirty.is_empty() {
+        HashSet::new()
+    } else {
+        left_members(&mut *conn, community).await?
+    };
     for chunk in dirty.chunks(500) {
         let mut q = sqlx::query(built(format!(
             "DELETE FROM member_signals WHERE community_id = $1 AND member_id IN {}",
@@ -152,8 +166,38 @@ pub async fn refresh_signals(
             q = q.bind(member);
         }
         let rows: Vec<(i64, String)> = q.fetch_all(&mut *conn).await?;
-        write_flags(conn, community, &weeks_of(&rows, today)?).await?;
+        write_flags(conn, community, &weeks_of(&rows, &left, today)?).await?;
     }
+    Ok(())
+}
+
+/// The community's members who left (PRODUCT.md "Growth"), whom no health list
+/// names: read from an index of just them (migration 0003).
+async fn left_members(db: impl Executor<'_>, community: CommunityId) -> Result<HashSet<i64>> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM members WHERE community_id = $1 AND left_at IS NOT NULL",
+    )
+    .bind(community)
+    .fetch_all(db)
+    .await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// A member's signals are to be computed again (they left, or came back): the
+/// next read of `health` or the background job does it.
+pub async fn signals_changed(
+    conn: &mut Conn,
+    community: CommunityId,
+    member: MemberId,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO member_signal_dirty (community_id, member_id) VALUES ($1, $2)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(community)
+    .bind(member)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -176,7 +220,8 @@ macro_rules! flagged_members {
     () => {
         "SELECT m.display_name, m.last_active_on, m.joined_at
          FROM member_signals s JOIN members m ON m.id = s.member_id
-         WHERE s.community_id = $1 AND s.signal = $2 AND m.away_since IS NULL ORDER BY s.member_id"
+         WHERE s.community_id = $1 AND s.signal = $2 AND m.away_since IS NULL AND m.left_at IS NULL
+         ORDER BY s.member_id"
     };
 }
 macro_rules! inactive_members {
@@ -189,7 +234,7 @@ macro_rules! inactive_members {
 macro_rules! newcomers_yet_to_contribute {
     () => {
         "SELECT display_name, last_active_on, joined_at FROM members
-         WHERE community_id = $1 AND contribution_count = 0 AND joined_at >= $2
+         WHERE community_id = $1 AND contribution_count = 0 AND joined_at >= $2 AND left_at IS NULL
          ORDER BY joined_at, id"
     };
 }
@@ -250,8 +295,10 @@ async fn flagged_count(db: impl Executor<'_>, community: CommunityId, signal: &s
 }
 
 /// Members showing a signal ("drop" or "overload"), away members left out: a
-/// page of names in member order (read in the signals' key order, so only the
-/// page shown is read) and the kept count.
+/// page of names in member order (read in the signals' key order, so only
+/// the page shown is read) and the kept count. Members who left have no signals
+/// once recomputed (their leaving marks them to be); the names leave them out
+/// until then too.
 pub async fn flagged(
     db: &Pool,
     community: CommunityId,
@@ -322,9 +369,10 @@ fn newcomers_from(today: NaiveDate, interval: u64) -> String {
     day(today - Days::new(interval) + Days::new(1))
 }
 
-/// Members who joined in the last `interval` days and have not contributed yet:
-/// a page by an index of just them, the count from the newcomers yet to
-/// contribute kept per joining day (migration 0004).
+/// Members who joined in the last `interval` days, have not contributed yet and
+/// have not left: a page by an index of just them, the count from the
+/// newcomers yet to contribute kept per joining day (migration 0004), less those
+/// of them who left since (an index of just the members who left, migration 0003).
 pub async fn newcomers(
     db: &Pool,
     community: CommunityId,
@@ -337,8 +385,10 @@ pub async fn newcomers(
     let page = concat!(newcomers_yet_to_contribute!(), " LIMIT $3 OFFSET $4");
     let names = names(db, page, community, &from, limit, offset).await?;
     let total: i64 = sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(silent), 0) AS BIGINT) FROM community_daily_members
-         WHERE community_id = $1 AND day >= $2",
+        "SELECT CAST(COALESCE(SUM(silent), 0) AS BIGINT)
+                - (SELECT count(*) FROM members WHERE community_id = $1 AND left_at IS NOT NULL
+                   AND left_at >= $2 AND joined_at >= $2 AND contribution_count = 0)
+         FROM community_daily_members WHERE community_id = $1 AND day >= $2",
     )
     .bind(community)
     .bind(&from)
@@ -347,14 +397,16 @@ pub async fn newcomers(
     Ok(Listed { names, total })
 }
 
-/// The member with most contributions in a kept window, if any.
+/// The member with most contributions in a kept window, if any, and whether
+/// health lists leave them out (away, or left).
 pub async fn top_of_window(
     db: impl Executor<'_>,
     community: CommunityId,
     window: u32,
 ) -> Result<Option<(MemberId, String, bool)>> {
-    let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
-        "SELECT m.id, m.display_name, m.away_since FROM member_window_totals t JOIN members m ON m.id = t.member_id
+    let row: Option<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT m.id, m.display_name, m.away_since, m.left_at
+         FROM member_window_totals t JOIN members m ON m.id = t.member_id
          WHERE t.community_id = $1 AND t.window_days = $2 AND t.contributions > 0
          ORDER BY t.contributions DESC, t.kudos_received DESC, t.member_id LIMIT 1",
     )
@@ -362,7 +414,7 @@ pub async fn top_of_window(
     .bind(i64::from(window))
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(id, name, away)| (MemberId(id), name, away.is_some())))
+    Ok(row.map(|(id, name, away, left)| (MemberId(id), name, away.is_some() || left.is_some())))
 }
 
 /// How many members need attention, for the digest (PRODUCT.md: names stay in
