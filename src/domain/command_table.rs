@@ -108,14 +108,15 @@ impl Entry {
     /// one matches.
     fn matched(&self, words: &[String]) -> Option<usize> {
         let mut best = None;
+        // Every command's words pass through here: nothing is allocated.
         for spelling in self.spellings {
-            let parts: Vec<&str> = spelling.split(' ').collect();
-            if matches_prefix(&parts, words) == parts.len() {
-                best = best.max(Some(parts.len()));
+            let parts = spelling.split(' ').count();
+            if matches_prefix(spelling.split(' '), words) == parts {
+                best = best.max(Some(parts));
             } else if self.bare
                 && words.len() == 1
-                && parts.len() == 2
-                && matches_prefix(&parts[..1], words) == 1
+                && parts == 2
+                && matches_prefix(spelling.split(' ').take(1), words) == 1
             {
                 best = best.max(Some(1));
             }
@@ -125,9 +126,9 @@ impl Entry {
 }
 
 /// How many leading words match the spelling's parts.
-fn matches_prefix(parts: &[&str], words: &[String]) -> usize {
+fn matches_prefix<'a>(parts: impl IntoIterator<Item = &'a str>, words: &[String]) -> usize {
     parts
-        .iter()
+        .into_iter()
         .zip(words)
         .take_while(|(part, word)| part.split('|').any(|choice| choice == word.as_str()))
         .count()
@@ -645,6 +646,10 @@ pub(crate) use entry;
 
 /// The entry a line's words select (lowercased, the verb first) and how many
 /// words its verb took; or an error that shows the forms that work.
+/// The most words a command's name takes ("mission value add"): `pick` needs
+/// no more of a line than these.
+pub const MOST_VERB_WORDS: usize = 3;
+
 pub fn pick(words: &[String]) -> Result<(&'static Entry, usize), UserError> {
     let Some(first) = words.first() else {
         return Err(UserError::syntax(
@@ -663,7 +668,7 @@ pub fn pick(words: &[String]) -> Result<(&'static Entry, usize), UserError> {
     let depth = TABLE
         .iter()
         .flat_map(|e| e.spellings.iter())
-        .map(|s| matches_prefix(&s.split(' ').collect::<Vec<_>>(), words))
+        .map(|s| matches_prefix(s.split(' '), words))
         .max()
         .unwrap_or(0);
     if depth == 0 {
@@ -679,7 +684,7 @@ pub fn pick(words: &[String]) -> Result<(&'static Entry, usize), UserError> {
             e.spellings
                 .iter()
                 .map(|s| s.split(' ').collect::<Vec<_>>())
-                .find(|parts| matches_prefix(parts, words) == depth)
+                .find(|parts| matches_prefix(parts.iter().copied(), words) == depth)
                 .map(|parts| (e, parts))
         })
         .collect();
@@ -713,7 +718,7 @@ pub fn matching(topic: &str) -> Vec<&'static Entry> {
             e.name == words.join(" ")
                 || e.spellings.iter().any(|s| {
                     let parts: Vec<&str> = s.split(' ').collect();
-                    matches_prefix(&parts, &words) == words.len()
+                    matches_prefix(parts.iter().copied(), &words) == words.len()
                 })
         })
         .collect()
@@ -772,6 +777,7 @@ mod tests {
                 entry.name
             );
             for spelling in entry.spellings {
+                assert!(spelling.split(' ').count() <= MOST_VERB_WORDS, "{spelling}");
                 // Every choice of every word, written out.
                 let mut lines = vec![String::new()];
                 for part in spelling.split(' ') {

@@ -207,6 +207,7 @@ pub fn parse(line: &str, today: NaiveDate) -> Result<Command, UserError> {
     }
     let verb: Vec<String> = words
         .iter()
+        .take(command_table::MOST_VERB_WORDS)
         .enumerate()
         .map(|(i, w)| {
             let w = if i == 0 { w.trim_start_matches('/') } else { w };

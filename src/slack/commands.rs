@@ -115,9 +115,11 @@ pub async fn run(slack: &Arc<Slack>, command: SlashCommand) -> Option<Value> {
     let words: Vec<String> = command
         .text
         .split_whitespace()
+        .take(command_table::MOST_VERB_WORDS + 1)
         .map(str::to_lowercase)
         .collect();
-    if let Ok((verb, taken)) = command_table::pick(&words)
+    if words.len() <= command_table::MOST_VERB_WORDS
+        && let Ok((verb, taken)) = command_table::pick(&words)
         && taken == words.len()
     {
         if verb.name == entry!("contribute").name {
