@@ -81,7 +81,7 @@ pub struct HttpConfig {
     /// A kept-alive connection on which no next request has started for this long
     /// is closed; 0 closes every connection after one request.
     pub idle_timeout_secs: u64,
-    /// Open connections at most; past it, new ones get 503 and are closed.
+    /// Open connections at most; past it, new ones wait in the kernel's queue.
     pub max_connections: usize,
     /// Requests to /slack/install and /slack/oauth/callback per minute from one
     /// address (an IPv6 /64 counts as one address); past it, 429 with Retry-After.
