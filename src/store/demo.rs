@@ -59,7 +59,7 @@ impl Store {
     }
 
     /// Writes the demo's kudos, then every rollup and counter, and the milestones
-    /// already passed, in one transaction.
+    /// already passed, in one transaction; then lets the engine take stock.
     pub async fn finish_demo(
         &self,
         community: CommunityId,
@@ -71,7 +71,8 @@ impl Store {
             .write_in(community, async |conn| {
                 sql::demo::finish(conn, community, kudos, today, now).await
             })
-            .await)
+            .await)?;
+        on_engine!(self, e => native::demo::analyze(&e.read).await)
     }
 }
 

@@ -432,10 +432,14 @@ pub async fn milestones_reached_list(
     limit: i64,
 ) -> Result<Vec<Reached>> {
     Ok(sqlx::query_as(
+        // The page first, then its members: joined before the limit, PostgreSQL
+        // may read every member of a large community to name ten.
         "SELECT a.title, a.milestone_key, a.member_id, m.display_name AS member_name
-         FROM milestone_achievements a LEFT JOIN members m ON m.id = a.member_id
-         WHERE a.community_id = $1 AND a.achieved_at >= $2 AND a.achieved_at < $3
-         ORDER BY a.achieved_at, a.id LIMIT $4",
+         FROM (SELECT id, title, milestone_key, member_id, achieved_at FROM milestone_achievements
+               WHERE community_id = $1 AND achieved_at >= $2 AND achieved_at < $3
+               ORDER BY achieved_at, id LIMIT $4) AS a
+         LEFT JOIN members m ON m.id = a.member_id
+         ORDER BY a.achieved_at, a.id",
     )
     .bind(community)
     .bind(ts(from))

@@ -31,3 +31,11 @@ pub async fn numbered(conn: &mut PgConnection, table: &'static str) -> Result<()
     .await?;
     Ok(())
 }
+
+/// Gives the planner statistics of what the demo just wrote. Autovacuum would,
+/// in a while; until then PostgreSQL plans for empty tables, and reads every
+/// member of a community of 100,000 to name ten.
+pub async fn analyze(pool: &sqlx::PgPool) -> Result<()> {
+    sqlx::query("ANALYZE").execute(pool).await?;
+    Ok(())
+}
