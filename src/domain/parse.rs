@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
+use super::ContributionId;
 use super::actor::MemberRef;
 use super::command::{
     Board, Command, ExportFormat, ExportScope, LinkKind, NewContribution, NewGoal, NewMilestone,
@@ -299,6 +300,60 @@ pub(super) fn contributions(args: &mut Args, _: NaiveDate) -> Result<Command, Us
         _ => return Err(args.error("Name one member, like @bob.")),
     };
     Ok(Command::Contributions { member })
+}
+
+/// A contribution's id, written `#123` or `123`.
+pub fn contribution_id(raw: &str) -> Result<ContributionId, UserError> {
+    raw.trim()
+        .strip_prefix('#')
+        .unwrap_or(raw.trim())
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(ContributionId)
+        .ok_or_else(|| {
+            UserError::invalid(
+                format!("`{raw}` is not a contribution id."),
+                "Write its number as `contributions` shows it, like #123.",
+            )
+        })
+}
+
+pub(super) fn contribution_remove(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["reason"])?;
+    let id = match args.words.as_slice() {
+        [one] => contribution_id(one)?,
+        [] => return Err(args.error("Missing the contribution's id.")),
+        [_, next, ..] => {
+            return Err(args.error(format!(
+                "Unexpected `{next}`: give the reason as reason=\"…\"."
+            )));
+        }
+    };
+    let reason = opts
+        .remove("reason")
+        .ok_or_else(|| args.error("Say why with reason=\"…\"."))?;
+    Ok(Command::ContributionRemove {
+        id,
+        reason: Reason::parse(&reason)?,
+    })
+}
+
+pub(super) fn audit(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["member", "period"])?;
+    args.no_text()?;
+    let member = opts
+        .remove("member")
+        .map(|m| {
+            MemberRef::parse(&m)
+                .ok_or_else(|| args.error(format!("`{m}` is not a member: write member=@name.")))
+        })
+        .transpose()?;
+    let window = match opts.remove("period") {
+        None => Window::Last { days: 30 },
+        Some(p) => stats_window(Some(p), None, None, today).map_err(|e| args.error(e))?,
+    };
+    Ok(Command::Audit { member, window })
 }
 
 pub(super) fn goal_create(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {

@@ -314,6 +314,7 @@ async fn merge_member_rows(
     // those of `from`'s own milestones outlive the milestones (which go with
     // `from`), so that their posts can still be edited.
     super::redaction::renumber_member(conn, from, into).await?;
+    super::corrections::merge_members(conn, from, into).await?;
     sqlx::query(
         "UPDATE announcements SET achievement_id = NULL
          WHERE achievement_id IN (SELECT id FROM milestone_achievements WHERE member_id = $1)",
