@@ -978,10 +978,10 @@ const RECORD_PAIRS: &[(&str, &str, &str)] = &[
         "SELECT community_id, day, hour, events FROM community_hourly_activity WHERE events <> 0",
         "SELECT community_id, day, hour, CAST(SUM(n) AS BIGINT) FROM (
             SELECT community_id, substr(created_at, 1, 10) AS day,
-                   CAST(substr(created_at, 12, 2) AS INTEGER) AS hour, count(*) AS n
+                   CAST(substr(created_at, 12, 2) AS BIGINT) AS hour, count(*) AS n
             FROM contributions GROUP BY 1, 2, 3
             UNION ALL
-            SELECT community_id, substr(created_at, 1, 10), CAST(substr(created_at, 12, 2) AS INTEGER),
+            SELECT community_id, substr(created_at, 1, 10), CAST(substr(created_at, 12, 2) AS BIGINT),
                    count(*)
             FROM kudos GROUP BY 1, 2, 3
          ) AS e GROUP BY 1, 2, 3",

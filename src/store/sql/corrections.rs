@@ -141,6 +141,8 @@ pub async fn remove_contribution(
         _ => windows::note_rebuild(conn, community).await?,
     }
     recount_ordinals(conn, member).await?;
+    // Their health signals (contributions per day among them) are computed again.
+    insights::mark_dirty(conn, community, &[member]).await?;
 
     let mut retracted = Vec::new();
     for (achievement, key, subject, title) in achievements {
