@@ -895,4 +895,67 @@ mod tests {
         assert_eq!(p("contribute x").unwrap().role_check(), RoleCheck::Unneeded);
         assert_eq!(p("link").unwrap().role_check(), RoleCheck::Unneeded);
     }
+
+    #[test]
+    fn contribution_remove_takes_an_id_with_or_without_its_hash_and_a_reason() {
+        for line in [
+            r#"contribution remove #123 reason="logged twice""#,
+            r#"contributions remove 123 reason="logged twice""#,
+            r#"contribution delete #123 reason="logged twice""#,
+        ] {
+            match p(line).unwrap() {
+                Command::ContributionRemove { id, reason } => {
+                    assert_eq!(id, ContributionId(123), "{line}");
+                    assert_eq!(reason.as_str(), "logged twice");
+                }
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+        let e = p("contribution remove #123").unwrap_err().to_string();
+        assert!(e.contains("reason="), "{e}");
+        let e = p(r#"contribution remove abc reason="x""#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`abc` is not a contribution id"), "{e}");
+        let e = p(r#"contribution remove #0 reason="x""#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not a contribution id"), "{e}");
+        let e = p(r#"contribution remove reason="x""#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Missing the contribution's id"), "{e}");
+        let e = p(r#"contribution remove 12 logged twice"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Unexpected `logged`"), "{e}");
+        // `contributions` alone still lists.
+        assert!(matches!(
+            p("contributions").unwrap(),
+            Command::Contributions { .. }
+        ));
+    }
+
+    #[test]
+    fn audit_takes_a_member_and_a_period() {
+        assert_eq!(
+            p("audit").unwrap(),
+            Command::Audit {
+                member: None,
+                window: Window::Last { days: 30 }
+            }
+        );
+        match p("audit member=@bob period=12w").unwrap() {
+            Command::Audit { member, window } => {
+                assert_eq!(member, MemberRef::parse("@bob"));
+                assert_eq!(window, Window::Last { days: 84 });
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = p("audit period=forever").unwrap_err().to_string();
+        assert!(e.contains("not a period"), "{e}");
+        let e = p("audit bob").unwrap_err().to_string();
+        assert!(e.contains("Unexpected `bob`"), "{e}");
+        assert!(p("audit").unwrap().requires_organiser());
+    }
 }
