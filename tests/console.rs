@@ -474,3 +474,39 @@ fn a_slack_token_key_is_made_even_before_the_config_is_complete() {
     let accepted = keel(dir.path(), &["--config", "keel.toml", "check-config"], "");
     assert!(accepted.status.success(), "{accepted:?}");
 }
+
+#[test]
+fn a_contribution_is_removed_and_audited_on_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = keel(
+        dir.path(),
+        &[
+            "console",
+            "--as",
+            "alice",
+            "--organiser",
+            "--community",
+            "forest",
+        ],
+        "goal create Plant 100 trees target=100 unit=trees slug=trees
+contribute Planted 40 oaks amount=40 goal=trees
+contributions
+contribution remove #1 reason=\"logged twice\"
+goal show trees
+audit
+",
+    );
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(!text.contains('✗'), "no command should fail:\n{text}");
+    for expected in [
+        "#1 · ",
+        "Contribution #1 removed",
+        "“Planted 40 oaks” (40 trees · goal trees) on ",
+        "0 / 100 trees",
+        "alice removed contribution #1 of alice: was “Planted 40 oaks” (40 trees) on ",
+        "reason: logged twice",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}

@@ -178,6 +178,8 @@ async fn startup_identifies_with_least_intents_and_registers_every_core_verb() {
         "mission",
         "contribute",
         "contributions",
+        "contribution",
+        "audit",
         "goal",
         "milestone",
         "kudos",
@@ -1263,5 +1265,104 @@ async fn setup_numbers_are_checked_by_the_core_and_milestones_and_health_pages_a
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut csv)
         .expect("a gzipped CSV");
     assert!(csv.starts_with("list,member,last_active,joined"), "{csv}");
+    assert_everything_parsed();
+}
+
+#[tokio::test]
+async fn an_organiser_removes_a_contribution_with_slash_commands_and_its_member_is_told() {
+    let keel = start(|_| {}).await;
+    keel.fake
+        .command(&contribution("Planted a giant fake forest"))
+        .await;
+    let id: i64 = keel.count("SELECT id FROM contributions").await;
+    // Markdown would take a # for a heading: Discord shows it escaped.
+    let shown_id = format!("\\#{id}");
+
+    // The member's own recent contributions are offered as they type the id.
+    let offered = keel
+        .fake
+        .command(
+            &Invocation::sub(
+                G1,
+                MEMBER,
+                "contribution",
+                "remove",
+                json!([{"name": "id", "type": 3, "value": "", "focused": true}]),
+            )
+            .autocomplete(),
+        )
+        .await;
+    let choices = offered["data"]["choices"].as_array().unwrap();
+    assert_eq!(choices.len(), 1, "{offered}");
+    assert_eq!(choices[0]["value"], format!("#{id}"));
+    assert!(
+        choices[0]["name"]
+            .as_str()
+            .unwrap()
+            .contains("Planted a giant fake forest"),
+        "{offered}"
+    );
+
+    let removed = keel
+        .fake
+        .command(
+            &Invocation::sub(
+                G1,
+                ORGANISER,
+                "contribution",
+                "remove",
+                json!([
+                    string("id", &format!("#{id}")),
+                    string("reason", "Not a real planting")
+                ]),
+            )
+            .organiser(),
+        )
+        .await;
+    assert!(is_ephemeral(&removed), "{removed}");
+    assert!(
+        shown(&removed).contains(&format!("Contribution {shown_id} removed")),
+        "{}",
+        shown(&removed)
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 0);
+    // The member hears of it in a private message, with the reason.
+    keel.deliver().await;
+    let opened = keel.fake.requests_to("POST", "/users/@me/channels");
+    assert_eq!(opened.len(), 1, "one private channel opened");
+    assert_eq!(opened[0].body["recipient_id"], MEMBER.to_string());
+    let told: Vec<String> = keel
+        .fake
+        .requests_to("POST", "/messages")
+        .iter()
+        .map(|r| shown(&r.body))
+        .filter(|text| text.contains("Not a real planting"))
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].contains(&format!("Your contribution {shown_id} was removed")),
+        "{told:?}"
+    );
+
+    // The audit trail, for organisers.
+    let audit = keel
+        .fake
+        .command(&Invocation::new(G1, ORGANISER, "audit", json!([])).organiser())
+        .await;
+    assert!(is_ephemeral(&audit));
+    assert!(
+        shown(&audit).contains(&format!("removed contribution {shown_id}")),
+        "{}",
+        shown(&audit)
+    );
+    let refused = keel
+        .fake
+        .command(&Invocation::new(G1, MEMBER, "audit", json!([])))
+        .await;
+    assert!(
+        !shown(&refused).contains("removed contribution"),
+        "{}",
+        shown(&refused)
+    );
     assert_everything_parsed();
 }

@@ -434,10 +434,27 @@ async fn contributions_lists_mine_or_another_members() {
     ok(&app, &alice, "contribute Weeded beds").await;
     ok(&app, &bob, "contribute Fixed the shed").await;
 
+    let id_of = async |text: &str| -> i64 {
+        db::scalar(
+            &app,
+            "SELECT id FROM contributions WHERE description = ?",
+            &[text.into()],
+        )
+        .await
+    };
+    let (oaks, beds, shed) = (
+        id_of("Planted oaks").await,
+        id_of("Weeded beds").await,
+        id_of("Fixed the shed").await,
+    );
     let r = ok(&app, &alice, "contributions").await;
     assert_has(&r, "Your contributions (2 in all)");
-    assert_line(&r, "2026-11-26 · Planted oaks · 3 trees");
-    assert_line(&r, "2026-11-26 · Weeded beds");
+    // Each with the id that `contribution remove` takes.
+    assert_line(
+        &r,
+        &format!("#{oaks} · 2026-11-26 · Planted oaks · 3 trees"),
+    );
+    assert_line(&r, &format!("#{beds} · 2026-11-26 · Weeded beds"));
     assert_lacks(&r, "Fixed the shed");
     let text = r.plain();
     assert!(
@@ -448,7 +465,7 @@ async fn contributions_lists_mine_or_another_members() {
     let r = ok(&app, &alice, "contributions @bob").await;
     assert!(r.is_private());
     assert_has(&r, "Contributions by bob (1 in all)");
-    assert_line(&r, "2026-11-26 · Fixed the shed");
+    assert_line(&r, &format!("#{shed} · 2026-11-26 · Fixed the shed"));
     assert_lacks(&r, "oaks");
 
     let e = err(&app, &alice, "contributions bob").await;
@@ -2926,4 +2943,197 @@ async fn decimal_amounts_that_reach_the_target_meet_the_goal() {
     assert_line(&r, "▰▰▰▰▰▰▰▰▰▰ 1 / 1 hours (100%)");
     assert_line(&r, "Status: open · target met");
     assert_eq!(heard, 1);
+}
+
+/// The id of the contribution with this text.
+async fn contribution_id(app: &App, text: &str) -> i64 {
+    db::scalar(
+        app,
+        "SELECT id FROM contributions WHERE description = ?",
+        &[text.into()],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_removed_contribution_leaves_the_goal_as_before_and_retracts_what_it_alone_reached() {
+    let (_dir, app, clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let ada = actor(&app, "forest", "ada", Role::Member).await;
+    let bob = actor(&app, "forest", "bob", Role::Member).await;
+    ok(
+        &app,
+        &olga,
+        "goal create Plant 100 trees target=100 unit=trees slug=trees",
+    )
+    .await;
+    ok(&app, &ada, "contribute Real planting amount=30 goal=trees").await;
+    let r = ok(
+        &app,
+        &bob,
+        "contribute Fake giant amount=999999999 goal=trees",
+    )
+    .await;
+    assert_has(&r, "Goal met: Plant 100 trees!");
+    let fake = contribution_id(&app, "Fake giant").await;
+    let goal = |app: &App| {
+        let app = app.clone();
+        async move {
+            db::row::<(f64, i64, Option<String>)>(
+                &app,
+                "SELECT progress, contribution_count, met_at FROM goals WHERE slug = 'trees'",
+                &[],
+            )
+            .await
+        }
+    };
+    assert!(goal(&app).await.2.is_some(), "the fake met the goal");
+
+    // A member may not remove someone else's; an id that is not there is named.
+    let e = err(
+        &app,
+        &ada,
+        &format!(r#"contribution remove #{fake} reason="mine now""#),
+    )
+    .await;
+    assert!(
+        e.to_string().contains(&format!("#{fake} is not yours")),
+        "{e}"
+    );
+    let e = err(&app, &olga, r#"contribution remove #99999 reason="gone""#).await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+    let e = err(&app, &olga, &format!("contribution remove {fake}")).await;
+    assert!(e.to_string().contains("reason="), "{e}");
+
+    let r = ok(
+        &app,
+        &olga,
+        &format!(r#"contributions remove {fake} reason="Not a real planting""#),
+    )
+    .await;
+    assert_has(&r, &format!("Contribution #{fake} removed"));
+    assert_has(
+        &r,
+        "“Fake giant” (999,999,999 trees · goal trees) on 2026-11-26",
+    );
+    // 50%, 75%, the goal met, and bob's first contribution (now he has none).
+    let retracted: Vec<&str> = r
+        .plain()
+        .lines()
+        .filter(|l| l.starts_with("Milestone retracted"))
+        .map(|l| &*l.to_string().leak())
+        .collect();
+    assert_eq!(retracted.len(), 4, "{}", r.plain());
+    for what in ["50%", "75%", "Goal met", "first contribution"] {
+        assert!(
+            retracted.iter().any(|l| l.contains(what)),
+            "{what} retracted:\n{}",
+            r.plain()
+        );
+    }
+    assert_lacks(&r, "25%");
+    assert_has(&r, "told privately");
+    assert_eq!(goal(&app).await, (30.0, 1, None));
+    // The 25% that real contributions reached stays; the fake's went.
+    let kept: Vec<String> = db::scalars(
+        &app,
+        "SELECT milestone_key FROM milestone_achievements WHERE subject LIKE 'goal:%' ORDER BY 1",
+        &[],
+    )
+    .await;
+    assert_eq!(kept, ["goal.percent.25"]);
+    // Bob is told privately, with the reason.
+    let told: Vec<(String, String)> = db::rows(
+        &app,
+        "SELECT d.recipient, a.body FROM announcement_deliveries d
+         JOIN announcements a ON a.id = d.announcement_id WHERE d.recipient IS NOT NULL",
+        &[],
+    )
+    .await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].0, "bob");
+    assert!(told[0].1.contains("Not a real planting"), "{}", told[0].1);
+
+    // Real contributions reach the retracted milestones again, and announce them.
+    let r = ok(
+        &app,
+        &ada,
+        "contribute Big planting day amount=70 goal=trees",
+    )
+    .await;
+    assert_has(&r, "🎉 Plant 100 trees is 75% of the way there!");
+    assert_has(&r, "🎉 Goal met: Plant 100 trees!");
+    assert_eq!(goal(&app).await.0, 100.0);
+
+    // The audit trail: organisers only, newest first, with the reason.
+    let e = err(&app, &ada, "audit").await;
+    assert!(matches!(e, UserError::OrganiserOnly { .. }), "{e:?}");
+    let r = ok(&app, &olga, "audit").await;
+    assert!(r.is_private());
+    assert_has(
+        &r,
+        &format!(
+            "olga removed contribution #{fake} of bob: was “Fake giant” (999,999,999 trees) on 2026-11-26 · reason: Not a real planting"
+        ),
+    );
+    assert_has(&r, "olga retracted a milestone of bob");
+    let r = ok(&app, &olga, "audit member=@ada period=7d").await;
+    assert_has(&r, "None.");
+
+    // A member removes their own within 7 days of logging it, not after.
+    ok(&app, &ada, "contribute Watered saplings").await;
+    let watered = contribution_id(&app, "Watered saplings").await;
+    clock.advance(Duration::days(8));
+    let e = err(
+        &app,
+        &ada,
+        &format!(r#"contribution remove #{watered} reason="typo""#),
+    )
+    .await;
+    assert!(e.to_string().contains("more than 7 days ago"), "{e}");
+    let real = contribution_id(&app, "Big planting day").await;
+    clock.advance(Duration::days(-8));
+    let r = ok(
+        &app,
+        &ada,
+        &format!(r#"contribution remove #{real} reason="wrong goal""#),
+    )
+    .await;
+    assert_lacks(&r, "told privately");
+    assert_eq!(goal(&app).await, (30.0, 1, None));
+
+    // forget-me: bob's own entries go; where olga acted, she is a former member
+    // and her reasons go.
+    ok(&app, &ada, "contribute Duplicate entry").await;
+    let duplicate = contribution_id(&app, "Duplicate entry").await;
+    ok(
+        &app,
+        &olga,
+        &format!(r#"contribution remove #{duplicate} reason="logged twice""#),
+    )
+    .await;
+    ok(&app, &bob, "forget-me confirm").await;
+    let r = ok(&app, &olga, "audit").await;
+    assert_lacks(&r, "Fake giant");
+    assert_lacks(&r, "of bob");
+    assert_has(&r, "olga removed contribution");
+    ok(&app, &olga, "forget-me confirm").await;
+    let tom = actor(&app, "forest", "tom", Role::Organiser).await;
+    let r = ok(&app, &tom, "audit").await;
+    assert_has(
+        &r,
+        &format!(
+            "a former member removed contribution #{duplicate} of ada: was “Duplicate entry” on 2026-11-26"
+        ),
+    );
+    assert_lacks(&r, "logged twice");
+    assert_has(&r, "reason: wrong goal");
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT count(*) FROM record_changes WHERE reason = 'logged twice'"
+        )
+        .await,
+        0
+    );
 }

@@ -2325,3 +2325,52 @@ async fn erasing_a_renamed_member_edits_every_post_that_named_them() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_contribution_is_removed_by_an_admin_and_its_member_is_told_privately() {
+    let keel = start(Mode::Single).await;
+    keel.command("T1", "U1", "contribute Planted a fake forest")
+        .await;
+    let id = keel.count("SELECT id FROM contributions").await;
+    let listed = keel.command("T1", "U1", "contributions").await;
+    assert!(text_of(&listed).contains(&format!("#{id} · ")), "{listed}");
+
+    // Another member may not; an admin may, and the member hears why.
+    let refused = keel
+        .command(
+            "T1",
+            "U2",
+            &format!(r#"contribution remove #{id} reason="mine""#),
+        )
+        .await;
+    assert!(text_of(&refused).contains("is not yours"), "{refused}");
+    keel.fake.make_admin("UADMIN");
+    let removed = keel
+        .command(
+            "T1",
+            "UADMIN",
+            &format!(r#"contributions remove {id} reason="Not a real planting""#),
+        )
+        .await;
+    assert_eq!(removed["response_type"], "ephemeral", "{removed}");
+    assert!(
+        text_of(&removed).contains(&format!("Contribution #{id} removed")),
+        "{removed}"
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 0);
+    assert_eq!(
+        keel.count(
+            "SELECT count(*) FROM announcement_deliveries d JOIN announcements a ON a.id = d.announcement_id
+             WHERE d.recipient = 'U1' AND a.body LIKE '%Not a real planting%'"
+        )
+        .await,
+        1
+    );
+    let audit = keel.command("T1", "UADMIN", "audit").await;
+    assert!(
+        text_of(&audit).contains(&format!("removed contribution #{id}")),
+        "{audit}"
+    );
+    let refused = keel.command("T1", "U1", "audit").await;
+    assert!(text_of(&refused).contains("is for organisers"), "{refused}");
+}

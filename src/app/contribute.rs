@@ -129,7 +129,11 @@ pub async fn list(app: &App, actor: &Actor, member: MemberRef) -> Result<Reply> 
         ));
     }
     for r in rows {
-        let mut line = Line::new().day(r.day).text(" · ").text(&r.description);
+        let mut line = Line::new()
+            .text(format!("#{} · ", r.id))
+            .day(r.day)
+            .text(" · ")
+            .text(&r.description);
         if let Some(amount) = r.amount {
             line = line.text(
                 format!(

@@ -4,6 +4,7 @@
 
 mod charts;
 mod contribute;
+mod corrections;
 mod erasure;
 mod goals;
 mod health;
@@ -317,6 +318,12 @@ impl App {
             Command::MissionValueRemove { name } => mission::remove_value(self, actor, name).await,
             Command::Contribute(new) => contribute::contribute(self, actor, new).await,
             Command::Contributions { member } => contribute::list(self, actor, member).await,
+            Command::ContributionRemove { id, reason } => {
+                corrections::remove(self, actor, id, reason).await
+            }
+            Command::Audit { member, window } => {
+                corrections::audit(self, actor, member, window).await
+            }
             Command::GoalCreate(new) => goals::create(self, actor, new).await,
             Command::GoalList => goals::list(self, actor).await,
             Command::GoalShow { slug } => goals::show(self, actor, slug).await,

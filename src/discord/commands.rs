@@ -16,7 +16,7 @@ use crate::domain::command::{
     Setup, Window,
 };
 use crate::domain::command_table;
-use crate::domain::parse::{stats_window, timezone};
+use crate::domain::parse::{contribution_id, stats_window, timezone};
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::text::{
     Amount, Description, InactiveDays, Name, PageNumber, Percent, PlatformRef, Reason, Slug,
@@ -69,6 +69,8 @@ fn offered() -> Vec<DiscordCommand> {
         mission(),
         contribute(),
         contributions(),
+        contribution(),
+        audit(),
         goal(),
         milestone(),
         kudos(),
@@ -155,6 +157,44 @@ async fn values(ctx: Ctx<'_>, partial: &str) -> CreateAutocompleteResponse {
                 if value.to_lowercase().contains(&partial) {
                     choices.push(AutocompleteChoice::new(value.clone(), value));
                 }
+            }
+        }
+    }
+    choices.truncate(25);
+    CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+/// The member's own latest contributions, as `#id — text`, for the id of one to
+/// correct: what was typed matches the id or the text.
+async fn recent_contributions(ctx: Ctx<'_>, partial: &str) -> CreateAutocompleteResponse {
+    let mut choices = Vec::new();
+    let store = ctx.data().app.store();
+    let guild = ctx.guild_id().map(|g| g.to_string());
+    let workspace = match guild {
+        Some(guild) => store
+            .workspace_by_external(crate::domain::Platform::Discord, &guild)
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    if let Some(workspace) = workspace
+        && let Ok(Some(member)) = store
+            .member_by_identity(workspace.id, &ctx.author().id.to_string())
+            .await
+        && let Ok(rows) = store
+            .contributions_by_member(workspace.community_id, member.id, 25)
+            .await
+    {
+        let partial = partial.trim_start_matches('#').to_lowercase();
+        for row in rows {
+            let id = row.id.to_string();
+            if id.starts_with(&partial) || row.description.to_lowercase().contains(&partial) {
+                let label = super::render::truncate(
+                    &format!("#{id} — {} · {}", row.day, row.description),
+                    100,
+                );
+                choices.push(AutocompleteChoice::new(label, format!("#{id}")));
             }
         }
     }
@@ -317,6 +357,53 @@ pub async fn contributions(
 ) -> CommandResult {
     let member = member.as_ref().map_or(MemberRef::Me, self::member);
     run(ctx, Ok(Command::Contributions { member })).await
+}
+
+/// Correct a contribution: yours within 7 days of logging it; organisers any.
+#[poise::command(slash_command, subcommands("contribution_remove"), subcommand_required)]
+pub async fn contribution(_ctx: Ctx<'_>) -> CommandResult {
+    Ok(())
+}
+
+/// Remove a contribution, saying why (its member is told if it is not yours).
+#[poise::command(slash_command, rename = "remove")]
+pub async fn contribution_remove(
+    ctx: Ctx<'_>,
+    #[description = "The contribution: #id, as /contributions shows it"]
+    #[max_length = 20]
+    #[autocomplete = "recent_contributions"]
+    id: String,
+    #[description = "Why it is removed"]
+    #[max_length = 300]
+    reason: String,
+) -> CommandResult {
+    let command = (|| {
+        Ok(Command::ContributionRemove {
+            id: contribution_id(&id)?,
+            reason: Reason::parse(&reason)?,
+        })
+    })();
+    run(ctx, command).await
+}
+
+/// Corrections to the record: what was changed, by whom, when and why (organisers).
+#[poise::command(slash_command)]
+pub async fn audit(
+    ctx: Ctx<'_>,
+    #[description = "Only this member's record"] member: Option<User>,
+    #[description = "The last days or weeks, like 30d or 12w (30d if empty)"]
+    #[max_length = 6]
+    period: Option<String>,
+) -> CommandResult {
+    let command = match period {
+        None => Ok(Window::Last { days: 30 }),
+        Some(period) => window(ctx, Some(period), None, None),
+    }
+    .map(|window| Command::Audit {
+        member: member.as_ref().map(self::member),
+        window,
+    });
+    run(ctx, command).await
 }
 
 // ---------------------------------------------------------------- goals

@@ -94,6 +94,13 @@ pub fn removed() -> Reply {
         .line("The member it was about asked Keel to erase their data.")
 }
 
+/// What a milestone's announcement says once the milestone is retracted: it was
+/// reached only through a contribution an organiser or its member removed.
+pub fn retracted() -> Reply {
+    Reply::public("Milestone retracted")
+        .line("The contribution that reached it was removed; it can be reached again.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

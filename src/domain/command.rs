@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 
+use super::ContributionId;
 use super::actor::MemberRef;
 use super::command_table::{Entry, entry};
 use super::error::UserError;
@@ -32,6 +33,15 @@ pub enum Command {
     Contribute(NewContribution),
     Contributions {
         member: MemberRef,
+    },
+    ContributionRemove {
+        id: ContributionId,
+        reason: Reason,
+    },
+    /// The audit trail, of one member's record or all, over a window.
+    Audit {
+        member: Option<MemberRef>,
+        window: Window,
     },
     GoalCreate(NewGoal),
     GoalList,
@@ -213,6 +223,8 @@ impl Command {
             Command::MissionValueRemove { .. } => entry!("mission value remove"),
             Command::Contribute(_) => entry!("contribute"),
             Command::Contributions { .. } => entry!("contributions"),
+            Command::ContributionRemove { .. } => entry!("contribution remove"),
+            Command::Audit { .. } => entry!("audit"),
             Command::GoalCreate(_) => entry!("goal create"),
             Command::GoalList => entry!("goal list"),
             Command::GoalShow { .. } => entry!("goal show"),

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
+use super::ContributionId;
 use super::actor::MemberRef;
 use super::command::{
     Board, Command, ExportFormat, ExportScope, LinkKind, NewContribution, NewGoal, NewMilestone,
@@ -299,6 +300,60 @@ pub(super) fn contributions(args: &mut Args, _: NaiveDate) -> Result<Command, Us
         _ => return Err(args.error("Name one member, like @bob.")),
     };
     Ok(Command::Contributions { member })
+}
+
+/// A contribution's id, written `#123` or `123`.
+pub fn contribution_id(raw: &str) -> Result<ContributionId, UserError> {
+    raw.trim()
+        .strip_prefix('#')
+        .unwrap_or(raw.trim())
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(ContributionId)
+        .ok_or_else(|| {
+            UserError::invalid(
+                format!("`{raw}` is not a contribution id."),
+                "Write its number as `contributions` shows it, like #123.",
+            )
+        })
+}
+
+pub(super) fn contribution_remove(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["reason"])?;
+    let id = match args.words.as_slice() {
+        [one] => contribution_id(one)?,
+        [] => return Err(args.error("Missing the contribution's id.")),
+        [_, next, ..] => {
+            return Err(args.error(format!(
+                "Unexpected `{next}`: give the reason as reason=\"…\"."
+            )));
+        }
+    };
+    let reason = opts
+        .remove("reason")
+        .ok_or_else(|| args.error("Say why with reason=\"…\"."))?;
+    Ok(Command::ContributionRemove {
+        id,
+        reason: Reason::parse(&reason)?,
+    })
+}
+
+pub(super) fn audit(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["member", "period"])?;
+    args.no_text()?;
+    let member = opts
+        .remove("member")
+        .map(|m| {
+            MemberRef::parse(&m)
+                .ok_or_else(|| args.error(format!("`{m}` is not a member: write member=@name.")))
+        })
+        .transpose()?;
+    let window = match opts.remove("period") {
+        None => Window::Last { days: 30 },
+        Some(p) => stats_window(Some(p), None, None, today).map_err(|e| args.error(e))?,
+    };
+    Ok(Command::Audit { member, window })
 }
 
 pub(super) fn goal_create(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
@@ -839,5 +894,68 @@ mod tests {
         assert_eq!(p("help").unwrap().role_check(), RoleCheck::Preferred);
         assert_eq!(p("contribute x").unwrap().role_check(), RoleCheck::Unneeded);
         assert_eq!(p("link").unwrap().role_check(), RoleCheck::Unneeded);
+    }
+
+    #[test]
+    fn contribution_remove_takes_an_id_with_or_without_its_hash_and_a_reason() {
+        for line in [
+            r#"contribution remove #123 reason="logged twice""#,
+            r#"contributions remove 123 reason="logged twice""#,
+            r#"contribution delete #123 reason="logged twice""#,
+        ] {
+            match p(line).unwrap() {
+                Command::ContributionRemove { id, reason } => {
+                    assert_eq!(id, ContributionId(123), "{line}");
+                    assert_eq!(reason.as_str(), "logged twice");
+                }
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+        let e = p("contribution remove #123").unwrap_err().to_string();
+        assert!(e.contains("reason="), "{e}");
+        let e = p(r#"contribution remove abc reason="x""#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`abc` is not a contribution id"), "{e}");
+        let e = p(r#"contribution remove #0 reason="x""#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not a contribution id"), "{e}");
+        let e = p(r#"contribution remove reason="x""#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Missing the contribution's id"), "{e}");
+        let e = p(r#"contribution remove 12 logged twice"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Unexpected `logged`"), "{e}");
+        // `contributions` alone still lists.
+        assert!(matches!(
+            p("contributions").unwrap(),
+            Command::Contributions { .. }
+        ));
+    }
+
+    #[test]
+    fn audit_takes_a_member_and_a_period() {
+        assert_eq!(
+            p("audit").unwrap(),
+            Command::Audit {
+                member: None,
+                window: Window::Last { days: 30 }
+            }
+        );
+        match p("audit member=@bob period=12w").unwrap() {
+            Command::Audit { member, window } => {
+                assert_eq!(member, MemberRef::parse("@bob"));
+                assert_eq!(window, Window::Last { days: 84 });
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = p("audit period=forever").unwrap_err().to_string();
+        assert!(e.contains("not a period"), "{e}");
+        let e = p("audit bob").unwrap_err().to_string();
+        assert!(e.contains("Unexpected `bob`"), "{e}");
+        assert!(p("audit").unwrap().requires_organiser());
     }
 }

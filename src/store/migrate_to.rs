@@ -54,6 +54,7 @@ const TABLES: &[&str] = &[
     "member_unit_amounts",
     "erasures",
     "merges",
+    "record_changes",
     // Kept by triggers on the tables above: emptied of what the triggers counted
     // while those were copied, then copied as they were.
     "member_window_histogram",

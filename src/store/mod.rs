@@ -28,6 +28,7 @@ macro_rules! on_engine {
 pub mod activity;
 pub mod communities;
 pub mod contributions;
+pub mod corrections;
 pub mod demo;
 pub(crate) mod errors;
 pub mod export;

@@ -2,6 +2,7 @@
 //! changes ([`plan`]). Pure: the store's writer reads what these need, hands it
 //! in, and writes what comes out, in one transaction per batch.
 
+pub mod correction;
 pub mod plan;
 pub mod validate;
 

@@ -171,6 +171,9 @@ pub async fn detach(conn: &mut Conn, plan: &Plan, now: DateTime<Utc>) -> Result<
     // Their active days leave DAU/WAU/MAU, the day's contributions and kudos given,
     // and the retention cohorts; then the rows themselves go.
     activity::withdraw_member(conn, community, member).await?;
+    // Their entries in the audit trail go; where they corrected others' records
+    // they are "a former member".
+    super::corrections::forget_member(conn, member).await?;
     for sql in [
         // Gone at the request; again here, should a merge have moved one since.
         "DELETE FROM identities WHERE member_id = $1",
@@ -273,7 +276,7 @@ pub async fn erase_contributions(conn: &mut Conn, plan: &Plan, ids: &[i64]) -> R
 /// Takes contributions out of their goals' daily progress, then sets each goal's
 /// progress from its days (a row per day: bounded by the goal's age, not its
 /// contributions) and whether it is still met.
-async fn take_out_of_goals(
+pub(super) async fn take_out_of_goals(
     conn: &mut Conn,
     goal_days: &BTreeMap<(i64, String), (i64, f64)>,
 ) -> Result<()> {

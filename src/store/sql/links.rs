@@ -292,8 +292,13 @@ async fn merge_member_rows(
     .await?;
     let counted = windows::counted_up_to(conn, community).await?;
     let mut removed: Vec<crate::store::windows::Entry> = Vec::new();
+    let mut hours: std::collections::BTreeMap<(chrono::NaiveDate, u32), i64> =
+        std::collections::BTreeMap::new();
     for (id, giver, receiver, at) in &between {
-        let on = parse_ts(at)?.date_naive();
+        let at = parse_ts(at)?;
+        let on = at.date_naive();
+        // The kudos go (one cannot thank oneself): so does their hour's event.
+        *hours.entry((on, chrono::Timelike::hour(&at))).or_default() -= 1;
         let given = Counts {
             kudos_given: -1,
             ..Counts::default()
@@ -308,12 +313,14 @@ async fn merge_member_rows(
             removed.push((*receiver, on, 0, -1));
         }
     }
+    super::insights::add_hours(conn, community, &hours).await?;
     activity::withdraw_member(conn, community, from).await?;
     activity::withdraw_member(conn, community, into).await?;
     // Their announcements now name the member they became, for a later erasure;
     // those of `from`'s own milestones outlive the milestones (which go with
     // `from`), so that their posts can still be edited.
     super::redaction::renumber_member(conn, from, into).await?;
+    super::corrections::merge_members(conn, from, into).await?;
     sqlx::query(
         "UPDATE announcements SET achievement_id = NULL
          WHERE achievement_id IN (SELECT id FROM milestone_achievements WHERE member_id = $1)",

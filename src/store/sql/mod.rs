@@ -7,6 +7,7 @@ pub mod activity;
 pub mod communities;
 pub mod contribution_batch;
 pub mod contributions;
+pub mod corrections;
 pub mod demo;
 pub mod export;
 pub mod forget;

@@ -52,44 +52,11 @@ pub async fn redact_member(
         .execute(&mut *conn)
         .await?;
         if whole {
-            // Nothing left worth posting: a post not yet tried is dropped, and so is
-            // a private message, to them or not. A post that may have gone out stays,
-            // to be found and edited (or posted redacted).
-            sqlx::query(
-                "DELETE FROM announcement_deliveries WHERE announcement_id = $1 AND status = 'pending'
-                    AND action = 'post' AND (attempt_started_at IS NULL OR recipient IS NOT NULL)",
-            )
-            .bind(announcement)
-            .execute(&mut *conn)
-            .await?;
+            drop_unposted(conn, announcement).await?;
         }
-        // A message may name an erased member's platform id: it goes too. It is
-        // due now, or once its workspace's announcements are no longer held.
-        redacted.edits += sqlx::query(
-            "UPDATE announcement_deliveries SET status = 'pending', action = 'edit', attempts = 0,
-                last_error = NULL, recipient = NULL,
-                next_attempt_at = CASE
-                    WHEN (SELECT announcements_held_until FROM workspaces WHERE id = workspace_id) > $1
-                    THEN (SELECT announcements_held_until FROM workspaces WHERE id = workspace_id)
-                    ELSE $1 END
-             WHERE announcement_id = $2 AND posted_message IS NOT NULL
-               AND (status = 'delivered' OR (status = 'pending' AND action = 'edit'))",
-        )
-        .bind(ts(now))
-        .bind(announcement)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+        redacted.edits += queue_edits(conn, announcement, now).await?;
         if whole {
-            // Never posted anywhere and now empty: nothing to keep it for.
-            sqlx::query(
-                "DELETE FROM announcements WHERE id = $1
-                 AND NOT EXISTS (SELECT 1 FROM announcement_deliveries WHERE announcement_id = $1
-                                 AND (posted_message IS NOT NULL OR status = 'pending'))",
-            )
-            .bind(announcement)
-            .execute(&mut *conn)
-            .await?;
+            delete_if_unposted(conn, announcement).await?;
         }
         redacted.announcements += 1;
     }
@@ -131,5 +98,63 @@ pub async fn renumber_member(conn: &mut Conn, from: MemberId, into: MemberId) ->
         .bind(from)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// An announcement whose body was replaced as a whole (retracted): a post not yet
+/// tried is dropped, messages it was posted as are queued for editing, and it goes
+/// if it was never posted anywhere. Returns how many edits were queued.
+pub async fn replace_posts(conn: &mut Conn, announcement: i64, now: DateTime<Utc>) -> Result<u64> {
+    drop_unposted(conn, announcement).await?;
+    let edits = queue_edits(conn, announcement, now).await?;
+    delete_if_unposted(conn, announcement).await?;
+    Ok(edits)
+}
+
+/// Nothing left worth posting: a post not yet tried is dropped, and so is a
+/// private message, to them or not. A post that may have gone out stays, to be
+/// found and edited (or posted redacted).
+async fn drop_unposted(conn: &mut Conn, announcement: i64) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM announcement_deliveries WHERE announcement_id = $1 AND status = 'pending'
+            AND action = 'post' AND (attempt_started_at IS NULL OR recipient IS NOT NULL)",
+    )
+    .bind(announcement)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Queues an edit of every message the announcement was posted as. A message may
+/// name an erased member's platform id: it goes too. It is due now, or once its
+/// workspace's announcements are no longer held.
+async fn queue_edits(conn: &mut Conn, announcement: i64, now: DateTime<Utc>) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE announcement_deliveries SET status = 'pending', action = 'edit', attempts = 0,
+            last_error = NULL, recipient = NULL,
+            next_attempt_at = CASE
+                WHEN (SELECT announcements_held_until FROM workspaces WHERE id = workspace_id) > $1
+                THEN (SELECT announcements_held_until FROM workspaces WHERE id = workspace_id)
+                ELSE $1 END
+         WHERE announcement_id = $2 AND posted_message IS NOT NULL
+           AND (status = 'delivered' OR (status = 'pending' AND action = 'edit'))",
+    )
+    .bind(ts(now))
+    .bind(announcement)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// Never posted anywhere and now empty: nothing to keep it for.
+async fn delete_if_unposted(conn: &mut Conn, announcement: i64) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM announcements WHERE id = $1
+         AND NOT EXISTS (SELECT 1 FROM announcement_deliveries WHERE announcement_id = $1
+                         AND (posted_message IS NOT NULL OR status = 'pending'))",
+    )
+    .bind(announcement)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
