@@ -264,6 +264,8 @@ async fn contribute_is_recorded_and_answered_and_stats_me_is_private() {
     assert!(mentions_parse_nothing(&answer["data"]), "{answer}");
     let text = shown(&answer);
     assert!(text.contains("Planted 3 oaks"), "{text}");
+    // Discord shows the escaped `\#` as `#`.
+    assert!(text.contains(r"Contribution \#1 logged"), "{text}");
     assert!(!text.contains("<@123>"), "user text is escaped: {text}");
     assert_eq!(
         keel.count("SELECT count(*) FROM contributions WHERE platform = 'discord' AND description = 'Planted 3 oaks <@123> @everyone' AND amount = 3")

@@ -290,7 +290,8 @@ async fn contribute_records_and_refuses_bad_goals_values_and_dates() {
 
     let r = ok(&app, &alice, "contribute Ran the newcomer session").await;
     assert!(r.is_private());
-    assert_eq!(r.title.as_deref(), Some("Contribution logged"));
+    let id: i64 = scalar(&app, "SELECT max(id) FROM contributions").await;
+    assert_eq!(r.title, Some(format!("Contribution #{id} logged")));
     assert_line(&r, "“Ran the newcomer session”");
     assert_line(&r, "🎉 The community logged its first contribution!");
     assert_line(&r, "🎉 alice logged their first contribution!");
@@ -436,8 +437,16 @@ async fn contributions_lists_mine_or_another_members() {
 
     let r = ok(&app, &alice, "contributions").await;
     assert_has(&r, "Your contributions (2 in all)");
-    assert_line(&r, "2026-11-26 · Planted oaks · 3 trees");
-    assert_line(&r, "2026-11-26 · Weeded beds");
+    let oaks: i64 = scalar(
+        &app,
+        "SELECT id FROM contributions WHERE description = 'Planted oaks'",
+    )
+    .await;
+    assert_line(
+        &r,
+        &format!("#{oaks} · 2026-11-26 · Planted oaks · 3 trees"),
+    );
+    assert_line(&r, &format!("#{} · 2026-11-26 · Weeded beds", oaks + 1));
     assert_lacks(&r, "Fixed the shed");
     let text = r.plain();
     assert!(
@@ -448,7 +457,7 @@ async fn contributions_lists_mine_or_another_members() {
     let r = ok(&app, &alice, "contributions @bob").await;
     assert!(r.is_private());
     assert_has(&r, "Contributions by bob (1 in all)");
-    assert_line(&r, "2026-11-26 · Fixed the shed");
+    assert_line(&r, &format!("#{} · 2026-11-26 · Fixed the shed", oaks + 2));
     assert_lacks(&r, "oaks");
 
     let e = err(&app, &alice, "contributions bob").await;
@@ -639,8 +648,15 @@ async fn milestone_add_and_list() {
     assert_has(&r, "· mo logged their first contribution!");
     assert_has(&r, "· Trees is 25% of the way there!");
     assert_line(&r, "Community: 10 contributions (now 4)");
-    assert_line(&r, "Fifth contribution: community at 5 contributions");
-    assert_line(&r, "Half way: Trees at 50 (now 30)");
+    let fifth: i64 = scalar(&app, "SELECT id FROM milestones WHERE threshold = 5").await;
+    assert_line(
+        &r,
+        &format!("#{fifth} · Fifth contribution: community at 5 contributions"),
+    );
+    assert_line(
+        &r,
+        &format!("#{} · Half way: Trees at 50 (now 30)", fifth + 1),
+    );
     assert_line(&r, "Trees: 50% (now 30%)");
 
     // The fifth contribution reaches the custom milestone, once.
@@ -678,7 +694,8 @@ async fn kudos_thanks_another_member_and_refuses_yourself() {
     // On the console, naming someone new creates them, as a platform user would be.
     let r = ok(&app, &alice, "kudos @bob for leading Saturday's planting").await;
     assert!(!r.is_private());
-    assert_eq!(r.title.as_deref(), Some("👏 Kudos"));
+    let kudos_id: i64 = scalar(&app, "SELECT id FROM kudos").await;
+    assert_eq!(r.title, Some(format!("👏 Kudos #{kudos_id}")));
     assert_line(&r, "alice thanks bob for leading Saturday's planting");
     let bob_id: i64 = scalar(
         &app,
@@ -1989,7 +2006,14 @@ async fn a_contribution_waits_out_another_process_holding_the_write_lock() {
         .await
         .unwrap();
     let reply = waiting.await.unwrap().unwrap();
-    assert_eq!(reply.title.as_deref(), Some("Contribution logged"));
+    assert!(
+        reply
+            .title
+            .as_deref()
+            .is_some_and(|t| t.ends_with(" logged")),
+        "{:?}",
+        reply.title
+    );
     assert_eq!(
         scalar::<i64>(&app, "SELECT count(*) FROM contributions").await,
         2

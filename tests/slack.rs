@@ -430,6 +430,7 @@ async fn slash_commands_run_through_the_core() {
     assert_eq!(reply["response_type"], "ephemeral", "{reply}");
     let text = text_of(&reply);
     assert!(text.contains("Planted 40 oaks &lt;!channel&gt;"), "{text}");
+    assert!(text.contains("Contribution #1 logged"), "{text}");
     assert!(!text.contains("<!channel>"), "{text}");
     assert_eq!(
         keel.count("SELECT count(*) FROM contributions WHERE platform = 'slack'")

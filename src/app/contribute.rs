@@ -73,7 +73,8 @@ pub async fn contribute(app: &App, actor: &Actor, new: NewContribution) -> Resul
     if !details.is_empty() {
         headline = headline.text(format!(" ({})", details.join(" · ")));
     }
-    let mut reply = Reply::private("Contribution logged").line(headline);
+    let mut reply =
+        Reply::private(format!("Contribution #{} logged", recorded.id.0)).line(headline);
     if let Some(goal) = &recorded.goal {
         reply = reply.line(
             Line::new()
@@ -129,7 +130,11 @@ pub async fn list(app: &App, actor: &Actor, member: MemberRef) -> Result<Reply> 
         ));
     }
     for r in rows {
-        let mut line = Line::new().day(r.day).text(" · ").text(&r.description);
+        let mut line = Line::new()
+            .text(format!("#{} · ", r.id.0))
+            .day(r.day)
+            .text(" · ")
+            .text(&r.description);
         if let Some(amount) = r.amount {
             line = line.text(
                 format!(

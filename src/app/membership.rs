@@ -29,7 +29,8 @@ pub async fn kudos(
         .into());
     }
     let reason_text = reason.as_ref().map(Reason::as_str).unwrap_or("");
-    app.store()
+    let id = app
+        .store()
         .give_kudos(
             actor.community,
             actor.member,
@@ -46,7 +47,7 @@ pub async fn kudos(
     if let Some(reason) = reason {
         line = line.text(" for ").text(reason.as_str());
     }
-    Ok(Reply::public("👏 Kudos").line(line))
+    Ok(Reply::public(format!("👏 Kudos #{id}")).line(line))
 }
 
 pub async fn away(app: &App, actor: &Actor, on: bool) -> Result<Reply> {

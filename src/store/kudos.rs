@@ -33,6 +33,7 @@ impl super::Store {
 
 #[derive(Debug, Clone)]
 pub struct KudosRow {
+    pub id: i64,
     pub from: String,
     pub to: String,
     pub reason: String,

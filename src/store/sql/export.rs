@@ -116,7 +116,7 @@ async fn json(
     out.buf.extend_from_slice(b",\n\"kudos\": [");
     let given = kudos::each(&mut *db, community, member).map(|k| {
         k.map(
-            |k| json!({"from": k.from, "to": k.to, "reason": k.reason, "created_at": k.created_at}),
+            |k| json!({"id": k.id, "from": k.from, "to": k.to, "reason": k.reason, "created_at": k.created_at}),
         )
     });
     list(given, out).await?;

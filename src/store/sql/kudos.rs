@@ -71,8 +71,8 @@ pub fn each<'e>(
     community: CommunityId,
     member: Option<MemberId>,
 ) -> impl Stream<Item = Result<KudosRow>> + Send + 'e {
-    sqlx::query_as::<_, (String, String, String, String)>(
-        "SELECT f.display_name, t.display_name, k.reason, k.created_at
+    sqlx::query_as::<_, (i64, String, String, String, String)>(
+        "SELECT k.id, f.display_name, t.display_name, k.reason, k.created_at
          FROM kudos k JOIN members f ON f.id = k.from_member_id JOIN members t ON t.id = k.to_member_id
          WHERE k.community_id = $1 AND ($2 IS NULL OR k.from_member_id = $2 OR k.to_member_id = $2)
          ORDER BY k.id",
@@ -81,8 +81,9 @@ pub fn each<'e>(
     .bind(member)
     .fetch(db)
     .map(|row| {
-        let (from, to, reason, at) = row?;
+        let (id, from, to, reason, at) = row?;
         Ok(KudosRow {
+            id,
             from,
             to,
             reason,
