@@ -156,11 +156,13 @@ fn settings_health_pages_and_the_health_export_work_on_the_console() {
         "--community",
         "forest",
     ];
-    // 30 members mentioned with kudos: newcomers yet to contribute, two pages.
-    let kudos: String = (0..30)
-        .map(|i| format!("kudos @n{i:02} for joining\n"))
+    // 30 members mentioned with kudos: newcomers yet to contribute, two pages
+    // (past the default allowance of 10 a week, so it is raised first).
+    let kudos: String = std::iter::once("setup kudos-per-week 30\n".to_string())
+        .chain((0..30).map(|i| format!("kudos @n{i:02} for joining\n")))
         .collect();
-    keel(d, &organiser, &kudos);
+    let given = stdout(&keel(d, &organiser, &kudos));
+    assert!(!given.contains('✗'), "no kudos should be refused:\n{given}");
     let out = keel(
         d,
         &organiser,
@@ -170,6 +172,10 @@ fn settings_health_pages_and_the_health_export_work_on_the_console() {
     assert!(!text.contains('✗'), "no command should fail:\n{text}");
     assert!(text.contains("Settings · forest"), "{text}");
     assert!(text.contains("Milestones: in the digest only"), "{text}");
+    assert!(
+        text.contains("Kudos allowance: 30 a week per member"),
+        "{text}"
+    );
     assert!(text.contains("setup milestones each|digest"), "{text}");
     assert!(
         text.contains("Community health · forest · page 1 of 2"),

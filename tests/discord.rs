@@ -1179,6 +1179,7 @@ async fn setup_numbers_are_checked_by_the_core_and_milestones_and_health_pages_a
             "`400` is not a number of days",
         ),
         ("alignment", "percent", 150, "`150` is not a percentage"),
+        ("kudos-per-week", "kudos", 0, "`0` is not a number of kudos"),
     ] {
         let refused = keel
             .fake
@@ -1200,6 +1201,11 @@ async fn setup_numbers_are_checked_by_the_core_and_milestones_and_health_pages_a
         .command(&setup("inactive-days", json!([integer("days", 14)])))
         .await;
     assert!(shown(&set).contains("after 14 days"), "{}", shown(&set));
+    let set = keel
+        .fake
+        .command(&setup("kudos-per-week", json!([integer("kudos", 5)])))
+        .await;
+    assert!(shown(&set).contains("up to 5 kudos"), "{}", shown(&set));
 
     // Digest-only milestones, then the settings show them.
     let digest = keel
@@ -1218,6 +1224,11 @@ async fn setup_numbers_are_checked_by_the_core_and_milestones_and_health_pages_a
         shown(&settings)
     );
     assert!(shown(&settings).contains("14 days"), "{}", shown(&settings));
+    assert!(
+        shown(&settings).contains("5 a week per member"),
+        "{}",
+        shown(&settings)
+    );
 
     // A page past the lists says where they end.
     let health = keel

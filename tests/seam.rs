@@ -2543,7 +2543,7 @@ async fn bad_text_is_refused_with_the_reason_and_nothing_is_written() {
 
 #[tokio::test]
 async fn mentions_and_unusual_unicode_are_kept_exactly_as_typed() {
-    let (_dir, app, _clock) = app().await;
+    let (_dir, app, clock) = app().await;
     let olga = actor(&app, "forest", "olga", Role::Organiser).await;
     actor(&app, "forest", "bob", Role::Member).await;
     let texts = [
@@ -2575,6 +2575,8 @@ async fn mentions_and_unusual_unicode_are_kept_exactly_as_typed() {
         .await;
         assert_eq!(stored, *text, "statement {i}");
 
+        // A day apart: the same member is thanked once a day at most.
+        clock.advance(Duration::days(1));
         let r = ok(&app, &olga, &format!("kudos @bob for {text}")).await;
         assert_line(&r, &format!("olga thanks bob for {text}"));
         let stored: String = db::scalar(
@@ -2950,4 +2952,115 @@ async fn decimal_amounts_that_reach_the_target_meet_the_goal() {
     assert_line(&r, "▰▰▰▰▰▰▰▰▰▰ 1 / 1 hours (100%)");
     assert_line(&r, "Status: open · target met");
     assert_eq!(heard, 1);
+}
+
+// ---------------------------------------------------------------------------
+// Fair play: the kudos allowance
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn kudos_allowance_refuses_with_when_the_next_kudos_is_possible() {
+    let (_dir, app, clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let alice = actor(&app, "forest", "alice", Role::Member).await;
+    actor(&app, "forest", "carol", Role::Member).await;
+    ok(&app, &alice, "kudos @bob for the oaks").await;
+
+    // The same member, once a day: refused until 24 hours after the last.
+    clock.advance(Duration::hours(23));
+    let before = snapshot(&app).await;
+    let e = err(&app, &alice, "kudos @bob for the birches").await;
+    assert!(matches!(e, UserError::Invalid { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "You thanked bob less than a day ago: the same member can be thanked once a day. \
+         You can thank bob again from 2026-11-27 12:00 UTC."
+    );
+    assert_eq!(before, snapshot(&app).await, "nothing was written");
+    // In the community's time zone.
+    ok(&app, &olga, "setup timezone Europe/Paris").await;
+    let e = err(&app, &alice, "kudos @bob for the birches").await;
+    assert!(
+        e.to_string().contains("again from 2026-11-27 13:00 CET."),
+        "{e}"
+    );
+    clock.set(noon(2026, 11, 27));
+    ok(&app, &alice, "kudos @bob for the birches").await;
+
+    // Ten a week by default: the 11th waits until the oldest is 7 days old.
+    for i in 0..8 {
+        clock.advance(Duration::hours(1));
+        ok(&app, &alice, &format!("kudos @m{i} for helping")).await;
+    }
+    clock.advance(Duration::hours(1));
+    let before = snapshot(&app).await;
+    let e = err(&app, &alice, "kudos @carol for the tea").await;
+    assert_eq!(
+        e.to_string(),
+        "You have given your 10 kudos for the last 7 days. \
+         Your next kudos is possible from 2026-12-03 13:00 CET."
+    );
+    assert_eq!(before, snapshot(&app).await, "nothing was written");
+    // Exactly then, it is.
+    clock.set(noon(2026, 12, 3));
+    let r = ok(&app, &alice, "kudos @carol for the tea").await;
+    assert_line(&r, "alice thanks carol for the tea");
+    assert_eq!(
+        scalar_for::<i64>(
+            &app,
+            "SELECT count(*) FROM kudos WHERE from_member_id = ?",
+            alice.member.0
+        )
+        .await,
+        11
+    );
+
+    // Organisers set the allowance; everyone's counts from then on.
+    let e = err(&app, &alice, "setup kudos-per-week 50").await;
+    assert!(matches!(e, UserError::OrganiserOnly { .. }), "{e:?}");
+    let e = err(&app, &olga, "setup kudos-per-week 0").await;
+    assert!(e.to_string().contains("from 1 to 1000"), "{e}");
+    let r = ok(&app, &olga, "setup kudos-per-week 2").await;
+    assert_has(&r, "up to 2 kudos over any 7 days");
+    let r = ok(&app, &olga, "setup show").await;
+    assert_line(&r, "Kudos allowance: 2 a week per member");
+    ok(&app, &olga, "kudos @bob for the rota").await;
+    clock.advance(Duration::minutes(90));
+    ok(&app, &olga, "kudos @carol for the rota").await;
+    let e = err(&app, &olga, "kudos @alice for the rota").await;
+    // The older of the two leaves the week at 2026-12-10 12:00 UTC.
+    assert!(
+        e.to_string().contains("your 2 kudos")
+            && e.to_string().contains("from 2026-12-10 13:00 CET."),
+        "{e}"
+    );
+}
+
+/// The allowance is checked under the community's write lock: two kudos at once
+/// from a giver with one left cannot both pass.
+#[tokio::test]
+async fn two_kudos_at_once_cannot_both_pass_the_allowance() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let alice = actor(&app, "forest", "alice", Role::Member).await;
+    for name in ["bob", "carol", "dan", "eve"] {
+        actor(&app, "forest", name, Role::Member).await;
+    }
+    ok(&app, &olga, "setup kudos-per-week 1").await;
+    let app = Arc::new(app);
+    let tries: Vec<_> = ["bob", "carol", "dan", "eve"]
+        .into_iter()
+        .map(|name| {
+            let (app, alice) = (app.clone(), alice.clone());
+            tokio::spawn(async move { app.handle_line(&alice, &format!("kudos @{name}")).await })
+        })
+        .collect();
+    let mut passed = 0;
+    for t in tries {
+        if t.await.unwrap().is_ok() {
+            passed += 1;
+        }
+    }
+    assert_eq!(passed, 1);
+    assert_eq!(scalar::<i64>(&app, "SELECT count(*) FROM kudos").await, 1);
 }

@@ -500,6 +500,27 @@ async fn setup_show_and_the_health_pages_work_on_slack() {
 }
 
 #[tokio::test]
+async fn kudos_past_the_allowance_on_slack_says_when_the_next_is_possible() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    let set = keel.command("T1", "UADMIN", "setup kudos-per-week 1").await;
+    assert!(text_of(&set).contains("up to 1 kudos"), "{set}");
+    let given = keel
+        .command("T1", "U1", "kudos <@U2|bo> for the oaks")
+        .await;
+    assert_eq!(given["response_type"], "in_channel", "{given}");
+    assert!(text_of(&given).contains("Kudos #1"), "{given}");
+    let refused = keel.command("T1", "U1", "kudos <@U3|cy> for the tea").await;
+    assert_eq!(refused["response_type"], "ephemeral", "{refused}");
+    assert!(
+        text_of(&refused).contains("You have given your 1 kudos for the last 7 days.")
+            && text_of(&refused).contains("Your next kudos is possible from "),
+        "{refused}"
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM kudos").await, 1);
+}
+
+#[tokio::test]
 async fn a_role_slack_does_not_confirm_in_time_is_asked_again() {
     let keel = start(Mode::Single).await;
     keel.fake.make_admin("UADMIN");

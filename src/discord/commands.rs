@@ -19,8 +19,8 @@ use crate::domain::command_table;
 use crate::domain::parse::{stats_window, timezone};
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::text::{
-    Amount, Description, InactiveDays, Name, PageNumber, Percent, PlatformRef, Reason, Slug,
-    Statement, Title, Unit, ValueName, parse_day,
+    Amount, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, PlatformRef,
+    Reason, Slug, Statement, Title, Unit, ValueName, parse_day,
 };
 use crate::domain::{MemberRef, UserError};
 
@@ -705,6 +705,7 @@ pub async fn forget_me(
         "setup_reminder",
         "setup_milestones",
         "setup_inactive_days",
+        "setup_kudos_per_week",
         "setup_alignment",
         "setup_name"
     ),
@@ -825,6 +826,19 @@ pub async fn setup_inactive_days(
 ) -> CommandResult {
     let days = InactiveDays::new(days).map(|d| Command::Setup(Setup::InactiveDays(d)));
     run(ctx, days).await
+}
+
+/// How many kudos a member may give over any 7 days.
+#[poise::command(slash_command, rename = "kudos-per-week")]
+pub async fn setup_kudos_per_week(
+    ctx: Ctx<'_>,
+    #[description = "Kudos, 1 to 1000"]
+    #[min = 1]
+    #[max = 1000]
+    kudos: i64,
+) -> CommandResult {
+    let kudos = KudosPerWeek::new(kudos).map(|k| Command::Setup(Setup::KudosPerWeek(k)));
+    run(ctx, kudos).await
 }
 
 /// Below what share of aligned contributions stats warn of mission drift.
@@ -957,6 +971,12 @@ mod tests {
                 "days",
                 InactiveDays::MIN,
                 InactiveDays::MAX,
+            ),
+            (
+                "setup kudos-per-week",
+                "kudos",
+                KudosPerWeek::MIN,
+                KudosPerWeek::MAX,
             ),
             ("setup alignment", "percent", Percent::MIN, Percent::MAX),
             ("health", "page", PageNumber::MIN, PageNumber::MAX),

@@ -8,8 +8,8 @@ use super::actor::MemberRef;
 use super::command_table::{Entry, entry};
 use super::error::UserError;
 use super::text::{
-    Amount, Description, InactiveDays, Name, PageNumber, Percent, PlatformRef, Reason, Slug,
-    Statement, Title, Unit, ValueName,
+    Amount, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, PlatformRef,
+    Reason, Slug, Statement, Title, Unit, ValueName,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -193,6 +193,7 @@ pub enum Setup {
     Digest(Option<super::schedule::ScheduleSpec>),
     Reminder(Option<super::schedule::ScheduleSpec>),
     InactiveDays(InactiveDays),
+    KudosPerWeek(KudosPerWeek),
     /// Percent of contributions linked to a goal or value below which stats warn.
     AlignmentThreshold(Percent),
     CommunityName(Name),
@@ -246,6 +247,7 @@ impl Command {
                 Setup::Digest(_) => entry!("setup digest"),
                 Setup::Reminder(_) => entry!("setup reminder"),
                 Setup::InactiveDays(_) => entry!("setup inactive-days"),
+                Setup::KudosPerWeek(_) => entry!("setup kudos-per-week"),
                 Setup::AlignmentThreshold(_) => entry!("setup alignment"),
                 Setup::CommunityName(_) => entry!("setup name"),
                 Setup::MilestonesInDigestOnly(_) => entry!("setup milestones"),

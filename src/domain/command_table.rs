@@ -571,6 +571,18 @@ pub static TABLE: &[Entry] = &[
         examples: &["setup inactive-days 14"],
     },
     Entry {
+        name: "setup kudos-per-week",
+        spellings: &["setup|settings kudos-per-week"],
+        bare: false,
+        group: Settings,
+        form: "setup kudos-per-week <1-1000>",
+        summary: "How many kudos a member may give over any 7 days (one a day to the same member).",
+        access: Organisers,
+        parse: parse::setup_kudos_per_week,
+        discord: "setup kudos-per-week",
+        examples: &["setup kudos-per-week 5"],
+    },
+    Entry {
         name: "setup alignment",
         spellings: &["setup|settings alignment|alignment-threshold"],
         bare: false,

@@ -16,8 +16,8 @@ use super::command_table::{self, Entry};
 use super::error::UserError;
 use super::schedule::{SCHEDULE_USAGE, ScheduleSpec};
 use super::text::{
-    Amount, Description, InactiveDays, Name, PageNumber, Percent, PlatformRef, Reason, Slug,
-    Statement, Title, Unit, ValueName, parse_day,
+    Amount, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, PlatformRef,
+    Reason, Slug, Statement, Title, Unit, ValueName, parse_day,
 };
 
 /// The longest line accepted, in characters; longer texts are refused whole rather
@@ -576,6 +576,12 @@ pub(super) fn setup_inactive_days(args: &mut Args, _: NaiveDate) -> Result<Comma
     })
 }
 
+pub(super) fn setup_kudos_per_week(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    setting(args, "a number of kudos", |raw| {
+        KudosPerWeek::parse(raw).map(Setup::KudosPerWeek)
+    })
+}
+
 pub(super) fn setup_alignment(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
     setting(args, "a percentage", |raw| {
         Percent::parse(raw).map(Setup::AlignmentThreshold)
@@ -671,6 +677,22 @@ mod tests {
 
     fn p(line: &str) -> Result<Command, UserError> {
         parse(line, today())
+    }
+
+    #[test]
+    fn kudos_per_week_takes_a_bounded_whole_number() {
+        assert_eq!(
+            p("setup kudos-per-week 5").unwrap(),
+            Command::Setup(Setup::KudosPerWeek(KudosPerWeek::new(5).unwrap()))
+        );
+        let e = p("setup kudos-per-week 0").unwrap_err();
+        assert!(e.to_string().contains("from 1 to 1000"), "{e}");
+        let e = p("setup kudos-per-week many").unwrap_err();
+        assert!(
+            e.to_string().contains("`many` is not a number of kudos"),
+            "{e}"
+        );
+        assert!(p("setup kudos-per-week").is_err());
     }
 
     #[test]
