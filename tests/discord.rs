@@ -1278,3 +1278,67 @@ async fn setup_numbers_are_checked_by_the_core_and_milestones_and_health_pages_a
     assert!(csv.starts_with("list,member,last_active,joined"), "{csv}");
     assert_everything_parsed();
 }
+
+#[tokio::test]
+async fn goal_caps_are_set_with_goal_create_and_a_bigger_contribution_is_refused() {
+    let keel = start(|_| {}).await;
+    let create =
+        |options: Value| Invocation::sub(G1, ORGANISER, "goal", "create", options).organiser();
+    let refused = keel
+        .fake
+        .command(&create(json!([
+            string("title", "Plant 500 trees"),
+            number("target", 500.0),
+            string("slug", "trees"),
+            number("max", 10.0),
+            number("review_above", 20.0)
+        ])))
+        .await;
+    assert!(is_ephemeral(&refused), "{refused}");
+    let said = shown(&refused).replace('\\', "");
+    assert!(
+        said.contains("review_above=20 is more than max=10"),
+        "{said}"
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM goals").await, 0);
+
+    let created = keel
+        .fake
+        .command(&create(json!([
+            string("title", "Plant 500 trees"),
+            number("target", 500.0),
+            string("unit", "trees"),
+            string("slug", "trees"),
+            number("max", 10.0),
+            number("review_above", 5.0)
+        ])))
+        .await;
+    let said = shown(&created).replace('\\', "");
+    assert!(
+        said.contains(r#""Max per contribution": "10 trees""#),
+        "{said}"
+    );
+    assert!(said.contains(r#""Review above": "5 trees""#), "{said}");
+
+    let too_big = keel
+        .fake
+        .command(&Invocation::new(
+            G1,
+            MEMBER,
+            "contribute",
+            json!([
+                string("what", "Planted a forest"),
+                number("amount", 11.0),
+                string("goal", "trees")
+            ]),
+        ))
+        .await;
+    let said = shown(&too_big).replace('\\', "");
+    assert!(
+        said.contains(
+            "One contribution may add at most 10 trees to the goal `trees`; this one adds 11."
+        ),
+        "{said}"
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 0);
+}

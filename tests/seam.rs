@@ -3064,3 +3064,83 @@ async fn two_kudos_at_once_cannot_both_pass_the_allowance() {
     assert_eq!(passed, 1);
     assert_eq!(scalar::<i64>(&app, "SELECT count(*) FROM kudos").await, 1);
 }
+
+// ---------------------------------------------------------------------------
+// Fair play: goal caps
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_goal_max_refuses_bigger_contributions_and_review_above_is_kept_within_it() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let mo = actor(&app, "forest", "mo", Role::Member).await;
+
+    let e = err(
+        &app,
+        &olga,
+        "goal create Plant trees target=1000 unit=trees slug=trees max=10 review_above=50",
+    )
+    .await;
+    assert!(matches!(e, UserError::Invalid { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .starts_with("review_above=50 is more than max=10"),
+        "{e}"
+    );
+    assert_eq!(scalar::<i64>(&app, "SELECT count(*) FROM goals").await, 0);
+
+    let r = ok(
+        &app,
+        &olga,
+        "goal create Plant trees target=1000 unit=trees slug=trees max=100 review_above=50",
+    )
+    .await;
+    assert_line(&r, "Max per contribution: 100 trees");
+    assert_line(&r, "Review above: 50 trees");
+    let caps: (f64, f64) = db::row(
+        &app,
+        "SELECT max_amount, review_above FROM goals WHERE slug = 'trees'",
+        &[],
+    )
+    .await;
+    assert_eq!(caps, (100.0, 50.0));
+    let r = ok(&app, &mo, "goal show trees").await;
+    assert_line(&r, "Max per contribution: 100 trees");
+    assert_line(&r, "Review above: 50 trees");
+
+    // Up to the max counts (review comes later: it counts now).
+    let r = ok(
+        &app,
+        &mo,
+        "contribute Planted a grove amount=100 goal=trees",
+    )
+    .await;
+    assert_has(&r, "100 / 1,000 trees");
+    // Past it, refused whole, not trimmed; nothing is written.
+    let before = snapshot(&app).await;
+    let e = err(
+        &app,
+        &mo,
+        "contribute Fake giant amount=999999999 goal=trees",
+    )
+    .await;
+    assert!(matches!(e, UserError::Invalid { .. }), "{e:?}");
+    assert!(
+        e.to_string().starts_with(
+            "One contribution may add at most 100 trees to the goal `trees`; this one adds 999,999,999."
+        ),
+        "{e}"
+    );
+    assert_eq!(before, snapshot(&app).await, "nothing was written");
+    // The same amount without the goal is not the goal's business.
+    ok(
+        &app,
+        &mo,
+        "contribute Planted elsewhere amount=500 unit=trees",
+    )
+    .await;
+    assert_eq!(
+        scalar::<f64>(&app, "SELECT progress FROM goals WHERE slug = 'trees'").await,
+        100.0
+    );
+}

@@ -2347,3 +2347,34 @@ async fn erasing_a_renamed_member_edits_every_post_that_named_them() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_goal_max_set_on_slack_refuses_a_bigger_contribution() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    let created = keel
+        .command(
+            "T1",
+            "UADMIN",
+            "goal create Plant trees target=100 unit=trees slug=trees max=10 review_above=5",
+        )
+        .await;
+    assert!(
+        text_of(&created).contains("Max per contribution")
+            && text_of(&created).contains("10 trees"),
+        "{created}"
+    );
+    let refused = keel
+        .command(
+            "T1",
+            "U1",
+            "contribute Planted a forest amount=40 goal=trees",
+        )
+        .await;
+    assert_eq!(refused["response_type"], "ephemeral", "{refused}");
+    assert!(
+        text_of(&refused).contains("at most 10 trees to the goal `trees`; this one adds 40."),
+        "{refused}"
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 0);
+}

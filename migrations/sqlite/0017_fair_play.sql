@@ -8,3 +8,10 @@ ALTER TABLE communities ADD COLUMN kudos_per_week INTEGER NOT NULL DEFAULT 10
     CHECK (kudos_per_week > 0);
 DROP INDEX kudos_by_from;
 CREATE INDEX kudos_by_from ON kudos (from_member_id, created_at);
+
+-- Goal caps: the most one contribution may add to the goal (max_amount; bigger
+-- is refused), and above what it waits for an organiser's review (review_above,
+-- stored and shown until the review queue comes; never above max_amount).
+ALTER TABLE goals ADD COLUMN max_amount REAL CHECK (max_amount > 0);
+ALTER TABLE goals ADD COLUMN review_above REAL
+    CHECK (review_above > 0 AND (max_amount IS NULL OR review_above <= max_amount));

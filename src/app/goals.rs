@@ -36,6 +36,27 @@ fn progress_line(goal: &Goal) -> Line {
         ))
 }
 
+/// The goal's caps, where it has them: "Max per contribution: 100 trees".
+fn caps_fields(
+    mut reply: Reply,
+    max: Option<f64>,
+    review_above: Option<f64>,
+    unit: Option<&str>,
+) -> Reply {
+    let amount = |a: f64| {
+        format!("{} {}", format_number(a), unit.unwrap_or(""))
+            .trim_end()
+            .to_string()
+    };
+    if let Some(max) = max {
+        reply = reply.field("Max per contribution", amount(max));
+    }
+    if let Some(review) = review_above {
+        reply = reply.field("Review above", amount(review));
+    }
+    reply
+}
+
 pub async fn create(app: &App, actor: &Actor, new: NewGoal) -> Result<Reply> {
     let now = app.now();
     let slug = match new
@@ -68,6 +89,8 @@ pub async fn create(app: &App, actor: &Actor, new: NewGoal) -> Result<Reply> {
         unit: new.unit.as_ref().map(|u| u.as_str()),
         deadline: new.deadline,
         created_by: actor.member,
+        max_amount: new.caps.max().map(|m| m.get()),
+        review_above: new.caps.review_above().map(|r| r.get()),
     };
     // The store counts the open goals under the write lock, so two organisers
     // cannot both pass the limit.
@@ -103,6 +126,12 @@ pub async fn create(app: &App, actor: &Actor, new: NewGoal) -> Result<Reply> {
     if let Some(deadline) = new.deadline {
         reply = reply.field("Deadline", Line::new().day(deadline));
     }
+    reply = caps_fields(
+        reply,
+        new.caps.max().map(|m| m.get()),
+        new.caps.review_above().map(|r| r.get()),
+        new.unit.as_ref().map(|u| u.as_str()),
+    );
     Ok(reply.line(
         Line::new()
             .text("Count towards it with ")
@@ -155,6 +184,12 @@ pub async fn show(app: &App, actor: &Actor, slug: Slug) -> Result<Reply> {
     if let Some(deadline) = goal.deadline {
         reply = reply.field("Deadline", Line::new().day(deadline));
     }
+    reply = caps_fields(
+        reply,
+        goal.max_amount,
+        goal.review_above,
+        goal.unit.as_deref(),
+    );
     let customs: Vec<_> = store
         .custom_milestones(actor.community)
         .await?

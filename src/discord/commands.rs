@@ -12,8 +12,8 @@ use serenity::all::{
 use super::interaction::{CommandResult, run};
 use super::{BoxError, Ctx, Discord};
 use crate::domain::command::{
-    Board, Command, ExportFormat, ExportScope, LinkKind, NewContribution, NewGoal, NewMilestone,
-    Setup, Window,
+    Board, Command, ExportFormat, ExportScope, GoalCaps, LinkKind, NewContribution, NewGoal,
+    NewMilestone, Setup, Window,
 };
 use crate::domain::command_table;
 use crate::domain::parse::{stats_window, timezone};
@@ -350,6 +350,12 @@ pub async fn goal_create(
     #[description = "When it should be met: YYYY-MM-DD"]
     #[max_length = 10]
     deadline: Option<String>,
+    #[description = "The most one contribution may add (bigger is refused)"]
+    #[min = 0]
+    max: Option<f64>,
+    #[description = "Contributions above this wait for an organiser (at most max)"]
+    #[min = 0]
+    review_above: Option<f64>,
 ) -> CommandResult {
     let today = today(ctx);
     let command = (|| {
@@ -359,6 +365,13 @@ pub async fn goal_create(
             unit: unit.as_deref().map(Unit::parse).transpose()?,
             slug: slug.as_deref().map(Slug::parse).transpose()?,
             deadline: day("deadline", deadline, today)?,
+            caps: GoalCaps::new(
+                max.map(|m| Amount::parse("max", &m.to_string()))
+                    .transpose()?,
+                review_above
+                    .map(|r| Amount::parse("review_above", &r.to_string()))
+                    .transpose()?,
+            )?,
         }))
     })();
     run(ctx, command).await

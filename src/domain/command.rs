@@ -103,6 +103,40 @@ pub struct NewGoal {
     pub unit: Option<Unit>,
     pub slug: Option<Slug>,
     pub deadline: Option<NaiveDate>,
+    pub caps: GoalCaps,
+}
+
+/// What one contribution may add to a goal: at most `max` (a bigger amount is
+/// refused, not trimmed); above `review_above` it waits for an organiser.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct GoalCaps {
+    max: Option<Amount>,
+    review_above: Option<Amount>,
+}
+
+impl GoalCaps {
+    /// Caps whose review threshold is within the maximum.
+    pub fn new(max: Option<Amount>, review_above: Option<Amount>) -> Result<Self, UserError> {
+        if let (Some(max), Some(review)) = (max, review_above)
+            && review.get() > max.get()
+        {
+            return Err(UserError::invalid(
+                format!(
+                    "review_above={review} is more than max={max}, so nothing could ever wait for review."
+                ),
+                "Set review_above at most max, like max=100 review_above=50.",
+            ));
+        }
+        Ok(GoalCaps { max, review_above })
+    }
+
+    pub fn max(self) -> Option<Amount> {
+        self.max
+    }
+
+    pub fn review_above(self) -> Option<Amount> {
+        self.review_above
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -227,7 +227,7 @@ pub static TABLE: &[Entry] = &[
         spellings: &["goal|goals create|new|add"],
         bare: false,
         group: Goals,
-        form: "goal create <title> target=1000 [unit=trees] [slug=trees] [deadline=YYYY-MM-DD]",
+        form: "goal create <title> target=1000 [unit=trees] [slug=trees] [deadline=YYYY-MM-DD] [max=N] [review_above=N]",
         summary: "Create a goal the community works towards.",
         access: Organisers,
         parse: parse::goal_create,

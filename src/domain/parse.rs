@@ -9,8 +9,8 @@ use chrono::NaiveDate;
 
 use super::actor::MemberRef;
 use super::command::{
-    Board, Command, ExportFormat, ExportScope, LinkKind, NewContribution, NewGoal, NewMilestone,
-    Setup, Window,
+    Board, Command, ExportFormat, ExportScope, GoalCaps, LinkKind, NewContribution, NewGoal,
+    NewMilestone, Setup, Window,
 };
 use super::command_table::{self, Entry};
 use super::error::UserError;
@@ -302,7 +302,7 @@ pub(super) fn contributions(args: &mut Args, _: NaiveDate) -> Result<Command, Us
 }
 
 pub(super) fn goal_create(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
-    let mut opts = args.options(&["target", "unit", "slug", "deadline"])?;
+    let mut opts = args.options(&["target", "unit", "slug", "deadline", "max", "review_above"])?;
     let title = Title::parse(&args.require_text("the goal's title")?)?;
     let target = opts
         .remove("target")
@@ -316,6 +316,14 @@ pub(super) fn goal_create(args: &mut Args, today: NaiveDate) -> Result<Command, 
             .remove("deadline")
             .map(|d| parse_day("deadline", &d, today))
             .transpose()?,
+        caps: GoalCaps::new(
+            opts.remove("max")
+                .map(|m| Amount::parse("max", &m))
+                .transpose()?,
+            opts.remove("review_above")
+                .map(|r| Amount::parse("review_above", &r))
+                .transpose()?,
+        )?,
     }))
 }
 
@@ -677,6 +685,29 @@ mod tests {
 
     fn p(line: &str) -> Result<Command, UserError> {
         parse(line, today())
+    }
+
+    #[test]
+    fn goal_create_takes_caps_within_each_other() {
+        match p("goal create Plant trees target=1000 max=100 review_above=50").unwrap() {
+            Command::GoalCreate(g) => {
+                assert_eq!(g.caps.max().map(Amount::get), Some(100.0));
+                assert_eq!(g.caps.review_above().map(Amount::get), Some(50.0));
+            }
+            other => panic!("{other:?}"),
+        }
+        match p("goal create Plant trees target=1000").unwrap() {
+            Command::GoalCreate(g) => assert_eq!(g.caps, GoalCaps::default()),
+            other => panic!("{other:?}"),
+        }
+        let e = p("goal create Plant trees target=1000 max=10 review_above=50").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("review_above=50 is more than max=10"),
+            "{e}"
+        );
+        let e = p("goal create Plant trees target=1000 max=0").unwrap_err();
+        assert!(e.to_string().contains("max must be above 0"), "{e}");
     }
 
     #[test]

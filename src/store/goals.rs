@@ -88,6 +88,10 @@ pub struct Goal {
     pub progress: f64,
     pub contribution_count: i64,
     pub met_at: Option<String>,
+    /// The most one contribution may add.
+    pub max_amount: Option<f64>,
+    /// Contributions adding more wait for review (stored and shown for now).
+    pub review_above: Option<f64>,
 }
 
 impl Goal {
@@ -104,4 +108,6 @@ pub struct NewGoalRow<'a> {
     pub unit: Option<&'a str>,
     pub deadline: Option<NaiveDate>,
     pub created_by: MemberId,
+    pub max_amount: Option<f64>,
+    pub review_above: Option<f64>,
 }

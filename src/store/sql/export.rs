@@ -106,6 +106,7 @@ async fn json(
         let goals = futures_util::stream::iter(goals.into_iter().map(|g| {
             Ok(
                 json!({"slug": g.slug, "title": g.title, "target": g.target, "unit": g.unit,
+                      "max": g.max_amount, "review_above": g.review_above,
                       "deadline": g.deadline, "open": g.open, "progress": g.progress,
                       "contributions": g.contribution_count, "met_at": g.met_at}),
             )

@@ -20,6 +20,8 @@ type Row = (
     f64,
     i64,
     Option<String>,
+    Option<f64>,
+    Option<f64>,
 );
 
 fn from_row(r: Row) -> Result<Goal> {
@@ -35,12 +37,14 @@ fn from_row(r: Row) -> Result<Goal> {
         progress: r.8,
         contribution_count: r.9,
         met_at: r.10,
+        max_amount: r.11,
+        review_above: r.12,
     })
 }
 
 const SELECT: &str =
     "SELECT id, community_id, slug, title, target, unit, deadline, status, progress,
-    contribution_count, met_at FROM goals";
+    contribution_count, met_at, max_amount, review_above FROM goals";
 
 pub async fn by_slug(
     db: impl Executor<'_>,
@@ -98,8 +102,9 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<GoalId, sqlx::Error> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO goals (community_id, slug, title, target, unit, deadline, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO goals (community_id, slug, title, target, unit, deadline, created_by, created_at,
+                            max_amount, review_above)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(community)
     .bind(goal.slug)
@@ -109,6 +114,8 @@ pub async fn create(
     .bind(goal.deadline.map(day))
     .bind(goal.created_by)
     .bind(ts(now))
+    .bind(goal.max_amount)
+    .bind(goal.review_above)
     .fetch_one(conn)
     .await?;
     Ok(GoalId(id))
