@@ -50,6 +50,7 @@ kudos @bob for leading Saturday's planting
 stats
 stats me
 goal list
+goal edit trees max=100 review_above=50
 mission history
 "#;
 
@@ -91,6 +92,8 @@ fn the_issue_script_runs_through_the_console() {
         "Your stats, alice",
         "Kudos given: 1",
         "Plant 1000 trees (`trees`)",
+        "max: none → 100",
+        "review_above: none → 50",
         "Mission history (2 versions)",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");

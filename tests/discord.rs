@@ -214,7 +214,10 @@ async fn startup_identifies_with_least_intents_and_registers_every_core_verb() {
         .iter()
         .map(|o| o["name"].as_str().unwrap())
         .collect();
-    assert_eq!(goal_subs, ["create", "list", "show", "chart", "close"]);
+    assert_eq!(
+        goal_subs,
+        ["create", "list", "show", "chart", "close", "edit", "reopen"]
+    );
     let communities: Vec<String> =
         db::scalars(&keel.app, "SELECT name FROM communities ORDER BY name", &[]).await;
     assert_eq!(communities, ["Forest Friends", "River Keepers"]);
@@ -1341,4 +1344,67 @@ async fn goal_caps_are_set_with_goal_create_and_a_bigger_contribution_is_refused
         "{said}"
     );
     assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 0);
+}
+
+#[tokio::test]
+async fn goal_edit_and_reopen_are_slash_commands() {
+    let keel = start(|_| {}).await;
+    let goal = |sub: &str, options: Value| {
+        Invocation::sub(G1, ORGANISER, "goal", sub, options).organiser()
+    };
+    keel.fake
+        .command(&goal(
+            "create",
+            json!([
+                string("title", "Plant 500 trees"),
+                number("target", 500.0),
+                string("slug", "trees")
+            ]),
+        ))
+        .await;
+    let edited = keel
+        .fake
+        .command(&goal(
+            "edit",
+            json!([
+                string("slug", "trees"),
+                number("target", 600.0),
+                string("max", "50")
+            ]),
+        ))
+        .await;
+    let said = shown(&edited).replace('\\', "");
+    assert!(said.contains("target: 500 → 600"), "{said}");
+    assert!(said.contains("max: none → 50"), "{said}");
+    assert_eq!(
+        keel.count("SELECT count(*) FROM goals WHERE target = 600 AND max_amount = 50")
+            .await,
+        1
+    );
+    let nothing = keel
+        .fake
+        .command(&goal("edit", json!([string("slug", "trees")])))
+        .await;
+    assert!(
+        shown(&nothing).contains("Nothing to change"),
+        "{}",
+        shown(&nothing)
+    );
+    keel.fake
+        .command(&goal("close", json!([string("slug", "trees")])))
+        .await;
+    let reopened = keel
+        .fake
+        .command(&goal("reopen", json!([string("slug", "trees")])))
+        .await;
+    assert!(
+        shown(&reopened).contains("Goal reopened"),
+        "{}",
+        shown(&reopened)
+    );
+    assert_eq!(
+        keel.count("SELECT count(*) FROM goals WHERE status = 'open'")
+            .await,
+        1
+    );
 }

@@ -3144,3 +3144,93 @@ async fn a_goal_max_refuses_bigger_contributions_and_review_above_is_kept_within
         100.0
     );
 }
+
+#[tokio::test]
+async fn goal_edit_changes_terms_keeps_history_and_reevaluates_met() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let mo = actor(&app, "forest", "mo", Role::Member).await;
+    ok(
+        &app,
+        &olga,
+        "goal create Plant trees target=10 unit=trees slug=trees",
+    )
+    .await;
+    ok(&app, &olga, "milestone add Halfway at=5 goal=trees").await;
+    ok(&app, &mo, "contribute Planted ten amount=10 goal=trees").await;
+    let met = || scalar::<Option<String>>(&app, "SELECT met_at FROM goals");
+    assert!(met().await.is_some());
+
+    // Members may not; an edit must change something; caps must fit each other.
+    let e = err(&app, &mo, "goal edit trees target=20").await;
+    assert!(matches!(e, UserError::OrganiserOnly { .. }), "{e:?}");
+    let e = err(&app, &olga, "goal edit trees").await;
+    assert!(e.to_string().contains("Say what changes"), "{e}");
+    ok(&app, &olga, "goal edit trees max=100").await;
+    let e = err(&app, &olga, "goal edit trees review_above=200").await;
+    assert!(
+        e.to_string()
+            .starts_with("review_above=200 would be more than max=100"),
+        "{e}"
+    );
+    ok(&app, &olga, "goal create Other drive target=5 slug=other").await;
+    let e = err(&app, &olga, "goal edit trees slug=other").await;
+    assert!(matches!(e, UserError::Conflict { .. }), "{e:?}");
+
+    // A higher target unmeets the goal; the slug moves with its history.
+    let r = ok(
+        &app,
+        &olga,
+        "goal edit trees target=20 slug=oaks title=\"Plant oaks\" max=off review_above=8",
+    )
+    .await;
+    assert_eq!(r.title.as_deref(), Some("Goal updated: Plant oaks"));
+    assert_line(&r, "title: Plant trees → Plant oaks");
+    assert_line(&r, "slug: trees → oaks");
+    assert_line(&r, "target: 10 → 20");
+    assert_line(&r, "max: 100 → none");
+    assert_line(&r, "review_above: none → 8");
+    assert_has(&r, "No longer met at the new target");
+    assert!(met().await.is_none());
+    let e = err(&app, &mo, "contribute More amount=1 goal=trees").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+    let r = ok(&app, &mo, "goal show oaks").await;
+    assert_has(&r, "10 / 20 trees");
+    assert_has(&r, "Planted ten");
+    assert_has(&r, "Halfway at 5");
+    // Meeting it again works as before.
+    ok(&app, &mo, "contribute Planted ten more amount=10 goal=oaks").await;
+    assert!(met().await.is_some());
+    // A target lowered to what is done meets it at once; none clears the deadline.
+    ok(&app, &olga, "goal edit oaks target=40 deadline=2027-01-31").await;
+    assert!(met().await.is_none());
+    let r = ok(&app, &olga, "goal edit oaks target=20 deadline=none").await;
+    assert_has(&r, "Met at the new target.");
+    assert_line(&r, "deadline: 2027-01-31 → none");
+    assert!(met().await.is_some());
+    let e = err(&app, &olga, "goal edit oaks deadline=2020-01-01").await;
+    assert!(e.to_string().contains("has already passed"), "{e}");
+}
+
+#[tokio::test]
+async fn goal_reopen_opens_a_closed_goal_again() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let mo = actor(&app, "forest", "mo", Role::Member).await;
+    ok(&app, &olga, "goal create Plant trees target=10 slug=trees").await;
+    let e = err(&app, &olga, "goal reopen trees").await;
+    assert!(e.to_string().contains("already open"), "{e}");
+    ok(&app, &olga, "goal close trees").await;
+    err(&app, &mo, "contribute Planted amount=1 goal=trees").await;
+    let e = err(&app, &mo, "goal reopen trees").await;
+    assert!(matches!(e, UserError::OrganiserOnly { .. }), "{e:?}");
+    let r = ok(&app, &olga, "goal reopen trees").await;
+    assert_eq!(r.title.as_deref(), Some("Goal reopened: Plant trees"));
+    ok(&app, &mo, "contribute Planted amount=1 goal=trees").await;
+    assert_eq!(
+        scalar::<String>(&app, "SELECT status FROM goals").await,
+        "open"
+    );
+    let e = err(&app, &olga, "goal reopen nope").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+}

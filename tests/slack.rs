@@ -2378,3 +2378,31 @@ async fn a_goal_max_set_on_slack_refuses_a_bigger_contribution() {
     );
     assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 0);
 }
+
+#[tokio::test]
+async fn goal_edit_and_reopen_work_on_slack() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command(
+        "T1",
+        "UADMIN",
+        "goal create Plant trees target=100 slug=trees",
+    )
+    .await;
+    let edited = keel
+        .command(
+            "T1",
+            "UADMIN",
+            "goal edit trees target=200 max=20 review_above=10",
+        )
+        .await;
+    assert!(text_of(&edited).contains("target: 100 → 200"), "{edited}");
+    keel.command("T1", "UADMIN", "goal close trees").await;
+    let reopened = keel.command("T1", "UADMIN", "goal reopen trees").await;
+    assert!(text_of(&reopened).contains("Goal reopened"), "{reopened}");
+    assert_eq!(
+        keel.count("SELECT count(*) FROM goals WHERE status = 'open' AND target = 200 AND max_amount = 20 AND review_above = 10")
+            .await,
+        1
+    );
+}

@@ -12,11 +12,11 @@ use serenity::all::{
 use super::interaction::{CommandResult, run};
 use super::{BoxError, Ctx, Discord};
 use crate::domain::command::{
-    Board, Command, ExportFormat, ExportScope, GoalCaps, LinkKind, NewContribution, NewGoal,
-    NewMilestone, Setup, Window,
+    Board, Command, ExportFormat, ExportScope, GoalCaps, GoalChanges, LinkKind, NewContribution,
+    NewGoal, NewMilestone, Setup, Window,
 };
 use crate::domain::command_table;
-use crate::domain::parse::{stats_window, timezone};
+use crate::domain::parse::{amount_or_off, day_or_none, stats_window, timezone};
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::text::{
     Amount, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, PlatformRef,
@@ -324,7 +324,15 @@ pub async fn contributions(
 /// The community's goals.
 #[poise::command(
     slash_command,
-    subcommands("goal_create", "goal_list", "goal_show", "goal_chart", "goal_close"),
+    subcommands(
+        "goal_create",
+        "goal_list",
+        "goal_show",
+        "goal_chart",
+        "goal_close",
+        "goal_edit",
+        "goal_reopen"
+    ),
     subcommand_required
 )]
 pub async fn goal(_ctx: Ctx<'_>) -> CommandResult {
@@ -375,6 +383,84 @@ pub async fn goal_create(
         }))
     })();
     run(ctx, command).await
+}
+
+/// Change a goal (organisers); its contributions and milestones stay with it.
+#[poise::command(slash_command, rename = "edit")]
+#[allow(clippy::too_many_arguments)]
+pub async fn goal_edit(
+    ctx: Ctx<'_>,
+    #[description = "The goal"]
+    #[max_length = 40]
+    #[autocomplete = "goal_slugs"]
+    slug: String,
+    #[description = "A new title"]
+    #[max_length = 100]
+    title: Option<String>,
+    #[description = "A new target"]
+    #[min = 0]
+    target: Option<f64>,
+    #[description = "A new unit"]
+    #[max_length = 20]
+    unit: Option<String>,
+    #[description = "A new deadline, YYYY-MM-DD, or none"]
+    #[max_length = 10]
+    deadline: Option<String>,
+    #[description = "A new slug"]
+    #[max_length = 40]
+    new_slug: Option<String>,
+    #[description = "The most one contribution may add, or off"]
+    #[max_length = 20]
+    max: Option<String>,
+    #[description = "Contributions above this wait for review (at most max), or off"]
+    #[max_length = 20]
+    review_above: Option<String>,
+) -> CommandResult {
+    let today = today(ctx);
+    let command = (|| {
+        let changes = GoalChanges {
+            title: title.as_deref().map(Title::parse).transpose()?,
+            target: target
+                .map(|t| Amount::parse("target", &t.to_string()))
+                .transpose()?,
+            unit: unit.as_deref().map(Unit::parse).transpose()?,
+            deadline: deadline
+                .map(|d| day_or_none("deadline", &d, today))
+                .transpose()?,
+            slug: new_slug.as_deref().map(Slug::parse).transpose()?,
+            max: max.map(|m| amount_or_off("max", &m)).transpose()?,
+            review_above: review_above
+                .map(|r| amount_or_off("review_above", &r))
+                .transpose()?,
+        };
+        if changes.is_empty() {
+            return Err(UserError::invalid(
+                "Nothing to change.",
+                "Give at least one of title, target, unit, deadline, new_slug, max or review_above.",
+            ));
+        }
+        Ok(Command::GoalEdit {
+            slug: Slug::parse(&slug)?,
+            changes,
+        })
+    })();
+    run(ctx, command).await
+}
+
+/// Open a closed goal again (organisers).
+#[poise::command(slash_command, rename = "reopen")]
+pub async fn goal_reopen(
+    ctx: Ctx<'_>,
+    #[description = "The goal"]
+    #[max_length = 40]
+    #[autocomplete = "goal_slugs"]
+    slug: String,
+) -> CommandResult {
+    run(
+        ctx,
+        Slug::parse(&slug).map(|slug| Command::GoalReopen { slug }),
+    )
+    .await
 }
 
 /// Open goals and how far along they are.

@@ -41,6 +41,13 @@ pub enum Command {
     GoalClose {
         slug: Slug,
     },
+    GoalEdit {
+        slug: Slug,
+        changes: GoalChanges,
+    },
+    GoalReopen {
+        slug: Slug,
+    },
     MilestoneAdd(NewMilestone),
     MilestoneList,
     Kudos {
@@ -104,6 +111,24 @@ pub struct NewGoal {
     pub slug: Option<Slug>,
     pub deadline: Option<NaiveDate>,
     pub caps: GoalCaps,
+}
+
+/// What `goal edit` changes; None leaves a field as it is, Some(None) clears it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GoalChanges {
+    pub title: Option<Title>,
+    pub target: Option<Amount>,
+    pub unit: Option<Unit>,
+    pub deadline: Option<Option<NaiveDate>>,
+    pub slug: Option<Slug>,
+    pub max: Option<Option<Amount>>,
+    pub review_above: Option<Option<Amount>>,
+}
+
+impl GoalChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == GoalChanges::default()
+    }
 }
 
 /// What one contribution may add to a goal: at most `max` (a bigger amount is
@@ -253,6 +278,8 @@ impl Command {
             Command::GoalShow { .. } => entry!("goal show"),
             Command::GoalChart { .. } => entry!("goal chart"),
             Command::GoalClose { .. } => entry!("goal close"),
+            Command::GoalEdit { .. } => entry!("goal edit"),
+            Command::GoalReopen { .. } => entry!("goal reopen"),
             Command::MilestoneAdd(_) => entry!("milestone add"),
             Command::MilestoneList => entry!("milestone list"),
             Command::Kudos { .. } => entry!("kudos"),

@@ -9,8 +9,8 @@ use chrono::NaiveDate;
 
 use super::actor::MemberRef;
 use super::command::{
-    Board, Command, ExportFormat, ExportScope, GoalCaps, LinkKind, NewContribution, NewGoal,
-    NewMilestone, Setup, Window,
+    Board, Command, ExportFormat, ExportScope, GoalCaps, GoalChanges, LinkKind, NewContribution,
+    NewGoal, NewMilestone, Setup, Window,
 };
 use super::command_table::{self, Entry};
 use super::error::UserError;
@@ -362,6 +362,84 @@ pub(super) fn goal_close(args: &mut Args, _: NaiveDate) -> Result<Command, UserE
     Ok(Command::GoalClose { slug })
 }
 
+/// `none` or `off`: an optional field cleared.
+fn cleared(raw: &str) -> bool {
+    matches!(raw.trim().to_lowercase().as_str(), "none" | "off")
+}
+
+/// An amount, or None for `off` (a cap removed).
+pub fn amount_or_off(field: &str, raw: &str) -> Result<Option<Amount>, UserError> {
+    if cleared(raw) {
+        Ok(None)
+    } else {
+        Amount::parse(field, raw).map(Some)
+    }
+}
+
+/// A day, or None for `none` (a deadline removed).
+pub fn day_or_none(
+    field: &str,
+    raw: &str,
+    today: NaiveDate,
+) -> Result<Option<NaiveDate>, UserError> {
+    if cleared(raw) {
+        Ok(None)
+    } else {
+        parse_day(field, raw, today).map(Some)
+    }
+}
+
+pub(super) fn goal_reopen(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    let (slug, _) = goal_slug(args, false)?;
+    Ok(Command::GoalReopen { slug })
+}
+
+pub(super) fn goal_edit(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&[
+        "title",
+        "target",
+        "unit",
+        "deadline",
+        "slug",
+        "max",
+        "review_above",
+    ])?;
+    let slug = match args.words.as_slice() {
+        [one] => Slug::parse(one)?,
+        [] => return Err(args.error("Missing the goal's slug (see `goal list`).")),
+        _ => {
+            return Err(args.error(
+                "Give the goal's slug, then what changes as options, like title=\"Plant 2000 trees\".",
+            ));
+        }
+    };
+    let changes = GoalChanges {
+        title: opts.remove("title").map(|t| Title::parse(&t)).transpose()?,
+        target: opts
+            .remove("target")
+            .map(|t| Amount::parse("target", &t))
+            .transpose()?,
+        unit: opts.remove("unit").map(|u| Unit::parse(&u)).transpose()?,
+        deadline: opts
+            .remove("deadline")
+            .map(|d| day_or_none("deadline", &d, today))
+            .transpose()?,
+        slug: opts.remove("slug").map(|s| Slug::parse(&s)).transpose()?,
+        max: opts
+            .remove("max")
+            .map(|m| amount_or_off("max", &m))
+            .transpose()?,
+        review_above: opts
+            .remove("review_above")
+            .map(|r| amount_or_off("review_above", &r))
+            .transpose()?,
+    };
+    if changes.is_empty() {
+        return Err(args.error("Say what changes, like target=2000 or max=100."));
+    }
+    Ok(Command::GoalEdit { slug, changes })
+}
+
 pub(super) fn milestone_add(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
     let mut opts = args.options(&["at", "goal"])?;
     let title = Title::parse(&args.require_text("the milestone's title")?)?;
@@ -685,6 +763,43 @@ mod tests {
 
     fn p(line: &str) -> Result<Command, UserError> {
         parse(line, today())
+    }
+
+    #[test]
+    fn goal_edit_takes_changes_and_clears_with_none_or_off() {
+        match p("goal edit trees target=2000 max=off review_above=50 deadline=none slug=oaks")
+            .unwrap()
+        {
+            Command::GoalEdit { slug, changes } => {
+                assert_eq!(slug.as_str(), "trees");
+                assert_eq!(changes.target.map(Amount::get), Some(2000.0));
+                assert_eq!(changes.max, Some(None));
+                assert_eq!(changes.review_above.flatten().map(Amount::get), Some(50.0));
+                assert_eq!(changes.deadline, Some(None));
+                assert_eq!(changes.slug.unwrap().as_str(), "oaks");
+                assert_eq!(changes.title, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            p("goal edit trees")
+                .unwrap_err()
+                .to_string()
+                .contains("Say what changes")
+        );
+        assert!(
+            p("goal edit target=5")
+                .unwrap_err()
+                .to_string()
+                .contains("Missing the goal's slug")
+        );
+        assert!(p("goal edit trees max=lots").is_err());
+        assert_eq!(
+            p("goal reopen trees").unwrap(),
+            Command::GoalReopen {
+                slug: Slug::parse("trees").unwrap()
+            }
+        );
     }
 
     #[test]
