@@ -341,6 +341,7 @@ pub async fn goal(_ctx: Ctx<'_>) -> CommandResult {
 
 /// Create a goal (organisers).
 #[poise::command(slash_command, rename = "create")]
+#[allow(clippy::too_many_arguments)]
 pub async fn goal_create(
     ctx: Ctx<'_>,
     #[description = "What the goal is, like Plant 500 trees"]
