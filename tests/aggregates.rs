@@ -576,7 +576,7 @@ async fn forget_me_and_link_adjust_the_totals_by_the_members_own_rows() {
     keel::jobs::windows::catch_up_all(&app).await.unwrap();
     // Rows the totals have not counted yet.
     ok(&app, &chloe, "contribute Turned the compost").await;
-    ok(&app, &bob, "kudos @chloe for the compost, again").await;
+    ok(&app, &chloe, "kudos @bob for the compost, again").await;
     let marks = rows(&app, MARKS).await;
     let ada_rows = count_for(
         &app,

@@ -50,6 +50,7 @@ kudos @bob for leading Saturday's planting
 stats
 stats me
 goal list
+goal edit trees max=100 review_above=50
 mission history
 "#;
 
@@ -81,13 +82,18 @@ fn the_issue_script_runs_through_the_console() {
         "Value added: stewardship",
         "New goal: Plant 1000 trees",
         "Plant 1000 trees: ▱▱▱▱▱▱▱▱▱▱ 40 / 1,000 trees (4%)",
+        "Contribution #1 logged",
         "“Ran the newcomer onboarding session”",
+        "Contribution #2 logged",
+        "👏 Kudos #1",
         "alice thanks bob for leading Saturday's planting",
         "Community stats",
         "Active today (DAU): 2",
         "Your stats, alice",
         "Kudos given: 1",
         "Plant 1000 trees (`trees`)",
+        "max: none → 100",
+        "review_above: none → 50",
         "Mission history (2 versions)",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
@@ -153,11 +159,13 @@ fn settings_health_pages_and_the_health_export_work_on_the_console() {
         "--community",
         "forest",
     ];
-    // 30 members mentioned with kudos: newcomers yet to contribute, two pages.
-    let kudos: String = (0..30)
-        .map(|i| format!("kudos @n{i:02} for joining\n"))
+    // 30 members mentioned with kudos: newcomers yet to contribute, two pages
+    // (past the default allowance of 10 a week, so it is raised first).
+    let kudos: String = std::iter::once("setup kudos-per-week 30\n".to_string())
+        .chain((0..30).map(|i| format!("kudos @n{i:02} for joining\n")))
         .collect();
-    keel(d, &organiser, &kudos);
+    let given = stdout(&keel(d, &organiser, &kudos));
+    assert!(!given.contains('✗'), "no kudos should be refused:\n{given}");
     let out = keel(
         d,
         &organiser,
@@ -167,6 +175,10 @@ fn settings_health_pages_and_the_health_export_work_on_the_console() {
     assert!(!text.contains('✗'), "no command should fail:\n{text}");
     assert!(text.contains("Settings · forest"), "{text}");
     assert!(text.contains("Milestones: in the digest only"), "{text}");
+    assert!(
+        text.contains("Kudos allowance: 30 a week per member"),
+        "{text}"
+    );
     assert!(text.contains("setup milestones each|digest"), "{text}");
     assert!(
         text.contains("Community health · forest · page 1 of 2"),

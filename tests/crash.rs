@@ -39,7 +39,7 @@ fn killed_mid_write_loses_no_acknowledged_contribution() {
                 let Ok(line) = line else { break };
                 if let Some(item) = line.strip_prefix("> contribute ") {
                     last = Some(item.to_string());
-                } else if line.starts_with("== Contribution logged")
+                } else if line.starts_with("== Contribution #")
                     && let Some(item) = last.take()
                 {
                     seen.push(item);

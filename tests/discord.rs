@@ -216,7 +216,10 @@ async fn startup_identifies_with_least_intents_and_registers_every_core_verb() {
         .iter()
         .map(|o| o["name"].as_str().unwrap())
         .collect();
-    assert_eq!(goal_subs, ["create", "list", "show", "chart", "close"]);
+    assert_eq!(
+        goal_subs,
+        ["create", "list", "show", "chart", "close", "edit", "reopen"]
+    );
     let communities: Vec<String> =
         db::scalars(&keel.app, "SELECT name FROM communities ORDER BY name", &[]).await;
     assert_eq!(communities, ["Forest Friends", "River Keepers"]);
@@ -266,6 +269,8 @@ async fn contribute_is_recorded_and_answered_and_stats_me_is_private() {
     assert!(mentions_parse_nothing(&answer["data"]), "{answer}");
     let text = shown(&answer);
     assert!(text.contains("Planted 3 oaks"), "{text}");
+    // Discord shows the escaped `\#` as `#`.
+    assert!(text.contains(r"Contribution \#1 logged"), "{text}");
     assert!(!text.contains("<@123>"), "user text is escaped: {text}");
     assert_eq!(
         keel.count("SELECT count(*) FROM contributions WHERE platform = 'discord' AND description = 'Planted 3 oaks <@123> @everyone' AND amount = 3")
@@ -1179,6 +1184,7 @@ async fn setup_numbers_are_checked_by_the_core_and_milestones_and_health_pages_a
             "`400` is not a number of days",
         ),
         ("alignment", "percent", 150, "`150` is not a percentage"),
+        ("kudos-per-week", "kudos", 0, "`0` is not a number of kudos"),
     ] {
         let refused = keel
             .fake
@@ -1200,6 +1206,11 @@ async fn setup_numbers_are_checked_by_the_core_and_milestones_and_health_pages_a
         .command(&setup("inactive-days", json!([integer("days", 14)])))
         .await;
     assert!(shown(&set).contains("after 14 days"), "{}", shown(&set));
+    let set = keel
+        .fake
+        .command(&setup("kudos-per-week", json!([integer("kudos", 5)])))
+        .await;
+    assert!(shown(&set).contains("up to 5 kudos"), "{}", shown(&set));
 
     // Digest-only milestones, then the settings show them.
     let digest = keel
@@ -1218,6 +1229,11 @@ async fn setup_numbers_are_checked_by_the_core_and_milestones_and_health_pages_a
         shown(&settings)
     );
     assert!(shown(&settings).contains("14 days"), "{}", shown(&settings));
+    assert!(
+        shown(&settings).contains("5 a week per member"),
+        "{}",
+        shown(&settings)
+    );
 
     // A page past the lists says where they end.
     let health = keel
@@ -1365,4 +1381,131 @@ async fn an_organiser_removes_a_contribution_with_slash_commands_and_its_member_
         shown(&refused)
     );
     assert_everything_parsed();
+}
+
+#[tokio::test]
+async fn goal_caps_are_set_with_goal_create_and_a_bigger_contribution_is_refused() {
+    let keel = start(|_| {}).await;
+    let create =
+        |options: Value| Invocation::sub(G1, ORGANISER, "goal", "create", options).organiser();
+    let refused = keel
+        .fake
+        .command(&create(json!([
+            string("title", "Plant 500 trees"),
+            number("target", 500.0),
+            string("slug", "trees"),
+            number("max", 10.0),
+            number("review_above", 20.0)
+        ])))
+        .await;
+    assert!(is_ephemeral(&refused), "{refused}");
+    let said = shown(&refused).replace('\\', "");
+    assert!(
+        said.contains("review_above=20 is more than max=10"),
+        "{said}"
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM goals").await, 0);
+
+    let created = keel
+        .fake
+        .command(&create(json!([
+            string("title", "Plant 500 trees"),
+            number("target", 500.0),
+            string("unit", "trees"),
+            string("slug", "trees"),
+            number("max", 10.0),
+            number("review_above", 5.0)
+        ])))
+        .await;
+    let said = shown(&created).replace('\\', "");
+    assert!(
+        said.contains(r#""Max per contribution": "10 trees""#),
+        "{said}"
+    );
+    assert!(said.contains(r#""Review above": "5 trees""#), "{said}");
+
+    let too_big = keel
+        .fake
+        .command(&Invocation::new(
+            G1,
+            MEMBER,
+            "contribute",
+            json!([
+                string("what", "Planted a forest"),
+                number("amount", 11.0),
+                string("goal", "trees")
+            ]),
+        ))
+        .await;
+    let said = shown(&too_big).replace('\\', "");
+    assert!(
+        said.contains(
+            "One contribution may add at most 10 trees to the goal `trees`; this one adds 11."
+        ),
+        "{said}"
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 0);
+}
+
+#[tokio::test]
+async fn goal_edit_and_reopen_are_slash_commands() {
+    let keel = start(|_| {}).await;
+    let goal = |sub: &str, options: Value| {
+        Invocation::sub(G1, ORGANISER, "goal", sub, options).organiser()
+    };
+    keel.fake
+        .command(&goal(
+            "create",
+            json!([
+                string("title", "Plant 500 trees"),
+                number("target", 500.0),
+                string("slug", "trees")
+            ]),
+        ))
+        .await;
+    let edited = keel
+        .fake
+        .command(&goal(
+            "edit",
+            json!([
+                string("slug", "trees"),
+                number("target", 600.0),
+                string("max", "50")
+            ]),
+        ))
+        .await;
+    let said = shown(&edited).replace('\\', "");
+    assert!(said.contains("target: 500 → 600"), "{said}");
+    assert!(said.contains("max: none → 50"), "{said}");
+    assert_eq!(
+        keel.count("SELECT count(*) FROM goals WHERE target = 600 AND max_amount = 50")
+            .await,
+        1
+    );
+    let nothing = keel
+        .fake
+        .command(&goal("edit", json!([string("slug", "trees")])))
+        .await;
+    assert!(
+        shown(&nothing).contains("Nothing to change"),
+        "{}",
+        shown(&nothing)
+    );
+    keel.fake
+        .command(&goal("close", json!([string("slug", "trees")])))
+        .await;
+    let reopened = keel
+        .fake
+        .command(&goal("reopen", json!([string("slug", "trees")])))
+        .await;
+    assert!(
+        shown(&reopened).contains("Goal reopened"),
+        "{}",
+        shown(&reopened)
+    );
+    assert_eq!(
+        keel.count("SELECT count(*) FROM goals WHERE status = 'open'")
+            .await,
+        1
+    );
 }

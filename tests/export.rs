@@ -93,7 +93,11 @@ fn a_large_community_exports_every_row_as_csv_and_json() {
     assert_eq!(contributions.len(), CONTRIBUTIONS);
     assert_eq!(contributions[0]["id"], 1);
     assert!(contributions[CONTRIBUTIONS - 1]["description"].is_string());
-    assert_eq!(doc["kudos"].as_array().unwrap().len(), kudos);
+    let given = doc["kudos"].as_array().unwrap();
+    assert_eq!(given.len(), kudos);
+    // Each kudos carries the id `kudos remove` takes, oldest first.
+    let ids: Vec<i64> = given.iter().map(|k| k["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{:?}", &ids[..5]);
     assert!(!doc["goals"].as_array().unwrap().is_empty());
     assert_eq!(doc["mission_versions"][0]["version"], 1);
 }

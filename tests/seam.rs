@@ -290,7 +290,8 @@ async fn contribute_records_and_refuses_bad_goals_values_and_dates() {
 
     let r = ok(&app, &alice, "contribute Ran the newcomer session").await;
     assert!(r.is_private());
-    assert_eq!(r.title.as_deref(), Some("Contribution logged"));
+    let id: i64 = scalar(&app, "SELECT max(id) FROM contributions").await;
+    assert_eq!(r.title, Some(format!("Contribution #{id} logged")));
     assert_line(&r, "“Ran the newcomer session”");
     assert_line(&r, "🎉 The community logged its first contribution!");
     assert_line(&r, "🎉 alice logged their first contribution!");
@@ -656,8 +657,15 @@ async fn milestone_add_and_list() {
     assert_has(&r, "· mo logged their first contribution!");
     assert_has(&r, "· Trees is 25% of the way there!");
     assert_line(&r, "Community: 10 contributions (now 4)");
-    assert_line(&r, "Fifth contribution: community at 5 contributions");
-    assert_line(&r, "Half way: Trees at 50 (now 30)");
+    let fifth: i64 = scalar(&app, "SELECT id FROM milestones WHERE threshold = 5").await;
+    assert_line(
+        &r,
+        &format!("#{fifth} · Fifth contribution: community at 5 contributions"),
+    );
+    assert_line(
+        &r,
+        &format!("#{} · Half way: Trees at 50 (now 30)", fifth + 1),
+    );
     assert_line(&r, "Trees: 50% (now 30%)");
 
     // The fifth contribution reaches the custom milestone, once.
@@ -695,7 +703,8 @@ async fn kudos_thanks_another_member_and_refuses_yourself() {
     // On the console, naming someone new creates them, as a platform user would be.
     let r = ok(&app, &alice, "kudos @bob for leading Saturday's planting").await;
     assert!(!r.is_private());
-    assert_eq!(r.title.as_deref(), Some("👏 Kudos"));
+    let kudos_id: i64 = scalar(&app, "SELECT id FROM kudos").await;
+    assert_eq!(r.title, Some(format!("👏 Kudos #{kudos_id}")));
     assert_line(&r, "alice thanks bob for leading Saturday's planting");
     let bob_id: i64 = scalar(
         &app,
@@ -2006,7 +2015,14 @@ async fn a_contribution_waits_out_another_process_holding_the_write_lock() {
         .await
         .unwrap();
     let reply = waiting.await.unwrap().unwrap();
-    assert_eq!(reply.title.as_deref(), Some("Contribution logged"));
+    assert!(
+        reply
+            .title
+            .as_deref()
+            .is_some_and(|t| t.ends_with(" logged")),
+        "{:?}",
+        reply.title
+    );
     assert_eq!(
         scalar::<i64>(&app, "SELECT count(*) FROM contributions").await,
         2
@@ -2536,7 +2552,7 @@ async fn bad_text_is_refused_with_the_reason_and_nothing_is_written() {
 
 #[tokio::test]
 async fn mentions_and_unusual_unicode_are_kept_exactly_as_typed() {
-    let (_dir, app, _clock) = app().await;
+    let (_dir, app, clock) = app().await;
     let olga = actor(&app, "forest", "olga", Role::Organiser).await;
     actor(&app, "forest", "bob", Role::Member).await;
     let texts = [
@@ -2568,6 +2584,8 @@ async fn mentions_and_unusual_unicode_are_kept_exactly_as_typed() {
         .await;
         assert_eq!(stored, *text, "statement {i}");
 
+        // A day apart: the same member is thanked once a day at most.
+        clock.advance(Duration::days(1));
         let r = ok(&app, &olga, &format!("kudos @bob for {text}")).await;
         assert_line(&r, &format!("olga thanks bob for {text}"));
         let stored: String = db::scalar(
@@ -3136,4 +3154,291 @@ async fn a_removed_contribution_leaves_the_goal_as_before_and_retracts_what_it_a
         .await,
         0
     );
+}
+
+// ---------------------------------------------------------------------------
+// Fair play: the kudos allowance
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn kudos_allowance_refuses_with_when_the_next_kudos_is_possible() {
+    let (_dir, app, clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let alice = actor(&app, "forest", "alice", Role::Member).await;
+    actor(&app, "forest", "carol", Role::Member).await;
+    ok(&app, &alice, "kudos @bob for the oaks").await;
+
+    // The same member, once a day: refused until 24 hours after the last.
+    clock.advance(Duration::hours(23));
+    let before = snapshot(&app).await;
+    let e = err(&app, &alice, "kudos @bob for the birches").await;
+    assert!(matches!(e, UserError::Invalid { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "You thanked bob less than a day ago: the same member can be thanked once a day. \
+         You can thank bob again from 2026-11-27 12:00 UTC."
+    );
+    assert_eq!(before, snapshot(&app).await, "nothing was written");
+    // In the community's time zone.
+    ok(&app, &olga, "setup timezone Europe/Paris").await;
+    let e = err(&app, &alice, "kudos @bob for the birches").await;
+    assert!(
+        e.to_string().contains("again from 2026-11-27 13:00 CET."),
+        "{e}"
+    );
+    clock.set(noon(2026, 11, 27));
+    ok(&app, &alice, "kudos @bob for the birches").await;
+
+    // Ten a week by default: the 11th waits until the oldest is 7 days old.
+    for i in 0..8 {
+        clock.advance(Duration::hours(1));
+        ok(&app, &alice, &format!("kudos @m{i} for helping")).await;
+    }
+    clock.advance(Duration::hours(1));
+    let before = snapshot(&app).await;
+    let e = err(&app, &alice, "kudos @carol for the tea").await;
+    assert_eq!(
+        e.to_string(),
+        "You have given your 10 kudos for the last 7 days. \
+         Your next kudos is possible from 2026-12-03 13:00 CET."
+    );
+    assert_eq!(before, snapshot(&app).await, "nothing was written");
+    // Exactly then, it is.
+    clock.set(noon(2026, 12, 3));
+    let r = ok(&app, &alice, "kudos @carol for the tea").await;
+    assert_line(&r, "alice thanks carol for the tea");
+    assert_eq!(
+        scalar_for::<i64>(
+            &app,
+            "SELECT count(*) FROM kudos WHERE from_member_id = ?",
+            alice.member.0
+        )
+        .await,
+        11
+    );
+
+    // Organisers set the allowance; everyone's counts from then on.
+    let e = err(&app, &alice, "setup kudos-per-week 50").await;
+    assert!(matches!(e, UserError::OrganiserOnly { .. }), "{e:?}");
+    let e = err(&app, &olga, "setup kudos-per-week 0").await;
+    assert!(e.to_string().contains("from 1 to 1000"), "{e}");
+    let r = ok(&app, &olga, "setup kudos-per-week 2").await;
+    assert_has(&r, "up to 2 kudos over any 7 days");
+    let r = ok(&app, &olga, "setup show").await;
+    assert_line(&r, "Kudos allowance: 2 a week per member");
+    ok(&app, &olga, "kudos @bob for the rota").await;
+    clock.advance(Duration::minutes(90));
+    ok(&app, &olga, "kudos @carol for the rota").await;
+    let e = err(&app, &olga, "kudos @alice for the rota").await;
+    // The older of the two leaves the week at 2026-12-10 12:00 UTC.
+    assert!(
+        e.to_string().contains("your 2 kudos")
+            && e.to_string().contains("from 2026-12-10 13:00 CET."),
+        "{e}"
+    );
+}
+
+/// The allowance is checked under the community's write lock: two kudos at once
+/// from a giver with one left cannot both pass.
+#[tokio::test]
+async fn two_kudos_at_once_cannot_both_pass_the_allowance() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let alice = actor(&app, "forest", "alice", Role::Member).await;
+    for name in ["bob", "carol", "dan", "eve"] {
+        actor(&app, "forest", name, Role::Member).await;
+    }
+    ok(&app, &olga, "setup kudos-per-week 1").await;
+    let app = Arc::new(app);
+    let tries: Vec<_> = ["bob", "carol", "dan", "eve"]
+        .into_iter()
+        .map(|name| {
+            let (app, alice) = (app.clone(), alice.clone());
+            tokio::spawn(async move { app.handle_line(&alice, &format!("kudos @{name}")).await })
+        })
+        .collect();
+    let mut passed = 0;
+    for t in tries {
+        if t.await.unwrap().is_ok() {
+            passed += 1;
+        }
+    }
+    assert_eq!(passed, 1);
+    assert_eq!(scalar::<i64>(&app, "SELECT count(*) FROM kudos").await, 1);
+}
+
+// ---------------------------------------------------------------------------
+// Fair play: goal caps
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_goal_max_refuses_bigger_contributions_and_review_above_is_kept_within_it() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let mo = actor(&app, "forest", "mo", Role::Member).await;
+
+    let e = err(
+        &app,
+        &olga,
+        "goal create Plant trees target=1000 unit=trees slug=trees max=10 review_above=50",
+    )
+    .await;
+    assert!(matches!(e, UserError::Invalid { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .starts_with("review_above=50 is more than max=10"),
+        "{e}"
+    );
+    assert_eq!(scalar::<i64>(&app, "SELECT count(*) FROM goals").await, 0);
+
+    let r = ok(
+        &app,
+        &olga,
+        "goal create Plant trees target=1000 unit=trees slug=trees max=100 review_above=50",
+    )
+    .await;
+    assert_line(&r, "Max per contribution: 100 trees");
+    assert_line(&r, "Review above: 50 trees");
+    let caps: (f64, f64) = db::row(
+        &app,
+        "SELECT max_amount, review_above FROM goals WHERE slug = 'trees'",
+        &[],
+    )
+    .await;
+    assert_eq!(caps, (100.0, 50.0));
+    let r = ok(&app, &mo, "goal show trees").await;
+    assert_line(&r, "Max per contribution: 100 trees");
+    assert_line(&r, "Review above: 50 trees");
+
+    // Up to the max counts (review comes later: it counts now).
+    let r = ok(
+        &app,
+        &mo,
+        "contribute Planted a grove amount=100 goal=trees",
+    )
+    .await;
+    assert_has(&r, "100 / 1,000 trees");
+    // Past it, refused whole, not trimmed; nothing is written.
+    let before = snapshot(&app).await;
+    let e = err(
+        &app,
+        &mo,
+        "contribute Fake giant amount=999999999 goal=trees",
+    )
+    .await;
+    assert!(matches!(e, UserError::Invalid { .. }), "{e:?}");
+    assert!(
+        e.to_string().starts_with(
+            "One contribution may add at most 100 trees to the goal `trees`; this one adds 999,999,999."
+        ),
+        "{e}"
+    );
+    assert_eq!(before, snapshot(&app).await, "nothing was written");
+    // The same amount without the goal is not the goal's business.
+    ok(
+        &app,
+        &mo,
+        "contribute Planted elsewhere amount=500 unit=trees",
+    )
+    .await;
+    assert_eq!(
+        scalar::<f64>(&app, "SELECT progress FROM goals WHERE slug = 'trees'").await,
+        100.0
+    );
+}
+
+#[tokio::test]
+async fn goal_edit_changes_terms_keeps_history_and_reevaluates_met() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let mo = actor(&app, "forest", "mo", Role::Member).await;
+    ok(
+        &app,
+        &olga,
+        "goal create Plant trees target=10 unit=trees slug=trees",
+    )
+    .await;
+    ok(&app, &olga, "milestone add Halfway at=5 goal=trees").await;
+    ok(&app, &mo, "contribute Planted ten amount=10 goal=trees").await;
+    // The first goal's (another is created below).
+    let met = || {
+        scalar::<Option<String>>(
+            &app,
+            "SELECT met_at FROM goals WHERE id = (SELECT min(id) FROM goals)",
+        )
+    };
+    assert!(met().await.is_some());
+
+    // Members may not; an edit must change something; caps must fit each other.
+    let e = err(&app, &mo, "goal edit trees target=20").await;
+    assert!(matches!(e, UserError::OrganiserOnly { .. }), "{e:?}");
+    let e = err(&app, &olga, "goal edit trees").await;
+    assert!(e.to_string().contains("Say what changes"), "{e}");
+    ok(&app, &olga, "goal edit trees max=100").await;
+    let e = err(&app, &olga, "goal edit trees review_above=200").await;
+    assert!(
+        e.to_string()
+            .starts_with("review_above=200 would be more than max=100"),
+        "{e}"
+    );
+    ok(&app, &olga, "goal create Other drive target=5 slug=other").await;
+    let e = err(&app, &olga, "goal edit trees slug=other").await;
+    assert!(matches!(e, UserError::Conflict { .. }), "{e:?}");
+
+    // A higher target unmeets the goal; the slug moves with its history.
+    let r = ok(
+        &app,
+        &olga,
+        "goal edit trees target=20 slug=oaks title=\"Plant oaks\" max=off review_above=8",
+    )
+    .await;
+    assert_eq!(r.title.as_deref(), Some("Goal updated: Plant oaks"));
+    assert_line(&r, "title: Plant trees → Plant oaks");
+    assert_line(&r, "slug: trees → oaks");
+    assert_line(&r, "target: 10 → 20");
+    assert_line(&r, "max: 100 → none");
+    assert_line(&r, "review_above: none → 8");
+    assert_has(&r, "No longer met at the new target");
+    assert!(met().await.is_none());
+    let e = err(&app, &mo, "contribute More amount=1 goal=trees").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+    let r = ok(&app, &mo, "goal show oaks").await;
+    assert_has(&r, "10 / 20 trees");
+    assert_has(&r, "Planted ten");
+    assert_has(&r, "Halfway at 5");
+    // Meeting it again works as before.
+    ok(&app, &mo, "contribute Planted ten more amount=10 goal=oaks").await;
+    assert!(met().await.is_some());
+    // A target lowered to what is done meets it at once; none clears the deadline.
+    ok(&app, &olga, "goal edit oaks target=40 deadline=2027-01-31").await;
+    assert!(met().await.is_none());
+    let r = ok(&app, &olga, "goal edit oaks target=20 deadline=none").await;
+    assert_has(&r, "Met at the new target.");
+    assert_line(&r, "deadline: 2027-01-31 → none");
+    assert!(met().await.is_some());
+    let e = err(&app, &olga, "goal edit oaks deadline=2020-01-01").await;
+    assert!(e.to_string().contains("has already passed"), "{e}");
+}
+
+#[tokio::test]
+async fn goal_reopen_opens_a_closed_goal_again() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let mo = actor(&app, "forest", "mo", Role::Member).await;
+    ok(&app, &olga, "goal create Plant trees target=10 slug=trees").await;
+    let e = err(&app, &olga, "goal reopen trees").await;
+    assert!(e.to_string().contains("already open"), "{e}");
+    ok(&app, &olga, "goal close trees").await;
+    err(&app, &mo, "contribute Planted amount=1 goal=trees").await;
+    let e = err(&app, &mo, "goal reopen trees").await;
+    assert!(matches!(e, UserError::OrganiserOnly { .. }), "{e:?}");
+    let r = ok(&app, &olga, "goal reopen trees").await;
+    assert_eq!(r.title.as_deref(), Some("Goal reopened: Plant trees"));
+    ok(&app, &mo, "contribute Planted amount=1 goal=trees").await;
+    assert_eq!(
+        scalar::<String>(&app, "SELECT status FROM goals").await,
+        "open"
+    );
+    let e = err(&app, &olga, "goal reopen nope").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
 }

@@ -430,6 +430,7 @@ async fn slash_commands_run_through_the_core() {
     assert_eq!(reply["response_type"], "ephemeral", "{reply}");
     let text = text_of(&reply);
     assert!(text.contains("Planted 40 oaks &lt;!channel&gt;"), "{text}");
+    assert!(text.contains("Contribution #1 logged"), "{text}");
     assert!(!text.contains("<!channel>"), "{text}");
     assert_eq!(
         keel.count("SELECT count(*) FROM contributions WHERE platform = 'slack'")
@@ -496,6 +497,27 @@ async fn setup_show_and_the_health_pages_work_on_slack() {
     );
     let zero = keel.command("T1", "UADMIN", "health page=0").await;
     assert!(text_of(&zero).contains("is not a page number"), "{zero}");
+}
+
+#[tokio::test]
+async fn kudos_past_the_allowance_on_slack_says_when_the_next_is_possible() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    let set = keel.command("T1", "UADMIN", "setup kudos-per-week 1").await;
+    assert!(text_of(&set).contains("up to 1 kudos"), "{set}");
+    let given = keel
+        .command("T1", "U1", "kudos <@U2|bo> for the oaks")
+        .await;
+    assert_eq!(given["response_type"], "in_channel", "{given}");
+    assert!(text_of(&given).contains("Kudos #1"), "{given}");
+    let refused = keel.command("T1", "U1", "kudos <@U3|cy> for the tea").await;
+    assert_eq!(refused["response_type"], "ephemeral", "{refused}");
+    assert!(
+        text_of(&refused).contains("You have given your 1 kudos for the last 7 days.")
+            && text_of(&refused).contains("Your next kudos is possible from "),
+        "{refused}"
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM kudos").await, 1);
 }
 
 #[tokio::test]
@@ -2373,4 +2395,63 @@ async fn a_contribution_is_removed_by_an_admin_and_its_member_is_told_privately(
     );
     let refused = keel.command("T1", "U1", "audit").await;
     assert!(text_of(&refused).contains("is for organisers"), "{refused}");
+}
+
+#[tokio::test]
+async fn a_goal_max_set_on_slack_refuses_a_bigger_contribution() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    let created = keel
+        .command(
+            "T1",
+            "UADMIN",
+            "goal create Plant trees target=100 unit=trees slug=trees max=10 review_above=5",
+        )
+        .await;
+    assert!(
+        text_of(&created).contains("Max per contribution")
+            && text_of(&created).contains("10 trees"),
+        "{created}"
+    );
+    let refused = keel
+        .command(
+            "T1",
+            "U1",
+            "contribute Planted a forest amount=40 goal=trees",
+        )
+        .await;
+    assert_eq!(refused["response_type"], "ephemeral", "{refused}");
+    assert!(
+        text_of(&refused).contains("at most 10 trees to the goal `trees`; this one adds 40."),
+        "{refused}"
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 0);
+}
+
+#[tokio::test]
+async fn goal_edit_and_reopen_work_on_slack() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command(
+        "T1",
+        "UADMIN",
+        "goal create Plant trees target=100 slug=trees",
+    )
+    .await;
+    let edited = keel
+        .command(
+            "T1",
+            "UADMIN",
+            "goal edit trees target=200 max=20 review_above=10",
+        )
+        .await;
+    assert!(text_of(&edited).contains("target: 100 → 200"), "{edited}");
+    keel.command("T1", "UADMIN", "goal close trees").await;
+    let reopened = keel.command("T1", "UADMIN", "goal reopen trees").await;
+    assert!(text_of(&reopened).contains("Goal reopened"), "{reopened}");
+    assert_eq!(
+        keel.count("SELECT count(*) FROM goals WHERE status = 'open' AND target = 200 AND max_amount = 20 AND review_above = 10")
+            .await,
+        1
+    );
 }

@@ -73,7 +73,8 @@ pub async fn contribute(app: &App, actor: &Actor, new: NewContribution) -> Resul
     if !details.is_empty() {
         headline = headline.text(format!(" ({})", details.join(" · ")));
     }
-    let mut reply = Reply::private("Contribution logged").line(headline);
+    let mut reply =
+        Reply::private(format!("Contribution #{} logged", recorded.id.0)).line(headline);
     if let Some(goal) = &recorded.goal {
         reply = reply.line(
             Line::new()

@@ -1,7 +1,7 @@
-//! `goal create | list | show | close`.
+//! `goal create | list | show | close | reopen | edit`.
 
 use crate::domain::announce::{progress_bar, progress_text};
-use crate::domain::command::NewGoal;
+use crate::domain::command::{GoalChanges, NewGoal};
 use crate::domain::limits::MAX_OPEN_GOALS;
 use crate::domain::reply::Line;
 use crate::domain::text::{Slug, format_number};
@@ -36,6 +36,27 @@ fn progress_line(goal: &Goal) -> Line {
         ))
 }
 
+/// The goal's caps, where it has them: "Max per contribution: 100 trees".
+fn caps_fields(
+    mut reply: Reply,
+    max: Option<f64>,
+    review_above: Option<f64>,
+    unit: Option<&str>,
+) -> Reply {
+    let amount = |a: f64| {
+        format!("{} {}", format_number(a), unit.unwrap_or(""))
+            .trim_end()
+            .to_string()
+    };
+    if let Some(max) = max {
+        reply = reply.field("Max per contribution", amount(max));
+    }
+    if let Some(review) = review_above {
+        reply = reply.field("Review above", amount(review));
+    }
+    reply
+}
+
 pub async fn create(app: &App, actor: &Actor, new: NewGoal) -> Result<Reply> {
     let now = app.now();
     let slug = match new
@@ -68,6 +89,8 @@ pub async fn create(app: &App, actor: &Actor, new: NewGoal) -> Result<Reply> {
         unit: new.unit.as_ref().map(|u| u.as_str()),
         deadline: new.deadline,
         created_by: actor.member,
+        max_amount: new.caps.max().map(|m| m.get()),
+        review_above: new.caps.review_above().map(|r| r.get()),
     };
     // The store counts the open goals under the write lock, so two organisers
     // cannot both pass the limit.
@@ -103,6 +126,12 @@ pub async fn create(app: &App, actor: &Actor, new: NewGoal) -> Result<Reply> {
     if let Some(deadline) = new.deadline {
         reply = reply.field("Deadline", Line::new().day(deadline));
     }
+    reply = caps_fields(
+        reply,
+        new.caps.max().map(|m| m.get()),
+        new.caps.review_above().map(|r| r.get()),
+        new.unit.as_ref().map(|u| u.as_str()),
+    );
     Ok(reply.line(
         Line::new()
             .text("Count towards it with ")
@@ -155,6 +184,12 @@ pub async fn show(app: &App, actor: &Actor, slug: Slug) -> Result<Reply> {
     if let Some(deadline) = goal.deadline {
         reply = reply.field("Deadline", Line::new().day(deadline));
     }
+    reply = caps_fields(
+        reply,
+        goal.max_amount,
+        goal.review_above,
+        goal.unit.as_deref(),
+    );
     let customs: Vec<_> = store
         .custom_milestones(actor.community)
         .await?
@@ -206,4 +241,148 @@ pub async fn close(app: &App, actor: &Actor, slug: Slug) -> Result<Reply> {
     Ok(Reply::public(format!("Goal closed: {}", goal.title))
         .line(progress_line(&goal))
         .line(verdict))
+}
+
+pub async fn reopen(app: &App, actor: &Actor, slug: Slug) -> Result<Reply> {
+    let goal = by_slug(app, actor, &slug).await?;
+    match app
+        .store()
+        .reopen_goal(actor.community, goal.id, MAX_OPEN_GOALS)
+        .await?
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(UserError::conflict(
+                format!("The goal `{slug}` is already open."),
+                "Nothing changed.",
+            )
+            .into());
+        }
+        Err(_) => return Err(too_many_open()),
+    }
+    Ok(Reply::public(format!("Goal reopened: {}", goal.title))
+        .line(progress_line(&goal))
+        .line(
+            Line::new()
+                .text("Contributions count towards it again: ")
+                .code(format!("contribute <what you did> amount=N goal={slug}")),
+        ))
+}
+
+pub async fn edit(app: &App, actor: &Actor, slug: Slug, changes: GoalChanges) -> Result<Reply> {
+    let before = by_slug(app, actor, &slug).await?;
+    let now = app.now();
+    if let Some(Some(deadline)) = changes.deadline
+        && deadline < now.date_naive()
+    {
+        return Err(UserError::invalid(
+            format!("The deadline {deadline} has already passed."),
+            "Give a deadline from today on, like deadline=2027-06-30, or deadline=none.",
+        )
+        .into());
+    }
+    let mut after = before.clone();
+    if let Some(title) = &changes.title {
+        after.title = title.as_str().to_string();
+    }
+    if let Some(target) = changes.target {
+        after.target = target.get();
+    }
+    if let Some(unit) = &changes.unit {
+        after.unit = Some(unit.as_str().to_string());
+    }
+    if let Some(deadline) = changes.deadline {
+        after.deadline = deadline;
+    }
+    if let Some(new_slug) = &changes.slug {
+        after.slug = new_slug.as_str().to_string();
+    }
+    if let Some(max) = changes.max {
+        after.max_amount = max.map(|m| m.get());
+    }
+    if let Some(review) = changes.review_above {
+        after.review_above = review.map(|r| r.get());
+    }
+    // The caps as they will be, old and new together, must fit each other.
+    if let (Some(max), Some(review)) = (after.max_amount, after.review_above)
+        && review > max
+    {
+        return Err(UserError::invalid(
+            format!(
+                "review_above={} would be more than max={}, so nothing could ever wait for review.",
+                format_number(review),
+                format_number(max)
+            ),
+            "Set review_above at most max (or max=off), like max=100 review_above=50.",
+        )
+        .into());
+    }
+    if let Err(refused) = app.store().edit_goal(actor.community, &after, now).await? {
+        return Err(match refused {
+            GoalRefused::SlugTaken => Error::User(UserError::conflict(
+                format!("A goal with the slug `{}` already exists.", after.slug),
+                "Pick another with slug=…; slugs stay taken after a goal closes.",
+            )),
+            GoalRefused::TooManyOpen => too_many_open(),
+        });
+    }
+    let goal = app
+        .store()
+        .goal_by_slug(actor.community, &after.slug)
+        .await?
+        .ok_or_else(|| not_found(&after.slug))?;
+    let mut reply = Reply::public(format!("Goal updated: {}", goal.title));
+    for change in changed(&before, &goal) {
+        reply = reply.line(change);
+    }
+    reply = reply.line(progress_line(&goal));
+    if before.met_at.is_some() && goal.met_at.is_none() {
+        reply = reply
+            .line("No longer met at the new target: it is met again once contributions reach it.");
+    } else if before.met_at.is_none() && goal.met_at.is_some() {
+        reply = reply.line("Met at the new target.");
+    }
+    Ok(reply)
+}
+
+/// "target: 1,000 → 2,000" for each term `goal edit` changed.
+fn changed(before: &Goal, after: &Goal) -> Vec<String> {
+    let number = |n: Option<f64>| n.map(format_number).unwrap_or_else(|| "none".into());
+    let text = |t: Option<&str>| t.unwrap_or("none").to_string();
+    let day =
+        |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "none".into());
+    [
+        ("title", text(Some(&before.title)), text(Some(&after.title))),
+        ("slug", text(Some(&before.slug)), text(Some(&after.slug))),
+        (
+            "target",
+            number(Some(before.target)),
+            number(Some(after.target)),
+        ),
+        (
+            "unit",
+            text(before.unit.as_deref()),
+            text(after.unit.as_deref()),
+        ),
+        ("deadline", day(before.deadline), day(after.deadline)),
+        ("max", number(before.max_amount), number(after.max_amount)),
+        (
+            "review_above",
+            number(before.review_above),
+            number(after.review_above),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, old, new)| old != new)
+    .map(|(field, old, new)| format!("{field}: {old} → {new}"))
+    .collect()
+}
+
+fn too_many_open() -> Error {
+    Error::User(UserError::conflict(
+        format!(
+            "This community already has {MAX_OPEN_GOALS} open goals, the most Keel keeps open at once."
+        ),
+        "Close one that is done or dropped with `goal close <slug>` (see `goal list`), then try again.",
+    ))
 }

@@ -1,6 +1,7 @@
 //! Member-level commands: `kudos`, `away`, `link`, `export`, `forget-me`.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono_tz::Tz;
 use rand::Rng;
 
 use crate::domain::command::{ExportFormat, ExportScope, LinkKind};
@@ -10,6 +11,7 @@ use crate::domain::{Actor, MemberRef, Reply, UserError};
 use crate::error::{Error, Result};
 use crate::spool::SpoolWriter;
 use crate::store::export::{self as exporting, Exported};
+use crate::store::kudos::KudosRefused;
 use crate::store::links::{LinkRefused, LinkUse, Linked, Redeemed};
 
 use super::App;
@@ -29,7 +31,8 @@ pub async fn kudos(
         .into());
     }
     let reason_text = reason.as_ref().map(Reason::as_str).unwrap_or("");
-    app.store()
+    let given = app
+        .store()
         .give_kudos(
             actor.community,
             actor.member,
@@ -39,6 +42,14 @@ pub async fn kudos(
             app.now(),
         )
         .await?;
+    let id = match given {
+        Ok(id) => id,
+        Err(refused) => {
+            let community = app.store().community(actor.community).await?;
+            let tz: Tz = community.timezone.parse().unwrap_or(Tz::UTC);
+            return Err(kudos_refused(refused, &recipient.display_name, tz).into());
+        }
+    };
     let mut line = Line::new()
         .strong(&actor.display_name)
         .text(" thanks ")
@@ -46,7 +57,32 @@ pub async fn kudos(
     if let Some(reason) = reason {
         line = line.text(" for ").text(reason.as_str());
     }
-    Ok(Reply::public("👏 Kudos").line(line))
+    Ok(Reply::public(format!("👏 Kudos #{id}")).line(line))
+}
+
+/// What a giver past their kudos allowance is told: which limit, and the exact
+/// minute (in the community's time zone) from which the next kudos is possible.
+fn kudos_refused(refused: KudosRefused, recipient: &str, tz: Tz) -> UserError {
+    let at = |next: DateTime<Utc>| {
+        // Rounded up, so that trying at the minute shown succeeds.
+        let minute = next.duration_round_up(Duration::minutes(1)).unwrap_or(next);
+        minute
+            .with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string()
+    };
+    match refused {
+        KudosRefused::SameMember { next } => UserError::invalid(
+            format!(
+                "You thanked {recipient} less than a day ago: the same member can be thanked once a day."
+            ),
+            format!("You can thank {recipient} again from {}.", at(next)),
+        ),
+        KudosRefused::Allowance { per_week, next } => UserError::invalid(
+            format!("You have given your {per_week} kudos for the last 7 days."),
+            format!("Your next kudos is possible from {}.", at(next)),
+        ),
+    }
 }
 
 pub async fn away(app: &App, actor: &Actor, on: bool) -> Result<Reply> {

@@ -117,7 +117,7 @@ pub async fn list(app: &App, actor: &Actor) -> Result<Reply> {
             None if m.goal_id.is_some() => continue,
             None => format!("community at {} contributions", format_number(m.threshold)),
         };
-        reply = reply.line(format!("{}: {on}", m.title));
+        reply = reply.line(format!("#{} · {}: {on}", m.id, m.title));
     }
     for goal in open_goals {
         if let Some(p) = [25u32, 50, 75, 100]

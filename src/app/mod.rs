@@ -328,6 +328,8 @@ impl App {
             Command::GoalList => goals::list(self, actor).await,
             Command::GoalShow { slug } => goals::show(self, actor, slug).await,
             Command::GoalClose { slug } => goals::close(self, actor, slug).await,
+            Command::GoalEdit { slug, changes } => goals::edit(self, actor, slug, changes).await,
+            Command::GoalReopen { slug } => goals::reopen(self, actor, slug).await,
             Command::MilestoneAdd(new) => milestones::add(self, actor, new).await,
             Command::MilestoneList => milestones::list(self, actor).await,
             Command::Kudos { to, reason } => membership::kudos(self, actor, to, reason).await,

@@ -76,6 +76,14 @@ pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
             store.set_inactive_days(actor.community, days.get()).await?;
             format!("Members count as inactive after {days} days without activity.")
         }
+        Setup::KudosPerWeek(per_week) => {
+            store
+                .set_kudos_per_week(actor.community, per_week.get())
+                .await?;
+            format!(
+                "Each member may give up to {per_week} kudos over any 7 days, and thank the same member once a day."
+            )
+        }
         Setup::AlignmentThreshold(percent) => {
             store
                 .set_alignment_threshold(actor.community, percent.get())
@@ -124,6 +132,10 @@ async fn show(app: &App, actor: &Actor) -> Result<Reply> {
         .field(
             "Inactive after",
             format!("{} days", community.inactive_days),
+        )
+        .field(
+            "Kudos allowance",
+            format!("{} a week per member", community.kudos_per_week),
         )
         .field(
             "Drift warning below",

@@ -12,15 +12,15 @@ use serenity::all::{
 use super::interaction::{CommandResult, run};
 use super::{BoxError, Ctx, Discord};
 use crate::domain::command::{
-    Board, Command, ExportFormat, ExportScope, LinkKind, NewContribution, NewGoal, NewMilestone,
-    Setup, Window,
+    Board, Command, ExportFormat, ExportScope, GoalCaps, GoalChanges, LinkKind, NewContribution,
+    NewGoal, NewMilestone, Setup, Window,
 };
 use crate::domain::command_table;
-use crate::domain::parse::{contribution_id, stats_window, timezone};
+use crate::domain::parse::{amount_or_off, contribution_id, day_or_none, stats_window, timezone};
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::text::{
-    Amount, Description, InactiveDays, Name, PageNumber, Percent, PlatformRef, Reason, Slug,
-    Statement, Title, Unit, ValueName, parse_day,
+    Amount, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, PlatformRef,
+    Reason, Slug, Statement, Title, Unit, ValueName, parse_day,
 };
 use crate::domain::{MemberRef, UserError};
 
@@ -411,7 +411,15 @@ pub async fn audit(
 /// The community's goals.
 #[poise::command(
     slash_command,
-    subcommands("goal_create", "goal_list", "goal_show", "goal_chart", "goal_close"),
+    subcommands(
+        "goal_create",
+        "goal_list",
+        "goal_show",
+        "goal_chart",
+        "goal_close",
+        "goal_edit",
+        "goal_reopen"
+    ),
     subcommand_required
 )]
 pub async fn goal(_ctx: Ctx<'_>) -> CommandResult {
@@ -420,6 +428,7 @@ pub async fn goal(_ctx: Ctx<'_>) -> CommandResult {
 
 /// Create a goal (organisers).
 #[poise::command(slash_command, rename = "create")]
+#[allow(clippy::too_many_arguments)]
 pub async fn goal_create(
     ctx: Ctx<'_>,
     #[description = "What the goal is, like Plant 500 trees"]
@@ -437,6 +446,12 @@ pub async fn goal_create(
     #[description = "When it should be met: YYYY-MM-DD"]
     #[max_length = 10]
     deadline: Option<String>,
+    #[description = "The most one contribution may add (bigger is refused)"]
+    #[min = 0]
+    max: Option<f64>,
+    #[description = "Contributions above this wait for an organiser (at most max)"]
+    #[min = 0]
+    review_above: Option<f64>,
 ) -> CommandResult {
     let today = today(ctx);
     let command = (|| {
@@ -446,9 +461,94 @@ pub async fn goal_create(
             unit: unit.as_deref().map(Unit::parse).transpose()?,
             slug: slug.as_deref().map(Slug::parse).transpose()?,
             deadline: day("deadline", deadline, today)?,
+            caps: GoalCaps::new(
+                max.map(|m| Amount::parse("max", &m.to_string()))
+                    .transpose()?,
+                review_above
+                    .map(|r| Amount::parse("review_above", &r.to_string()))
+                    .transpose()?,
+            )?,
         }))
     })();
     run(ctx, command).await
+}
+
+/// Change a goal (organisers); its contributions and milestones stay with it.
+#[poise::command(slash_command, rename = "edit")]
+#[allow(clippy::too_many_arguments)]
+pub async fn goal_edit(
+    ctx: Ctx<'_>,
+    #[description = "The goal"]
+    #[max_length = 40]
+    #[autocomplete = "goal_slugs"]
+    slug: String,
+    #[description = "A new title"]
+    #[max_length = 100]
+    title: Option<String>,
+    #[description = "A new target"]
+    #[min = 0]
+    target: Option<f64>,
+    #[description = "A new unit"]
+    #[max_length = 20]
+    unit: Option<String>,
+    #[description = "A new deadline, YYYY-MM-DD, or none"]
+    #[max_length = 10]
+    deadline: Option<String>,
+    #[description = "A new slug"]
+    #[max_length = 40]
+    new_slug: Option<String>,
+    #[description = "The most one contribution may add, or off"]
+    #[max_length = 20]
+    max: Option<String>,
+    #[description = "Contributions above this wait for review (at most max), or off"]
+    #[max_length = 20]
+    review_above: Option<String>,
+) -> CommandResult {
+    let today = today(ctx);
+    let command = (|| {
+        let changes = GoalChanges {
+            title: title.as_deref().map(Title::parse).transpose()?,
+            target: target
+                .map(|t| Amount::parse("target", &t.to_string()))
+                .transpose()?,
+            unit: unit.as_deref().map(Unit::parse).transpose()?,
+            deadline: deadline
+                .map(|d| day_or_none("deadline", &d, today))
+                .transpose()?,
+            slug: new_slug.as_deref().map(Slug::parse).transpose()?,
+            max: max.map(|m| amount_or_off("max", &m)).transpose()?,
+            review_above: review_above
+                .map(|r| amount_or_off("review_above", &r))
+                .transpose()?,
+        };
+        if changes.is_empty() {
+            return Err(UserError::invalid(
+                "Nothing to change.",
+                "Give at least one of title, target, unit, deadline, new_slug, max or review_above.",
+            ));
+        }
+        Ok(Command::GoalEdit {
+            slug: Slug::parse(&slug)?,
+            changes,
+        })
+    })();
+    run(ctx, command).await
+}
+
+/// Open a closed goal again (organisers).
+#[poise::command(slash_command, rename = "reopen")]
+pub async fn goal_reopen(
+    ctx: Ctx<'_>,
+    #[description = "The goal"]
+    #[max_length = 40]
+    #[autocomplete = "goal_slugs"]
+    slug: String,
+) -> CommandResult {
+    run(
+        ctx,
+        Slug::parse(&slug).map(|slug| Command::GoalReopen { slug }),
+    )
+    .await
 }
 
 /// Open goals and how far along they are.
@@ -792,6 +892,7 @@ pub async fn forget_me(
         "setup_reminder",
         "setup_milestones",
         "setup_inactive_days",
+        "setup_kudos_per_week",
         "setup_alignment",
         "setup_name"
     ),
@@ -912,6 +1013,19 @@ pub async fn setup_inactive_days(
 ) -> CommandResult {
     let days = InactiveDays::new(days).map(|d| Command::Setup(Setup::InactiveDays(d)));
     run(ctx, days).await
+}
+
+/// How many kudos a member may give over any 7 days.
+#[poise::command(slash_command, rename = "kudos-per-week")]
+pub async fn setup_kudos_per_week(
+    ctx: Ctx<'_>,
+    #[description = "Kudos, 1 to 1000"]
+    #[min = 1]
+    #[max = 1000]
+    kudos: i64,
+) -> CommandResult {
+    let kudos = KudosPerWeek::new(kudos).map(|k| Command::Setup(Setup::KudosPerWeek(k)));
+    run(ctx, kudos).await
 }
 
 /// Below what share of aligned contributions stats warn of mission drift.
@@ -1044,6 +1158,12 @@ mod tests {
                 "days",
                 InactiveDays::MIN,
                 InactiveDays::MAX,
+            ),
+            (
+                "setup kudos-per-week",
+                "kudos",
+                KudosPerWeek::MIN,
+                KudosPerWeek::MAX,
             ),
             ("setup alignment", "percent", Percent::MIN, Percent::MAX),
             ("health", "page", PageNumber::MIN, PageNumber::MAX),

@@ -9,8 +9,8 @@ use super::actor::MemberRef;
 use super::command_table::{Entry, entry};
 use super::error::UserError;
 use super::text::{
-    Amount, Description, InactiveDays, Name, PageNumber, Percent, PlatformRef, Reason, Slug,
-    Statement, Title, Unit, ValueName,
+    Amount, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, PlatformRef,
+    Reason, Slug, Statement, Title, Unit, ValueName,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +49,13 @@ pub enum Command {
         slug: Slug,
     },
     GoalClose {
+        slug: Slug,
+    },
+    GoalEdit {
+        slug: Slug,
+        changes: GoalChanges,
+    },
+    GoalReopen {
         slug: Slug,
     },
     MilestoneAdd(NewMilestone),
@@ -113,6 +120,58 @@ pub struct NewGoal {
     pub unit: Option<Unit>,
     pub slug: Option<Slug>,
     pub deadline: Option<NaiveDate>,
+    pub caps: GoalCaps,
+}
+
+/// What `goal edit` changes; None leaves a field as it is, Some(None) clears it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GoalChanges {
+    pub title: Option<Title>,
+    pub target: Option<Amount>,
+    pub unit: Option<Unit>,
+    pub deadline: Option<Option<NaiveDate>>,
+    pub slug: Option<Slug>,
+    pub max: Option<Option<Amount>>,
+    pub review_above: Option<Option<Amount>>,
+}
+
+impl GoalChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == GoalChanges::default()
+    }
+}
+
+/// What one contribution may add to a goal: at most `max` (a bigger amount is
+/// refused, not trimmed); above `review_above` it waits for an organiser.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct GoalCaps {
+    max: Option<Amount>,
+    review_above: Option<Amount>,
+}
+
+impl GoalCaps {
+    /// Caps whose review threshold is within the maximum.
+    pub fn new(max: Option<Amount>, review_above: Option<Amount>) -> Result<Self, UserError> {
+        if let (Some(max), Some(review)) = (max, review_above)
+            && review.get() > max.get()
+        {
+            return Err(UserError::invalid(
+                format!(
+                    "review_above={review} is more than max={max}, so nothing could ever wait for review."
+                ),
+                "Set review_above at most max, like max=100 review_above=50.",
+            ));
+        }
+        Ok(GoalCaps { max, review_above })
+    }
+
+    pub fn max(self) -> Option<Amount> {
+        self.max
+    }
+
+    pub fn review_above(self) -> Option<Amount> {
+        self.review_above
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -203,6 +262,7 @@ pub enum Setup {
     Digest(Option<super::schedule::ScheduleSpec>),
     Reminder(Option<super::schedule::ScheduleSpec>),
     InactiveDays(InactiveDays),
+    KudosPerWeek(KudosPerWeek),
     /// Percent of contributions linked to a goal or value below which stats warn.
     AlignmentThreshold(Percent),
     CommunityName(Name),
@@ -230,6 +290,8 @@ impl Command {
             Command::GoalShow { .. } => entry!("goal show"),
             Command::GoalChart { .. } => entry!("goal chart"),
             Command::GoalClose { .. } => entry!("goal close"),
+            Command::GoalEdit { .. } => entry!("goal edit"),
+            Command::GoalReopen { .. } => entry!("goal reopen"),
             Command::MilestoneAdd(_) => entry!("milestone add"),
             Command::MilestoneList => entry!("milestone list"),
             Command::Kudos { .. } => entry!("kudos"),
@@ -258,6 +320,7 @@ impl Command {
                 Setup::Digest(_) => entry!("setup digest"),
                 Setup::Reminder(_) => entry!("setup reminder"),
                 Setup::InactiveDays(_) => entry!("setup inactive-days"),
+                Setup::KudosPerWeek(_) => entry!("setup kudos-per-week"),
                 Setup::AlignmentThreshold(_) => entry!("setup alignment"),
                 Setup::CommunityName(_) => entry!("setup name"),
                 Setup::MilestonesInDigestOnly(_) => entry!("setup milestones"),

@@ -10,15 +10,15 @@ use chrono::NaiveDate;
 use super::ContributionId;
 use super::actor::MemberRef;
 use super::command::{
-    Board, Command, ExportFormat, ExportScope, LinkKind, NewContribution, NewGoal, NewMilestone,
-    Setup, Window,
+    Board, Command, ExportFormat, ExportScope, GoalCaps, GoalChanges, LinkKind, NewContribution,
+    NewGoal, NewMilestone, Setup, Window,
 };
 use super::command_table::{self, Entry};
 use super::error::UserError;
 use super::schedule::{SCHEDULE_USAGE, ScheduleSpec};
 use super::text::{
-    Amount, Description, InactiveDays, Name, PageNumber, Percent, PlatformRef, Reason, Slug,
-    Statement, Title, Unit, ValueName, parse_day,
+    Amount, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, PlatformRef,
+    Reason, Slug, Statement, Title, Unit, ValueName, parse_day,
 };
 
 /// The longest line accepted, in characters; longer texts are refused whole rather
@@ -357,7 +357,7 @@ pub(super) fn audit(args: &mut Args, today: NaiveDate) -> Result<Command, UserEr
 }
 
 pub(super) fn goal_create(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
-    let mut opts = args.options(&["target", "unit", "slug", "deadline"])?;
+    let mut opts = args.options(&["target", "unit", "slug", "deadline", "max", "review_above"])?;
     let title = Title::parse(&args.require_text("the goal's title")?)?;
     let target = opts
         .remove("target")
@@ -371,6 +371,14 @@ pub(super) fn goal_create(args: &mut Args, today: NaiveDate) -> Result<Command, 
             .remove("deadline")
             .map(|d| parse_day("deadline", &d, today))
             .transpose()?,
+        caps: GoalCaps::new(
+            opts.remove("max")
+                .map(|m| Amount::parse("max", &m))
+                .transpose()?,
+            opts.remove("review_above")
+                .map(|r| Amount::parse("review_above", &r))
+                .transpose()?,
+        )?,
     }))
 }
 
@@ -407,6 +415,84 @@ pub(super) fn goal_chart(args: &mut Args, _: NaiveDate) -> Result<Command, UserE
 pub(super) fn goal_close(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
     let (slug, _) = goal_slug(args, false)?;
     Ok(Command::GoalClose { slug })
+}
+
+/// `none` or `off`: an optional field cleared.
+fn cleared(raw: &str) -> bool {
+    matches!(raw.trim().to_lowercase().as_str(), "none" | "off")
+}
+
+/// An amount, or None for `off` (a cap removed).
+pub fn amount_or_off(field: &str, raw: &str) -> Result<Option<Amount>, UserError> {
+    if cleared(raw) {
+        Ok(None)
+    } else {
+        Amount::parse(field, raw).map(Some)
+    }
+}
+
+/// A day, or None for `none` (a deadline removed).
+pub fn day_or_none(
+    field: &str,
+    raw: &str,
+    today: NaiveDate,
+) -> Result<Option<NaiveDate>, UserError> {
+    if cleared(raw) {
+        Ok(None)
+    } else {
+        parse_day(field, raw, today).map(Some)
+    }
+}
+
+pub(super) fn goal_reopen(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    let (slug, _) = goal_slug(args, false)?;
+    Ok(Command::GoalReopen { slug })
+}
+
+pub(super) fn goal_edit(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&[
+        "title",
+        "target",
+        "unit",
+        "deadline",
+        "slug",
+        "max",
+        "review_above",
+    ])?;
+    let slug = match args.words.as_slice() {
+        [one] => Slug::parse(one)?,
+        [] => return Err(args.error("Missing the goal's slug (see `goal list`).")),
+        _ => {
+            return Err(args.error(
+                "Give the goal's slug, then what changes as options, like title=\"Plant 2000 trees\".",
+            ));
+        }
+    };
+    let changes = GoalChanges {
+        title: opts.remove("title").map(|t| Title::parse(&t)).transpose()?,
+        target: opts
+            .remove("target")
+            .map(|t| Amount::parse("target", &t))
+            .transpose()?,
+        unit: opts.remove("unit").map(|u| Unit::parse(&u)).transpose()?,
+        deadline: opts
+            .remove("deadline")
+            .map(|d| day_or_none("deadline", &d, today))
+            .transpose()?,
+        slug: opts.remove("slug").map(|s| Slug::parse(&s)).transpose()?,
+        max: opts
+            .remove("max")
+            .map(|m| amount_or_off("max", &m))
+            .transpose()?,
+        review_above: opts
+            .remove("review_above")
+            .map(|r| amount_or_off("review_above", &r))
+            .transpose()?,
+    };
+    if changes.is_empty() {
+        return Err(args.error("Say what changes, like target=2000 or max=100."));
+    }
+    Ok(Command::GoalEdit { slug, changes })
 }
 
 pub(super) fn milestone_add(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
@@ -631,6 +717,12 @@ pub(super) fn setup_inactive_days(args: &mut Args, _: NaiveDate) -> Result<Comma
     })
 }
 
+pub(super) fn setup_kudos_per_week(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    setting(args, "a number of kudos", |raw| {
+        KudosPerWeek::parse(raw).map(Setup::KudosPerWeek)
+    })
+}
+
 pub(super) fn setup_alignment(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
     setting(args, "a percentage", |raw| {
         Percent::parse(raw).map(Setup::AlignmentThreshold)
@@ -726,6 +818,82 @@ mod tests {
 
     fn p(line: &str) -> Result<Command, UserError> {
         parse(line, today())
+    }
+
+    #[test]
+    fn goal_edit_takes_changes_and_clears_with_none_or_off() {
+        match p("goal edit trees target=2000 max=off review_above=50 deadline=none slug=oaks")
+            .unwrap()
+        {
+            Command::GoalEdit { slug, changes } => {
+                assert_eq!(slug.as_str(), "trees");
+                assert_eq!(changes.target.map(Amount::get), Some(2000.0));
+                assert_eq!(changes.max, Some(None));
+                assert_eq!(changes.review_above.flatten().map(Amount::get), Some(50.0));
+                assert_eq!(changes.deadline, Some(None));
+                assert_eq!(changes.slug.unwrap().as_str(), "oaks");
+                assert_eq!(changes.title, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            p("goal edit trees")
+                .unwrap_err()
+                .to_string()
+                .contains("Say what changes")
+        );
+        assert!(
+            p("goal edit target=5")
+                .unwrap_err()
+                .to_string()
+                .contains("Missing the goal's slug")
+        );
+        assert!(p("goal edit trees max=lots").is_err());
+        assert_eq!(
+            p("goal reopen trees").unwrap(),
+            Command::GoalReopen {
+                slug: Slug::parse("trees").unwrap()
+            }
+        );
+    }
+
+    #[test]
+    fn goal_create_takes_caps_within_each_other() {
+        match p("goal create Plant trees target=1000 max=100 review_above=50").unwrap() {
+            Command::GoalCreate(g) => {
+                assert_eq!(g.caps.max().map(Amount::get), Some(100.0));
+                assert_eq!(g.caps.review_above().map(Amount::get), Some(50.0));
+            }
+            other => panic!("{other:?}"),
+        }
+        match p("goal create Plant trees target=1000").unwrap() {
+            Command::GoalCreate(g) => assert_eq!(g.caps, GoalCaps::default()),
+            other => panic!("{other:?}"),
+        }
+        let e = p("goal create Plant trees target=1000 max=10 review_above=50").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("review_above=50 is more than max=10"),
+            "{e}"
+        );
+        let e = p("goal create Plant trees target=1000 max=0").unwrap_err();
+        assert!(e.to_string().contains("max must be above 0"), "{e}");
+    }
+
+    #[test]
+    fn kudos_per_week_takes_a_bounded_whole_number() {
+        assert_eq!(
+            p("setup kudos-per-week 5").unwrap(),
+            Command::Setup(Setup::KudosPerWeek(KudosPerWeek::new(5).unwrap()))
+        );
+        let e = p("setup kudos-per-week 0").unwrap_err();
+        assert!(e.to_string().contains("from 1 to 1000"), "{e}");
+        let e = p("setup kudos-per-week many").unwrap_err();
+        assert!(
+            e.to_string().contains("`many` is not a number of kudos"),
+            "{e}"
+        );
+        assert!(p("setup kudos-per-week").is_err());
     }
 
     #[test]

@@ -309,6 +309,10 @@ bounded_whole_number!(
     InactiveDays, "a number of days", 1, 365, "30", ""
 );
 bounded_whole_number!(
+    /// How many kudos a member may give over any 7 days.
+    KudosPerWeek, "a number of kudos", 1, 1000, "10", ""
+);
+bounded_whole_number!(
     /// A share in whole percent; a trailing `%` may be typed.
     Percent, "a percentage", 0, 100, "50", "%"
 );

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::domain::UserError;
-use crate::domain::command::{Command, NewContribution, NewGoal};
+use crate::domain::command::{Command, GoalCaps, NewContribution, NewGoal};
 use crate::domain::text::{Amount, Description, Slug, Title, Unit, ValueName};
 
 pub const CONTRIBUTE: &str = "keel_contribute";
@@ -184,6 +184,9 @@ pub fn command(
                     .transpose()
                     .map_err(|e| ("slug", e))?,
                 deadline: date("deadline", field(state, "deadline"))?,
+                // The form keeps to the common fields; caps are typed:
+                // `/keel goal create … max=100 review_above=50`.
+                caps: GoalCaps::default(),
             }))
         })(),
         _ => return None,

@@ -318,6 +318,8 @@ pub struct Community {
     pub inactive_days: i64,
     /// Percent; below it, stats warn of mission drift.
     pub alignment_threshold: i64,
+    /// How many kudos a member may give over any 7 days.
+    pub kudos_per_week: i64,
     pub contribution_count: i64,
     pub created_at: String,
 }

@@ -42,6 +42,46 @@ impl super::Store {
             .await)
     }
 
+    /// Writes a goal's new terms (`goal edit`). A goal whose target its progress
+    /// no longer reaches is no longer met; one the edit brings to its target is
+    /// met now. Refused, writing nothing, if the new slug is taken.
+    pub async fn edit_goal(
+        &self,
+        community: CommunityId,
+        goal: &Goal,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), GoalRefused>> {
+        on_engine!(self, e => e
+            .write_or_refuse_in(community, async |conn| {
+                match sql::goals::edit(conn, community, goal, now).await {
+                    Ok(()) => Ok(Ok(())),
+                    Err(e) if super::errors::is_unique_violation(&e) => {
+                        Ok(Err(GoalRefused::SlugTaken))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .await)
+    }
+
+    /// Opens a closed goal again: refused if `max_open` goals are open already
+    /// (counted under the write lock); false if it was open.
+    pub async fn reopen_goal(
+        &self,
+        community: CommunityId,
+        goal: GoalId,
+        max_open: i64,
+    ) -> Result<Result<bool, GoalRefused>> {
+        on_engine!(self, e => e
+            .write_or_refuse_in(community, async |conn| {
+                if sql::goals::open_count(&mut *conn, community).await? >= max_open {
+                    return Ok(Err(GoalRefused::TooManyOpen));
+                }
+                Ok(Ok(sql::goals::reopen(conn, community, goal).await?))
+            })
+            .await)
+    }
+
     /// Closes an open goal; false if it was already closed.
     pub async fn close_goal(
         &self,
@@ -88,6 +128,10 @@ pub struct Goal {
     pub progress: f64,
     pub contribution_count: i64,
     pub met_at: Option<String>,
+    /// The most one contribution may add.
+    pub max_amount: Option<f64>,
+    /// Contributions adding more wait for review (stored and shown for now).
+    pub review_above: Option<f64>,
 }
 
 impl Goal {
@@ -104,4 +148,6 @@ pub struct NewGoalRow<'a> {
     pub unit: Option<&'a str>,
     pub deadline: Option<NaiveDate>,
     pub created_by: MemberId,
+    pub max_amount: Option<f64>,
+    pub review_above: Option<f64>,
 }

@@ -464,6 +464,7 @@ mod tests {
                 target: 10.0,
                 unit: Some("trees".into()),
                 open: true,
+                max_amount: None,
             }),
         );
         l.add_values(CommunityId(1), vec!["Care".into()]);

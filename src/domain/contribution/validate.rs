@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use super::ContributionRequest;
+use crate::domain::text::format_number;
 use crate::domain::{CommunityId, GoalId, UserError};
 
 /// A goal as the rules and the milestones see it.
@@ -17,6 +18,8 @@ pub struct GoalTerms {
     pub target: f64,
     pub unit: Option<String>,
     pub open: bool,
+    /// The most one contribution may add to it.
+    pub max_amount: Option<f64>,
 }
 
 /// What the rules need to know about the goals and missions a batch names, read
@@ -153,6 +156,22 @@ pub fn validate<'l>(
         Some(g) => (r.amount.unwrap_or(0.0), r.amount.and(g.unit.as_deref())),
         None => (0.0, r.unit.as_deref()),
     };
+    if let Some(g) = goal
+        && let Some(max) = g.max_amount
+        && goal_amount > max
+    {
+        let unit = g.unit.as_deref().unwrap_or("");
+        let max = format!("{} {unit}", format_number(max));
+        return Err(UserError::invalid(
+            format!(
+                "One contribution may add at most {} to the goal `{}`; this one adds {}.",
+                max.trim_end(),
+                g.slug,
+                format_number(goal_amount)
+            ),
+            "Log what one contribution did (several if it was several), or ask an organiser about the goal's max.",
+        ));
+    }
     Ok(Accepted {
         goal,
         goal_amount,
@@ -176,6 +195,7 @@ mod tests {
             target: 100.0,
             unit: unit.map(Into::into),
             open,
+            max_amount: None,
         }
     }
 
@@ -223,6 +243,38 @@ mod tests {
         value: Option<&str>,
     ) -> Verdict {
         Ok((goal, amount, unit.map(Into::into), value.map(Into::into)))
+    }
+
+    #[test]
+    fn a_goal_max_refuses_a_bigger_amount_and_takes_up_to_it() {
+        let mut l = lookups();
+        let capped = |slug: &str, unit: Option<&str>| GoalTerms {
+            max_amount: Some(50.0),
+            ..goal(TREES, slug, unit, true)
+        };
+        l.add_goal(
+            CommunityId(1),
+            "trees",
+            Some(capped("trees", Some("trees"))),
+        );
+        l.add_goal(CommunityId(1), "talks", Some(capped("talks", None)));
+        assert_eq!(
+            verdict(request(1, 1).goal("trees").amount(50.0), &l),
+            accepted(Some(TREES), 50.0, Some("trees"), None)
+        );
+        let e = verdict(request(1, 1).goal("trees").amount(50.5), &l).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "One contribution may add at most 50 trees to the goal `trees`; this one adds 50.5. \
+             Log what one contribution did (several if it was several), or ask an organiser about the goal's max."
+        );
+        // A goal without a unit counts one per contribution unless an amount says more.
+        assert!(verdict(request(1, 1).goal("talks"), &l).is_ok());
+        let e = verdict(request(1, 1).goal("talks").amount(999.0), &l).unwrap_err();
+        assert!(
+            e.to_string().contains("at most 50 to the goal `talks`"),
+            "{e}"
+        );
     }
 
     #[test]

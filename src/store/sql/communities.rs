@@ -207,7 +207,8 @@ pub async fn workspaces_of(
 
 pub async fn community(db: impl Executor<'_>, id: CommunityId) -> Result<Community> {
     Ok(sqlx::query_as(
-        "SELECT id, name, timezone, inactive_days, alignment_threshold, contribution_count, created_at FROM communities WHERE id = $1",
+        "SELECT id, name, timezone, inactive_days, alignment_threshold, kudos_per_week, contribution_count, created_at
+         FROM communities WHERE id = $1",
     )
     .bind(id)
     .fetch_one(db)
@@ -387,6 +388,19 @@ pub async fn set_timezone(conn: &mut Conn, community: CommunityId, tz: &str) -> 
         .bind(tz)
         .bind(community)
         .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_kudos_per_week(
+    conn: &mut Conn,
+    community: CommunityId,
+    per_week: u32,
+) -> Result<()> {
+    sqlx::query("UPDATE communities SET kudos_per_week = $1 WHERE id = $2")
+        .bind(i64::from(per_week))
+        .bind(community)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }

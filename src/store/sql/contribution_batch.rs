@@ -51,6 +51,7 @@ fn goal_terms(g: goals::Goal) -> GoalTerms {
         target: g.target,
         unit: g.unit,
         open: g.open,
+        max_amount: g.max_amount,
     }
 }
 

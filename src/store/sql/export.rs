@@ -106,6 +106,7 @@ async fn json(
         let goals = futures_util::stream::iter(goals.into_iter().map(|g| {
             Ok(
                 json!({"slug": g.slug, "title": g.title, "target": g.target, "unit": g.unit,
+                      "max": g.max_amount, "review_above": g.review_above,
                       "deadline": g.deadline, "open": g.open, "progress": g.progress,
                       "contributions": g.contribution_count, "met_at": g.met_at}),
             )
@@ -116,7 +117,7 @@ async fn json(
     out.buf.extend_from_slice(b",\n\"kudos\": [");
     let given = kudos::each(&mut *db, community, member).map(|k| {
         k.map(
-            |k| json!({"from": k.from, "to": k.to, "reason": k.reason, "created_at": k.created_at}),
+            |k| json!({"id": k.id, "from": k.from, "to": k.to, "reason": k.reason, "created_at": k.created_at}),
         )
     });
     list(given, out).await?;

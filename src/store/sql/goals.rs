@@ -20,6 +20,8 @@ type Row = (
     f64,
     i64,
     Option<String>,
+    Option<f64>,
+    Option<f64>,
 );
 
 fn from_row(r: Row) -> Result<Goal> {
@@ -35,12 +37,14 @@ fn from_row(r: Row) -> Result<Goal> {
         progress: r.8,
         contribution_count: r.9,
         met_at: r.10,
+        max_amount: r.11,
+        review_above: r.12,
     })
 }
 
 const SELECT: &str =
     "SELECT id, community_id, slug, title, target, unit, deadline, status, progress,
-    contribution_count, met_at FROM goals";
+    contribution_count, met_at, max_amount, review_above FROM goals";
 
 pub async fn by_slug(
     db: impl Executor<'_>,
@@ -98,8 +102,9 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<GoalId, sqlx::Error> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO goals (community_id, slug, title, target, unit, deadline, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO goals (community_id, slug, title, target, unit, deadline, created_by, created_at,
+                            max_amount, review_above)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(community)
     .bind(goal.slug)
@@ -109,9 +114,54 @@ pub async fn create(
     .bind(goal.deadline.map(day))
     .bind(goal.created_by)
     .bind(ts(now))
+    .bind(goal.max_amount)
+    .bind(goal.review_above)
     .fetch_one(conn)
     .await?;
     Ok(GoalId(id))
+}
+
+/// Writes a goal's terms as `goal` has them, and whether it is met by them:
+/// progress short of a new target unmeets it, progress at one meets it now. A
+/// taken slug is a unique violation for the caller to explain.
+pub async fn edit(
+    conn: &mut Conn,
+    community: CommunityId,
+    goal: &Goal,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE goals SET slug = $1, title = $2, target = $3, unit = $4, deadline = $5,
+                max_amount = $6, review_above = $7,
+                met_at = CASE WHEN progress >= $3 - 1e-9 * CASE WHEN $3 > 1 THEN $3 ELSE 1 END
+                              THEN COALESCE(met_at, $8) END
+         WHERE community_id = $9 AND id = $10",
+    )
+    .bind(&goal.slug)
+    .bind(&goal.title)
+    .bind(goal.target)
+    .bind(&goal.unit)
+    .bind(goal.deadline.map(day))
+    .bind(goal.max_amount)
+    .bind(goal.review_above)
+    .bind(ts(now))
+    .bind(community)
+    .bind(goal.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Opens a closed goal again; false if it was open.
+pub async fn reopen(conn: &mut Conn, community: CommunityId, id: GoalId) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE goals SET status = 'open', closed_at = NULL WHERE community_id = $1 AND id = $2 AND status = 'closed'",
+    )
+    .bind(community)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Closes an open goal; false if it was already closed.

@@ -1,6 +1,6 @@
 //! Kudos' queries.
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 use futures_util::{Stream, StreamExt};
 
 use super::activity;
@@ -9,10 +9,12 @@ use super::{Conn, Executor};
 use crate::domain::{CommunityId, MemberId, Platform};
 use crate::error::Result;
 use crate::store::activity::Counts;
-use crate::store::kudos::KudosRow;
+use crate::store::kudos::{KudosRefused, KudosRow};
 use crate::store::{parse_ts, ts};
 
-/// Records kudos and counts them as activity for both members, today.
+/// Records kudos and counts them as activity for both members, today; or, if
+/// the giver has used up their allowance, says when they may give again. Run
+/// under the community's write lock, so two kudos at once cannot both pass.
 pub async fn give(
     conn: &mut Conn,
     community: CommunityId,
@@ -21,7 +23,10 @@ pub async fn give(
     reason: &str,
     platform: Platform,
     now: DateTime<Utc>,
-) -> Result<i64> {
+) -> Result<Result<i64, KudosRefused>> {
+    if let Some(refused) = allowance(conn, community, from, to, now).await? {
+        return Ok(Err(refused));
+    }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO kudos (community_id, from_member_id, to_member_id, reason, platform, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -51,7 +56,57 @@ pub async fn give(
     .await?;
     let hour = std::collections::BTreeMap::from([((today, now.hour()), 1)]);
     insights::add_hours(conn, community, &hour).await?;
-    Ok(id)
+    Ok(Ok(id))
+}
+
+/// Why `from` may not give kudos to `to` now, if they may not: the same member
+/// thanked within the last 24 hours, or the community's weekly allowance used
+/// over the last 7 days. Reads only the giver's last week (kudos_by_from).
+async fn allowance(
+    conn: &mut Conn,
+    community: CommunityId,
+    from: MemberId,
+    to: MemberId,
+    now: DateTime<Utc>,
+) -> Result<Option<KudosRefused>> {
+    let day_ago = ts(now - Duration::hours(KudosRefused::SAME_MEMBER_HOURS));
+    let last_to: Option<String> = sqlx::query_scalar(
+        "SELECT max(created_at) FROM kudos
+         WHERE from_member_id = $1 AND created_at > $2 AND to_member_id = $3",
+    )
+    .bind(from)
+    .bind(&day_ago)
+    .bind(to)
+    .fetch_one(&mut *conn)
+    .await?;
+    if let Some(last) = last_to {
+        return Ok(Some(KudosRefused::SameMember {
+            next: parse_ts(&last)? + Duration::hours(KudosRefused::SAME_MEMBER_HOURS),
+        }));
+    }
+    let per_week: i64 = sqlx::query_scalar("SELECT kudos_per_week FROM communities WHERE id = $1")
+        .bind(community)
+        .fetch_one(&mut *conn)
+        .await?;
+    // The kudos that must leave the 7 days before one more fits: the per_week-th
+    // newest, if there are that many.
+    let week_ago = ts(now - Duration::days(KudosRefused::ALLOWANCE_DAYS));
+    let oldest_counted: Option<String> = sqlx::query_scalar(
+        "SELECT created_at FROM kudos WHERE from_member_id = $1 AND created_at > $2
+         ORDER BY created_at DESC LIMIT 1 OFFSET $3",
+    )
+    .bind(from)
+    .bind(&week_ago)
+    .bind(per_week - 1)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match oldest_counted {
+        Some(at) => Some(KudosRefused::Allowance {
+            per_week,
+            next: parse_ts(&at)? + Duration::days(KudosRefused::ALLOWANCE_DAYS),
+        }),
+        None => None,
+    })
 }
 
 /// (received, given) kudos counts of a member.
@@ -71,8 +126,8 @@ pub fn each<'e>(
     community: CommunityId,
     member: Option<MemberId>,
 ) -> impl Stream<Item = Result<KudosRow>> + Send + 'e {
-    sqlx::query_as::<_, (String, String, String, String)>(
-        "SELECT f.display_name, t.display_name, k.reason, k.created_at
+    sqlx::query_as::<_, (i64, String, String, String, String)>(
+        "SELECT k.id, f.display_name, t.display_name, k.reason, k.created_at
          FROM kudos k JOIN members f ON f.id = k.from_member_id JOIN members t ON t.id = k.to_member_id
          WHERE k.community_id = $1 AND ($2 IS NULL OR k.from_member_id = $2 OR k.to_member_id = $2)
          ORDER BY k.id",
@@ -81,8 +136,9 @@ pub fn each<'e>(
     .bind(member)
     .fetch(db)
     .map(|row| {
-        let (from, to, reason, at) = row?;
+        let (id, from, to, reason, at) = row?;
         Ok(KudosRow {
+            id,
             from,
             to,
             reason,
