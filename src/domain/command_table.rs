@@ -713,6 +713,23 @@ pub(crate) use entry;
 /// no more of a line than these.
 pub const MOST_VERB_WORDS: usize = 3;
 
+/// The command a line names with nothing after its name ("contribute", "goal
+/// create"), for adapters that answer a bare name with a form.
+pub fn bare(line: &str) -> Option<&'static Entry> {
+    let words: Vec<String> = line
+        .split_whitespace()
+        .take(MOST_VERB_WORDS + 1)
+        .map(str::to_lowercase)
+        .collect();
+    if words.len() > MOST_VERB_WORDS {
+        return None;
+    }
+    match pick(&words) {
+        Ok((entry, taken)) if taken == words.len() => Some(entry),
+        _ => None,
+    }
+}
+
 pub fn pick(words: &[String]) -> Result<(&'static Entry, usize), UserError> {
     let Some(first) = words.first() else {
         return Err(UserError::syntax(
@@ -827,6 +844,15 @@ mod tests {
                 assert_eq!(command.role_check(), entry.access.role_check(), "{line}");
             }
         }
+    }
+
+    #[test]
+    fn a_bare_name_is_found_and_a_name_with_more_is_not() {
+        assert_eq!(bare("  Contribute ").map(|e| e.name), Some("contribute"));
+        assert_eq!(bare("goal create").map(|e| e.name), Some("goal create"));
+        assert!(bare("contribute Planted oaks").is_none());
+        assert!(bare("").is_none());
+        assert!(bare("frobnicate").is_none());
     }
 
     #[test]

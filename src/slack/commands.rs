@@ -112,16 +112,7 @@ pub fn already_received() -> Value {
 pub async fn run(slack: &Arc<Slack>, command: SlashCommand) -> Option<Value> {
     let app = &slack.app;
     // A verb with nothing after it opens its form, where there is one.
-    let words: Vec<String> = command
-        .text
-        .split_whitespace()
-        .take(command_table::MOST_VERB_WORDS + 1)
-        .map(str::to_lowercase)
-        .collect();
-    if words.len() <= command_table::MOST_VERB_WORDS
-        && let Ok((verb, taken)) = command_table::pick(&words)
-        && taken == words.len()
-    {
+    if let Some(verb) = command_table::bare(&command.text) {
         if verb.name == entry!("contribute").name {
             return open_form(slack, &command, false).await;
         }
