@@ -7,7 +7,7 @@ use crate::domain::command::NewContribution;
 use crate::domain::milestones::ordinal;
 use crate::domain::reply::Line;
 use crate::domain::text::format_number;
-use crate::domain::{Actor, MemberRef, Reply, UserError};
+use crate::domain::{Actor, ContributionId, MemberRef, Reply, UserError};
 use crate::error::Result;
 use crate::store::contributions::ContributionRequest;
 
@@ -19,6 +19,18 @@ pub const MAX_DAYS_BACK: u64 = 90;
 const LIST_LIMIT: i64 = 10;
 
 pub async fn contribute(app: &App, actor: &Actor, new: NewContribution) -> Result<Reply> {
+    record(app, actor, new, false).await.map(|(reply, _)| reply)
+}
+
+/// Records `new` as `actor`'s contribution and returns the receipt and its id.
+/// `on_behalf`: an organiser logged it for `actor` (see `contribute_for`), and
+/// the receipt is theirs.
+pub(super) async fn record(
+    app: &App,
+    actor: &Actor,
+    new: NewContribution,
+    on_behalf: bool,
+) -> Result<(Reply, ContributionId)> {
     let now = app.now();
     let today = now.date_naive();
     let day = new.day.unwrap_or(today);
@@ -73,8 +85,15 @@ pub async fn contribute(app: &App, actor: &Actor, new: NewContribution) -> Resul
     if !details.is_empty() {
         headline = headline.text(format!(" ({})", details.join(" · ")));
     }
-    let mut reply =
-        Reply::private(format!("Contribution #{} logged", recorded.id.0)).line(headline);
+    let title = if on_behalf {
+        format!(
+            "Contribution #{} logged for {}",
+            recorded.id.0, actor.display_name
+        )
+    } else {
+        format!("Contribution #{} logged", recorded.id.0)
+    };
+    let mut reply = Reply::private(title).line(headline);
     if let Some(goal) = &recorded.goal {
         reply = reply.line(
             Line::new()
@@ -100,10 +119,16 @@ pub async fn contribute(app: &App, actor: &Actor, new: NewContribution) -> Resul
     for milestone in &recorded.milestones {
         reply = reply.line(format!("🎉 {milestone}"));
     }
-    Ok(reply.line(format!(
-        "That is your {} contribution. Thank you!",
-        ordinal(recorded.member_count)
-    )))
+    let count = ordinal(recorded.member_count);
+    let closing = if on_behalf {
+        format!(
+            "That is {}'s {count} contribution; they are told privately.",
+            actor.display_name
+        )
+    } else {
+        format!("That is your {count} contribution. Thank you!")
+    };
+    Ok((reply.line(closing), recorded.id))
 }
 
 pub async fn list(app: &App, actor: &Actor, member: MemberRef) -> Result<Reply> {

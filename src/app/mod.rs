@@ -4,6 +4,7 @@
 
 mod charts;
 mod contribute;
+mod contribute_for;
 mod corrections;
 mod erasure;
 mod goals;
@@ -317,6 +318,9 @@ impl App {
             Command::MissionValueAdd { name } => mission::add_value(self, actor, name).await,
             Command::MissionValueRemove { name } => mission::remove_value(self, actor, name).await,
             Command::Contribute(new) => contribute::contribute(self, actor, new).await,
+            Command::ContributeFor { author, new } => {
+                contribute_for::contribute_for(self, actor, author, new).await
+            }
             Command::Contributions { member } => contribute::list(self, actor, member).await,
             Command::ContributionRemove { id, reason } => {
                 corrections::remove(self, actor, id, reason).await

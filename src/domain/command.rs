@@ -31,6 +31,13 @@ pub enum Command {
         name: ValueName,
     },
     Contribute(NewContribution),
+    /// A contribution logged from a member's message (Slack's message shortcut,
+    /// Discord's message menu): the author's. A member logs their own; an
+    /// organiser may log anyone's, and the author is told privately.
+    ContributeFor {
+        author: MemberRef,
+        new: NewContribution,
+    },
     Contributions {
         member: MemberRef,
     },
@@ -282,6 +289,7 @@ impl Command {
             Command::MissionValueAdd { .. } => entry!("mission value add"),
             Command::MissionValueRemove { .. } => entry!("mission value remove"),
             Command::Contribute(_) => entry!("contribute"),
+            Command::ContributeFor { .. } => entry!("contribute-for"),
             Command::Contributions { .. } => entry!("contributions"),
             Command::ContributionRemove { .. } => entry!("contribution remove"),
             Command::Audit { .. } => entry!("audit"),

@@ -211,6 +211,19 @@ pub static TABLE: &[Entry] = &[
         examples: &["contribute Planted 40 oaks in Riverside park amount=40 goal=trees"],
     },
     Entry {
+        name: "contribute-for",
+        spellings: &["contribute-for"],
+        bare: false,
+        group: Contributions,
+        form: "contribute-for @member <what they did> [amount=40] [unit=trees] [goal=slug] [value=name] [date=YYYY-MM-DD]",
+        summary: "Log a member's message as their contribution: your own, or, for organisers, anyone's (they are told privately). On Slack and Discord: “Log as contribution” in a message's menu.",
+        access: EveryoneRoleDecides,
+        parse: parse::contribute_for,
+        // A message's context menu, which opens the contribution form prefilled.
+        discord: "Log as contribution",
+        examples: &["contribute-for @bob Fixed the onboarding doc amount=2 unit=hours"],
+    },
+    Entry {
         name: "contributions",
         spellings: &["contributions"],
         bare: false,

@@ -270,9 +270,26 @@ pub(super) fn mission_value_remove(args: &mut Args, _: NaiveDate) -> Result<Comm
 }
 
 pub(super) fn contribute(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
+    new_contribution(args, today).map(Command::Contribute)
+}
+
+/// `contribute-for @member <what they did> [options]`: `contribute`'s words and
+/// options after whose contribution it is.
+pub(super) fn contribute_for(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
+    let Some(first) = args.words.first().cloned() else {
+        return Err(args.error("Missing whose contribution it is, like @bob."));
+    };
+    let author = MemberRef::parse(&first)
+        .ok_or_else(|| args.error(format!("`{first}` is not a member: start with @name.")))?;
+    args.words.remove(0);
+    let new = new_contribution(args, today)?;
+    Ok(Command::ContributeFor { author, new })
+}
+
+fn new_contribution(args: &mut Args, today: NaiveDate) -> Result<NewContribution, UserError> {
     let mut opts = args.options(&["amount", "unit", "goal", "value", "date"])?;
     let description = Description::parse(&args.require_text("what you did")?)?;
-    Ok(Command::Contribute(NewContribution {
+    Ok(NewContribution {
         description,
         amount: opts
             .remove("amount")
@@ -288,7 +305,7 @@ pub(super) fn contribute(args: &mut Args, today: NaiveDate) -> Result<Command, U
             .remove("date")
             .map(|d| parse_day("date", &d, today))
             .transpose()?,
-    }))
+    })
 }
 
 pub(super) fn contributions(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {

@@ -321,45 +321,10 @@ async fn open_form(slack: &Slack, command: &SlashCommand, goal: bool) -> Option<
     let view = if goal {
         forms::goal_create(&command.channel_id)
     } else {
-        let goals: Vec<(String, String)> = app
-            .store()
-            .open_goals(actor.community)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|g| (g.slug, g.title))
-            .collect();
-        let values = app
-            .store()
-            .current_mission(actor.community)
-            .await
-            .ok()
-            .flatten()
-            .map(|m| m.values)
-            .unwrap_or_default();
+        let (goals, values) = contribution_choices(app, actor.community).await;
         forms::contribute(&command.channel_id, &goals, &values)
     };
-    let opened = async {
-        let token = slack
-            .bot_token(&command.team_id)
-            .await
-            .ok()
-            .flatten()
-            .ok_or("not installed")?;
-        let view: SlackView = serde_json::from_value(view).map_err(|e| e.to_string())?;
-        let request =
-            SlackApiViewsOpenRequest::new(SlackTriggerId(command.trigger_id.clone()), view);
-        let token = api::token(&token);
-        api::within(
-            slack.call_timeout,
-            slack.client.open_session(&token).views_open(&request),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        Ok::<_, String>(())
-    }
-    .await;
-    match opened {
+    match open_view(slack, &command.team_id, &command.trigger_id, view).await {
         Ok(()) => None,
         Err(e) => {
             tracing::warn!(error = %e, "opening a form failed");
@@ -368,6 +333,56 @@ async fn open_form(slack: &Slack, command: &SlashCommand, goal: bool) -> Option<
             ))
         }
     }
+}
+
+/// What the contribution form offers: the open goals (slug, title) and the
+/// mission's values; none of either when they cannot be read.
+pub(super) async fn contribution_choices(
+    app: &crate::app::App,
+    community: crate::domain::CommunityId,
+) -> (Vec<(String, String)>, Vec<String>) {
+    let goals = app
+        .store()
+        .open_goals(community)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|g| (g.slug, g.title))
+        .collect();
+    let values = app
+        .store()
+        .current_mission(community)
+        .await
+        .ok()
+        .flatten()
+        .map(|m| m.values)
+        .unwrap_or_default();
+    (goals, values)
+}
+
+/// Opens a form (views.open) with the trigger Slack gave the member's action.
+pub(super) async fn open_view(
+    slack: &Slack,
+    team_id: &str,
+    trigger_id: &str,
+    view: Value,
+) -> Result<(), String> {
+    let token = slack
+        .bot_token(team_id)
+        .await
+        .ok()
+        .flatten()
+        .ok_or("not installed")?;
+    let view: SlackView = serde_json::from_value(view).map_err(|e| e.to_string())?;
+    let request = SlackApiViewsOpenRequest::new(SlackTriggerId(trigger_id.to_string()), view);
+    let token = api::token(&token);
+    api::within(
+        slack.call_timeout,
+        slack.client.open_session(&token).views_open(&request),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// Whether Slack says this user organises (admin, owner, or in the organiser group);

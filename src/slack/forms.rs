@@ -1,15 +1,51 @@
 //! Forms where they read better than a command line: `/keel contribute` and
-//! `/keel goal create` with no text open a modal; its submission becomes the same
-//! core command the text would have made, checked by the same value types.
+//! `/keel goal create` with no text open a modal, and so does the message
+//! shortcut "Log as contribution" (prefilled from the message); its submission
+//! becomes the same core command the text would have made, checked by the same
+//! value types.
 
 use serde_json::{Value, json};
 
-use crate::domain::UserError;
 use crate::domain::command::{Command, GoalCaps, NewContribution, NewGoal};
+use crate::domain::{MemberRef, UserError};
 use crate::domain::text::{Amount, Description, Slug, Title, Unit, ValueName};
 
 pub const CONTRIBUTE: &str = "keel_contribute";
 pub const GOAL_CREATE: &str = "keel_goal_create";
+/// The contribution form opened from a message: the contribution is its author's.
+pub const CONTRIBUTE_FOR: &str = "keel_contribute_for";
+
+/// What a form carries from where it was opened to its submission (its
+/// `private_metadata`, which Slack keeps and the member cannot change): the
+/// channel to confirm in and, for a message logged as a contribution, its author.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Metadata {
+    pub channel: String,
+    pub author: Option<String>,
+}
+
+impl Metadata {
+    /// The channel alone is written as it is; with an author, as JSON.
+    pub fn write(&self) -> String {
+        match &self.author {
+            None => self.channel.clone(),
+            Some(author) => json!({"channel": self.channel, "author": author}).to_string(),
+        }
+    }
+
+    pub fn read(raw: &str) -> Metadata {
+        match serde_json::from_str::<Value>(raw) {
+            Ok(v) if v.is_object() => Metadata {
+                channel: v["channel"].as_str().unwrap_or_default().to_string(),
+                author: v["author"].as_str().map(str::to_string),
+            },
+            _ => Metadata {
+                channel: raw.to_string(),
+                author: None,
+            },
+        }
+    }
+}
 
 fn plain(text: &str) -> Value {
     json!({"type": "plain_text", "text": text})
@@ -40,17 +76,44 @@ fn modal(callback: &str, title: &str, submit: &str, channel: &str, blocks: Vec<V
 
 /// The contribution form. `goals` are (slug, title) of open goals; `values` the mission's.
 pub fn contribute(channel: &str, goals: &[(String, String)], values: &[String]) -> Value {
+    let blocks = contribution_blocks(None, goals, values);
+    modal(CONTRIBUTE, "Log a contribution", "Log it", channel, blocks)
+}
+
+/// The contribution form for `author`'s message, its description prefilled from
+/// `text` (which the member may change).
+pub fn contribute_for(
+    channel: &str,
+    author: &str,
+    text: &str,
+    goals: &[(String, String)],
+    values: &[String],
+) -> Value {
+    let mut blocks = vec![json!({"type": "context", "elements": [{"type": "mrkdwn",
+        "text": format!("From <@{author}>'s message; the contribution is theirs. Organisers may log anyone's message, and its author is told.")}]})];
+    blocks.extend(contribution_blocks(Some(text), goals, values));
+    let metadata = Metadata {
+        channel: channel.to_string(),
+        author: Some(author.to_string()),
+    };
+    modal(CONTRIBUTE_FOR, "Log a contribution", "Log it", &metadata.write(), blocks)
+}
+
+fn contribution_blocks(
+    description: Option<&str>,
+    goals: &[(String, String)],
+    values: &[String],
+) -> Vec<Value> {
+    let mut what = text_input(
+        Description::MAX_CHARS,
+        true,
+        "Planted 40 oaks in Riverside park",
+    );
+    if let Some(text) = description.filter(|t| !t.is_empty()) {
+        what["initial_value"] = json!(text);
+    }
     let mut blocks = vec![
-        input(
-            "description",
-            "What did you do?",
-            text_input(
-                Description::MAX_CHARS,
-                true,
-                "Planted 40 oaks in Riverside park",
-            ),
-            false,
-        ),
+        input("description", "What did you do?", what, false),
         input("amount", "Amount", text_input(20, false, "40"), true),
         input(
             "unit",
@@ -83,7 +146,7 @@ pub fn contribute(channel: &str, goals: &[(String, String)], values: &[String]) 
         json!({"type": "datepicker", "action_id": "value"}),
         true,
     ));
-    modal(CONTRIBUTE, "Log a contribution", "Log it", channel, blocks)
+    blocks
 }
 
 /// The goal form.
@@ -133,6 +196,7 @@ fn field(state: &Value, block: &str) -> Option<String> {
 pub fn command(
     callback: &str,
     state: &Value,
+    metadata: &Metadata,
 ) -> Option<Result<Command, (&'static str, UserError)>> {
     let date = |block: &'static str, raw: Option<String>| {
         raw.map(|d| {
@@ -145,9 +209,8 @@ pub fn command(
         })
         .transpose()
     };
-    let parsed = match callback {
-        CONTRIBUTE => (|| {
-            Ok(Command::Contribute(NewContribution {
+    let new_contribution = || -> Result<NewContribution, (&'static str, UserError)> {
+        Ok(NewContribution {
                 description: Description::parse(&field(state, "description").unwrap_or_default())
                     .map_err(|e| ("description", e))?,
                 amount: field(state, "amount")
@@ -167,8 +230,27 @@ pub fn command(
                     .transpose()
                     .map_err(|e| ("value", e))?,
                 day: date("date", field(state, "date"))?,
-            }))
-        })(),
+        })
+    };
+    let parsed = match callback {
+        CONTRIBUTE => new_contribution().map(Command::Contribute),
+        CONTRIBUTE_FOR => match &metadata.author {
+            Some(author) => new_contribution().map(|new| Command::ContributeFor {
+                // Named by the adapter before it runs (see shortcuts::name_author).
+                author: MemberRef::PlatformUser {
+                    id: author.clone(),
+                    name: None,
+                },
+                new,
+            }),
+            None => Err((
+                "description",
+                UserError::invalid(
+                    "This form no longer says whose message it logs.",
+                    "Open it again from the message's menu: Log as contribution.",
+                ),
+            )),
+        },
         GOAL_CREATE => (|| {
             Ok(Command::GoalCreate(NewGoal {
                 title: Title::parse(&field(state, "title").unwrap_or_default())
@@ -198,11 +280,13 @@ pub fn command(
 pub fn block_for(callback: &str, error: &UserError) -> &'static str {
     let text = error.to_string().to_lowercase();
     match callback {
-        CONTRIBUTE if text.contains("goal") => "goal",
-        CONTRIBUTE if text.contains("value") => "value",
-        CONTRIBUTE if text.contains("days ago") || text.contains("future") => "date",
-        CONTRIBUTE if text.contains("unit") || text.contains("counts") => "unit",
-        CONTRIBUTE => "description",
+        CONTRIBUTE | CONTRIBUTE_FOR if text.contains("goal") => "goal",
+        CONTRIBUTE | CONTRIBUTE_FOR if text.contains("value") => "value",
+        CONTRIBUTE | CONTRIBUTE_FOR if text.contains("days ago") || text.contains("future") => {
+            "date"
+        }
+        CONTRIBUTE | CONTRIBUTE_FOR if text.contains("unit") || text.contains("counts") => "unit",
+        CONTRIBUTE | CONTRIBUTE_FOR => "description",
         _ if text.contains("slug") => "slug",
         _ if text.contains("deadline") => "deadline",
         _ => "title",

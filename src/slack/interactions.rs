@@ -1,4 +1,5 @@
-//! Interactivity: form submissions. A valid submission runs the same core command
+//! Interactivity: form submissions, and the message shortcut that opens one
+//! (`shortcuts`). A valid submission runs the same core command
 //! the text would have, closes the form and confirms privately in the channel; a
 //! refused one keeps the form open with the message under the field at fault.
 
@@ -6,12 +7,15 @@ use serde_json::{Value, json};
 use slack_morphism::prelude::*;
 
 use super::commands::{envelope, organiser_role};
-use super::{Slack, api, forms};
+use super::{Slack, api, forms, shortcuts};
 use crate::domain::command::RoleCheck;
 use crate::domain::{Role, UserError};
 
 /// The body to answer with, or None for a plain 200.
 pub async fn handle(slack: &Slack, payload: &Value) -> Option<Value> {
+    if payload["type"].as_str() == Some("message_action") {
+        return shortcuts::message_action(slack, payload).await;
+    }
     if payload["type"].as_str() != Some("view_submission") {
         return None;
     }
@@ -26,16 +30,14 @@ pub async fn handle(slack: &Slack, payload: &Value) -> Option<Value> {
         .as_str()
         .or_else(|| payload["user"]["name"].as_str())
         .unwrap_or(user);
-    let channel = view["private_metadata"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let metadata = forms::Metadata::read(view["private_metadata"].as_str().unwrap_or_default());
+    let channel = metadata.channel.clone();
     if team.is_empty() || user.is_empty() {
         return None;
     }
     let errors = |block: &str, e: &UserError| json!({"response_action": "errors", "errors": {block: e.to_string()}});
-    let command = match forms::command(callback, &view["state"]["values"])? {
-        Ok(c) => c,
+    let command = match forms::command(callback, &view["state"]["values"], &metadata)? {
+        Ok(c) => shortcuts::name_author(slack, team, c).await,
         Err((block, e)) => return Some(errors(block, &e)),
     };
     let role = match command.role_check() {
@@ -69,7 +71,7 @@ pub async fn handle(slack: &Slack, payload: &Value) -> Option<Value> {
 }
 
 /// Shows the outcome to the member alone, in the channel they opened the form from.
-async fn confirm(slack: &Slack, team: &str, channel: &str, user: &str, message: &Value) {
+pub(super) async fn confirm(slack: &Slack, team: &str, channel: &str, user: &str, message: &Value) {
     if channel.is_empty() {
         return;
     }

@@ -20,6 +20,7 @@ pub mod rate_limit;
 pub mod render;
 pub mod replay;
 pub mod server;
+pub mod shortcuts;
 pub mod signature;
 pub mod socket;
 pub mod upload;

@@ -43,6 +43,7 @@ pub mod links;
 mod migrate_to;
 pub mod milestones;
 pub mod mission;
+pub mod notices;
 pub mod outbox;
 mod postgres;
 pub mod private_files;

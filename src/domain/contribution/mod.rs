@@ -3,6 +3,7 @@
 //! in, and writes what comes out, in one transaction per batch.
 
 pub mod correction;
+pub mod from_message;
 pub mod plan;
 pub mod validate;
 

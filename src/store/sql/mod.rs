@@ -18,6 +18,7 @@ pub mod kudos;
 pub mod links;
 pub mod milestones;
 pub mod mission;
+pub mod notices;
 pub mod outbox;
 pub mod redaction;
 pub mod schedules;

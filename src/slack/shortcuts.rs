@@ -1,0 +1,101 @@
+//! The message shortcut "Log as contribution" (callback `keel_log_message` in
+//! slack-app-manifest.yml): it opens the contribution form prefilled with the
+//! message's text, carrying its author and channel; the submission
+//! (`forms::CONTRIBUTE_FOR`) runs the core's `contribute-for`, which decides
+//! whose it is and who may log it.
+
+use serde_json::Value;
+
+use super::commands::{contribution_choices, envelope, open_view};
+use super::{Slack, forms, interactions};
+use crate::domain::command::Command;
+use crate::domain::contribution::from_message;
+use crate::domain::{MemberRef, Role};
+
+/// The shortcut's callback id.
+pub const LOG_MESSAGE: &str = "keel_log_message";
+
+/// Answers a `message_action` payload: opens the form, or tells the member
+/// privately why not. The body to answer with, or None for a plain 200.
+pub async fn message_action(slack: &Slack, payload: &Value) -> Option<Value> {
+    if payload["callback_id"].as_str() != Some(LOG_MESSAGE) {
+        return None;
+    }
+    let team = payload["team"]["id"]
+        .as_str()
+        .or_else(|| payload["user"]["team_id"].as_str())
+        .unwrap_or_default();
+    let user = payload["user"]["id"].as_str().unwrap_or_default();
+    let user_name = payload["user"]["username"]
+        .as_str()
+        .or_else(|| payload["user"]["name"].as_str())
+        .unwrap_or(user);
+    let channel = payload["channel"]["id"].as_str().unwrap_or_default();
+    let trigger = payload["trigger_id"].as_str().unwrap_or_default();
+    if team.is_empty() || user.is_empty() {
+        return None;
+    }
+    let tell = async |text: &str| {
+        let message = super::render::error(text);
+        interactions::confirm(slack, team, channel, user, &message).await;
+    };
+    // Messages from apps and bots have no member to credit.
+    let Some(author) = payload["message"]["user"].as_str().filter(|a| !a.is_empty()) else {
+        tell("That message was not written by a member, so it cannot be logged as their contribution.").await;
+        return None;
+    };
+    let text = from_message::description(&unescape(
+        payload["message"]["text"].as_str().unwrap_or_default(),
+    ));
+    if let Err(e) = slack.in_use(team, team).await {
+        let shown = slack.app.report(e, "cancelling a scheduled purge");
+        tell(&shown.to_string()).await;
+        return None;
+    }
+    // Who runs it matters only at submission, where the core decides.
+    let actor = match slack
+        .app
+        .actor(&envelope(team, team, user, user_name, Role::Member))
+        .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            tell(&e.to_string()).await;
+            return None;
+        }
+    };
+    let (goals, values) = contribution_choices(&slack.app, actor.community).await;
+    let view = forms::contribute_for(channel, author, &text, &goals, &values);
+    if let Err(e) = open_view(slack, team, trigger, view).await {
+        tracing::warn!(error = %e, "opening the form for a message failed");
+        tell("The form could not be opened. Try again, or type it: `/keel contribute-for @member what they did`.").await;
+    }
+    None
+}
+
+/// The command with its author named as Slack names them, so a member first
+/// seen as a message's author is not stored under their user id.
+pub async fn name_author(slack: &Slack, team: &str, command: Command) -> Command {
+    let Command::ContributeFor {
+        author: MemberRef::PlatformUser { id, name: None },
+        new,
+    } = command
+    else {
+        return command;
+    };
+    let name = match slack.bot_token(team).await {
+        Ok(Some(token)) => slack.directory.display_name(&token, team, &id).await,
+        _ => None,
+    };
+    Command::ContributeFor {
+        author: MemberRef::PlatformUser { id, name },
+        new,
+    }
+}
+
+/// Slack's message text with its three escaped characters written plainly.
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
