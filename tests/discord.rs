@@ -1509,3 +1509,151 @@ async fn goal_edit_and_reopen_are_slash_commands() {
         1
     );
 }
+
+const AUTHOR: u64 = 500_000_000_000_000_003;
+
+/// "Log as contribution" on a message `author` wrote, by `user`: the form it opens.
+async fn open_log_form(keel: &Keel, user: u64, author: u64, author_name: &str, text: &str) -> Value {
+    let message = fake_discord::posted_message(keel.fake.id(), CHANNEL, author, author_name, text);
+    let invocation = Invocation::on_message(G1, user, "Log as contribution", message);
+    let invocation = if user == ORGANISER {
+        invocation.organiser()
+    } else {
+        invocation
+    };
+    let opened = keel.fake.command(&invocation).await;
+    assert_eq!(opened["type"], 9, "a modal: {opened}");
+    opened["data"].clone()
+}
+
+/// Submits the form with the fields given (the rest left as the form had them).
+async fn submit_log_form(keel: &Keel, user: u64, form: &Value, fields: &[(&str, &str)]) -> Value {
+    let mut inputs: Vec<(String, String)> = form["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let input = &row["components"][0];
+            (
+                input["custom_id"].as_str().unwrap().to_string(),
+                input["value"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    for (id, value) in fields {
+        inputs.iter_mut().find(|(i, _)| i == id).unwrap().1 = value.to_string();
+    }
+    let inputs: Vec<(&str, &str)> = inputs.iter().map(|(i, v)| (i.as_str(), v.as_str())).collect();
+    let mut submit =
+        Invocation::modal_submit(G1, user, form["custom_id"].as_str().unwrap(), &inputs);
+    if user == ORGANISER {
+        submit = submit.organiser();
+    }
+    keel.fake.command(&submit).await
+}
+
+#[tokio::test]
+async fn a_message_is_logged_as_its_authors_contribution_from_its_context_menu() {
+    let keel = start(|_| {}).await;
+    keel.fake
+        .command(
+            &Invocation::sub(
+                G1,
+                ORGANISER,
+                "goal",
+                "create",
+                json!([
+                    string("title", "Plant 500 trees"),
+                    number("target", 500.0),
+                    string("unit", "trees"),
+                    string("slug", "trees")
+                ]),
+            )
+            .organiser(),
+        )
+        .await;
+
+    // A member logs their own message: the form is prefilled with its text.
+    let form = open_log_form(&keel, MEMBER, MEMBER, "Mo", "We planted 40 oaks today").await;
+    assert_eq!(form["title"], "Log a contribution");
+    let description = &form["components"][0]["components"][0];
+    assert_eq!(description["custom_id"], "description");
+    assert_eq!(description["value"], "We planted 40 oaks today");
+    assert_eq!(description["max_length"], 500);
+    assert!(
+        form["components"][1]["components"][0]["placeholder"]
+            .as_str()
+            .unwrap()
+            .contains("trees"),
+        "the open goals are named: {form}"
+    );
+    let logged = submit_log_form(&keel, MEMBER, &form, &[("goal", "trees"), ("amount", "40")]).await;
+    assert_eq!(logged["type"], 4, "{logged}");
+    assert!(is_ephemeral(&logged), "{logged}");
+    assert!(shown(&logged).contains("logged"), "{}", shown(&logged));
+    let of = |user: u64| {
+        format!(
+            "SELECT count(*) FROM contributions c JOIN identities i ON i.member_id = c.member_id
+             WHERE i.external_user_id = '{user}' AND c.amount = 40"
+        )
+    };
+    assert_eq!(db::scalar::<i64>(&keel.app, &of(MEMBER), &[]).await, 1);
+
+    // A value the core refuses is shown, and nothing is logged.
+    let form = open_log_form(&keel, MEMBER, MEMBER, "Mo", "Dug a pond").await;
+    let refused = submit_log_form(&keel, MEMBER, &form, &[("amount", "lots")]).await;
+    assert!(is_ephemeral(&refused), "{refused}");
+    assert!(shown(&refused).contains("not a number"), "{}", shown(&refused));
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 1);
+
+    // A member may not log someone else's message.
+    let form = open_log_form(&keel, MEMBER, AUTHOR, "Bo", "Fixed the onboarding doc").await;
+    let refused = submit_log_form(&keel, MEMBER, &form, &[]).await;
+    assert!(
+        shown(&refused).contains("Only organisers can log"),
+        "{}",
+        shown(&refused)
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 1);
+
+    // An organiser may: the contribution is the author's, who is told privately.
+    let form = open_log_form(&keel, ORGANISER, AUTHOR, "Bo", "Fixed the onboarding doc").await;
+    let logged =
+        submit_log_form(&keel, ORGANISER, &form, &[("amount", "40 trees"), ("goal", "trees")]).await;
+    assert!(is_ephemeral(&logged), "{logged}");
+    let id: i64 = keel.count("SELECT max(id) FROM contributions").await;
+    assert!(
+        shown(&logged).contains(&format!("Contribution \\#{id} logged for Bo")),
+        "{}",
+        shown(&logged)
+    );
+    assert_eq!(db::scalar::<i64>(&keel.app, &of(AUTHOR), &[]).await, 1);
+    assert_eq!(db::scalar::<i64>(&keel.app, &of(ORGANISER), &[]).await, 0);
+    let names: Vec<String> = db::scalars(
+        &keel.app,
+        &format!(
+            "SELECT m.display_name FROM members m JOIN identities i ON i.member_id = m.id
+             WHERE i.external_user_id = '{AUTHOR}'"
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(names, ["Bo"]);
+    keel.deliver().await;
+    let opened = keel.fake.requests_to("POST", "/users/@me/channels");
+    assert_eq!(opened.len(), 1, "one private channel opened");
+    assert_eq!(opened[0].body["recipient_id"], AUTHOR.to_string());
+    let told: Vec<String> = keel
+        .fake
+        .requests_to("POST", "/messages")
+        .iter()
+        .map(|r| shown(&r.body))
+        .filter(|text| text.contains("logged your message"))
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].contains(&format!("as contribution \\#{id}")) && told[0].contains("Fixed the onboarding doc"),
+        "{told:?}"
+    );
+    assert_everything_parsed();
+}

@@ -3442,3 +3442,121 @@ async fn goal_reopen_opens_a_closed_goal_again() {
     let e = err(&app, &olga, "goal reopen nope").await;
     assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
 }
+
+#[tokio::test]
+async fn a_message_is_logged_as_its_authors_contribution_by_them_or_an_organiser() {
+    use keel::domain::command::{Command, NewContribution};
+    use keel::domain::text::Description;
+    use keel::domain::MemberRef;
+
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let ada = actor(&app, "forest", "ada", Role::Member).await;
+    let bob = actor(&app, "forest", "bob", Role::Member).await;
+    ok(
+        &app,
+        &olga,
+        "goal create Plant 100 trees target=100 unit=trees slug=trees max=10",
+    )
+    .await;
+    let of = |app: &App, text: &'static str| {
+        let app = app.clone();
+        async move {
+            db::scalars::<String>(
+                &app,
+                "SELECT m.display_name FROM contributions c JOIN members m ON m.id = c.member_id
+                 WHERE c.description = ?",
+                &[text.into()],
+            )
+            .await
+        }
+    };
+    let told = |app: &App, text: String| {
+        let app = app.clone();
+        async move {
+            db::scalars::<String>(
+                &app,
+                "SELECT d.recipient FROM announcement_deliveries d
+                 JOIN announcements a ON a.id = d.announcement_id
+                 WHERE a.kind = 'direct' AND a.body LIKE ?",
+                &[format!("%{text}%").into()],
+            )
+            .await
+        }
+    };
+
+    // Your own message is a contribution like any.
+    let r = ok(&app, &ada, "contribute-for @ada Planted 4 oaks amount=4 goal=trees").await;
+    assert_has(&r, "That is your 1st contribution. Thank you!");
+    assert_eq!(of(&app, "Planted 4 oaks").await, ["ada"]);
+
+    // Someone else's is for organisers, and nothing is written.
+    let before = snapshot(&app).await;
+    let e = err(&app, &bob, "contribute-for @ada Fixed the onboarding doc").await;
+    assert!(
+        e.to_string().contains("Only organisers can log ada's message"),
+        "{e}"
+    );
+    assert_eq!(snapshot(&app).await, before);
+
+    // An organiser logs it for its author, under the goal's rules, and the
+    // author is told privately.
+    let e = err(
+        &app,
+        &olga,
+        "contribute-for @ada Planted a grove amount=11 goal=trees",
+    )
+    .await;
+    assert!(e.to_string().contains("at most 10 trees"), "{e}");
+    let r = ok(
+        &app,
+        &olga,
+        "contribute-for @ada Fixed the onboarding doc amount=2 unit=hours",
+    )
+    .await;
+    let id = contribution_id(&app, "Fixed the onboarding doc").await;
+    assert_has(&r, &format!("Contribution #{id} logged for ada"));
+    assert_has(&r, "That is ada's 2nd contribution; they are told privately.");
+    assert_eq!(of(&app, "Fixed the onboarding doc").await, ["ada"]);
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT contribution_count FROM members WHERE display_name = 'olga'")
+            .await,
+        0
+    );
+    assert_eq!(
+        told(&app, format!("logged your message as contribution #{id}")).await,
+        ["ada"]
+    );
+
+    // An author Keel has not seen yet becomes a member (on the console, by name).
+    ok(&app, &olga, "contribute-for @cleo Swept the path").await;
+    assert_eq!(of(&app, "Swept the path").await, ["cleo"]);
+    assert_eq!(told(&app, "Swept the path".into()).await, ["cleo"]);
+
+    // On Discord, the author is the message's user, named as Discord names them.
+    let dora = app
+        .actor(&discord("g1", "900", "dora", Role::Organiser))
+        .await
+        .unwrap();
+    app.handle(
+        &dora,
+        Command::ContributeFor {
+            author: MemberRef::PlatformUser {
+                id: "901".into(),
+                name: Some("Eli".into()),
+            },
+            new: NewContribution {
+                description: Description::parse("Wrote the welcome post").unwrap(),
+                amount: None,
+                unit: None,
+                goal: None,
+                value: None,
+                day: None,
+            },
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(of(&app, "Wrote the welcome post").await, ["Eli"]);
+    assert_eq!(told(&app, "Wrote the welcome post".into()).await, ["901"]);
+}

@@ -2455,3 +2455,174 @@ async fn goal_edit_and_reopen_work_on_slack() {
         1
     );
 }
+
+/// The message shortcut "Log as contribution", as Slack posts it.
+fn message_action(user: &str, author: &str, text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "message_action",
+        "callback_id": "keel_log_message",
+        "trigger_id": next_trigger(),
+        "team": {"id": "T1", "domain": "t1"},
+        "user": {"id": user, "username": user.to_lowercase(), "team_id": "T1"},
+        "channel": {"id": "C1", "name": "general"},
+        "message": {"type": "message", "user": author, "ts": "1700000000.000100", "text": text},
+        "response_url": "https://hooks.slack.com/app/T1/1/x"
+    })
+}
+
+/// Submits the form the last views.open opened, with `values`, as `user`.
+async fn submit_opened_form(
+    keel: &Keel,
+    user: &str,
+    values: serde_json::Value,
+) -> http::Response {
+    let views = keel.fake.calls("views.open");
+    let view = &views.last().expect("a form was opened").json()["view"];
+    keel.submit(serde_json::json!({
+        "type": "view_submission",
+        "team": {"id": "T1"},
+        "user": {"id": user, "username": user.to_lowercase(), "team_id": "T1"},
+        "view": {"callback_id": view["callback_id"], "private_metadata": view["private_metadata"],
+                 "state": {"values": values}}
+    }))
+    .await
+}
+
+#[tokio::test]
+async fn a_message_is_logged_as_its_authors_contribution_through_the_shortcut() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.fake.set_name("UBO", "Bo");
+    keel.command(
+        "T1",
+        "UADMIN",
+        "goal create Plant trees target=100 unit=trees slug=trees",
+    )
+    .await;
+
+    // A member opens the form from their own message: prefilled with its text.
+    let opened = keel
+        .submit(message_action("U1", "U1", "We planted 40 oaks &amp; 2 birches"))
+        .await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    let views = keel.fake.calls("views.open");
+    assert_eq!(views.len(), 1);
+    let view = &views[0].json()["view"];
+    assert_eq!(view["callback_id"], "keel_contribute_for");
+    let description = view["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["block_id"] == "description")
+        .unwrap();
+    assert_eq!(
+        description["element"]["initial_value"],
+        "We planted 40 oaks & 2 birches"
+    );
+    assert!(views[0].body.contains("Plant trees"), "goal options");
+    let own = submit_opened_form(
+        &keel,
+        "U1",
+        serde_json::json!({
+            "description": {"value": {"type": "plain_text_input", "value": "We planted 40 oaks & 2 birches"}},
+            "amount": {"value": {"type": "plain_text_input", "value": "40"}},
+            "goal": {"value": {"type": "static_select", "selected_option": {"value": "trees"}}}
+        }),
+    )
+    .await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert!(own.body.is_empty(), "the form closes: {}", own.body);
+    let of = |user: &str| {
+        format!(
+            "SELECT count(*) FROM contributions c JOIN identities i ON i.member_id = c.member_id
+             WHERE i.external_user_id = '{user}'"
+        )
+    };
+    assert_eq!(db::scalar::<i64>(&keel.app, &of("U1"), &[]).await, 1);
+    assert_eq!(
+        keel.count("SELECT count(*) FROM contributions WHERE goal_id IS NOT NULL AND amount = 40")
+            .await,
+        1
+    );
+
+    // A member may not log someone else's message: the form says why.
+    keel.submit(message_action("U1", "UBO", "Fixed the onboarding doc"))
+        .await;
+    let refused = submit_opened_form(
+        &keel,
+        "U1",
+        serde_json::json!({
+            "description": {"value": {"type": "plain_text_input", "value": "Fixed the onboarding doc"}}
+        }),
+    )
+    .await;
+    assert_eq!(refused.json()["response_action"], "errors", "{}", refused.body);
+    assert!(
+        refused.json()["errors"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Only organisers can log"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 1);
+
+    // An organiser may: the contribution is the author's, who is told privately.
+    keel.submit(message_action("UADMIN", "UBO", "Fixed the onboarding doc"))
+        .await;
+    assert_eq!(keel.fake.calls("views.open").len(), 3);
+    let logged = submit_opened_form(
+        &keel,
+        "UADMIN",
+        serde_json::json!({
+            "description": {"value": {"type": "plain_text_input", "value": "Fixed the onboarding doc"}},
+            "amount": {"value": {"type": "plain_text_input", "value": "2"}},
+            "unit": {"value": {"type": "plain_text_input", "value": "hours"}}
+        }),
+    )
+    .await;
+    assert_eq!(logged.status, 200, "{}", logged.body);
+    assert!(logged.body.is_empty(), "the form closes: {}", logged.body);
+    assert_eq!(db::scalar::<i64>(&keel.app, &of("UBO"), &[]).await, 1);
+    assert_eq!(db::scalar::<i64>(&keel.app, &of("UADMIN"), &[]).await, 0);
+    let names: Vec<String> = db::scalars(
+        &keel.app,
+        "SELECT m.display_name FROM members m JOIN identities i ON i.member_id = m.id
+         WHERE i.external_user_id = 'UBO'",
+        &[],
+    )
+    .await;
+    assert_eq!(names, ["Bo"], "named as Slack names them");
+    let id: i64 = keel
+        .count("SELECT max(id) FROM contributions")
+        .await;
+    let receipts = keel.fake.calls("chat.postEphemeral");
+    let receipt = receipts.last().unwrap();
+    assert_eq!(receipt.json()["user"], "UADMIN");
+    assert!(
+        receipt.body.contains(&format!("Contribution #{id} logged for Bo")),
+        "{}",
+        receipt.body
+    );
+
+    let deliverer = Deliverer::new(
+        keel.app.clone(),
+        vec![Arc::new(SlackNotifier::new(keel.slack.clone()))],
+    );
+    deliverer.deliver_due().await.unwrap();
+    let told: Vec<_> = keel
+        .fake
+        .calls("chat.postMessage")
+        .into_iter()
+        .filter(|c| c.json()["channel"] == "UBO")
+        .collect();
+    assert_eq!(told.len(), 1, "the author is told once, privately");
+    assert!(
+        told[0]
+            .body
+            .contains(&format!("logged your message as contribution #{id}")),
+        "{}",
+        told[0].body
+    );
+    assert!(told[0].body.contains("Fixed the onboarding doc"));
+}

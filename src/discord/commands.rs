@@ -49,7 +49,12 @@ pub fn all() -> Vec<DiscordCommand> {
 /// or its subcommands', all the way down.
 fn leaves(command: &DiscordCommand, parent: &str) -> Vec<String> {
     let name = if parent.is_empty() {
-        command.name.to_string()
+        // A context-menu command is known to Discord, and the table, by its label.
+        command
+            .context_menu_name
+            .as_deref()
+            .unwrap_or(&command.name)
+            .to_string()
     } else {
         format!("{parent} {}", command.name)
     };
@@ -82,6 +87,7 @@ fn offered() -> Vec<DiscordCommand> {
         forget_me(),
         setup(),
         health(),
+        super::log_message::log_message(),
     ]
 }
 

@@ -4,7 +4,7 @@
 //! counting is on); messages and reactions bump daily counts (when activity
 //! counting is on; counts only, never text).
 
-use serenity::all::{CreateMessage, FullEvent, GuildId, Member, UserId};
+use serenity::all::{CreateMessage, FullEvent, GuildId, Interaction, Member, UserId};
 
 use super::interaction::{display_name, envelope, envelope_of};
 use super::{BoxError, Discord, render};
@@ -18,6 +18,12 @@ pub async fn handle(
 ) -> Result<(), BoxError> {
     let app = &discord.app;
     match event {
+        // A "Log as contribution" form, submitted.
+        FullEvent::InteractionCreate {
+            interaction: Interaction::Modal(modal),
+        } if super::log_message::is_form(modal) => {
+            super::log_message::submitted(ctx, discord, modal).await?;
+        }
         FullEvent::GuildCreate { guild, .. } => {
             app.workspace_joined(Platform::Discord, &guild.id.to_string(), &guild.name)
                 .await?;

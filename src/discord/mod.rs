@@ -5,6 +5,7 @@
 pub mod commands;
 pub mod events;
 pub mod interaction;
+pub mod log_message;
 pub mod notifier;
 pub mod render;
 

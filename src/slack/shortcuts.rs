@@ -99,3 +99,32 @@ fn unescape(text: &str) -> String {
         .replace("&gt;", ">")
         .replace("&amp;", "&")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manifest_offers_the_shortcut_keel_answers() {
+        let manifest = include_str!("../../slack-app-manifest.yml");
+        let shortcut = manifest.split("shortcuts:").nth(1).unwrap();
+        assert!(shortcut.contains("type: message"), "{shortcut}");
+        assert!(
+            shortcut.contains(&format!("callback_id: {LOG_MESSAGE}")),
+            "{shortcut}"
+        );
+    }
+
+    #[test]
+    fn a_forms_metadata_keeps_its_channel_and_author() {
+        let with_author = forms::Metadata {
+            channel: "C1".into(),
+            author: Some("U2".into()),
+        };
+        assert_eq!(forms::Metadata::read(&with_author.write()), with_author);
+        // Forms opened by a slash command carry the channel alone, as before.
+        let plain = forms::Metadata::read("C1");
+        assert_eq!((plain.channel.as_str(), plain.author), ("C1", None));
+        assert_eq!(unescape("a &lt;b&gt; &amp;amp;"), "a <b> &amp;");
+    }
+}

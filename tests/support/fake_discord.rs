@@ -334,6 +334,12 @@ pub struct Invocation {
     pub kind: u8,
     /// The largest attachment Discord says a reply may carry, in bytes.
     pub attachment_size_limit: u64,
+    /// 1: a slash command; 3: a message's context-menu command.
+    pub command_type: u8,
+    /// The message a message command was used on.
+    pub target_id: Option<String>,
+    /// A modal's submission (interaction type 5): its `data`, in place of a command's.
+    pub modal: Option<Value>,
 }
 
 impl Invocation {
@@ -350,7 +356,37 @@ impl Invocation {
             resolved: json!({}),
             kind: 2,
             attachment_size_limit: 8_388_608,
+            command_type: 1,
+            target_id: None,
+            modal: None,
         }
+    }
+
+    /// The message context-menu command `name` used on `message` (see
+    /// [`posted_message`]): Discord sends the message along in `resolved`, so the
+    /// bot needs no Message Content intent to read it.
+    pub fn on_message(guild: u64, user: u64, name: &str, message: Value) -> Invocation {
+        let id = message["id"].as_str().unwrap().to_string();
+        let mut invocation = Invocation::new(guild, user, name, json!([]));
+        invocation.command_type = 3;
+        invocation.resolved = json!({"messages": {id.clone(): message}});
+        invocation.target_id = Some(id);
+        invocation
+    }
+
+    /// A modal's submission by `user` in `guild`: the text inputs' (custom id,
+    /// value) pairs, each in its own action row as Discord sends them.
+    pub fn modal_submit(guild: u64, user: u64, custom_id: &str, inputs: &[(&str, &str)]) -> Invocation {
+        let mut invocation = Invocation::new(guild, user, "", json!([]));
+        invocation.kind = 5;
+        let rows: Vec<Value> = inputs
+            .iter()
+            .map(|(id, value)| {
+                json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]})
+            })
+            .collect();
+        invocation.modal = Some(json!({"custom_id": custom_id, "components": rows}));
+        invocation
     }
 
     /// `/name sub` with `options` inside the subcommand.
@@ -409,7 +445,7 @@ impl Invocation {
             "data": {
                 "id": "800000000000000001",
                 "name": self.name,
-                "type": 1,
+                "type": self.command_type,
                 "options": self.options,
                 "resolved": self.resolved,
             },
@@ -422,6 +458,12 @@ impl Invocation {
             "attachment_size_limit": self.attachment_size_limit,
             "authorizing_integration_owners": {},
         });
+        if let Some(target) = &self.target_id {
+            data["data"]["target_id"] = json!(target);
+        }
+        if let Some(modal) = &self.modal {
+            data["data"] = modal.clone();
+        }
         match self.guild {
             Some(guild) => {
                 data["guild_id"] = json!(guild.to_string());
@@ -457,6 +499,27 @@ pub fn user(id: u64, name: &str, bot: bool) -> Value {
         "avatar": null,
         "bot": bot,
         "public_flags": 0,
+    })
+}
+
+/// A message `author` wrote in `channel`, as Discord gives it.
+pub fn posted_message(id: u64, channel: u64, author: u64, author_name: &str, content: &str) -> Value {
+    json!({
+        "id": id.to_string(),
+        "channel_id": channel.to_string(),
+        "author": user(author, author_name, false),
+        "content": content,
+        "timestamp": "2026-11-26T10:00:00.000000+00:00",
+        "edited_timestamp": null,
+        "tts": false,
+        "mention_everyone": false,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "pinned": false,
+        "type": 0,
+        "flags": 0,
     })
 }
 
