@@ -1513,7 +1513,13 @@ async fn goal_edit_and_reopen_are_slash_commands() {
 const AUTHOR: u64 = 500_000_000_000_000_003;
 
 /// "Log as contribution" on a message `author` wrote, by `user`: the form it opens.
-async fn open_log_form(keel: &Keel, user: u64, author: u64, author_name: &str, text: &str) -> Value {
+async fn open_log_form(
+    keel: &Keel,
+    user: u64,
+    author: u64,
+    author_name: &str,
+    text: &str,
+) -> Value {
     let message = fake_discord::posted_message(keel.fake.id(), CHANNEL, author, author_name, text);
     let invocation = Invocation::on_message(G1, user, "Log as contribution", message);
     let invocation = if user == ORGANISER {
@@ -1543,7 +1549,10 @@ async fn submit_log_form(keel: &Keel, user: u64, form: &Value, fields: &[(&str, 
     for (id, value) in fields {
         inputs.iter_mut().find(|(i, _)| i == id).unwrap().1 = value.to_string();
     }
-    let inputs: Vec<(&str, &str)> = inputs.iter().map(|(i, v)| (i.as_str(), v.as_str())).collect();
+    let inputs: Vec<(&str, &str)> = inputs
+        .iter()
+        .map(|(i, v)| (i.as_str(), v.as_str()))
+        .collect();
     let mut submit =
         Invocation::modal_submit(G1, user, form["custom_id"].as_str().unwrap(), &inputs);
     if user == ORGANISER {
@@ -1587,7 +1596,8 @@ async fn a_message_is_logged_as_its_authors_contribution_from_its_context_menu()
             .contains("trees"),
         "the open goals are named: {form}"
     );
-    let logged = submit_log_form(&keel, MEMBER, &form, &[("goal", "trees"), ("amount", "40")]).await;
+    let logged =
+        submit_log_form(&keel, MEMBER, &form, &[("goal", "trees"), ("amount", "40")]).await;
     assert_eq!(logged["type"], 4, "{logged}");
     assert!(is_ephemeral(&logged), "{logged}");
     assert!(shown(&logged).contains("logged"), "{}", shown(&logged));
@@ -1603,7 +1613,11 @@ async fn a_message_is_logged_as_its_authors_contribution_from_its_context_menu()
     let form = open_log_form(&keel, MEMBER, MEMBER, "Mo", "Dug a pond").await;
     let refused = submit_log_form(&keel, MEMBER, &form, &[("amount", "lots")]).await;
     assert!(is_ephemeral(&refused), "{refused}");
-    assert!(shown(&refused).contains("not a number"), "{}", shown(&refused));
+    assert!(
+        shown(&refused).contains("not a number"),
+        "{}",
+        shown(&refused)
+    );
     assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 1);
 
     // A member may not log someone else's message.
@@ -1618,8 +1632,13 @@ async fn a_message_is_logged_as_its_authors_contribution_from_its_context_menu()
 
     // An organiser may: the contribution is the author's, who is told privately.
     let form = open_log_form(&keel, ORGANISER, AUTHOR, "Bo", "Fixed the onboarding doc").await;
-    let logged =
-        submit_log_form(&keel, ORGANISER, &form, &[("amount", "40 trees"), ("goal", "trees")]).await;
+    let logged = submit_log_form(
+        &keel,
+        ORGANISER,
+        &form,
+        &[("amount", "40 trees"), ("goal", "trees")],
+    )
+    .await;
     assert!(is_ephemeral(&logged), "{logged}");
     let id: i64 = keel.count("SELECT max(id) FROM contributions").await;
     assert!(
@@ -1652,7 +1671,8 @@ async fn a_message_is_logged_as_its_authors_contribution_from_its_context_menu()
         .collect();
     assert_eq!(told.len(), 1, "{told:?}");
     assert!(
-        told[0].contains(&format!("as contribution \\#{id}")) && told[0].contains("Fixed the onboarding doc"),
+        told[0].contains(&format!("as contribution \\#{id}"))
+            && told[0].contains("Fixed the onboarding doc"),
         "{told:?}"
     );
     assert_everything_parsed();

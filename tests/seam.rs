@@ -3445,9 +3445,9 @@ async fn goal_reopen_opens_a_closed_goal_again() {
 
 #[tokio::test]
 async fn a_message_is_logged_as_its_authors_contribution_by_them_or_an_organiser() {
+    use keel::domain::MemberRef;
     use keel::domain::command::{Command, NewContribution};
     use keel::domain::text::Description;
-    use keel::domain::MemberRef;
 
     let (_dir, app, _clock) = app().await;
     let olga = actor(&app, "forest", "olga", Role::Organiser).await;
@@ -3486,7 +3486,12 @@ async fn a_message_is_logged_as_its_authors_contribution_by_them_or_an_organiser
     };
 
     // Your own message is a contribution like any.
-    let r = ok(&app, &ada, "contribute-for @ada Planted 4 oaks amount=4 goal=trees").await;
+    let r = ok(
+        &app,
+        &ada,
+        "contribute-for @ada Planted 4 oaks amount=4 goal=trees",
+    )
+    .await;
     assert_has(&r, "That is your 1st contribution. Thank you!");
     assert_eq!(of(&app, "Planted 4 oaks").await, ["ada"]);
 
@@ -3494,7 +3499,8 @@ async fn a_message_is_logged_as_its_authors_contribution_by_them_or_an_organiser
     let before = snapshot(&app).await;
     let e = err(&app, &bob, "contribute-for @ada Fixed the onboarding doc").await;
     assert!(
-        e.to_string().contains("Only organisers can log ada's message"),
+        e.to_string()
+            .contains("Only organisers can log ada's message"),
         "{e}"
     );
     assert_eq!(snapshot(&app).await, before);
@@ -3516,11 +3522,17 @@ async fn a_message_is_logged_as_its_authors_contribution_by_them_or_an_organiser
     .await;
     let id = contribution_id(&app, "Fixed the onboarding doc").await;
     assert_has(&r, &format!("Contribution #{id} logged for ada"));
-    assert_has(&r, "That is ada's 2nd contribution; they are told privately.");
+    assert_has(
+        &r,
+        "That is ada's 2nd contribution; they are told privately.",
+    );
     assert_eq!(of(&app, "Fixed the onboarding doc").await, ["ada"]);
     assert_eq!(
-        scalar::<i64>(&app, "SELECT contribution_count FROM members WHERE display_name = 'olga'")
-            .await,
+        scalar::<i64>(
+            &app,
+            "SELECT contribution_count FROM members WHERE display_name = 'olga'"
+        )
+        .await,
         0
     );
     assert_eq!(

@@ -2471,11 +2471,7 @@ fn message_action(user: &str, author: &str, text: &str) -> serde_json::Value {
 }
 
 /// Submits the form the last views.open opened, with `values`, as `user`.
-async fn submit_opened_form(
-    keel: &Keel,
-    user: &str,
-    values: serde_json::Value,
-) -> http::Response {
+async fn submit_opened_form(keel: &Keel, user: &str, values: serde_json::Value) -> http::Response {
     let views = keel.fake.calls("views.open");
     let view = &views.last().expect("a form was opened").json()["view"];
     keel.submit(serde_json::json!({
@@ -2502,7 +2498,11 @@ async fn a_message_is_logged_as_its_authors_contribution_through_the_shortcut() 
 
     // A member opens the form from their own message: prefilled with its text.
     let opened = keel
-        .submit(message_action("U1", "U1", "We planted 40 oaks &amp; 2 birches"))
+        .submit(message_action(
+            "U1",
+            "U1",
+            "We planted 40 oaks &amp; 2 birches",
+        ))
         .await;
     assert_eq!(opened.status, 200, "{}", opened.body);
     let views = keel.fake.calls("views.open");
@@ -2556,7 +2556,12 @@ async fn a_message_is_logged_as_its_authors_contribution_through_the_shortcut() 
         }),
     )
     .await;
-    assert_eq!(refused.json()["response_action"], "errors", "{}", refused.body);
+    assert_eq!(
+        refused.json()["response_action"],
+        "errors",
+        "{}",
+        refused.body
+    );
     assert!(
         refused.json()["errors"]["description"]
             .as_str()
@@ -2593,14 +2598,14 @@ async fn a_message_is_logged_as_its_authors_contribution_through_the_shortcut() 
     )
     .await;
     assert_eq!(names, ["Bo"], "named as Slack names them");
-    let id: i64 = keel
-        .count("SELECT max(id) FROM contributions")
-        .await;
+    let id: i64 = keel.count("SELECT max(id) FROM contributions").await;
     let receipts = keel.fake.calls("chat.postEphemeral");
     let receipt = receipts.last().unwrap();
     assert_eq!(receipt.json()["user"], "UADMIN");
     assert!(
-        receipt.body.contains(&format!("Contribution #{id} logged for Bo")),
+        receipt
+            .body
+            .contains(&format!("Contribution #{id} logged for Bo")),
         "{}",
         receipt.body
     );

@@ -25,7 +25,10 @@ pub async fn contribute_for(
     }
     if !actor.is_organiser() {
         return Err(UserError::invalid(
-            format!("Only organisers can log {}'s message for them.", author.display_name),
+            format!(
+                "Only organisers can log {}'s message for them.",
+                author.display_name
+            ),
             "Log your own messages, or ask them to log it (or an organiser to log it for them).",
         )
         .into());
@@ -57,9 +60,7 @@ pub async fn contribute_for(
         // than have the organiser log it again.
         Err(e) => {
             let shown = app.report(e, "telling a member of a contribution logged for them");
-            Ok(receipt.line(format!(
-                "They could not be told privately: {shown}"
-            )))
+            Ok(receipt.line(format!("They could not be told privately: {shown}")))
         }
     }
 }

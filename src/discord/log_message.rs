@@ -111,7 +111,12 @@ fn form(custom_id: &str, description: &str, goals: &str) -> CreateModal {
             "A value of the mission",
         ),
         short("Amount", "amount", 40, "40 trees, 2.5 hours or 40"),
-        short("Date", "date", 10, "YYYY-MM-DD or yesterday (today if empty)"),
+        short(
+            "Date",
+            "date",
+            10,
+            "YYYY-MM-DD or yesterday (today if empty)",
+        ),
     ])
 }
 
@@ -159,7 +164,10 @@ pub async fn submitted(
     Ok(())
 }
 
-async fn answer(discord: &Discord, modal: &ModalInteraction) -> Result<crate::domain::Reply, UserError> {
+async fn answer(
+    discord: &Discord,
+    modal: &ModalInteraction,
+) -> Result<crate::domain::Reply, UserError> {
     let Some(guild) = modal.guild_id else {
         return Err(UserError::invalid(SERVER_ONLY, ""));
     };
@@ -222,7 +230,10 @@ fn command(modal: &ModalInteraction, today: chrono::NaiveDate) -> Result<Command
             amount,
             unit,
             goal: field("goal").as_deref().map(Slug::parse).transpose()?,
-            value: field("value").as_deref().map(ValueName::parse).transpose()?,
+            value: field("value")
+                .as_deref()
+                .map(ValueName::parse)
+                .transpose()?,
             day: field("date")
                 .map(|d| parse_day("date", &d, today))
                 .transpose()?,

@@ -7,8 +7,8 @@
 use serde_json::{Value, json};
 
 use crate::domain::command::{Command, GoalCaps, NewContribution, NewGoal};
-use crate::domain::{MemberRef, UserError};
 use crate::domain::text::{Amount, Description, Slug, Title, Unit, ValueName};
+use crate::domain::{MemberRef, UserError};
 
 pub const CONTRIBUTE: &str = "keel_contribute";
 pub const GOAL_CREATE: &str = "keel_goal_create";
@@ -96,7 +96,13 @@ pub fn contribute_for(
         channel: channel.to_string(),
         author: Some(author.to_string()),
     };
-    modal(CONTRIBUTE_FOR, "Log a contribution", "Log it", &metadata.write(), blocks)
+    modal(
+        CONTRIBUTE_FOR,
+        "Log a contribution",
+        "Log it",
+        &metadata.write(),
+        blocks,
+    )
 }
 
 fn contribution_blocks(
@@ -211,25 +217,25 @@ pub fn command(
     };
     let new_contribution = || -> Result<NewContribution, (&'static str, UserError)> {
         Ok(NewContribution {
-                description: Description::parse(&field(state, "description").unwrap_or_default())
-                    .map_err(|e| ("description", e))?,
-                amount: field(state, "amount")
-                    .map(|a| Amount::parse("amount", &a))
-                    .transpose()
-                    .map_err(|e| ("amount", e))?,
-                unit: field(state, "unit")
-                    .map(|u| Unit::parse(&u))
-                    .transpose()
-                    .map_err(|e| ("unit", e))?,
-                goal: field(state, "goal")
-                    .map(|g| Slug::parse(&g))
-                    .transpose()
-                    .map_err(|e| ("goal", e))?,
-                value: field(state, "value")
-                    .map(|v| ValueName::parse(&v))
-                    .transpose()
-                    .map_err(|e| ("value", e))?,
-                day: date("date", field(state, "date"))?,
+            description: Description::parse(&field(state, "description").unwrap_or_default())
+                .map_err(|e| ("description", e))?,
+            amount: field(state, "amount")
+                .map(|a| Amount::parse("amount", &a))
+                .transpose()
+                .map_err(|e| ("amount", e))?,
+            unit: field(state, "unit")
+                .map(|u| Unit::parse(&u))
+                .transpose()
+                .map_err(|e| ("unit", e))?,
+            goal: field(state, "goal")
+                .map(|g| Slug::parse(&g))
+                .transpose()
+                .map_err(|e| ("goal", e))?,
+            value: field(state, "value")
+                .map(|v| ValueName::parse(&v))
+                .transpose()
+                .map_err(|e| ("value", e))?,
+            day: date("date", field(state, "date"))?,
         })
     };
     let parsed = match callback {

@@ -40,7 +40,10 @@ pub async fn message_action(slack: &Slack, payload: &Value) -> Option<Value> {
         interactions::confirm(slack, team, channel, user, &message).await;
     };
     // Messages from apps and bots have no member to credit.
-    let Some(author) = payload["message"]["user"].as_str().filter(|a| !a.is_empty()) else {
+    let Some(author) = payload["message"]["user"]
+        .as_str()
+        .filter(|a| !a.is_empty())
+    else {
         tell("That message was not written by a member, so it cannot be logged as their contribution.").await;
         return None;
     };

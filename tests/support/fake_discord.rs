@@ -376,7 +376,12 @@ impl Invocation {
 
     /// A modal's submission by `user` in `guild`: the text inputs' (custom id,
     /// value) pairs, each in its own action row as Discord sends them.
-    pub fn modal_submit(guild: u64, user: u64, custom_id: &str, inputs: &[(&str, &str)]) -> Invocation {
+    pub fn modal_submit(
+        guild: u64,
+        user: u64,
+        custom_id: &str,
+        inputs: &[(&str, &str)],
+    ) -> Invocation {
         let mut invocation = Invocation::new(guild, user, "", json!([]));
         invocation.kind = 5;
         let rows: Vec<Value> = inputs
@@ -503,7 +508,13 @@ pub fn user(id: u64, name: &str, bot: bool) -> Value {
 }
 
 /// A message `author` wrote in `channel`, as Discord gives it.
-pub fn posted_message(id: u64, channel: u64, author: u64, author_name: &str, content: &str) -> Value {
+pub fn posted_message(
+    id: u64,
+    channel: u64,
+    author: u64,
+    author_name: &str,
+    content: &str,
+) -> Value {
     json!({
         "id": id.to_string(),
         "channel_id": channel.to_string(),
@@ -696,6 +707,10 @@ async fn rest(
                     c["version"] = json!("1");
                     if c.get("type").is_none() {
                         c["type"] = json!(1);
+                    }
+                    // Context-menu commands have none; Discord answers with "".
+                    if c.get("description").is_none() {
+                        c["description"] = json!("");
                     }
                     c
                 })

@@ -27,7 +27,10 @@ mod tests {
 
     #[test]
     fn a_message_becomes_a_description_the_rules_accept() {
-        assert_eq!(description("  Planted 40 oaks\r\ntoday \u{202E}\u{0} "), "Planted 40 oaks\ntoday");
+        assert_eq!(
+            description("  Planted 40 oaks\r\ntoday \u{202E}\u{0} "),
+            "Planted 40 oaks\ntoday"
+        );
         let long = "é".repeat(Description::MAX_CHARS + 20);
         let cut = description(&long);
         assert_eq!(cut.chars().count(), Description::MAX_CHARS);
