@@ -40,6 +40,8 @@ pub async fn contribute_for(
         ..actor.clone()
     };
     let (receipt, id) = contribute::record(app, &on_behalf, new, true).await?;
+    // The notice follows in a transaction of its own: the contribution writer
+    // commits many members' contributions in one batch, and this is rare.
     let told = app
         .store()
         .tell_member(

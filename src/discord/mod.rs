@@ -211,7 +211,12 @@ async fn on_error(error: poise::FrameworkError<'_, Arc<Discord>, BoxError>) {
         }
         FrameworkError::ArgumentParse { error, ctx, .. } => {
             // Help knows commands by their names in the table, not by Discord's.
-            let topic = crate::domain::command_table::on_discord(&ctx.command().qualified_name)
+            let command = ctx.command();
+            let discord_name = command
+                .context_menu_name
+                .as_deref()
+                .unwrap_or(&command.qualified_name);
+            let topic = crate::domain::command_table::on_discord(discord_name)
                 .next()
                 .map_or_else(|| ctx.command().name.to_string(), |e| e.name.to_string());
             let _ = interaction::send_error(ctx, &format!("{error}. See `/help {topic}`.")).await;
