@@ -688,6 +688,90 @@ async fn milestone_add_and_list() {
 }
 
 #[tokio::test]
+async fn milestone_remove_takes_out_a_custom_milestone_and_keeps_it_in_the_audit_trail() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let mo = actor(&app, "forest", "mo", Role::Member).await;
+    ok(
+        &app,
+        &olga,
+        "goal create Trees target=100 unit=trees slug=trees",
+    )
+    .await;
+    ok(&app, &olga, "milestone add Half way at=50 goal=trees").await;
+    ok(&app, &olga, "milestone add Third contribution at=3").await;
+    let half: i64 = scalar(&app, "SELECT id FROM milestones WHERE title = 'Half way'").await;
+    let third: i64 = scalar(
+        &app,
+        "SELECT id FROM milestones WHERE title = 'Third contribution'",
+    )
+    .await;
+
+    // Members may not; built-in milestones and unknown ids are refused, saying why.
+    let e = err(&app, &mo, &format!("milestone remove #{half}")).await;
+    assert!(matches!(e, UserError::OrganiserOnly { .. }), "{e:?}");
+    let e = err(&app, &olga, "milestone remove 50%").await;
+    assert!(e.to_string().contains("built-in milestone"), "{e}");
+    let e = err(&app, &olga, "milestone remove #99999").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+    assert!(e.to_string().contains("custom milestone #99999"), "{e}");
+
+    let r = ok(&app, &olga, &format!("milestone remove #{half}")).await;
+    assert_has(&r, &format!("Milestone #{half} removed: Half way"));
+    assert_line(&r, "It was set for the goal trees at 50.");
+    let r = ok(&app, &mo, "milestone list").await;
+    assert_lacks(&r, "Half way");
+    assert_has(&r, &format!("#{third} · Third contribution"));
+    // It is not reached, nor announced, any more.
+    let r = ok(&app, &mo, "contribute Sixty trees amount=60 goal=trees").await;
+    assert_lacks(&r, "Half way");
+    let e = err(&app, &olga, &format!("milestone remove {half}")).await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+
+    // A reached one may be removed too; its achievement stays in the record.
+    ok(&app, &mo, "contribute Two").await;
+    let r = ok(&app, &mo, "contribute Three").await;
+    assert_has(&r, "Third contribution");
+    let r = ok(&app, &olga, &format!("milestone remove {third}")).await;
+    assert_has(&r, "It had been reached");
+    let r = ok(&app, &mo, "milestone list").await;
+    assert_has(&r, "Milestone reached: Third contribution");
+
+    // Another community's milestone is not found from this one.
+    let ivy = actor(&app, "garden", "ivy", Role::Organiser).await;
+    ok(&app, &ivy, "milestone add Tenth at=10").await;
+    let tenth: i64 = scalar(&app, "SELECT id FROM milestones WHERE title = 'Tenth'").await;
+    let e = err(&app, &olga, &format!("milestone remove #{tenth}")).await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+
+    let changes: Vec<(String, String, Option<i64>, String)> = db::rows(
+        &app,
+        "SELECT subject, action, member_id, before FROM record_changes ORDER BY id",
+        &[],
+    )
+    .await;
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert_eq!((&*changes[0].0, &*changes[0].1), ("milestone", "remove"));
+    assert_eq!(changes[0].2, None);
+    let before: serde_json::Value = serde_json::from_str(&changes[0].3).unwrap();
+    assert_eq!(before["title"], "Half way");
+    assert_eq!(before["threshold"], 50.0);
+    assert_eq!(before["goal"], "trees");
+    assert_eq!(before["reached"], false);
+    let r = ok(&app, &olga, "audit").await;
+    assert_has(
+        &r,
+        &format!("olga removed milestone #{half}: was “Half way” (goal trees at 50)"),
+    );
+    assert_has(
+        &r,
+        &format!(
+            "olga removed milestone #{third}: was “Third contribution” (community at 3 contributions, reached)"
+        ),
+    );
+}
+
+#[tokio::test]
 async fn kudos_thanks_another_member_and_refuses_yourself() {
     let (_dir, app, _clock) = app().await;
     let alice = actor(&app, "forest", "alice", Role::Member).await;

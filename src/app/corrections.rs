@@ -127,19 +127,38 @@ pub async fn audit(
 fn line(e: &AuditEntry) -> Line {
     let who = e.actor.as_deref().unwrap_or(FORMER_MEMBER);
     let whose = e.member.as_deref().unwrap_or(FORMER_MEMBER);
+    let id = e.subject_id;
+    let was = |key: &str| {
+        e.before
+            .as_ref()
+            .and_then(|b| b.get(key))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let slug = was("slug").unwrap_or_else(|| format!("#{id}"));
     let what = match (e.subject.as_str(), e.action.as_str()) {
-        ("contribution", "remove") => format!("removed contribution #{}", e.subject_id),
-        ("contribution", "edit") => format!("edited contribution #{}", e.subject_id),
-        ("achievement", "retract") => "retracted a milestone".to_string(),
-        (subject, action) => format!("{action} {subject} #{}", e.subject_id),
+        ("contribution", "remove") => format!("removed contribution #{id} of {whose}"),
+        ("contribution", "edit") => format!("edited contribution #{id} of {whose}"),
+        ("achievement", "retract") => format!("retracted a milestone of {whose}"),
+        ("milestone", "remove") => format!("removed milestone #{id}"),
+        ("kudos", "remove") => format!(
+            "removed kudos #{id} from {} to {whose}",
+            e.other.as_deref().unwrap_or(FORMER_MEMBER)
+        ),
+        ("goal", "edit") => format!("edited goal {slug}"),
+        ("goal", "reopen") => format!("reopened goal {slug}"),
+        (subject, action) => match &e.member {
+            Some(member) => format!("{action} {subject} #{id} of {member}"),
+            None => format!("{action} {subject} #{id}"),
+        },
     };
     let mut line = Line::new()
         .text(e.at.format("%Y-%m-%d %H:%M").to_string())
         .text(" · ")
         .strong(who)
-        .text(format!(" {what} of {whose}"));
-    if let Some(before) = e.before.as_ref().and_then(summary) {
-        line = line.text(format!(": was {before}"));
+        .text(format!(" {what}"));
+    if let Some(details) = details(e) {
+        line = line.text(format!(": {details}"));
     }
     if let Some(reason) = &e.reason {
         line = line.text(format!(" · reason: {reason}"));
@@ -147,7 +166,76 @@ fn line(e: &AuditEntry) -> Line {
     line
 }
 
-/// What a change's `before` held, in a few words.
+/// What a change did, in a few words: what was there before, or for an edit of
+/// terms, each term that changed.
+fn details(e: &AuditEntry) -> Option<String> {
+    let before = e.before.as_ref()?;
+    let text = |key: &str| before.get(key).and_then(|v| v.as_str());
+    let number = |key: &str| before.get(key).and_then(serde_json::Value::as_f64);
+    match (e.subject.as_str(), e.action.as_str()) {
+        ("goal", "edit") => {
+            let after = e.after.as_ref()?;
+            let shown = |v: Option<&serde_json::Value>| match v {
+                Some(serde_json::Value::Number(n)) => {
+                    n.as_f64().map(format_number).unwrap_or_default()
+                }
+                Some(serde_json::Value::String(s)) => s.clone(),
+                _ => "none".to_string(),
+            };
+            let changes: Vec<String> = GOAL_TERMS
+                .iter()
+                .filter(|key| before.get(**key) != after.get(**key))
+                .map(|key| {
+                    format!(
+                        "{key} {} → {}",
+                        shown(before.get(*key)),
+                        shown(after.get(*key))
+                    )
+                })
+                .collect();
+            Some(if changes.is_empty() {
+                "nothing changed".to_string()
+            } else {
+                changes.join(", ")
+            })
+        }
+        ("goal", "reopen") => text("title").map(|t| format!("“{t}”")),
+        ("milestone", "remove") => {
+            let at = format_number(number("threshold")?);
+            let on = match text("goal") {
+                Some(goal) => format!("goal {goal} at {at}"),
+                None => format!("community at {at} contributions"),
+            };
+            let reached = if before.get("reached").and_then(|r| r.as_bool()) == Some(true) {
+                ", reached"
+            } else {
+                ""
+            };
+            Some(format!("was “{}” ({on}{reached})", text("title")?))
+        }
+        ("kudos", "remove") => {
+            let day = text("day")?;
+            Some(match text("reason").filter(|r| !r.is_empty()) {
+                Some(reason) => format!("was for “{reason}” on {day}"),
+                None => format!("was given on {day}"),
+            })
+        }
+        _ => summary(before).map(|s| format!("was {s}")),
+    }
+}
+
+/// The terms of a goal that `goal edit` changes, as its audit entries hold them.
+pub(crate) const GOAL_TERMS: [&str; 7] = [
+    "title",
+    "slug",
+    "target",
+    "unit",
+    "deadline",
+    "max",
+    "review_above",
+];
+
+/// What a contribution's (or an achievement's) `before` held, in a few words.
 fn summary(before: &serde_json::Value) -> Option<String> {
     if let Some(text) = before.get("description").and_then(|d| d.as_str()) {
         let mut out = format!("“{text}”");

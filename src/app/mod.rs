@@ -332,6 +332,7 @@ impl App {
             Command::GoalReopen { slug } => goals::reopen(self, actor, slug).await,
             Command::MilestoneAdd(new) => milestones::add(self, actor, new).await,
             Command::MilestoneList => milestones::list(self, actor).await,
+            Command::MilestoneRemove { id } => milestones::remove(self, actor, id).await,
             Command::Kudos { to, reason } => membership::kudos(self, actor, to, reason).await,
             Command::Stats { window } => stats::community(self, actor, window).await,
             Command::StatsMe => stats::me(self, actor).await,

@@ -16,7 +16,9 @@ use crate::domain::command::{
     NewGoal, NewMilestone, Setup, Window,
 };
 use crate::domain::command_table;
-use crate::domain::parse::{amount_or_off, contribution_id, day_or_none, stats_window, timezone};
+use crate::domain::parse::{
+    amount_or_off, contribution_id, day_or_none, milestone_id, stats_window, timezone,
+};
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::text::{
     Amount, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, PlatformRef,
@@ -610,7 +612,7 @@ pub async fn goal_close(
 /// Milestones the community celebrates.
 #[poise::command(
     slash_command,
-    subcommands("milestone_add", "milestone_list"),
+    subcommands("milestone_add", "milestone_list", "milestone_remove"),
     subcommand_required
 )]
 pub async fn milestone(_ctx: Ctx<'_>) -> CommandResult {
@@ -646,6 +648,21 @@ pub async fn milestone_add(
 #[poise::command(slash_command, rename = "list")]
 pub async fn milestone_list(ctx: Ctx<'_>) -> CommandResult {
     run(ctx, Ok(Command::MilestoneList)).await
+}
+
+/// Remove a custom milestone (organisers); built-in ones stay.
+#[poise::command(slash_command, rename = "remove")]
+pub async fn milestone_remove(
+    ctx: Ctx<'_>,
+    #[description = "The milestone: #id, as /milestone list shows it"]
+    #[max_length = 20]
+    id: String,
+) -> CommandResult {
+    run(
+        ctx,
+        milestone_id(&id).map(|id| Command::MilestoneRemove { id }),
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- people

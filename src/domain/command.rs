@@ -60,6 +60,10 @@ pub enum Command {
     },
     MilestoneAdd(NewMilestone),
     MilestoneList,
+    /// A custom milestone, by the id `milestone list` shows.
+    MilestoneRemove {
+        id: i64,
+    },
     Kudos {
         to: MemberRef,
         reason: Option<Reason>,
@@ -294,6 +298,7 @@ impl Command {
             Command::GoalReopen { .. } => entry!("goal reopen"),
             Command::MilestoneAdd(_) => entry!("milestone add"),
             Command::MilestoneList => entry!("milestone list"),
+            Command::MilestoneRemove { .. } => entry!("milestone remove"),
             Command::Kudos { .. } => entry!("kudos"),
             Command::Stats { .. } => entry!("stats"),
             Command::StatsMe => entry!("stats me"),

@@ -358,6 +358,18 @@ pub static TABLE: &[Entry] = &[
         examples: &["milestone list", "milestones"],
     },
     Entry {
+        name: "milestone remove",
+        spellings: &["milestone|milestones remove|delete"],
+        bare: false,
+        group: Goals,
+        form: "milestone remove <#id>",
+        summary: "Remove a custom milestone (`milestone list` shows their ids); built-in ones stay.",
+        access: Organisers,
+        parse: parse::milestone_remove,
+        discord: "milestone remove",
+        examples: &["milestone remove #12", "milestone remove 12"],
+    },
+    Entry {
         name: "stats",
         spellings: &["stats"],
         bare: false,

@@ -82,11 +82,12 @@ impl super::Store {
                     subject_id: r.2,
                     action: r.3,
                     member: r.4,
-                    actor: r.5,
-                    before: r.6.as_deref().map(serde_json::from_str).transpose()?,
-                    after: r.7.as_deref().map(serde_json::from_str).transpose()?,
-                    reason: r.8,
-                    at: parse_ts(&r.9)?,
+                    other: r.5,
+                    actor: r.6,
+                    before: r.7.as_deref().map(serde_json::from_str).transpose()?,
+                    after: r.8.as_deref().map(serde_json::from_str).transpose()?,
+                    reason: r.9,
+                    at: parse_ts(&r.10)?,
                 })
             })
             .collect()
@@ -133,6 +134,9 @@ pub(super) struct Change<'a> {
     pub action: &'static str,
     /// Whose record it is (their entry goes with them at forget-me).
     pub member: Option<MemberId>,
+    /// Another member whose record it also is (a removed kudos' giver; their
+    /// entry goes with them too).
+    pub other: Option<MemberId>,
     pub actor: Option<MemberId>,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
@@ -148,6 +152,8 @@ pub struct AuditEntry {
     pub action: String,
     /// Whose record it is, by name.
     pub member: Option<String>,
+    /// The other member it concerns, by name: a removed kudos' giver.
+    pub other: Option<String>,
     /// Who changed it, by name; None once they are forgotten.
     pub actor: Option<String>,
     pub before: Option<serde_json::Value>,
