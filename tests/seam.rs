@@ -153,6 +153,29 @@ async fn snapshot(app: &App) -> String {
     out
 }
 
+/// The tables of figures kudos feed, as [`snapshot`] shows them.
+async fn kudos_figures(app: &App) -> String {
+    const FIGURES: &[&str] = &[
+        "members",
+        "kudos",
+        "member_daily_activity",
+        "community_daily_activity",
+        "member_window_totals",
+        "cohort_activity",
+        "community_hourly_activity",
+        "member_window_histogram",
+        "community_daily_members",
+        "community_last_active",
+        "community_conversion",
+    ];
+    snapshot(app)
+        .await
+        .split("## ")
+        .filter(|t| FIGURES.contains(&t.lines().next().unwrap_or("")))
+        .collect::<Vec<_>>()
+        .join("## ")
+}
+
 /// The link code shown in a `link` reply (its first line).
 fn code_of(reply: &Reply) -> String {
     let code = reply.lines[0].plain();
@@ -3238,6 +3261,112 @@ async fn a_removed_contribution_leaves_the_goal_as_before_and_retracts_what_it_a
         .await,
         0
     );
+}
+
+#[tokio::test]
+async fn kudos_remove_takes_kudos_out_of_both_sides_and_tells_them_why() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let ada = actor(&app, "forest", "ada", Role::Member).await;
+    let bob = actor(&app, "forest", "bob", Role::Member).await;
+    ok(&app, &bob, "contribute Watered the hazels").await;
+    let before = kudos_figures(&app).await;
+    assert!(before.contains("## community_hourly_activity"), "{before}");
+    ok(&app, &ada, "kudos @bob for the hazels").await;
+    let id: i64 = scalar(&app, "SELECT id FROM kudos").await;
+    let r = ok(&app, &bob, "stats me").await;
+    assert_has(&r, "Kudos received: 1");
+
+    let e = err(&app, &ada, &format!(r#"kudos remove #{id} reason="oops""#)).await;
+    assert!(matches!(e, UserError::OrganiserOnly { .. }), "{e:?}");
+    let e = err(&app, &olga, r#"kudos remove #99999 reason="gone""#).await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+    assert!(e.to_string().contains("kudos #99999"), "{e}");
+
+    let r = ok(
+        &app,
+        &olga,
+        &format!(r#"kudos remove {id} reason="thanked the wrong Bob""#),
+    )
+    .await;
+    assert!(r.is_private());
+    assert_has(&r, &format!("Kudos #{id} removed"));
+    assert_has(&r, "ada thanked bob for the hazels on 2026-11-26");
+    assert_has(&r, "both are told privately");
+    // Every figure is as it was before the kudos: both members' days, the
+    // community's, the activity by hour, window totals.
+    assert_eq!(kudos_figures(&app).await, before);
+    let r = ok(&app, &bob, "stats me").await;
+    assert_has(&r, "Kudos received: 0");
+    let r = ok(&app, &ada, "stats me").await;
+    assert_has(&r, "Kudos given: 0");
+    let e = err(
+        &app,
+        &olga,
+        &format!(r#"kudos remove #{id} reason="again""#),
+    )
+    .await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+
+    // Both are told privately, with the reason.
+    let told: Vec<(String, String)> = db::rows(
+        &app,
+        "SELECT d.recipient, a.body FROM announcement_deliveries d
+         JOIN announcements a ON a.id = d.announcement_id WHERE d.recipient IS NOT NULL ORDER BY d.recipient",
+        &[],
+    )
+    .await;
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert_eq!(told[0].0, "ada");
+    assert!(
+        told[0]
+            .1
+            .contains(&format!("Your kudos #{id} to bob was removed")),
+        "{}",
+        told[0].1
+    );
+    assert_eq!(told[1].0, "bob");
+    assert!(
+        told[1]
+            .1
+            .contains(&format!("Kudos #{id} from ada to you was removed")),
+        "{}",
+        told[1].1
+    );
+    assert!(told[1].1.contains("thanked the wrong Bob"), "{}", told[1].1);
+
+    // An organiser removing kudos they gave is not told about it.
+    ok(&app, &olga, "kudos @bob for the compost").await;
+    let own: i64 = scalar(&app, "SELECT id FROM kudos").await;
+    ok(
+        &app,
+        &olga,
+        &format!(r#"kudos remove #{own} reason="mine, twice""#),
+    )
+    .await;
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT count(*) FROM announcement_deliveries WHERE recipient IS NOT NULL"
+        )
+        .await,
+        3
+    );
+
+    // The audit trail names both; either one's entry goes at their forget-me.
+    let r = ok(&app, &olga, "audit").await;
+    assert_has(
+        &r,
+        &format!(
+            "olga removed kudos #{id} from ada to bob: was for “the hazels” on 2026-11-26 · reason: thanked the wrong Bob"
+        ),
+    );
+    let r = ok(&app, &olga, "audit member=@ada").await;
+    assert_has(&r, &format!("removed kudos #{id}"));
+    ok(&app, &ada, "forget-me confirm").await;
+    let r = ok(&app, &olga, "audit").await;
+    assert_lacks(&r, &format!("kudos #{id}"));
+    assert_has(&r, &format!("olga removed kudos #{own} from olga to bob"));
 }
 
 // ---------------------------------------------------------------------------

@@ -1,5 +1,7 @@
-//! `contribution remove <#id> reason="…"` and `audit [member=@name] [period=30d]`.
+//! `contribution remove <#id> reason="…"`, `kudos remove <#id> reason="…"` and
+//! `audit [member=@name] [period=30d]`.
 
+use crate::domain::UserError;
 use crate::domain::actor::FORMER_MEMBER;
 use crate::domain::command::Window;
 use crate::domain::contribution::correction::Corrector;
@@ -7,7 +9,7 @@ use crate::domain::reply::Line;
 use crate::domain::text::{Reason, format_number};
 use crate::domain::{Actor, ContributionId, MemberRef, Reply};
 use crate::error::Result;
-use crate::store::corrections::{AuditEntry, Removed, Snapshot};
+use crate::store::corrections::{AuditEntry, KudosSide, Removed, RemovedKudos, Snapshot};
 
 use super::App;
 
@@ -42,6 +44,62 @@ pub async fn remove(app: &App, actor: &Actor, id: ContributionId, reason: Reason
         reply = reply.line("Its member is told privately, with the reason.");
     }
     Ok(reply)
+}
+
+pub async fn remove_kudos(app: &App, actor: &Actor, id: i64, reason: Reason) -> Result<Reply> {
+    let remover = actor.display_name.clone();
+    let Some(removed) = app
+        .store()
+        .remove_kudos(
+            actor.community,
+            id,
+            actor.member,
+            reason.as_str(),
+            app.now(),
+            |k, side| kudos_notice(k, side, &remover, reason.as_str()),
+        )
+        .await?
+    else {
+        return Err(UserError::not_found(
+            format!("kudos #{id}"),
+            "Its receipt shows its id (👏 Kudos #42), as does `export`.",
+        )
+        .into());
+    };
+    app.outbox_signal().notify_one();
+    Ok(Reply::private(format!("Kudos #{id} removed"))
+        .line(describe_kudos(&removed))
+        .line(format!("Reason: {reason}"))
+        .line(format!(
+            "It no longer counts for {} or {}; both are told privately, with the reason.",
+            removed.from_name, removed.to_name
+        )))
+}
+
+/// What the receiver, or the giver, of removed kudos is told.
+fn kudos_notice(k: &RemovedKudos, side: KudosSide, remover: &str, reason: &str) -> Reply {
+    let title = match side {
+        KudosSide::Received => format!("Kudos #{} from {} to you was removed", k.id, k.from_name),
+        KudosSide::Given => format!("Your kudos #{} to {} was removed", k.id, k.to_name),
+    };
+    Reply::private(title).line(describe_kudos(k)).line(
+        Line::new()
+            .text("Removed by ")
+            .strong(remover)
+            .text(format!(": {reason}")),
+    )
+}
+
+/// Kudos as it was, in one line: from → to, what for, on day.
+fn describe_kudos(k: &RemovedKudos) -> Line {
+    let mut line = Line::new()
+        .strong(&k.from_name)
+        .text(" thanked ")
+        .strong(&k.to_name);
+    if !k.reason.is_empty() {
+        line = line.text(format!(" for {}", k.reason));
+    }
+    line.text(" on ").day(k.day)
 }
 
 /// What the member is told when someone else removed their contribution.

@@ -17,7 +17,7 @@ use crate::domain::command::{
 };
 use crate::domain::command_table;
 use crate::domain::parse::{
-    amount_or_off, contribution_id, day_or_none, milestone_id, stats_window, timezone,
+    amount_or_off, contribution_id, day_or_none, kudos_id, milestone_id, stats_window, timezone,
 };
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::text::{
@@ -76,6 +76,7 @@ fn offered() -> Vec<DiscordCommand> {
         goal(),
         milestone(),
         kudos(),
+        kudos_remove(),
         stats(),
         leaderboard(),
         away(),
@@ -684,6 +685,26 @@ pub async fn kudos(
             to: member(&to),
             reason,
         });
+    run(ctx, command).await
+}
+
+/// Take kudos out of the record, telling both members why (organisers).
+#[poise::command(slash_command, rename = "kudos-remove")]
+pub async fn kudos_remove(
+    ctx: Ctx<'_>,
+    #[description = "The kudos: #id, as its receipt shows it"]
+    #[max_length = 20]
+    id: String,
+    #[description = "Why it is removed"]
+    #[max_length = 300]
+    reason: String,
+) -> CommandResult {
+    let command = (|| {
+        Ok(Command::KudosRemove {
+            id: kudos_id(&id)?,
+            reason: Reason::parse(&reason)?,
+        })
+    })();
     run(ctx, command).await
 }
 

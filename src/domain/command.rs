@@ -68,6 +68,11 @@ pub enum Command {
         to: MemberRef,
         reason: Option<Reason>,
     },
+    /// Kudos taken out of the record, by the id its receipt shows.
+    KudosRemove {
+        id: i64,
+        reason: Reason,
+    },
     Stats {
         window: Window,
     },
@@ -300,6 +305,7 @@ impl Command {
             Command::MilestoneList => entry!("milestone list"),
             Command::MilestoneRemove { .. } => entry!("milestone remove"),
             Command::Kudos { .. } => entry!("kudos"),
+            Command::KudosRemove { .. } => entry!("kudos remove"),
             Command::Stats { .. } => entry!("stats"),
             Command::StatsMe => entry!("stats me"),
             Command::StatsChart { .. } => entry!("stats chart"),

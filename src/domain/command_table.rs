@@ -454,6 +454,18 @@ pub static TABLE: &[Entry] = &[
         examples: &["kudos @bob for leading Saturday's planting"],
     },
     Entry {
+        name: "kudos remove",
+        spellings: &["kudos remove|delete"],
+        bare: false,
+        group: People,
+        form: r#"kudos remove <#id> reason="…""#,
+        summary: "Take kudos out of the record (its receipt and `export` show the id), telling both members why.",
+        access: Organisers,
+        parse: parse::kudos_remove,
+        discord: "kudos-remove",
+        examples: &[r#"kudos remove #42 reason="given to the wrong Bob""#],
+    },
+    Entry {
         name: "away",
         spellings: &["away"],
         bare: false,

@@ -573,6 +573,35 @@ pub(super) fn kudos(args: &mut Args, _: NaiveDate) -> Result<Command, UserError>
     Ok(Command::Kudos { to, reason })
 }
 
+/// A kudos' id, as its receipt and `export` show it.
+pub fn kudos_id(raw: &str) -> Result<i64, UserError> {
+    record_id(
+        raw,
+        "a kudos",
+        "Write its number as its receipt or `export` shows it, like #42.",
+    )
+}
+
+pub(super) fn kudos_remove(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["reason"])?;
+    let id = match args.words.as_slice() {
+        [one] => kudos_id(one)?,
+        [] => return Err(args.error("Missing the kudos' id.")),
+        [_, next, ..] => {
+            return Err(args.error(format!(
+                "Unexpected `{next}`: give the reason as reason=\"…\"."
+            )));
+        }
+    };
+    let reason = opts
+        .remove("reason")
+        .ok_or_else(|| args.error("Say why with reason=\"…\"."))?;
+    Ok(Command::KudosRemove {
+        id,
+        reason: Reason::parse(&reason)?,
+    })
+}
+
 fn window_of(args: &mut Args, today: NaiveDate) -> Result<Window, UserError> {
     let mut opts = args.options(&["period", "from", "to"])?;
     args.no_text()?;
@@ -1195,5 +1224,40 @@ mod tests {
         assert!(e.contains("Missing the milestone's id"), "{e}");
         assert!(p("milestone remove #12 #13").is_err());
         assert!(p("milestone remove #12").unwrap().requires_organiser());
+    }
+
+    #[test]
+    fn kudos_remove_takes_an_id_and_a_reason_and_is_not_kudos_to_someone() {
+        for line in [
+            r#"kudos remove #42 reason="wrong Bob""#,
+            r#"kudos remove 42 reason="wrong Bob""#,
+            r#"Kudos delete #42 reason="wrong Bob""#,
+        ] {
+            match p(line).unwrap() {
+                Command::KudosRemove { id, reason } => {
+                    assert_eq!(id, 42, "{line}");
+                    assert_eq!(reason.as_str(), "wrong Bob");
+                }
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+        let e = p("kudos remove #42").unwrap_err().to_string();
+        assert!(e.contains("reason="), "{e}");
+        let e = p(r#"kudos remove @bob reason="x""#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`@bob` is not a kudos id"), "{e}");
+        let e = p(r#"kudos remove reason="x""#).unwrap_err().to_string();
+        assert!(e.contains("Missing the kudos' id"), "{e}");
+        assert!(
+            p(r#"kudos remove #4 reason="x""#)
+                .unwrap()
+                .requires_organiser()
+        );
+        // Thanking someone is still kudos.
+        assert!(matches!(
+            p("kudos @bob for removing weeds").unwrap(),
+            Command::Kudos { .. }
+        ));
     }
 }

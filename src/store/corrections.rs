@@ -64,6 +64,54 @@ impl super::Store {
             .await)
     }
 
+    /// Removes kudos `id` (`kudos remove`), takes it out of both members' counts
+    /// and every figure they feed, and keeps the change in the audit trail. Its
+    /// receiver and giver, unless one of them removed it, are sent `notice`
+    /// privately in the same transaction. None if there is no such kudos.
+    pub async fn remove_kudos(
+        &self,
+        community: CommunityId,
+        id: i64,
+        by: MemberId,
+        reason: &str,
+        now: DateTime<Utc>,
+        notice: impl Fn(&RemovedKudos, KudosSide) -> Reply + Send,
+    ) -> Result<Option<RemovedKudos>> {
+        on_engine!(self, e => e
+            .write_in(community, async |conn| {
+                let Some(removed) =
+                    sql::kudos::remove(conn, community, id, by, reason, now).await?
+                else {
+                    return Ok(None);
+                };
+                for (member, side) in [
+                    (removed.to, KudosSide::Received),
+                    (removed.from, KudosSide::Given),
+                ] {
+                    if member == by {
+                        continue;
+                    }
+                    let Some((workspace, user)) = sql::corrections::reach(conn, member).await?
+                    else {
+                        continue;
+                    };
+                    let body = notice(&removed, side);
+                    let new = NewAnnouncement {
+                        community,
+                        kind: Kind::Direct,
+                        achievement_id: None,
+                        about_member: Some(member),
+                        body: &body,
+                        expires_at: None,
+                    };
+                    sql::outbox::enqueue_direct(conn, &new, WorkspaceId(workspace), &user, now)
+                        .await?;
+                }
+                Ok(Some(removed))
+            })
+            .await)
+    }
+
     /// The community's audit trail since `since`, newest first, of one member's
     /// record if given.
     pub async fn audit(
@@ -121,6 +169,28 @@ pub struct Removed {
     pub member: MemberId,
     pub before: Snapshot,
     pub retracted: Vec<Retracted>,
+}
+
+/// Kudos removed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemovedKudos {
+    pub id: i64,
+    pub from: MemberId,
+    pub from_name: String,
+    pub to: MemberId,
+    pub to_name: String,
+    /// What it was for ("" when nothing was said).
+    pub reason: String,
+    pub platform: String,
+    pub day: NaiveDate,
+    pub given_at: DateTime<Utc>,
+}
+
+/// Which side of removed kudos a member was on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KudosSide {
+    Received,
+    Given,
 }
 
 /// A change to add to the audit trail.
