@@ -3631,6 +3631,39 @@ async fn goal_edit_changes_terms_keeps_history_and_reevaluates_met() {
     assert!(met().await.is_some());
     let e = err(&app, &olga, "goal edit oaks deadline=2020-01-01").await;
     assert!(e.to_string().contains("has already passed"), "{e}");
+
+    // Every edit, and a reopening, is in the audit trail with what changed; a
+    // refused edit is not.
+    ok(&app, &olga, "goal close oaks").await;
+    ok(&app, &olga, "goal reopen oaks").await;
+    let e = err(&app, &olga, "goal reopen oaks").await;
+    assert!(matches!(e, UserError::Conflict { .. }), "{e:?}");
+    let changes: Vec<(String, String)> = db::rows(
+        &app,
+        "SELECT subject, action FROM record_changes ORDER BY id",
+        &[],
+    )
+    .await;
+    let edits = changes.iter().filter(|c| c.1 == "edit").count();
+    assert!(changes.iter().all(|c| c.0 == "goal"), "{changes:?}");
+    assert_eq!(changes.last().unwrap().1, "reopen", "{changes:?}");
+    let r = ok(&app, &olga, "audit").await;
+    assert_eq!(
+        r.plain().matches("olga edited goal").count(),
+        edits,
+        "{}",
+        r.plain()
+    );
+    assert_has(
+        &r,
+        "olga edited goal trees: title Plant trees → Plant oaks, slug trees → oaks, target 10 → 20, max 100 → none, review_above none → 8",
+    );
+    assert_has(
+        &r,
+        "olga edited goal oaks: target 40 → 20, deadline 2027-01-31 → none",
+    );
+    assert_has(&r, "olga reopened goal oaks: “Plant oaks”");
+    assert_lacks(&r, "of a former member");
 }
 
 #[tokio::test]

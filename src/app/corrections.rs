@@ -282,8 +282,9 @@ fn details(e: &AuditEntry) -> Option<String> {
     }
 }
 
-/// The terms of a goal that `goal edit` changes, as its audit entries hold them.
-pub(crate) const GOAL_TERMS: [&str; 7] = [
+/// The terms of a goal that `goal edit` changes, as its audit entries hold them
+/// (`store::goals`).
+const GOAL_TERMS: [&str; 7] = [
     "title",
     "slug",
     "target",
