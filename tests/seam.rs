@@ -1611,6 +1611,11 @@ async fn help_lists_the_commands_a_member_may_use() {
     assert_has(&r, "forget-me [confirm]");
     assert_lacks(&r, "goal create");
     assert_lacks(&r, "(organisers)");
+    // Who may redeem a community code is the table's to say.
+    assert_has(
+        &r,
+        "link <code> · Use a code made with `link` (your own, from your other account) or `link community` on another platform. (organisers, for a community code, made with `link community`)",
+    );
 
     assert_lacks(&r, "setup");
 
