@@ -1007,10 +1007,11 @@ struct Corrections {
     retracted: u32,
     forgotten: u32,
     merged: u32,
+    kudos_removed: u32,
 }
 
 /// Random runs of contribute, remove (by organisers, or by members within their
-/// 7 days), kudos, forget-me and link-merge, with days passing: after every step
+/// 7 days), kudos and its removal by organisers, forget-me and link-merge, with days passing: after every step
 /// every derived figure equals a recount from the rows left. `KEEL_SEED=n`
 /// replays another run; `KEEL_STEPS=n` runs longer.
 #[tokio::test]
@@ -1104,6 +1105,25 @@ async fn every_figure_follows_contributions_removed_in_any_order() {
                     Err(e) => panic!("{line}: {e:?}"),
                 }
             }
+            7 if rng.next(3) == 0 => {
+                let ids: Vec<i64> = db::scalars(
+                    &app,
+                    "SELECT id FROM kudos WHERE community_id = ? ORDER BY id",
+                    &[community.into()],
+                )
+                .await;
+                if ids.is_empty() {
+                    continue;
+                }
+                let id = ids[rng.next(ids.len() as u64) as usize];
+                ok(
+                    &app,
+                    &olga,
+                    &format!(r#"kudos remove #{id} reason="step {step}""#),
+                )
+                .await;
+                tally.kudos_removed += 1;
+            }
             7 => {
                 let to_env = &people[rng.next(people.len() as u64) as usize];
                 let to = app.actor(to_env).await.unwrap();
@@ -1167,7 +1187,8 @@ async fn every_figure_follows_contributions_removed_in_any_order() {
                 && tally.refused > 30
                 && tally.retracted > 5
                 && tally.forgotten > 3
-                && tally.merged > 3,
+                && tally.merged > 3
+                && tally.kudos_removed > 10,
             "the run did not cover every kind of change: {tally:?}"
         );
     }

@@ -1677,3 +1677,86 @@ async fn a_message_is_logged_as_its_authors_contribution_from_its_context_menu()
     );
     assert_everything_parsed();
 }
+
+#[tokio::test]
+async fn milestone_remove_and_kudos_remove_are_slash_commands() {
+    let keel = start(|_| {}).await;
+    let added = keel
+        .fake
+        .command(
+            &Invocation::sub(
+                G1,
+                ORGANISER,
+                "milestone",
+                "add",
+                json!([string("title", "Tenth planting"), number("at", 10.0)]),
+            )
+            .organiser(),
+        )
+        .await;
+    assert!(
+        shown(&added).contains("Milestone added"),
+        "{}",
+        shown(&added)
+    );
+    let milestone = keel.count("SELECT id FROM milestones").await;
+    let removed = keel
+        .fake
+        .command(
+            &Invocation::sub(
+                G1,
+                ORGANISER,
+                "milestone",
+                "remove",
+                json!([string("id", &format!("#{milestone}"))]),
+            )
+            .organiser(),
+        )
+        .await;
+    let said = shown(&removed).replace('\\', "");
+    assert!(
+        said.contains(&format!("Milestone #{milestone} removed")),
+        "{said}"
+    );
+    assert_eq!(keel.count("SELECT count(*) FROM milestones").await, 0);
+
+    let thanked = keel
+        .fake
+        .command(
+            &Invocation::new(
+                G1,
+                MEMBER,
+                "kudos",
+                json!([
+                    {"name": "to", "type": 6, "value": ORGANISER.to_string()},
+                    string("reason", "the rota")
+                ]),
+            )
+            .resolving_user(ORGANISER, "olga"),
+        )
+        .await;
+    let said = shown(&thanked).replace('\\', "");
+    assert!(said.contains("Kudos #"), "{said}");
+    let kudos = keel.count("SELECT id FROM kudos").await;
+    let remove = |user: u64| {
+        Invocation::new(
+            G1,
+            user,
+            "kudos-remove",
+            json!([string("id", &kudos.to_string()), string("reason", "a test")]),
+        )
+    };
+    let refused = keel.fake.command(&remove(MEMBER)).await;
+    assert!(is_ephemeral(&refused), "{refused}");
+    assert_eq!(keel.count("SELECT count(*) FROM kudos").await, 1);
+    let removed = keel.fake.command(&remove(ORGANISER).organiser()).await;
+    let said = shown(&removed).replace('\\', "");
+    assert!(said.contains(&format!("Kudos #{kudos} removed")), "{said}");
+    assert!(is_ephemeral(&removed), "{removed}");
+    assert_eq!(keel.count("SELECT count(*) FROM kudos").await, 0);
+    assert_eq!(
+        keel.count("SELECT count(*) FROM record_changes WHERE subject IN ('kudos', 'milestone') AND action = 'remove'")
+            .await,
+        2
+    );
+}

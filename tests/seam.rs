@@ -153,6 +153,29 @@ async fn snapshot(app: &App) -> String {
     out
 }
 
+/// The tables of figures kudos feed, as [`snapshot`] shows them.
+async fn kudos_figures(app: &App) -> String {
+    const FIGURES: &[&str] = &[
+        "members",
+        "kudos",
+        "member_daily_activity",
+        "community_daily_activity",
+        "member_window_totals",
+        "cohort_activity",
+        "community_hourly_activity",
+        "member_window_histogram",
+        "community_daily_members",
+        "community_last_active",
+        "community_conversion",
+    ];
+    snapshot(app)
+        .await
+        .split("## ")
+        .filter(|t| FIGURES.contains(&t.lines().next().unwrap_or("")))
+        .collect::<Vec<_>>()
+        .join("## ")
+}
+
 /// The link code shown in a `link` reply (its first line).
 fn code_of(reply: &Reply) -> String {
     let code = reply.lines[0].plain();
@@ -685,6 +708,90 @@ async fn milestone_add_and_list() {
     let r = ok(&app, &mo, "milestone list").await;
     assert_has(&r, "· Milestone reached: Fifth contribution!");
     assert_lacks(&r, "Fifth contribution: community at");
+}
+
+#[tokio::test]
+async fn milestone_remove_takes_out_a_custom_milestone_and_keeps_it_in_the_audit_trail() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let mo = actor(&app, "forest", "mo", Role::Member).await;
+    ok(
+        &app,
+        &olga,
+        "goal create Trees target=100 unit=trees slug=trees",
+    )
+    .await;
+    ok(&app, &olga, "milestone add Half way at=50 goal=trees").await;
+    ok(&app, &olga, "milestone add Third contribution at=3").await;
+    let half: i64 = scalar(&app, "SELECT id FROM milestones WHERE title = 'Half way'").await;
+    let third: i64 = scalar(
+        &app,
+        "SELECT id FROM milestones WHERE title = 'Third contribution'",
+    )
+    .await;
+
+    // Members may not; built-in milestones and unknown ids are refused, saying why.
+    let e = err(&app, &mo, &format!("milestone remove #{half}")).await;
+    assert!(matches!(e, UserError::OrganiserOnly { .. }), "{e:?}");
+    let e = err(&app, &olga, "milestone remove 50%").await;
+    assert!(e.to_string().contains("built-in milestone"), "{e}");
+    let e = err(&app, &olga, "milestone remove #99999").await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+    assert!(e.to_string().contains("custom milestone #99999"), "{e}");
+
+    let r = ok(&app, &olga, &format!("milestone remove #{half}")).await;
+    assert_has(&r, &format!("Milestone #{half} removed: Half way"));
+    assert_line(&r, "It was set for the goal trees at 50.");
+    let r = ok(&app, &mo, "milestone list").await;
+    assert_lacks(&r, "Half way");
+    assert_has(&r, &format!("#{third} · Third contribution"));
+    // It is not reached, nor announced, any more.
+    let r = ok(&app, &mo, "contribute Sixty trees amount=60 goal=trees").await;
+    assert_lacks(&r, "Half way");
+    let e = err(&app, &olga, &format!("milestone remove {half}")).await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+
+    // A reached one may be removed too; its achievement stays in the record.
+    ok(&app, &mo, "contribute Two").await;
+    let r = ok(&app, &mo, "contribute Three").await;
+    assert_has(&r, "Third contribution");
+    let r = ok(&app, &olga, &format!("milestone remove {third}")).await;
+    assert_has(&r, "It had been reached");
+    let r = ok(&app, &mo, "milestone list").await;
+    assert_has(&r, "Milestone reached: Third contribution");
+
+    // Another community's milestone is not found from this one.
+    let ivy = actor(&app, "garden", "ivy", Role::Organiser).await;
+    ok(&app, &ivy, "milestone add Tenth at=10").await;
+    let tenth: i64 = scalar(&app, "SELECT id FROM milestones WHERE title = 'Tenth'").await;
+    let e = err(&app, &olga, &format!("milestone remove #{tenth}")).await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+
+    let changes: Vec<(String, String, Option<i64>, String)> = db::rows(
+        &app,
+        "SELECT subject, action, member_id, before FROM record_changes ORDER BY id",
+        &[],
+    )
+    .await;
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert_eq!((&*changes[0].0, &*changes[0].1), ("milestone", "remove"));
+    assert_eq!(changes[0].2, None);
+    let before: serde_json::Value = serde_json::from_str(&changes[0].3).unwrap();
+    assert_eq!(before["title"], "Half way");
+    assert_eq!(before["threshold"], 50.0);
+    assert_eq!(before["goal"], "trees");
+    assert_eq!(before["reached"], false);
+    let r = ok(&app, &olga, "audit").await;
+    assert_has(
+        &r,
+        &format!("olga removed milestone #{half}: was “Half way” (goal trees at 50)"),
+    );
+    assert_has(
+        &r,
+        &format!(
+            "olga removed milestone #{third}: was “Third contribution” (community at 3 contributions, reached)"
+        ),
+    );
 }
 
 #[tokio::test]
@@ -1504,6 +1611,11 @@ async fn help_lists_the_commands_a_member_may_use() {
     assert_has(&r, "forget-me [confirm]");
     assert_lacks(&r, "goal create");
     assert_lacks(&r, "(organisers)");
+    // Who may redeem a community code is the table's to say.
+    assert_has(
+        &r,
+        "link <code> · Use a code made with `link` (your own, from your other account) or `link community` on another platform. (organisers, for a community code, made with `link community`)",
+    );
 
     assert_lacks(&r, "setup");
 
@@ -3156,6 +3268,112 @@ async fn a_removed_contribution_leaves_the_goal_as_before_and_retracts_what_it_a
     );
 }
 
+#[tokio::test]
+async fn kudos_remove_takes_kudos_out_of_both_sides_and_tells_them_why() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let ada = actor(&app, "forest", "ada", Role::Member).await;
+    let bob = actor(&app, "forest", "bob", Role::Member).await;
+    ok(&app, &bob, "contribute Watered the hazels").await;
+    let before = kudos_figures(&app).await;
+    assert!(before.contains("## community_hourly_activity"), "{before}");
+    ok(&app, &ada, "kudos @bob for the hazels").await;
+    let id: i64 = scalar(&app, "SELECT id FROM kudos").await;
+    let r = ok(&app, &bob, "stats me").await;
+    assert_has(&r, "Kudos received: 1");
+
+    let e = err(&app, &ada, &format!(r#"kudos remove #{id} reason="oops""#)).await;
+    assert!(matches!(e, UserError::OrganiserOnly { .. }), "{e:?}");
+    let e = err(&app, &olga, r#"kudos remove #99999 reason="gone""#).await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+    assert!(e.to_string().contains("kudos #99999"), "{e}");
+
+    let r = ok(
+        &app,
+        &olga,
+        &format!(r#"kudos remove {id} reason="thanked the wrong Bob""#),
+    )
+    .await;
+    assert!(r.is_private());
+    assert_has(&r, &format!("Kudos #{id} removed"));
+    assert_has(&r, "ada thanked bob for the hazels on 2026-11-26");
+    assert_has(&r, "both are told privately");
+    // Every figure is as it was before the kudos: both members' days, the
+    // community's, the activity by hour, window totals.
+    assert_eq!(kudos_figures(&app).await, before);
+    let r = ok(&app, &bob, "stats me").await;
+    assert_has(&r, "Kudos received: 0");
+    let r = ok(&app, &ada, "stats me").await;
+    assert_has(&r, "Kudos given: 0");
+    let e = err(
+        &app,
+        &olga,
+        &format!(r#"kudos remove #{id} reason="again""#),
+    )
+    .await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+
+    // Both are told privately, with the reason.
+    let told: Vec<(String, String)> = db::rows(
+        &app,
+        "SELECT d.recipient, a.body FROM announcement_deliveries d
+         JOIN announcements a ON a.id = d.announcement_id WHERE d.recipient IS NOT NULL ORDER BY d.recipient",
+        &[],
+    )
+    .await;
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert_eq!(told[0].0, "ada");
+    assert!(
+        told[0]
+            .1
+            .contains(&format!("Your kudos #{id} to bob was removed")),
+        "{}",
+        told[0].1
+    );
+    assert_eq!(told[1].0, "bob");
+    assert!(
+        told[1]
+            .1
+            .contains(&format!("Kudos #{id} from ada to you was removed")),
+        "{}",
+        told[1].1
+    );
+    assert!(told[1].1.contains("thanked the wrong Bob"), "{}", told[1].1);
+
+    // An organiser removing kudos they gave is not told about it.
+    ok(&app, &olga, "kudos @bob for the compost").await;
+    let own: i64 = scalar(&app, "SELECT id FROM kudos").await;
+    ok(
+        &app,
+        &olga,
+        &format!(r#"kudos remove #{own} reason="mine, twice""#),
+    )
+    .await;
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT count(*) FROM announcement_deliveries WHERE recipient IS NOT NULL"
+        )
+        .await,
+        3
+    );
+
+    // The audit trail names both; either one's entry goes at their forget-me.
+    let r = ok(&app, &olga, "audit").await;
+    assert_has(
+        &r,
+        &format!(
+            "olga removed kudos #{id} from ada to bob: was for “the hazels” on 2026-11-26 · reason: thanked the wrong Bob"
+        ),
+    );
+    let r = ok(&app, &olga, "audit member=@ada").await;
+    assert_has(&r, &format!("removed kudos #{id}"));
+    ok(&app, &ada, "forget-me confirm").await;
+    let r = ok(&app, &olga, "audit").await;
+    assert_lacks(&r, &format!("kudos #{id}"));
+    assert_has(&r, &format!("olga removed kudos #{own} from olga to bob"));
+}
+
 // ---------------------------------------------------------------------------
 // Fair play: the kudos allowance
 // ---------------------------------------------------------------------------
@@ -3418,6 +3636,39 @@ async fn goal_edit_changes_terms_keeps_history_and_reevaluates_met() {
     assert!(met().await.is_some());
     let e = err(&app, &olga, "goal edit oaks deadline=2020-01-01").await;
     assert!(e.to_string().contains("has already passed"), "{e}");
+
+    // Every edit, and a reopening, is in the audit trail with what changed; a
+    // refused edit is not.
+    ok(&app, &olga, "goal close oaks").await;
+    ok(&app, &olga, "goal reopen oaks").await;
+    let e = err(&app, &olga, "goal reopen oaks").await;
+    assert!(matches!(e, UserError::Conflict { .. }), "{e:?}");
+    let changes: Vec<(String, String)> = db::rows(
+        &app,
+        "SELECT subject, action FROM record_changes ORDER BY id",
+        &[],
+    )
+    .await;
+    let edits = changes.iter().filter(|c| c.1 == "edit").count();
+    assert!(changes.iter().all(|c| c.0 == "goal"), "{changes:?}");
+    assert_eq!(changes.last().unwrap().1, "reopen", "{changes:?}");
+    let r = ok(&app, &olga, "audit").await;
+    assert_eq!(
+        r.plain().matches("olga edited goal").count(),
+        edits,
+        "{}",
+        r.plain()
+    );
+    assert_has(
+        &r,
+        "olga edited goal trees: title Plant trees → Plant oaks, slug trees → oaks, target 10 → 20, max 100 → none, review_above none → 8",
+    );
+    assert_has(
+        &r,
+        "olga edited goal oaks: target 40 → 20, deadline 2027-01-31 → none",
+    );
+    assert_has(&r, "olga reopened goal oaks: “Plant oaks”");
+    assert_lacks(&r, "of a former member");
 }
 
 #[tokio::test]

@@ -247,7 +247,13 @@ pub async fn reopen(app: &App, actor: &Actor, slug: Slug) -> Result<Reply> {
     let goal = by_slug(app, actor, &slug).await?;
     match app
         .store()
-        .reopen_goal(actor.community, goal.id, MAX_OPEN_GOALS)
+        .reopen_goal(
+            actor.community,
+            &goal,
+            MAX_OPEN_GOALS,
+            actor.member,
+            app.now(),
+        )
         .await?
     {
         Ok(true) => {}
@@ -317,7 +323,11 @@ pub async fn edit(app: &App, actor: &Actor, slug: Slug, changes: GoalChanges) ->
         )
         .into());
     }
-    if let Err(refused) = app.store().edit_goal(actor.community, &after, now).await? {
+    if let Err(refused) = app
+        .store()
+        .edit_goal(actor.community, &before, &after, actor.member, now)
+        .await?
+    {
         return Err(match refused {
             GoalRefused::SlugTaken => Error::User(UserError::conflict(
                 format!("A goal with the slug `{}` already exists.", after.slug),

@@ -1,6 +1,6 @@
 //! `help [command]`: the command table, as a reply.
 
-use crate::domain::command_table::{Entry, TABLE, matching};
+use crate::domain::command_table::{Access, Entry, TABLE, matching};
 use crate::domain::reply::Line;
 use crate::domain::{Actor, Reply};
 
@@ -8,6 +8,8 @@ fn entry(e: &Entry) -> Line {
     let mut line = Line::new().code(e.form).text(" · ").text(e.summary);
     if e.organisers_only() {
         line = line.text(" (organisers)");
+    } else if let Access::OrganisersFor(what) = e.access {
+        line = line.text(format!(" (organisers, for {what})"));
     }
     line
 }

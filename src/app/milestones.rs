@@ -1,4 +1,4 @@
-//! `milestone add | list`.
+//! `milestone add | list | remove`.
 
 use crate::domain::command::NewMilestone;
 use crate::domain::limits::MAX_PENDING_MILESTONES;
@@ -130,6 +130,33 @@ pub async fn list(app: &App, actor: &Actor) -> Result<Reply> {
                 format_number((goal.percent() + 1e-9).floor())
             ));
         }
+    }
+    Ok(reply)
+}
+
+pub async fn remove(app: &App, actor: &Actor, id: i64) -> Result<Reply> {
+    let Some(removed) = app
+        .store()
+        .remove_custom_milestone(actor.community, id, actor.member, app.now())
+        .await?
+    else {
+        return Err(UserError::not_found(
+            format!("custom milestone #{id}"),
+            "`milestone list` shows the custom milestones still ahead with their ids; built-in ones (contribution counts, goals' percentages) cannot be removed.",
+        )
+        .into());
+    };
+    let on = match &removed.goal {
+        Some(goal) => format!("goal {goal} at {}", format_number(removed.threshold)),
+        None => format!(
+            "community at {} contributions",
+            format_number(removed.threshold)
+        ),
+    };
+    let mut reply = Reply::public(format!("Milestone #{id} removed: {}", removed.title))
+        .line(format!("It was set for the {on}."));
+    if removed.reached {
+        reply = reply.line("It had been reached: that stays in the record of milestones reached.");
     }
     Ok(reply)
 }

@@ -336,7 +336,11 @@ impl App {
             Command::GoalReopen { slug } => goals::reopen(self, actor, slug).await,
             Command::MilestoneAdd(new) => milestones::add(self, actor, new).await,
             Command::MilestoneList => milestones::list(self, actor).await,
+            Command::MilestoneRemove { id } => milestones::remove(self, actor, id).await,
             Command::Kudos { to, reason } => membership::kudos(self, actor, to, reason).await,
+            Command::KudosRemove { id, reason } => {
+                corrections::remove_kudos(self, actor, id, reason).await
+            }
             Command::Stats { window } => stats::community(self, actor, window).await,
             Command::StatsMe => stats::me(self, actor).await,
             Command::StatsChart { window } => charts::stats(self, actor, window).await,

@@ -16,7 +16,9 @@ use crate::domain::command::{
     NewGoal, NewMilestone, Setup, Window,
 };
 use crate::domain::command_table;
-use crate::domain::parse::{amount_or_off, contribution_id, day_or_none, stats_window, timezone};
+use crate::domain::parse::{
+    amount_or_off, contribution_id, day_or_none, kudos_id, milestone_id, stats_window, timezone,
+};
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::text::{
     Amount, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, PlatformRef,
@@ -79,6 +81,7 @@ fn offered() -> Vec<DiscordCommand> {
         goal(),
         milestone(),
         kudos(),
+        kudos_remove(),
         stats(),
         leaderboard(),
         away(),
@@ -616,7 +619,7 @@ pub async fn goal_close(
 /// Milestones the community celebrates.
 #[poise::command(
     slash_command,
-    subcommands("milestone_add", "milestone_list"),
+    subcommands("milestone_add", "milestone_list", "milestone_remove"),
     subcommand_required
 )]
 pub async fn milestone(_ctx: Ctx<'_>) -> CommandResult {
@@ -654,6 +657,21 @@ pub async fn milestone_list(ctx: Ctx<'_>) -> CommandResult {
     run(ctx, Ok(Command::MilestoneList)).await
 }
 
+/// Remove a custom milestone (organisers); built-in ones stay.
+#[poise::command(slash_command, rename = "remove")]
+pub async fn milestone_remove(
+    ctx: Ctx<'_>,
+    #[description = "The milestone: #id, as /milestone list shows it"]
+    #[max_length = 20]
+    id: String,
+) -> CommandResult {
+    run(
+        ctx,
+        milestone_id(&id).map(|id| Command::MilestoneRemove { id }),
+    )
+    .await
+}
+
 // ---------------------------------------------------------------- people
 
 /// Thank a member for something they did.
@@ -673,6 +691,26 @@ pub async fn kudos(
             to: member(&to),
             reason,
         });
+    run(ctx, command).await
+}
+
+/// Take kudos out of the record, telling both members why (organisers).
+#[poise::command(slash_command, rename = "kudos-remove")]
+pub async fn kudos_remove(
+    ctx: Ctx<'_>,
+    #[description = "The kudos: #id, as its receipt shows it"]
+    #[max_length = 20]
+    id: String,
+    #[description = "Why it is removed"]
+    #[max_length = 300]
+    reason: String,
+) -> CommandResult {
+    let command = (|| {
+        Ok(Command::KudosRemove {
+            id: kudos_id(&id)?,
+            reason: Reason::parse(&reason)?,
+        })
+    })();
     run(ctx, command).await
 }
 

@@ -67,9 +67,18 @@ pub enum Command {
     },
     MilestoneAdd(NewMilestone),
     MilestoneList,
+    /// A custom milestone, by the id `milestone list` shows.
+    MilestoneRemove {
+        id: i64,
+    },
     Kudos {
         to: MemberRef,
         reason: Option<Reason>,
+    },
+    /// Kudos taken out of the record, by the id its receipt shows.
+    KudosRemove {
+        id: i64,
+        reason: Reason,
     },
     Stats {
         window: Window,
@@ -302,7 +311,9 @@ impl Command {
             Command::GoalReopen { .. } => entry!("goal reopen"),
             Command::MilestoneAdd(_) => entry!("milestone add"),
             Command::MilestoneList => entry!("milestone list"),
+            Command::MilestoneRemove { .. } => entry!("milestone remove"),
             Command::Kudos { .. } => entry!("kudos"),
+            Command::KudosRemove { .. } => entry!("kudos remove"),
             Command::Stats { .. } => entry!("stats"),
             Command::StatsMe => entry!("stats me"),
             Command::StatsChart { .. } => entry!("stats chart"),

@@ -28,6 +28,11 @@ pub enum Access {
     EveryoneRoleDecides,
     /// Organisers only. Adapters may hide it from members too; the core checks.
     Organisers,
+    /// Everyone, except with the thing named, which only an organiser of the
+    /// workspace it is used in may use: `link <code>` redeems a member's own
+    /// identity code for anyone, a community code only for an organiser (admin)
+    /// of the server or workspace joining. Adapters must ask the platform.
+    OrganisersFor(&'static str),
 }
 
 impl Access {
@@ -35,7 +40,9 @@ impl Access {
         match self {
             Access::Everyone => RoleCheck::Unneeded,
             Access::EveryoneOrganisersSeeMore => RoleCheck::Preferred,
-            Access::EveryoneRoleDecides | Access::Organisers => RoleCheck::Required,
+            Access::EveryoneRoleDecides | Access::Organisers | Access::OrganisersFor(_) => {
+                RoleCheck::Required
+            }
         }
     }
 }
@@ -134,7 +141,7 @@ fn matches_prefix<'a>(parts: impl IntoIterator<Item = &'a str>, words: &[String]
         .count()
 }
 
-use Access::{Everyone, EveryoneOrganisersSeeMore, EveryoneRoleDecides, Organisers};
+use Access::{Everyone, EveryoneOrganisersSeeMore, EveryoneRoleDecides, Organisers, OrganisersFor};
 use Group::*;
 
 pub static TABLE: &[Entry] = &[
@@ -371,6 +378,18 @@ pub static TABLE: &[Entry] = &[
         examples: &["milestone list", "milestones"],
     },
     Entry {
+        name: "milestone remove",
+        spellings: &["milestone|milestones remove|delete"],
+        bare: false,
+        group: Goals,
+        form: "milestone remove <#id>",
+        summary: "Remove a custom milestone (`milestone list` shows their ids); built-in ones stay.",
+        access: Organisers,
+        parse: parse::milestone_remove,
+        discord: "milestone remove",
+        examples: &["milestone remove #12", "milestone remove 12"],
+    },
+    Entry {
         name: "stats",
         spellings: &["stats"],
         bare: false,
@@ -455,6 +474,18 @@ pub static TABLE: &[Entry] = &[
         examples: &["kudos @bob for leading Saturday's planting"],
     },
     Entry {
+        name: "kudos remove",
+        spellings: &["kudos remove|delete"],
+        bare: false,
+        group: People,
+        form: r#"kudos remove <#id> reason="…""#,
+        summary: "Take kudos out of the record (its receipt and `export` show the id), telling both members why.",
+        access: Organisers,
+        parse: parse::kudos_remove,
+        discord: "kudos-remove",
+        examples: &[r#"kudos remove #42 reason="given to the wrong Bob""#],
+    },
+    Entry {
         name: "away",
         spellings: &["away"],
         bare: false,
@@ -484,8 +515,8 @@ pub static TABLE: &[Entry] = &[
         bare: false,
         group: YourData,
         form: "link <code>",
-        summary: "Use a code made with `link` or `link community` on another platform.",
-        access: EveryoneRoleDecides,
+        summary: "Use a code made with `link` (your own, from your other account) or `link community` on another platform.",
+        access: OrganisersFor("a community code, made with `link community`"),
         parse: parse::link_code,
         discord: "link code",
         examples: &["link KEEL-7F3K-9QXP", "link code KEEL-7F3K-9QXP"],
@@ -935,6 +966,19 @@ mod tests {
             e.contains("not a Keel command") && e.contains("help"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_table_says_who_may_redeem_a_community_code() {
+        let redeem = named("link code");
+        assert_eq!(
+            redeem.access,
+            OrganisersFor("a community code, made with `link community`")
+        );
+        // Both adapters ask the platform for the role before the core decides.
+        assert_eq!(redeem.access.role_check(), RoleCheck::Required);
+        assert!(!redeem.organisers_only());
+        assert!(named("link community").organisers_only());
     }
 
     #[test]

@@ -529,6 +529,48 @@ pub(super) fn milestone_list(args: &mut Args, _: NaiveDate) -> Result<Command, U
     args.nothing_more(Command::MilestoneList)
 }
 
+/// A record's id, written `#12` or `12`; `what` names it in the refusal and
+/// `hint` says where its ids are shown.
+fn record_id(raw: &str, what: &str, hint: &str) -> Result<i64, UserError> {
+    raw.trim()
+        .strip_prefix('#')
+        .unwrap_or(raw.trim())
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| UserError::invalid(format!("`{raw}` is not {what} id."), hint))
+}
+
+/// A custom milestone's id. A built-in milestone (a contribution count, a goal's
+/// percentage) has none: naming one is refused with why.
+pub fn milestone_id(raw: &str) -> Result<i64, UserError> {
+    let built_in = raw.trim().ends_with('%')
+        || ["community", "contributions"]
+            .iter()
+            .any(|w| raw.trim().eq_ignore_ascii_case(w));
+    if built_in {
+        return Err(UserError::invalid(
+            format!("`{raw}` is a built-in milestone: those cannot be removed."),
+            "Only custom milestones can be removed, by the #id `milestone list` shows before them, like `milestone remove #12`.",
+        ));
+    }
+    record_id(
+        raw,
+        "a custom milestone",
+        "Write its number as `milestone list` shows it, like #12.",
+    )
+}
+
+pub(super) fn milestone_remove(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.no_options()?;
+    let id = match args.words.as_slice() {
+        [one] => milestone_id(one)?,
+        [] => return Err(args.error("Missing the milestone's id.")),
+        [_, next, ..] => return Err(args.error(format!("Unexpected `{next}`."))),
+    };
+    Ok(Command::MilestoneRemove { id })
+}
+
 pub(super) fn kudos(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
     args.no_options()?;
     let Some(first) = args.words.first().cloned() else {
@@ -546,6 +588,35 @@ pub(super) fn kudos(args: &mut Args, _: NaiveDate) -> Result<Command, UserError>
         .then(|| Reason::parse(&reason))
         .transpose()?;
     Ok(Command::Kudos { to, reason })
+}
+
+/// A kudos' id, as its receipt and `export` show it.
+pub fn kudos_id(raw: &str) -> Result<i64, UserError> {
+    record_id(
+        raw,
+        "a kudos",
+        "Write its number as its receipt or `export` shows it, like #42.",
+    )
+}
+
+pub(super) fn kudos_remove(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["reason"])?;
+    let id = match args.words.as_slice() {
+        [one] => kudos_id(one)?,
+        [] => return Err(args.error("Missing the kudos' id.")),
+        [_, next, ..] => {
+            return Err(args.error(format!(
+                "Unexpected `{next}`: give the reason as reason=\"…\"."
+            )));
+        }
+    };
+    let reason = opts
+        .remove("reason")
+        .ok_or_else(|| args.error("Say why with reason=\"…\"."))?;
+    Ok(Command::KudosRemove {
+        id,
+        reason: Reason::parse(&reason)?,
+    })
 }
 
 fn window_of(args: &mut Args, today: NaiveDate) -> Result<Window, UserError> {
@@ -1142,5 +1213,68 @@ mod tests {
         let e = p("audit bob").unwrap_err().to_string();
         assert!(e.contains("Unexpected `bob`"), "{e}");
         assert!(p("audit").unwrap().requires_organiser());
+    }
+
+    #[test]
+    fn milestone_remove_takes_a_custom_milestones_id_and_refuses_built_in_ones() {
+        for line in [
+            "milestone remove #12",
+            "milestones remove 12",
+            "milestone delete #12",
+        ] {
+            assert_eq!(
+                p(line).unwrap(),
+                Command::MilestoneRemove { id: 12 },
+                "{line}"
+            );
+        }
+        for built_in in ["milestone remove 50%", "milestone remove community"] {
+            let e = p(built_in).unwrap_err().to_string();
+            assert!(
+                e.contains("built-in milestone: those cannot be removed"),
+                "{e}"
+            );
+        }
+        let e = p("milestone remove trees").unwrap_err().to_string();
+        assert!(e.contains("`trees` is not a custom milestone id"), "{e}");
+        let e = p("milestone remove").unwrap_err().to_string();
+        assert!(e.contains("Missing the milestone's id"), "{e}");
+        assert!(p("milestone remove #12 #13").is_err());
+        assert!(p("milestone remove #12").unwrap().requires_organiser());
+    }
+
+    #[test]
+    fn kudos_remove_takes_an_id_and_a_reason_and_is_not_kudos_to_someone() {
+        for line in [
+            r#"kudos remove #42 reason="wrong Bob""#,
+            r#"kudos remove 42 reason="wrong Bob""#,
+            r#"Kudos delete #42 reason="wrong Bob""#,
+        ] {
+            match p(line).unwrap() {
+                Command::KudosRemove { id, reason } => {
+                    assert_eq!(id, 42, "{line}");
+                    assert_eq!(reason.as_str(), "wrong Bob");
+                }
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+        let e = p("kudos remove #42").unwrap_err().to_string();
+        assert!(e.contains("reason="), "{e}");
+        let e = p(r#"kudos remove @bob reason="x""#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`@bob` is not a kudos id"), "{e}");
+        let e = p(r#"kudos remove reason="x""#).unwrap_err().to_string();
+        assert!(e.contains("Missing the kudos' id"), "{e}");
+        assert!(
+            p(r#"kudos remove #4 reason="x""#)
+                .unwrap()
+                .requires_organiser()
+        );
+        // Thanking someone is still kudos.
+        assert!(matches!(
+            p("kudos @bob for removing weeds").unwrap(),
+            Command::Kudos { .. }
+        ));
     }
 }

@@ -64,6 +64,54 @@ impl super::Store {
             .await)
     }
 
+    /// Removes kudos `id` (`kudos remove`), takes it out of both members' counts
+    /// and every figure they feed, and keeps the change in the audit trail. Its
+    /// receiver and giver, unless one of them removed it, are sent `notice`
+    /// privately in the same transaction. None if there is no such kudos.
+    pub async fn remove_kudos(
+        &self,
+        community: CommunityId,
+        id: i64,
+        by: MemberId,
+        reason: &str,
+        now: DateTime<Utc>,
+        notice: impl Fn(&RemovedKudos, KudosSide) -> Reply + Send,
+    ) -> Result<Option<RemovedKudos>> {
+        on_engine!(self, e => e
+            .write_in(community, async |conn| {
+                let Some(removed) =
+                    sql::kudos::remove(conn, community, id, by, reason, now).await?
+                else {
+                    return Ok(None);
+                };
+                for (member, side) in [
+                    (removed.to, KudosSide::Received),
+                    (removed.from, KudosSide::Given),
+                ] {
+                    if member == by {
+                        continue;
+                    }
+                    let Some((workspace, user)) = sql::corrections::reach(conn, member).await?
+                    else {
+                        continue;
+                    };
+                    let body = notice(&removed, side);
+                    let new = NewAnnouncement {
+                        community,
+                        kind: Kind::Direct,
+                        achievement_id: None,
+                        about_member: Some(member),
+                        body: &body,
+                        expires_at: None,
+                    };
+                    sql::outbox::enqueue_direct(conn, &new, WorkspaceId(workspace), &user, now)
+                        .await?;
+                }
+                Ok(Some(removed))
+            })
+            .await)
+    }
+
     /// The community's audit trail since `since`, newest first, of one member's
     /// record if given.
     pub async fn audit(
@@ -82,11 +130,12 @@ impl super::Store {
                     subject_id: r.2,
                     action: r.3,
                     member: r.4,
-                    actor: r.5,
-                    before: r.6.as_deref().map(serde_json::from_str).transpose()?,
-                    after: r.7.as_deref().map(serde_json::from_str).transpose()?,
-                    reason: r.8,
-                    at: parse_ts(&r.9)?,
+                    other: r.5,
+                    actor: r.6,
+                    before: r.7.as_deref().map(serde_json::from_str).transpose()?,
+                    after: r.8.as_deref().map(serde_json::from_str).transpose()?,
+                    reason: r.9,
+                    at: parse_ts(&r.10)?,
                 })
             })
             .collect()
@@ -122,6 +171,28 @@ pub struct Removed {
     pub retracted: Vec<Retracted>,
 }
 
+/// Kudos removed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemovedKudos {
+    pub id: i64,
+    pub from: MemberId,
+    pub from_name: String,
+    pub to: MemberId,
+    pub to_name: String,
+    /// What it was for ("" when nothing was said).
+    pub reason: String,
+    pub platform: String,
+    pub day: NaiveDate,
+    pub given_at: DateTime<Utc>,
+}
+
+/// Which side of removed kudos a member was on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KudosSide {
+    Received,
+    Given,
+}
+
 /// A change to add to the audit trail.
 #[derive(Debug, Clone)]
 pub(super) struct Change<'a> {
@@ -133,6 +204,9 @@ pub(super) struct Change<'a> {
     pub action: &'static str,
     /// Whose record it is (their entry goes with them at forget-me).
     pub member: Option<MemberId>,
+    /// Another member whose record it also is (a removed kudos' giver; their
+    /// entry goes with them too).
+    pub other: Option<MemberId>,
     pub actor: Option<MemberId>,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
@@ -148,6 +222,8 @@ pub struct AuditEntry {
     pub action: String,
     /// Whose record it is, by name.
     pub member: Option<String>,
+    /// The other member it concerns, by name: a removed kudos' giver.
+    pub other: Option<String>,
     /// Who changed it, by name; None once they are forgotten.
     pub actor: Option<String>,
     pub before: Option<serde_json::Value>,

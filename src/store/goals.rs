@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{CommunityId, GoalId, MemberId};
 use crate::error::Result;
+use crate::store::corrections::Change;
 
 /// Goals, as the application reads and changes them.
 impl super::Store {
@@ -42,42 +43,80 @@ impl super::Store {
             .await)
     }
 
-    /// Writes a goal's new terms (`goal edit`). A goal whose target its progress
-    /// no longer reaches is no longer met; one the edit brings to its target is
-    /// met now. Refused, writing nothing, if the new slug is taken.
+    /// Writes a goal's new terms (`goal edit`), `before` becoming `after`. A goal
+    /// whose target its progress no longer reaches is no longer met; one the edit
+    /// brings to its target is met now. Refused, writing nothing, if the new slug
+    /// is taken. The change is kept in the audit trail, terms before and after.
     pub async fn edit_goal(
         &self,
         community: CommunityId,
-        goal: &Goal,
+        before: &Goal,
+        after: &Goal,
+        by: MemberId,
         now: DateTime<Utc>,
     ) -> Result<Result<(), GoalRefused>> {
         on_engine!(self, e => e
             .write_or_refuse_in(community, async |conn| {
-                match sql::goals::edit(conn, community, goal, now).await {
-                    Ok(()) => Ok(Ok(())),
+                match sql::goals::edit(conn, community, after, now).await {
+                    Ok(()) => {}
                     Err(e) if super::errors::is_unique_violation(&e) => {
-                        Ok(Err(GoalRefused::SlugTaken))
+                        return Ok(Err(GoalRefused::SlugTaken));
                     }
-                    Err(e) => Err(e.into()),
+                    Err(e) => return Err(e.into()),
                 }
+                let change = Change {
+                    community,
+                    subject: "goal",
+                    subject_id: before.id.0,
+                    action: "edit",
+                    member: None,
+                    other: None,
+                    actor: Some(by),
+                    before: Some(terms(before)),
+                    after: Some(terms(after)),
+                    reason: None,
+                };
+                sql::corrections::record(conn, &change, now).await?;
+                Ok(Ok(()))
             })
             .await)
     }
 
     /// Opens a closed goal again: refused if `max_open` goals are open already
-    /// (counted under the write lock); false if it was open.
+    /// (counted under the write lock); false if it was open. A reopening is kept
+    /// in the audit trail.
     pub async fn reopen_goal(
         &self,
         community: CommunityId,
-        goal: GoalId,
+        goal: &Goal,
         max_open: i64,
+        by: MemberId,
+        now: DateTime<Utc>,
     ) -> Result<Result<bool, GoalRefused>> {
         on_engine!(self, e => e
             .write_or_refuse_in(community, async |conn| {
                 if sql::goals::open_count(&mut *conn, community).await? >= max_open {
                     return Ok(Err(GoalRefused::TooManyOpen));
                 }
-                Ok(Ok(sql::goals::reopen(conn, community, goal).await?))
+                if !sql::goals::reopen(conn, community, goal.id).await? {
+                    return Ok(Ok(false));
+                }
+                let change = Change {
+                    community,
+                    subject: "goal",
+                    subject_id: goal.id.0,
+                    action: "reopen",
+                    member: None,
+                    other: None,
+                    actor: Some(by),
+                    before: Some(serde_json::json!({
+                        "title": goal.title, "slug": goal.slug, "status": "closed",
+                    })),
+                    after: Some(serde_json::json!({ "status": "open" })),
+                    reason: None,
+                };
+                sql::corrections::record(conn, &change, now).await?;
+                Ok(Ok(true))
             })
             .await)
     }
@@ -150,4 +189,17 @@ pub struct NewGoalRow<'a> {
     pub created_by: MemberId,
     pub max_amount: Option<f64>,
     pub review_above: Option<f64>,
+}
+
+/// The terms `goal edit` changes, as the audit trail keeps them.
+fn terms(goal: &Goal) -> serde_json::Value {
+    serde_json::json!({
+        "title": goal.title,
+        "slug": goal.slug,
+        "target": goal.target,
+        "unit": goal.unit,
+        "deadline": goal.deadline.map(|d| d.to_string()),
+        "max": goal.max_amount,
+        "review_above": goal.review_above,
+    })
 }

@@ -52,6 +52,23 @@ impl super::Store {
         Ok(added)
     }
 
+    /// Removes custom milestone `id` (`milestone remove`), keeping what it was in
+    /// the audit trail; None if the community has no such milestone. An
+    /// achievement of it stays: it was reached, and was celebrated.
+    pub async fn remove_custom_milestone(
+        &self,
+        community: CommunityId,
+        id: i64,
+        by: MemberId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RemovedMilestone>> {
+        on_engine!(self, e => e
+            .write_in(community, async |conn| {
+                sql::milestones::remove_custom(conn, community, id, by, now).await
+            })
+            .await)
+    }
+
     /// The community's latest achievements, newest first.
     pub async fn recent_milestones(
         &self,
@@ -75,6 +92,17 @@ pub struct NewMilestoneRow<'a> {
     pub title: &'a str,
     pub threshold: f64,
     pub created_by: MemberId,
+}
+
+/// A custom milestone as it was when removed, kept in the audit trail.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RemovedMilestone {
+    pub title: String,
+    pub threshold: f64,
+    /// The slug of the goal it followed; None: the community's contribution count.
+    pub goal: Option<String>,
+    /// Whether it had been reached.
+    pub reached: bool,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -158,6 +158,7 @@ pub async fn remove_contribution(
                 subject_id: achievement,
                 action: "retract",
                 member: Some(member),
+                other: None,
                 actor: Some(by.member),
                 before: Some(serde_json::json!({
                     "milestone": key, "subject": subject, "title": title, "contribution": id.0,
@@ -189,6 +190,7 @@ pub async fn remove_contribution(
             subject_id: id.0,
             action: "remove",
             member: Some(member),
+            other: None,
             actor: Some(by.member),
             before: Some(serde_json::to_value(&before)?),
             after: None,
@@ -353,15 +355,16 @@ async fn retract(conn: &mut Conn, achievement: i64, now: DateTime<Utc>) -> Resul
 /// Adds a change to the audit trail.
 pub async fn record(conn: &mut Conn, change: &Change<'_>, now: DateTime<Utc>) -> Result<()> {
     sqlx::query(
-        "INSERT INTO record_changes (community_id, subject, subject_id, action, member_id, actor_id,
-            before, after, reason, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO record_changes (community_id, subject, subject_id, action, member_id,
+            other_member_id, actor_id, before, after, reason, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(change.community)
     .bind(change.subject)
     .bind(change.subject_id)
     .bind(change.action)
     .bind(change.member)
+    .bind(change.other)
     .bind(change.actor)
     .bind(change.before.as_ref().map(|v| v.to_string()))
     .bind(change.after.as_ref().map(|v| v.to_string()))
@@ -379,6 +382,7 @@ pub type AuditRow = (
     i64,            // subject id
     String,         // action
     Option<String>, // whose record (name)
+    Option<String>, // the other member it concerns (name)
     Option<String>, // who changed it (name); NULL: a former member
     Option<String>, // before
     Option<String>, // after
@@ -396,12 +400,14 @@ pub async fn audit(
     limit: i64,
 ) -> Result<Vec<AuditRow>> {
     Ok(sqlx::query_as(
-        "SELECT r.id, r.subject, r.subject_id, r.action, m.display_name, a.display_name,
-                r.before, r.after, r.reason, r.created_at
+        "SELECT r.id, r.subject, r.subject_id, r.action, m.display_name, o.display_name,
+                a.display_name, r.before, r.after, r.reason, r.created_at
          FROM record_changes r
          LEFT JOIN members m ON m.id = r.member_id
+         LEFT JOIN members o ON o.id = r.other_member_id
          LEFT JOIN members a ON a.id = r.actor_id
-         WHERE r.community_id = $1 AND r.created_at >= $2 AND ($3 IS NULL OR r.member_id = $3)
+         WHERE r.community_id = $1 AND r.created_at >= $2
+           AND ($3 IS NULL OR r.member_id = $3 OR r.other_member_id = $3)
          ORDER BY r.created_at DESC, r.id DESC LIMIT $4",
     )
     .bind(community)
@@ -416,10 +422,12 @@ pub async fn audit(
 /// written about them); where they acted on others' records, they become "a
 /// former member" and the reasons they wrote go.
 pub async fn forget_member(conn: &mut Conn, member: MemberId) -> Result<()> {
-    sqlx::query("DELETE FROM record_changes WHERE member_id = $1")
-        .bind(member)
-        .execute(&mut *conn)
-        .await?;
+    for sql in [
+        "DELETE FROM record_changes WHERE member_id = $1",
+        "DELETE FROM record_changes WHERE other_member_id = $1",
+    ] {
+        sqlx::query(sql).bind(member).execute(&mut *conn).await?;
+    }
     sqlx::query("UPDATE record_changes SET actor_id = NULL, reason = NULL WHERE actor_id = $1")
         .bind(member)
         .execute(&mut *conn)
@@ -431,6 +439,7 @@ pub async fn forget_member(conn: &mut Conn, member: MemberId) -> Result<()> {
 pub async fn merge_members(conn: &mut Conn, from: MemberId, into: MemberId) -> Result<()> {
     for sql in [
         "UPDATE record_changes SET member_id = $2 WHERE member_id = $1",
+        "UPDATE record_changes SET other_member_id = $2 WHERE other_member_id = $1",
         "UPDATE record_changes SET actor_id = $2 WHERE actor_id = $1",
     ] {
         sqlx::query(sql)

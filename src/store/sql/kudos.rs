@@ -5,10 +5,12 @@ use futures_util::{Stream, StreamExt};
 
 use super::activity;
 use super::insights;
+use super::windows;
 use super::{Conn, Executor};
 use crate::domain::{CommunityId, MemberId, Platform};
 use crate::error::Result;
 use crate::store::activity::Counts;
+use crate::store::corrections::{Change, RemovedKudos};
 use crate::store::kudos::{KudosRefused, KudosRow};
 use crate::store::{parse_ts, ts};
 
@@ -57,6 +59,95 @@ pub async fn give(
     let hour = std::collections::BTreeMap::from([((today, now.hour()), 1)]);
     insights::add_hours(conn, community, &hour).await?;
     Ok(Ok(id))
+}
+
+/// Removes kudos `id` of `community` and takes it out of every figure it
+/// counted in, both members' (their days, the community's day, the activity by
+/// hour, the receiver's window totals), as erasure does (`forget::erase_kudos`);
+/// the change is kept in the audit trail with `reason`. None if there is no such
+/// kudos.
+pub async fn remove(
+    conn: &mut Conn,
+    community: CommunityId,
+    id: i64,
+    by: MemberId,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<RemovedKudos>> {
+    let found: Option<(i64, String, i64, String, String, String, String)> = sqlx::query_as(
+        "SELECT k.from_member_id, f.display_name, k.to_member_id, t.display_name, k.reason,
+                k.platform, k.created_at
+         FROM kudos k JOIN members f ON f.id = k.from_member_id JOIN members t ON t.id = k.to_member_id
+         WHERE k.id = $1 AND k.community_id = $2",
+    )
+    .bind(id)
+    .bind(community)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((from, from_name, to, to_name, what_for, platform, at)) = found else {
+        return Ok(None);
+    };
+    let (from, to, at) = (MemberId(from), MemberId(to), parse_ts(&at)?);
+    let on = at.date_naive();
+    sqlx::query("DELETE FROM kudos WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let hour = std::collections::BTreeMap::from([((on, at.hour()), -1)]);
+    insights::add_hours(conn, community, &hour).await?;
+    let given = Counts {
+        kudos_given: -1,
+        ..Counts::default()
+    };
+    let received = Counts {
+        kudos_received: -1,
+        ..Counts::default()
+    };
+    activity::adjust(conn, community, from, on, given).await?;
+    activity::adjust(conn, community, to, on, received).await?;
+    // Window totals keep kudos received only.
+    match windows::counted_up_to(conn, community).await? {
+        Some((_, seen)) if id <= seen => {
+            windows::take_out(conn, community, &[(to, on, 0, -1)]).await?;
+        }
+        // Not counted yet: a catch-up counting on an older snapshot must count again.
+        _ => windows::note_rebuild(conn, community).await?,
+    }
+    insights::mark_dirty(conn, community, &[from, to]).await?;
+    let removed = RemovedKudos {
+        id,
+        from,
+        from_name,
+        to,
+        to_name,
+        reason: what_for,
+        platform,
+        day: on,
+        given_at: at,
+    };
+    super::corrections::record(
+        conn,
+        &Change {
+            community,
+            subject: "kudos",
+            subject_id: id,
+            action: "remove",
+            member: Some(to),
+            other: Some(from),
+            actor: Some(by),
+            before: Some(serde_json::json!({
+                "reason": removed.reason,
+                "platform": removed.platform,
+                "day": removed.day,
+                "given_at": ts(at),
+            })),
+            after: None,
+            reason: Some(reason),
+        },
+        now,
+    )
+    .await?;
+    Ok(Some(removed))
 }
 
 /// Why `from` may not give kudos to `to` now, if they may not: the same member

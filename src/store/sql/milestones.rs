@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use super::{Conn, Executor};
 use crate::domain::{CommunityId, GoalId, MemberId};
 use crate::error::Result;
-use crate::store::milestones::{Achievement, CustomMilestone, NewAchievement};
+use crate::store::corrections::Change;
+use crate::store::milestones::{Achievement, CustomMilestone, NewAchievement, RemovedMilestone};
 use crate::store::{built, parse_ts, ts};
 
 /// The community's custom milestones, by goal (the community's own first) and
@@ -82,6 +83,59 @@ pub async fn add_custom(
     .bind(ts(now))
     .fetch_one(conn)
     .await?)
+}
+
+/// Removes a custom milestone of `community` and keeps what it was in the audit
+/// trail; None if there is no such milestone.
+pub async fn remove_custom(
+    conn: &mut Conn,
+    community: CommunityId,
+    id: i64,
+    by: MemberId,
+    now: DateTime<Utc>,
+) -> Result<Option<RemovedMilestone>> {
+    let found: Option<(String, f64, Option<String>, bool)> = sqlx::query_as(
+        "SELECT m.title, m.threshold, g.slug,
+                EXISTS (SELECT 1 FROM milestone_achievements a
+                        WHERE a.community_id = $2 AND a.milestone_key = 'custom.' || m.id)
+         FROM milestones m LEFT JOIN goals g ON g.id = m.goal_id
+         WHERE m.id = $1 AND m.community_id = $2",
+    )
+    .bind(id)
+    .bind(community)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((title, threshold, goal, reached)) = found else {
+        return Ok(None);
+    };
+    sqlx::query("DELETE FROM milestones WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let removed = RemovedMilestone {
+        title,
+        threshold,
+        goal,
+        reached,
+    };
+    super::corrections::record(
+        conn,
+        &Change {
+            community,
+            subject: "milestone",
+            subject_id: id,
+            action: "remove",
+            member: None,
+            other: None,
+            actor: Some(by),
+            before: Some(serde_json::to_value(&removed)?),
+            after: None,
+            reason: None,
+        },
+        now,
+    )
+    .await?;
+    Ok(Some(removed))
 }
 
 /// Records an achievement; Some(id) only the first time.
