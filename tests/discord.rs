@@ -183,6 +183,7 @@ async fn startup_identifies_with_least_intents_and_registers_every_core_verb() {
         "goal",
         "milestone",
         "kudos",
+        "kudos-remove",
         "stats",
         "leaderboard",
         "away",
@@ -210,6 +211,7 @@ async fn startup_identifies_with_least_intents_and_registers_every_core_verb() {
     assert_eq!(goal_option["autocomplete"], true);
     assert_eq!(command("health")["default_member_permissions"], "32");
     assert_eq!(command("setup")["default_member_permissions"], "32");
+    assert_eq!(command("kudos-remove")["default_member_permissions"], "32");
     let goal_subs: Vec<&str> = command("goal")["options"]
         .as_array()
         .unwrap()
