@@ -4,13 +4,11 @@
 //! commands) at once.
 #![cfg(all(feature = "discord", feature = "slack", unix))]
 
-#[allow(dead_code)]
 #[path = "support/fake_discord.rs"]
 mod fake_discord;
 #[allow(dead_code)]
 #[path = "support/fake_slack.rs"]
 mod fake_slack;
-#[allow(dead_code)]
 #[path = "support/http.rs"]
 mod http;
 
@@ -219,11 +217,7 @@ fn slack_posts(slack: &FakeSlack) -> Vec<String> {
 }
 
 fn discord_posts(discord: &FakeDiscord) -> Vec<String> {
-    discord
-        .messages_in(CHANNEL)
-        .iter()
-        .map(|m| shown(m))
-        .collect()
+    discord.messages_in(CHANNEL).iter().map(shown).collect()
 }
 
 /// How many posts mention `what`.
