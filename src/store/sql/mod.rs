@@ -20,6 +20,7 @@ pub mod milestones;
 pub mod mission;
 pub mod outbox;
 pub mod redaction;
+pub mod review;
 pub mod schedules;
 #[cfg(feature = "slack")]
 pub mod slack;
