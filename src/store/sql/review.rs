@@ -262,6 +262,7 @@ pub async fn reject(
 /// rules again (above `review_above` it waits for review, counting nowhere).
 /// Milestones reached only through the old values are retracted; those the new
 /// ones cross for the first time are announced.
+#[allow(clippy::too_many_arguments)]
 pub async fn edit(
     conn: &mut Conn,
     custom: &CustomHint,
