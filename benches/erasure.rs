@@ -207,6 +207,75 @@ async fn correct(app: &App, owner: &Actor) {
     println!("audit: {}", shown.join(", "));
 }
 
+/// `contribution edit` by an organiser, of contributions of the busiest member
+/// (the old values out of every figure, the new in), and `review` with 100
+/// contributions waiting: how long each answers, and the longest another writer
+/// waited meanwhile. Targets: the writer held under 20 ms, review under 50 ms.
+async fn edit_and_review(app: &App, owner: &Actor) {
+    let mut organiser = app.actor(&member("bench-organiser")).await.unwrap();
+    organiser.role = Role::Organiser;
+    let ids: Vec<i64> = db::scalars(
+        app,
+        "SELECT id FROM contributions WHERE community_id = ? AND member_id = ? ORDER BY id DESC LIMIT 20",
+        &[owner.community.into(), owner.member.into()],
+    )
+    .await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let probing = probe(app, stop.clone());
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut took = Vec::new();
+    for (n, id) in ids.iter().enumerate() {
+        let t = Instant::now();
+        app.handle_line(
+            &organiser,
+            &format!(r#"contribution edit #{id} Edited for the bench {n} reason="bench""#),
+        )
+        .await
+        .unwrap();
+        took.push(t.elapsed());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (waited, probes) = probing.await.unwrap();
+    took.sort();
+    println!(
+        "contribution edit, {} of the busiest member's: median {:.1} ms, longest {:.1} ms; \
+         another writer waited at most {:.1} ms ({probes} writes meanwhile)",
+        took.len(),
+        ms(took[took.len() / 2]),
+        ms(took[took.len() - 1]),
+        ms(waited),
+    );
+
+    app.handle_line(
+        &organiser,
+        "goal create Bench review target=100000 unit=trees slug=benchreview review_above=1",
+    )
+    .await
+    .unwrap();
+    for n in 0..100 {
+        let reply = app
+            .handle_line(
+                owner,
+                &format!("contribute Bench claim {n} amount=5 goal=benchreview"),
+            )
+            .await
+            .unwrap();
+        assert!(reply.plain().contains("waits for review"));
+    }
+    let mut listed = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        app.handle_line(&organiser, "review").await.unwrap();
+        listed.push(t.elapsed());
+    }
+    listed.sort();
+    println!(
+        "review, 100 waiting: median {:.1} ms, longest {:.1} ms",
+        ms(listed[listed.len() / 2]),
+        ms(listed[listed.len() - 1]),
+    );
+}
+
 async fn bench() {
     let members = env("KEEL_BENCH_MEMBERS", 20_000) as u32;
     let contributions = env("KEEL_BENCH_CONTRIBUTIONS", 1_000_000) as u32;
@@ -231,6 +300,7 @@ async fn bench() {
 
     let busiest = app.actor(&member(&top[0])).await.unwrap();
     correct(&app, &busiest).await;
+    edit_and_review(&app, &busiest).await;
     erase(&app, &busiest, "the busiest member").await;
     let newcomer = app.actor(&member("bench-newcomer")).await.unwrap();
     erase(&app, &newcomer, "a member with none").await;

@@ -1008,10 +1008,17 @@ struct Corrections {
     forgotten: u32,
     merged: u32,
     kudos_removed: u32,
+    edited: u32,
+    edits_waiting: u32,
+    waited: u32,
+    approved: u32,
+    rejected: u32,
 }
 
-/// Random runs of contribute, remove (by organisers, or by members within their
-/// 7 days), kudos and its removal by organisers, forget-me and link-merge, with days passing: after every step
+/// Random runs of contribute (some waiting for review), remove and edit (by
+/// organisers, or by members within their 7 days), review approve and reject,
+/// kudos and its removal by organisers, forget-me and link-merge, with days
+/// passing: after every step
 /// every derived figure equals a recount from the rows left. `KEEL_SEED=n`
 /// replays another run; `KEEL_STEPS=n` runs longer.
 #[tokio::test]
@@ -1032,7 +1039,7 @@ async fn every_figure_follows_contributions_removed_in_any_order() {
     ok(
         &app,
         &olga,
-        "goal create Plant trees target=60 unit=trees slug=trees",
+        "goal create Plant trees target=60 unit=trees slug=trees review_above=22",
     )
     .await;
     ok(&app, &olga, "goal create Clean ups target=8 slug=cleanups").await;
@@ -1054,7 +1061,7 @@ async fn every_figure_follows_contributions_removed_in_any_order() {
         let when = format!("step {step} ({})", app.today());
         let who_env = &people[rng.next(people.len() as u64) as usize];
         let who = app.actor(who_env).await.unwrap();
-        match rng.next(10) {
+        match rng.next(12) {
             0..=3 => {
                 let back = if rng.next(4) == 0 { rng.next(40) } else { 0 };
                 let on = app.today() - Days::new(back);
@@ -1067,6 +1074,7 @@ async fn every_figure_follows_contributions_removed_in_any_order() {
                 };
                 let line = format!("contribute Step {step} date={on}{extra}");
                 match app.handle_line(&who, &line).await {
+                    Ok(reply) if reply.plain().contains("waits for review") => tally.waited += 1,
                     Ok(_) => tally.contributed += 1,
                     // value=care is not a value of the mission: refused, nothing written.
                     Err(UserError::NotFound { .. } | UserError::Invalid { .. }) => {}
@@ -1123,6 +1131,70 @@ async fn every_figure_follows_contributions_removed_in_any_order() {
                 )
                 .await;
                 tally.kudos_removed += 1;
+            }
+            10 => {
+                // Any contribution, edited by an organiser or a member trying theirs.
+                let ids: Vec<i64> = db::scalars(
+                    &app,
+                    "SELECT id FROM contributions WHERE community_id = ? ORDER BY id",
+                    &[community.into()],
+                )
+                .await;
+                if ids.is_empty() {
+                    continue;
+                }
+                let id = ids[rng.next(ids.len() as u64) as usize];
+                let by_organiser = rng.next(2) == 0;
+                let editor = if by_organiser { &olga } else { &who };
+                let change = match rng.next(7) {
+                    0 | 1 => format!("amount={} goal=trees", rng.next(30) + 1),
+                    2 => "goal=cleanups".to_string(),
+                    3 => "goal=-".to_string(),
+                    4 => format!("date={}", app.today() - Days::new(rng.next(40))),
+                    5 => format!("Edited at step {step}"),
+                    _ => "value=-".to_string(),
+                };
+                let line = format!(r#"contribution edit #{id} {change} reason="step {step}""#);
+                match app.handle_line(editor, &line).await {
+                    Ok(reply) => {
+                        tally.edited += 1;
+                        if reply.plain().contains("waits for an organiser's review") {
+                            tally.edits_waiting += 1;
+                        }
+                        tally.retracted += reply
+                            .plain()
+                            .lines()
+                            .filter(|l| l.starts_with("Milestone retracted"))
+                            .count() as u32;
+                    }
+                    Err(UserError::Invalid { .. }) => tally.refused += 1,
+                    Err(e) => panic!("{line}: {e:?}"),
+                }
+            }
+            11 => {
+                let waiting: Vec<i64> = db::scalars(
+                    &app,
+                    "SELECT id FROM pending_contributions WHERE community_id = ? AND status = 'pending'
+                     ORDER BY id",
+                    &[community.into()],
+                )
+                .await;
+                if waiting.is_empty() {
+                    continue;
+                }
+                let id = waiting[rng.next(waiting.len() as u64) as usize];
+                if rng.next(3) == 0 {
+                    ok(
+                        &app,
+                        &olga,
+                        &format!(r#"review reject #{id} reason="step {step}""#),
+                    )
+                    .await;
+                    tally.rejected += 1;
+                } else {
+                    ok(&app, &olga, &format!("review approve #{id}")).await;
+                    tally.approved += 1;
+                }
             }
             7 => {
                 let to_env = &people[rng.next(people.len() as u64) as usize];
@@ -1188,7 +1260,12 @@ async fn every_figure_follows_contributions_removed_in_any_order() {
                 && tally.retracted > 5
                 && tally.forgotten > 3
                 && tally.merged > 3
-                && tally.kudos_removed > 10,
+                && tally.kudos_removed > 10
+                && tally.edited > 50
+                && tally.edits_waiting > 3
+                && tally.waited > 10
+                && tally.approved > 10
+                && tally.rejected > 3,
             "the run did not cover every kind of change: {tally:?}"
         );
     }

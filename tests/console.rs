@@ -522,3 +522,54 @@ audit
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
 }
+
+#[test]
+fn contributions_wait_for_review_and_are_edited_on_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = keel(
+        dir.path(),
+        &[
+            "console",
+            "--as",
+            "alice",
+            "--organiser",
+            "--community",
+            "forest",
+        ],
+        "goal create Plant 100 trees target=100 unit=trees slug=trees review_above=50
+contribute Planted 40 oaks amount=40 goal=trees
+contribute Planted a forest amount=500 goal=trees
+contributions
+review
+review approve #2
+contribute Another forest amount=90 goal=trees
+review reject 3 reason=\"one tree, not 90\"
+contributions
+contributions edit #1 Planted 45 oaks amount=45 reason=\"miscounted\"
+setup review-channel #reviews
+setup show
+goal show trees
+audit
+",
+    );
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(!text.contains('✗'), "no command should fail:\n{text}");
+    for expected in [
+        "Contribution #2 waits for review",
+        "⏳ waits for review",
+        "Waiting for review (1)",
+        "#2 · alice · “Planted a forest” (500 trees · goal trees) on ",
+        "Contribution #2 approved",
+        "Contribution #3 rejected",
+        "not approved: one tree, not 90",
+        "Contribution #1 edited",
+        "Now: “Planted 45 oaks” (45 trees · goal trees) on ",
+        "Review requests",
+        "545 / 100 trees",
+        "alice edited contribution #1 of alice: was “Planted 40 oaks” (40 trees) on ",
+        "reason: one tree, not 90",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}

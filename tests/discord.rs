@@ -179,6 +179,7 @@ async fn startup_identifies_with_least_intents_and_registers_every_core_verb() {
         "contribute",
         "contributions",
         "contribution",
+        "review",
         "audit",
         "goal",
         "milestone",
@@ -1760,5 +1761,121 @@ async fn milestone_remove_and_kudos_remove_are_slash_commands() {
         keel.count("SELECT count(*) FROM record_changes WHERE subject IN ('kudos', 'milestone') AND action = 'remove'")
             .await,
         2
+    );
+}
+
+#[tokio::test]
+async fn a_big_contribution_waits_for_review_list_and_approve_and_is_edited_with_slash_commands() {
+    let keel = start(|_| {}).await;
+    keel.fake
+        .command(
+            &Invocation::sub(
+                G1,
+                ORGANISER,
+                "goal",
+                "create",
+                json!([
+                    string("title", "Plant 500 trees"),
+                    number("target", 500.0),
+                    string("unit", "trees"),
+                    string("slug", "trees"),
+                    number("review_above", 50.0)
+                ]),
+            )
+            .organiser(),
+        )
+        .await;
+    let waits = keel
+        .fake
+        .command(&Invocation::new(
+            G1,
+            MEMBER,
+            "contribute",
+            json!([
+                string("what", "Planted a forest"),
+                number("amount", 400.0),
+                string("goal", "trees")
+            ]),
+        ))
+        .await;
+    let said = shown(&waits).replace('\\', "");
+    assert!(said.contains("waits for review"), "{said}");
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 0);
+    let id: i64 = keel.count("SELECT id FROM pending_contributions").await;
+
+    let listed = keel
+        .fake
+        .command(&Invocation::sub(G1, ORGANISER, "review", "list", json!([])).organiser())
+        .await;
+    assert!(is_ephemeral(&listed), "{listed}");
+    let said = shown(&listed).replace('\\', "");
+    assert!(said.contains(&format!("#{id}")), "{said}");
+    assert!(said.contains("Planted a forest"), "{said}");
+
+    let approved = keel
+        .fake
+        .command(
+            &Invocation::sub(
+                G1,
+                ORGANISER,
+                "review",
+                "approve",
+                json!([string("id", &format!("#{id}"))]),
+            )
+            .organiser(),
+        )
+        .await;
+    let said = shown(&approved).replace('\\', "");
+    assert!(
+        said.contains(&format!("Contribution #{id} approved")),
+        "{said}"
+    );
+    assert_eq!(
+        keel.count(
+            "SELECT count(*) FROM contributions WHERE id = (SELECT max(id) FROM contributions)"
+        )
+        .await,
+        1
+    );
+    assert_eq!(keel.count("SELECT max(id) FROM contributions").await, id);
+
+    // Its member edits it, picking it from their recent contributions.
+    let offered = keel
+        .fake
+        .command(
+            &Invocation::sub(
+                G1,
+                MEMBER,
+                "contribution",
+                "edit",
+                json!([{"name": "id", "type": 3, "value": "", "focused": true}]),
+            )
+            .autocomplete(),
+        )
+        .await;
+    assert_eq!(offered["data"]["choices"][0]["value"], format!("#{id}"));
+    let edited = keel
+        .fake
+        .command(&Invocation::sub(
+            G1,
+            MEMBER,
+            "contribution",
+            "edit",
+            json!([
+                string("id", &format!("#{id}")),
+                string("reason", "it was 40"),
+                number("amount", 40.0)
+            ]),
+        ))
+        .await;
+    let said = shown(&edited).replace('\\', "");
+    assert!(
+        said.contains(&format!("Contribution #{id} edited")),
+        "{said}"
+    );
+    assert_eq!(
+        keel.count("SELECT CAST(progress AS BIGINT) FROM goals")
+            .await,
+        40
     );
 }

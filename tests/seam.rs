@@ -3823,3 +3823,313 @@ async fn a_message_is_logged_as_its_authors_contribution_by_them_or_an_organiser
     assert_eq!(of(&app, "Wrote the welcome post").await, ["Eli"]);
     assert_eq!(told(&app, "Wrote the welcome post".into()).await, ["901"]);
 }
+
+// ---------------------------------------------------------------------------
+// Fair play: the review queue, and contribution edit
+// ---------------------------------------------------------------------------
+
+/// Goal `trees`' progress and contribution count.
+async fn trees(app: &App) -> (f64, i64) {
+    db::row(
+        app,
+        "SELECT progress, contribution_count FROM goals WHERE slug = 'trees'",
+        &[],
+    )
+    .await
+}
+
+/// The private messages queued, as (recipient, body), oldest first.
+async fn told(app: &App) -> Vec<(String, String)> {
+    db::rows(
+        app,
+        "SELECT d.recipient, a.body FROM announcement_deliveries d
+         JOIN announcements a ON a.id = d.announcement_id WHERE d.recipient IS NOT NULL
+         ORDER BY a.id",
+        &[],
+    )
+    .await
+}
+
+/// The number in "#123 …" at the start of a reply's title.
+fn id_in_title(reply: &Reply) -> i64 {
+    let title = reply.plain();
+    let digits: String = title
+        .split_once('#')
+        .unwrap()
+        .1
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_contribution_above_review_above_waits_counting_nowhere_until_approved() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let ada = actor(&app, "forest", "ada", Role::Member).await;
+    let bob = actor(&app, "forest", "bob", Role::Member).await;
+    ok(
+        &app,
+        &olga,
+        "goal create Plant 100 trees target=100 unit=trees slug=trees max=1000 review_above=50",
+    )
+    .await;
+    ok(&app, &ada, "contribute Real planting amount=30 goal=trees").await;
+
+    let r = ok(&app, &bob, "contribute Big claim amount=600 goal=trees").await;
+    let waiting = id_in_title(&r);
+    assert_has(&r, &format!("Contribution #{waiting} waits for review"));
+    assert_has(&r, "counts nowhere until then");
+    assert_lacks(&r, "🎉");
+    // It counts nowhere: not in the goal, the counters, or the milestones.
+    assert_eq!(trees(&app).await, (30.0, 1));
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT contribution_count FROM communities").await,
+        1
+    );
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM contributions").await,
+        1
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT count(*) FROM milestone_achievements WHERE milestone_key = 'goal.percent.100'"
+        )
+        .await,
+        0
+    );
+    // Its member sees it marked pending.
+    assert_has(
+        &ok(&app, &bob, "contributions").await,
+        "⏳ waits for review",
+    );
+    assert_has(&ok(&app, &bob, "stats me").await, &format!("#{waiting}"));
+    // Its id comes from the contributions' sequence: the next one is past it.
+    let r = ok(&app, &ada, "contribute Watering amount=10 goal=trees").await;
+    assert!(id_in_title(&r) > waiting, "{}", r.plain());
+
+    // Organisers see the queue, members may not.
+    let e = err(&app, &ada, "review").await;
+    assert!(matches!(e, UserError::OrganiserOnly { .. }), "{e:?}");
+    let r = ok(&app, &olga, "review").await;
+    assert_has(&r, "Waiting for review (1)");
+    assert_has(
+        &r,
+        &format!("#{waiting} · bob · “Big claim” (600 trees · goal trees) on 2026-11-26"),
+    );
+
+    let r = ok(&app, &olga, &format!("review approve #{waiting}")).await;
+    assert_has(&r, &format!("Contribution #{waiting} approved"));
+    assert_has(&r, "🎉 Goal met: Plant 100 trees!");
+    assert_eq!(trees(&app).await, (640.0, 3));
+    assert_eq!(
+        scalar_for::<i64>(
+            &app,
+            "SELECT count(*) FROM contributions WHERE id = ?",
+            waiting
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM pending_contributions").await,
+        0
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT contribution_count FROM members WHERE display_name = 'bob'"
+        )
+        .await,
+        1
+    );
+    let messages = told(&app).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0].0, "bob");
+    assert!(messages[0].1.contains("was approved"), "{}", messages[0].1);
+    // Once approved, it is not approved again.
+    let e = err(&app, &olga, &format!("review approve {waiting}")).await;
+    assert!(matches!(e, UserError::NotFound { .. }), "{e:?}");
+
+    // Rejected: its member is told why, and sees it.
+    let r = ok(&app, &bob, "contribute Second claim amount=70 goal=trees").await;
+    let second = id_in_title(&r);
+    let e = err(&app, &olga, &format!("review reject #{second}")).await;
+    assert!(e.to_string().contains("reason="), "{e}");
+    let r = ok(
+        &app,
+        &olga,
+        &format!(r#"review reject #{second} reason="Photos please""#),
+    )
+    .await;
+    assert_has(&r, &format!("Contribution #{second} rejected"));
+    assert_eq!(trees(&app).await, (640.0, 3));
+    assert_has(
+        &ok(&app, &bob, "contributions").await,
+        "not approved: Photos please",
+    );
+    assert!(told(&app).await[1].1.contains("Photos please"));
+    assert_has(&ok(&app, &olga, "review").await, "None");
+    let r = ok(&app, &olga, "audit").await;
+    assert_has(&r, &format!("approve contribution #{waiting}"));
+    assert_has(&r, "reason: Photos please");
+
+    // forget-me erases what waits and what was rejected.
+    ok(&app, &bob, "contribute Third claim amount=90 goal=trees").await;
+    ok(&app, &bob, "forget-me confirm").await;
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM pending_contributions").await,
+        0
+    );
+    assert_eq!(trees(&app).await, (40.0, 2));
+}
+
+#[tokio::test]
+async fn an_edit_moves_every_figure_retracts_and_announces_milestones_and_may_wait_for_review() {
+    let (_dir, app, clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let ada = actor(&app, "forest", "ada", Role::Member).await;
+    let bob = actor(&app, "forest", "bob", Role::Member).await;
+    ok(
+        &app,
+        &olga,
+        "goal create Plant 100 trees target=100 unit=trees slug=trees review_above=60",
+    )
+    .await;
+    ok(&app, &ada, "contribute Planting amount=30 goal=trees").await;
+    let planting = contribution_id(&app, "Planting").await;
+
+    // Only its member within 7 days, or an organiser.
+    let e = err(
+        &app,
+        &bob,
+        &format!(r#"contribution edit #{planting} amount=3 reason="mine""#),
+    )
+    .await;
+    assert!(e.to_string().contains("is not yours"), "{e}");
+
+    // Up to 60: the goal follows, and crossings are announced once.
+    let r = ok(
+        &app,
+        &ada,
+        &format!(r#"contributions edit #{planting} Planted oaks amount=55 reason="miscounted""#),
+    )
+    .await;
+    assert_has(&r, &format!("Contribution #{planting} edited"));
+    assert_has(&r, "Was: “Planting” (30 trees · goal trees) on 2026-11-26");
+    assert_has(
+        &r,
+        "Now: “Planted oaks” (55 trees · goal trees) on 2026-11-26",
+    );
+    assert_has(&r, "🎉 Plant 100 trees is 50% of the way there!");
+    assert_eq!(trees(&app).await, (55.0, 1));
+    let achieved = |app: &App| {
+        let app = app.clone();
+        async move {
+            db::scalars::<String>(
+                &app,
+                "SELECT milestone_key FROM milestone_achievements WHERE subject LIKE 'goal:%' ORDER BY 1",
+                &[],
+            )
+            .await
+        }
+    };
+    assert_eq!(achieved(&app).await, ["goal.percent.25", "goal.percent.50"]);
+    // A text-only edit announces nothing again.
+    let r = ok(
+        &app,
+        &ada,
+        &format!(r#"contribution edit #{planting} Planted 55 oaks reason="clearer""#),
+    )
+    .await;
+    assert_lacks(&r, "🎉");
+    assert_eq!(achieved(&app).await, ["goal.percent.25", "goal.percent.50"]);
+
+    // Down: what only the old values reached is retracted.
+    let r = ok(
+        &app,
+        &olga,
+        &format!(r#"contribution edit #{planting} amount=20 reason="20 survived""#),
+    )
+    .await;
+    assert_has(
+        &r,
+        "Milestone retracted: Plant 100 trees is 50% of the way there!",
+    );
+    assert_has(&r, "told privately");
+    assert_eq!(trees(&app).await, (20.0, 1));
+    assert_eq!(achieved(&app).await, Vec::<String>::new());
+    let messages = told(&app).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0].0, "ada");
+    assert!(messages[0].1.contains("20 survived"), "{}", messages[0].1);
+
+    // Above review_above: it waits, counting nowhere, until approved.
+    let r = ok(
+        &app,
+        &ada,
+        &format!(r#"contribution edit #{planting} amount=100 reason="the whole grove""#),
+    )
+    .await;
+    assert_has(&r, "waits for an organiser's review");
+    assert_eq!(trees(&app).await, (0.0, 0));
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT contribution_count FROM members WHERE display_name = 'ada'"
+        )
+        .await,
+        0
+    );
+    let e = err(
+        &app,
+        &ada,
+        &format!(r#"contribution edit #{planting} amount=1 reason="x""#),
+    )
+    .await;
+    assert!(
+        e.to_string().contains("waits for an organiser's review"),
+        "{e}"
+    );
+    let r = ok(&app, &olga, &format!("review approve {planting}")).await;
+    assert_has(&r, "🎉 Goal met: Plant 100 trees!");
+    assert_eq!(trees(&app).await, (100.0, 1));
+
+    // The audit trail keeps before and after.
+    let after: String = scalar_for(
+        &app,
+        "SELECT after FROM record_changes WHERE action = 'edit' AND subject_id = ?
+         ORDER BY id DESC LIMIT 1",
+        planting,
+    )
+    .await;
+    assert!(after.contains("\"pending\":true"), "{after}");
+    let r = ok(&app, &olga, "audit").await;
+    assert_has(&r, &format!("olga edited contribution #{planting} of ada"));
+
+    // After 7 days only organisers edit it; a date in the future is refused.
+    clock.advance(Duration::days(8));
+    let e = err(
+        &app,
+        &ada,
+        &format!(r#"contribution edit #{planting} amount=90 reason="x""#),
+    )
+    .await;
+    assert!(e.to_string().contains("more than 7 days ago"), "{e}");
+    let e = err(
+        &app,
+        &olga,
+        &format!(r#"contribution edit #{planting} date=2030-01-01 reason="x""#),
+    )
+    .await;
+    assert!(e.to_string().contains("in the future"), "{e}");
+    ok(
+        &app,
+        &olga,
+        &format!(r#"contribution edit #{planting} goal=- reason="not trees""#),
+    )
+    .await;
+    assert_eq!(trees(&app).await, (0.0, 0));
+}

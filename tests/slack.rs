@@ -2631,3 +2631,49 @@ async fn a_message_is_logged_as_its_authors_contribution_through_the_shortcut() 
     );
     assert!(told[0].body.contains("Fixed the onboarding doc"));
 }
+
+#[tokio::test]
+async fn a_contribution_waits_for_review_and_an_organiser_approves_it_on_slack() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command(
+        "T1",
+        "UADMIN",
+        "goal create Plant trees target=100 unit=trees slug=trees review_above=5",
+    )
+    .await;
+    let waits = keel
+        .command(
+            "T1",
+            "U1",
+            "contribute Planted a grove amount=40 goal=trees",
+        )
+        .await;
+    assert_eq!(waits["response_type"], "ephemeral", "{waits}");
+    assert!(text_of(&waits).contains("waits for review"), "{waits}");
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 0);
+    let id = keel.count("SELECT id FROM pending_contributions").await;
+
+    let refused = keel.command("T1", "U1", "review").await;
+    assert!(text_of(&refused).contains("organiser"), "{refused}");
+    let listed = keel.command("T1", "UADMIN", "review").await;
+    assert!(text_of(&listed).contains(&format!("#{id}")), "{listed}");
+    let approved = keel
+        .command("T1", "UADMIN", &format!("review approve #{id}"))
+        .await;
+    assert!(
+        text_of(&approved).contains(&format!("Contribution #{id} approved")),
+        "{approved}"
+    );
+    assert_eq!(
+        keel.count("SELECT CAST(progress AS BIGINT) FROM goals")
+            .await,
+        40
+    );
+    // Its member is told privately, through the outbox.
+    assert_eq!(
+        keel.count("SELECT count(*) FROM announcement_deliveries WHERE recipient = 'U1'")
+            .await,
+        1
+    );
+}

@@ -67,6 +67,11 @@ pub(super) async fn record(
     if !recorded.milestones.is_empty() {
         app.outbox_signal().notify_one();
     }
+    if let Some(wait) = &recorded.review {
+        let reply = Reply::private(format!("Contribution #{} waits for review", recorded.id.0))
+            .line(Line::new().text(format!("“{}”", new.description)));
+        return Ok(super::review::waits_lines(reply, wait));
+    }
 
     let mut details = Vec::new();
     if let Some(amount) = new.amount {
@@ -147,6 +152,30 @@ pub async fn list(app: &App, actor: &Actor, member: MemberRef) -> Result<Reply> 
         "{title} ({} in all)",
         format_number(member.contribution_count as f64)
     ));
+    // Those waiting for review, or rejected, are the member's and the organisers'
+    // to see.
+    if mine || actor.is_organiser() {
+        let waiting = app.store().member_waiting(member.id, LIST_LIMIT).await?;
+        for w in &waiting {
+            let status = if w.rejected {
+                format!(
+                    " · not approved: {}",
+                    w.reason.as_deref().unwrap_or("no reason given")
+                )
+            } else {
+                " · ⏳ waits for review".to_string()
+            };
+            reply = reply.line(
+                Line::new()
+                    .text(format!("#{} · ", w.id))
+                    .extend(super::corrections::describe(&w.snapshot))
+                    .text(status),
+            );
+        }
+        if rows.is_empty() && !waiting.is_empty() {
+            return Ok(reply);
+        }
+    }
     if rows.is_empty() {
         return Ok(reply.line(
             Line::new()

@@ -115,7 +115,7 @@ fn notice(removed: &Removed, remover: &str, reason: &str) -> Reply {
 }
 
 /// A contribution as it was, in one line: “text” (amount unit · goal · value) on day.
-fn describe(c: &Snapshot) -> Line {
+pub(super) fn describe(c: &Snapshot) -> Line {
     let mut details = Vec::new();
     if let Some(amount) = c.amount {
         details.push(

@@ -16,6 +16,7 @@ mod membership;
 mod merge;
 mod milestones;
 mod mission;
+mod review;
 mod schedules;
 mod setup;
 mod stats;
@@ -325,6 +326,12 @@ impl App {
             Command::ContributionRemove { id, reason } => {
                 corrections::remove(self, actor, id, reason).await
             }
+            Command::ContributionEdit { id, change, reason } => {
+                review::edit(self, actor, id, change, reason).await
+            }
+            Command::Review => review::list(self, actor).await,
+            Command::ReviewApprove { id } => review::approve(self, actor, id).await,
+            Command::ReviewReject { id, reason } => review::reject(self, actor, id, reason).await,
             Command::Audit { member, window } => {
                 corrections::audit(self, actor, member, window).await
             }

@@ -43,6 +43,14 @@ pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
             }
             message
         }
+        Setup::ReviewChannel(channel) => {
+            store
+                .set_review_channel(actor.workspace, channel.as_str())
+                .await?;
+            format!(
+                "Review channel set to {channel}. Contributions waiting for review are listed by `review`, with `review approve` and `review reject`."
+            )
+        }
         Setup::OrganiserRole(role) => {
             store
                 .set_organiser_role(actor.workspace, role.as_str())
@@ -123,6 +131,13 @@ async fn show(app: &App, actor: &Actor) -> Result<Reply> {
             workspace
                 .announce_channel
                 .unwrap_or_else(|| "not set (`setup announcements <channel>`)".into()),
+        )
+        .field(
+            "Review requests",
+            workspace
+                .review_channel
+                .clone()
+                .unwrap_or_else(|| "not set (`setup review-channel <channel>`)".into()),
         )
         .field(
             "Organiser role",

@@ -416,6 +416,22 @@ pub async fn me(app: &App, actor: &Actor) -> Result<Reply> {
             .collect();
         reply = reply.field("Amounts", shown.join(" · "));
     }
+    let waiting: Vec<String> = store
+        .member_waiting(actor.member, 10)
+        .await?
+        .iter()
+        .filter(|w| !w.rejected)
+        .map(|w| format!("#{}", w.id))
+        .collect();
+    if !waiting.is_empty() {
+        reply = reply.field(
+            "Pending review",
+            format!(
+                "{} (counted once an organiser approves)",
+                waiting.join(", ")
+            ),
+        );
+    }
     if member.away_since.is_some() {
         reply = reply.line("You are in away mode. Say `away off` when you are back.");
     }

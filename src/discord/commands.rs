@@ -12,8 +12,8 @@ use serenity::all::{
 use super::interaction::{CommandResult, run};
 use super::{BoxError, Ctx, Discord};
 use crate::domain::command::{
-    Board, Command, ExportFormat, ExportScope, GoalCaps, GoalChanges, LinkKind, NewContribution,
-    NewGoal, NewMilestone, Setup, Window,
+    Board, Command, ContributionChanges, ExportFormat, ExportScope, GoalCaps, GoalChanges,
+    LinkKind, NewContribution, NewGoal, NewMilestone, Setup, Window,
 };
 use crate::domain::command_table;
 use crate::domain::parse::{
@@ -77,6 +77,7 @@ fn offered() -> Vec<DiscordCommand> {
         contribute(),
         contributions(),
         contribution(),
+        review(),
         audit(),
         goal(),
         milestone(),
@@ -369,7 +370,11 @@ pub async fn contributions(
 }
 
 /// Correct a contribution: yours within 7 days of logging it; organisers any.
-#[poise::command(slash_command, subcommands("contribution_remove"), subcommand_required)]
+#[poise::command(
+    slash_command,
+    subcommands("contribution_edit", "contribution_remove"),
+    subcommand_required
+)]
 pub async fn contribution(_ctx: Ctx<'_>) -> CommandResult {
     Ok(())
 }
@@ -388,6 +393,125 @@ pub async fn contribution_remove(
 ) -> CommandResult {
     let command = (|| {
         Ok(Command::ContributionRemove {
+            id: contribution_id(&id)?,
+            reason: Reason::parse(&reason)?,
+        })
+    })();
+    run(ctx, command).await
+}
+
+/// Edit a contribution, saying why (its member is told if it is not yours).
+#[poise::command(slash_command, rename = "edit")]
+#[allow(clippy::too_many_arguments)]
+pub async fn contribution_edit(
+    ctx: Ctx<'_>,
+    #[description = "The contribution: #id, as /contributions shows it"]
+    #[max_length = 20]
+    #[autocomplete = "recent_contributions"]
+    id: String,
+    #[description = "Why it is edited"]
+    #[max_length = 300]
+    reason: String,
+    #[description = "What you did, in your words (unchanged if empty)"]
+    #[max_length = 500]
+    what: Option<String>,
+    #[description = "How much, like 40 (trees) or 2.5 (hours)"]
+    #[min = 0]
+    amount: Option<f64>,
+    #[description = "The unit of the amount"]
+    #[max_length = 20]
+    unit: Option<String>,
+    #[description = "The goal it counts towards; - for none"]
+    #[max_length = 40]
+    #[autocomplete = "goal_slugs"]
+    goal: Option<String>,
+    #[description = "The mission value it reflects; - for none"]
+    #[max_length = 40]
+    #[autocomplete = "values"]
+    value: Option<String>,
+    #[description = "When it happened: YYYY-MM-DD or yesterday"]
+    #[max_length = 10]
+    date: Option<String>,
+) -> CommandResult {
+    let today = today(ctx);
+    let cleared = |raw: &str| matches!(raw.trim(), "-" | "none");
+    let command = (|| {
+        let change = ContributionChanges {
+            description: what.as_deref().map(Description::parse).transpose()?,
+            amount: optional_amount("amount", amount)?,
+            unit: unit.as_deref().map(Unit::parse).transpose()?,
+            goal: goal
+                .as_deref()
+                .map(|g| match cleared(g) {
+                    true => Ok(None),
+                    false => Slug::parse(g).map(Some),
+                })
+                .transpose()?,
+            value: value
+                .as_deref()
+                .map(|v| match cleared(v) {
+                    true => Ok(None),
+                    false => ValueName::parse(v).map(Some),
+                })
+                .transpose()?,
+            day: day("date", date, today)?,
+        };
+        if change.is_empty() {
+            return Err(UserError::invalid(
+                "Nothing to change.",
+                "Give what, amount, unit, goal, value or date.",
+            ));
+        }
+        Ok(Command::ContributionEdit {
+            id: contribution_id(&id)?,
+            change,
+            reason: Reason::parse(&reason)?,
+        })
+    })();
+    run(ctx, command).await
+}
+
+/// Contributions waiting for an organiser's review (organisers).
+#[poise::command(
+    slash_command,
+    subcommands("review_list", "review_approve", "review_reject"),
+    subcommand_required
+)]
+pub async fn review(_ctx: Ctx<'_>) -> CommandResult {
+    Ok(())
+}
+
+/// The contributions waiting for review, with their ids.
+#[poise::command(slash_command, rename = "list")]
+pub async fn review_list(ctx: Ctx<'_>) -> CommandResult {
+    run(ctx, Ok(Command::Review)).await
+}
+
+/// Approve a contribution waiting for review: it counts from now on.
+#[poise::command(slash_command, rename = "approve")]
+pub async fn review_approve(
+    ctx: Ctx<'_>,
+    #[description = "The contribution: #id, as /review list shows it"]
+    #[max_length = 20]
+    id: String,
+) -> CommandResult {
+    let command = contribution_id(&id).map(|id| Command::ReviewApprove { id });
+    run(ctx, command).await
+}
+
+/// Reject a contribution waiting for review; its member is told why.
+#[poise::command(slash_command, rename = "reject")]
+pub async fn review_reject(
+    ctx: Ctx<'_>,
+    #[description = "The contribution: #id, as /review list shows it"]
+    #[max_length = 20]
+    id: String,
+    #[description = "Why not (its member is told)"]
+    #[max_length = 300]
+    reason: String,
+) -> CommandResult {
+    let command = (|| {
+        Ok(Command::ReviewReject {
             id: contribution_id(&id)?,
             reason: Reason::parse(&reason)?,
         })
@@ -930,6 +1054,7 @@ pub async fn forget_me(
     subcommands(
         "setup_show",
         "setup_announcements",
+        "setup_review_channel",
         "setup_organiser_role",
         "setup_timezone",
         "setup_digest",
@@ -962,6 +1087,19 @@ pub async fn setup_announcements(
 ) -> CommandResult {
     let command = PlatformRef::parse(&format!("<#{channel}>"))
         .map(|c| Command::Setup(Setup::AnnouncementChannel(c)));
+    run(ctx, command).await
+}
+
+/// The channel where contributions waiting for review are posted, with buttons.
+#[poise::command(slash_command, rename = "review-channel")]
+pub async fn setup_review_channel(
+    ctx: Ctx<'_>,
+    #[description = "The channel"]
+    #[channel_types("Text")]
+    channel: ChannelId,
+) -> CommandResult {
+    let command = PlatformRef::parse(&format!("<#{channel}>"))
+        .map(|c| Command::Setup(Setup::ReviewChannel(c)));
     run(ctx, command).await
 }
 

@@ -45,6 +45,20 @@ pub enum Command {
         id: ContributionId,
         reason: Reason,
     },
+    ContributionEdit {
+        id: ContributionId,
+        change: ContributionChanges,
+        reason: Reason,
+    },
+    /// The contributions waiting for an organiser's review.
+    Review,
+    ReviewApprove {
+        id: ContributionId,
+    },
+    ReviewReject {
+        id: ContributionId,
+        reason: Reason,
+    },
     /// The audit trail, of one member's record or all, over a window.
     Audit {
         member: Option<MemberRef>,
@@ -127,6 +141,26 @@ pub struct NewContribution {
     pub value: Option<ValueName>,
     /// The day it happened, if not today. Checked against the clock by the app.
     pub day: Option<NaiveDate>,
+}
+
+/// What `contribution edit` changes; None leaves it as it was.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContributionChanges {
+    pub description: Option<Description>,
+    pub amount: Option<Amount>,
+    pub unit: Option<Unit>,
+    /// Some(None): no goal any more (`goal=-`).
+    pub goal: Option<Option<Slug>>,
+    /// Some(None): no value any more (`value=-`).
+    pub value: Option<Option<ValueName>>,
+    /// Checked against the clock by the app.
+    pub day: Option<NaiveDate>,
+}
+
+impl ContributionChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == ContributionChanges::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -272,6 +306,8 @@ pub enum ExportFormat {
 pub enum Setup {
     Show,
     AnnouncementChannel(PlatformRef),
+    /// Where review requests are posted, with Approve / Reject buttons.
+    ReviewChannel(PlatformRef),
     OrganiserRole(PlatformRef),
     Timezone(chrono_tz::Tz),
     /// `None` turns the schedule off.
@@ -301,6 +337,10 @@ impl Command {
             Command::ContributeFor { .. } => entry!("contribute-for"),
             Command::Contributions { .. } => entry!("contributions"),
             Command::ContributionRemove { .. } => entry!("contribution remove"),
+            Command::ContributionEdit { .. } => entry!("contribution edit"),
+            Command::Review => entry!("review"),
+            Command::ReviewApprove { .. } => entry!("review approve"),
+            Command::ReviewReject { .. } => entry!("review reject"),
             Command::Audit { .. } => entry!("audit"),
             Command::GoalCreate(_) => entry!("goal create"),
             Command::GoalList => entry!("goal list"),
@@ -334,6 +374,7 @@ impl Command {
             Command::Setup(setup) => match setup {
                 Setup::Show => entry!("setup show"),
                 Setup::AnnouncementChannel(_) => entry!("setup announcements"),
+                Setup::ReviewChannel(_) => entry!("setup review-channel"),
                 Setup::OrganiserRole(_) => entry!("setup organiser-role"),
                 Setup::Timezone(_) => entry!("setup timezone"),
                 Setup::Digest(_) => entry!("setup digest"),

@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use super::ContributionId;
 use super::actor::MemberRef;
 use super::command::{
-    Board, Command, ExportFormat, ExportScope, GoalCaps, GoalChanges, LinkKind, NewContribution,
-    NewGoal, NewMilestone, Setup, Window,
+    Board, Command, ContributionChanges, ExportFormat, ExportScope, GoalCaps, GoalChanges,
+    LinkKind, NewContribution, NewGoal, NewMilestone, Setup, Window,
 };
 use super::command_table::{self, Entry};
 use super::error::UserError;
@@ -353,6 +353,94 @@ pub(super) fn contribution_remove(args: &mut Args, _: NaiveDate) -> Result<Comma
     Ok(Command::ContributionRemove {
         id,
         reason: Reason::parse(&reason)?,
+    })
+}
+
+pub(super) fn contribution_edit(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["amount", "unit", "goal", "value", "date", "reason"])?;
+    let Some(first) = args.words.first() else {
+        return Err(args.error("Missing the contribution's id."));
+    };
+    let id = contribution_id(first)?;
+    let text = args.words[1..].join(" ");
+    let cleared = |raw: &str| matches!(raw.trim(), "-" | "none");
+    let change = ContributionChanges {
+        description: (!text.trim().is_empty())
+            .then(|| Description::parse(&text))
+            .transpose()?,
+        amount: opts
+            .remove("amount")
+            .map(|a| Amount::parse("amount", &a))
+            .transpose()?,
+        unit: opts.remove("unit").map(|u| Unit::parse(&u)).transpose()?,
+        goal: opts
+            .remove("goal")
+            .map(|g| match cleared(&g) {
+                true => Ok(None),
+                false => Slug::parse(&g).map(Some),
+            })
+            .transpose()?,
+        value: opts
+            .remove("value")
+            .map(|v| match cleared(&v) {
+                true => Ok(None),
+                false => ValueName::parse(&v).map(Some),
+            })
+            .transpose()?,
+        day: opts
+            .remove("date")
+            .map(|d| parse_day("date", &d, today))
+            .transpose()?,
+    };
+    let reason = opts
+        .remove("reason")
+        .ok_or_else(|| args.error("Say why with reason=\"…\"."))?;
+    if change.is_empty() {
+        return Err(args
+            .error("Nothing to change: give a new text, amount=, unit=, goal=, value= or date=."));
+    }
+    Ok(Command::ContributionEdit {
+        id,
+        change,
+        reason: Reason::parse(&reason)?,
+    })
+}
+
+pub(super) fn review(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.nothing_more(Command::Review)
+}
+
+/// The one id `review approve|reject` takes.
+fn review_id(args: &Args) -> Result<ContributionId, UserError> {
+    match args.words.as_slice() {
+        [one] => contribution_id(one),
+        [] => Err(args.error("Missing the contribution's id; `review` lists them.")),
+        [_, next, ..] => Err(args.error(format!("Unexpected `{next}`."))),
+    }
+}
+
+pub(super) fn review_approve(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.no_options()?;
+    Ok(Command::ReviewApprove {
+        id: review_id(args)?,
+    })
+}
+
+pub(super) fn review_reject(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["reason"])?;
+    let id = review_id(args)?;
+    let reason = opts
+        .remove("reason")
+        .ok_or_else(|| args.error("Say why with reason=\"…\"; its member is told."))?;
+    Ok(Command::ReviewReject {
+        id,
+        reason: Reason::parse(&reason)?,
+    })
+}
+
+pub(super) fn setup_review_channel(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    setting(args, "the channel", |raw| {
+        PlatformRef::parse(raw).map(Setup::ReviewChannel)
     })
 }
 
@@ -1150,6 +1238,66 @@ mod tests {
         assert_eq!(p("help").unwrap().role_check(), RoleCheck::Preferred);
         assert_eq!(p("contribute x").unwrap().role_check(), RoleCheck::Unneeded);
         assert_eq!(p("link").unwrap().role_check(), RoleCheck::Unneeded);
+    }
+
+    #[test]
+    fn contribution_edit_takes_an_id_changes_and_a_reason() {
+        match p(r#"contributions edit #12 Planted oaks amount=40 goal=- value=care date=2025-03-01 reason="typo""#)
+            .unwrap()
+        {
+            Command::ContributionEdit { id, change, reason } => {
+                assert_eq!(id, ContributionId(12));
+                assert_eq!(change.description.unwrap().as_str(), "Planted oaks");
+                assert_eq!(change.amount.map(|a| a.get()), Some(40.0));
+                assert_eq!(change.goal, Some(None));
+                assert_eq!(change.value.unwrap().unwrap().as_str(), "care");
+                assert!(change.day.is_some() && change.unit.is_none());
+                assert_eq!(reason.as_str(), "typo");
+            }
+            other => panic!("{other:?}"),
+        }
+        match p(r#"contribution edit 12 goal=trees reason="wrong goal""#).unwrap() {
+            Command::ContributionEdit { change, .. } => {
+                assert!(change.description.is_none());
+                assert_eq!(change.goal.unwrap().unwrap().as_str(), "trees");
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = p("contribution edit #12 amount=3").unwrap_err().to_string();
+        assert!(e.contains("reason="), "{e}");
+        let e = p(r#"contribution edit #12 reason="x""#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Nothing to change"), "{e}");
+        let e = p(r#"contribution edit amount=3 reason="x""#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Missing the contribution's id"), "{e}");
+    }
+
+    #[test]
+    fn review_lists_approves_and_rejects_with_a_reason() {
+        assert_eq!(p("review").unwrap(), Command::Review);
+        assert_eq!(
+            p("review approve #7").unwrap(),
+            Command::ReviewApprove {
+                id: ContributionId(7)
+            }
+        );
+        match p(r#"review reject 7 reason="not a tree""#).unwrap() {
+            Command::ReviewReject { id, reason } => {
+                assert_eq!((id, reason.as_str()), (ContributionId(7), "not a tree"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = p("review reject 7").unwrap_err().to_string();
+        assert!(e.contains("reason="), "{e}");
+        let e = p("review approve").unwrap_err().to_string();
+        assert!(e.contains("Missing the contribution's id"), "{e}");
+        assert!(matches!(
+            p("setup review-channel #reviews").unwrap(),
+            Command::Setup(Setup::ReviewChannel(_))
+        ));
     }
 
     #[test]

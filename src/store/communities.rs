@@ -189,6 +189,13 @@ impl super::Store {
             .await)
     }
 
+    /// Sets where a workspace's review requests are posted.
+    pub async fn set_review_channel(&self, workspace: WorkspaceId, channel: &str) -> Result<()> {
+        on_engine!(self, e => e
+            .write(async |conn| sql::communities::set_review_channel(conn, workspace, channel).await)
+            .await)
+    }
+
     pub async fn set_organiser_role(&self, workspace: WorkspaceId, role: &str) -> Result<()> {
         on_engine!(self, e => e
             .write(async |conn| sql::communities::set_organiser_role(conn, workspace, role).await)
@@ -308,6 +315,8 @@ pub struct Workspace {
     pub name: String,
     pub announce_channel: Option<String>,
     pub organiser_role: Option<String>,
+    /// Where review requests are posted (`setup review-channel`).
+    pub review_channel: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -55,6 +55,7 @@ const TABLES: &[&str] = &[
     "erasures",
     "merges",
     "record_changes",
+    "pending_contributions",
     // Kept by triggers on the tables above: emptied of what the triggers counted
     // while those were copied, then copied as they were.
     "member_window_histogram",

@@ -48,6 +48,7 @@ pub mod outbox;
 mod postgres;
 pub mod private_files;
 pub mod redaction;
+pub mod review;
 pub mod schedules;
 #[cfg(feature = "slack")]
 pub mod slack;

@@ -50,6 +50,18 @@ pub struct Recorded {
     pub member_count: i64,
     /// Headlines of the milestones this contribution reached.
     pub milestones: Vec<String>,
+    /// Set when it waits for an organiser's review (it added more than its goal's
+    /// `review_above`): it counts nowhere until approved, and `goal` is None.
+    pub review: Option<ReviewWait>,
+}
+
+/// Why a contribution waits for review: what its goal lets through unreviewed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewWait {
+    pub goal_title: String,
+    pub goal_slug: String,
+    pub review_above: f64,
+    pub unit: Option<String>,
 }
 
 #[cfg(test)]

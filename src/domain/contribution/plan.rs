@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 
 use super::validate::{Accepted, Lookups, validate};
-use super::{ContributionRequest, GoalAfter, Recorded};
+use super::{ContributionRequest, GoalAfter, Recorded, ReviewWait};
 use crate::domain::announce::{self, GoalFigures};
 use crate::domain::milestones::{
     Milestone, Subject, community_counts_crossed, custom_crossed, goal_percents_crossed, headline,
@@ -28,6 +28,9 @@ pub struct Plan<'a> {
     /// Per request, in the batch's order.
     checked: Vec<Result<Accepted<'a>, UserError>>,
     deltas: Deltas<'a>,
+    /// The ids of the contributions that wait for review, in the batch's order
+    /// ([`Plan::for_review`]), once the engine took them.
+    review_ids: Vec<ContributionId>,
 }
 
 /// Contributions and an amount, added to a goal.
@@ -175,11 +178,34 @@ impl<'a> Plan<'a> {
     /// Checks each request against the rules (with what `lookups` read for them)
     /// and sums what the accepted ones add.
     pub fn new(requests: &'a [&'a ContributionRequest], lookups: &'a Lookups) -> Plan<'a> {
-        let checked: Vec<Result<Accepted<'a>, UserError>> =
-            requests.iter().map(|r| validate(r, lookups)).collect();
+        Plan::checked(requests, lookups, false)
+    }
+
+    /// A plan for contributions an organiser approved: the review rule is met
+    /// (every other rule still holds).
+    pub fn approved(requests: &'a [&'a ContributionRequest], lookups: &'a Lookups) -> Plan<'a> {
+        Plan::checked(requests, lookups, true)
+    }
+
+    fn checked(
+        requests: &'a [&'a ContributionRequest],
+        lookups: &'a Lookups,
+        approved: bool,
+    ) -> Plan<'a> {
+        let checked: Vec<Result<Accepted<'a>, UserError>> = requests
+            .iter()
+            .map(|r| {
+                validate(r, lookups).map(|a| Accepted {
+                    review: a.review && !approved,
+                    ..a
+                })
+            })
+            .collect();
         let mut deltas = Deltas::default();
         for (r, checked) in requests.iter().zip(&checked) {
-            if let Ok(a) = checked {
+            if let Ok(a) = checked
+                && !a.review
+            {
                 deltas.add(r, a);
             }
         }
@@ -188,6 +214,7 @@ impl<'a> Plan<'a> {
             lookups,
             checked,
             deltas,
+            review_ids: Vec::new(),
         }
     }
 
@@ -200,19 +227,38 @@ impl<'a> Plan<'a> {
             .collect()
     }
 
-    /// How many contributions the batch stores.
+    /// How many contributions the batch stores (those waiting for review aside).
     pub fn accepted(&self) -> usize {
-        self.checked.iter().filter(|c| c.is_ok()).count()
+        self.checked
+            .iter()
+            .filter(|c| c.as_ref().is_ok_and(|a| !a.review))
+            .count()
     }
 
     /// The contributions to store, in the batch's order: the engine gives them
     /// ids in this order, each larger than the one before.
     pub fn rows(&self) -> impl Iterator<Item = NewRow<'a>> + '_ {
+        self.rows_where(false)
+    }
+
+    /// The contributions that wait for an organiser's review, in the batch's
+    /// order: the engine stores them aside, with ids from the contributions'
+    /// sequence, and hands those to [`Plan::set_review_ids`].
+    pub fn for_review(&self) -> impl Iterator<Item = NewRow<'a>> + '_ {
+        self.rows_where(true)
+    }
+
+    /// The ids the contributions of [`Plan::for_review`] were stored under.
+    pub fn set_review_ids(&mut self, ids: Vec<ContributionId>) {
+        self.review_ids = ids;
+    }
+
+    fn rows_where(&self, review: bool) -> impl Iterator<Item = NewRow<'a>> + '_ {
         self.requests
             .iter()
             .zip(&self.checked)
-            .filter_map(|(r, checked)| {
-                let a = checked.as_ref().ok()?;
+            .filter_map(move |(r, checked)| {
+                let a = checked.as_ref().ok().filter(|a| a.review == review)?;
                 Some(NewRow {
                     community: r.community,
                     member: r.member,
@@ -284,6 +330,7 @@ impl<'a> Plan<'a> {
             "an id for each contribution stored"
         );
         let mut ids = ids.iter().copied();
+        let mut review_ids = self.review_ids.iter().copied();
         for (place, (r, checked)) in self.requests.iter().zip(self.checked).enumerate() {
             let a = match checked {
                 Ok(a) => a,
@@ -292,6 +339,26 @@ impl<'a> Plan<'a> {
                     continue;
                 }
             };
+            if a.review {
+                let (Some(id), Some(g)) = (review_ids.next(), a.goal) else {
+                    unreachable!("an id for each contribution waiting for review, with its goal");
+                };
+                answers.push(Ok(Recorded {
+                    id,
+                    value: a.value.map(str::to_string),
+                    unit: a.unit.map(str::to_string),
+                    goal: None,
+                    member_count: 0,
+                    milestones: Vec::new(),
+                    review: Some(ReviewWait {
+                        goal_title: g.title.clone(),
+                        goal_slug: g.slug.clone(),
+                        review_above: g.review_above.unwrap_or_default(),
+                        unit: g.unit.clone(),
+                    }),
+                }));
+                continue;
+            }
             let Some(id) = ids.next() else {
                 unreachable!("an id for each contribution stored");
             };
@@ -365,6 +432,7 @@ impl<'a> Plan<'a> {
                 goal,
                 member_count: m_after,
                 milestones: Vec::new(),
+                review: None,
             }));
         }
         Outcome {
@@ -465,6 +533,7 @@ mod tests {
                 unit: Some("trees".into()),
                 open: true,
                 max_amount: None,
+                review_above: Some(20.0),
             }),
         );
         l.add_values(CommunityId(1), vec!["Care".into()]);
@@ -703,6 +772,59 @@ mod tests {
             ])
         );
         assert!(outcome.ordinals.is_empty());
+    }
+
+    #[test]
+    fn a_contribution_above_review_above_waits_and_counts_nowhere_unless_approved() {
+        // The goal lets through 20 trees unreviewed.
+        let batch = [
+            request(1, 1).goal("trees").amount(25.0),
+            request(1, 1).goal("trees").amount(2.0),
+        ];
+        let requests: Vec<&ContributionRequest> = batch.iter().collect();
+        let lookups = lookups();
+        let mut plan = Plan::new(&requests, &lookups);
+        assert_eq!(plan.accepted(), 1);
+        assert!(plan.all_refused().is_none());
+        let waiting: Vec<NewRow> = plan.for_review().collect();
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(
+            (waiting[0].amount, waiting[0].goal),
+            (Some(25.0), Some(TREES))
+        );
+        assert_eq!(
+            plan.rows().map(|r| r.amount).collect::<Vec<_>>(),
+            [Some(2.0)]
+        );
+        let d = plan.deltas();
+        assert_eq!(d.members, BTreeMap::from([(MemberId(1), 1)]));
+        assert_eq!(d.goals[&TREES].amount, 2.0);
+        plan.set_review_ids(vec![ContributionId(40)]);
+        let after = counters(&[(1, 1)], &[(1, 1)], &[(TREES, 2.0)]);
+        let answers = plan
+            .settle(&[ContributionId(41)], &after, &HashMap::new())
+            .answers(|_| true);
+        let waits = answers[0].as_ref().unwrap();
+        assert_eq!(waits.id, ContributionId(40));
+        assert!(waits.goal.is_none() && waits.milestones.is_empty());
+        assert_eq!(
+            waits
+                .review
+                .as_ref()
+                .map(|w| (w.goal_slug.as_str(), w.review_above)),
+            Some(("trees", 20.0))
+        );
+        let counted = answers[1].as_ref().unwrap();
+        assert_eq!(
+            (counted.id, counted.review.is_none()),
+            (ContributionId(41), true)
+        );
+
+        // Approved, the same contribution counts like any other.
+        let approved = [&batch[0]];
+        let plan = Plan::approved(&approved, &lookups);
+        assert_eq!((plan.accepted(), plan.for_review().count()), (1, 0));
+        assert_eq!(plan.deltas().goals[&TREES].amount, 25.0);
     }
 
     #[test]

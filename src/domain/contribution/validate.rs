@@ -20,6 +20,8 @@ pub struct GoalTerms {
     pub open: bool,
     /// The most one contribution may add to it.
     pub max_amount: Option<f64>,
+    /// Contributions adding more wait for an organiser's review.
+    pub review_above: Option<f64>,
 }
 
 /// What the rules need to know about the goals and missions a batch names, read
@@ -89,6 +91,9 @@ pub struct Accepted<'l> {
     pub unit: Option<&'l str>,
     /// The mission's value, spelt as the mission spells it.
     pub value: Option<&'l str>,
+    /// It adds more than its goal's `review_above`: it waits for an organiser and
+    /// counts nowhere until approved.
+    pub review: bool,
 }
 
 /// Checks one request against the rules; what it says, if they refuse it.
@@ -172,11 +177,15 @@ pub fn validate<'l>(
             "Log what one contribution did (several if it was several), or ask an organiser about the goal's max.",
         ));
     }
+    let review = goal
+        .and_then(|g| g.review_above)
+        .is_some_and(|above| goal_amount > above);
     Ok(Accepted {
         goal,
         goal_amount,
         unit,
         value,
+        review,
     })
 }
 
@@ -196,6 +205,7 @@ mod tests {
             unit: unit.map(Into::into),
             open,
             max_amount: None,
+            review_above: None,
         }
     }
 
@@ -275,6 +285,27 @@ mod tests {
             e.to_string().contains("at most 50 to the goal `talks`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn above_review_above_it_waits_for_review_and_up_to_it_it_does_not() {
+        let mut l = lookups();
+        l.add_goal(
+            CommunityId(1),
+            "trees",
+            Some(GoalTerms {
+                max_amount: Some(100.0),
+                review_above: Some(50.0),
+                ..goal(TREES, "trees", Some("trees"), true)
+            }),
+        );
+        let review = |r: ContributionRequest| validate(&r, &l).map(|a| a.review);
+        assert_eq!(review(request(1, 1).goal("trees").amount(50.0)), Ok(false));
+        assert_eq!(review(request(1, 1).goal("trees").amount(50.5)), Ok(true));
+        assert_eq!(review(request(1, 1).goal("trees").amount(100.0)), Ok(true));
+        // Past max it is refused, not reviewed.
+        assert!(review(request(1, 1).goal("trees").amount(100.5)).is_err());
+        assert_eq!(review(request(1, 1).amount(900.0)), Ok(false));
     }
 
     #[test]

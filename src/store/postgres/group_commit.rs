@@ -124,10 +124,13 @@ async fn write_batch(
 ) -> Result<Vec<Result<Recorded, UserError>>> {
     lock_communities(&mut *conn, requests).await?;
     let lookups = batch::read_lookups(&mut *conn, requests).await?;
-    let plan = Plan::new(requests, &lookups);
+    let mut plan = Plan::new(requests, &lookups);
     if let Some(refused) = plan.all_refused() {
         return Ok(refused);
     }
+    // Only a batch that named a goal can hold any, and that one looked it up
+    // inside its transaction (on SQLite, after BEGIN IMMEDIATE).
+    batch::hold_for_review(&mut *conn, &mut plan).await?;
     let ids = reserve_ids(&mut *conn, plan.accepted()).await?;
     let mut script = Script::default();
     let writes = batch::push_writes(&mut script, &plan, Some(&ids))?;

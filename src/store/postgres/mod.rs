@@ -56,7 +56,7 @@ pub(in crate::store) struct Backend {
     /// Reads and writes alike; a write holds its connection for its transaction.
     pub(in crate::store) read: PgPool,
     contributions: super::writer_queue::Writer,
-    custom_milestones: CustomHint,
+    pub(in crate::store) custom_milestones: CustomHint,
 }
 
 impl Backend {

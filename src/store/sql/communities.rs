@@ -173,7 +173,7 @@ pub async fn workspace_by_external(
     external_id: &str,
 ) -> Result<Option<Workspace>> {
     Ok(sqlx::query_as(
-        "SELECT id, community_id, platform, external_id, name, announce_channel, organiser_role
+        "SELECT id, community_id, platform, external_id, name, announce_channel, organiser_role, review_channel
          FROM workspaces WHERE platform = $1 AND external_id = $2",
     )
     .bind(platform.as_str())
@@ -184,7 +184,7 @@ pub async fn workspace_by_external(
 
 pub async fn workspace(db: impl Executor<'_>, id: WorkspaceId) -> Result<Workspace> {
     Ok(sqlx::query_as(
-        "SELECT id, community_id, platform, external_id, name, announce_channel, organiser_role
+        "SELECT id, community_id, platform, external_id, name, announce_channel, organiser_role, review_channel
          FROM workspaces WHERE id = $1",
     )
     .bind(id)
@@ -197,7 +197,7 @@ pub async fn workspaces_of(
     community: CommunityId,
 ) -> Result<Vec<Workspace>> {
     Ok(sqlx::query_as(
-        "SELECT id, community_id, platform, external_id, name, announce_channel, organiser_role
+        "SELECT id, community_id, platform, external_id, name, announce_channel, organiser_role, review_channel
          FROM workspaces WHERE community_id = $1 ORDER BY id",
     )
     .bind(community)
@@ -359,6 +359,20 @@ pub async fn has_announcement_channel(
     .bind(community)
     .fetch_one(db)
     .await?)
+}
+
+/// Where a workspace's review requests are posted.
+pub async fn set_review_channel(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    channel: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE workspaces SET review_channel = $1 WHERE id = $2")
+        .bind(channel)
+        .bind(workspace)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn set_announce_channel(

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::super::native;
 use super::super::script::{Outcomes, Script, Step};
 use super::Conn;
-use crate::domain::contribution::plan::{Counters, Crossing, PendingMilestone, Plan};
+use crate::domain::contribution::plan::{Counters, Crossing, NewRow, PendingMilestone, Plan};
 use crate::domain::contribution::validate::{GoalTerms, Lookups};
 use crate::domain::contribution::{ContributionRequest, Recorded};
 use crate::domain::{CommunityId, ContributionId, GoalId, MemberId, UserError};
@@ -23,7 +23,7 @@ use crate::store::contributions::{
 };
 use crate::store::insights::{hours_json, ordinals_json};
 use crate::store::milestones::{CustomHint, CustomMilestone};
-use crate::store::{goals, ts};
+use crate::store::{day, goals, ts};
 
 /// Reads what checking `requests` needs, once per distinct goal and community.
 pub async fn read_lookups(conn: &mut Conn, requests: &[&ContributionRequest]) -> Result<Lookups> {
@@ -52,6 +52,7 @@ fn goal_terms(g: goals::Goal) -> GoalTerms {
         unit: g.unit,
         open: g.open,
         max_amount: g.max_amount,
+        review_above: g.review_above,
     }
 }
 
@@ -267,4 +268,120 @@ fn pending_milestone(c: CustomMilestone) -> PendingMilestone {
         title: c.title,
         threshold: c.threshold,
     }
+}
+
+/// Stores the batch's contributions that wait for an organiser's review aside
+/// (`pending_contributions`, migration 0018), each under an id taken from the
+/// contributions' own sequence, and hands the ids to the plan. Nothing else is
+/// written for them: they count nowhere until approved. Costs nothing for a
+/// batch with none (most).
+pub async fn hold_for_review(conn: &mut Conn, plan: &mut Plan<'_>) -> Result<()> {
+    let waiting: Vec<NewRow<'_>> = plan.for_review().collect();
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let mut ids = Vec::with_capacity(waiting.len());
+    for row in &waiting {
+        let id = reserve_id(&mut *conn).await?;
+        hold(&mut *conn, row, id).await?;
+        ids.push(id);
+    }
+    plan.set_review_ids(ids);
+    Ok(())
+}
+
+/// The next contribution id, taken from the contributions' sequence without
+/// storing a contribution.
+pub async fn reserve_id(conn: &mut Conn) -> Result<ContributionId> {
+    let (last, before) = native::contributions::RESERVE_ID
+        .split_last()
+        .expect("a statement that returns the id");
+    for sql in before {
+        sqlx::query(*sql).execute(&mut *conn).await?;
+    }
+    let id: i64 = sqlx::query_scalar(*last).fetch_one(&mut *conn).await?;
+    Ok(ContributionId(id))
+}
+
+/// Stores one contribution waiting for review under `id`.
+pub async fn hold(conn: &mut Conn, row: &NewRow<'_>, id: ContributionId) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO pending_contributions (id, community_id, member_id, description, amount, unit,
+            goal_id, value_name, platform, happened_on, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(id)
+    .bind(row.community)
+    .bind(row.member)
+    .bind(row.description)
+    .bind(row.amount)
+    .bind(row.unit)
+    .bind(row.goal)
+    .bind(row.value)
+    .bind(row.platform.as_str())
+    .bind(day(row.day))
+    .bind(ts(row.at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes one contribution under a known `id` (an approved one, or one edited)
+/// in the open transaction, by the same writes and settling as a batch: every
+/// figure follows it and the milestones it crosses for the first time are
+/// recorded and announced. `approved`: an organiser approved it, so the review
+/// rule is met; otherwise a contribution above its goal's `review_above` is
+/// stored aside under `id` to wait for review. The caller brings what counts by
+/// id (window totals) and by day order (newcomer steps) up to date.
+pub async fn write_with_id(
+    conn: &mut Conn,
+    custom: &CustomHint,
+    request: &ContributionRequest,
+    id: ContributionId,
+    approved: bool,
+) -> Result<Result<Recorded, UserError>> {
+    let requests = [request];
+    let lookups = read_lookups(&mut *conn, &requests).await?;
+    let mut plan = if approved {
+        Plan::approved(&requests, &lookups)
+    } else {
+        Plan::new(&requests, &lookups)
+    };
+    if let Some(refused) = plan.all_refused() {
+        return Ok(refused.into_iter().next().unwrap_or_else(|| {
+            Err(UserError::invalid(
+                "Nothing to write.",
+                "Log a contribution.",
+            ))
+        }));
+    }
+    if plan.accepted() == 0 {
+        let waiting: Vec<NewRow<'_>> = plan.for_review().collect();
+        for row in &waiting {
+            hold(&mut *conn, row, id).await?;
+        }
+        plan.set_review_ids(vec![id]);
+    }
+    let ids: Vec<ContributionId> = if plan.accepted() == 0 {
+        Vec::new()
+    } else {
+        vec![id]
+    };
+    let mut script = Script::default();
+    let writes = push_writes(&mut script, &plan, Some(&ids))?;
+    let done = script.run(&mut *conn, |_| {}).await?;
+    let inserted = done.get(writes.inserted).result.rows_affected();
+    if inserted != ids.len() as u64 {
+        return Err(crate::error::Error::internal(
+            "storing a contribution by id",
+            format!("{inserted} rows inserted for {}", ids.len()),
+        ));
+    }
+    let mut answers = settle(conn, custom, &requests, plan, &ids, &done, &writes).await?;
+    Ok(answers.pop().unwrap_or_else(|| {
+        Err(UserError::invalid(
+            "Nothing to write.",
+            "Log a contribution.",
+        ))
+    }))
 }

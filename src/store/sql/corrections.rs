@@ -11,15 +11,17 @@ use chrono::{DateTime, Timelike, Utc};
 
 use super::{Conn, Executor, activity, insights, windows};
 use crate::domain::contribution::correction::{Corrector, may_correct};
+use crate::domain::contribution::{ContributionRequest, Recorded};
 use crate::domain::milestones::Milestone;
 use crate::domain::text::reached;
 use crate::domain::{CommunityId, ContributionId, MemberId, UserError, announce};
 use crate::error::Result;
 use crate::store::activity::Counts;
 use crate::store::corrections::{Change, Removed, Retracted, Snapshot};
+use crate::store::milestones::CustomHint;
 use crate::store::{day, parse_day, parse_ts, ts};
 
-/// A contribution as its removal needs it.
+/// A contribution as its correction needs it.
 type Row = (
     i64,            // member
     String,         // description
@@ -34,17 +36,21 @@ type Row = (
     f64,            // what its goal counted
 );
 
-/// Removes contribution `id` of `community`, if `by` may, and takes it out of
-/// every figure it counted in; milestones it alone reached are retracted. The
-/// change is kept in the audit trail with `reason`.
-pub async fn remove_contribution(
+/// A stored contribution, read by id for a correction.
+pub struct Found {
+    pub member: MemberId,
+    pub goal: Option<i64>,
+    /// What its goal counted.
+    pub counted: f64,
+    pub snapshot: Snapshot,
+}
+
+/// Contribution `id` of `community`, if there is one.
+pub async fn find(
     conn: &mut Conn,
     community: CommunityId,
     id: ContributionId,
-    by: Corrector,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<std::result::Result<Removed, UserError>> {
+) -> Result<Option<Found>> {
     let found: Option<Row> = sqlx::query_as(
         "SELECT c.member_id, c.description, c.amount, c.unit, c.goal_id, g.slug, c.value_name,
                 c.platform, c.happened_on, c.created_at,
@@ -60,128 +66,72 @@ pub async fn remove_contribution(
     let Some((member, description, amount, unit, goal, slug, value, platform, on, at, counted)) =
         found
     else {
-        return Ok(Err(not_found(id)));
+        return Ok(None);
     };
-    let (member, on, at) = (MemberId(member), parse_day(&on)?, parse_ts(&at)?);
-    if let Err(refused) = may_correct(by, id, member, at, now) {
-        return Ok(Err(refused));
-    }
-    // Its milestones, before the delete clears their contribution_id.
-    let achievements: Vec<(i64, String, String, String)> = sqlx::query_as(
+    Ok(Some(Found {
+        member: MemberId(member),
+        goal,
+        counted,
+        snapshot: Snapshot {
+            description,
+            amount,
+            unit,
+            goal: slug,
+            value,
+            platform,
+            day: parse_day(&on)?,
+            logged_at: parse_ts(&at)?,
+        },
+    }))
+}
+
+/// The milestones a contribution was credited with: (achievement, key, subject,
+/// title). Read before it is taken out, which clears their contribution_id.
+pub async fn achievements_of(
+    conn: &mut Conn,
+    id: ContributionId,
+) -> Result<Vec<(i64, String, String, String)>> {
+    Ok(sqlx::query_as(
         "SELECT id, milestone_key, subject, title FROM milestone_achievements WHERE contribution_id = $1",
     )
     .bind(id)
     .fetch_all(&mut *conn)
-    .await?;
-    sqlx::query("DELETE FROM contributions WHERE id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    .await?)
+}
 
-    let aligned = goal.is_some() || value.is_some();
-    insights::add_hours(
+/// Removes contribution `id` of `community`, if `by` may, and takes it out of
+/// every figure it counted in; milestones it alone reached are retracted. The
+/// change is kept in the audit trail with `reason`.
+pub async fn remove_contribution(
+    conn: &mut Conn,
+    community: CommunityId,
+    id: ContributionId,
+    by: Corrector,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<std::result::Result<Removed, UserError>> {
+    let Some(found) = find(conn, community, id).await? else {
+        return Ok(Err(not_found(id)));
+    };
+    let member = found.member;
+    if let Err(refused) = may_correct(by, id, member, found.snapshot.logged_at, now) {
+        return Ok(Err(refused));
+    }
+    // Its milestones, before the delete clears their contribution_id.
+    let achievements = achievements_of(conn, id).await?;
+    take_out(conn, community, id, &found).await?;
+    let retracted = retract_unreached(
         conn,
         community,
-        &BTreeMap::from([((at.date_naive(), at.hour()), -1)]),
+        id,
+        &achievements,
+        member,
+        by.member,
+        reason,
+        now,
     )
     .await?;
-    if aligned {
-        activity::add_aligned(conn, &BTreeMap::from([((community, on), -1)])).await?;
-    }
-    if let Some(goal) = goal {
-        super::forget::take_out_of_goals(conn, &BTreeMap::from([((goal, day(on)), (1, counted))]))
-            .await?;
-    }
-    sqlx::query(
-        "UPDATE communities SET contribution_count =
-            CASE WHEN contribution_count > 0 THEN contribution_count - 1 ELSE 0 END
-         WHERE id = $1",
-    )
-    .bind(community)
-    .execute(&mut *conn)
-    .await?;
-    // Setting joined_at to itself lets the trigger of migration 0004 move the
-    // member back among the newcomers yet to contribute when this was their last.
-    sqlx::query(
-        "UPDATE members SET joined_at = joined_at,
-            contribution_count = CASE WHEN contribution_count > 0 THEN contribution_count - 1 ELSE 0 END
-         WHERE id = $1",
-    )
-    .bind(member)
-    .execute(&mut *conn)
-    .await?;
-    if let (Some(amount), Some(unit)) = (amount, unit.as_deref()) {
-        sqlx::query(
-            "UPDATE member_unit_amounts SET amount = amount - $1 WHERE member_id = $2 AND unit = $3",
-        )
-        .bind(amount)
-        .bind(member)
-        .bind(unit)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "DELETE FROM member_unit_amounts WHERE member_id = $1 AND unit = $2
-               AND amount < 1e-9 AND amount > -1e-9",
-        )
-        .bind(member)
-        .bind(unit)
-        .execute(&mut *conn)
-        .await?;
-    }
-    let one_less = Counts {
-        contributions: -1,
-        ..Counts::default()
-    };
-    activity::adjust(conn, community, member, on, one_less).await?;
-    match windows::counted_up_to(conn, community).await? {
-        Some((counted, _)) if id.0 <= counted => {
-            windows::take_out(conn, community, &[(member, on, -1, 0)]).await?;
-        }
-        // Not counted yet: a catch-up counting on an older snapshot must count again.
-        _ => windows::note_rebuild(conn, community).await?,
-    }
-    recount_ordinals(conn, member).await?;
-    // Their health signals (contributions per day among them) are computed again.
-    insights::mark_dirty(conn, community, &[member]).await?;
-
-    let mut retracted = Vec::new();
-    for (achievement, key, subject, title) in achievements {
-        if still_reached(conn, community, &key, &subject).await? {
-            continue;
-        }
-        retract(conn, achievement, now).await?;
-        record(
-            conn,
-            &Change {
-                community,
-                subject: "achievement",
-                subject_id: achievement,
-                action: "retract",
-                member: Some(member),
-                other: None,
-                actor: Some(by.member),
-                before: Some(serde_json::json!({
-                    "milestone": key, "subject": subject, "title": title, "contribution": id.0,
-                })),
-                after: None,
-                reason: Some(reason),
-            },
-            now,
-        )
-        .await?;
-        retracted.push(Retracted { title });
-    }
-
-    let before = Snapshot {
-        description,
-        amount,
-        unit,
-        goal: slug,
-        value,
-        platform,
-        day: on,
-        logged_at: at,
-    };
+    let before = found.snapshot;
     record(
         conn,
         &Change {
@@ -207,7 +157,229 @@ pub async fn remove_contribution(
     }))
 }
 
-fn not_found(id: ContributionId) -> UserError {
+/// Deletes contribution `id` (as `found` read it) and takes it out of every
+/// figure it counted in: goal progress, counters, daily activity and the rollups,
+/// cohorts and window totals it feeds, hours, alignment, amounts by unit and
+/// newcomer steps. Its achievements are left for the caller to check.
+pub async fn take_out(
+    conn: &mut Conn,
+    community: CommunityId,
+    id: ContributionId,
+    found: &Found,
+) -> Result<()> {
+    let member = found.member;
+    let c = &found.snapshot;
+    let (on, at) = (c.day, c.logged_at);
+    sqlx::query("DELETE FROM contributions WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+
+    let aligned = found.goal.is_some() || c.value.is_some();
+    insights::add_hours(
+        conn,
+        community,
+        &BTreeMap::from([((at.date_naive(), at.hour()), -1)]),
+    )
+    .await?;
+    if aligned {
+        activity::add_aligned(conn, &BTreeMap::from([((community, on), -1)])).await?;
+    }
+    if let Some(goal) = found.goal {
+        super::forget::take_out_of_goals(
+            conn,
+            &BTreeMap::from([((goal, day(on)), (1, found.counted))]),
+        )
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE communities SET contribution_count =
+            CASE WHEN contribution_count > 0 THEN contribution_count - 1 ELSE 0 END
+         WHERE id = $1",
+    )
+    .bind(community)
+    .execute(&mut *conn)
+    .await?;
+    // Setting joined_at to itself lets the trigger of migration 0004 move the
+    // member back among the newcomers yet to contribute when this was their last.
+    sqlx::query(
+        "UPDATE members SET joined_at = joined_at,
+            contribution_count = CASE WHEN contribution_count > 0 THEN contribution_count - 1 ELSE 0 END
+         WHERE id = $1",
+    )
+    .bind(member)
+    .execute(&mut *conn)
+    .await?;
+    if let (Some(amount), Some(unit)) = (c.amount, c.unit.as_deref()) {
+        sqlx::query(
+            "UPDATE member_unit_amounts SET amount = amount - $1 WHERE member_id = $2 AND unit = $3",
+        )
+        .bind(amount)
+        .bind(member)
+        .bind(unit)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "DELETE FROM member_unit_amounts WHERE member_id = $1 AND unit = $2
+               AND amount < 1e-9 AND amount > -1e-9",
+        )
+        .bind(member)
+        .bind(unit)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let one_less = Counts {
+        contributions: -1,
+        ..Counts::default()
+    };
+    activity::adjust(conn, community, member, on, one_less).await?;
+    count_in_windows(conn, community, id, member, on, -1).await?;
+    recount_ordinals(conn, member).await?;
+    // Their health signals (contributions per day among them) are computed again.
+    insights::mark_dirty(conn, community, &[member]).await?;
+    Ok(())
+}
+
+/// Writes `request` as contribution `id` (approved, or edited: `approved` says
+/// whether the review rule is met) by the contribution writer's own writes, and
+/// brings up to date what those leave to the caller: window totals (counted by
+/// id, and `id` may be older than what they counted), newcomer steps (by day,
+/// and its day may be older than the member's others) and health signals.
+/// Milestones it crosses for the first time are achieved and announced now, not
+/// at its logging time. Stored aside, waiting for review, it changes nothing.
+pub async fn put_in(
+    conn: &mut Conn,
+    custom: &CustomHint,
+    request: &ContributionRequest,
+    id: ContributionId,
+    approved: bool,
+    now: DateTime<Utc>,
+) -> Result<std::result::Result<Recorded, UserError>> {
+    let recorded = match super::contribution_batch::write_with_id(
+        conn, custom, request, id, approved,
+    )
+    .await?
+    {
+        Ok(recorded) => recorded,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    if recorded.review.is_some() {
+        return Ok(Ok(recorded));
+    }
+    let (community, member) = (request.community, request.member);
+    count_in_windows(conn, community, id, member, request.day, 1).await?;
+    recount_ordinals(conn, member).await?;
+    insights::mark_dirty(conn, community, &[member]).await?;
+    // The writer dated its achievements and announcements when it was logged.
+    let logged = ts(request.now);
+    let now = ts(now);
+    sqlx::query(
+        "UPDATE announcement_deliveries SET next_attempt_at = CASE WHEN next_attempt_at < $1
+            THEN $1 ELSE next_attempt_at END
+         WHERE status = 'pending' AND announcement_id IN (SELECT n.id FROM announcements n
+            JOIN milestone_achievements a ON a.id = n.achievement_id
+            WHERE a.contribution_id = $2 AND a.achieved_at = $3)",
+    )
+    .bind(&now)
+    .bind(id)
+    .bind(&logged)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE announcements SET created_at = $1 WHERE achievement_id IN
+            (SELECT id FROM milestone_achievements WHERE contribution_id = $2 AND achieved_at = $3)",
+    )
+    .bind(&now)
+    .bind(id)
+    .bind(&logged)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE milestone_achievements SET achieved_at = $1 WHERE contribution_id = $2 AND achieved_at = $3",
+    )
+    .bind(&now)
+    .bind(id)
+    .bind(&logged)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Ok(recorded))
+}
+
+/// Counts a contribution in (`sign` 1) or out (-1) of the window totals: at once
+/// if they counted its id already; otherwise a catch-up counting on an older
+/// snapshot must count again.
+async fn count_in_windows(
+    conn: &mut Conn,
+    community: CommunityId,
+    id: ContributionId,
+    member: MemberId,
+    on: chrono::NaiveDate,
+    sign: i64,
+) -> Result<()> {
+    match windows::counted_up_to(conn, community).await? {
+        Some((counted, _)) if id.0 <= counted => {
+            windows::take_out(conn, community, &[(member, on, sign, 0)]).await
+        }
+        _ => windows::note_rebuild(conn, community).await,
+    }
+}
+
+/// Retracts those of `achievements` (a contribution's, read before it was taken
+/// out or changed) whose figure no longer reaches them, keeping each in the
+/// audit trail; the others are credited to contribution `id` again, if it is
+/// still stored. Returns those retracted.
+#[allow(clippy::too_many_arguments)]
+pub async fn retract_unreached(
+    conn: &mut Conn,
+    community: CommunityId,
+    id: ContributionId,
+    achievements: &[(i64, String, String, String)],
+    member: MemberId,
+    actor: MemberId,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Retracted>> {
+    let mut retracted = Vec::new();
+    for (achievement, key, subject, title) in achievements {
+        if still_reached(conn, community, key, subject).await? {
+            sqlx::query(
+                "UPDATE milestone_achievements SET contribution_id = $1 WHERE id = $2
+                   AND EXISTS (SELECT 1 FROM contributions WHERE id = $1)",
+            )
+            .bind(id)
+            .bind(achievement)
+            .execute(&mut *conn)
+            .await?;
+            continue;
+        }
+        retract(conn, *achievement, now).await?;
+        record(
+            conn,
+            &Change {
+                community,
+                subject: "achievement",
+                subject_id: *achievement,
+                action: "retract",
+                member: Some(member),
+                other: None,
+                actor: Some(actor),
+                before: Some(serde_json::json!({
+                    "milestone": key, "subject": subject, "title": title, "contribution": id.0,
+                })),
+                after: None,
+                reason: Some(reason),
+            },
+            now,
+        )
+        .await?;
+        retracted.push(Retracted {
+            title: title.clone(),
+        });
+    }
+    Ok(retracted)
+}
+
+pub fn not_found(id: ContributionId) -> UserError {
     UserError::not_found(
         format!("contribution #{id}"),
         "`contributions` lists yours with their ids; `contributions @member` a member's.",
@@ -217,7 +389,7 @@ fn not_found(id: ContributionId) -> UserError {
 /// Sets the days of the member's 1st, 2nd and 4th contributions from their
 /// active days (PRODUCT.md "Newcomer conversion"), as a rebuild would: bounded
 /// by their own days, read by the member's index.
-async fn recount_ordinals(conn: &mut Conn, member: MemberId) -> Result<()> {
+pub async fn recount_ordinals(conn: &mut Conn, member: MemberId) -> Result<()> {
     let days: Vec<(String, i64)> = sqlx::query_as(
         "SELECT day, contributions FROM member_daily_activity
          WHERE member_id = $1 AND contributions > 0 ORDER BY day",

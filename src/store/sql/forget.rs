@@ -174,6 +174,9 @@ pub async fn detach(conn: &mut Conn, plan: &Plan, now: DateTime<Utc>) -> Result<
     // Their entries in the audit trail go; where they corrected others' records
     // they are "a former member".
     super::corrections::forget_member(conn, member).await?;
+    // Their contributions waiting for review or rejected go; the reasons they
+    // wrote rejecting others' go too.
+    super::review::forget_member(conn, member).await?;
     for sql in [
         // Gone at the request; again here, should a merge have moved one since.
         "DELETE FROM identities WHERE member_id = $1",

@@ -321,6 +321,7 @@ async fn merge_member_rows(
     // `from`), so that their posts can still be edited.
     super::redaction::renumber_member(conn, from, into).await?;
     super::corrections::merge_members(conn, from, into).await?;
+    super::review::merge_members(conn, from, into).await?;
     sqlx::query(
         "UPDATE announcements SET achievement_id = NULL
          WHERE achievement_id IN (SELECT id FROM milestone_achievements WHERE member_id = $1)",

@@ -21,6 +21,7 @@ pub mod mission;
 pub mod notices;
 pub mod outbox;
 pub mod redaction;
+pub mod review;
 pub mod schedules;
 #[cfg(feature = "slack")]
 pub mod slack;

@@ -308,11 +308,14 @@ async fn write_batch(
         sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
     }
     let lookups = batch::read_lookups(&mut *conn, requests).await?;
-    let plan = Plan::new(requests, &lookups);
+    let mut plan = Plan::new(requests, &lookups);
     if let Some(refused) = plan.all_refused() {
         // Only validation refuses, and only a batch that looked something up.
         return Ok(refused);
     }
+    // Only a batch that named a goal can hold any, and that one looked it up
+    // inside its transaction (on SQLite, after BEGIN IMMEDIATE).
+    batch::hold_for_review(&mut *conn, &mut plan).await?;
 
     // Every write whose arguments are known now, in one trip; the same statements
     // every time (see store::script).

@@ -57,3 +57,7 @@ pub const COUNT_GOALS: &str = "UPDATE goals SET
         contribution_count = contribution_count + d.n
      FROM jsonb_to_recordset($1::jsonb) AS d(goal BIGINT, n BIGINT, amount DOUBLE PRECISION)
      WHERE goals.id = d.goal RETURNING goals.id, goals.progress";
+
+/// Takes the next contribution id without storing a contribution (one waiting
+/// for review); the last statement returns it.
+pub const RESERVE_ID: &[&str] = &["SELECT nextval(pg_get_serial_sequence('contributions', 'id'))"];

@@ -2,10 +2,12 @@
 //! and the counters they add to, each from one JSON array (rows as
 //! `store::contributions` writes them).
 
-/// The batch's contributions, from one JSON array, numbered in its order.
-pub const INSERT_CONTRIBUTIONS: &str = "INSERT INTO contributions (community_id, member_id, description, amount,
-        unit, goal_id, value_name, platform, happened_on, created_at)
-     SELECT value->>'community', value->>'member', value->>'description', value->>'amount',
+/// The batch's contributions, from one JSON array, numbered in its order (a row
+/// with an id, an approved or edited contribution, keeps it: a NULL id is the
+/// next number).
+pub const INSERT_CONTRIBUTIONS: &str = "INSERT INTO contributions (id, community_id, member_id, description,
+        amount, unit, goal_id, value_name, platform, happened_on, created_at)
+     SELECT value->>'id', value->>'community', value->>'member', value->>'description', value->>'amount',
         value->>'unit', value->>'goal', value->>'value', value->>'platform', value->>'day', value->>'at'
      FROM jsonb_each(?) ORDER BY key";
 
@@ -47,3 +49,13 @@ pub const COUNT_GOALS: &str = "UPDATE goals SET progress = round(progress + d.am
      FROM (SELECT value->>'goal' AS goal, value->>'n' AS n, value->>'amount' AS amount
            FROM jsonb_each(?)) AS d
      WHERE goals.id = d.goal RETURNING id, progress";
+
+/// Takes the next contribution id without storing a contribution (one waiting
+/// for review): the row of `sqlite_sequence` is made first if no contribution
+/// was ever stored, then moved on by one.
+pub const RESERVE_ID: &[&str] = &[
+    "INSERT INTO sqlite_sequence (name, seq)
+     SELECT 'contributions', COALESCE((SELECT MAX(id) FROM contributions), 0)
+     WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'contributions')",
+    "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'contributions' RETURNING seq",
+];

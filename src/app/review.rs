@@ -1,0 +1,256 @@
+//! `review`, `review approve <#id>`, `review reject <#id> reason="…"` and
+//! `contribution edit <#id> … reason="…"`.
+
+use chrono::Days;
+
+use super::App;
+use super::contribute::MAX_DAYS_BACK;
+use super::corrections::describe;
+use crate::domain::announce::{progress_bar, progress_text};
+use crate::domain::command::ContributionChanges;
+use crate::domain::contribution::correction::Corrector;
+use crate::domain::contribution::{Recorded, ReviewWait};
+use crate::domain::reply::Line;
+use crate::domain::text::{Reason, format_number};
+use crate::domain::{Actor, ContributionId, Reply, UserError};
+use crate::error::Result;
+use crate::store::review::{ContributionEdit, Edited, Waiting};
+
+/// How many waiting contributions `review` lists.
+const REVIEW_LIMIT: i64 = 25;
+
+pub async fn list(app: &App, actor: &Actor) -> Result<Reply> {
+    let (waiting, count) = app
+        .store()
+        .waiting_for_review(actor.community, REVIEW_LIMIT)
+        .await?;
+    let mut reply = Reply::private(format!(
+        "Waiting for review ({})",
+        format_number(count as f64)
+    ));
+    if waiting.is_empty() {
+        return Ok(reply.line("None: every contribution counts."));
+    }
+    for w in &waiting {
+        reply = reply.line(
+            Line::new()
+                .text(format!("#{} · ", w.id))
+                .strong(&w.member_name)
+                .text(" · ")
+                .extend(describe(&w.snapshot))
+                .text(format!(
+                    " · logged {}",
+                    w.snapshot.logged_at.format("%Y-%m-%d %H:%M")
+                )),
+        );
+    }
+    if count > waiting.len() as i64 {
+        reply = reply.line(format!(
+            "The oldest {}; decide on them to see the rest.",
+            waiting.len()
+        ));
+    }
+    Ok(reply.line(
+        Line::new()
+            .code("review approve #id")
+            .text(" counts one; ")
+            .code("review reject #id reason=\"…\"")
+            .text(" tells its member why not."),
+    ))
+}
+
+pub async fn approve(app: &App, actor: &Actor, id: ContributionId) -> Result<Reply> {
+    let reviewer = actor.display_name.clone();
+    let approved = app
+        .store()
+        .approve_contribution(actor.community, id, actor.member, app.now(), |w| {
+            Reply::private(format!("Your contribution #{} was approved", w.id))
+                .line(describe(&w.snapshot))
+                .line(
+                    Line::new()
+                        .text("Approved by ")
+                        .strong(&reviewer)
+                        .text(": it counts now. Thank you!"),
+                )
+        })
+        .await??;
+    app.outbox_signal().notify_one();
+    let mut reply = Reply::private(format!("Contribution #{id} approved"))
+        .line(
+            Line::new()
+                .strong(&approved.waiting.member_name)
+                .text(": ")
+                .extend(describe(&approved.waiting.snapshot)),
+        )
+        .line("It counts in every figure now; its member is told.");
+    for milestone in &approved.recorded.milestones {
+        reply = reply.line(format!("🎉 {milestone}"));
+    }
+    Ok(reply)
+}
+
+pub async fn reject(app: &App, actor: &Actor, id: ContributionId, reason: Reason) -> Result<Reply> {
+    let reviewer = actor.display_name.clone();
+    let rejected = app
+        .store()
+        .reject_contribution(
+            actor.community,
+            id,
+            actor.member,
+            reason.as_str(),
+            app.now(),
+            |w| rejection_notice(w, &reviewer, reason.as_str()),
+        )
+        .await??;
+    app.outbox_signal().notify_one();
+    Ok(Reply::private(format!("Contribution #{id} rejected"))
+        .line(
+            Line::new()
+                .strong(&rejected.waiting.member_name)
+                .text(": ")
+                .extend(describe(&rejected.waiting.snapshot)),
+        )
+        .line(format!("Reason: {reason}"))
+        .line("Its member is told privately, with the reason."))
+}
+
+fn rejection_notice(w: &Waiting, reviewer: &str, reason: &str) -> Reply {
+    Reply::private(format!("Your contribution #{} was not approved", w.id))
+        .line(describe(&w.snapshot))
+        .line(
+            Line::new()
+                .text("Rejected by ")
+                .strong(reviewer)
+                .text(format!(": {reason}")),
+        )
+}
+
+/// The receipt's lines for a contribution waiting for review.
+pub fn waits_lines(reply: Reply, wait: &ReviewWait) -> Reply {
+    let unit = wait.unit.as_deref().unwrap_or("");
+    let above = format!("{} {unit}", format_number(wait.review_above));
+    reply.line(format!(
+        "It waits for an organiser's review: {} counts contributions above {} once one approves them. It counts nowhere until then; you will be told.",
+        wait.goal_title,
+        above.trim_end()
+    ))
+}
+
+pub async fn edit(
+    app: &App,
+    actor: &Actor,
+    id: ContributionId,
+    change: ContributionChanges,
+    reason: Reason,
+) -> Result<Reply> {
+    if let Some(day) = change.day {
+        let today = app.today();
+        if day > today {
+            return Err(UserError::invalid(
+                format!("{day} is in the future."),
+                "Date contributions on the day they happened: today or an earlier day.",
+            )
+            .into());
+        }
+        if day < today - Days::new(MAX_DAYS_BACK) {
+            return Err(UserError::invalid(
+                format!("{day} is more than {MAX_DAYS_BACK} days ago."),
+                format!("Contributions can be dated up to {MAX_DAYS_BACK} days back."),
+            )
+            .into());
+        }
+    }
+    let by = Corrector {
+        member: actor.member,
+        organiser: actor.is_organiser(),
+    };
+    let change = ContributionEdit {
+        description: change.description.map(|d| d.as_str().to_string()),
+        amount: change.amount.map(|a| a.get()),
+        unit: change.unit.map(|u| u.as_str().to_string()),
+        goal: change.goal.map(|g| g.map(|g| g.as_str().to_string())),
+        value: change.value.map(|v| v.map(|v| v.as_str().to_string())),
+        day: change.day,
+    };
+    let editor = actor.display_name.clone();
+    let edited = app
+        .store()
+        .edit_contribution(
+            actor.community,
+            id,
+            by,
+            &change,
+            reason.as_str(),
+            app.now(),
+            |e| edit_notice(e, &editor, reason.as_str()),
+        )
+        .await??;
+    let Edited {
+        before,
+        after,
+        recorded,
+        retracted,
+        member,
+        ..
+    } = &edited;
+    if *member != actor.member || !retracted.is_empty() || !recorded.milestones.is_empty() {
+        app.outbox_signal().notify_one();
+    }
+    let mut reply = Reply::private(format!("Contribution #{id} edited"))
+        .line(Line::new().text("Was: ").extend(describe(before)))
+        .line(Line::new().text("Now: ").extend(describe(after)))
+        .line(format!("Reason: {reason}"));
+    reply = progress(reply, recorded);
+    for r in retracted {
+        reply = reply.line(format!(
+            "Milestone retracted: {} (it was reached only through the old values).",
+            r.title
+        ));
+    }
+    if *member != actor.member {
+        reply = reply.line("Its member is told privately, with the reason.");
+    }
+    Ok(reply)
+}
+
+/// What the edited contribution now counts for.
+fn progress(reply: Reply, recorded: &Recorded) -> Reply {
+    if let Some(wait) = &recorded.review {
+        return waits_lines(reply, wait);
+    }
+    let mut reply = reply;
+    if let Some(goal) = &recorded.goal {
+        reply = reply.line(
+            Line::new()
+                .strong(&goal.title)
+                .text(": ")
+                .text(progress_bar(goal.progress, goal.target))
+                .text(" ")
+                .text(progress_text(
+                    goal.progress,
+                    goal.target,
+                    goal.unit.as_deref(),
+                )),
+        );
+    }
+    for milestone in &recorded.milestones {
+        reply = reply.line(format!("🎉 {milestone}"));
+    }
+    reply
+}
+
+fn edit_notice(e: &Edited, editor: &str, reason: &str) -> Reply {
+    let mut reply = Reply::private(format!("Your contribution #{} was edited", e.id))
+        .line(Line::new().text("Was: ").extend(describe(&e.before)))
+        .line(Line::new().text("Now: ").extend(describe(&e.after)))
+        .line(
+            Line::new()
+                .text("Edited by ")
+                .strong(editor)
+                .text(format!(": {reason}")),
+        );
+    if e.recorded.review.is_some() {
+        reply = reply.line("It waits for an organiser's review; it counts nowhere until approved.");
+    }
+    reply
+}
