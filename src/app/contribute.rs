@@ -68,9 +68,16 @@ pub(super) async fn record(
         app.outbox_signal().notify_one();
     }
     if let Some(wait) = &recorded.review {
-        let reply = Reply::private(format!("Contribution #{} waits for review", recorded.id.0))
-            .line(Line::new().text(format!("“{}”", new.description)));
-        return Ok(super::review::waits_lines(reply, wait));
+        let title = if on_behalf {
+            format!(
+                "Contribution #{} for {} waits for review",
+                recorded.id.0, actor.display_name
+            )
+        } else {
+            format!("Contribution #{} waits for review", recorded.id.0)
+        };
+        let reply = Reply::private(title).line(Line::new().text(format!("“{}”", new.description)));
+        return Ok((super::review::waits_lines(reply, wait), recorded.id));
     }
 
     let mut details = Vec::new();
