@@ -3528,14 +3528,11 @@ async fn a_goal_max_refuses_bigger_contributions_and_review_above_is_kept_within
     assert_line(&r, "Max per contribution: 100 trees");
     assert_line(&r, "Review above: 50 trees");
 
-    // Up to the max counts (review comes later: it counts now).
-    let r = ok(
-        &app,
-        &mo,
-        "contribute Planted a grove amount=100 goal=trees",
-    )
-    .await;
-    assert_has(&r, "100 / 1,000 trees");
+    // Up to review_above counts at once; above it, up to the max, it waits.
+    let r = ok(&app, &mo, "contribute Planted a grove amount=50 goal=trees").await;
+    assert_has(&r, "50 / 1,000 trees");
+    let r = ok(&app, &mo, "contribute Planted a wood amount=100 goal=trees").await;
+    assert_eq!(r.title.as_deref(), Some("Contribution #2 waits for review"));
     // Past it, refused whole, not trimmed; nothing is written.
     let before = snapshot(&app).await;
     let e = err(
@@ -3561,7 +3558,7 @@ async fn a_goal_max_refuses_bigger_contributions_and_review_above_is_kept_within
     .await;
     assert_eq!(
         scalar::<f64>(&app, "SELECT progress FROM goals WHERE slug = 'trees'").await,
-        100.0
+        50.0
     );
 }
 
@@ -3607,7 +3604,7 @@ async fn goal_edit_changes_terms_keeps_history_and_reevaluates_met() {
     let r = ok(
         &app,
         &olga,
-        "goal edit trees target=20 slug=oaks title=\"Plant oaks\" max=off review_above=8",
+        "goal edit trees target=20 slug=oaks title=\"Plant oaks\" max=off review_above=10",
     )
     .await;
     assert_eq!(r.title.as_deref(), Some("Goal updated: Plant oaks"));
@@ -3615,7 +3612,7 @@ async fn goal_edit_changes_terms_keeps_history_and_reevaluates_met() {
     assert_line(&r, "slug: trees → oaks");
     assert_line(&r, "target: 10 → 20");
     assert_line(&r, "max: 100 → none");
-    assert_line(&r, "review_above: none → 8");
+    assert_line(&r, "review_above: none → 10");
     assert_has(&r, "No longer met at the new target");
     assert!(met().await.is_none());
     let e = err(&app, &mo, "contribute More amount=1 goal=trees").await;
@@ -3661,7 +3658,7 @@ async fn goal_edit_changes_terms_keeps_history_and_reevaluates_met() {
     );
     assert_has(
         &r,
-        "olga edited goal trees: title Plant trees → Plant oaks, slug trees → oaks, target 10 → 20, max 100 → none, review_above none → 8",
+        "olga edited goal trees: title Plant trees → Plant oaks, slug trees → oaks, target 10 → 20, max 100 → none, review_above none → 10",
     );
     assert_has(
         &r,
