@@ -165,6 +165,31 @@ impl Args {
     }
 
     /// A command that takes neither words nor options.
+    /// The one id a command takes, read by `id`. `missing` is the error when
+    /// there is none; `after` follows an unexpected word (a hint, or nothing).
+    fn only_id<T>(
+        &self,
+        id: impl Fn(&str) -> Result<T, UserError>,
+        missing: &str,
+        after: &str,
+    ) -> Result<T, UserError> {
+        match self.words.as_slice() {
+            [one] => id(one),
+            [] => Err(self.error(missing)),
+            [_, next, ..] => Err(self.error(format!("Unexpected `{next}`{after}."))),
+        }
+    }
+
+    /// The `reason="…"` a correction must give; `why` asks for it.
+    fn required_reason(
+        &self,
+        opts: &mut HashMap<String, String>,
+        why: &str,
+    ) -> Result<Reason, UserError> {
+        let reason = opts.remove("reason").ok_or_else(|| self.error(why))?;
+        Reason::parse(&reason)
+    }
+
     fn nothing_more(&mut self, command: Command) -> Result<Command, UserError> {
         self.no_options()?;
         self.no_text()?;
@@ -319,41 +344,30 @@ pub(super) fn contributions(args: &mut Args, _: NaiveDate) -> Result<Command, Us
     Ok(Command::Contributions { member })
 }
 
+/// What a correction's parser says after a word past the id, and when the
+/// reason is missing.
+const REASON_HINT: &str = ": give the reason as reason=\"…\"";
+const SAY_WHY: &str = "Say why with reason=\"…\".";
+
 /// A contribution's id, written `#123` or `123`.
 pub fn contribution_id(raw: &str) -> Result<ContributionId, UserError> {
-    raw.trim()
-        .strip_prefix('#')
-        .unwrap_or(raw.trim())
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .map(ContributionId)
-        .ok_or_else(|| {
-            UserError::invalid(
-                format!("`{raw}` is not a contribution id."),
-                "Write its number as `contributions` shows it, like #123.",
-            )
-        })
+    record_id(
+        raw,
+        "a contribution",
+        "Write its number as `contributions` shows it, like #123.",
+    )
+    .map(ContributionId)
 }
 
 pub(super) fn contribution_remove(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
     let mut opts = args.options(&["reason"])?;
-    let id = match args.words.as_slice() {
-        [one] => contribution_id(one)?,
-        [] => return Err(args.error("Missing the contribution's id.")),
-        [_, next, ..] => {
-            return Err(args.error(format!(
-                "Unexpected `{next}`: give the reason as reason=\"…\"."
-            )));
-        }
-    };
-    let reason = opts
-        .remove("reason")
-        .ok_or_else(|| args.error("Say why with reason=\"…\"."))?;
-    Ok(Command::ContributionRemove {
-        id,
-        reason: Reason::parse(&reason)?,
-    })
+    let id = args.only_id(
+        contribution_id,
+        "Missing the contribution's id.",
+        REASON_HINT,
+    )?;
+    let reason = args.required_reason(&mut opts, SAY_WHY)?;
+    Ok(Command::ContributionRemove { id, reason })
 }
 
 pub(super) fn contribution_edit(args: &mut Args, today: NaiveDate) -> Result<Command, UserError> {
@@ -392,18 +406,12 @@ pub(super) fn contribution_edit(args: &mut Args, today: NaiveDate) -> Result<Com
             .map(|d| parse_day("date", &d, today))
             .transpose()?,
     };
-    let reason = opts
-        .remove("reason")
-        .ok_or_else(|| args.error("Say why with reason=\"…\"."))?;
+    let reason = args.required_reason(&mut opts, SAY_WHY)?;
     if change.is_empty() {
         return Err(args
             .error("Nothing to change: give a new text, amount=, unit=, goal=, value= or date=."));
     }
-    Ok(Command::ContributionEdit {
-        id,
-        change,
-        reason: Reason::parse(&reason)?,
-    })
+    Ok(Command::ContributionEdit { id, change, reason })
 }
 
 pub(super) fn review(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
@@ -412,11 +420,11 @@ pub(super) fn review(args: &mut Args, _: NaiveDate) -> Result<Command, UserError
 
 /// The one id `review approve|reject` takes.
 fn review_id(args: &Args) -> Result<ContributionId, UserError> {
-    match args.words.as_slice() {
-        [one] => contribution_id(one),
-        [] => Err(args.error("Missing the contribution's id; `review` lists them.")),
-        [_, next, ..] => Err(args.error(format!("Unexpected `{next}`."))),
-    }
+    args.only_id(
+        contribution_id,
+        "Missing the contribution's id; `review` lists them.",
+        "",
+    )
 }
 
 pub(super) fn review_approve(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
@@ -429,13 +437,9 @@ pub(super) fn review_approve(args: &mut Args, _: NaiveDate) -> Result<Command, U
 pub(super) fn review_reject(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
     let mut opts = args.options(&["reason"])?;
     let id = review_id(args)?;
-    let reason = opts
-        .remove("reason")
-        .ok_or_else(|| args.error("Say why with reason=\"…\"; its member is told."))?;
-    Ok(Command::ReviewReject {
-        id,
-        reason: Reason::parse(&reason)?,
-    })
+    let reason =
+        args.required_reason(&mut opts, "Say why with reason=\"…\"; its member is told.")?;
+    Ok(Command::ReviewReject { id, reason })
 }
 
 pub(super) fn setup_review_channel(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
@@ -651,11 +655,7 @@ pub fn milestone_id(raw: &str) -> Result<i64, UserError> {
 
 pub(super) fn milestone_remove(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
     args.no_options()?;
-    let id = match args.words.as_slice() {
-        [one] => milestone_id(one)?,
-        [] => return Err(args.error("Missing the milestone's id.")),
-        [_, next, ..] => return Err(args.error(format!("Unexpected `{next}`."))),
-    };
+    let id = args.only_id(milestone_id, "Missing the milestone's id.", "")?;
     Ok(Command::MilestoneRemove { id })
 }
 
@@ -689,22 +689,9 @@ pub fn kudos_id(raw: &str) -> Result<i64, UserError> {
 
 pub(super) fn kudos_remove(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
     let mut opts = args.options(&["reason"])?;
-    let id = match args.words.as_slice() {
-        [one] => kudos_id(one)?,
-        [] => return Err(args.error("Missing the kudos' id.")),
-        [_, next, ..] => {
-            return Err(args.error(format!(
-                "Unexpected `{next}`: give the reason as reason=\"…\"."
-            )));
-        }
-    };
-    let reason = opts
-        .remove("reason")
-        .ok_or_else(|| args.error("Say why with reason=\"…\"."))?;
-    Ok(Command::KudosRemove {
-        id,
-        reason: Reason::parse(&reason)?,
-    })
+    let id = args.only_id(kudos_id, "Missing the kudos' id.", REASON_HINT)?;
+    let reason = args.required_reason(&mut opts, SAY_WHY)?;
+    Ok(Command::KudosRemove { id, reason })
 }
 
 fn window_of(args: &mut Args, today: NaiveDate) -> Result<Window, UserError> {
