@@ -1879,3 +1879,157 @@ async fn a_big_contribution_waits_for_review_list_and_approve_and_is_edited_with
         40
     );
 }
+
+const REVIEW_CHANNEL: u64 = 600_000_000_000_000_077;
+
+/// The custom ids of a posted message's buttons.
+fn button_ids(message: &Value) -> Vec<String> {
+    message["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .map(|b| b["custom_id"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn review_requests_are_posted_to_the_review_channel_and_decided_with_their_buttons() {
+    let keel = start(|_| {}).await;
+    let mut set = Invocation::sub(
+        G1,
+        ORGANISER,
+        "setup",
+        "review-channel",
+        json!([{"name": "channel", "type": 7, "value": REVIEW_CHANNEL.to_string()}]),
+    )
+    .organiser();
+    set.resolved = json!({"channels": {REVIEW_CHANNEL.to_string(): {
+        "id": REVIEW_CHANNEL.to_string(), "name": "review", "type": 0, "permissions": "2147534848"
+    }}});
+    let said = shown(&keel.fake.command(&set).await);
+    assert!(said.contains("buttons"), "{said}");
+    keel.fake
+        .command(
+            &Invocation::sub(
+                G1,
+                ORGANISER,
+                "goal",
+                "create",
+                json!([
+                    string("title", "Plant 500 trees"),
+                    number("target", 500.0),
+                    string("unit", "trees"),
+                    string("slug", "trees"),
+                    number("review_above", 50.0)
+                ]),
+            )
+            .organiser(),
+        )
+        .await;
+    for what in ["Planted a forest", "Planted an orchard"] {
+        keel.fake
+            .command(&Invocation::new(
+                G1,
+                MEMBER,
+                "contribute",
+                json!([
+                    string("what", what),
+                    number("amount", 400.0),
+                    string("goal", "trees")
+                ]),
+            ))
+            .await;
+    }
+    let ids: Vec<i64> = db::scalars(
+        &keel.app,
+        "SELECT id FROM pending_contributions ORDER BY id",
+        &[],
+    )
+    .await;
+    assert_eq!(ids.len(), 2);
+    keel.deliver().await;
+    let requests = keel.fake.messages_in(REVIEW_CHANNEL);
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    let said = shown(&requests[0]).replace('\\', "");
+    assert!(
+        said.contains(&format!("Contribution #{} waits for review", ids[0])),
+        "{said}"
+    );
+    assert!(said.contains("Planted a forest"), "{said}");
+    let approve = format!("keel:review-approve:{}", ids[0]);
+    assert_eq!(
+        button_ids(&requests[0]),
+        vec![approve.clone(), format!("keel:review-reject:{}", ids[0])]
+    );
+
+    // A member's press is refused, privately.
+    let refused = keel
+        .fake
+        .command(&Invocation::button(
+            G1,
+            MEMBER,
+            &approve,
+            requests[0].clone(),
+        ))
+        .await;
+    assert!(is_ephemeral(&refused), "{refused}");
+    assert!(shown(&refused).contains("organiser"), "{}", shown(&refused));
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 0);
+
+    // An organiser's approves it; the request is edited to say so, without buttons.
+    let approved = keel
+        .fake
+        .command(&Invocation::button(G1, ORGANISER, &approve, requests[0].clone()).organiser())
+        .await;
+    assert!(is_ephemeral(&approved), "{approved}");
+    let said = shown(&approved).replace('\\', "");
+    assert!(
+        said.contains(&format!("Contribution #{} approved", ids[0])),
+        "{said}"
+    );
+    assert_eq!(
+        keel.count("SELECT max(id) FROM contributions").await,
+        ids[0]
+    );
+    keel.deliver().await;
+    let updated = keel.fake.messages_in(REVIEW_CHANNEL);
+    assert_eq!(updated.len(), 2, "edited in place");
+    assert!(button_ids(&updated[0]).is_empty(), "{}", updated[0]);
+    assert!(shown(&updated[0]).contains("Approved by"), "{}", updated[0]);
+
+    // Reject opens a form for the reason; its submission rejects it.
+    let reject = format!("keel:review-reject:{}", ids[1]);
+    let opened = keel
+        .fake
+        .command(&Invocation::button(G1, ORGANISER, &reject, updated[1].clone()).organiser())
+        .await;
+    assert_eq!(opened["type"], 9, "a modal: {opened}");
+    assert_eq!(opened["data"]["custom_id"], reject.as_str());
+    let rejected = keel
+        .fake
+        .command(
+            &Invocation::modal_submit(
+                G1,
+                ORGANISER,
+                &reject,
+                &[("reason", "An orchard is not this goal")],
+            )
+            .organiser(),
+        )
+        .await;
+    let said = shown(&rejected).replace('\\', "");
+    assert!(
+        said.contains(&format!("Contribution #{} rejected", ids[1])),
+        "{said}"
+    );
+    assert_eq!(
+        keel.count("SELECT count(*) FROM pending_contributions WHERE status = 'rejected' AND reason = 'An orchard is not this goal'")
+            .await,
+        1
+    );
+    keel.deliver().await;
+    let decided = keel.fake.messages_in(REVIEW_CHANNEL);
+    assert!(button_ids(&decided[1]).is_empty(), "{}", decided[1]);
+    assert!(shown(&decided[1]).contains("Rejected by"), "{}", decided[1]);
+}

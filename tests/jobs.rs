@@ -338,6 +338,7 @@ async fn a_private_message_goes_through_the_outbox_and_is_repeated_at_most_once(
                 community,
                 kind: outbox::Kind::Direct,
                 achievement_id: None,
+                contribution: None,
                 about_member: Some(member),
                 body: &body,
                 expires_at: None,

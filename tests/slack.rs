@@ -2677,3 +2677,170 @@ async fn a_contribution_waits_for_review_and_an_organiser_approves_it_on_slack()
         1
     );
 }
+
+/// A button under a message in `channel`, pressed by `user`, as Slack posts it.
+fn block_action(user: &str, channel: &str, message_ts: &str, value: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "block_actions",
+        "trigger_id": next_trigger(),
+        "team": {"id": "T1", "domain": "t1"},
+        "user": {"id": user, "username": user.to_lowercase(), "team_id": "T1"},
+        "channel": {"id": channel, "name": "review"},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+        "message": {"type": "message", "ts": message_ts, "text": "review"},
+        "actions": [{"type": "button", "block_id": "keel_actions", "action_id": value,
+                     "value": value, "action_ts": "1700000000.000200"}],
+        "response_url": "https://hooks.slack.com/actions/T1/1/x"
+    })
+}
+
+/// The buttons of the message posted last to `channel`: (text, value).
+fn buttons_of(message: &serde_json::Value) -> Vec<(String, String)> {
+    message["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .map(|e| {
+            (
+                e["text"]["text"].as_str().unwrap_or_default().to_string(),
+                e["value"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn review_requests_are_posted_to_the_review_channel_and_decided_with_their_buttons() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command("T1", "UADMIN", "setup review-channel <#C77|review>")
+        .await;
+    keel.command(
+        "T1",
+        "UADMIN",
+        "goal create Plant trees target=100 unit=trees slug=trees review_above=5",
+    )
+    .await;
+    for text in [
+        "contribute Planted a grove amount=40 goal=trees",
+        "contribute Planted an orchard amount=30 goal=trees",
+    ] {
+        keel.command("T1", "U1", text).await;
+    }
+    let ids: Vec<i64> = db::scalars(
+        &keel.app,
+        "SELECT id FROM pending_contributions ORDER BY id",
+        &[],
+    )
+    .await;
+    assert_eq!(ids.len(), 2);
+
+    let deliverer = Deliverer::new(
+        keel.app.clone(),
+        vec![Arc::new(SlackNotifier::new(keel.slack.clone()))],
+    );
+    deliverer.deliver_due().await.unwrap();
+    let requests = keel.fake.messages_in("C77");
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    let grove = &requests[0];
+    assert!(
+        text_of(grove).contains(&format!("Contribution #{} waits for review", ids[0])),
+        "{grove}"
+    );
+    assert!(text_of(grove).contains("Planted a grove"), "{grove}");
+    let buttons = buttons_of(grove);
+    assert_eq!(
+        buttons,
+        vec![
+            ("Approve".to_string(), format!("review-approve:{}", ids[0])),
+            ("Reject…".to_string(), format!("review-reject:{}", ids[0])),
+        ]
+    );
+    let grove_ts = grove["ts"].as_str().unwrap().to_string();
+
+    // A member pressing Approve is refused, privately; nothing changes.
+    let pressed = keel
+        .submit(block_action("U2", "C77", &grove_ts, &buttons[0].1))
+        .await;
+    assert_eq!(pressed.status, 200, "{}", pressed.body);
+    let told = keel.fake.calls("chat.postEphemeral");
+    let refusal = told.last().expect("the member is told").json();
+    assert_eq!(refusal["user"], "U2");
+    assert!(text_of(&refusal).contains("organiser"), "{refusal}");
+    assert_eq!(keel.count("SELECT count(*) FROM contributions").await, 0);
+
+    // An organiser pressing it approves it: it counts, its member is told,
+    // the organiser sees the outcome, and the request loses its buttons.
+    keel.submit(block_action("UADMIN", "C77", &grove_ts, &buttons[0].1))
+        .await;
+    let outcome = keel.fake.calls("chat.postEphemeral").last().unwrap().json();
+    assert_eq!(outcome["user"], "UADMIN");
+    assert!(
+        text_of(&outcome).contains(&format!("Contribution #{} approved", ids[0])),
+        "{outcome}"
+    );
+    assert_eq!(
+        keel.count("SELECT CAST(progress AS BIGINT) FROM goals")
+            .await,
+        40
+    );
+    deliverer.deliver_due().await.unwrap();
+    let updated = keel.fake.messages_in("C77");
+    assert_eq!(updated.len(), 2, "edited in place, not posted again");
+    assert!(buttons_of(&updated[0]).is_empty(), "{}", updated[0]);
+    assert!(
+        text_of(&updated[0]).contains("Approved by"),
+        "{}",
+        updated[0]
+    );
+    assert!(!buttons_of(&updated[1]).is_empty(), "the other still waits");
+    // Pressed again (a second organiser, a stale message): nothing to approve.
+    keel.submit(block_action("UADMIN", "C77", &grove_ts, &buttons[0].1))
+        .await;
+    let again = keel.fake.calls("chat.postEphemeral").last().unwrap().json();
+    assert!(text_of(&again).contains("waiting for review"), "{again}");
+
+    // Reject asks why in a form; its submission rejects it with that reason.
+    let orchard_ts = updated[1]["ts"].as_str().unwrap().to_string();
+    let reject = buttons_of(&updated[1])[1].1.clone();
+    keel.submit(block_action("UADMIN", "C77", &orchard_ts, &reject))
+        .await;
+    let form = keel.fake.calls("views.open").last().unwrap().json();
+    assert_eq!(form["view"]["callback_id"], "keel_review_reject", "{form}");
+    let empty = submit_opened_form(
+        &keel,
+        "UADMIN",
+        serde_json::json!({"reason": {"value": {"type": "plain_text_input", "value": " "}}}),
+    )
+    .await;
+    assert!(empty.body.contains("\"reason\""), "{}", empty.body);
+    let submitted = submit_opened_form(
+        &keel,
+        "UADMIN",
+        serde_json::json!({"reason": {"value": {"type": "plain_text_input", "value": "An orchard is not trees for this goal"}}}),
+    )
+    .await;
+    assert_eq!(submitted.status, 200, "{}", submitted.body);
+    assert!(!submitted.body.contains("errors"), "{}", submitted.body);
+    assert_eq!(
+        keel.count("SELECT count(*) FROM pending_contributions WHERE status = 'rejected' AND reason = 'An orchard is not trees for this goal'")
+            .await,
+        1
+    );
+    deliverer.deliver_due().await.unwrap();
+    let decided = keel.fake.messages_in("C77");
+    assert!(buttons_of(&decided[1]).is_empty(), "{}", decided[1]);
+    assert!(
+        text_of(&decided[1]).contains("Rejected by"),
+        "{}",
+        decided[1]
+    );
+    // Its member was told of each decision privately.
+    assert_eq!(
+        keel.count("SELECT count(*) FROM announcement_deliveries WHERE recipient = 'U1' AND status = 'delivered'")
+            .await,
+        2
+    );
+}

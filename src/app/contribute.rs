@@ -4,6 +4,7 @@ use chrono::Days;
 
 use crate::domain::announce::{progress_bar, progress_text};
 use crate::domain::command::NewContribution;
+use crate::domain::contribution::snapshot::describe;
 use crate::domain::milestones::ordinal;
 use crate::domain::reply::Line;
 use crate::domain::text::format_number;
@@ -175,7 +176,7 @@ pub async fn list(app: &App, actor: &Actor, member: MemberRef) -> Result<Reply> 
             reply = reply.line(
                 Line::new()
                     .text(format!("#{} · ", w.id))
-                    .extend(super::corrections::describe(&w.snapshot))
+                    .extend(describe(&w.snapshot))
                     .text(status),
             );
         }

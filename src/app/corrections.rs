@@ -5,11 +5,12 @@ use crate::domain::UserError;
 use crate::domain::actor::FORMER_MEMBER;
 use crate::domain::command::Window;
 use crate::domain::contribution::correction::Corrector;
+use crate::domain::contribution::snapshot::describe;
 use crate::domain::reply::Line;
 use crate::domain::text::{Reason, format_number};
 use crate::domain::{Actor, ContributionId, MemberRef, Reply};
 use crate::error::Result;
-use crate::store::corrections::{AuditEntry, KudosSide, Removed, RemovedKudos, Snapshot};
+use crate::store::corrections::{AuditEntry, KudosSide, Removed, RemovedKudos};
 
 use super::App;
 
@@ -112,33 +113,6 @@ fn notice(removed: &Removed, remover: &str, reason: &str) -> Reply {
                 .strong(remover)
                 .text(format!(": {reason}")),
         )
-}
-
-/// A contribution as it was, in one line: “text” (amount unit · goal · value) on day.
-pub(super) fn describe(c: &Snapshot) -> Line {
-    let mut details = Vec::new();
-    if let Some(amount) = c.amount {
-        details.push(
-            format!(
-                "{} {}",
-                format_number(amount),
-                c.unit.as_deref().unwrap_or("")
-            )
-            .trim_end()
-            .to_string(),
-        );
-    }
-    if let Some(goal) = &c.goal {
-        details.push(format!("goal {goal}"));
-    }
-    if let Some(value) = &c.value {
-        details.push(format!("value: {value}"));
-    }
-    let mut line = Line::new().text(format!("“{}”", c.description));
-    if !details.is_empty() {
-        line = line.text(format!(" ({})", details.join(" · ")));
-    }
-    line.text(" on ").day(c.day)
 }
 
 pub async fn audit(

@@ -5,16 +5,16 @@ use chrono::Days;
 
 use super::App;
 use super::contribute::MAX_DAYS_BACK;
-use super::corrections::describe;
 use crate::domain::announce::{progress_bar, progress_text};
 use crate::domain::command::ContributionChanges;
 use crate::domain::contribution::correction::Corrector;
+use crate::domain::contribution::snapshot::describe;
 use crate::domain::contribution::{Recorded, ReviewWait};
 use crate::domain::reply::Line;
 use crate::domain::text::{Reason, format_number};
 use crate::domain::{Actor, ContributionId, Reply, UserError};
 use crate::error::Result;
-use crate::store::review::{ContributionEdit, Edited, Waiting};
+use crate::store::review::{ContributionEdit, Decided, Edited, Waiting};
 
 /// How many waiting contributions `review` lists.
 const REVIEW_LIMIT: i64 = 25;
@@ -61,18 +61,36 @@ pub async fn list(app: &App, actor: &Actor) -> Result<Reply> {
 
 pub async fn approve(app: &App, actor: &Actor, id: ContributionId) -> Result<Reply> {
     let reviewer = actor.display_name.clone();
+    let notice = |w: &Waiting| {
+        Reply::private(format!("Your contribution #{} was approved", w.id))
+            .line(describe(&w.snapshot))
+            .line(
+                Line::new()
+                    .text("Approved by ")
+                    .strong(&reviewer)
+                    .text(": it counts now. Thank you!"),
+            )
+    };
+    let card = |w: &Waiting| {
+        decided_card(
+            w,
+            Line::new()
+                .text("✅ Approved by ")
+                .member(actor.member, &reviewer),
+        )
+    };
     let approved = app
         .store()
-        .approve_contribution(actor.community, id, actor.member, app.now(), |w| {
-            Reply::private(format!("Your contribution #{} was approved", w.id))
-                .line(describe(&w.snapshot))
-                .line(
-                    Line::new()
-                        .text("Approved by ")
-                        .strong(&reviewer)
-                        .text(": it counts now. Thank you!"),
-                )
-        })
+        .approve_contribution(
+            actor.community,
+            id,
+            actor.member,
+            app.now(),
+            Decided {
+                notice: &notice,
+                card: &card,
+            },
+        )
         .await??;
     app.outbox_signal().notify_one();
     let mut reply = Reply::private(format!("Contribution #{id} approved"))
@@ -91,6 +109,16 @@ pub async fn approve(app: &App, actor: &Actor, id: ContributionId) -> Result<Rep
 
 pub async fn reject(app: &App, actor: &Actor, id: ContributionId, reason: Reason) -> Result<Reply> {
     let reviewer = actor.display_name.clone();
+    let notice = |w: &Waiting| rejection_notice(w, &reviewer, reason.as_str());
+    let card = |w: &Waiting| {
+        decided_card(
+            w,
+            Line::new()
+                .text("❌ Rejected by ")
+                .member(actor.member, &reviewer)
+                .text(format!(": {reason}")),
+        )
+    };
     let rejected = app
         .store()
         .reject_contribution(
@@ -99,7 +127,10 @@ pub async fn reject(app: &App, actor: &Actor, id: ContributionId, reason: Reason
             actor.member,
             reason.as_str(),
             app.now(),
-            |w| rejection_notice(w, &reviewer, reason.as_str()),
+            Decided {
+                notice: &notice,
+                card: &card,
+            },
         )
         .await??;
     app.outbox_signal().notify_one();
@@ -112,6 +143,18 @@ pub async fn reject(app: &App, actor: &Actor, id: ContributionId, reason: Reason
         )
         .line(format!("Reason: {reason}"))
         .line("Its member is told privately, with the reason."))
+}
+
+/// A review request once decided, shown where its buttons were.
+fn decided_card(w: &Waiting, verdict: Line) -> Reply {
+    Reply::public(format!("Contribution #{} reviewed", w.id))
+        .line(
+            Line::new()
+                .member(w.member, &w.member_name)
+                .text(": ")
+                .extend(describe(&w.snapshot)),
+        )
+        .line(verdict)
 }
 
 fn rejection_notice(w: &Waiting, reviewer: &str, reason: &str) -> Reply {

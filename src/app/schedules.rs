@@ -64,6 +64,7 @@ pub async fn run_due_schedules(app: &App) -> Result<usize> {
             community: schedule.community,
             kind,
             achievement_id: None,
+            contribution: None,
             about_member: None,
             body,
             expires_at: Some(expires_at),

@@ -48,7 +48,7 @@ pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
                 .set_review_channel(actor.workspace, channel.as_str())
                 .await?;
             format!(
-                "Review channel set to {channel}. Contributions waiting for review are listed by `review`, with `review approve` and `review reject`."
+                "Review channel set to {channel}. Each contribution that waits for review is posted there, with buttons to approve or reject it; `review` lists them all, with `review approve` and `review reject`."
             )
         }
         Setup::OrganiserRole(role) => {

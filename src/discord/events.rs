@@ -24,6 +24,17 @@ pub async fn handle(
         } if super::log_message::is_form(modal) => {
             super::log_message::submitted(ctx, discord, modal).await?;
         }
+        // A button under a review request, and the form its Reject opens.
+        FullEvent::InteractionCreate {
+            interaction: Interaction::Component(component),
+        } if super::buttons::is_press(component) => {
+            super::buttons::pressed(ctx, discord, component).await?;
+        }
+        FullEvent::InteractionCreate {
+            interaction: Interaction::Modal(modal),
+        } if super::buttons::is_form(modal) => {
+            super::buttons::submitted(ctx, discord, modal).await?;
+        }
         FullEvent::GuildCreate { guild, .. } => {
             app.workspace_joined(Platform::Discord, &guild.id.to_string(), &guild.name)
                 .await?;

@@ -149,6 +149,27 @@ pub async fn organiser_role(discord: &Discord, guild: &str, member: Option<&Memb
     }
 }
 
+/// Runs `command` for `user` of `guild`, outside a slash command (a form, a
+/// button): who they are is what Discord verified; the core decides whether
+/// they may.
+pub async fn run_as(
+    discord: &Discord,
+    guild: &str,
+    user: &serenity::all::User,
+    member: Option<&Member>,
+    command: Command,
+) -> Result<Reply, UserError> {
+    let role = match command.role_check() {
+        RoleCheck::Unneeded => Role::Member,
+        RoleCheck::Preferred | RoleCheck::Required => organiser_role(discord, guild, member).await,
+    };
+    let actor = discord
+        .app
+        .actor(&envelope(guild, user, member, role))
+        .await?;
+    discord.app.handle(&actor, command).await
+}
+
 /// The id in `<#123>`, `<@&123>` or `123`.
 pub fn snowflake(reference: &str) -> Option<u64> {
     let digits: String = reference

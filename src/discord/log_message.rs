@@ -16,12 +16,12 @@ use serenity::all::{
     InputTextStyle, Message, ModalInteraction,
 };
 
-use super::interaction::{CommandResult, SERVER_ONLY, display_name, envelope, organiser_role};
+use super::interaction::{CommandResult, SERVER_ONLY, display_name, run_as};
 use super::{BoxError, Ctx, Discord, render};
 use crate::domain::command::{Command, NewContribution};
 use crate::domain::contribution::from_message;
 use crate::domain::text::{Amount, Description, Slug, Unit, ValueName, parse_day};
-use crate::domain::{MemberRef, UserError};
+use crate::domain::{MemberRef, Reply, UserError};
 
 /// The start of the form's custom id; the author's id and name follow.
 const FORM: &str = "keel_log_message:";
@@ -131,7 +131,41 @@ pub async fn submitted(
     discord: &Discord,
     modal: &ModalInteraction,
 ) -> Result<(), BoxError> {
-    let answer = match answer(discord, modal).await {
+    let answer = match command(modal, discord.app.today()) {
+        Ok(command) => run_as_submitter(discord, modal, command).await,
+        Err(e) => Err(e),
+    };
+    answer_privately(ctx, modal, answer).await
+}
+
+/// Runs `command` as whoever submitted the form: who they are is what Discord
+/// says; the core decides whether they may.
+pub(super) async fn run_as_submitter(
+    discord: &Discord,
+    modal: &ModalInteraction,
+    command: Command,
+) -> Result<Reply, UserError> {
+    let Some(guild) = modal.guild_id else {
+        return Err(UserError::invalid(SERVER_ONLY, ""));
+    };
+    run_as(
+        discord,
+        &guild.to_string(),
+        &modal.user,
+        modal.member.as_ref(),
+        command,
+    )
+    .await
+}
+
+/// Answers a form's submission with the core's answer, privately: the first page
+/// answers it, the others follow.
+pub(super) async fn answer_privately(
+    ctx: &serenity::all::Context,
+    modal: &ModalInteraction,
+    answer: Result<Reply, UserError>,
+) -> Result<(), BoxError> {
+    let answer = match answer {
         Ok(reply) => render::pages(&reply),
         Err(e) => {
             let message = CreateInteractionResponseMessage::new()
@@ -162,24 +196,6 @@ pub async fn submitted(
         }
     }
     Ok(())
-}
-
-async fn answer(
-    discord: &Discord,
-    modal: &ModalInteraction,
-) -> Result<crate::domain::Reply, UserError> {
-    let Some(guild) = modal.guild_id else {
-        return Err(UserError::invalid(SERVER_ONLY, ""));
-    };
-    let app = &discord.app;
-    let command = command(modal, app.today())?;
-    let guild = guild.to_string();
-    // Who submits is who Discord says; the core decides whether they may.
-    let role = organiser_role(discord, &guild, modal.member.as_ref()).await;
-    let actor = app
-        .actor(&envelope(&guild, &modal.user, modal.member.as_ref(), role))
-        .await?;
-    app.handle(&actor, command).await
 }
 
 /// The form's fields as the core's command, checked by the core's value types.

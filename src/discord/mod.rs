@@ -2,6 +2,7 @@
 //! become the core's commands, whose replies become embeds, and whose notifier
 //! posts announcements. It translates; every decision stays in the core.
 
+pub mod buttons;
 pub mod commands;
 pub mod events;
 pub mod interaction;

@@ -104,9 +104,11 @@ impl Notifier for DiscordNotifier {
             };
             let (notice, embeds) =
                 rendered(&delivery.body, Some(&marker_text(delivery.announcement)));
+            // Buttons go with the body: a decided review request loses them.
             let edit = EditMessage::new()
                 .content(notice.unwrap_or_default())
                 .embeds(embeds)
+                .components(super::buttons::components(&delivery.body.buttons))
                 .allowed_mentions(render::no_mentions());
             ChannelId::new(channel)
                 .edit_message(&self.http, MessageId::new(message), edit)
@@ -190,6 +192,7 @@ pub fn message(reply: &Reply, marker: Option<&str>) -> CreateMessage {
     let (notice, embeds) = rendered(reply, marker);
     let mut message = CreateMessage::new()
         .embeds(embeds)
+        .components(super::buttons::components(&reply.buttons))
         .allowed_mentions(render::no_mentions());
     if let Some(notice) = notice {
         message = message.content(notice);

@@ -1,9 +1,10 @@
 //! What milestone announcements say. Built once when the milestone is reached and
 //! stored in the outbox, so every platform posts the same words.
 
-use super::actor::MemberId;
+use super::actor::{ContributionId, MemberId};
+use super::contribution::snapshot::{Snapshot, describe};
 use super::milestones::{Milestone, headline};
-use super::reply::{Line, Reply};
+use super::reply::{Line, Press, Reply};
 use super::text::format_number;
 
 /// How long announcements stay worth posting; past that, they expire unposted
@@ -85,6 +86,33 @@ pub fn milestone(
             .text("'s contribution: "),
     };
     reply.line(who.text(format!("“{description}”")))
+}
+
+/// What organisers decide from, in the review channel: the contribution waiting,
+/// and buttons to approve or reject it (the typed forms work as well).
+pub fn review_request(
+    id: ContributionId,
+    member: MemberId,
+    member_name: &str,
+    contribution: &Snapshot,
+) -> Reply {
+    Reply::public(format!("Contribution #{id} waits for review"))
+        .line(
+            Line::new()
+                .member(member, member_name)
+                .text(": ")
+                .extend(describe(contribution)),
+        )
+        .line(
+            Line::new()
+                .text("It counts nowhere until approved. Or type ")
+                .code(format!("review approve #{id}"))
+                .text(" or ")
+                .code(format!("review reject #{id} reason=\"…\""))
+                .text("."),
+        )
+        .button("Approve", Press::Approve(id), false)
+        .button("Reject…", Press::Reject(id), true)
 }
 
 /// What an announcement says once the member it was about has been erased: posted

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::actor::MemberId;
+use super::actor::{ContributionId, MemberId};
+
 use crate::spool::Spool;
 
 /// Who may see a reply. Personal stats, health and every error are private.
@@ -255,6 +256,45 @@ impl Attachment {
     }
 }
 
+/// What pressing a button under a message does, as whoever pressed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Press {
+    /// `review approve #id`.
+    Approve(ContributionId),
+    /// `review reject #id`, once a form has asked for the reason.
+    Reject(ContributionId),
+}
+
+impl Press {
+    /// How adapters name the press to their platform (a Slack action's value, a
+    /// Discord component's custom id); [`Press::from_key`] reads it back.
+    pub fn key(self) -> String {
+        match self {
+            Press::Approve(id) => format!("review-approve:{}", id.0),
+            Press::Reject(id) => format!("review-reject:{}", id.0),
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Press> {
+        let (verb, id) = key.split_once(':')?;
+        let id = ContributionId(id.parse().ok().filter(|id| *id > 0)?);
+        match verb {
+            "review-approve" => Some(Press::Approve(id)),
+            "review-reject" => Some(Press::Reject(id)),
+            _ => None,
+        }
+    }
+}
+
+/// A button offered under a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Button {
+    pub label: String,
+    pub press: Press,
+    /// Shown as a warning: it cannot be undone by pressing again.
+    pub danger: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
     pub visibility: Visibility,
@@ -263,6 +303,8 @@ pub struct Reply {
     pub fields: Vec<Field>,
     #[serde(default)]
     pub attachments: Vec<Attachment>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<Button>,
 }
 
 impl Reply {
@@ -273,6 +315,7 @@ impl Reply {
             lines: Vec::new(),
             fields: Vec::new(),
             attachments: Vec::new(),
+            buttons: Vec::new(),
         }
     }
     pub fn private(title: impl Into<String>) -> Self {
@@ -289,6 +332,14 @@ impl Reply {
         self.fields.push(Field {
             name: name.into(),
             value: value.into(),
+        });
+        self
+    }
+    pub fn button(mut self, label: impl Into<String>, press: Press, danger: bool) -> Self {
+        self.buttons.push(Button {
+            label: label.into(),
+            press,
+            danger,
         });
         self
     }

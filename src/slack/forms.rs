@@ -7,30 +7,36 @@
 use serde_json::{Value, json};
 
 use crate::domain::command::{Command, GoalCaps, NewContribution, NewGoal};
-use crate::domain::text::{Amount, Description, Slug, Title, Unit, ValueName};
-use crate::domain::{MemberRef, UserError};
+use crate::domain::text::{Amount, Description, Reason, Slug, Title, Unit, ValueName};
+use crate::domain::{ContributionId, MemberRef, UserError};
 
 pub const CONTRIBUTE: &str = "keel_contribute";
 pub const GOAL_CREATE: &str = "keel_goal_create";
 /// The contribution form opened from a message: the contribution is its author's.
 pub const CONTRIBUTE_FOR: &str = "keel_contribute_for";
+/// The form a review request's Reject button opens, asking why.
+pub const REVIEW_REJECT: &str = "keel_review_reject";
 
 /// What a form carries from where it was opened to its submission (its
 /// `private_metadata`, which Slack keeps and the member cannot change): the
-/// channel to confirm in and, for a message logged as a contribution, its author.
+/// channel to confirm in; for a message logged as a contribution, its author; for
+/// a review request's Reject, the contribution.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Metadata {
     pub channel: String,
     pub author: Option<String>,
+    pub contribution: Option<ContributionId>,
 }
 
 impl Metadata {
-    /// The channel alone is written as it is; with an author, as JSON.
+    /// The channel alone is written as it is; with more, as JSON.
     pub fn write(&self) -> String {
-        match &self.author {
-            None => self.channel.clone(),
-            Some(author) => json!({"channel": self.channel, "author": author}).to_string(),
+        if self.author.is_none() && self.contribution.is_none() {
+            return self.channel.clone();
         }
+        json!({"channel": self.channel, "author": self.author,
+               "contribution": self.contribution.map(|c| c.0)})
+        .to_string()
     }
 
     pub fn read(raw: &str) -> Metadata {
@@ -38,10 +44,11 @@ impl Metadata {
             Ok(v) if v.is_object() => Metadata {
                 channel: v["channel"].as_str().unwrap_or_default().to_string(),
                 author: v["author"].as_str().map(str::to_string),
+                contribution: v["contribution"].as_i64().map(ContributionId),
             },
             _ => Metadata {
                 channel: raw.to_string(),
-                author: None,
+                ..Metadata::default()
             },
         }
     }
@@ -95,6 +102,7 @@ pub fn contribute_for(
     let metadata = Metadata {
         channel: channel.to_string(),
         author: Some(author.to_string()),
+        contribution: None,
     };
     modal(
         CONTRIBUTE_FOR,
@@ -153,6 +161,32 @@ fn contribution_blocks(
         true,
     ));
     blocks
+}
+
+/// The form that asks why contribution `id` is rejected.
+pub fn review_reject(channel: &str, id: ContributionId) -> Value {
+    let metadata = Metadata {
+        channel: channel.to_string(),
+        author: None,
+        contribution: Some(id),
+    };
+    let blocks = vec![input(
+        "reason",
+        "Why not? Its member is told.",
+        text_input(
+            Reason::MAX_CHARS,
+            true,
+            "Not a tree: log it under the workshop goal",
+        ),
+        false,
+    )];
+    modal(
+        REVIEW_REJECT,
+        &format!("Reject #{id}"),
+        "Reject",
+        &metadata.write(),
+        blocks,
+    )
 }
 
 /// The goal form.
@@ -257,6 +291,18 @@ pub fn command(
                 ),
             )),
         },
+        REVIEW_REJECT => match metadata.contribution {
+            Some(id) => Reason::parse(&field(state, "reason").unwrap_or_default())
+                .map(|reason| Command::ReviewReject { id, reason })
+                .map_err(|e| ("reason", e)),
+            None => Err((
+                "reason",
+                UserError::invalid(
+                    "This form no longer says which contribution it rejects.",
+                    "Press Reject on the review request again, or type `/keel review reject #id reason=\"…\"`.",
+                ),
+            )),
+        },
         GOAL_CREATE => (|| {
             Ok(Command::GoalCreate(NewGoal {
                 title: Title::parse(&field(state, "title").unwrap_or_default())
@@ -293,6 +339,7 @@ pub fn block_for(callback: &str, error: &UserError) -> &'static str {
         }
         CONTRIBUTE | CONTRIBUTE_FOR if text.contains("unit") || text.contains("counts") => "unit",
         CONTRIBUTE | CONTRIBUTE_FOR => "description",
+        REVIEW_REJECT => "reason",
         _ if text.contains("slug") => "slug",
         _ if text.contains("deadline") => "deadline",
         _ => "title",

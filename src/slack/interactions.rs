@@ -1,5 +1,5 @@
-//! Interactivity: form submissions, and the message shortcut that opens one
-//! (`shortcuts`). A valid submission runs the same core command
+//! Interactivity: form submissions, the message shortcut that opens one
+//! (`shortcuts`), and the buttons under review requests (`buttons`). A valid submission runs the same core command
 //! the text would have, closes the form and confirms privately in the channel; a
 //! refused one keeps the form open with the message under the field at fault.
 
@@ -7,14 +7,16 @@ use serde_json::{Value, json};
 use slack_morphism::prelude::*;
 
 use super::commands::{envelope, organiser_role};
-use super::{Slack, api, forms, shortcuts};
-use crate::domain::command::RoleCheck;
-use crate::domain::{Role, UserError};
+use super::{Slack, api, buttons, forms, shortcuts};
+use crate::domain::command::{Command, RoleCheck};
+use crate::domain::{Reply, Role, UserError};
 
 /// The body to answer with, or None for a plain 200.
 pub async fn handle(slack: &Slack, payload: &Value) -> Option<Value> {
-    if payload["type"].as_str() == Some("message_action") {
-        return shortcuts::message_action(slack, payload).await;
+    match payload["type"].as_str() {
+        Some("message_action") => return shortcuts::message_action(slack, payload).await,
+        Some("block_actions") => return buttons::pressed(slack, payload).await,
+        _ => {}
     }
     if payload["type"].as_str() != Some("view_submission") {
         return None;
@@ -40,34 +42,41 @@ pub async fn handle(slack: &Slack, payload: &Value) -> Option<Value> {
         Ok(c) => shortcuts::name_author(slack, team, c).await,
         Err((block, e)) => return Some(errors(block, &e)),
     };
-    let role = match command.role_check() {
-        RoleCheck::Unneeded => Role::Member,
-        check => match organiser_role(slack, team, user).await {
-            Ok(role) => role,
-            Err(_) if check == RoleCheck::Preferred => Role::Member,
-            Err(e) => return Some(errors(forms::block_for(callback, &e), &e)),
-        },
-    };
-    if let Err(e) = slack.in_use(team, team).await {
-        let e = slack.app.report(e, "cancelling a scheduled purge");
-        return Some(errors(forms::block_for(callback, &e), &e));
-    }
-    let actor = match slack
-        .app
-        .actor(&envelope(team, team, user, user_name, role))
-        .await
-    {
-        Ok(a) => a,
-        Err(e) => return Some(errors(forms::block_for(callback, &e), &e)),
-    };
     // The core decides; the form closes only once it accepted the command.
-    let outcome = slack.app.handle(&actor, command).await;
-    let message = match outcome {
+    let message = match run_as(slack, team, user, user_name, command).await {
         Err(e) => return Some(errors(forms::block_for(callback, &e), &e)),
         Ok(reply) => super::render::message(&reply),
     };
     confirm(slack, team, &channel, user, &message).await;
     None
+}
+
+/// Runs `command` as the member who submitted a form or pressed a button: who
+/// they are is what Slack's signed payload says, their role is asked of Slack
+/// when the command needs it, and the core decides whether they may.
+pub(super) async fn run_as(
+    slack: &Slack,
+    team: &str,
+    user: &str,
+    user_name: &str,
+    command: Command,
+) -> Result<Reply, UserError> {
+    let role = match command.role_check() {
+        RoleCheck::Unneeded => Role::Member,
+        check => match organiser_role(slack, team, user).await {
+            Ok(role) => role,
+            Err(_) if check == RoleCheck::Preferred => Role::Member,
+            Err(e) => return Err(e),
+        },
+    };
+    if let Err(e) = slack.in_use(team, team).await {
+        return Err(slack.app.report(e, "cancelling a scheduled purge"));
+    }
+    let actor = slack
+        .app
+        .actor(&envelope(team, team, user, user_name, role))
+        .await?;
+    slack.app.handle(&actor, command).await
 }
 
 /// Shows the outcome to the member alone, in the channel they opened the form from.

@@ -4,6 +4,7 @@
 //! replies as Block Kit; every decision stays in the core.
 
 pub mod api;
+pub mod buttons;
 pub mod client_address;
 pub mod commands;
 pub mod connections;

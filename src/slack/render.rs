@@ -6,12 +6,14 @@
 use serde_json::{Value, json};
 use slack_morphism::prelude::{SlackBlock, SlackMessageContent};
 
-use crate::domain::reply::{Line, Reply, Span};
+use crate::domain::reply::{Button, Line, Reply, Span};
 
 /// Slack's limit on a section's text.
 pub const SECTION_MAX: usize = 3000;
 /// Slack's limit on blocks per message.
 const MAX_BLOCKS: usize = 50;
+/// The block a message's buttons are in.
+pub const ACTIONS_BLOCK: &str = "keel_actions";
 
 /// Escapes the three characters Slack gives meaning to in text.
 pub fn escape(s: &str) -> String {
@@ -86,11 +88,34 @@ pub fn blocks(reply: &Reply) -> Vec<Value> {
             .collect();
         blocks.push(json!({"type": "section", "fields": fields}));
     }
-    if blocks.len() > MAX_BLOCKS {
-        blocks.truncate(MAX_BLOCKS - 1);
+    let room = if reply.buttons.is_empty() {
+        MAX_BLOCKS
+    } else {
+        MAX_BLOCKS - 1
+    };
+    if blocks.len() > room {
+        blocks.truncate(room - 1);
         blocks.push(section("…and more than fits in one message.".into()));
     }
+    if !reply.buttons.is_empty() {
+        blocks.push(actions(&reply.buttons));
+    }
     blocks
+}
+
+/// The buttons, each named by its press ([`crate::domain::reply::Press::key`]) as its action id and
+/// value, which `interactions` reads back.
+fn actions(buttons: &[Button]) -> Value {
+    let elements: Vec<Value> = buttons
+        .iter()
+        .map(|b| {
+            let key = b.press.key();
+            json!({"type": "button", "action_id": key, "value": key,
+                   "text": {"type": "plain_text", "text": truncate(&b.label, 75)},
+                   "style": if b.danger { "danger" } else { "primary" }})
+        })
+        .collect();
+    json!({"type": "actions", "block_id": ACTIONS_BLOCK, "elements": elements})
 }
 
 /// Plain fallback text for notifications and screen readers.
@@ -137,6 +162,36 @@ pub fn error(text: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buttons_are_an_actions_block_that_slack_morphism_reads() {
+        use crate::domain::ContributionId;
+        use crate::domain::reply::Press;
+        let id = ContributionId(3);
+        let reply = Reply::public("Contribution #3 waits for review")
+            .button("Approve", Press::Approve(id), false)
+            .button("Reject…", Press::Reject(id), true);
+        let rendered = message(&reply);
+        let actions = rendered["blocks"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(actions["type"], "actions");
+        assert_eq!(actions["elements"][0]["value"], "review-approve:3");
+        assert_eq!(actions["elements"][1]["style"], "danger");
+        let parsed = serde_json::from_value::<Vec<SlackBlock>>(rendered["blocks"].clone());
+        assert!(parsed.is_ok(), "{parsed:?}");
+        // A reply too long for one message keeps its buttons.
+        let mut long = reply.clone();
+        for i in 0..200 {
+            long = long.line("x".repeat(2900) + &i.to_string());
+        }
+        let blocks = blocks(&long);
+        assert_eq!(blocks.len(), MAX_BLOCKS);
+        assert_eq!(blocks.last().unwrap()["type"], "actions");
+    }
 
     #[test]
     fn mentions_in_user_text_are_neutralised() {

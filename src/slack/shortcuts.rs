@@ -123,8 +123,15 @@ mod tests {
         let with_author = forms::Metadata {
             channel: "C1".into(),
             author: Some("U2".into()),
+            contribution: None,
         };
         assert_eq!(forms::Metadata::read(&with_author.write()), with_author);
+        let rejecting = forms::Metadata {
+            channel: "C1".into(),
+            author: None,
+            contribution: Some(crate::domain::ContributionId(12)),
+        };
+        assert_eq!(forms::Metadata::read(&rejecting.write()), rejecting);
         // Forms opened by a slash command carry the channel alone, as before.
         let plain = forms::Metadata::read("C1");
         assert_eq!((plain.channel.as_str(), plain.author), ("C1", None));

@@ -10,11 +10,11 @@
 //! write lock (migration 0008 keeps no index by member on them, on purpose).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
 
 use super::outbox::{Kind, NewAnnouncement};
 use super::parse_ts;
 use crate::domain::contribution::correction::Corrector;
+use crate::domain::contribution::snapshot::Snapshot;
 use crate::domain::{CommunityId, ContributionId, MemberId, Reply, UserError, WorkspaceId};
 use crate::error::Result;
 
@@ -52,6 +52,7 @@ impl super::Store {
                         community,
                         kind: Kind::Direct,
                         achievement_id: None,
+                        contribution: None,
                         about_member: Some(removed.member),
                         body: &body,
                         expires_at: None,
@@ -100,6 +101,7 @@ impl super::Store {
                         community,
                         kind: Kind::Direct,
                         achievement_id: None,
+                        contribution: None,
                         about_member: Some(member),
                         body: &body,
                         expires_at: None,
@@ -140,19 +142,6 @@ impl super::Store {
             })
             .collect()
     }
-}
-
-/// A contribution as it was, kept in the audit trail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Snapshot {
-    pub description: String,
-    pub amount: Option<f64>,
-    pub unit: Option<String>,
-    pub goal: Option<String>,
-    pub value: Option<String>,
-    pub platform: String,
-    pub day: NaiveDate,
-    pub logged_at: DateTime<Utc>,
 }
 
 /// A milestone retracted with the contribution that alone reached it.

@@ -30,6 +30,7 @@ impl super::Store {
                     community,
                     kind: Kind::Direct,
                     achievement_id: None,
+                    contribution: None,
                     about_member: Some(member),
                     body,
                     expires_at: None,

@@ -7,7 +7,9 @@
 use chrono::{DateTime, Utc};
 
 use super::parse_ts;
-use crate::domain::{AnnouncementId, CommunityId, MemberId, Platform, Reply, WorkspaceId};
+use crate::domain::{
+    AnnouncementId, CommunityId, ContributionId, MemberId, Platform, Reply, WorkspaceId,
+};
 use crate::error::{Error, Result};
 
 // transitional: the tests queue a private message themselves.
@@ -126,6 +128,9 @@ pub enum Kind {
     MissionReminder,
     /// A private message to one member.
     Direct,
+    /// A contribution waiting for review, posted to organisers with buttons to
+    /// decide it.
+    ReviewRequest,
 }
 
 impl Kind {
@@ -135,6 +140,7 @@ impl Kind {
             Kind::Digest => "digest",
             Kind::MissionReminder => "mission_reminder",
             Kind::Direct => "direct",
+            Kind::ReviewRequest => "review_request",
         }
     }
 
@@ -144,6 +150,7 @@ impl Kind {
             "digest" => Kind::Digest,
             "mission_reminder" => Kind::MissionReminder,
             "direct" => Kind::Direct,
+            "review_request" => Kind::ReviewRequest,
             other => {
                 return Err(Error::internal(
                     "stored announcement kind",
@@ -178,6 +185,8 @@ pub struct NewAnnouncement<'a> {
     pub community: CommunityId,
     pub kind: Kind,
     pub achievement_id: Option<i64>,
+    /// The contribution it concerns (a review request), so deciding it updates it.
+    pub contribution: Option<ContributionId>,
     /// The member it is about (a message to them), so erasing them redacts it whole.
     /// Members its body names by reference are recorded too, for their lines alone.
     pub about_member: Option<MemberId>,

@@ -12,10 +12,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::corrections::{Retracted, Snapshot};
+use super::corrections::Retracted;
 use super::outbox::{Kind, NewAnnouncement};
 use crate::domain::contribution::Recorded;
 use crate::domain::contribution::correction::Corrector;
+use crate::domain::contribution::snapshot::Snapshot;
 use crate::domain::{CommunityId, ContributionId, MemberId, Reply, UserError, WorkspaceId};
 use crate::error::Result;
 
@@ -47,14 +48,15 @@ impl super::Store {
     }
 
     /// Approves contribution `id`, waiting for review; its member, unless they
-    /// approved it themselves, is sent `notice` privately.
+    /// approved it themselves, is sent `notice` privately, and the review
+    /// requests posted for it show `card`.
     pub async fn approve_contribution(
         &self,
         community: CommunityId,
         id: ContributionId,
         reviewer: MemberId,
         now: DateTime<Utc>,
-        notice: impl Fn(&Waiting) -> Reply + Send,
+        decided: Decided<'_>,
     ) -> Result<Refusable<Approved>> {
         on_engine!(self, e => e
             .write_or_refuse_in(community, async |conn| {
@@ -66,11 +68,13 @@ impl super::Store {
                     Ok(approved) => approved,
                     Err(refused) => return Ok(Err(refused)),
                 };
+                sql::review::settle_requests(conn, id, &(decided.card)(&approved.waiting), now)
+                    .await?;
                 let member = approved.waiting.member;
                 if member != reviewer
                     && let Some((workspace, user)) = sql::corrections::reach(conn, member).await?
                 {
-                    let body = notice(&approved.waiting);
+                    let body = (decided.notice)(&approved.waiting);
                     let new = direct(community, member, &body);
                     sql::outbox::enqueue_direct(conn, &new, WorkspaceId(workspace), &user, now)
                         .await?;
@@ -81,7 +85,8 @@ impl super::Store {
     }
 
     /// Rejects contribution `id`, waiting for review, with `reason`; its member,
-    /// unless they rejected it themselves, is sent `notice` privately.
+    /// unless they rejected it themselves, is sent `notice` privately, and the
+    /// review requests posted for it show `card`.
     pub async fn reject_contribution(
         &self,
         community: CommunityId,
@@ -89,7 +94,7 @@ impl super::Store {
         reviewer: MemberId,
         reason: &str,
         now: DateTime<Utc>,
-        notice: impl Fn(&Waiting) -> Reply + Send,
+        decided: Decided<'_>,
     ) -> Result<Refusable<Rejected>> {
         on_engine!(self, e => e
             .write_or_refuse_in(community, async |conn| {
@@ -98,11 +103,13 @@ impl super::Store {
                         Ok(rejected) => rejected,
                         Err(refused) => return Ok(Err(refused)),
                     };
+                sql::review::settle_requests(conn, id, &(decided.card)(&rejected.waiting), now)
+                    .await?;
                 let member = rejected.waiting.member;
                 if member != reviewer
                     && let Some((workspace, user)) = sql::corrections::reach(conn, member).await?
                 {
-                    let body = notice(&rejected.waiting);
+                    let body = (decided.notice)(&rejected.waiting);
                     let new = direct(community, member, &body);
                     sql::outbox::enqueue_direct(conn, &new, WorkspaceId(workspace), &user, now)
                         .await?;
@@ -156,10 +163,18 @@ fn direct<'a>(community: CommunityId, member: MemberId, body: &'a Reply) -> NewA
         community,
         kind: Kind::Direct,
         achievement_id: None,
+        contribution: None,
         about_member: Some(member),
         body,
         expires_at: None,
     }
+}
+
+/// What a decision says: privately to its member (`notice`), and in place of the
+/// buttons of the review requests posted for it (`card`).
+pub struct Decided<'a> {
+    pub notice: &'a (dyn Fn(&Waiting) -> Reply + Sync),
+    pub card: &'a (dyn Fn(&Waiting) -> Reply + Sync),
 }
 
 /// A contribution waiting for review, or rejected.

@@ -338,8 +338,11 @@ pub struct Invocation {
     pub command_type: u8,
     /// The message a message command was used on.
     pub target_id: Option<String>,
-    /// A modal's submission (interaction type 5): its `data`, in place of a command's.
+    /// A modal's submission (interaction type 5) or a button's press (type 3): its
+    /// `data`, in place of a command's.
     pub modal: Option<Value>,
+    /// The message a pressed button is on.
+    pub message: Option<Value>,
 }
 
 impl Invocation {
@@ -359,6 +362,7 @@ impl Invocation {
             command_type: 1,
             target_id: None,
             modal: None,
+            message: None,
         }
     }
 
@@ -391,6 +395,16 @@ impl Invocation {
             })
             .collect();
         invocation.modal = Some(json!({"custom_id": custom_id, "components": rows}));
+        invocation
+    }
+
+    /// A press by `user` of the button `custom_id` on `message` (one the bot
+    /// posted, as [`FakeDiscord::messages_in`] gives it).
+    pub fn button(guild: u64, user: u64, custom_id: &str, message: Value) -> Invocation {
+        let mut invocation = Invocation::new(guild, user, "", json!([]));
+        invocation.kind = 3;
+        invocation.modal = Some(json!({"custom_id": custom_id, "component_type": 2}));
+        invocation.message = Some(message);
         invocation
     }
 
@@ -468,6 +482,9 @@ impl Invocation {
         }
         if let Some(modal) = &self.modal {
             data["data"] = modal.clone();
+        }
+        if let Some(message) = &self.message {
+            data["message"] = message.clone();
         }
         match self.guild {
             Some(guild) => {
@@ -745,6 +762,8 @@ async fn rest(
                     script.last_message_id = id;
                     let mut posted = message(id, channel, &json_body);
                     posted["embeds"] = json_body.get("embeds").cloned().unwrap_or(json!([]));
+                    posted["components"] =
+                        json_body.get("components").cloned().unwrap_or(json!([]));
                     posted["nonce"] = nonce.unwrap_or(Value::Null);
                     script.channel_messages.push(posted.clone());
                     posted
@@ -770,7 +789,7 @@ async fn rest(
                 .find(|m| m["channel_id"] == *channel && m["id"] == *id)
             {
                 Some(message) => {
-                    for field in ["content", "embeds"] {
+                    for field in ["content", "embeds", "components"] {
                         if let Some(value) = json_body.get(field) {
                             message[field] = value.clone();
                         }

@@ -5,6 +5,7 @@
 pub mod correction;
 pub mod from_message;
 pub mod plan;
+pub mod snapshot;
 pub mod validate;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -303,7 +303,8 @@ pub async fn reserve_id(conn: &mut Conn) -> Result<ContributionId> {
     Ok(ContributionId(id))
 }
 
-/// Stores one contribution waiting for review under `id`.
+/// Stores one contribution waiting for review under `id`, and asks organisers
+/// to decide on it.
 pub async fn hold(conn: &mut Conn, row: &NewRow<'_>, id: ContributionId) -> Result<()> {
     sqlx::query(
         "INSERT INTO pending_contributions (id, community_id, member_id, description, amount, unit,
@@ -321,9 +322,9 @@ pub async fn hold(conn: &mut Conn, row: &NewRow<'_>, id: ContributionId) -> Resu
     .bind(row.platform.as_str())
     .bind(day(row.day))
     .bind(ts(row.at))
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    super::review::request_review(conn, row.community, id, row.at).await
 }
 
 /// Writes one contribution under a known `id` (an approved one, or one edited)

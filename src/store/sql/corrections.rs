@@ -11,13 +11,14 @@ use chrono::{DateTime, Timelike, Utc};
 
 use super::{Conn, Executor, activity, insights, windows};
 use crate::domain::contribution::correction::{Corrector, may_correct};
+use crate::domain::contribution::snapshot::Snapshot;
 use crate::domain::contribution::{ContributionRequest, Recorded};
 use crate::domain::milestones::Milestone;
 use crate::domain::text::reached;
 use crate::domain::{CommunityId, ContributionId, MemberId, UserError, announce};
 use crate::error::Result;
 use crate::store::activity::Counts;
-use crate::store::corrections::{Change, Removed, Retracted, Snapshot};
+use crate::store::corrections::{Change, Removed, Retracted};
 use crate::store::milestones::CustomHint;
 use crate::store::{day, parse_day, parse_ts, ts};
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Conn, Executor};
-use crate::domain::{AnnouncementId, CommunityId, Platform, WorkspaceId};
+use crate::domain::{AnnouncementId, CommunityId, MemberId, Platform, Reply, WorkspaceId};
 use crate::error::{Error, Result};
 use crate::store::outbox::{Action, Delivery, Kind, NewAnnouncement, Outcome, Posted};
 use crate::store::{built, numbered_values, parse_ts, ts};
@@ -75,33 +75,79 @@ pub async fn enqueue_direct(
     Ok(AnnouncementId(id))
 }
 
+/// Whether any workspace of the community has a review channel.
+pub async fn has_review_channel(conn: &mut Conn, community: CommunityId) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM workspaces WHERE community_id = $1 AND review_channel IS NOT NULL LIMIT 1",
+    )
+    .bind(community)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Queues a review request to every workspace of its community that has a review
+/// channel, in that channel.
+pub async fn enqueue_review_request(
+    conn: &mut Conn,
+    new: &NewAnnouncement<'_>,
+    now: DateTime<Utc>,
+) -> Result<AnnouncementId> {
+    let id = insert_announcement(conn, new, now).await?;
+    sqlx::query(concat!(
+        "INSERT INTO announcement_deliveries (announcement_id, workspace_id, channel, next_attempt_at)
+         SELECT $1, id, review_channel, ",
+        due_after_hold!("$2", ""),
+        " FROM workspaces WHERE community_id = $3 AND review_channel IS NOT NULL"
+    ))
+    .bind(id)
+    .bind(ts(now))
+    .bind(new.community)
+    .execute(&mut *conn)
+    .await?;
+    Ok(AnnouncementId(id))
+}
+
 async fn insert_announcement(
     conn: &mut Conn,
     new: &NewAnnouncement<'_>,
     now: DateTime<Utc>,
 ) -> Result<i64> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO announcements (community_id, kind, achievement_id, about_member_id, body, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO announcements (community_id, kind, achievement_id, contribution_id,
+            about_member_id, body, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(new.community)
     .bind(new.kind.as_str())
     .bind(new.achievement_id)
+    .bind(new.contribution)
     .bind(new.about_member)
     .bind(serde_json::to_string(new.body)?)
     .bind(ts(now))
     .bind(new.expires_at.map(ts))
     .fetch_one(&mut *conn)
     .await?;
-    // The members it names: (member, 1 if it is about them, so redacted whole).
-    let mut named: Vec<_> = new
-        .body
+    record_named(conn, id, new.body, new.about_member).await?;
+    Ok(id)
+}
+
+/// Records the members announcement `id` names, so erasing one redacts it: the
+/// member it is about (`about`) redacts it whole; one its body names, their lines
+/// alone. A member already recorded stays as they were.
+pub async fn record_named(
+    conn: &mut Conn,
+    id: i64,
+    body: &Reply,
+    about: Option<MemberId>,
+) -> Result<()> {
+    let mut named: Vec<_> = body
         .members_named()
         .into_iter()
-        .filter(|m| Some(*m) != new.about_member)
+        .filter(|m| Some(*m) != about)
         .map(|m| (m, 0i64))
         .collect();
-    if let Some(about) = new.about_member {
+    if let Some(about) = about {
         named.push((about, 1));
     }
     for chunk in named.chunks(1000) {
@@ -115,7 +161,7 @@ async fn insert_announcement(
         }
         q.execute(&mut *conn).await?;
     }
-    Ok(id)
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
@@ -142,17 +188,18 @@ struct DueRow {
 
 const DUE_COLUMNS: &str =
     "SELECT d.announcement_id, d.workspace_id, a.community_id, w.platform, a.kind, w.external_id,
-        w.announce_channel, d.recipient, d.attempts, d.attempt_started_at, d.uncertain_attempts,
+        COALESCE(d.channel, w.announce_channel) AS announce_channel, d.recipient, d.attempts, d.attempt_started_at, d.uncertain_attempts,
         a.created_at, a.expires_at, a.body, d.action, d.posted_channel, d.posted_message, a.revision
      FROM announcement_deliveries d
      JOIN announcements a ON a.id = d.announcement_id
      JOIN workspaces w ON w.id = d.workspace_id";
 
 /// Which deliveries can go at all: edits of messages already posted, private
-/// messages, and posts to workspaces that have an announcement channel (the console
-/// prints them in its session, needing none). The others wait, unfetched, until an
-/// organiser sets one ([`make_due`]), or until they expire.
-const DELIVERABLE: &str = "(d.action = 'edit' OR d.recipient IS NOT NULL
+/// messages, posts to a channel of their own (review requests), and posts to
+/// workspaces that have an announcement channel (the console prints them in its
+/// session, needing none). The others wait, unfetched, until an organiser sets one
+/// ([`make_due`]), or until they expire.
+const DELIVERABLE: &str = "(d.action = 'edit' OR d.recipient IS NOT NULL OR d.channel IS NOT NULL
      OR w.announce_channel IS NOT NULL OR w.platform = 'console')";
 
 fn delivery(row: DueRow) -> Result<Delivery> {

@@ -6,13 +6,16 @@
 use chrono::{DateTime, Utc};
 
 use super::corrections::{self as corrections, Found, record};
-use super::{Conn, Executor};
+use super::{Conn, Executor, outbox, redaction};
+use crate::domain::announce;
 use crate::domain::contribution::ContributionRequest;
 use crate::domain::contribution::correction::{Corrector, may_correct};
-use crate::domain::{CommunityId, ContributionId, MemberId, Platform, UserError};
+use crate::domain::contribution::snapshot::Snapshot;
+use crate::domain::{CommunityId, ContributionId, MemberId, Platform, Reply, UserError};
 use crate::error::{Error, Result};
-use crate::store::corrections::{Change, Snapshot};
+use crate::store::corrections::Change;
 use crate::store::milestones::CustomHint;
+use crate::store::outbox::{Kind, NewAnnouncement};
 use crate::store::review::{Approved, ContributionEdit, Edited, Rejected, Waiting};
 use crate::store::{built, parse_day, parse_ts, ts};
 
@@ -118,6 +121,59 @@ async fn find_waiting(
     .fetch_optional(&mut *conn)
     .await?;
     row.map(waiting).transpose()
+}
+
+/// Asks organisers to decide on contribution `id`, which just began to wait: a
+/// request with buttons in each review channel of its community. With no review
+/// channel set there is none; `review` lists it all the same.
+pub async fn request_review(
+    conn: &mut Conn,
+    community: CommunityId,
+    id: ContributionId,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if !outbox::has_review_channel(conn, community).await? {
+        return Ok(());
+    }
+    let Some(w) = find_waiting(conn, community, id).await? else {
+        return Ok(());
+    };
+    let body = announce::review_request(w.id, w.member, &w.member_name, &w.snapshot);
+    let new = NewAnnouncement {
+        community,
+        kind: Kind::ReviewRequest,
+        achievement_id: None,
+        contribution: Some(id),
+        about_member: Some(w.member),
+        body: &body,
+        expires_at: None,
+    };
+    outbox::enqueue_review_request(conn, &new, now).await?;
+    Ok(())
+}
+
+/// The review requests for contribution `id`, decided now, show `card` instead
+/// of their buttons: edited where they were posted, and not posted where they
+/// were not yet.
+pub async fn settle_requests(
+    conn: &mut Conn,
+    id: ContributionId,
+    card: &Reply,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let requests: Vec<i64> = sqlx::query_scalar(
+        "UPDATE announcements SET body = $1, revision = revision + 1
+         WHERE contribution_id = $2 AND kind = 'review_request' RETURNING id",
+    )
+    .bind(serde_json::to_string(card)?)
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for request in requests {
+        outbox::record_named(conn, request, card, None).await?;
+        redaction::replace_posts(conn, request, now).await?;
+    }
+    Ok(())
 }
 
 fn not_waiting(id: ContributionId) -> UserError {

@@ -1,0 +1,178 @@
+//! Buttons under Keel's messages (the review requests the outbox posts to the
+//! review channel): Approve runs `review approve` as whoever pressed it; Reject
+//! opens a form asking why, whose submission runs `review reject`. Each button's
+//! custom id names what it does ([`Press::key`]), so any Keel process can answer
+//! it. The core decides who may; once decided, the outbox edits every request
+//! posted for the contribution, on each platform.
+
+use serenity::all::{
+    ActionRowComponent, ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton,
+    CreateInputText, CreateInteractionResponse, CreateInteractionResponseMessage, CreateModal,
+    InputTextStyle, ModalInteraction,
+};
+
+use super::interaction::{SERVER_ONLY, run_as};
+use super::log_message::{answer_privately, run_as_submitter};
+use super::{BoxError, Discord, render};
+use crate::domain::command::Command;
+use crate::domain::reply::{Button, Press};
+use crate::domain::text::Reason;
+use crate::domain::{Reply, UserError};
+
+/// The start of every custom id of Keel's buttons and of the forms they open.
+const KEEL: &str = "keel:";
+
+/// The message's buttons, in one row (Discord allows five).
+pub fn components(buttons: &[Button]) -> Vec<CreateActionRow> {
+    if buttons.is_empty() {
+        return Vec::new();
+    }
+    let row = buttons
+        .iter()
+        .take(5)
+        .map(|b| {
+            CreateButton::new(format!("{KEEL}{}", b.press.key()))
+                .label(render::truncate(&b.label, 80))
+                .style(if b.danger {
+                    ButtonStyle::Danger
+                } else {
+                    ButtonStyle::Primary
+                })
+        })
+        .collect();
+    vec![CreateActionRow::Buttons(row)]
+}
+
+fn press_of(custom_id: &str) -> Option<Press> {
+    custom_id.strip_prefix(KEEL).and_then(Press::from_key)
+}
+
+/// Whether a pressed component is one of Keel's buttons.
+pub fn is_press(component: &ComponentInteraction) -> bool {
+    press_of(&component.data.custom_id).is_some()
+}
+
+/// Whether a submitted form is one a button opened.
+pub fn is_form(modal: &ModalInteraction) -> bool {
+    press_of(&modal.data.custom_id).is_some()
+}
+
+/// Answers a press: Approve is decided at once and answered privately; Reject
+/// opens the form that asks why.
+pub async fn pressed(
+    ctx: &serenity::all::Context,
+    discord: &Discord,
+    component: &ComponentInteraction,
+) -> Result<(), BoxError> {
+    let Some(press) = press_of(&component.data.custom_id) else {
+        return Ok(());
+    };
+    let response = match press {
+        Press::Approve(id) => {
+            let answer = match component.guild_id {
+                Some(guild) => {
+                    run_as(
+                        discord,
+                        &guild.to_string(),
+                        &component.user,
+                        component.member.as_ref(),
+                        Command::ReviewApprove { id },
+                    )
+                    .await
+                }
+                None => Err(UserError::invalid(SERVER_ONLY, "")),
+            };
+            CreateInteractionResponse::Message(private(answer))
+        }
+        Press::Reject(id) => {
+            let reason = CreateInputText::new(
+                InputTextStyle::Paragraph,
+                "Why not? Its member is told.",
+                "reason",
+            )
+            .max_length(Reason::MAX_CHARS as u16)
+            .required(true);
+            CreateInteractionResponse::Modal(
+                CreateModal::new(
+                    format!("{KEEL}{}", press.key()),
+                    format!("Reject contribution #{id}"),
+                )
+                .components(vec![CreateActionRow::InputText(reason)]),
+            )
+        }
+    };
+    component.create_response(ctx, response).await?;
+    Ok(())
+}
+
+/// Runs a submitted Reject form as `review reject` and answers it privately.
+pub async fn submitted(
+    ctx: &serenity::all::Context,
+    discord: &Discord,
+    modal: &ModalInteraction,
+) -> Result<(), BoxError> {
+    let answer = match press_of(&modal.data.custom_id) {
+        Some(Press::Reject(id)) => match Reason::parse(&reason(modal)) {
+            Ok(reason) => {
+                run_as_submitter(discord, modal, Command::ReviewReject { id, reason }).await
+            }
+            Err(e) => Err(e),
+        },
+        _ => return Ok(()),
+    };
+    answer_privately(ctx, modal, answer).await
+}
+
+fn reason(modal: &ModalInteraction) -> String {
+    modal
+        .data
+        .components
+        .iter()
+        .flat_map(|row| &row.components)
+        .find_map(|c| match c {
+            ActionRowComponent::InputText(t) if t.custom_id == "reason" => t.value.clone(),
+            _ => None,
+        })
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// The core's answer to a press, for the presser alone (its first page: a
+/// decision's answer is short).
+fn private(answer: Result<Reply, UserError>) -> CreateInteractionResponseMessage {
+    let message = CreateInteractionResponseMessage::new()
+        .ephemeral(true)
+        .allowed_mentions(render::no_mentions());
+    match answer {
+        Ok(reply) => match render::pages(&reply).first() {
+            Some(page) => message.embed(page.embed()),
+            None => message.content("Done."),
+        },
+        Err(e) => message.content(render::error(&e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ContributionId;
+
+    #[test]
+    fn a_buttons_custom_id_reads_back_as_its_press() {
+        for press in [
+            Press::Approve(ContributionId(12)),
+            Press::Reject(ContributionId(7)),
+        ] {
+            assert_eq!(press_of(&format!("{KEEL}{}", press.key())), Some(press));
+        }
+        for other in [
+            "keel:review-approve:",
+            "keel:review-approve:x",
+            "keel_log_message:1:a",
+            "review-approve:3",
+        ] {
+            assert_eq!(press_of(other), None, "{other}");
+        }
+    }
+}
