@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use fake_discord::{FakeDiscord, Invocation, TOKEN};
 use fake_slack::FakeSlack;
-use keel::slack::signature;
 use serde_json::{Value, json};
 use sqlx::{Connection, SqliteConnection};
 
@@ -117,25 +116,9 @@ impl Keel {
             .append_pair("trigger_id", &format!("{trigger}.2.3"))
             .finish();
         let ts = chrono::Utc::now().timestamp();
-        let headers = [
-            (
-                "Content-Type",
-                "application/x-www-form-urlencoded".to_string(),
-            ),
-            ("X-Slack-Request-Timestamp", ts.to_string()),
-            (
-                "X-Slack-Signature",
-                signature::sign(SECRET.as_bytes(), ts, body.as_bytes()),
-            ),
-        ];
-        let response = http::send(
-            self.addr,
-            "POST",
-            "/slack/commands",
-            &headers,
-            body.as_bytes(),
-        )
-        .await;
+        let form = "application/x-www-form-urlencoded";
+        let response =
+            http::signed_post(self.addr, "/slack/commands", SECRET, ts, form, &body).await;
         assert_eq!(response.status, 200, "{text}: {}", response.body);
         response.body
     }

@@ -15,7 +15,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fake_slack::FakeSlack;
-use keel::slack::signature;
 
 const SECRET: &str = "shutdown-test-secret";
 
@@ -77,25 +76,8 @@ async fn command(keel: &Running, team: &str, user: &str, text: &str) {
         .append_pair("trigger_id", &format!("{team}.{user}.{text}"))
         .finish();
     let ts = chrono::Utc::now().timestamp();
-    let headers = [
-        (
-            "Content-Type",
-            "application/x-www-form-urlencoded".to_string(),
-        ),
-        ("X-Slack-Request-Timestamp", ts.to_string()),
-        (
-            "X-Slack-Signature",
-            signature::sign(SECRET.as_bytes(), ts, body.as_bytes()),
-        ),
-    ];
-    let response = http::send(
-        keel.addr,
-        "POST",
-        "/slack/commands",
-        &headers,
-        body.as_bytes(),
-    )
-    .await;
+    let form = "application/x-www-form-urlencoded";
+    let response = http::signed_post(keel.addr, "/slack/commands", SECRET, ts, form, &body).await;
     assert_eq!(response.status, 200, "{}", response.body);
 }
 

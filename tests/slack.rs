@@ -108,16 +108,7 @@ impl Keel {
     }
 
     async fn signed(&self, path: &str, body: &str, content_type: &str) -> http::Response {
-        let ts = self.now();
-        let headers = [
-            ("Content-Type", content_type.to_string()),
-            ("X-Slack-Request-Timestamp", ts.to_string()),
-            (
-                "X-Slack-Signature",
-                signature::sign(SECRET.as_bytes(), ts, body.as_bytes()),
-            ),
-        ];
-        http::send(self.addr, "POST", path, &headers, body.as_bytes()).await
+        http::signed_post(self.addr, path, SECRET, self.now(), content_type, body).await
     }
 
     /// Delivers a signed Events API payload, which Keel accepts.

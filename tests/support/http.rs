@@ -24,6 +24,26 @@ impl Response {
     }
 }
 
+/// POSTs `body` to `path` signed with `secret` at `ts`, as Slack signs its requests.
+pub async fn signed_post(
+    addr: SocketAddr,
+    path: &str,
+    secret: &str,
+    ts: i64,
+    content_type: &str,
+    body: &str,
+) -> Response {
+    let headers = [
+        ("Content-Type", content_type.to_string()),
+        ("X-Slack-Request-Timestamp", ts.to_string()),
+        (
+            "X-Slack-Signature",
+            keel::slack::signature::sign(secret.as_bytes(), ts, body.as_bytes()),
+        ),
+    ];
+    send(addr, "POST", path, &headers, body.as_bytes()).await
+}
+
 pub async fn send(
     addr: SocketAddr,
     method: &str,
