@@ -237,7 +237,11 @@ async fn one_keel_run_serves_one_community_across_discord_and_slack() {
             json!([string("code", &code)]),
         ))
         .await;
-    assert!(shown(&refused).contains("organiser"), "{}", shown(&refused));
+    assert!(
+        shown(&refused).contains("Ask an admin of this Discord server"),
+        "{}",
+        shown(&refused)
+    );
     let linked = discord
         .command(
             &Invocation::sub(GUILD, ADMIN, "link", "code", json!([string("code", &code)]))

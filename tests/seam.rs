@@ -3704,7 +3704,7 @@ async fn a_message_is_logged_as_its_authors_contribution_by_them_or_an_organiser
     ok(
         &app,
         &olga,
-        "goal create Plant 100 trees target=100 unit=trees slug=trees max=10",
+        "goal create Plant 100 trees target=100 unit=trees slug=trees max=10 review_above=8",
     )
     .await;
     let of = |app: &App, text: &'static str| {
@@ -3788,6 +3788,26 @@ async fn a_message_is_logged_as_its_authors_contribution_by_them_or_an_organiser
         ["ada"]
     );
 
+    // One that waits for review is nothing to take back yet: the author is told so.
+    ok(
+        &app,
+        &olga,
+        "contribute-for @ada Planted a hedge amount=9 goal=trees",
+    )
+    .await;
+    let told_of_hedge = told(&app, "Planted a hedge".into()).await;
+    assert_eq!(told_of_hedge, ["ada"]);
+    let notice: String = scalar(
+        &app,
+        "SELECT body FROM announcements WHERE body LIKE '%Planted a hedge%' AND kind = 'direct'",
+    )
+    .await;
+    assert!(
+        notice.contains("waits for an organiser's review"),
+        "{notice}"
+    );
+    assert!(!notice.contains("take it back"), "{notice}");
+
     // An author Keel has not seen yet becomes a member (on the console, by name).
     ok(&app, &olga, "contribute-for @cleo Swept the path").await;
     assert_eq!(of(&app, "Swept the path").await, ["cleo"]);
@@ -3862,7 +3882,7 @@ fn id_in_title(reply: &Reply) -> i64 {
 
 #[tokio::test]
 async fn a_contribution_above_review_above_waits_counting_nowhere_until_approved() {
-    let (_dir, app, _clock) = app().await;
+    let (_dir, app, clock) = app().await;
     let olga = actor(&app, "forest", "olga", Role::Organiser).await;
     let ada = actor(&app, "forest", "ada", Role::Member).await;
     let bob = actor(&app, "forest", "bob", Role::Member).await;
@@ -3917,10 +3937,21 @@ async fn a_contribution_above_review_above_waits_counting_nowhere_until_approved
         &format!("#{waiting} · bob · “Big claim” (600 trees · goal trees) on 2026-11-26"),
     );
 
+    // Approved a day later: the goal is met then, as its milestone is reached.
+    clock.advance(chrono::Duration::days(1));
     let r = ok(&app, &olga, &format!("review approve #{waiting}")).await;
     assert_has(&r, &format!("Contribution #{waiting} approved"));
     assert_has(&r, "🎉 Goal met: Plant 100 trees!");
     assert_eq!(trees(&app).await, (640.0, 3));
+    let approved_at = app
+        .now()
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let met_at: String = scalar(&app, "SELECT met_at FROM goals").await;
+    assert_eq!(
+        met_at[..19],
+        approved_at[..19],
+        "met when approved, not when logged"
+    );
     assert_eq!(
         scalar_for::<i64>(
             &app,

@@ -20,18 +20,27 @@ pub const MAX_DAYS_BACK: u64 = 90;
 const LIST_LIMIT: i64 = 10;
 
 pub async fn contribute(app: &App, actor: &Actor, new: NewContribution) -> Result<Reply> {
-    record(app, actor, new, false).await.map(|(reply, _)| reply)
+    record(app, actor, new, false)
+        .await
+        .map(|recorded| recorded.receipt)
 }
 
-/// Records `new` as `actor`'s contribution and returns the receipt and its id.
-/// `on_behalf`: an organiser logged it for `actor` (see `contribute_for`), and
-/// the receipt is theirs.
+/// A contribution just logged, as its receipt tells it.
+pub(super) struct Logged {
+    pub receipt: Reply,
+    pub id: ContributionId,
+    /// It waits for an organiser's review, counting nowhere yet.
+    pub waits: bool,
+}
+
+/// Records `new` as `actor`'s contribution. `on_behalf`: an organiser logged it
+/// for `actor` (see `contribute_for`), and the receipt is theirs.
 pub(super) async fn record(
     app: &App,
     actor: &Actor,
     new: NewContribution,
     on_behalf: bool,
-) -> Result<(Reply, ContributionId)> {
+) -> Result<Logged> {
     let now = app.now();
     let today = now.date_naive();
     let day = new.day.unwrap_or(today);
@@ -65,7 +74,8 @@ pub(super) async fn record(
             now,
         })
         .await?;
-    if !recorded.milestones.is_empty() {
+    // Milestones to announce, or a request for review to post.
+    if !recorded.milestones.is_empty() || recorded.review.is_some() {
         app.outbox_signal().notify_one();
     }
     if let Some(wait) = &recorded.review {
@@ -78,7 +88,11 @@ pub(super) async fn record(
             format!("Contribution #{} waits for review", recorded.id.0)
         };
         let reply = Reply::private(title).line(Line::new().text(format!("“{}”", new.description)));
-        return Ok((super::review::waits_lines(reply, wait), recorded.id));
+        return Ok(Logged {
+            receipt: super::review::waits_lines(reply, wait),
+            id: recorded.id,
+            waits: true,
+        });
     }
 
     let mut details = Vec::new();
@@ -141,7 +155,11 @@ pub(super) async fn record(
     } else {
         format!("That is your {count} contribution. Thank you!")
     };
-    Ok((reply.line(closing), recorded.id))
+    Ok(Logged {
+        receipt: reply.line(closing),
+        id: recorded.id,
+        waits: false,
+    })
 }
 
 pub async fn list(app: &App, actor: &Actor, member: MemberRef) -> Result<Reply> {

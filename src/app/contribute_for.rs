@@ -39,7 +39,8 @@ pub async fn contribute_for(
         display_name: author.display_name.clone(),
         ..actor.clone()
     };
-    let (receipt, id) = contribute::record(app, &on_behalf, new, true).await?;
+    let contribute::Logged { receipt, id, waits } =
+        contribute::record(app, &on_behalf, new, true).await?;
     // The notice follows in a transaction of its own: the contribution writer
     // commits many members' contributions in one batch, and this is rare.
     let told = app
@@ -48,7 +49,7 @@ pub async fn contribute_for(
             actor.community,
             author.id,
             actor.workspace,
-            &notice(actor, id, &description),
+            &notice(actor, id, &description, waits),
             app.now(),
         )
         .await;
@@ -68,18 +69,23 @@ pub async fn contribute_for(
 }
 
 /// What the author is told when an organiser logged their message.
-fn notice(organiser: &Actor, id: ContributionId, description: &str) -> Reply {
-    Reply::private(format!("Contribution #{id} logged for you"))
-        .line(
-            Line::new()
-                .member(organiser.member, &organiser.display_name)
-                .text(format!(
-                    " logged your message as contribution #{id}: “{description}”"
-                )),
-        )
-        .line(
-            Line::new()
-                .text("If it is not right, take it back within 7 days with ")
-                .code(format!("contribution remove #{id} reason=\"…\"")),
-        )
+fn notice(organiser: &Actor, id: ContributionId, description: &str, waits: bool) -> Reply {
+    let notice = Reply::private(format!("Contribution #{id} logged for you")).line(
+        Line::new()
+            .member(organiser.member, &organiser.display_name)
+            .text(format!(
+                " logged your message as contribution #{id}: “{description}”"
+            )),
+    );
+    if waits {
+        // Nothing to take back yet: it counts nowhere until reviewed.
+        return notice.line(
+            "It waits for an organiser's review and counts nowhere until approved; you will be told.",
+        );
+    }
+    notice.line(
+        Line::new()
+            .text("If it is not right, take it back within 7 days with ")
+            .code(format!("contribution remove #{id} reason=\"…\"")),
+    )
 }

@@ -213,9 +213,16 @@ fn link_use(actor: &Actor, redeemed: &Redeemed) -> Result<LinkUse> {
         }
         LinkKind::Workspace => {
             if actor.role != crate::domain::Role::Organiser {
-                return Err(UserError::OrganiserOnly {
-                    command: "link <community code>".into(),
-                }
+                // The code's community has organisers of its own; who may join
+                // this server or workspace to it is an admin of this one.
+                let here = match actor.platform {
+                    crate::domain::Platform::Discord => "Discord server",
+                    _ => "Slack workspace",
+                };
+                return Err(UserError::invalid(
+                    format!("A community code joins this whole {here} to another community: only its organisers (admins) can redeem one."),
+                    format!("Ask an admin of this {here} to run `link <code>` here. A code of your own, to link your accounts, is made with `link` alone."),
+                )
                 .into());
             }
             if redeemed.community == actor.community {

@@ -236,7 +236,11 @@ pub async fn edit(
         member,
         ..
     } = &edited;
-    if *member != actor.member || !retracted.is_empty() || !recorded.milestones.is_empty() {
+    if *member != actor.member
+        || !retracted.is_empty()
+        || !recorded.milestones.is_empty()
+        || recorded.review.is_some()
+    {
         app.outbox_signal().notify_one();
     }
     let mut reply = Reply::private(format!("Contribution #{id} edited"))

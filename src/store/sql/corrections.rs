@@ -271,7 +271,8 @@ pub async fn put_in(
     count_in_windows(conn, community, id, member, request.day, 1).await?;
     recount_ordinals(conn, member).await?;
     insights::mark_dirty(conn, community, &[member]).await?;
-    // The writer dated its achievements and announcements when it was logged.
+    // The writer dated its achievements, announcements and goals met when it was
+    // logged.
     let logged = ts(request.now);
     let now = ts(now);
     sqlx::query(
@@ -297,6 +298,16 @@ pub async fn put_in(
     .await?;
     sqlx::query(
         "UPDATE milestone_achievements SET achieved_at = $1 WHERE contribution_id = $2 AND achieved_at = $3",
+    )
+    .bind(&now)
+    .bind(id)
+    .bind(&logged)
+    .execute(&mut *conn)
+    .await?;
+    // A goal it met was met now, not when it was logged.
+    sqlx::query(
+        "UPDATE goals SET met_at = $1
+         WHERE id = (SELECT goal_id FROM contributions WHERE id = $2) AND met_at = $3",
     )
     .bind(&now)
     .bind(id)
