@@ -204,12 +204,14 @@ impl App {
         let resolved = match cached {
             Some(r) => r,
             None => {
-                let resolved = async {
+                // Boxed: a miss is rare, and every command's future would
+                // otherwise be as large as the store's.
+                let resolved = Box::pin(async {
                     if let Some(found) = self.store().lookup_actor(&envelope).await? {
                         return Ok(found);
                     }
                     self.store().resolve_actor(&envelope, self.now()).await
-                }
+                })
                 .await
                 .map_err(|e| self.report(e, "resolving actor"))?;
                 let mut actors = self.inner.actors.lock().unwrap_or_else(|e| e.into_inner());
@@ -309,6 +311,16 @@ impl App {
     }
 
     async fn dispatch(&self, actor: &Actor, command: Command) -> Result<Reply> {
+        match command {
+            // Every request's future is as large as the largest command's, and is
+            // moved a few times on its way: the hot path stays inline, every other
+            // command's future is boxed.
+            Command::Contribute(new) => contribute::contribute(self, actor, new).await,
+            other => Box::pin(self.dispatch_rest(actor, other)).await,
+        }
+    }
+
+    async fn dispatch_rest(&self, actor: &Actor, command: Command) -> Result<Reply> {
         match command {
             Command::Help { topic } => Ok(help::help(actor, topic.as_deref())),
             Command::MissionShow => mission::show(self, actor).await,
