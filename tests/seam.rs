@@ -4161,3 +4161,68 @@ async fn an_edit_moves_every_figure_retracts_and_announces_milestones_and_may_wa
     .await;
     assert_eq!(trees(&app).await, (0.0, 0));
 }
+
+#[tokio::test]
+async fn a_contribution_waiting_for_review_is_requested_in_the_review_channel_until_decided() {
+    let (_dir, app, _clock) = app().await;
+    let olga = actor(&app, "forest", "olga", Role::Organiser).await;
+    let bob = actor(&app, "forest", "bob", Role::Member).await;
+    ok(
+        &app,
+        &olga,
+        "goal create Plant 100 trees target=100 unit=trees slug=trees review_above=50",
+    )
+    .await;
+    let requests = "SELECT count(*) FROM announcements WHERE kind = 'review_request'";
+    // With no review channel there is no request: `review` lists it all the same.
+    let r = ok(&app, &bob, "contribute Big claim amount=60 goal=trees").await;
+    let first = id_in_title(&r);
+    assert_eq!(scalar::<i64>(&app, requests).await, 0);
+    assert_has(&ok(&app, &olga, "review").await, &format!("#{first}"));
+
+    ok(&app, &olga, "setup review-channel #reviews").await;
+    let r = ok(&app, &bob, "contribute Bigger claim amount=70 goal=trees").await;
+    let second = id_in_title(&r);
+    assert_eq!(scalar::<i64>(&app, requests).await, 1);
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT count(*) FROM announcement_deliveries d
+             JOIN announcements a ON a.id = d.announcement_id
+             WHERE a.kind = 'review_request' AND d.channel = '#reviews' AND d.status = 'pending'"
+        )
+        .await,
+        1
+    );
+    let body: String = scalar(
+        &app,
+        "SELECT body FROM announcements WHERE kind = 'review_request'",
+    )
+    .await;
+    assert!(body.contains("Bigger claim"), "{body}");
+    assert!(
+        body.contains(&format!("Contribution #{second} waits for review")),
+        "{body}"
+    );
+    assert!(
+        body.contains("Approve") && body.contains("Reject"),
+        "{body}"
+    );
+    // Decided before it was posted: it is not posted at all.
+    ok(&app, &olga, &format!("review approve #{second}")).await;
+    assert_eq!(scalar::<i64>(&app, requests).await, 0);
+    assert_eq!(
+        scalar::<i64>(
+            &app,
+            "SELECT count(*) FROM announcement_deliveries WHERE channel IS NOT NULL"
+        )
+        .await,
+        0
+    );
+    // Its member's erasure takes a request with it, as every announcement about them.
+    ok(&app, &bob, "contribute Biggest claim amount=80 goal=trees").await;
+    assert_eq!(scalar::<i64>(&app, requests).await, 1);
+    ok(&app, &bob, "forget-me").await;
+    ok(&app, &bob, "forget-me confirm").await;
+    assert_eq!(scalar::<i64>(&app, requests).await, 0);
+}

@@ -77,13 +77,13 @@ pub async fn enqueue_direct(
 
 /// Whether any workspace of the community has a review channel.
 pub async fn has_review_channel(conn: &mut Conn, community: CommunityId) -> Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM workspaces WHERE community_id = $1 AND review_channel IS NOT NULL LIMIT 1",
+    let channels: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM workspaces WHERE community_id = $1 AND review_channel IS NOT NULL",
     )
     .bind(community)
-    .fetch_optional(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(found.is_some())
+    Ok(channels > 0)
 }
 
 /// Queues a review request to every workspace of its community that has a review
