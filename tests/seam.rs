@@ -1252,7 +1252,12 @@ async fn link_joins_a_discord_server_then_merges_identities_once() {
         .await
         .unwrap();
     let e = err(&app, &fred, &format!("link {server2}")).await;
-    assert!(matches!(e, UserError::OrganiserOnly { .. }), "{e:?}");
+    assert!(matches!(e, UserError::Invalid { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("Ask an admin of this Discord server"),
+        "{e}"
+    );
     assert_eq!(
         scalar::<i64>(
             &app,

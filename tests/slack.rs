@@ -1098,7 +1098,10 @@ async fn an_admin_redeems_a_community_code_through_slack_and_the_workspaces_join
     // A member (no admin) of a third workspace is refused, and nothing moves.
     let code = link_code(&keel.command("TA", "UA", "link community").await);
     let refused = keel.command("TC", "UC", &format!("link {code}")).await;
-    assert!(text_of(&refused).contains("for organisers"), "{refused}");
+    assert!(
+        text_of(&refused).contains("Ask an admin of this Slack workspace"),
+        "{refused}"
+    );
     assert_eq!(
         keel.count("SELECT count(DISTINCT community_id) FROM workspaces")
             .await,
