@@ -1,21 +1,18 @@
 //! `contribute` and `contributions [member]`.
 
-use chrono::Days;
-
 use crate::domain::announce::{progress_bar, progress_text};
 use crate::domain::command::NewContribution;
 use crate::domain::contribution::snapshot::describe;
+use crate::domain::contribution::validate::check_day;
 use crate::domain::milestones::ordinal;
 use crate::domain::reply::Line;
 use crate::domain::text::format_number;
-use crate::domain::{Actor, ContributionId, MemberRef, Reply, UserError};
+use crate::domain::{Actor, ContributionId, MemberRef, Reply};
 use crate::error::Result;
 use crate::store::contributions::ContributionRequest;
 
 use super::App;
 
-/// How far back a contribution may be dated.
-pub const MAX_DAYS_BACK: u64 = 90;
 /// How many contributions `contributions` lists.
 const LIST_LIMIT: i64 = 10;
 
@@ -44,20 +41,7 @@ pub(super) async fn record(
     let now = app.now();
     let today = now.date_naive();
     let day = new.day.unwrap_or(today);
-    if day > today {
-        return Err(UserError::invalid(
-            format!("{day} is in the future."),
-            "Log contributions once they have happened: use date=today or an earlier day.",
-        )
-        .into());
-    }
-    if day < today - Days::new(MAX_DAYS_BACK) {
-        return Err(UserError::invalid(
-            format!("{day} is more than {MAX_DAYS_BACK} days ago."),
-            format!("Contributions can be dated up to {MAX_DAYS_BACK} days back."),
-        )
-        .into());
-    }
+    check_day(day, today)?;
     let recorded = app
         .store()
         .record_contribution(ContributionRequest {

@@ -1,18 +1,16 @@
 //! `review`, `review approve <#id>`, `review reject <#id> reason="…"` and
 //! `contribution edit <#id> … reason="…"`.
 
-use chrono::Days;
-
 use super::App;
-use super::contribute::MAX_DAYS_BACK;
 use crate::domain::announce::{progress_bar, progress_text};
 use crate::domain::command::ContributionChanges;
 use crate::domain::contribution::correction::Corrector;
 use crate::domain::contribution::snapshot::describe;
+use crate::domain::contribution::validate::check_day;
 use crate::domain::contribution::{Recorded, ReviewWait};
 use crate::domain::reply::Line;
 use crate::domain::text::{Reason, format_number};
-use crate::domain::{Actor, ContributionId, Reply, UserError};
+use crate::domain::{Actor, ContributionId, Reply};
 use crate::error::Result;
 use crate::store::review::{ContributionEdit, Decided, Edited, Waiting};
 
@@ -187,21 +185,7 @@ pub async fn edit(
     reason: Reason,
 ) -> Result<Reply> {
     if let Some(day) = change.day {
-        let today = app.today();
-        if day > today {
-            return Err(UserError::invalid(
-                format!("{day} is in the future."),
-                "Date contributions on the day they happened: today or an earlier day.",
-            )
-            .into());
-        }
-        if day < today - Days::new(MAX_DAYS_BACK) {
-            return Err(UserError::invalid(
-                format!("{day} is more than {MAX_DAYS_BACK} days ago."),
-                format!("Contributions can be dated up to {MAX_DAYS_BACK} days back."),
-            )
-            .into());
-        }
+        check_day(day, app.today())?;
     }
     let by = Corrector {
         member: actor.member,

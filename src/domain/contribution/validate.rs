@@ -5,9 +5,32 @@
 
 use std::collections::HashMap;
 
+use chrono::{Days, NaiveDate};
+
 use super::ContributionRequest;
 use crate::domain::text::format_number;
 use crate::domain::{CommunityId, GoalId, UserError};
+
+/// How far back a contribution may be dated.
+pub const MAX_DAYS_BACK: u64 = 90;
+
+/// A contribution's day, logged or corrected: not in the future, and at most
+/// [`MAX_DAYS_BACK`] days before `today`.
+pub fn check_day(day: NaiveDate, today: NaiveDate) -> Result<(), UserError> {
+    if day > today {
+        return Err(UserError::invalid(
+            format!("{day} is in the future."),
+            "Date contributions on the day they happened: date=today or an earlier day.",
+        ));
+    }
+    if day < today - Days::new(MAX_DAYS_BACK) {
+        return Err(UserError::invalid(
+            format!("{day} is more than {MAX_DAYS_BACK} days ago."),
+            format!("Contributions can be dated up to {MAX_DAYS_BACK} days back."),
+        ));
+    }
+    Ok(())
+}
 
 /// A goal as the rules and the milestones see it.
 #[derive(Debug, Clone, PartialEq)]
