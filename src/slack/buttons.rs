@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use super::commands::open_view;
-use super::interactions::{confirm, run_as};
+use super::interactions::{self, confirm, run_as};
 use super::{Slack, forms, render};
 use crate::domain::command::Command;
 use crate::domain::reply::Press;
@@ -20,15 +20,7 @@ pub async fn pressed(slack: &Slack, payload: &Value) -> Option<Value> {
     let press = payload["actions"][0]["value"]
         .as_str()
         .and_then(Press::from_key)?;
-    let team = payload["team"]["id"]
-        .as_str()
-        .or_else(|| payload["user"]["team_id"].as_str())
-        .unwrap_or_default();
-    let user = payload["user"]["id"].as_str().unwrap_or_default();
-    let user_name = payload["user"]["username"]
-        .as_str()
-        .or_else(|| payload["user"]["name"].as_str())
-        .unwrap_or(user);
+    let (team, user, user_name) = interactions::sender(payload);
     let channel = payload["channel"]["id"]
         .as_str()
         .or_else(|| payload["container"]["channel_id"].as_str())

@@ -23,15 +23,7 @@ pub async fn handle(slack: &Slack, payload: &Value) -> Option<Value> {
     }
     let view = &payload["view"];
     let callback = view["callback_id"].as_str().unwrap_or_default();
-    let team = payload["team"]["id"]
-        .as_str()
-        .or_else(|| payload["user"]["team_id"].as_str())
-        .unwrap_or_default();
-    let user = payload["user"]["id"].as_str().unwrap_or_default();
-    let user_name = payload["user"]["username"]
-        .as_str()
-        .or_else(|| payload["user"]["name"].as_str())
-        .unwrap_or(user);
+    let (team, user, user_name) = sender(payload);
     let metadata = forms::Metadata::read(view["private_metadata"].as_str().unwrap_or_default());
     let channel = metadata.channel.clone();
     if team.is_empty() || user.is_empty() {
@@ -49,6 +41,21 @@ pub async fn handle(slack: &Slack, payload: &Value) -> Option<Value> {
     };
     confirm(slack, team, &channel, user, &message).await;
     None
+}
+
+/// Who sent an interaction payload, as Slack signed it: (team, user, the user's
+/// name, else their id). Empty when Slack did not say.
+pub(super) fn sender(payload: &Value) -> (&str, &str, &str) {
+    let team = payload["team"]["id"]
+        .as_str()
+        .or_else(|| payload["user"]["team_id"].as_str())
+        .unwrap_or_default();
+    let user = payload["user"]["id"].as_str().unwrap_or_default();
+    let name = payload["user"]["username"]
+        .as_str()
+        .or_else(|| payload["user"]["name"].as_str())
+        .unwrap_or(user);
+    (team, user, name)
 }
 
 /// Runs `command` as the member who submitted a form or pressed a button: who

@@ -21,15 +21,7 @@ pub async fn message_action(slack: &Slack, payload: &Value) -> Option<Value> {
     if payload["callback_id"].as_str() != Some(LOG_MESSAGE) {
         return None;
     }
-    let team = payload["team"]["id"]
-        .as_str()
-        .or_else(|| payload["user"]["team_id"].as_str())
-        .unwrap_or_default();
-    let user = payload["user"]["id"].as_str().unwrap_or_default();
-    let user_name = payload["user"]["username"]
-        .as_str()
-        .or_else(|| payload["user"]["name"].as_str())
-        .unwrap_or(user);
+    let (team, user, user_name) = interactions::sender(payload);
     let channel = payload["channel"]["id"].as_str().unwrap_or_default();
     let trigger = payload["trigger_id"].as_str().unwrap_or_default();
     if team.is_empty() || user.is_empty() {
