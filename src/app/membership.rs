@@ -217,7 +217,8 @@ fn link_use(actor: &Actor, redeemed: &Redeemed) -> Result<LinkUse> {
                 // this server or workspace to it is an admin of this one.
                 let here = match actor.platform {
                     crate::domain::Platform::Discord => "Discord server",
-                    _ => "Slack workspace",
+                    crate::domain::Platform::Slack => "Slack workspace",
+                    crate::domain::Platform::Console => "workspace",
                 };
                 return Err(UserError::invalid(
                     format!("A community code joins this whole {here} to another community: only its organisers (admins) can redeem one."),
