@@ -9,7 +9,15 @@ pub fn env(name: &str, default: u64) -> u64 {
 }
 
 /// Runs a benchmark on a multi-threaded runtime, as `keel run` does.
+/// `KEEL_BENCH_LOG` (a tracing filter, e.g. `sqlx::query=debug` for every
+/// statement with its time) logs to stderr while it runs.
 pub fn run<F: std::future::Future<Output = ()>>(bench: F) {
+    if let Ok(filter) = std::env::var("KEEL_BENCH_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -20,6 +20,12 @@ pub(in crate::store) mod engine {
     pub use sqlx::PgExecutor as Executor;
     pub use sqlx::PgPool as Pool;
 
+    /// Marks SQL assembled at run time as safe (see [`crate::store::built`]);
+    /// PostgreSQL takes `$N` as it is.
+    pub fn built(sql: String) -> sqlx::AssertSqlSafe<String> {
+        crate::store::built(sql)
+    }
+
     /// A read-only transaction that sees one snapshot throughout (PostgreSQL's
     /// default, READ COMMITTED, takes a new one per statement).
     pub async fn snapshot(

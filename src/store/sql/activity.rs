@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Days, NaiveDate};
 
+use super::super::engine::built;
 use super::super::native::activity::{ADD_DAYS, ADD_ROLLUP, FRESH_NEAR};
 use super::super::script::Script;
 use super::Conn;
@@ -13,7 +14,7 @@ use crate::domain::activity::{WIDTHS, coverage_change};
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 use crate::store::activity::{Counts, DayRow, DayTotal, FreshDays, NearRow, RollupRow, fresh_days};
-use crate::store::{built, day, numbered_values, parse_day};
+use crate::store::{day, numbered_values, parse_day};
 
 /// Changes to the community rollup: [dau, wau, mau, contributions, kudos] per day.
 pub type Rollup = BTreeMap<NaiveDate, [i64; 5]>;

@@ -2,11 +2,12 @@
 
 use futures_util::{Stream, StreamExt};
 
+use super::super::engine::built;
 use super::Executor;
 use crate::domain::{CommunityId, ContributionId, GoalId, MemberId};
 use crate::error::Result;
 use crate::store::contributions::ContributionRow;
-use crate::store::{built, parse_day, parse_ts};
+use crate::store::{parse_day, parse_ts};
 
 type Row = (
     i64,

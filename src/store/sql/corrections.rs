@@ -400,11 +400,11 @@ pub fn not_found(id: ContributionId) -> UserError {
 
 /// Sets the days of the member's 1st, 2nd and 4th contributions from their
 /// active days (PRODUCT.md "Newcomer conversion"), as a rebuild would: bounded
-/// by their own days, read by the member's index.
+/// by their first four days, read by the member's index.
 pub async fn recount_ordinals(conn: &mut Conn, member: MemberId) -> Result<()> {
     let days: Vec<(String, i64)> = sqlx::query_as(
         "SELECT day, contributions FROM member_daily_activity
-         WHERE member_id = $1 AND contributions > 0 ORDER BY day",
+         WHERE member_id = $1 AND contributions > 0 ORDER BY day LIMIT 4",
     )
     .bind(member)
     .fetch_all(&mut *conn)

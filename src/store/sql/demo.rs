@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::super::engine::built;
 use super::Conn;
 use crate::domain::milestones::{
     Milestone, community_counts_crossed, goal_percents_crossed, headline,
@@ -14,7 +15,7 @@ use crate::error::Result;
 use crate::store::communities::Workspace;
 use crate::store::demo::{DemoCommunity, DemoContribution, DemoKudos, DemoMember, DemoSeeded};
 use crate::store::milestones::NewAchievement;
-use crate::store::{built, day, numbered_values, ts};
+use crate::store::{day, numbered_values, ts};
 
 /// Rows per multi-row INSERT.
 const CHUNK: usize = 400;

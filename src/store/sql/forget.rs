@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 
+use super::super::engine::built;
 use super::{Conn, Executor, IDS_PER_STATEMENT, Pool, numbered_list};
 use super::{activity, insights, windows};
 use crate::domain::actor::FORMER_MEMBER;
@@ -12,7 +13,7 @@ use crate::error::Result;
 use crate::store::activity::Counts;
 use crate::store::forget::{Plan, Reason};
 use crate::store::redaction::Redacted;
-use crate::store::{built, numbered_values, parse_day, parse_ts, ts};
+use crate::store::{numbered_values, parse_day, parse_ts, ts};
 
 /// Records that a member is to be erased, and takes their identities, link codes
 /// and name now. Returns how many identities went.

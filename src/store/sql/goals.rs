@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::super::engine::built;
 use super::{Conn, Executor};
 use crate::domain::{CommunityId, GoalId};
 use crate::error::Result;
 use crate::store::goals::{Goal, NewGoalRow};
-use crate::store::{built, day, parse_day, ts};
+use crate::store::{day, parse_day, ts};
 
 type Row = (
     i64,

@@ -7,13 +7,14 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Days, NaiveDate};
 use futures_util::StreamExt;
 
+use super::super::engine::built;
 use super::{Conn, Executor, Pool};
 use crate::domain::metrics;
 use crate::domain::{CommunityId, MemberId};
 use crate::error::{Error, Result};
 use crate::store::export::{CHUNK, Chunks, neutralise_formula};
 use crate::store::health::{Attention, HEALTH_CSV_HEADER, HealthExport, Listed};
-use crate::store::{built, day, numbered_values, parse_day};
+use crate::store::{day, numbered_values, parse_day};
 
 /// Weeks of history the drop signal reads: 12 of baseline, then the last 3.
 const WEEKS: u64 = 15;

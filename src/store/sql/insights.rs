@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 
+use super::super::engine::built;
 use super::super::native::insights::{ADD_COHORTS, MARK_DIRTY, WIDEN_ACTIVE_DAYS};
 use super::super::script::Script;
 use super::Conn;
@@ -13,7 +14,7 @@ use crate::domain::cohorts::{self, CohortCounts};
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 use crate::store::insights::{bounds_row, cohorts_json, dirty_row};
-use crate::store::{built, day, numbered_values, parse_day};
+use crate::store::{day, numbered_values, parse_day};
 
 /// Members gained active days (`fresh`, by community); `known` holds every active
 /// day of theirs, fresh ones included, within 31 days of any fresh day (so whole

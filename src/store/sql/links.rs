@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::super::engine::built;
 use super::{Conn, Executor, IDS_PER_STATEMENT, Pool, numbered_list};
 use super::{activity, windows};
 use crate::domain::command::LinkKind;
@@ -11,7 +12,7 @@ use crate::error::Result;
 use crate::store::activity::Counts;
 use crate::store::forget::Reason;
 use crate::store::links::{Moving, Redeemed, hash_code};
-use crate::store::{built, parse_ts, ts};
+use crate::store::{parse_ts, ts};
 
 pub async fn create(
     conn: &mut Conn,

@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, Utc};
 
+use super::super::engine::built;
 use super::{Conn, Executor};
 use crate::domain::{CommunityId, GoalId, MemberId};
 use crate::error::Result;
 use crate::store::corrections::Change;
 use crate::store::milestones::{Achievement, CustomMilestone, NewAchievement, RemovedMilestone};
-use crate::store::{built, parse_ts, ts};
+use crate::store::{parse_ts, ts};
 
 /// The community's custom milestones, by goal (the community's own first) and
 /// threshold.

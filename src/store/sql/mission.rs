@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, Utc};
 
+use super::super::engine::built;
 use super::{Conn, Executor};
 use crate::domain::{CommunityId, MemberId};
 use crate::error::Result;
 use crate::store::mission::MissionVersion;
-use crate::store::{built, parse_ts, ts};
+use crate::store::{parse_ts, ts};
 
 type Row = (i64, String, String, Option<String>, Option<String>, String);
 

@@ -4,11 +4,12 @@
 
 use chrono::{DateTime, Utc};
 
+use super::super::engine::built;
 use super::{Conn, Executor};
 use crate::domain::{AnnouncementId, CommunityId, MemberId, Platform, Reply, WorkspaceId};
 use crate::error::{Error, Result};
 use crate::store::outbox::{Action, Delivery, Kind, NewAnnouncement, Outcome, Posted};
-use crate::store::{built, numbered_values, parse_ts, ts};
+use crate::store::{numbered_values, parse_ts, ts};
 
 /// When a delivery queued at `$at` for the workspace `$w` falls due: then, or once
 /// the platform's hold on that workspace ends (see [`mark_retry`]).

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::super::engine::built;
 use super::corrections::{self as corrections, Found, record};
 use super::{Conn, Executor, outbox, redaction};
 use crate::domain::announce;
@@ -17,7 +18,7 @@ use crate::store::corrections::Change;
 use crate::store::milestones::CustomHint;
 use crate::store::outbox::{Kind, NewAnnouncement};
 use crate::store::review::{Approved, ContributionEdit, Edited, Rejected, Waiting};
-use crate::store::{built, parse_day, parse_ts, ts};
+use crate::store::{parse_day, parse_ts, ts};
 
 type Refusable<T> = std::result::Result<T, UserError>;
 

@@ -5,11 +5,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Days, NaiveDate};
 
+use super::super::engine::built;
 use super::{Conn, Executor, Pool};
 use crate::domain::{CommunityId, MemberId};
 use crate::error::{Error, Result};
 use crate::store::windows::{Counted, Entry, Marks, WINDOWS};
-use crate::store::{built, day, numbered_values, parse_day};
+use crate::store::{day, numbered_values, parse_day};
 
 /// A window's length as stored.
 fn window_days(stored: i64) -> Result<u32> {
