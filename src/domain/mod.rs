@@ -14,6 +14,7 @@ pub mod error;
 pub mod limits;
 pub mod metrics;
 pub mod milestones;
+pub mod pairing;
 pub mod parse;
 pub mod reply;
 pub mod schedule;
