@@ -7,6 +7,7 @@ mod contribute;
 mod contribute_for;
 mod corrections;
 mod erasure;
+mod events;
 mod goals;
 mod health;
 mod help;
@@ -41,6 +42,7 @@ use crate::store::Store;
 use crate::store::communities::{Member, Resolved};
 
 pub use erasure::{Erased, erase_member, erase_pending};
+pub use events::run_due_event_reminders;
 pub use lifecycle::Activity;
 pub use merge::merge_pending;
 pub use mission::card as mission_card;
@@ -374,6 +376,14 @@ impl App {
             Command::Setup(setup) => setup::setup(self, actor, setup).await,
             Command::Health { page } => health::health(self, actor, page).await,
             Command::Leaderboard { board } => leaderboard::leaderboard(self, actor, board).await,
+            Command::EventCreate(new) => events::create(self, actor, new).await,
+            Command::EventList => events::list(self, actor).await,
+            Command::EventShow { id } => events::show(self, actor, id).await,
+            Command::EventRsvp { id, answer } => events::rsvp(self, actor, id, answer).await,
+            Command::EventCheckIn { id, code } => events::check_in(self, actor, id, code).await,
+            Command::EventAttend { id, members } => events::attend(self, actor, id, members).await,
+            Command::EventEdit { id, changes } => events::edit(self, actor, id, changes).await,
+            Command::EventCancel { id, reason } => events::cancel(self, actor, id, reason).await,
         }
     }
 

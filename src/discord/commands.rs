@@ -12,17 +12,19 @@ use serenity::all::{
 use super::interaction::{CommandResult, run};
 use super::{BoxError, Ctx, Discord};
 use crate::domain::command::{
-    Board, Command, ContributionChanges, ExportFormat, ExportScope, GoalCaps, GoalChanges,
-    LinkKind, NewContribution, NewGoal, NewMilestone, Setup, Window,
+    Board, Command, ContributionChanges, EventChanges, ExportFormat, ExportScope, GoalCaps,
+    GoalChanges, LinkKind, NewContribution, NewEvent, NewGoal, NewMilestone, Setup, Window,
 };
 use crate::domain::command_table;
+use crate::domain::events::{Answer, CheckInCode, EventDuration, parse_local_time};
 use crate::domain::parse::{
-    amount_or_off, contribution_id, day_or_none, kudos_id, milestone_id, stats_window, timezone,
+    amount_or_off, capacity_or_none, contribution_id, day_or_none, event_id, kudos_id,
+    milestone_id, place_or_none, stats_window, timezone,
 };
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::text::{
-    Amount, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, PlatformRef,
-    Reason, Slug, Statement, Title, Unit, ValueName, parse_day,
+    Amount, Capacity, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, Place,
+    PlatformRef, Reason, Slug, Statement, Title, Unit, ValueName, parse_day,
 };
 use crate::domain::{MemberRef, UserError};
 
@@ -81,6 +83,7 @@ fn offered() -> Vec<DiscordCommand> {
         audit(),
         goal(),
         milestone(),
+        event(),
         kudos(),
         kudos_remove(),
         stats(),
@@ -796,6 +799,247 @@ pub async fn milestone_remove(
     .await
 }
 
+// ---------------------------------------------------------------- events
+
+/// The community's events: plan, answer, check in, attend.
+#[poise::command(
+    slash_command,
+    subcommands(
+        "event_create",
+        "event_list",
+        "event_show",
+        "event_rsvp",
+        "event_checkin",
+        "event_attend",
+        "event_edit",
+        "event_cancel"
+    ),
+    subcommand_required
+)]
+pub async fn event(_ctx: Ctx<'_>) -> CommandResult {
+    Ok(())
+}
+
+/// Plan an event, in the community's time zone (organisers).
+#[poise::command(slash_command, rename = "create")]
+#[allow(clippy::too_many_arguments)]
+pub async fn event_create(
+    ctx: Ctx<'_>,
+    #[description = "What it is, like Planting day"]
+    #[max_length = 100]
+    title: String,
+    #[description = "When it starts: YYYY-MM-DDTHH:MM, in the community's time zone"]
+    #[max_length = 19]
+    at: String,
+    #[description = "How long: 2h, 90m, 1h30m (1h if empty)"]
+    #[max_length = 20]
+    duration: Option<String>,
+    #[description = "Where it takes place"]
+    #[max_length = 200]
+    place: Option<String>,
+    #[description = "The goal attending counts towards"]
+    #[max_length = 40]
+    #[autocomplete = "goal_slugs"]
+    goal: Option<String>,
+    #[description = "What attending counts (its hours towards a goal in hours if empty)"]
+    #[min = 0]
+    amount: Option<f64>,
+    #[description = "How many places (no limit if empty)"]
+    #[min = 1]
+    #[max = 100000]
+    capacity: Option<i64>,
+) -> CommandResult {
+    let command = (|| {
+        Ok(Command::EventCreate(NewEvent {
+            title: Title::parse(&title)?,
+            starts: parse_local_time("at", &at)?,
+            duration: duration.as_deref().map(EventDuration::parse).transpose()?,
+            place: place.as_deref().map(Place::parse).transpose()?,
+            goal: goal.as_deref().map(Slug::parse).transpose()?,
+            amount: optional_amount("amount", amount)?,
+            capacity: capacity.map(Capacity::new).transpose()?,
+        }))
+    })();
+    run(ctx, command).await
+}
+
+/// Upcoming events, with how many are going.
+#[poise::command(slash_command, rename = "list")]
+pub async fn event_list(ctx: Ctx<'_>) -> CommandResult {
+    run(ctx, Ok(Command::EventList)).await
+}
+
+/// One event in detail; organisers also see its check-in code (only they see it).
+#[poise::command(slash_command, rename = "show")]
+pub async fn event_show(
+    ctx: Ctx<'_>,
+    #[description = "The event: #id, as /event list shows it"]
+    #[max_length = 20]
+    id: String,
+) -> CommandResult {
+    run(ctx, event_id(&id).map(|id| Command::EventShow { id })).await
+}
+
+#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
+pub enum AnswerChoice {
+    #[name = "yes"]
+    Yes,
+    #[name = "no"]
+    No,
+    #[name = "maybe"]
+    Maybe,
+}
+
+/// Say whether you are going.
+#[poise::command(slash_command, rename = "rsvp")]
+pub async fn event_rsvp(
+    ctx: Ctx<'_>,
+    #[description = "The event: #id, as /event list shows it"]
+    #[max_length = 20]
+    id: String,
+    #[description = "Your answer"] answer: AnswerChoice,
+) -> CommandResult {
+    let answer = match answer {
+        AnswerChoice::Yes => Answer::Yes,
+        AnswerChoice::No => Answer::No,
+        AnswerChoice::Maybe => Answer::Maybe,
+    };
+    run(
+        ctx,
+        event_id(&id).map(|id| Command::EventRsvp { id, answer }),
+    )
+    .await
+}
+
+/// Check in at an event with the code its organisers show there.
+#[poise::command(slash_command, rename = "checkin")]
+pub async fn event_checkin(
+    ctx: Ctx<'_>,
+    #[description = "The event: #id, as /event list shows it"]
+    #[max_length = 20]
+    id: String,
+    #[description = "The check-in code shown at the event"]
+    #[max_length = 12]
+    code: String,
+) -> CommandResult {
+    let command = (|| {
+        Ok(Command::EventCheckIn {
+            id: event_id(&id)?,
+            code: CheckInCode::parse(&code)?,
+        })
+    })();
+    run(ctx, command).await
+}
+
+/// Record who attended an event (organisers).
+#[poise::command(slash_command, rename = "attend")]
+pub async fn event_attend(
+    ctx: Ctx<'_>,
+    #[description = "The event: #id, as /event list shows it"]
+    #[max_length = 20]
+    id: String,
+    #[description = "Who attended: mention them, like @ann @bob"]
+    #[max_length = 2000]
+    members: String,
+) -> CommandResult {
+    let command = (|| {
+        let mut named = Vec::new();
+        for word in members.split_whitespace() {
+            let member = MemberRef::parse(word)
+                .filter(|m| *m != MemberRef::Me)
+                .ok_or_else(|| {
+                    UserError::invalid(
+                        format!("`{word}` is not a member."),
+                        "Mention each member who attended, like @ann @bob.",
+                    )
+                })?;
+            if !named.contains(&member) {
+                named.push(member);
+            }
+        }
+        if named.is_empty() {
+            return Err(UserError::invalid(
+                "No one is named.",
+                "Mention each member who attended, like @ann @bob.",
+            ));
+        }
+        Ok(Command::EventAttend {
+            id: event_id(&id)?,
+            members: named,
+        })
+    })();
+    run(ctx, command).await
+}
+
+/// Change an event (organisers); who answered yes or maybe hears of a new time or place.
+#[poise::command(slash_command, rename = "edit")]
+#[allow(clippy::too_many_arguments)]
+pub async fn event_edit(
+    ctx: Ctx<'_>,
+    #[description = "The event: #id, as /event list shows it"]
+    #[max_length = 20]
+    id: String,
+    #[description = "A new title"]
+    #[max_length = 100]
+    title: Option<String>,
+    #[description = "A new start: YYYY-MM-DDTHH:MM, in the community's time zone"]
+    #[max_length = 19]
+    at: Option<String>,
+    #[description = "A new length: 2h, 90m, 1h30m"]
+    #[max_length = 20]
+    duration: Option<String>,
+    #[description = "A new place, or none"]
+    #[max_length = 200]
+    place: Option<String>,
+    #[description = "How many places, or none for no limit"]
+    #[max_length = 10]
+    capacity: Option<String>,
+) -> CommandResult {
+    let command = (|| {
+        let changes = EventChanges {
+            title: title.as_deref().map(Title::parse).transpose()?,
+            starts: at
+                .as_deref()
+                .map(|a| parse_local_time("at", a))
+                .transpose()?,
+            duration: duration.as_deref().map(EventDuration::parse).transpose()?,
+            place: place.as_deref().map(place_or_none).transpose()?,
+            capacity: capacity.as_deref().map(capacity_or_none).transpose()?,
+        };
+        if changes.is_empty() {
+            return Err(UserError::invalid(
+                "Nothing to change.",
+                "Give at least one of title, at, duration, place or capacity.",
+            ));
+        }
+        Ok(Command::EventEdit {
+            id: event_id(&id)?,
+            changes,
+        })
+    })();
+    run(ctx, command).await
+}
+
+/// Cancel an event (organisers); who answered yes or maybe is told why.
+#[poise::command(slash_command, rename = "cancel")]
+pub async fn event_cancel(
+    ctx: Ctx<'_>,
+    #[description = "The event: #id, as /event list shows it"]
+    #[max_length = 20]
+    id: String,
+    #[description = "Why it is cancelled"]
+    #[max_length = 300]
+    reason: String,
+) -> CommandResult {
+    let command = (|| {
+        Ok(Command::EventCancel {
+            id: event_id(&id)?,
+            reason: Reason::parse(&reason)?,
+        })
+    })();
+    run(ctx, command).await
+}
+
 // ---------------------------------------------------------------- people
 
 /// Thank a member for something they did.
@@ -1349,6 +1593,7 @@ mod tests {
             ),
             ("setup alignment", "percent", Percent::MIN, Percent::MAX),
             ("health", "page", PageNumber::MIN, PageNumber::MAX),
+            ("event create", "capacity", Capacity::MIN, Capacity::MAX),
         ] {
             let option = option(&leaf, command, name);
             assert_eq!(

@@ -25,7 +25,8 @@ id_type!(
     MemberId,
     GoalId,
     ContributionId,
-    AnnouncementId
+    AnnouncementId,
+    EventId
 );
 
 /// How Keel names a member who is gone: authorship that outlives them, and a

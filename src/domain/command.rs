@@ -4,14 +4,15 @@
 
 use chrono::NaiveDate;
 
-use super::ContributionId;
 use super::actor::MemberRef;
 use super::command_table::{Entry, entry};
 use super::error::UserError;
+use super::events::{Answer, CheckInCode, EventDuration};
 use super::text::{
-    Amount, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, PlatformRef,
-    Reason, Slug, Statement, Title, Unit, ValueName,
+    Amount, Capacity, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, Place,
+    PlatformRef, Reason, Slug, Statement, Title, Unit, ValueName,
 };
+use super::{ContributionId, EventId};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -130,6 +131,71 @@ pub enum Command {
     Leaderboard {
         board: Board,
     },
+    EventCreate(NewEvent),
+    /// Upcoming events (and those under way), with their answers.
+    EventList,
+    EventShow {
+        id: EventId,
+    },
+    EventRsvp {
+        id: EventId,
+        answer: Answer,
+    },
+    /// A member at the event, with the code its organisers show there.
+    EventCheckIn {
+        id: EventId,
+        code: CheckInCode,
+    },
+    /// Organisers record who attended.
+    EventAttend {
+        id: EventId,
+        members: Vec<MemberRef>,
+    },
+    EventEdit {
+        id: EventId,
+        changes: EventChanges,
+    },
+    EventCancel {
+        id: EventId,
+        reason: Reason,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub title: Title,
+    /// When it starts, in the community's time zone (the app makes it UTC).
+    pub starts: chrono::NaiveDateTime,
+    pub duration: Option<EventDuration>,
+    pub place: Option<Place>,
+    /// The goal attending counts towards.
+    pub goal: Option<Slug>,
+    /// What attending counts; without it, the hours attended towards a goal
+    /// counted in hours.
+    pub amount: Option<Amount>,
+    pub capacity: Option<Capacity>,
+}
+
+/// What `event edit` changes; None leaves a field as it is, Some(None) clears it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventChanges {
+    pub title: Option<Title>,
+    /// In the community's time zone.
+    pub starts: Option<chrono::NaiveDateTime>,
+    pub duration: Option<EventDuration>,
+    pub place: Option<Option<Place>>,
+    pub capacity: Option<Option<Capacity>>,
+}
+
+impl EventChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == EventChanges::default()
+    }
+
+    /// Whether members who answered yes or maybe must hear of it.
+    pub fn moves_time_or_place(&self) -> bool {
+        self.starts.is_some() || self.duration.is_some() || self.place.is_some()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -387,6 +453,14 @@ impl Command {
             },
             Command::Health { .. } => entry!("health"),
             Command::Leaderboard { .. } => entry!("leaderboard"),
+            Command::EventCreate(_) => entry!("event create"),
+            Command::EventList => entry!("event list"),
+            Command::EventShow { .. } => entry!("event show"),
+            Command::EventRsvp { .. } => entry!("event rsvp"),
+            Command::EventCheckIn { .. } => entry!("event checkin"),
+            Command::EventAttend { .. } => entry!("event attend"),
+            Command::EventEdit { .. } => entry!("event edit"),
+            Command::EventCancel { .. } => entry!("event cancel"),
         }
     }
 

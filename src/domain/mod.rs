@@ -11,6 +11,7 @@ pub mod command_table;
 pub mod contribution;
 pub mod diff;
 pub mod error;
+pub mod events;
 pub mod limits;
 pub mod metrics;
 pub mod milestones;
@@ -21,8 +22,8 @@ pub mod schedule;
 pub mod text;
 
 pub use actor::{
-    Actor, AnnouncementId, CommunityId, ContributionId, Envelope, GoalId, MemberId, MemberRef,
-    Platform, Role, WorkspaceId,
+    Actor, AnnouncementId, CommunityId, ContributionId, Envelope, EventId, GoalId, MemberId,
+    MemberRef, Platform, Role, WorkspaceId,
 };
 pub use command::Command;
 pub use error::UserError;

@@ -7,19 +7,20 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::ContributionId;
 use super::actor::MemberRef;
 use super::command::{
-    Board, Command, ContributionChanges, ExportFormat, ExportScope, GoalCaps, GoalChanges,
-    LinkKind, NewContribution, NewGoal, NewMilestone, Setup, Window,
+    Board, Command, ContributionChanges, EventChanges, ExportFormat, ExportScope, GoalCaps,
+    GoalChanges, LinkKind, NewContribution, NewEvent, NewGoal, NewMilestone, Setup, Window,
 };
 use super::command_table::{self, Entry};
 use super::error::UserError;
+use super::events::{Answer, CheckInCode, EventDuration, parse_local_time};
 use super::schedule::{SCHEDULE_USAGE, ScheduleSpec};
 use super::text::{
-    Amount, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, PlatformRef,
-    Reason, Slug, Statement, Title, Unit, ValueName, parse_day,
+    Amount, Capacity, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, Place,
+    PlatformRef, Reason, Slug, Statement, Title, Unit, ValueName, parse_day,
 };
+use super::{ContributionId, EventId};
 
 /// The longest line accepted, in characters; longer texts are refused whole rather
 /// than cut (each field has its own, smaller limit).
@@ -898,6 +899,175 @@ pub(super) fn setup_name(args: &mut Args, _: NaiveDate) -> Result<Command, UserE
     })
 }
 
+/// An event's id, written `#12` or `12`.
+pub fn event_id(raw: &str) -> Result<EventId, UserError> {
+    record_id(
+        raw,
+        "an event",
+        "Write its number as `event list` shows it, like #12.",
+    )
+    .map(EventId)
+}
+
+/// A place, or None for `none` or `off` (no place any more).
+pub fn place_or_none(raw: &str) -> Result<Option<Place>, UserError> {
+    if cleared(raw) {
+        Ok(None)
+    } else {
+        Place::parse(raw).map(Some)
+    }
+}
+
+/// A capacity, or None for `none` or `off` (no limit any more).
+pub fn capacity_or_none(raw: &str) -> Result<Option<Capacity>, UserError> {
+    if cleared(raw) {
+        Ok(None)
+    } else {
+        Capacity::parse(raw).map(Some)
+    }
+}
+
+pub(super) fn event_create(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["at", "duration", "where", "goal", "amount", "capacity"])?;
+    let title = Title::parse(&args.require_text("the event's title")?)?;
+    let at = opts.remove("at").ok_or_else(|| {
+        args.error(
+            "Missing at=: when it starts, in the community's time zone, like at=2027-01-10T10:00.",
+        )
+    })?;
+    Ok(Command::EventCreate(NewEvent {
+        title,
+        starts: parse_local_time("at", &at)?,
+        duration: opts
+            .remove("duration")
+            .map(|d| EventDuration::parse(&d))
+            .transpose()?,
+        place: opts.remove("where").map(|w| Place::parse(&w)).transpose()?,
+        goal: opts.remove("goal").map(|g| Slug::parse(&g)).transpose()?,
+        amount: opts
+            .remove("amount")
+            .map(|a| Amount::parse("amount", &a))
+            .transpose()?,
+        capacity: opts
+            .remove("capacity")
+            .map(|c| Capacity::parse(&c))
+            .transpose()?,
+    }))
+}
+
+pub(super) fn event_list(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.nothing_more(Command::EventList)
+}
+
+/// The one id an event command takes first; `what_next` says what follows it.
+fn first_event_id(args: &Args, what_next: &str) -> Result<EventId, UserError> {
+    match args.words.first() {
+        Some(first) => event_id(first),
+        None => Err(args.error(format!(
+            "Missing the event's id (see `event list`){what_next}."
+        ))),
+    }
+}
+
+pub(super) fn event_show(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.no_options()?;
+    let id = args.only_id(event_id, "Missing the event's id (see `event list`).", "")?;
+    Ok(Command::EventShow { id })
+}
+
+pub(super) fn event_rsvp(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.no_options()?;
+    let id = first_event_id(args, ", then yes, no or maybe")?;
+    match &args.words[1..] {
+        [answer] => Ok(Command::EventRsvp {
+            id,
+            answer: Answer::parse(answer)?,
+        }),
+        [] => Err(args.error("Missing your answer: yes, no or maybe.")),
+        [_, next, ..] => Err(args.error(format!("Unexpected `{next}`."))),
+    }
+}
+
+pub(super) fn event_checkin(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["code"])?;
+    let id = args.only_id(
+        event_id,
+        "Missing the event's id (see `event list`).",
+        ": give the code as code=…",
+    )?;
+    let code = opts.remove("code").ok_or_else(|| {
+        args.error("Missing code=: the check-in code the organisers show at the event.")
+    })?;
+    Ok(Command::EventCheckIn {
+        id,
+        code: CheckInCode::parse(&code)?,
+    })
+}
+
+pub(super) fn event_attend(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.no_options()?;
+    let id = first_event_id(args, ", then who attended, like @ann @bob")?;
+    let mut members = Vec::new();
+    for word in &args.words[1..] {
+        let member = MemberRef::parse(word)
+            .filter(|m| *m != MemberRef::Me)
+            .ok_or_else(|| args.error(format!("`{word}` is not a member: write @name.")))?;
+        if !members.contains(&member) {
+            members.push(member);
+        }
+    }
+    if members.is_empty() {
+        return Err(args.error("Missing who attended, like @ann @bob."));
+    }
+    Ok(Command::EventAttend { id, members })
+}
+
+pub(super) fn event_edit(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["title", "at", "duration", "where", "capacity"])?;
+    let id = args.only_id(
+        event_id,
+        "Missing the event's id (see `event list`).",
+        ": give what changes as options, like title=\"Spring planting\"",
+    )?;
+    let changes = EventChanges {
+        title: opts.remove("title").map(|t| Title::parse(&t)).transpose()?,
+        starts: opts
+            .remove("at")
+            .map(|a| parse_local_time("at", &a))
+            .transpose()?,
+        duration: opts
+            .remove("duration")
+            .map(|d| EventDuration::parse(&d))
+            .transpose()?,
+        place: opts
+            .remove("where")
+            .map(|w| place_or_none(&w))
+            .transpose()?,
+        capacity: opts
+            .remove("capacity")
+            .map(|c| capacity_or_none(&c))
+            .transpose()?,
+    };
+    if changes.is_empty() {
+        return Err(args.error("Say what changes: title=, at=, duration=, where= or capacity=."));
+    }
+    Ok(Command::EventEdit { id, changes })
+}
+
+pub(super) fn event_cancel(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    let mut opts = args.options(&["reason"])?;
+    let id = args.only_id(
+        event_id,
+        "Missing the event's id (see `event list`).",
+        REASON_HINT,
+    )?;
+    let reason = args.required_reason(
+        &mut opts,
+        "Say why with reason=\"…\"; everyone who answered yes or maybe is told.",
+    )?;
+    Ok(Command::EventCancel { id, reason })
+}
+
 /// How milestones are posted, as typed: true for the digest only.
 pub fn milestone_posts(raw: &str) -> Result<bool, UserError> {
     match raw.trim().to_lowercase().as_str() {
@@ -1041,6 +1211,103 @@ mod tests {
         );
         let e = p("goal create Plant trees target=1000 max=0").unwrap_err();
         assert!(e.to_string().contains("max must be above 0"), "{e}");
+    }
+
+    #[test]
+    fn event_forms_parse_and_refuse_with_their_form() {
+        use crate::domain::EventId;
+        use crate::domain::events::Answer;
+        match p(r#"event create Planting day at=2027-01-10T10:00 duration=2h where="Riverside park" goal=trees amount=3 capacity=20"#)
+            .unwrap()
+        {
+            Command::EventCreate(e) => {
+                assert_eq!(e.title.as_str(), "Planting day");
+                assert_eq!(e.starts.to_string(), "2027-01-10 10:00:00");
+                assert_eq!(e.duration.unwrap().minutes(), 120);
+                assert_eq!(e.place.unwrap().as_str(), "Riverside park");
+                assert_eq!(e.goal.unwrap().as_str(), "trees");
+                assert_eq!(e.amount.map(Amount::get), Some(3.0));
+                assert_eq!(e.capacity.map(Capacity::get), Some(20));
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = p("event create Planting day").unwrap_err().to_string();
+        assert!(
+            e.contains("Missing at=") && e.contains("event create <title> at="),
+            "{e}"
+        );
+        let e = p("event create X at=soon").unwrap_err().to_string();
+        assert!(e.contains("`soon` is not a date and time"), "{e}");
+        let e = p("event create X at=2027-01-10T10:00 capacity=0")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("from 1 to 100000"), "{e}");
+        assert_eq!(p("events").unwrap(), Command::EventList);
+        assert_eq!(
+            p("event show #12").unwrap(),
+            Command::EventShow { id: EventId(12) }
+        );
+        assert_eq!(
+            p("event rsvp 12 maybe").unwrap(),
+            Command::EventRsvp {
+                id: EventId(12),
+                answer: Answer::Maybe
+            }
+        );
+        let e = p("event rsvp #12").unwrap_err().to_string();
+        assert!(
+            e.contains("yes, no or maybe") && e.contains("event rsvp <#id>"),
+            "{e}"
+        );
+        let e = p("event rsvp #x yes").unwrap_err().to_string();
+        assert!(e.contains("`#x` is not an event id"), "{e}");
+        match p("event checkin #12 code=k7f3qx").unwrap() {
+            Command::EventCheckIn { id, code } => {
+                assert_eq!((id, code.as_str()), (EventId(12), "K7F3QX"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = p("event checkin #12").unwrap_err().to_string();
+        assert!(e.contains("Missing code="), "{e}");
+        match p("event attend #12 @ann @bob @ann").unwrap() {
+            Command::EventAttend { id, members } => {
+                assert_eq!(id, EventId(12));
+                assert_eq!(members.len(), 2);
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = p("event attend #12").unwrap_err().to_string();
+        assert!(e.contains("Missing who attended"), "{e}");
+        let e = p("event attend #12 ann").unwrap_err().to_string();
+        assert!(e.contains("`ann` is not a member"), "{e}");
+        match p("event edit #12 where=none capacity=off at=2027-01-17T10:00").unwrap() {
+            Command::EventEdit { changes, .. } => {
+                assert_eq!(changes.place, Some(None));
+                assert_eq!(changes.capacity, Some(None));
+                assert!(changes.starts.is_some() && changes.moves_time_or_place());
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = p("event edit #12").unwrap_err().to_string();
+        assert!(e.contains("Say what changes"), "{e}");
+        let e = p("event cancel #12").unwrap_err().to_string();
+        assert!(e.contains("reason="), "{e}");
+        for line in [
+            "event create X at=2027-01-10T10:00",
+            "event attend #1 @a",
+            "event edit #1 title=Y",
+            r#"event cancel #1 reason="x""#,
+        ] {
+            assert!(p(line).unwrap().requires_organiser(), "{line}");
+        }
+        for line in [
+            "event list",
+            "event show 1",
+            "event rsvp 1 yes",
+            "event checkin 1 code=ABCD",
+        ] {
+            assert!(!p(line).unwrap().requires_organiser(), "{line}");
+        }
     }
 
     #[test]

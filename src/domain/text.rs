@@ -130,6 +130,10 @@ text_type!(
     /// A platform channel or role reference, as the platform gives it.
     PlatformRef, "channel or role", 100, false
 );
+text_type!(
+    /// Where an event takes place: "Riverside park", a video call's link.
+    Place, "place", 200, false
+);
 
 impl ValueName {
     /// Values are matched without regard to case.
@@ -319,6 +323,11 @@ bounded_whole_number!(
 bounded_whole_number!(
     /// Which page of a long list: 1 is the first.
     PageNumber, "a page number", 1, 1_000_000, "2", ""
+);
+
+bounded_whole_number!(
+    /// How many members an event has places for.
+    Capacity, "a number of places", 1, 100_000, "20", ""
 );
 
 impl PageNumber {

@@ -1,9 +1,10 @@
-//! Runs due schedules (digest, mission reminder) until shutdown.
+//! Runs due schedules (digest, mission reminder) and events' reminders until
+//! shutdown.
 
 use std::time::Duration;
 
 use super::Shutdown;
-use crate::app::{App, next_schedule, run_due_schedules};
+use crate::app::{App, next_schedule, run_due_event_reminders, run_due_schedules};
 
 pub async fn run(app: App, mut shutdown: Shutdown) {
     loop {
@@ -27,6 +28,11 @@ pub async fn run(app: App, mut shutdown: Shutdown) {
             Ok(0) => {}
             Ok(n) => tracing::info!(posts = n, "scheduled posts queued"),
             Err(e) => tracing::error!(error = %e, "running schedules failed"),
+        }
+        match run_due_event_reminders(&app).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(reminders = n, "event reminders queued"),
+            Err(e) => tracing::error!(error = %e, "queueing event reminders failed"),
         }
         // Sleep until the next one is due, but wake at least each minute: a
         // schedule changed by a command must not wait for an old, later deadline.

@@ -6,7 +6,9 @@ use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};
 
-use crate::domain::{AnnouncementId, CommunityId, ContributionId, GoalId, MemberId, WorkspaceId};
+use crate::domain::{
+    AnnouncementId, CommunityId, ContributionId, EventId, GoalId, MemberId, WorkspaceId,
+};
 
 macro_rules! stored_as_i64 {
     ($($name:ident),*) => {$(
@@ -60,5 +62,6 @@ stored_as_i64!(
     MemberId,
     GoalId,
     ContributionId,
-    AnnouncementId
+    AnnouncementId,
+    EventId
 );

@@ -56,6 +56,10 @@ const TABLES: &[&str] = &[
     "merges",
     "record_changes",
     "pending_contributions",
+    "events",
+    "event_rsvps",
+    "event_attendance",
+    "event_reminders",
     // Kept by triggers on the tables above: emptied of what the triggers counted
     // while those were copied, then copied as they were.
     "member_window_histogram",

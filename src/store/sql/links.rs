@@ -62,14 +62,15 @@ pub async fn redeem(conn: &mut Conn, code: &str, now: DateTime<Utc>) -> Result<O
 }
 
 /// Whether a community holds anything beyond members and counts: a mission,
-/// goals, contributions, kudos or milestones.
+/// goals, contributions, kudos, milestones or events.
 pub async fn has_content(conn: &mut Conn, community: CommunityId) -> Result<bool> {
     let found: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM contributions WHERE community_id = $1)
              OR EXISTS (SELECT 1 FROM goals WHERE community_id = $1)
              OR EXISTS (SELECT 1 FROM mission_versions WHERE community_id = $1)
              OR EXISTS (SELECT 1 FROM kudos WHERE community_id = $1)
-             OR EXISTS (SELECT 1 FROM milestones WHERE community_id = $1)",
+             OR EXISTS (SELECT 1 FROM milestones WHERE community_id = $1)
+             OR EXISTS (SELECT 1 FROM events WHERE community_id = $1)",
     )
     .bind(community)
     .fetch_one(conn)
@@ -323,6 +324,7 @@ async fn merge_member_rows(
     super::redaction::renumber_member(conn, from, into).await?;
     super::corrections::merge_members(conn, from, into).await?;
     super::review::merge_members(conn, from, into).await?;
+    super::events::merge_members(conn, from, into).await?;
     sqlx::query(
         "UPDATE announcements SET achievement_id = NULL
          WHERE achievement_id IN (SELECT id FROM milestone_achievements WHERE member_id = $1)",
