@@ -1963,14 +1963,22 @@ async fn a_hung_workspace_holds_up_no_other_and_its_post_is_not_repeated() {
     let running = tokio::spawn(
         Deliverer::with_options(keel.app.clone(), vec![notifier], options).run(shutdown),
     );
-    // T2's announcements all arrive, paced, while T1's first post hangs.
+    // T2's announcements all arrive, paced, while T1's first post hangs; and Keel
+    // has recorded the last one delivered (the fake sees a post before Keel has
+    // its answer: stopping in between would leave that attempt pending too).
+    let t2_delivered =
+        "SELECT count(*) FROM announcement_deliveries d JOIN workspaces w ON w.id = d.workspace_id
+         WHERE w.external_id = 'T2' AND d.status = 'delivered'";
     for _ in 0..400 {
-        if keel.fake.messages_in("COK").len() == for_t2 {
+        if keel.fake.messages_in("COK").len() == for_t2
+            && keel.count(t2_delivered).await as usize == for_t2
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     assert_eq!(keel.fake.messages_in("COK").len(), for_t2);
+    assert_eq!(keel.count(t2_delivered).await as usize, for_t2);
     assert_eq!(
         keel.fake.messages_in("CSTUCK").len(),
         1,
