@@ -4,6 +4,7 @@ use crate::domain::announce::{progress_bar, progress_text};
 use crate::domain::command::NewContribution;
 use crate::domain::contribution::snapshot::describe;
 use crate::domain::contribution::validate::check_day;
+use crate::domain::contribution::{GoalAfter, Recorded};
 use crate::domain::milestones::ordinal;
 use crate::domain::reply::Line;
 use crate::domain::text::format_number;
@@ -106,18 +107,7 @@ pub(super) async fn record(
     };
     let mut reply = Reply::private(title).line(headline);
     if let Some(goal) = &recorded.goal {
-        reply = reply.line(
-            Line::new()
-                .strong(&goal.title)
-                .text(": ")
-                .text(progress_bar(goal.progress, goal.target))
-                .text(" ")
-                .text(progress_text(
-                    goal.progress,
-                    goal.target,
-                    goal.unit.as_deref(),
-                )),
-        );
+        reply = reply.line(goal_line(goal));
         if goal.counted == 0.0 {
             let unit = goal.unit.as_deref().unwrap_or("units");
             reply = reply.line(
@@ -127,9 +117,7 @@ pub(super) async fn record(
             );
         }
     }
-    for milestone in &recorded.milestones {
-        reply = reply.line(format!("🎉 {milestone}"));
-    }
+    reply = milestone_lines(reply, &recorded.milestones);
     let count = ordinal(recorded.member_count);
     let closing = if on_behalf {
         format!(
@@ -144,6 +132,37 @@ pub(super) async fn record(
         id: recorded.id,
         waits: false,
     })
+}
+
+/// Where a goal stands after a contribution counted: "Trees: ▓▓░░ 40 / 100 trees".
+pub(super) fn goal_line(goal: &GoalAfter) -> Line {
+    Line::new()
+        .strong(&goal.title)
+        .text(": ")
+        .text(progress_bar(goal.progress, goal.target))
+        .text(" ")
+        .text(progress_text(
+            goal.progress,
+            goal.target,
+            goal.unit.as_deref(),
+        ))
+}
+
+/// The milestones a contribution reached, a line each.
+pub(super) fn milestone_lines(mut reply: Reply, milestones: &[String]) -> Reply {
+    for milestone in milestones {
+        reply = reply.line(format!("🎉 {milestone}"));
+    }
+    reply
+}
+
+/// Where its goal stands and the milestones it reached: what a recorded
+/// contribution counted for.
+pub(super) fn counted_for(mut reply: Reply, recorded: &Recorded) -> Reply {
+    if let Some(goal) = &recorded.goal {
+        reply = reply.line(goal_line(goal));
+    }
+    milestone_lines(reply, &recorded.milestones)
 }
 
 pub async fn list(app: &App, actor: &Actor, member: MemberRef) -> Result<Reply> {

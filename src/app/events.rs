@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::domain::announce::{progress_bar, progress_text};
 use crate::domain::command::{EventChanges, NewEvent};
 use crate::domain::contribution::Recorded;
 use crate::domain::contribution::validate::check_day;
@@ -402,23 +401,7 @@ fn attendance_lines(app: &App, mut reply: Reply, one: &Attendance, own: bool) ->
                 app.outbox_signal().notify_one();
             }
             reply = reply.line(counted_line(recorded, &whose));
-            if let Some(goal) = &recorded.goal {
-                reply = reply.line(
-                    Line::new()
-                        .strong(&goal.title)
-                        .text(": ")
-                        .text(progress_bar(goal.progress, goal.target))
-                        .text(" ")
-                        .text(progress_text(
-                            goal.progress,
-                            goal.target,
-                            goal.unit.as_deref(),
-                        )),
-                );
-            }
-            for milestone in &recorded.milestones {
-                reply = reply.line(format!("🎉 {milestone}"));
-            }
+            reply = super::contribute::counted_for(reply, recorded);
         }
         None => {
             let how = match (one.checked_in_before, one.recorded_before) {

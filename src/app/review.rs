@@ -2,7 +2,6 @@
 //! `contribution edit <#id> … reason="…"`.
 
 use super::App;
-use crate::domain::announce::{progress_bar, progress_text};
 use crate::domain::command::ContributionChanges;
 use crate::domain::contribution::correction::Corrector;
 use crate::domain::contribution::snapshot::describe;
@@ -249,25 +248,7 @@ fn progress(reply: Reply, recorded: &Recorded) -> Reply {
     if let Some(wait) = &recorded.review {
         return waits_lines(reply, wait);
     }
-    let mut reply = reply;
-    if let Some(goal) = &recorded.goal {
-        reply = reply.line(
-            Line::new()
-                .strong(&goal.title)
-                .text(": ")
-                .text(progress_bar(goal.progress, goal.target))
-                .text(" ")
-                .text(progress_text(
-                    goal.progress,
-                    goal.target,
-                    goal.unit.as_deref(),
-                )),
-        );
-    }
-    for milestone in &recorded.milestones {
-        reply = reply.line(format!("🎉 {milestone}"));
-    }
-    reply
+    super::contribute::counted_for(reply, recorded)
 }
 
 fn edit_notice(e: &Edited, editor: &str, reason: &str) -> Reply {
