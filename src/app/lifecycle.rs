@@ -135,7 +135,10 @@ impl App {
         let Ok(actor) = self.actor(envelope).await else {
             return Ok(());
         };
-        let returned = self.store().mark_member_returned(actor.member).await?;
+        let returned = self
+            .store()
+            .mark_member_returned(actor.community, actor.member)
+            .await?;
         if returned {
             tracing::info!(platform = %envelope.platform, "a member who had left is back");
         }

@@ -87,7 +87,9 @@ fn kudos_refused(refused: KudosRefused, recipient: &str, tz: Tz) -> UserError {
 
 pub async fn away(app: &App, actor: &Actor, on: bool) -> Result<Reply> {
     let since = on.then(|| app.now());
-    app.store().set_away(actor.member, since).await?;
+    app.store()
+        .set_away(actor.community, actor.member, since)
+        .await?;
     Ok(if on {
         Reply::private("Away mode on").line(
             "Enjoy the break. Health reports leave you out of drop and inactivity lists until you say `away off`.",

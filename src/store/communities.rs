@@ -140,13 +140,6 @@ impl super::Store {
             .await)
     }
 
-    /// A member who had left is back; false if they had not left.
-    pub async fn mark_member_returned(&self, member: MemberId) -> Result<bool> {
-        on_engine!(self, e => e
-            .write(async |conn| sql::communities::mark_returned(conn, member).await)
-            .await)
-    }
-
     /// A platform user left a workspace (growth's leaves, PRODUCT.md); false if
     /// that changed nothing: a member still linked to another workspace of the
     /// community is still in it, and a user Keel never saw is unknown.
@@ -163,10 +156,31 @@ impl super::Store {
             .await)
     }
 
-    /// Away mode on since `since`, or off with None.
-    pub async fn set_away(&self, member: MemberId, since: Option<DateTime<Utc>>) -> Result<()> {
+    /// Away mode on since `since`, or off with None. In the community's write
+    /// turn: the community is locked before the member's row, the order the
+    /// contribution writer takes them in. On PostgreSQL the member's row first
+    /// (its trigger then updating the community's counts) deadlocked against
+    /// another process's contribution batch.
+    pub async fn set_away(
+        &self,
+        community: CommunityId,
+        member: MemberId,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<()> {
         on_engine!(self, e => e
-            .write(async |conn| sql::communities::set_away(conn, member, since).await)
+            .write_in(community, async |conn| sql::communities::set_away(conn, member, since).await)
+            .await)
+    }
+
+    /// A member who had left is back; false if they had not left. In the
+    /// community's write turn, as [`Store::set_away`] is.
+    pub async fn mark_member_returned(
+        &self,
+        community: CommunityId,
+        member: MemberId,
+    ) -> Result<bool> {
+        on_engine!(self, e => e
+            .write_in(community, async |conn| sql::communities::mark_returned(conn, member).await)
             .await)
     }
 
