@@ -140,6 +140,27 @@ fn numbered(sql: &str) -> AssertSqlSafe<String> {
     AssertSqlSafe(out)
 }
 
+/// A NULL whose type PostgreSQL infers from where it stands (parameter type 0,
+/// unspecified). A typed one fixes the parameter's type in the statement sqlx
+/// caches for that SQL on that connection: a NULL bound as bigint, then a text
+/// value for the same column, failed with "incorrect binary data format".
+struct UntypedNull;
+
+impl sqlx::Type<Postgres> for UntypedNull {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        sqlx::postgres::PgTypeInfo::with_oid(sqlx::postgres::types::Oid(0))
+    }
+}
+
+impl sqlx::Encode<'_, Postgres> for UntypedNull {
+    fn encode_by_ref(
+        &self,
+        _: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        Ok(sqlx::encode::IsNull::Yes)
+    }
+}
+
 fn pg_arguments(args: &[Arg]) -> PgArguments {
     let mut out = PgArguments::default();
     for arg in args {
@@ -147,7 +168,7 @@ fn pg_arguments(args: &[Arg]) -> PgArguments {
             Arg::Int(n) => out.add(*n),
             Arg::Real(x) => out.add(*x),
             Arg::Text(s) => out.add(s.clone()),
-            Arg::Null => out.add(None::<i64>),
+            Arg::Null => out.add(UntypedNull),
         }
         .expect("binding a test's argument");
     }
