@@ -26,6 +26,15 @@ pub(in crate::store) mod engine {
         crate::store::built(sql)
     }
 
+    /// Takes a community's write turn within a transaction already begun: its
+    /// row, locked until the transaction ends, against other processes.
+    pub async fn lock_community(
+        conn: &mut Conn,
+        community: crate::domain::CommunityId,
+    ) -> crate::error::Result<()> {
+        super::lock_community(conn, community).await
+    }
+
     /// A read-only transaction that sees one snapshot throughout (PostgreSQL's
     /// default, READ COMMITTED, takes a new one per statement).
     pub async fn snapshot(

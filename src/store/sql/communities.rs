@@ -60,15 +60,13 @@ pub async fn resolve(conn: &mut Conn, envelope: &Envelope, now: DateTime<Utc>) -
         now,
     )
     .await?;
-    let existing: Option<(i64, String, i64)> = sqlx::query_as(
-        "SELECT m.id, m.display_name, (SELECT count(*) FROM identities x WHERE x.member_id = m.id)
-         FROM identities i JOIN members m ON m.id = i.member_id
-         WHERE i.workspace_id = $1 AND i.external_user_id = $2",
-    )
-    .bind(workspace.id)
-    .bind(&envelope.user_id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let mut existing = identified(conn, workspace.id, &envelope.user_id).await?;
+    if existing.is_none() {
+        // A first sight: in the community's turn, and looked for again, so two
+        // processes seeing the same newcomer at once make one member.
+        super::super::engine::lock_community(conn, workspace.community_id).await?;
+        existing = identified(conn, workspace.id, &envelope.user_id).await?;
+    }
     let mut display_name = envelope.user_name.clone();
     let member = match existing {
         Some((id, name, identities)) => {
@@ -101,6 +99,24 @@ pub async fn resolve(conn: &mut Conn, envelope: &Envelope, now: DateTime<Utc>) -
         member,
         display_name,
     })
+}
+
+/// The member a platform user is, with their name and how many identities they
+/// have.
+async fn identified(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    external_user_id: &str,
+) -> Result<Option<(i64, String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT m.id, m.display_name, (SELECT count(*) FROM identities x WHERE x.member_id = m.id)
+         FROM identities i JOIN members m ON m.id = i.member_id
+         WHERE i.workspace_id = $1 AND i.external_user_id = $2",
+    )
+    .bind(workspace)
+    .bind(external_user_id)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// The workspace for a platform's guild or team, creating it and a community of the

@@ -29,6 +29,15 @@ pub(in crate::store) mod engine {
         crate::store::built(super::placeholders::in_order(sql))
     }
 
+    /// Takes a community's write turn within a transaction already begun:
+    /// nothing to do, every write already runs on the one writer connection.
+    pub async fn lock_community(
+        _: &mut Conn,
+        _: crate::domain::CommunityId,
+    ) -> crate::error::Result<()> {
+        Ok(())
+    }
+
     /// A read transaction that sees one snapshot throughout (a deferred
     /// transaction on a read connection: no lock).
     pub async fn snapshot(
