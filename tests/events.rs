@@ -819,3 +819,89 @@ async fn the_check_in_code_appears_only_in_private_replies() {
         assert!(!body.contains(&code), "the code told to {to}: {body}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Event figures in stats, the digest and health
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn events_held_answers_attendance_and_no_shows_show_in_stats_digest_and_health() {
+    let (_dir, app, clock) = app().await;
+    let olga = organiser(&app).await;
+    let [ann, bo, cy, dee, eve] = [
+        member(&app, "ann").await,
+        member(&app, "bo").await,
+        member(&app, "cy").await,
+        member(&app, "dee").await,
+        member(&app, "eve").await,
+    ];
+    // Nothing held yet: stats and health say nothing of events.
+    assert_lacks(&ok(&app, &olga, "stats").await, "Events held");
+    assert_lacks(&ok(&app, &olga, "health").await, "came to none");
+
+    ok(&app, &olga, "event create Planting day at=2026-11-27T10:00 duration=2h").await;
+    ok(&app, &olga, "event create Seed swap at=2026-11-28T10:00 duration=1h").await;
+    for (who, line) in [
+        (&ann, "event rsvp #1 yes"),
+        (&bo, "event rsvp #1 yes"),
+        (&cy, "event rsvp #1 maybe"),
+        (&dee, "event rsvp #1 yes"),
+        (&ann, "event rsvp #2 yes"),
+        (&dee, "event rsvp #2 yes"),
+    ] {
+        answer(&app, &clock, who, line).await;
+    }
+    // Planting day: ann checks in, and an organiser records bo and eve, who
+    // came without answering; dee said yes and did not come.
+    clock.set(utc(2026, 11, 27, 11, 0));
+    let code = code_of(&app, &olga, 1).await;
+    ok(&app, &ann, &format!("event checkin #1 code={code}")).await;
+    ok(&app, &olga, "event attend #1 @bo @eve").await;
+    // Under way, it is not held yet.
+    assert_lacks(&ok(&app, &olga, "stats").await, "Events held");
+
+    clock.set(utc(2026, 11, 27, 13, 0));
+    let stats = ok(&app, &olga, "stats").await;
+    assert_has(&stats, "Events held: 1");
+    assert_has(&stats, "RSVPs: 3 yes, 1 maybe");
+    assert_has(&stats, "Attendance rate (attended ÷ yes): 100% (3 attended)");
+    assert_has(&stats, "No-show rate: 33% (1 of 3 who said yes)");
+
+    // Seed swap: ann and dee said yes, nobody came. dee has now said yes twice
+    // and come to none; ann came once.
+    clock.set(utc(2026, 11, 28, 12, 0));
+    let stats = ok(&app, &olga, "stats").await;
+    assert_has(&stats, "Events held: 2");
+    assert_has(&stats, "RSVPs: 5 yes, 1 maybe");
+    assert_has(&stats, "Attendance rate (attended ÷ yes): 60% (3 attended)");
+    assert_has(&stats, "No-show rate: 60% (3 of 5 who said yes)");
+    let health = ok(&app, &olga, "health").await;
+    assert_has(
+        &health,
+        "Said yes to 2 or more events in 90 days and came to none: dee",
+    );
+    // Away members are left out, as from every health list.
+    ok(&app, &dee, "away on").await;
+    assert_has(
+        &ok(&app, &olga, "health").await,
+        "Said yes to 2 or more events in 90 days and came to none: none",
+    );
+
+    let digest = keel::app::digest(
+        &app,
+        olga.community,
+        "forest",
+        Some(
+            keel::domain::schedule::ScheduleSpec::parse("weekly mon 09:00")
+                .unwrap()
+                .unwrap(),
+        ),
+        app.now(),
+    )
+    .await
+    .unwrap();
+    assert_has(&digest, "Events held: 2 (+2 on the period before)");
+    assert_has(&digest, "RSVPs: 5 yes, 1 maybe (0 yes the period before)");
+    assert_has(&digest, "Attendance rate (attended ÷ yes): 60% (the period before: –)");
+    assert_has(&digest, "No-show rate: 60% (the period before: –)");
+}

@@ -1,8 +1,9 @@
 //! `health`: for organisers, privately. Members showing the drop or overload
 //! signal by name, members inactive past the community's interval, newcomers who
-//! have not contributed yet, and participation equity. Members who set `away on`
-//! are left out of the drop, overload and inactivity lists; group figures over
-//! fewer than five members are withheld (PRODUCT.md).
+//! have not contributed yet, members who answer yes to events and never come,
+//! and participation equity. Members who set `away on` are left out of the
+//! drop, overload, inactivity and no-show lists; group figures over fewer than
+//! five members are withheld (PRODUCT.md).
 
 use crate::domain::metrics::{self, Guarded};
 use crate::domain::reply::Line;
@@ -149,7 +150,18 @@ pub async fn health(app: &App, actor: &Actor, page: PageNumber) -> Result<Reply>
     let newcomers = store
         .newcomers_yet_to_contribute(actor.community, today, interval, this_page)
         .await?;
-    let longest = [&dropping, &overloaded, &inactive, &newcomers]
+    let now = app.now();
+    let since = now - chrono::Duration::days(metrics::YES_NEVER_ATTENDING_DAYS);
+    let no_shows = store
+        .members_yes_never_attending(
+            actor.community,
+            since,
+            now,
+            metrics::YES_NEVER_ATTENDING_MIN,
+            this_page,
+        )
+        .await?;
+    let longest = [&dropping, &overloaded, &inactive, &newcomers, &no_shows]
         .iter()
         .map(|l| l.total.max(0) as usize)
         .max()
@@ -185,6 +197,23 @@ pub async fn health(app: &App, actor: &Actor, page: PageNumber) -> Result<Reply>
                 .strong("Newcomers yet to contribute: ")
                 .text(names(&newcomers, offset)),
         );
+    // Said yes and never came: only where the community held events, so the
+    // line does not puzzle those that hold none.
+    let held = store
+        .event_figures(actor.community, since, now, now)
+        .await?
+        .held;
+    if no_shows.total > 0 || held > 0 {
+        reply = reply.line(
+            Line::new()
+                .strong(format!(
+                    "Said yes to {} or more events in {} days and came to none: ",
+                    metrics::YES_NEVER_ATTENDING_MIN,
+                    metrics::YES_NEVER_ATTENDING_DAYS
+                ))
+                .text(names(&no_shows, offset)),
+        );
+    }
     let equity = |value: Option<String>| match metrics::guarded(metrics::members(&counts), value) {
         Guarded::Shown(Some(v)) => v,
         Guarded::Shown(None) => "no contributions yet".to_string(),

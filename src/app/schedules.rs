@@ -13,6 +13,7 @@ use crate::domain::schedule::ScheduleSpec;
 use crate::domain::text::format_number;
 use crate::domain::{CommunityId, Reply};
 use crate::error::Result;
+use crate::store::event_figures::EventFigures;
 use crate::store::schedules::Kind;
 use crate::store::{outbox, stats};
 
@@ -150,7 +151,8 @@ async fn returning(
 }
 
 /// This period against the last (PRODUCT.md metric definitions): active members,
-/// new members, retention, contributions, goal progress, milestones reached,
+/// new members, contributions, events held with their answers, attendance and
+/// no-shows (where there were any), retention, goal progress, milestones reached,
 /// members needing attention (a count; names stay in `health`) and alignment.
 pub async fn digest(
     app: &App,
@@ -187,6 +189,32 @@ pub async fn digest(
             "Contributions",
             compare(this.contributions, last.contributions),
         );
+
+    let events = store.event_figures(community, since, now, now).await?;
+    let events_before = store.event_figures(community, before, since, now).await?;
+    if events.held > 0 || events_before.held > 0 {
+        let rates = |e: &EventFigures| {
+            metrics::attendance_rates(e.yes as u64, e.attended as u64, e.yes_attended as u64)
+        };
+        let (rates_now, rates_before) = (rates(&events), rates(&events_before));
+        reply = reply
+            .field("Events held", compare(events.held, events_before.held))
+            .field(
+                "RSVPs",
+                format!(
+                    "{} yes, {} maybe ({} yes the period before)",
+                    events.yes, events.maybe, events_before.yes
+                ),
+            )
+            .field(
+                "Attendance rate (attended ÷ yes)",
+                compare_percent(rates_now.map(|r| r.0), rates_before.map(|r| r.0)),
+            )
+            .field(
+                "No-show rate",
+                compare_percent(rates_now.map(|r| r.1), rates_before.map(|r| r.1)),
+            );
+    }
 
     // Retention: the last complete period's newcomers who came back in this one,
     // against the same figure a period earlier.

@@ -10,6 +10,7 @@ use crate::domain::reply::Line;
 use crate::domain::text::format_number;
 use crate::domain::{Actor, Reply};
 use crate::error::Result;
+use crate::store::event_figures::EventFigures;
 use crate::store::{parse_day, stats, windows};
 
 use super::App;
@@ -52,16 +53,18 @@ pub async fn community(app: &App, actor: &Actor, window: Window) -> Result<Reply
         reply = reply.field("Aligned with a goal or value", percent(a));
     }
     let joined = store
-        .members_joined(
-            actor.community,
-            from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
-            (to + chrono::Days::new(1))
-                .and_hms_opt(0, 0, 0)
-                .unwrap_or_default()
-                .and_utc(),
-        )
+        .members_joined(actor.community, midnight(from), midnight(to + Days::new(1)))
         .await?;
     reply = reply.field("New members", format_number(joined as f64));
+    let events = store
+        .event_figures(
+            actor.community,
+            midnight(from),
+            midnight(to + Days::new(1)),
+            app.now(),
+        )
+        .await?;
+    reply = event_fields(reply, &events);
     reply = insights(app, actor, from, to, days, reply).await?;
     let (due, met) = store.goals_due(actor.community, today).await?;
     if let Some(rate) = metrics::goal_achievement_rate(met as u64, due as u64) {
@@ -125,6 +128,45 @@ pub async fn community(app: &App, actor: &Actor, window: Window) -> Result<Reply
         );
     }
     Ok(reply)
+}
+
+fn midnight(day: chrono::NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    day.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+/// Events held in the window, their answers, attendance and no-shows
+/// (`metrics::attendance_rates`); nothing for a community that held none.
+fn event_fields(mut reply: Reply, events: &EventFigures) -> Reply {
+    if events.held == 0 {
+        return reply;
+    }
+    reply = reply
+        .field("Events held", format_number(events.held as f64))
+        .field(
+            "RSVPs",
+            format!("{} yes, {} maybe", events.yes, events.maybe),
+        );
+    if let Some((attendance, no_show)) = metrics::attendance_rates(
+        events.yes as u64,
+        events.attended as u64,
+        events.yes_attended as u64,
+    ) {
+        reply = reply
+            .field(
+                "Attendance rate (attended ÷ yes)",
+                format!("{} ({} attended)", percent(attendance), events.attended),
+            )
+            .field(
+                "No-show rate",
+                format!(
+                    "{} ({} of {} who said yes)",
+                    percent(no_show),
+                    events.yes - events.yes_attended,
+                    events.yes
+                ),
+            );
+    }
+    reply
 }
 
 /// A figure over a group, or the note that the group is too small to show it

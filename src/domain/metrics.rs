@@ -250,12 +250,42 @@ pub fn drifting(alignment: Option<f64>, threshold: f64) -> bool {
     alignment.is_some_and(|a| a < threshold)
 }
 
+/// **Events** (issue 19; PRODUCT.md counts attendance as activity): an event is
+/// *held* in a window when it started in it, is over, and was not cancelled.
+/// **Attendance rate** = attendees of the held events ÷ their yes answers with a
+/// place; walk-ins count, so it can pass 100 %. **No-show rate** = those yes
+/// answers whose member did not attend ÷ the yes answers.
+pub fn attendance_rates(yes: u64, attended: u64, yes_attended: u64) -> Option<(f64, f64)> {
+    (yes > 0).then(|| {
+        (
+            attended as f64 / yes as f64,
+            yes.saturating_sub(yes_attended) as f64 / yes as f64,
+        )
+    })
+}
+
+/// Health lists members who answered yes (with a place) to at least this many
+/// events held in the last [`YES_NEVER_ATTENDING_DAYS`] and attended none: one
+/// missed event is life, a habit of it is an early sign of drifting away.
+pub const YES_NEVER_ATTENDING_MIN: i64 = 2;
+pub const YES_NEVER_ATTENDING_DAYS: i64 = 90;
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn attendance_and_no_show_rates_by_hand() {
+        assert_eq!(attendance_rates(0, 3, 0), None);
+        // 10 said yes, 6 of them came, and 2 came without answering.
+        let (attendance, no_show) = attendance_rates(10, 8, 6).unwrap();
+        assert!(close(attendance, 0.8) && close(no_show, 0.4));
+        let (attendance, no_show) = attendance_rates(2, 5, 2).unwrap();
+        assert!(close(attendance, 2.5) && close(no_show, 0.0));
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub mod contributions;
 pub mod corrections;
 pub mod demo;
 pub(crate) mod errors;
+pub mod event_figures;
 pub mod events;
 pub mod export;
 pub mod forget;
