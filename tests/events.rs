@@ -839,8 +839,18 @@ async fn events_held_answers_attendance_and_no_shows_show_in_stats_digest_and_he
     assert_lacks(&ok(&app, &olga, "stats").await, "Events held");
     assert_lacks(&ok(&app, &olga, "health").await, "came to none");
 
-    ok(&app, &olga, "event create Planting day at=2026-11-27T10:00 duration=2h").await;
-    ok(&app, &olga, "event create Seed swap at=2026-11-28T10:00 duration=1h").await;
+    ok(
+        &app,
+        &olga,
+        "event create Planting day at=2026-11-27T10:00 duration=2h",
+    )
+    .await;
+    ok(
+        &app,
+        &olga,
+        "event create Seed swap at=2026-11-28T10:00 duration=1h",
+    )
+    .await;
     for (who, line) in [
         (&ann, "event rsvp #1 yes"),
         (&bo, "event rsvp #1 yes"),
@@ -864,7 +874,10 @@ async fn events_held_answers_attendance_and_no_shows_show_in_stats_digest_and_he
     let stats = ok(&app, &olga, "stats").await;
     assert_has(&stats, "Events held: 1");
     assert_has(&stats, "RSVPs: 3 yes, 1 maybe");
-    assert_has(&stats, "Attendance rate (attended ÷ yes): 100% (3 attended)");
+    assert_has(
+        &stats,
+        "Attendance rate (attended ÷ yes): 100% (3 attended)",
+    );
     assert_has(&stats, "No-show rate: 33% (1 of 3 who said yes)");
 
     // Seed swap: ann and dee said yes, nobody came. dee has now said yes twice
@@ -902,6 +915,89 @@ async fn events_held_answers_attendance_and_no_shows_show_in_stats_digest_and_he
     .unwrap();
     assert_has(&digest, "Events held: 2 (+2 on the period before)");
     assert_has(&digest, "RSVPs: 5 yes, 1 maybe (0 yes the period before)");
-    assert_has(&digest, "Attendance rate (attended ÷ yes): 60% (the period before: –)");
+    assert_has(
+        &digest,
+        "Attendance rate (attended ÷ yes): 60% (the period before: –)",
+    );
     assert_has(&digest, "No-show rate: 60% (the period before: –)");
+}
+
+// ---------------------------------------------------------------------------
+// A member's events in `export me`, and erased by `forget-me`
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn export_me_holds_a_members_answers_and_attendance_and_forget_me_gives_their_place_on() {
+    let (_dir, app, clock) = app().await;
+    let olga = organiser(&app).await;
+    let [ann, bo, cy] = [
+        member(&app, "ann").await,
+        member(&app, "bo").await,
+        member(&app, "cy").await,
+    ];
+    ok(
+        &app,
+        &olga,
+        "event create Planting day at=2026-11-27T10:00 duration=2h",
+    )
+    .await;
+    ok(
+        &app,
+        &olga,
+        "event create Seed swap at=2026-12-03T10:00 capacity=1",
+    )
+    .await;
+    answer(&app, &clock, &ann, "event rsvp #1 yes").await;
+    answer(&app, &clock, &bo, "event rsvp #2 yes").await;
+    answer(&app, &clock, &cy, "event rsvp #2 yes").await;
+    answer(&app, &clock, &bo, "event rsvp #1 maybe").await;
+    clock.set(utc(2026, 11, 27, 11, 0));
+    let code = code_of(&app, &olga, 1).await;
+    ok(&app, &ann, &format!("event checkin #1 code={code}")).await;
+
+    let r = ok(&app, &ann, "export me format=json").await;
+    let doc: serde_json::Value =
+        serde_json::from_slice(&r.attachments[0].contents().unwrap()).unwrap();
+    let events = doc["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{doc:#}");
+    assert_eq!(events[0]["event"], 1);
+    assert_eq!(events[0]["title"], "Planting day");
+    assert_eq!(events[0]["answer"], "yes");
+    assert_eq!(events[0]["waitlisted"], false);
+    assert_eq!(events[0]["checked_in_at"], "2026-11-27T11:00:00.000Z");
+    assert!(events[0]["contribution"].is_i64(), "{doc:#}");
+    let r = ok(&app, &bo, "export me format=json").await;
+    let doc: serde_json::Value =
+        serde_json::from_slice(&r.attachments[0].contents().unwrap()).unwrap();
+    let answers: Vec<_> = doc["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["event"].as_i64().unwrap(), e["answer"].as_str().unwrap()))
+        .collect();
+    assert_eq!(answers, [(1, "maybe"), (2, "yes")]);
+
+    // bo is forgotten: the place bo held goes to cy, who is told; none of bo's
+    // answers are left.
+    let bo_id = bo.member.0;
+    ok(&app, &bo, "forget-me").await;
+    ok(&app, &bo, "forget-me confirm").await;
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT count(*) FROM event_rsvps WHERE member_id = {bo_id}")
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM event_rsvps WHERE event_id = 2 AND answer = 'yes' AND waitlisted = 0"
+        )
+        .await,
+        1
+    );
+    assert_eq!(told_of(&app, "A place freed up").await.len(), 1);
+    assert_has(&ok(&app, &cy, "event show #2").await, "Your answer: yes.");
 }

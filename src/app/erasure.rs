@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::App;
 use crate::domain::MemberId;
+use crate::domain::events::Answer;
 use crate::error::Result;
 use crate::store::forget::{self, Held, Plan, Reason};
 
@@ -84,6 +85,7 @@ pub async fn erase_member(app: &App, member: MemberId) -> Result<Erased> {
     let Some(plan) = store.erasure_plan(member).await? else {
         return Ok(erased);
     };
+    give_up_places(app, &plan).await?;
     // A member with no contributions or kudos is gone in this transaction.
     let (redacted, finished) = step(
         &mut erased,
@@ -154,6 +156,33 @@ pub async fn erase_pending(app: &App, go_on: impl Fn() -> bool) -> Result<usize>
     Ok(done)
 }
 
+/// The member's answers to events ahead become no, as if they had answered it:
+/// the places they held go to those waiting, who are told, and the counts
+/// follow. Their answers themselves go with the member row.
+async fn give_up_places(app: &App, plan: &Plan) -> Result<()> {
+    let now = app.now();
+    let store = app.store();
+    let mut promoted = 0;
+    for event in store.events_answered_ahead(plan.member, now).await? {
+        let answered = store
+            .answer_event(
+                plan.community,
+                event,
+                plan.member,
+                Answer::No,
+                now,
+                |_| Ok(()),
+                super::events::promoted_notice,
+            )
+            .await?;
+        promoted += answered.map_or(0, |a| a.promoted);
+    }
+    if promoted > 0 {
+        app.outbox_signal().notify_one();
+    }
+    Ok(())
+}
+
 /// Erases the planned rows chunk by chunk, then the member, going round again for
 /// anything recorded meanwhile. False if `go_on` stopped it first: the erasure row
 /// keeps the work for later.
@@ -169,6 +198,7 @@ async fn rounds(
     loop {
         let now = app.now();
         if !detached {
+            give_up_places(app, &plan).await?;
             let redacted = step(erased, "detach", store.detach_erased_member(&plan, now)).await?;
             erased.edits += redacted.edits;
         }

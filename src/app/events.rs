@@ -276,7 +276,7 @@ fn your_answer(id: EventId, rsvp: Option<&Rsvp>) -> Line {
 }
 
 /// What a member moved up from the waitlist is told.
-fn promoted_notice(event: &Event) -> Reply {
+pub(super) fn promoted_notice(event: &Event) -> Reply {
     Reply::private(format!(
         "A place freed up: you are going to {}",
         named(event)

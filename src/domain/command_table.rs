@@ -693,7 +693,7 @@ pub static TABLE: &[Entry] = &[
         bare: false,
         group: YourData,
         form: "export me [format=csv|json]",
-        summary: "Your own data as a file.",
+        summary: "Your own data as a file: CSV holds your contributions; JSON also your kudos, event answers and attendance.",
         access: Everyone,
         parse: parse::export_me,
         discord: "export",

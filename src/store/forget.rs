@@ -11,7 +11,11 @@
 //!    any lock: the ids of their contributions (found by filtering their
 //!    community's index, the one slow read, skipped for a member who never
 //!    contributed) and kudos.
-//! 3. [`detach_erased_member`](super::Store::detach_erased_member): announcements
+//! 3. Before it, the member's answers to events ahead
+//!    ([`events_answered_ahead`](super::Store::events_answered_ahead)) become no,
+//!    so the places they held go to those waiting; the answers, check-ins and
+//!    reminders themselves go with the member row.
+//!    [`detach_erased_member`](super::Store::detach_erased_member): announcements
 //!    naming them are redacted (and their posts queued for editing), their own
 //!    milestones go, their share of the community's daily figures, cohorts and
 //!    window totals is taken out, and their per-member rows go. Bounded by their
@@ -33,7 +37,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::redaction::Redacted;
-use crate::domain::{CommunityId, MemberId};
+use crate::domain::{CommunityId, EventId, MemberId};
 use crate::error::Result;
 
 /// Erasures, as the application drives them: each step is its own write
@@ -56,6 +60,16 @@ impl super::Store {
     /// contributed) and kudos. None once the member is gone.
     pub async fn erasure_plan(&self, member: MemberId) -> Result<Option<Plan>> {
         on_engine!(self, e => sql::forget::plan(&e.read, member).await)
+    }
+
+    /// The events ahead (not over, not cancelled) the member answered yes or
+    /// maybe, so erasing them can first give their places to the waitlist.
+    pub async fn events_answered_ahead(
+        &self,
+        member: MemberId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<EventId>> {
+        on_engine!(self, e => sql::forget::events_answered_ahead(&e.read, member, now).await)
     }
 
     /// Step 1: records that a member is to be erased, and takes their identities,

@@ -140,6 +140,8 @@ async fn json(
             });
             out.buf
                 .extend_from_slice(format!(",\n\"member\": {me}").as_bytes());
+            out.buf.extend_from_slice(b",\n\"events\": [");
+            list(member_events(&mut *db, m), out).await?;
         }
         None => {
             out.buf.extend_from_slice(b",\n\"mission_versions\": [");
@@ -155,4 +157,44 @@ async fn json(
     }
     out.buf.extend_from_slice(b"\n}\n");
     Ok(count)
+}
+
+/// The events a member answered or attended: their answer and how their
+/// attendance was recorded, oldest event first.
+fn member_events(
+    db: &mut Conn,
+    member: MemberId,
+) -> impl futures_util::Stream<Item = Result<serde_json::Value>> + '_ {
+    type Row = (
+        i64,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    );
+    sqlx::query_as::<_, Row>(
+        "SELECT e.id, e.title, e.starts_at, r.answer, r.answered_at, r.waitlisted,
+                a.checked_in_at, a.recorded_at, a.contribution_id
+           FROM events e
+           LEFT JOIN event_rsvps r ON r.event_id = e.id AND r.member_id = $1
+           LEFT JOIN event_attendance a ON a.event_id = e.id AND a.member_id = $1
+          WHERE r.member_id IS NOT NULL OR a.member_id IS NOT NULL
+          ORDER BY e.starts_at, e.id",
+    )
+    .bind(member)
+    .fetch(db)
+    .map(|row| {
+        let (id, title, starts_at, answer, answered_at, waitlisted, checked_in, recorded, counted) =
+            row?;
+        Ok(json!({
+            "event": id, "title": title, "starts_at": starts_at, "answer": answer,
+            "answered_at": answered_at, "waitlisted": waitlisted.map(|w| w != 0),
+            "checked_in_at": checked_in, "attendance_recorded_at": recorded,
+            "contribution": counted,
+        }))
+    })
 }

@@ -8,7 +8,7 @@ use super::super::engine::built;
 use super::{Conn, Executor, IDS_PER_STATEMENT, Pool, numbered_list};
 use super::{activity, insights, windows};
 use crate::domain::actor::FORMER_MEMBER;
-use crate::domain::{CommunityId, MemberId};
+use crate::domain::{CommunityId, EventId, MemberId};
 use crate::error::Result;
 use crate::store::activity::Counts;
 use crate::store::forget::{Plan, Reason};
@@ -447,4 +447,22 @@ pub async fn forgotten(conn: &mut Conn, member: MemberId) -> Result<()> {
         .execute(conn)
         .await?;
     Ok(())
+}
+
+pub async fn events_answered_ahead(
+    db: impl Executor<'_>,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> Result<Vec<EventId>> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT e.id FROM event_rsvps r JOIN events e ON e.id = r.event_id
+          WHERE r.member_id = $1 AND r.answer IN ('yes', 'maybe')
+            AND e.ends_at > $2 AND e.cancelled_at IS NULL
+          ORDER BY e.id",
+    )
+    .bind(member)
+    .bind(ts(now))
+    .fetch_all(db)
+    .await?;
+    Ok(ids.into_iter().map(EventId).collect())
 }
