@@ -17,6 +17,9 @@ use super::App;
 /// Equity is measured over the last 28 days, like MAU.
 const EQUITY_DAYS: u32 = 28;
 
+/// Newcomers joined in this many days, if not yet introduced, are listed.
+const NEWCOMER_DAYS: i64 = 30;
+
 /// The most names a list shows on one page.
 const PAGE_NAMES: usize = 25;
 
@@ -161,11 +164,26 @@ pub async fn health(app: &App, actor: &Actor, page: PageNumber) -> Result<Reply>
             this_page,
         )
         .await?;
-    let longest = [&dropping, &overloaded, &inactive, &newcomers, &no_shows]
-        .iter()
-        .map(|l| l.total.max(0) as usize)
-        .max()
-        .unwrap_or(0);
+    let pairing = store.pairing_settings(actor.community).await?;
+    let not_introduced = store
+        .newcomers_not_introduced(
+            actor.community,
+            now - chrono::Duration::days(NEWCOMER_DAYS),
+            this_page,
+        )
+        .await?;
+    let longest = [
+        &dropping,
+        &overloaded,
+        &inactive,
+        &newcomers,
+        &no_shows,
+        &not_introduced,
+    ]
+    .iter()
+    .map(|l| l.total.max(0) as usize)
+    .max()
+    .unwrap_or(0);
     let pages = longest.div_ceil(PAGE_NAMES).max(1);
 
     let title = if pages > 1 {
@@ -199,6 +217,16 @@ pub async fn health(app: &App, actor: &Actor, page: PageNumber) -> Result<Reply>
         );
     // Said yes and never came: only where the community held events, so the
     // line does not puzzle those that hold none.
+    // Only where the community pairs members: elsewhere nobody is introduced.
+    if pairing.opted_in > 0 || pairing.schedule.is_some() {
+        reply = reply.line(
+            Line::new()
+                .strong(format!(
+                    "Newcomers of the last {NEWCOMER_DAYS} days not introduced yet: "
+                ))
+                .text(names(&not_introduced, offset)),
+        );
+    }
     let held = store
         .event_figures(actor.community, since, now, now)
         .await?

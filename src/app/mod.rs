@@ -17,6 +17,7 @@ mod membership;
 mod merge;
 mod milestones;
 mod mission;
+mod pairing;
 mod review;
 mod schedules;
 mod setup;
@@ -46,6 +47,7 @@ pub use events::run_due_event_reminders;
 pub use lifecycle::Activity;
 pub use merge::merge_pending;
 pub use mission::card as mission_card;
+pub use pairing::{FOLLOW_UP_AFTER_DAYS, RoundMade, run_due_pairing, run_round};
 pub use schedules::{digest, next_schedule, run_due_schedules};
 pub use turns::{DEFAULT_CONCURRENT_FILES, Turn};
 
@@ -384,6 +386,12 @@ impl App {
             Command::EventAttend { id, members } => events::attend(self, actor, id, members).await,
             Command::EventEdit { id, changes } => events::edit(self, actor, id, changes).await,
             Command::EventCancel { id, reason } => events::cancel(self, actor, id, reason).await,
+            Command::PairJoin => pairing::join(self, actor).await,
+            Command::PairLeave => pairing::leave(self, actor).await,
+            Command::PairStatus => pairing::status(self, actor).await,
+            Command::PairAvoid { member } => pairing::avoid(self, actor, &member).await,
+            Command::PairMet { met, group } => pairing::met(self, actor, met, group).await,
+            Command::PairNow => pairing::now(self, actor).await,
         }
     }
 

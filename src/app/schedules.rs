@@ -2,7 +2,7 @@
 //! queued in the same transaction that moves the schedule on, so each period is
 //! posted once, even across restarts.
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::domain::cohorts::PeriodKind;
@@ -14,6 +14,7 @@ use crate::domain::text::format_number;
 use crate::domain::{CommunityId, Reply};
 use crate::error::Result;
 use crate::store::event_figures::EventFigures;
+use crate::store::pairing::IntroductionFigures;
 use crate::store::schedules::Kind;
 use crate::store::{outbox, stats};
 
@@ -214,6 +215,39 @@ pub async fn digest(
                 "No-show rate",
                 compare_percent(rates_now.map(|r| r.1), rates_before.map(|r| r.1)),
             );
+    }
+
+    let introductions = store
+        .introduction_figures(
+            community,
+            since,
+            now,
+            now - Duration::days(metrics::INTRODUCED_DAYS),
+        )
+        .await?;
+    let introductions_before = store
+        .introduction_figures(community, before, since, now)
+        .await?;
+    if introductions.made > 0 || introductions_before.made > 0 || introductions.opted_in > 0 {
+        let rate = |f: &IntroductionFigures| metrics::meet_rate(f.met as u64, f.asked as u64);
+        reply = reply
+            .field(
+                "Introductions made",
+                compare(introductions.made, introductions_before.made),
+            )
+            .field(
+                "Meet rate",
+                compare_percent(rate(&introductions), rate(&introductions_before)),
+            );
+        if introductions.opted_in > 0 {
+            reply = reply.field(
+                format!("Introduced in {} days", metrics::INTRODUCED_DAYS),
+                format!(
+                    "{} of {} members in the rounds",
+                    introductions.introduced, introductions.opted_in
+                ),
+            );
+        }
     }
 
     // Retention: the last complete period's newcomers who came back in this one,

@@ -110,6 +110,36 @@ pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
                 "Each milestone will be announced as it is reached.".to_string()
             }
         }
+        Setup::Pairing(spec) => {
+            let schedule = spec.map(|s| (s.to_string(), s.next_after(now, tz)));
+            store
+                .set_pairing_schedule(
+                    actor.community,
+                    schedule.as_ref().map(|(s, next)| (s.as_str(), *next)),
+                )
+                .await?;
+            match schedule {
+                Some((spec, next)) => format!(
+                    "Pairing rounds: {spec} ({}); the first runs {} UTC. Members join with `pair join`.",
+                    tz.name(),
+                    next.format("%Y-%m-%d %H:%M")
+                ),
+                None => "Pairing rounds are off; organisers can still run one with `pair now`."
+                    .to_string(),
+            }
+        }
+        Setup::PairingSize(size) => {
+            store.set_pairing_size(actor.community, size.get()).await?;
+            format!("Pairing rounds make groups of {size}; members left over join a group.")
+        }
+        Setup::PairingChannel(channel) => {
+            store
+                .set_pairing_channel(actor.workspace, channel.as_str())
+                .await?;
+            format!(
+                "Introductions on this server are made as private threads in {channel}, with each group's members added."
+            )
+        }
         Setup::CommunityName(name) => {
             store
                 .rename_community(actor.community, name.as_str())
@@ -184,5 +214,17 @@ async fn show(app: &App, actor: &Actor) -> Result<Reply> {
         };
         reply = reply.field(name, value);
     }
+    let pairing = store.pairing_settings(actor.community).await?;
+    let rounds = match &pairing.schedule {
+        Some((spec, next)) => Line::new().text(format!("{spec} · next ")).time(*next),
+        None => Line::new().text("off (`setup pairing fortnightly mon 09:00`)"),
+    };
+    reply = reply.field("Pairing rounds", rounds).field(
+        "Pairing",
+        format!(
+            "groups of {}, {} members in the rounds",
+            pairing.size, pairing.opted_in
+        ),
+    );
     Ok(reply)
 }

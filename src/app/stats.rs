@@ -11,6 +11,7 @@ use crate::domain::text::format_number;
 use crate::domain::{Actor, Reply};
 use crate::error::Result;
 use crate::store::event_figures::EventFigures;
+use crate::store::pairing::IntroductionFigures;
 use crate::store::{parse_day, stats, windows};
 
 use super::App;
@@ -65,6 +66,16 @@ pub async fn community(app: &App, actor: &Actor, window: Window) -> Result<Reply
         )
         .await?;
     reply = event_fields(reply, &events);
+    let now = app.now();
+    let introductions = store
+        .introduction_figures(
+            actor.community,
+            midnight(from),
+            midnight(to + Days::new(1)),
+            now - chrono::Duration::days(metrics::INTRODUCED_DAYS),
+        )
+        .await?;
+    reply = introduction_fields(reply, &introductions);
     reply = insights(app, actor, from, to, days, reply).await?;
     let (due, met) = store.goals_due(actor.community, today).await?;
     if let Some(rate) = metrics::goal_achievement_rate(met as u64, due as u64) {
@@ -165,6 +176,38 @@ fn event_fields(mut reply: Reply, events: &EventFigures) -> Reply {
                     events.yes
                 ),
             );
+    }
+    reply
+}
+
+/// Introductions made in the window, the meet rate, and the share of members in
+/// the rounds introduced lately; nothing for a community without pairing.
+fn introduction_fields(mut reply: Reply, figures: &IntroductionFigures) -> Reply {
+    if figures.made == 0 && figures.opted_in == 0 {
+        return reply;
+    }
+    reply = reply.field("Introductions made", format_number(figures.made as f64));
+    if let Some(rate) = metrics::meet_rate(figures.met as u64, figures.asked as u64) {
+        reply = reply.field(
+            "Meet rate",
+            format!(
+                "{} ({} of {} groups asked said they met)",
+                percent(rate),
+                figures.met,
+                figures.asked
+            ),
+        );
+    }
+    if figures.opted_in > 0 {
+        reply = reply.field(
+            format!("Introduced in {} days", metrics::INTRODUCED_DAYS),
+            format!(
+                "{} of {} members in the rounds ({})",
+                figures.introduced,
+                figures.opted_in,
+                percent(figures.introduced as f64 / figures.opted_in as f64)
+            ),
+        );
     }
     reply
 }

@@ -44,6 +44,9 @@ impl Notifier for ConsoleNotifier {
         async move {
             let heading = match &delivery.recipient {
                 Some(member) => format!("✉️ Private message to {member}:"),
+                None if !delivery.recipients.is_empty() => {
+                    format!("👥 To {} together:", delivery.recipients.join(", "))
+                }
                 None => format!(
                     "📣 Announcement to {}:",
                     delivery

@@ -84,6 +84,25 @@ pub async fn pressed(
             };
             CreateInteractionResponse::Message(private(answer))
         }
+        Press::Met(group, met) => {
+            let answer = match component.guild_id {
+                Some(guild) => {
+                    run_as(
+                        discord,
+                        &guild.to_string(),
+                        &component.user,
+                        component.member.as_ref(),
+                        Command::PairMet {
+                            met,
+                            group: Some(group),
+                        },
+                    )
+                    .await
+                }
+                None => Err(UserError::invalid(SERVER_ONLY, "")),
+            };
+            CreateInteractionResponse::Message(private(answer))
+        }
         Press::Reject(id) => {
             let reason = CreateInputText::new(
                 InputTextStyle::Paragraph,

@@ -23,8 +23,8 @@ use crate::domain::parse::{
 };
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::text::{
-    Amount, Capacity, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, Place,
-    PlatformRef, Reason, Slug, Statement, Title, Unit, ValueName, parse_day,
+    Amount, Capacity, Description, InactiveDays, KudosPerWeek, Name, PageNumber, PairingSize,
+    Percent, Place, PlatformRef, Reason, Slug, Statement, Title, Unit, ValueName, parse_day,
 };
 use crate::domain::{MemberRef, UserError};
 
@@ -84,6 +84,7 @@ fn offered() -> Vec<DiscordCommand> {
         goal(),
         milestone(),
         event(),
+        pair(),
         kudos(),
         kudos_remove(),
         stats(),
@@ -1082,6 +1083,64 @@ pub async fn kudos_remove(
     run(ctx, command).await
 }
 
+// ---------------------------------------------------------------- introductions
+
+/// Introductions: pairing rounds that group you with members you have not met.
+#[poise::command(
+    slash_command,
+    subcommands(
+        "pair_join",
+        "pair_leave",
+        "pair_status",
+        "pair_avoid",
+        "pair_met",
+        "pair_now"
+    ),
+    subcommand_required
+)]
+pub async fn pair(_ctx: Ctx<'_>) -> CommandResult {
+    Ok(())
+}
+
+/// Join the pairing rounds.
+#[poise::command(slash_command, rename = "join")]
+pub async fn pair_join(ctx: Ctx<'_>) -> CommandResult {
+    run(ctx, Ok(Command::PairJoin)).await
+}
+
+/// Leave the pairing rounds.
+#[poise::command(slash_command, rename = "leave")]
+pub async fn pair_leave(ctx: Ctx<'_>) -> CommandResult {
+    run(ctx, Ok(Command::PairLeave)).await
+}
+
+/// Your latest group and when the next round is.
+#[poise::command(slash_command, rename = "status")]
+pub async fn pair_status(ctx: Ctx<'_>) -> CommandResult {
+    run(ctx, Ok(Command::PairStatus)).await
+}
+
+/// Never be grouped with this member (nobody is told).
+#[poise::command(slash_command, rename = "avoid")]
+pub async fn pair_avoid(ctx: Ctx<'_>, #[description = "The member"] member: User) -> CommandResult {
+    let command = Command::PairAvoid {
+        member: self::member(&member),
+    };
+    run(ctx, Ok(command)).await
+}
+
+/// Say whether your latest group met.
+#[poise::command(slash_command, rename = "met")]
+pub async fn pair_met(ctx: Ctx<'_>, #[description = "True if you met"] met: bool) -> CommandResult {
+    run(ctx, Ok(Command::PairMet { met, group: None })).await
+}
+
+/// Run a pairing round now (organisers).
+#[poise::command(slash_command, rename = "now")]
+pub async fn pair_now(ctx: Ctx<'_>) -> CommandResult {
+    run(ctx, Ok(Command::PairNow)).await
+}
+
 /// Set yourself away (left out of attention lists) or back.
 #[poise::command(slash_command)]
 pub async fn away(
@@ -1307,7 +1366,10 @@ pub async fn forget_me(
         "setup_inactive_days",
         "setup_kudos_per_week",
         "setup_alignment",
-        "setup_name"
+        "setup_name",
+        "setup_pairing",
+        "setup_pairing_size",
+        "setup_pairing_channel"
     ),
     subcommand_required
 )]
@@ -1427,6 +1489,47 @@ pub async fn setup_milestones(
 
 // Discord's bounds below are hints its client applies; the core's types check
 // the number that arrives, as they check typed text (a test keeps the two equal).
+
+/// When pairing rounds run.
+#[poise::command(slash_command, rename = "pairing")]
+pub async fn setup_pairing(
+    ctx: Ctx<'_>,
+    #[description = "weekly mon 09:00, fortnightly mon 09:00, monthly 1 09:00, or off"]
+    #[max_length = 30]
+    schedule: String,
+) -> CommandResult {
+    run(
+        ctx,
+        ScheduleSpec::parse(&schedule).map(|s| Command::Setup(Setup::Pairing(s))),
+    )
+    .await
+}
+
+/// How many members a pairing round puts in a group.
+#[poise::command(slash_command, rename = "pairing-size")]
+pub async fn setup_pairing_size(
+    ctx: Ctx<'_>,
+    #[description = "Members per group, 2 to 6"]
+    #[min = 2]
+    #[max = 6]
+    size: i64,
+) -> CommandResult {
+    let size = PairingSize::new(size).map(|s| Command::Setup(Setup::PairingSize(s)));
+    run(ctx, size).await
+}
+
+/// The channel where introductions are made as private threads.
+#[poise::command(slash_command, rename = "pairing-channel")]
+pub async fn setup_pairing_channel(
+    ctx: Ctx<'_>,
+    #[description = "The channel"]
+    #[channel_types("Text")]
+    channel: ChannelId,
+) -> CommandResult {
+    let command = PlatformRef::parse(&format!("<#{channel}>"))
+        .map(|c| Command::Setup(Setup::PairingChannel(c)));
+    run(ctx, command).await
+}
 
 /// After how many quiet days a member counts as inactive.
 #[poise::command(slash_command, rename = "inactive-days")]

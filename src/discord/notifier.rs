@@ -53,6 +53,14 @@ impl Notifier for DiscordNotifier {
         delivery: &'a Delivery,
     ) -> BoxFuture<'a, Result<Posted, DeliveryError>> {
         async move {
+            if !delivery.recipients.is_empty() {
+                // Introductions open a conversation of their own, which this
+                // adapter does not make yet: held, never posted to a channel.
+                return Err(DeliveryError::Retry {
+                    after: Some(Duration::from_secs(3600)),
+                    reason: "group conversations are not delivered on this platform yet".into(),
+                });
+            }
             let channel = match (&delivery.recipient, &delivery.channel) {
                 (Some(member), _) => {
                     let Some(user) = snowflake(member) else {

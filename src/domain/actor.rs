@@ -26,7 +26,8 @@ id_type!(
     GoalId,
     ContributionId,
     AnnouncementId,
-    EventId
+    EventId,
+    PairingGroupId
 );
 
 /// How Keel names a member who is gone: authorship that outlives them, and a

@@ -9,10 +9,10 @@ use super::command_table::{Entry, entry};
 use super::error::UserError;
 use super::events::{Answer, CheckInCode, EventDuration};
 use super::text::{
-    Amount, Capacity, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, Place,
-    PlatformRef, Reason, Slug, Statement, Title, Unit, ValueName,
+    Amount, Capacity, Description, InactiveDays, KudosPerWeek, Name, PageNumber, PairingSize,
+    Percent, Place, PlatformRef, Reason, Slug, Statement, Title, Unit, ValueName,
 };
-use super::{ContributionId, EventId};
+use super::{ContributionId, EventId, PairingGroupId};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -158,6 +158,23 @@ pub enum Command {
     EventCancel {
         id: EventId,
         reason: Reason,
+    },
+    /// Opt into the pairing rounds, or out.
+    PairJoin,
+    PairLeave,
+    /// Your group in the latest round, and when the next round is.
+    PairStatus,
+    /// Never be grouped with this member (private).
+    PairAvoid {
+        member: MemberRef,
+    },
+    /// Organisers run a round now.
+    PairNow,
+    /// Answers "Did you meet?" for your group in the latest round.
+    PairMet {
+        met: bool,
+        /// The group a follow-up's button asked about; typed, the latest.
+        group: Option<PairingGroupId>,
     },
 }
 
@@ -386,6 +403,11 @@ pub enum Setup {
     CommunityName(Name),
     /// true: milestones are listed in the digest only, not announced one by one.
     MilestonesInDigestOnly(bool),
+    /// When pairing rounds run; `None` stops them.
+    Pairing(Option<super::schedule::ScheduleSpec>),
+    PairingSize(PairingSize),
+    /// Where Discord's private threads for introductions are made.
+    PairingChannel(PlatformRef),
 }
 
 impl Command {
@@ -450,6 +472,9 @@ impl Command {
                 Setup::AlignmentThreshold(_) => entry!("setup alignment"),
                 Setup::CommunityName(_) => entry!("setup name"),
                 Setup::MilestonesInDigestOnly(_) => entry!("setup milestones"),
+                Setup::Pairing(_) => entry!("setup pairing"),
+                Setup::PairingSize(_) => entry!("setup pairing-size"),
+                Setup::PairingChannel(_) => entry!("setup pairing-channel"),
             },
             Command::Health { .. } => entry!("health"),
             Command::Leaderboard { .. } => entry!("leaderboard"),
@@ -461,6 +486,12 @@ impl Command {
             Command::EventAttend { .. } => entry!("event attend"),
             Command::EventEdit { .. } => entry!("event edit"),
             Command::EventCancel { .. } => entry!("event cancel"),
+            Command::PairJoin => entry!("pair join"),
+            Command::PairLeave => entry!("pair leave"),
+            Command::PairStatus => entry!("pair status"),
+            Command::PairAvoid { .. } => entry!("pair avoid"),
+            Command::PairNow => entry!("pair now"),
+            Command::PairMet { .. } => entry!("pair met"),
         }
     }
 

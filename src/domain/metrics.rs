@@ -264,6 +264,17 @@ pub fn attendance_rates(yes: u64, attended: u64, yes_attended: u64) -> Option<(f
     })
 }
 
+/// **Introductions** (issue 19; a confirmed introduction is activity): groups
+/// a pairing round introduced in the window. **Meet rate** = groups in which
+/// someone answered "yes, we met" ÷ groups asked "Did you meet?". **Members
+/// introduced** = members in the rounds now who were in a group in the last
+/// [`INTRODUCED_DAYS`] ÷ members in the rounds.
+pub fn meet_rate(met: u64, asked: u64) -> Option<f64> {
+    (asked > 0).then(|| met as f64 / asked as f64)
+}
+
+pub const INTRODUCED_DAYS: i64 = 90;
+
 /// Health lists members who answered yes (with a place) to at least this many
 /// events held in the last [`YES_NEVER_ATTENDING_DAYS`] and attended none: one
 /// missed event is life, a habit of it is an early sign of drifting away.

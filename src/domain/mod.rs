@@ -23,7 +23,7 @@ pub mod text;
 
 pub use actor::{
     Actor, AnnouncementId, CommunityId, ContributionId, Envelope, EventId, GoalId, MemberId,
-    MemberRef, Platform, Role, WorkspaceId,
+    MemberRef, PairingGroupId, Platform, Role, WorkspaceId,
 };
 pub use command::Command;
 pub use error::UserError;

@@ -17,8 +17,8 @@ use super::error::UserError;
 use super::events::{Answer, CheckInCode, EventDuration, parse_local_time};
 use super::schedule::{SCHEDULE_USAGE, ScheduleSpec};
 use super::text::{
-    Amount, Capacity, Description, InactiveDays, KudosPerWeek, Name, PageNumber, Percent, Place,
-    PlatformRef, Reason, Slug, Statement, Title, Unit, ValueName, parse_day,
+    Amount, Capacity, Description, InactiveDays, KudosPerWeek, Name, PageNumber, PairingSize,
+    Percent, Place, PlatformRef, Reason, Slug, Statement, Title, Unit, ValueName, parse_day,
 };
 use super::{ContributionId, EventId};
 
@@ -1139,6 +1139,69 @@ fn parse_period(raw: &str) -> Option<Window> {
     (1..=Window::MAX_DAYS)
         .contains(&days)
         .then_some(Window::Last { days })
+}
+
+pub(super) fn pair_join(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.nothing_more(Command::PairJoin)
+}
+
+pub(super) fn pair_leave(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.nothing_more(Command::PairLeave)
+}
+
+pub(super) fn pair_status(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.nothing_more(Command::PairStatus)
+}
+
+pub(super) fn pair_now(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.nothing_more(Command::PairNow)
+}
+
+pub(super) fn pair_avoid(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.no_options()?;
+    match args.words.as_slice() {
+        [word] => {
+            let member = MemberRef::parse(word)
+                .filter(|m| *m != MemberRef::Me)
+                .ok_or_else(|| args.error(format!("`{word}` is not a member: write @name.")))?;
+            Ok(Command::PairAvoid { member })
+        }
+        [] => Err(args.error("Missing whom to avoid, like @bo.")),
+        _ => Err(args.error("Name one member at a time.")),
+    }
+}
+
+pub(super) fn pair_met(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    args.no_options()?;
+    match args.text().to_lowercase().as_str() {
+        "yes" | "y" => Ok(Command::PairMet {
+            met: true,
+            group: None,
+        }),
+        "no" | "n" => Ok(Command::PairMet {
+            met: false,
+            group: None,
+        }),
+        _ => Err(args.error("Say `pair met yes` or `pair met no`.")),
+    }
+}
+
+pub(super) fn setup_pairing(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    setting(args, SCHEDULE_USAGE, |raw| {
+        ScheduleSpec::parse(raw).map(Setup::Pairing)
+    })
+}
+
+pub(super) fn setup_pairing_size(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    setting(args, "a group size", |raw| {
+        PairingSize::parse(raw).map(Setup::PairingSize)
+    })
+}
+
+pub(super) fn setup_pairing_channel(args: &mut Args, _: NaiveDate) -> Result<Command, UserError> {
+    setting(args, "the channel", |raw| {
+        PlatformRef::parse(raw).map(Setup::PairingChannel)
+    })
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::actor::{ContributionId, MemberId};
+use super::actor::{ContributionId, MemberId, PairingGroupId};
 
 use crate::spool::Spool;
 
@@ -263,6 +263,8 @@ pub enum Press {
     Approve(ContributionId),
     /// `review reject #id`, once a form has asked for the reason.
     Reject(ContributionId),
+    /// `pair met yes|no`, for the group the follow-up asked.
+    Met(PairingGroupId, bool),
 }
 
 impl Press {
@@ -272,11 +274,23 @@ impl Press {
         match self {
             Press::Approve(id) => format!("review-approve:{}", id.0),
             Press::Reject(id) => format!("review-reject:{}", id.0),
+            Press::Met(group, met) => {
+                format!("pair-met:{}:{}", group.0, if met { "yes" } else { "no" })
+            }
         }
     }
 
     pub fn from_key(key: &str) -> Option<Press> {
         let (verb, id) = key.split_once(':')?;
+        if verb == "pair-met" {
+            let (group, met) = id.split_once(':')?;
+            let group = PairingGroupId(group.parse().ok().filter(|g| *g > 0)?);
+            return match met {
+                "yes" => Some(Press::Met(group, true)),
+                "no" => Some(Press::Met(group, false)),
+                _ => None,
+            };
+        }
         let id = ContributionId(id.parse().ok().filter(|id| *id > 0)?);
         match verb {
             "review-approve" => Some(Press::Approve(id)),

@@ -17,6 +17,13 @@ pub enum ScheduleSpec {
         day: Weekday,
         at: NaiveTime,
     },
+    /// Every other week: the weeks an even number of weeks from Monday
+    /// 1970-01-05, in the community's calendar, so every process agrees on which
+    /// weeks without remembering when the schedule was set.
+    Fortnightly {
+        day: Weekday,
+        at: NaiveTime,
+    },
     /// Day of month 1–28, so every month has it.
     Monthly {
         day: u32,
@@ -24,8 +31,7 @@ pub enum ScheduleSpec {
     },
 }
 
-pub const SCHEDULE_USAGE: &str =
-    "`daily 09:00`, `weekly mon 09:00`, `monthly 1 09:00` (day 1–28) or `off`";
+pub const SCHEDULE_USAGE: &str = "`daily 09:00`, `weekly mon 09:00`, `fortnightly mon 09:00`, `monthly 1 09:00` (day 1–28) or `off`";
 
 impl ScheduleSpec {
     pub const DEFAULT_DIGEST: ScheduleSpec = ScheduleSpec::Weekly {
@@ -37,7 +43,8 @@ impl ScheduleSpec {
         at: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
     };
 
-    /// Reads `daily 09:00`, `weekly mon 09:00`, `monthly 1 09:00`; `off` is None.
+    /// Reads `daily 09:00`, `weekly mon 09:00`, `fortnightly mon 09:00`,
+    /// `monthly 1 09:00`; `off` is None.
     pub fn parse(raw: &str) -> Result<Option<Self>, UserError> {
         let words: Vec<String> = raw.split_whitespace().map(str::to_lowercase).collect();
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
@@ -52,6 +59,10 @@ impl ScheduleSpec {
             ["off"] => return Ok(None),
             ["daily", at] => ScheduleSpec::Daily { at: time(at)? },
             ["weekly", day, at] => ScheduleSpec::Weekly {
+                day: day.parse::<Weekday>().map_err(|_| bad())?,
+                at: time(at)?,
+            },
+            ["fortnightly" | "biweekly", day, at] => ScheduleSpec::Fortnightly {
                 day: day.parse::<Weekday>().map_err(|_| bad())?,
                 at: time(at)?,
             },
@@ -70,7 +81,7 @@ impl ScheduleSpec {
     /// The first time strictly after `after` that this schedule falls due in `tz`.
     pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
         let local_today = after.with_timezone(&tz).date_naive();
-        // Walk candidate days from yesterday (time zones) for up to two months.
+        // Walk candidate days from yesterday (time zones) for over two months.
         let start = local_today - Days::new(1);
         for offset in 0..70u64 {
             let day = start + Days::new(offset);
@@ -91,6 +102,7 @@ impl ScheduleSpec {
         match *self {
             ScheduleSpec::Daily { at }
             | ScheduleSpec::Weekly { at, .. }
+            | ScheduleSpec::Fortnightly { at, .. }
             | ScheduleSpec::Monthly { at, .. } => at,
         }
     }
@@ -99,9 +111,18 @@ impl ScheduleSpec {
         match *self {
             ScheduleSpec::Daily { .. } => true,
             ScheduleSpec::Weekly { day: weekday, .. } => day.weekday() == weekday,
+            ScheduleSpec::Fortnightly { day: weekday, .. } => {
+                day.weekday() == weekday && even_week(day)
+            }
             ScheduleSpec::Monthly { day: dom, .. } => day.day() == dom,
         }
     }
+}
+
+/// Whether `day` falls in a week an even number of weeks from Monday 1970-01-05.
+fn even_week(day: NaiveDate) -> bool {
+    let first_monday = NaiveDate::from_ymd_opt(1970, 1, 5).unwrap_or_default();
+    (day - first_monday).num_days().div_euclid(7) % 2 == 0
 }
 
 /// A local wall-clock time as UTC. In a DST gap the time does not exist that day:
@@ -127,6 +148,12 @@ impl fmt::Display for ScheduleSpec {
                 day.to_string().to_lowercase(),
                 at.format("%H:%M")
             ),
+            ScheduleSpec::Fortnightly { day, at } => write!(
+                f,
+                "fortnightly {} {}",
+                day.to_string().to_lowercase(),
+                at.format("%H:%M")
+            ),
             ScheduleSpec::Monthly { day, at } => write!(f, "monthly {day} {}", at.format("%H:%M")),
         }
     }
@@ -138,7 +165,12 @@ mod tests {
 
     #[test]
     fn parses_and_prints() {
-        for s in ["daily 09:00", "weekly mon 09:00", "monthly 1 18:30"] {
+        for s in [
+            "daily 09:00",
+            "weekly mon 09:00",
+            "fortnightly mon 09:00",
+            "monthly 1 18:30",
+        ] {
             assert_eq!(ScheduleSpec::parse(s).unwrap().unwrap().to_string(), s);
         }
         assert_eq!(ScheduleSpec::parse("off").unwrap(), None);
@@ -156,6 +188,30 @@ mod tests {
         // Strictly after: asking at that moment gives the week after.
         let again = ScheduleSpec::DEFAULT_DIGEST.next_after(next, tz);
         assert_eq!(again, Utc.with_ymd_and_hms(2026, 12, 7, 8, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn fortnightly_skips_every_other_week() {
+        let spec = ScheduleSpec::parse("fortnightly mon 09:00")
+            .unwrap()
+            .unwrap();
+        let mut at = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
+        let mut runs = Vec::new();
+        for _ in 0..4 {
+            at = spec.next_after(at, Tz::UTC);
+            runs.push(at);
+        }
+        assert_eq!(runs[0].weekday(), Weekday::Mon);
+        for pair in runs.windows(2) {
+            assert_eq!(pair[1] - pair[0], chrono::Duration::days(14));
+        }
+        // Across a year's end, still two weeks apart.
+        let late = spec.next_after(
+            Utc.with_ymd_and_hms(2026, 12, 24, 0, 0, 0).unwrap(),
+            Tz::UTC,
+        );
+        let next = spec.next_after(late, Tz::UTC);
+        assert_eq!(next - late, chrono::Duration::days(14));
     }
 
     #[test]

@@ -326,6 +326,11 @@ bounded_whole_number!(
 );
 
 bounded_whole_number!(
+    /// How many members a pairing round puts in a group.
+    PairingSize, "a group size", 2, 6, "2", ""
+);
+
+bounded_whole_number!(
     /// How many members an event has places for.
     Capacity, "a number of places", 1, 100_000, "20", ""
 );

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::Shutdown;
-use crate::app::{App, next_schedule, run_due_event_reminders, run_due_schedules};
+use crate::app::{App, next_schedule, run_due_event_reminders, run_due_pairing, run_due_schedules};
 
 pub async fn run(app: App, mut shutdown: Shutdown) {
     loop {
@@ -33,6 +33,11 @@ pub async fn run(app: App, mut shutdown: Shutdown) {
             Ok(0) => {}
             Ok(n) => tracing::info!(reminders = n, "event reminders queued"),
             Err(e) => tracing::error!(error = %e, "queueing event reminders failed"),
+        }
+        match run_due_pairing(&app).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rounds_and_follow_ups = n, "pairing work done"),
+            Err(e) => tracing::error!(error = %e, "pairing rounds or follow-ups failed"),
         }
         // Sleep until the next one is due, but wake at least each minute: a
         // schedule changed by a command must not wait for an old, later deadline.

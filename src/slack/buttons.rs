@@ -37,6 +37,17 @@ pub async fn pressed(slack: &Slack, payload: &Value) -> Option<Value> {
                 };
             confirm(slack, team, channel, user, &message).await;
         }
+        Press::Met(group, met) => {
+            let command = Command::PairMet {
+                met,
+                group: Some(group),
+            };
+            let message = match run_as(slack, team, user, user_name, command).await {
+                Ok(reply) => render::message(&reply),
+                Err(e) => render::error(&e.to_string()),
+            };
+            confirm(slack, team, channel, user, &message).await;
+        }
         Press::Reject(id) => {
             let trigger = payload["trigger_id"].as_str().unwrap_or_default();
             if let Err(e) = open_view(slack, team, trigger, forms::review_reject(channel, id)).await

@@ -97,6 +97,14 @@ impl Notifier for SlackNotifier {
         delivery: &'a Delivery,
     ) -> BoxFuture<'a, Result<Posted, DeliveryError>> {
         async move {
+            if !delivery.recipients.is_empty() {
+                // Introductions open a conversation of their own, which this
+                // adapter does not make yet: held, never posted to a channel.
+                return Err(DeliveryError::Retry {
+                    after: Some(Duration::from_secs(3600)),
+                    reason: "group conversations are not delivered on this platform yet".into(),
+                });
+            }
             let to = match (&delivery.recipient, &delivery.channel) {
                 (Some(member), _) => member.clone(),
                 (None, Some(channel)) => api::channel_id(channel),

@@ -40,11 +40,18 @@ pub struct Counts {
     pub kudos_received: i64,
     pub messages: i64,
     pub reactions: i64,
+    /// Confirmed introductions ("yes, we met").
+    pub introductions: i64,
 }
 
 impl Counts {
     pub(super) fn total(&self) -> i64 {
-        self.contributions + self.kudos_given + self.kudos_received + self.messages + self.reactions
+        self.contributions
+            + self.kudos_given
+            + self.kudos_received
+            + self.messages
+            + self.reactions
+            + self.introductions
     }
     pub(super) fn add(&mut self, o: &Counts) {
         self.contributions += o.contributions;
@@ -52,6 +59,7 @@ impl Counts {
         self.kudos_received += o.kudos_received;
         self.messages += o.messages;
         self.reactions += o.reactions;
+        self.introductions += o.introductions;
     }
 }
 
@@ -69,6 +77,7 @@ pub(super) struct DayRow {
     kudos_received: i64,
     messages: i64,
     reactions: i64,
+    introductions: i64,
 }
 
 impl DayRow {
@@ -87,6 +96,7 @@ impl DayRow {
             kudos_received: c.kudos_received,
             messages: c.messages,
             reactions: c.reactions,
+            introductions: c.introductions,
         }
     }
 }

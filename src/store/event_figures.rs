@@ -33,7 +33,7 @@ impl super::Store {
     ) -> Result<Listed> {
         on_engine!(self, e => {
             sql::event_figures::yes_never_attending(
-                &e.read, community, from, now, now, at_least, page.limit, page.offset,
+                &e.read, community, from, now, at_least, page.limit, page.offset,
             )
             .await
         })

@@ -7,7 +7,8 @@ use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};
 
 use crate::domain::{
-    AnnouncementId, CommunityId, ContributionId, EventId, GoalId, MemberId, WorkspaceId,
+    AnnouncementId, CommunityId, ContributionId, EventId, GoalId, MemberId, PairingGroupId,
+    WorkspaceId,
 };
 
 macro_rules! stored_as_i64 {
@@ -63,5 +64,6 @@ stored_as_i64!(
     GoalId,
     ContributionId,
     AnnouncementId,
-    EventId
+    EventId,
+    PairingGroupId
 );

@@ -47,6 +47,7 @@ pub mod milestones;
 pub mod mission;
 pub mod notices;
 pub mod outbox;
+pub mod pairing;
 mod postgres;
 pub mod private_files;
 pub mod redaction;

@@ -131,6 +131,13 @@ pub enum Kind {
     /// A contribution waiting for review, posted to organisers with buttons to
     /// decide it.
     ReviewRequest,
+    /// A pairing round's group, introduced to each other in a conversation of
+    /// their own (the delivery's `recipients`).
+    Introduction,
+    /// "Did you meet?", asked of a group a few days after its introduction: in
+    /// the conversation the introduction made (the delivery's channel) when it
+    /// is known, else as the introduction went.
+    FollowUp,
 }
 
 impl Kind {
@@ -141,6 +148,8 @@ impl Kind {
             Kind::MissionReminder => "mission_reminder",
             Kind::Direct => "direct",
             Kind::ReviewRequest => "review_request",
+            Kind::Introduction => "introduction",
+            Kind::FollowUp => "follow_up",
         }
     }
 
@@ -151,6 +160,8 @@ impl Kind {
             "mission_reminder" => Kind::MissionReminder,
             "direct" => Kind::Direct,
             "review_request" => Kind::ReviewRequest,
+            "introduction" => Kind::Introduction,
+            "follow_up" => Kind::FollowUp,
             other => {
                 return Err(Error::internal(
                     "stored announcement kind",
@@ -209,6 +220,9 @@ pub struct Delivery {
     pub channel: Option<String>,
     /// The member's user id on the platform, for a private message.
     pub recipient: Option<String>,
+    /// The members' user ids, for a message to a group of them (an
+    /// introduction and its follow-up); empty otherwise.
+    pub recipients: Vec<String>,
     pub attempts: i64,
     /// Set while an attempt's outcome is unknown: the post may have gone through
     /// with its answer lost (a timeout, a dropped connection, a crash).

@@ -130,9 +130,10 @@ pub async fn adjust(
             kudos_given = CASE WHEN kudos_given + $5 > 0 THEN kudos_given + $5 ELSE 0 END,
             kudos_received = CASE WHEN kudos_received + $6 > 0 THEN kudos_received + $6 ELSE 0 END,
             messages = CASE WHEN messages + $7 > 0 THEN messages + $7 ELSE 0 END,
-            reactions = CASE WHEN reactions + $8 > 0 THEN reactions + $8 ELSE 0 END
+            reactions = CASE WHEN reactions + $8 > 0 THEN reactions + $8 ELSE 0 END,
+            introductions = CASE WHEN introductions + $9 > 0 THEN introductions + $9 ELSE 0 END
          WHERE community_id = $1 AND member_id = $2 AND day = $3
-         RETURNING contributions + kudos_given + kudos_received + messages + reactions",
+         RETURNING contributions + kudos_given + kudos_received + messages + reactions + introductions",
     )
     .bind(community)
     .bind(member)
@@ -142,6 +143,7 @@ pub async fn adjust(
     .bind(delta.kudos_received)
     .bind(delta.messages)
     .bind(delta.reactions)
+    .bind(delta.introductions)
     .fetch_optional(&mut *conn)
     .await?;
     let mut rollup = Rollup::new();

@@ -78,11 +78,11 @@ macro_rules! yes_never_attending {
     };
 }
 
+/// Over the events held from `from` until `now`.
 pub async fn yes_never_attending(
     db: &Pool,
     community: CommunityId,
     from: DateTime<Utc>,
-    to: DateTime<Utc>,
     now: DateTime<Utc>,
     at_least: i64,
     limit: i64,
@@ -94,7 +94,7 @@ pub async fn yes_never_attending(
     ))
     .bind(community)
     .bind(ts(from))
-    .bind(ts(to))
+    .bind(ts(now))
     .bind(ts(now))
     .bind(at_least)
     .bind(limit)
@@ -108,7 +108,7 @@ pub async fn yes_never_attending(
     ))
     .bind(community)
     .bind(ts(from))
-    .bind(ts(to))
+    .bind(ts(now))
     .bind(ts(now))
     .bind(at_least)
     .fetch_one(db)

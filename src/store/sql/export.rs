@@ -142,6 +142,13 @@ async fn json(
                 .extend_from_slice(format!(",\n\"member\": {me}").as_bytes());
             out.buf.extend_from_slice(b",\n\"events\": [");
             list(member_events(&mut *db, m), out).await?;
+            out.buf.extend_from_slice(b",\n\"introductions\": [");
+            let introductions = super::pairing::history(&mut *db, m).await?;
+            let introductions =
+                futures_util::stream::iter(introductions.into_iter().map(|(at, with, met)| {
+                    Ok(json!({"at": at, "with": with, "met": met.map(|m| m != 0)}))
+                }));
+            list(introductions, out).await?;
         }
         None => {
             out.buf.extend_from_slice(b",\n\"mission_versions\": [");

@@ -343,15 +343,16 @@ async fn merge_member_rows(
         "DELETE FROM kudos WHERE (from_member_id = $1 AND to_member_id = $2) OR (from_member_id = $2 AND to_member_id = $1)",
         "UPDATE kudos SET from_member_id = $2 WHERE from_member_id = $1",
         "UPDATE kudos SET to_member_id = $2 WHERE to_member_id = $1",
-        "INSERT INTO member_daily_activity (community_id, day, member_id, contributions, kudos_given, kudos_received, messages, reactions)
-         SELECT community_id, day, $2, contributions, kudos_given, kudos_received, messages, reactions
+        "INSERT INTO member_daily_activity (community_id, day, member_id, contributions, kudos_given, kudos_received, messages, reactions, introductions)
+         SELECT community_id, day, $2, contributions, kudos_given, kudos_received, messages, reactions, introductions
          FROM member_daily_activity WHERE member_id = $1 AND true
          ON CONFLICT (community_id, day, member_id) DO UPDATE SET
             contributions = member_daily_activity.contributions + excluded.contributions,
             kudos_given = member_daily_activity.kudos_given + excluded.kudos_given,
             kudos_received = member_daily_activity.kudos_received + excluded.kudos_received,
             messages = member_daily_activity.messages + excluded.messages,
-            reactions = member_daily_activity.reactions + excluded.reactions",
+            reactions = member_daily_activity.reactions + excluded.reactions,
+            introductions = member_daily_activity.introductions + excluded.introductions",
         "DELETE FROM member_daily_activity WHERE member_id = $1",
         "UPDATE members SET contribution_count = contribution_count + (SELECT contribution_count FROM members WHERE id = $1),
             joined_at = CASE WHEN (SELECT joined_at FROM members WHERE id = $1) < joined_at

@@ -22,6 +22,7 @@ pub mod milestones;
 pub mod mission;
 pub mod notices;
 pub mod outbox;
+pub mod pairing;
 pub mod redaction;
 pub mod review;
 pub mod schedules;

@@ -76,6 +76,34 @@ pub async fn enqueue_direct(
     Ok(AnnouncementId(id))
 }
 
+/// Queues a message to a group of members of `workspace` (`recipients`, their
+/// user ids there), in a conversation of their own: a group DM, or a private
+/// thread in `channel`.
+pub async fn enqueue_group(
+    conn: &mut Conn,
+    new: &NewAnnouncement<'_>,
+    workspace: WorkspaceId,
+    recipients: &[String],
+    channel: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<AnnouncementId> {
+    let id = insert_announcement(conn, new, now).await?;
+    sqlx::query(concat!(
+        "INSERT INTO announcement_deliveries (announcement_id, workspace_id, recipients, channel, next_attempt_at)
+         SELECT $1, id, $2, $3, ",
+        due_after_hold!("$4", ""),
+        " FROM workspaces WHERE id = $5"
+    ))
+    .bind(id)
+    .bind(serde_json::to_string(recipients)?)
+    .bind(channel)
+    .bind(ts(now))
+    .bind(workspace)
+    .execute(&mut *conn)
+    .await?;
+    Ok(AnnouncementId(id))
+}
+
 /// Whether any workspace of the community has a review channel.
 pub async fn has_review_channel(conn: &mut Conn, community: CommunityId) -> Result<bool> {
     let channels: i64 = sqlx::query_scalar(
@@ -175,6 +203,7 @@ struct DueRow {
     external_id: String,
     announce_channel: Option<String>,
     recipient: Option<String>,
+    recipients: Option<String>,
     attempts: i64,
     attempt_started_at: Option<String>,
     uncertain_attempts: i64,
@@ -189,18 +218,21 @@ struct DueRow {
 
 const DUE_COLUMNS: &str =
     "SELECT d.announcement_id, d.workspace_id, a.community_id, w.platform, a.kind, w.external_id,
-        COALESCE(d.channel, w.announce_channel) AS announce_channel, d.recipient, d.attempts, d.attempt_started_at, d.uncertain_attempts,
+        CASE WHEN d.recipients IS NULL THEN COALESCE(d.channel, w.announce_channel) ELSE d.channel END
+            AS announce_channel, d.recipient, d.recipients, d.attempts, d.attempt_started_at, d.uncertain_attempts,
         a.created_at, a.expires_at, a.body, d.action, d.posted_channel, d.posted_message, a.revision
      FROM announcement_deliveries d
      JOIN announcements a ON a.id = d.announcement_id
      JOIN workspaces w ON w.id = d.workspace_id";
 
 /// Which deliveries can go at all: edits of messages already posted, private
-/// messages, posts to a channel of their own (review requests), and posts to
+/// messages and those to a group, posts to a channel of their own (review requests), and posts to
 /// workspaces that have an announcement channel (the console prints them in its
 /// session, needing none). The others wait, unfetched, until an organiser sets one
 /// ([`make_due`]), or until they expire.
-const DELIVERABLE: &str = "(d.action = 'edit' OR d.recipient IS NOT NULL OR d.channel IS NOT NULL
+const DELIVERABLE: &str =
+    "(d.action = 'edit' OR d.recipient IS NOT NULL OR d.recipients IS NOT NULL
+     OR d.channel IS NOT NULL
      OR w.announce_channel IS NOT NULL OR w.platform = 'console')";
 
 fn delivery(row: DueRow) -> Result<Delivery> {
@@ -218,6 +250,10 @@ fn delivery(row: DueRow) -> Result<Delivery> {
         workspace_external_id: row.external_id,
         channel: row.announce_channel,
         recipient: row.recipient,
+        recipients: match row.recipients.as_deref() {
+            Some(json) => serde_json::from_str(json)?,
+            None => Vec::new(),
+        },
         attempts: row.attempts,
         attempt_started_at: row
             .attempt_started_at

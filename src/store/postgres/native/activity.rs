@@ -9,7 +9,7 @@ macro_rules! day_rows {
     () => {
         "jsonb_to_recordset($1::jsonb) AS d(community BIGINT, day TEXT, member BIGINT,
             contributions BIGINT, kudos_given BIGINT, kudos_received BIGINT, messages BIGINT,
-            reactions BIGINT)"
+            reactions BIGINT, introductions BIGINT)"
     };
 }
 
@@ -18,8 +18,10 @@ macro_rules! day_rows {
 /// became active.
 pub const ADD_DAYS: &str = concat!(
     "INSERT INTO member_daily_activity AS t
-        (community_id, day, member_id, contributions, kudos_given, kudos_received, messages, reactions)
-     SELECT community, day, member, contributions, kudos_given, kudos_received, messages, reactions
+        (community_id, day, member_id, contributions, kudos_given, kudos_received, messages, reactions,
+         introductions)
+     SELECT community, day, member, contributions, kudos_given, kudos_received, messages, reactions,
+        introductions
      FROM ",
     day_rows!(),
     " ON CONFLICT (community_id, day, member_id) DO UPDATE SET
@@ -27,9 +29,10 @@ pub const ADD_DAYS: &str = concat!(
         kudos_given = t.kudos_given + excluded.kudos_given,
         kudos_received = t.kudos_received + excluded.kudos_received,
         messages = t.messages + excluded.messages,
-        reactions = t.reactions + excluded.reactions
+        reactions = t.reactions + excluded.reactions,
+        introductions = t.introductions + excluded.introductions
      RETURNING community_id, member_id, day,
-        contributions + kudos_given + kudos_received + messages + reactions"
+        contributions + kudos_given + kudos_received + messages + reactions + introductions"
 );
 
 /// Adds to the community rollup, from one JSON array of `RollupRow` (one per
@@ -64,7 +67,9 @@ pub const FRESH_NEAR: &str = concat!(
     " JOIN member_daily_activity AS t ON t.community_id = d.community
             AND t.member_id = d.member AND t.day = d.day
         WHERE t.contributions + t.kudos_given + t.kudos_received + t.messages + t.reactions
+              + t.introductions
             = d.contributions + d.kudos_given + d.kudos_received + d.messages + d.reactions
+              + d.introductions
         GROUP BY t.member_id)
      SELECT f.member, n.day, m.first_active_on FROM fresh AS f
      JOIN members AS m ON m.id = f.member

@@ -6,18 +6,21 @@
 /// Adds counts to members' days, from one JSON array of `DayRow`; returns each
 /// day's total after, so the caller can tell which days became active.
 pub const ADD_DAYS: &str = "INSERT INTO member_daily_activity
-        (community_id, day, member_id, contributions, kudos_given, kudos_received, messages, reactions)
+        (community_id, day, member_id, contributions, kudos_given, kudos_received, messages, reactions,
+         introductions)
      SELECT value->>'community', value->>'day', value->>'member', value->>'contributions',
-        value->>'kudos_given', value->>'kudos_received', value->>'messages', value->>'reactions'
+        value->>'kudos_given', value->>'kudos_received', value->>'messages', value->>'reactions',
+        value->>'introductions'
      FROM jsonb_each(?) WHERE true
      ON CONFLICT (community_id, day, member_id) DO UPDATE SET
         contributions = contributions + excluded.contributions,
         kudos_given = kudos_given + excluded.kudos_given,
         kudos_received = kudos_received + excluded.kudos_received,
         messages = messages + excluded.messages,
-        reactions = reactions + excluded.reactions
+        reactions = reactions + excluded.reactions,
+        introductions = introductions + excluded.introductions
      RETURNING community_id, member_id, day,
-        contributions + kudos_given + kudos_received + messages + reactions";
+        contributions + kudos_given + kudos_received + messages + reactions + introductions";
 
 /// Adds to the community rollup, from one JSON array of `RollupRow`.
 pub const ADD_ROLLUP: &str = "INSERT INTO community_daily_activity
@@ -48,8 +51,9 @@ pub const FRESH_NEAR: &str = "WITH fresh AS (
         JOIN member_daily_activity AS t ON t.community_id = j.value->>'community'
             AND t.member_id = j.value->>'member' AND t.day = j.value->>'day'
         WHERE t.contributions + t.kudos_given + t.kudos_received + t.messages + t.reactions
+              + t.introductions
             = (j.value->>'contributions') + (j.value->>'kudos_given') + (j.value->>'kudos_received')
-              + (j.value->>'messages') + (j.value->>'reactions')
+              + (j.value->>'messages') + (j.value->>'reactions') + (j.value->>'introductions')
         GROUP BY t.member_id)
      SELECT f.member, d.day, m.first_active_on FROM fresh AS f
      JOIN members AS m ON m.id = f.member
