@@ -819,3 +819,71 @@ async fn the_check_in_code_appears_only_in_private_replies() {
         assert!(!body.contains(&code), "the code told to {to}: {body}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// The calendar file
+// ---------------------------------------------------------------------------
+
+/// The text of the one calendar file a reply carries.
+#[track_caller]
+fn calendar_of(reply: &Reply) -> String {
+    assert_eq!(reply.attachments.len(), 1, "{:?}", reply.attachments);
+    let file = &reply.attachments[0];
+    assert_eq!(file.media_type, "text/calendar");
+    String::from_utf8(file.contents().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn event_show_and_a_yes_or_maybe_carry_the_calendar_file() {
+    let (_dir, app, clock) = app().await;
+    let olga = organiser(&app).await;
+    ok(&app, &olga, "setup timezone Europe/Paris").await;
+    ok(
+        &app,
+        &olga,
+        r#"event create Planting day at=2026-12-05T10:00 duration=90m where="Riverside park""#,
+    )
+    .await;
+    let code = code_of(&app, &olga, 1).await;
+    let shown = ok(&app, &olga, "event show #1").await;
+    assert_eq!(shown.attachments[0].filename, "event-1.ics");
+    let ics = calendar_of(&shown);
+    for line in [
+        "BEGIN:VEVENT",
+        "UID:event-1@keel",
+        // 10:00 in Paris is 09:00 UTC.
+        "DTSTART:20261205T090000Z",
+        "DTEND:20261205T103000Z",
+        "SUMMARY:Planting day",
+        "LOCATION:Riverside park",
+    ] {
+        assert!(ics.contains(&format!("{line}\r\n")), "{line} in:\n{ics}");
+    }
+    assert!(!ics.contains("STATUS:CANCELLED"), "{ics}");
+    assert!(!ics.contains(&code), "the code is not in the file:\n{ics}");
+
+    let ann = member(&app, "ann").await;
+    let yes = answer(&app, &clock, &ann, "event rsvp #1 yes").await;
+    assert!(calendar_of(&yes).contains("UID:event-1@keel"));
+    // A change between yes and maybe is the same entry in their calendar; a no
+    // has nothing to add to it.
+    assert!(
+        answer(&app, &clock, &ann, "event rsvp #1 maybe")
+            .await
+            .attachments
+            .is_empty()
+    );
+    assert!(
+        answer(&app, &clock, &ann, "event rsvp #1 no")
+            .await
+            .attachments
+            .is_empty()
+    );
+    let maybe = answer(&app, &clock, &ann, "event rsvp #1 maybe").await;
+    assert!(calendar_of(&maybe).contains("UID:event-1@keel"));
+
+    ok(&app, &olga, r#"event cancel #1 reason="Storm warning""#).await;
+    let ics = calendar_of(&ok(&app, &ann, "event show #1").await);
+    assert!(ics.contains("STATUS:CANCELLED\r\n"), "{ics}");
+    assert!(ics.contains("Cancelled: Storm warning"), "{ics}");
+}

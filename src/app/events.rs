@@ -1,6 +1,8 @@
 //! `event create | list | show | rsvp | checkin | attend | edit | cancel` (issue
 //! 19 §1), and the reminders `keel run` sends before events. Replies name an
 //! event `#12`; its check-in code appears in private replies to organisers only.
+//! `event show` and a yes or maybe carry the event as a calendar file
+//! (`event_calendar`).
 
 use std::collections::HashMap;
 
@@ -22,6 +24,7 @@ use crate::error::Result;
 use crate::store::events::{Answers, Attendance, AttendedBy, Attendee, Event, NewEventRow, Rsvp};
 
 use super::App;
+use super::event_calendar::calendar_file;
 
 /// How many events `event list` shows.
 const LIST_LIMIT: i64 = 25;
@@ -257,7 +260,30 @@ pub async fn show(app: &App, actor: &Actor, id: EventId) -> Result<Reply> {
                     .code(format!("event checkin #{id} code={}", event.check_in_code)),
             );
     }
-    Ok(reply)
+    Ok(reply.attach(calendar_file(&event, &described(&event), app.now())))
+}
+
+/// What an event's calendar file says of it in words: why it was cancelled,
+/// or what attending counts and how to answer. Never its check-in code.
+fn described(event: &Event) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    if let Some(cancelled) = &event.cancelled {
+        lines.push(format!("Cancelled: {}", cancelled.reason));
+    }
+    lines.extend(
+        details(Reply::private(""), event)
+            .lines
+            .iter()
+            .filter(|line| !line.plain().starts_with("Where: "))
+            .map(Line::plain),
+    );
+    if event.cancelled.is_none() {
+        lines.push(format!(
+            "Answer in Keel: event rsvp #{} yes|no|maybe",
+            event.id
+        ));
+    }
+    lines.join("\n")
 }
 
 fn your_answer(id: EventId, rsvp: Option<&Rsvp>) -> Line {
@@ -337,6 +363,11 @@ pub async fn rsvp(app: &App, actor: &Actor, id: EventId, answer: Answer) -> Resu
         (Answer::No, _) => Reply::private(format!("Not going to {}", named(event))),
     };
     reply = reply.line(when(event));
+    // For their calendar, the first time they mean to come; a change between
+    // yes and maybe is the same event in it.
+    if answer.is_interested() && !answered.before.is_some_and(Answer::is_interested) {
+        reply = reply.attach(calendar_file(event, &described(event), now));
+    }
     if answered.promoted > 0 {
         reply = reply.line(format!(
             "Your place went to the next on the waitlist{}, who is told privately.",

@@ -7,6 +7,7 @@ mod contribute;
 mod contribute_for;
 mod corrections;
 mod erasure;
+mod event_calendar;
 mod events;
 mod goals;
 mod health;
