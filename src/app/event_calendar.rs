@@ -72,6 +72,7 @@ mod tests {
             capacity: None,
             check_in_code: "K7F3QX".into(),
             cancelled: None,
+            card: None,
         }
     }
 

@@ -8,6 +8,7 @@ mod contribute_for;
 mod corrections;
 mod erasure;
 mod event_calendar;
+mod event_card;
 mod events;
 mod goals;
 mod health;

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::actor::{ContributionId, MemberId};
+use super::actor::{ContributionId, EventId, MemberId};
+use super::events::Answer;
 
 use crate::spool::Spool;
 
@@ -263,6 +264,8 @@ pub enum Press {
     Approve(ContributionId),
     /// `review reject #id`, once a form has asked for the reason.
     Reject(ContributionId),
+    /// `event rsvp #id yes|no|maybe`, from an event's card.
+    Rsvp(EventId, Answer),
 }
 
 impl Press {
@@ -272,15 +275,20 @@ impl Press {
         match self {
             Press::Approve(id) => format!("review-approve:{}", id.0),
             Press::Reject(id) => format!("review-reject:{}", id.0),
+            Press::Rsvp(id, answer) => format!("event-rsvp:{}:{answer}", id.0),
         }
     }
 
     pub fn from_key(key: &str) -> Option<Press> {
-        let (verb, id) = key.split_once(':')?;
-        let id = ContributionId(id.parse().ok().filter(|id| *id > 0)?);
+        let (verb, rest) = key.split_once(':')?;
+        let id = |raw: &str| raw.parse::<i64>().ok().filter(|id| *id > 0);
         match verb {
-            "review-approve" => Some(Press::Approve(id)),
-            "review-reject" => Some(Press::Reject(id)),
+            "review-approve" => Some(Press::Approve(ContributionId(id(rest)?))),
+            "review-reject" => Some(Press::Reject(ContributionId(id(rest)?))),
+            "event-rsvp" => {
+                let (event, answer) = rest.split_once(':')?;
+                Some(Press::Rsvp(EventId(id(event)?), Answer::from_db(answer)?))
+            }
             _ => None,
         }
     }
@@ -450,6 +458,39 @@ mod tests {
         merged.renumber_member(bo, ann);
         assert_eq!(merged.members_named(), BTreeSet::from([ann]));
         assert_eq!(merged.without_member(ann).lines.len(), 1);
+    }
+
+    #[test]
+    fn a_press_reads_back_from_its_key() {
+        for press in [
+            Press::Approve(ContributionId(12)),
+            Press::Reject(ContributionId(7)),
+            Press::Rsvp(EventId(3), Answer::Yes),
+            Press::Rsvp(EventId(3), Answer::Maybe),
+            Press::Rsvp(EventId(41), Answer::No),
+        ] {
+            assert_eq!(
+                Press::from_key(&press.key()),
+                Some(press),
+                "{}",
+                press.key()
+            );
+        }
+        assert_eq!(
+            Press::Rsvp(EventId(12), Answer::Yes).key(),
+            "event-rsvp:12:yes"
+        );
+        for other in [
+            "event-rsvp:12",
+            "event-rsvp:12:going",
+            "event-rsvp:0:yes",
+            "event-rsvp:x:yes",
+            "review-approve:",
+            "review-approve:3:yes",
+            "rsvp:3:yes",
+        ] {
+            assert_eq!(Press::from_key(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -131,6 +131,9 @@ pub enum Kind {
     /// A contribution waiting for review, posted to organisers with buttons to
     /// decide it.
     ReviewRequest,
+    /// An event's public card, with its answer counts and RSVP buttons; edited
+    /// as the answers change (`events.card_announcement_id`).
+    EventCard,
 }
 
 impl Kind {
@@ -141,6 +144,7 @@ impl Kind {
             Kind::MissionReminder => "mission_reminder",
             Kind::Direct => "direct",
             Kind::ReviewRequest => "review_request",
+            Kind::EventCard => "event_card",
         }
     }
 
@@ -151,6 +155,7 @@ impl Kind {
             "mission_reminder" => Kind::MissionReminder,
             "direct" => Kind::Direct,
             "review_request" => Kind::ReviewRequest,
+            "event_card" => Kind::EventCard,
             other => {
                 return Err(Error::internal(
                     "stored announcement kind",
