@@ -2033,3 +2033,120 @@ async fn review_requests_are_posted_to_the_review_channel_and_decided_with_their
     assert!(button_ids(&decided[1]).is_empty(), "{}", decided[1]);
     assert!(shown(&decided[1]).contains("Rejected by"), "{}", decided[1]);
 }
+
+#[tokio::test]
+async fn an_events_card_is_answered_with_its_buttons_and_shows_the_new_counts() {
+    use keel::domain::clock::Clock;
+    let keel = start(|_| {}).await;
+    set_announcement_channel(&keel).await;
+    let at = (keel.clock.now() + chrono::Duration::days(7))
+        .format("%Y-%m-%dT10:00")
+        .to_string();
+    let created = keel
+        .fake
+        .command(
+            &Invocation::sub(
+                G1,
+                ORGANISER,
+                "event",
+                "create",
+                json!([
+                    string("title", "Planting day"),
+                    string("at", &at),
+                    integer("capacity", 10)
+                ]),
+            )
+            .organiser(),
+        )
+        .await;
+    assert!(
+        shown(&created).contains("Planting day planned"),
+        "{}",
+        shown(&created)
+    );
+    let id = keel.count("SELECT max(id) FROM events").await;
+
+    keel.deliver().await;
+    let cards = keel.fake.messages_in(CHANNEL);
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    let said = shown(&cards[0]).replace('\\', "");
+    assert!(
+        said.contains(&format!("Event #{id} Planting day")),
+        "{said}"
+    );
+    assert!(said.contains("0 of 10 going"), "{said}");
+    let going = format!("keel:event-rsvp:{id}:yes");
+    assert_eq!(
+        button_ids(&cards[0]),
+        vec![
+            going.clone(),
+            format!("keel:event-rsvp:{id}:maybe"),
+            format!("keel:event-rsvp:{id}:no")
+        ]
+    );
+
+    // A member presses Going: answered for them alone, with the calendar file.
+    let answered = keel
+        .fake
+        .command(&Invocation::button(G1, MEMBER, &going, cards[0].clone()))
+        .await;
+    assert!(is_ephemeral(&answered), "{answered}");
+    let said = shown(&answered).replace('\\', "");
+    assert!(
+        said.contains(&format!("You are going to #{id} Planting day")),
+        "{said}"
+    );
+    let callback = keel
+        .fake
+        .requests_to("POST", "/callback")
+        .pop()
+        .expect("the press's callback");
+    assert!(
+        callback.raw.contains(&format!("event-{id}.ics")),
+        "{}",
+        callback.raw
+    );
+    assert!(
+        callback.raw.contains(&format!("UID:event-{id}@keel")),
+        "{}",
+        callback.raw
+    );
+    assert_eq!(
+        keel.count("SELECT count(*) FROM event_rsvps WHERE answer = 'yes'")
+            .await,
+        1
+    );
+
+    // The card is edited in place with the new count, its buttons kept.
+    keel.deliver().await;
+    assert!(
+        !keel
+            .fake
+            .requests_to("PATCH", &format!("/channels/{CHANNEL}/messages/"))
+            .is_empty()
+    );
+    let cards = keel.fake.messages_in(CHANNEL);
+    assert_eq!(cards.len(), 1, "edited, not posted again");
+    let said = shown(&cards[0]).replace('\\', "");
+    assert!(said.contains("1 of 10 going"), "{said}");
+    assert!(!said.contains(&MEMBER.to_string()), "no one named: {said}");
+    assert_eq!(button_ids(&cards[0]).len(), 3);
+
+    // Can't go: the count drops back, and no calendar file comes with a no.
+    let no = format!("keel:event-rsvp:{id}:no");
+    let answered = keel
+        .fake
+        .command(&Invocation::button(G1, MEMBER, &no, cards[0].clone()))
+        .await;
+    let said = shown(&answered).replace('\\', "");
+    assert!(said.contains("Not going to"), "{said}");
+    let callback = keel.fake.requests_to("POST", "/callback").pop().unwrap();
+    assert!(
+        !callback.raw.contains("BEGIN:VCALENDAR"),
+        "{}",
+        callback.raw
+    );
+    keel.deliver().await;
+    let said = shown(&keel.fake.messages_in(CHANNEL)[0]).replace('\\', "");
+    assert!(said.contains("0 of 10 going"), "{said}");
+}

@@ -2,7 +2,9 @@
 //! (SQLite, or PostgreSQL with TEST_DATABASE): every form with its refusals,
 //! capacity and the waitlist, reminders once across a restart, attendance
 //! counted once per member towards the goal and its milestones, check-in codes
-//! refused when wrong or late, and the code never in a public reply.
+//! refused when wrong or late, the code never in a public reply, and each
+//! event's public card (posted and edited through the real outbox as its
+//! answers change) and calendar file.
 //!
 //! The clock starts at 2026-11-26 12:00 UTC (a Thursday) and is moved by hand.
 
@@ -11,12 +13,16 @@ mod database;
 #[path = "support/db.rs"]
 mod db;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use keel::app::{App, run_due_event_reminders};
 use keel::domain::clock::ManualClock;
 use keel::domain::{Actor, Envelope, Platform, Reply, Role, UserError};
+use keel::jobs::outbox::{Deliverer, DeliveryError, Notifier};
+use keel::store::outbox::{Delivery, Posted};
 use keel::store::{Store, StoreOptions};
 use tempfile::TempDir;
 
@@ -818,6 +824,366 @@ async fn the_check_in_code_appears_only_in_private_replies() {
     for (to, body) in bodies {
         assert!(!body.contains(&code), "the code told to {to}: {body}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// The event card
+// ---------------------------------------------------------------------------
+
+/// A platform that records what the outbox posts and edits in channels (private
+/// messages it takes and leaves out): the real deliverer's path, without a chat
+/// service.
+#[derive(Default)]
+struct Channel {
+    /// Each post and edit, in order: ("post" | "edit", message id, body).
+    seen: Mutex<Vec<(String, String, Reply)>>,
+}
+
+impl Channel {
+    fn seen(&self) -> Vec<(String, String, Reply)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Notifier for Channel {
+    fn platform(&self) -> Platform {
+        Platform::Console
+    }
+    fn deliver<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+    ) -> BoxFuture<'a, Result<Posted, DeliveryError>> {
+        async move {
+            let message = delivery.marker();
+            if delivery.recipient.is_none() {
+                self.seen.lock().unwrap().push((
+                    "post".into(),
+                    message.clone(),
+                    delivery.body.clone(),
+                ));
+            }
+            Ok(Posted {
+                channel: delivery.channel.clone().unwrap_or_default(),
+                message,
+            })
+        }
+        .boxed()
+    }
+    fn edit<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        posted: &'a Posted,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        async move {
+            self.seen.lock().unwrap().push((
+                "edit".into(),
+                posted.message.clone(),
+                delivery.body.clone(),
+            ));
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+/// The card of event `id` as stored: its body and revision.
+async fn card_of(app: &App, id: i64) -> (Reply, i64) {
+    let (body, revision): (String, i64) = db::row(
+        app,
+        "SELECT a.body, a.revision FROM announcements a JOIN events e ON e.card_announcement_id = a.id
+         WHERE e.id = $1 AND a.kind = 'event_card'",
+        &[id.into()],
+    )
+    .await;
+    (serde_json::from_str(&body).unwrap(), revision)
+}
+
+fn keys(reply: &Reply) -> Vec<String> {
+    reply.buttons.iter().map(|b| b.press.key()).collect()
+}
+
+#[tokio::test]
+async fn an_events_card_is_posted_with_its_counts_and_buttons_and_edited_as_answers_change() {
+    let (_dir, app, clock) = app().await;
+    let olga = organiser(&app).await;
+    ok(&app, &olga, "setup announcements #events").await;
+    ok(
+        &app,
+        &olga,
+        "goal create Volunteer hours target=100 unit=hours slug=hours",
+    )
+    .await;
+    let created = ok(
+        &app,
+        &olga,
+        r#"event create Planting day at=2026-12-05T10:00 duration=2h where="Riverside park" goal=hours capacity=2"#,
+    )
+    .await;
+    assert_has(&created, "Its card, with buttons to answer");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM announcements WHERE kind = 'event_card'"
+        )
+        .await,
+        1
+    );
+    let (card, first) = card_of(&app, 1).await;
+    assert!(!card.is_private());
+    assert_has(&card, "Event #1 Planting day");
+    assert_has(
+        &card,
+        "When: 2026-12-05 10:00 UTC – 2026-12-05 12:00 UTC (2h)",
+    );
+    assert_has(&card, "Where: Riverside park");
+    assert_has(&card, "Attending counts 2 hours towards the goal hours.");
+    assert_has(&card, "Answers: 0 of 2 going");
+    assert_eq!(
+        keys(&card),
+        ["event-rsvp:1:yes", "event-rsvp:1:maybe", "event-rsvp:1:no"]
+    );
+    let code = code_of(&app, &olga, 1).await;
+    assert_lacks(&card, &code);
+
+    // The outbox posts it to the announcement channel.
+    let channel = Arc::new(Channel::default());
+    let deliverer = Deliverer::new(app.clone(), vec![channel.clone()]);
+    deliverer.deliver_due().await.unwrap();
+    let seen = channel.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].0, "post");
+    assert_eq!(keys(&seen[0].2).len(), 3);
+    let posted = seen[0].1.clone();
+
+    // Each answer it counts edits that message; names never appear on it.
+    let mut people = Vec::new();
+    for name in ["ann", "bo", "cy", "dee", "eve"] {
+        people.push(member(&app, name).await);
+    }
+    let [ann, bo, cy, dee, eve] = &people[..] else {
+        unreachable!()
+    };
+    for (who, line) in [
+        (ann, "event rsvp #1 yes"),
+        (bo, "event rsvp #1 yes"),
+        (cy, "event rsvp #1 yes"),
+        (dee, "event rsvp #1 maybe"),
+    ] {
+        answer(&app, &clock, who, line).await;
+    }
+    let (card, revision) = card_of(&app, 1).await;
+    assert_has(&card, "Answers: 2 of 2 going · 1 waiting · 1 maybe");
+    assert_eq!(revision, first + 4);
+    for name in ["ann", "bo", "cy", "dee"] {
+        assert_lacks(&card, name);
+    }
+    assert!(card.members_named().is_empty());
+    // A no the card does not count changes nothing, and writes nothing.
+    answer(&app, &clock, eve, "event rsvp #1 no").await;
+    assert_eq!(card_of(&app, 1).await.1, revision);
+    deliverer.deliver_due().await.unwrap();
+    let seen = channel.seen();
+    assert_eq!(seen.len(), 2, "one edit for the changes since: {seen:?}");
+    assert_eq!(
+        (seen[1].0.as_str(), seen[1].1.as_str()),
+        ("edit", posted.as_str())
+    );
+    assert_has(&seen[1].2, "Answers: 2 of 2 going · 1 waiting · 1 maybe");
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM announcement_deliveries WHERE status = 'pending' AND recipient IS NULL").await,
+        0
+    );
+
+    // A place freed up moves the waitlist, on the card too; so does an edit.
+    answer(&app, &clock, bo, "event rsvp #1 no").await;
+    assert_has(&card_of(&app, 1).await.0, "Answers: 2 of 2 going · 1 maybe");
+    ok(&app, &olga, r#"event edit #1 capacity=5 where="Oak hill""#).await;
+    let (card, _) = card_of(&app, 1).await;
+    assert_has(&card, "Answers: 2 of 5 going · 1 maybe");
+    assert_has(&card, "Where: Oak hill");
+    deliverer.deliver_due().await.unwrap();
+    let last = channel.seen().last().cloned().unwrap();
+    assert_eq!(
+        (last.0.as_str(), last.1.as_str()),
+        ("edit", posted.as_str())
+    );
+    assert_has(&last.2, "Where: Oak hill");
+
+    // Cancelled: the card says so, with the reason, and has nothing to press.
+    ok(&app, &olga, r#"event cancel #1 reason="Storm warning""#).await;
+    let (card, _) = card_of(&app, 1).await;
+    assert_has(&card, "Event #1 Planting day is cancelled");
+    assert_has(&card, "Cancelled: Storm warning");
+    assert!(card.buttons.is_empty());
+    deliverer.deliver_due().await.unwrap();
+    let last = channel.seen().last().cloned().unwrap();
+    assert_eq!(
+        (last.0.as_str(), last.1.as_str()),
+        ("edit", posted.as_str())
+    );
+    assert!(last.2.buttons.is_empty());
+    assert_eq!(
+        channel
+            .seen()
+            .iter()
+            .filter(|(what, ..)| what == "post")
+            .count(),
+        1,
+        "posted once, edited since"
+    );
+}
+
+#[tokio::test]
+async fn a_card_not_posted_yet_goes_out_as_it_is_now_and_not_at_all_once_cancelled() {
+    let (_dir, app, clock) = app().await;
+    let olga = organiser(&app).await;
+    ok(&app, &olga, "setup announcements #events").await;
+    ok(&app, &olga, "event create Workshop at=2026-12-01T18:00").await;
+    let ann = member(&app, "ann").await;
+    answer(&app, &clock, &ann, "event rsvp #1 yes").await;
+    // Nothing was posted yet: no edit is queued, and the post shows the count.
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM announcement_deliveries WHERE action = 'edit'"
+        )
+        .await,
+        0
+    );
+    let channel = Arc::new(Channel::default());
+    Deliverer::new(app.clone(), vec![channel.clone()])
+        .deliver_due()
+        .await
+        .unwrap();
+    let seen = channel.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].0, "post");
+    assert_has(&seen[0].2, "Answers: 1 going");
+
+    // Moved later before it went out, it goes out until its new end; cancelled
+    // before it went out, not at all (no one saw it, to be told).
+    ok(&app, &olga, "event create Picnic at=2026-11-27T12:00").await;
+    ok(&app, &olga, "event create Hike at=2026-11-28T12:00").await;
+    ok(&app, &olga, "event edit #2 at=2026-12-20T12:00").await;
+    ok(&app, &olga, r#"event cancel #3 reason="Rain""#).await;
+    // Past the Picnic's first end, before the Hike's.
+    clock.set(utc(2026, 11, 27, 14, 0));
+    Deliverer::new(app.clone(), vec![channel.clone()])
+        .deliver_due()
+        .await
+        .unwrap();
+    let posts: Vec<String> = channel.seen()[1..]
+        .iter()
+        .map(|(what, _, body)| format!("{what} {}", body.title.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(posts, ["post Event #2 Picnic"]);
+}
+
+#[tokio::test]
+async fn no_card_is_queued_without_an_announcement_channel_or_for_an_event_recorded_afterwards() {
+    let (_dir, app, clock) = app().await;
+    let olga = organiser(&app).await;
+    let created = ok(&app, &olga, "event create Workshop at=2026-12-01T18:00").await;
+    assert_lacks(&created, "card");
+    let ann = member(&app, "ann").await;
+    answer(&app, &clock, &ann, "event rsvp #1 yes").await;
+    ok(&app, &olga, r#"event cancel #1 reason="No room""#).await;
+
+    // With a channel, an event that already started is being recorded: no card.
+    ok(&app, &olga, "setup announcements #events").await;
+    ok(&app, &olga, "event create Cleanup at=2026-11-26T10:00").await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM announcements WHERE kind = 'event_card'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM events WHERE card_announcement_id IS NOT NULL"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM announcement_deliveries WHERE recipient IS NULL"
+        )
+        .await,
+        0
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The calendar file
+// ---------------------------------------------------------------------------
+
+/// The text of the one calendar file a reply carries.
+#[track_caller]
+fn calendar_of(reply: &Reply) -> String {
+    assert_eq!(reply.attachments.len(), 1, "{:?}", reply.attachments);
+    let file = &reply.attachments[0];
+    assert_eq!(file.media_type, "text/calendar");
+    String::from_utf8(file.contents().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn event_show_and_a_yes_or_maybe_carry_the_calendar_file() {
+    let (_dir, app, clock) = app().await;
+    let olga = organiser(&app).await;
+    ok(&app, &olga, "setup timezone Europe/Paris").await;
+    ok(
+        &app,
+        &olga,
+        r#"event create Planting day at=2026-12-05T10:00 duration=90m where="Riverside park""#,
+    )
+    .await;
+    let code = code_of(&app, &olga, 1).await;
+    let shown = ok(&app, &olga, "event show #1").await;
+    assert_eq!(shown.attachments[0].filename, "event-1.ics");
+    let ics = calendar_of(&shown);
+    for line in [
+        "BEGIN:VEVENT",
+        "UID:event-1@keel",
+        // 10:00 in Paris is 09:00 UTC.
+        "DTSTART:20261205T090000Z",
+        "DTEND:20261205T103000Z",
+        "SUMMARY:Planting day",
+        "LOCATION:Riverside park",
+    ] {
+        assert!(ics.contains(&format!("{line}\r\n")), "{line} in:\n{ics}");
+    }
+    assert!(!ics.contains("STATUS:CANCELLED"), "{ics}");
+    assert!(!ics.contains(&code), "the code is not in the file:\n{ics}");
+
+    let ann = member(&app, "ann").await;
+    let yes = answer(&app, &clock, &ann, "event rsvp #1 yes").await;
+    assert!(calendar_of(&yes).contains("UID:event-1@keel"));
+    // A change between yes and maybe is the same entry in their calendar; a no
+    // has nothing to add to it.
+    assert!(
+        answer(&app, &clock, &ann, "event rsvp #1 maybe")
+            .await
+            .attachments
+            .is_empty()
+    );
+    assert!(
+        answer(&app, &clock, &ann, "event rsvp #1 no")
+            .await
+            .attachments
+            .is_empty()
+    );
+    let maybe = answer(&app, &clock, &ann, "event rsvp #1 maybe").await;
+    assert!(calendar_of(&maybe).contains("UID:event-1@keel"));
+
+    ok(&app, &olga, r#"event cancel #1 reason="Storm warning""#).await;
+    let ics = calendar_of(&ok(&app, &ann, "event show #1").await);
+    assert!(ics.contains("STATUS:CANCELLED\r\n"), "{ics}");
+    assert!(ics.contains("Cancelled: Storm warning"), "{ics}");
 }
 
 // ---------------------------------------------------------------------------

@@ -422,7 +422,8 @@ async fn rounds_run_once_per_period_and_the_follow_up_counts_a_yes_as_activity()
     assert_eq!(asked.buttons.len(), 2);
 
     // ann says yes: an active day of hers, once however often she says it.
-    let introductions = "SELECT CAST(COALESCE(sum(introductions), 0) AS BIGINT) FROM member_daily_activity";
+    let introductions =
+        "SELECT CAST(COALESCE(sum(introductions), 0) AS BIGINT) FROM member_daily_activity";
     assert_eq!(count(&app, introductions).await, 0);
     assert_has(&ok(&app, &members[0], "pair met yes").await, "Glad you met");
     ok(&app, &members[0], "pair met yes").await;

@@ -2846,3 +2846,102 @@ async fn review_requests_are_posted_to_the_review_channel_and_decided_with_their
         2
     );
 }
+
+/// A start time a week from the test's clock, as `event create` takes it (the
+/// community's zone is UTC).
+fn a_week_ahead(clock: &ManualClock) -> String {
+    use keel::domain::clock::Clock;
+    (clock.now() + chrono::Duration::days(7))
+        .format("%Y-%m-%dT10:00")
+        .to_string()
+}
+
+#[tokio::test]
+async fn an_events_card_is_answered_with_its_buttons_and_shows_the_new_counts() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    keel.command("T1", "UADMIN", "setup announcements <#C42|celebrations>")
+        .await;
+    let at = a_week_ahead(&keel.clock);
+    keel.command(
+        "T1",
+        "UADMIN",
+        &format!("event create Planting day at={at} capacity=10"),
+    )
+    .await;
+    let id = keel.count("SELECT max(id) FROM events").await;
+
+    let deliverer = Deliverer::new(
+        keel.app.clone(),
+        vec![Arc::new(SlackNotifier::new(keel.slack.clone()))],
+    );
+    deliverer.deliver_due().await.unwrap();
+    let cards = keel.fake.messages_in("C42");
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    let card = &cards[0];
+    assert!(
+        text_of(card).contains(&format!("Event #{id} Planting day")),
+        "{card}"
+    );
+    assert!(text_of(card).contains("0 of 10 going"), "{card}");
+    let buttons = buttons_of(card);
+    assert_eq!(
+        buttons,
+        vec![
+            ("Going".to_string(), format!("event-rsvp:{id}:yes")),
+            ("Maybe".to_string(), format!("event-rsvp:{id}:maybe")),
+            ("Can't go".to_string(), format!("event-rsvp:{id}:no")),
+        ]
+    );
+    let ts = card["ts"].as_str().unwrap().to_string();
+
+    // A member presses Going: they are answered privately, their calendar file
+    // goes to their direct messages with Keel, and the card is edited.
+    let pressed = keel
+        .submit(block_action("U1", "C42", &ts, &buttons[0].1))
+        .await;
+    assert_eq!(pressed.status, 200, "{}", pressed.body);
+    let answer = keel.fake.calls("chat.postEphemeral").last().unwrap().json();
+    assert_eq!(answer["user"], "U1");
+    assert_eq!(answer["channel"], "C42");
+    assert!(
+        text_of(&answer).contains(&format!("You are going to #{id} Planting day")),
+        "{answer}"
+    );
+    assert!(
+        text_of(&answer).contains(&format!("event-{id}.ics` in your direct messages")),
+        "{answer}"
+    );
+    let shared = keel.fake.calls("files.completeUploadExternal");
+    assert_eq!(shared.last().unwrap().json()["channel_id"], "D-U1");
+    let uploaded = keel.fake.calls("upload");
+    let ics = String::from_utf8_lossy(&uploaded.last().unwrap().bytes).to_string();
+    assert!(ics.contains(&format!("UID:event-{id}@keel\r\n")), "{ics}");
+    assert_eq!(
+        keel.count("SELECT count(*) FROM event_rsvps WHERE answer = 'yes'")
+            .await,
+        1
+    );
+
+    deliverer.deliver_due().await.unwrap();
+    assert!(!keel.fake.calls("chat.update").is_empty());
+    let cards = keel.fake.messages_in("C42");
+    assert_eq!(cards.len(), 1, "edited in place, not posted again");
+    assert!(text_of(&cards[0]).contains("1 of 10 going"), "{}", cards[0]);
+    assert!(!text_of(&cards[0]).contains("U1"), "no names: {}", cards[0]);
+    assert_eq!(buttons_of(&cards[0]), buttons, "still open to answers");
+
+    // Another presses Maybe: the count follows, and no one's name shows.
+    keel.submit(block_action("U2", "C42", &ts, &buttons[1].1))
+        .await;
+    let answer = keel.fake.calls("chat.postEphemeral").last().unwrap().json();
+    assert_eq!(answer["user"], "U2");
+    assert!(text_of(&answer).contains("Maybe for"), "{answer}");
+    deliverer.deliver_due().await.unwrap();
+    let cards = keel.fake.messages_in("C42");
+    assert!(
+        text_of(&cards[0]).contains("1 of 10 going · 1 maybe"),
+        "{}",
+        cards[0]
+    );
+}

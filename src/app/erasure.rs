@@ -173,6 +173,7 @@ async fn give_up_places(app: &App, plan: &Plan) -> Result<()> {
                 now,
                 |_| Ok(()),
                 super::events::promoted_notice,
+                |event, answers| super::event_card::card(event, answers, now),
             )
             .await?;
         promoted += answered.map_or(0, |a| a.promoted);

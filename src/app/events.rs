@@ -1,6 +1,9 @@
 //! `event create | list | show | rsvp | checkin | attend | edit | cancel` (issue
 //! 19 §1), and the reminders `keel run` sends before events. Replies name an
 //! event `#12`; its check-in code appears in private replies to organisers only.
+//! Each change of an event's answers or terms is shown on its public card
+//! (`event_card`); `event show` and a yes or maybe carry it as a calendar file
+//! (`event_calendar`).
 
 use std::collections::HashMap;
 
@@ -22,6 +25,8 @@ use crate::error::Result;
 use crate::store::events::{Answers, Attendance, AttendedBy, Attendee, Event, NewEventRow, Rsvp};
 
 use super::App;
+use super::event_calendar::calendar_file;
+use super::event_card::card;
 
 /// How many events `event list` shows.
 const LIST_LIMIT: i64 = 25;
@@ -44,12 +49,12 @@ async fn find(app: &App, actor: &Actor, id: EventId) -> Result<Event> {
 }
 
 /// An event in one line's words: `#12 Planting day`.
-fn named(event: &Event) -> String {
+pub(super) fn named(event: &Event) -> String {
     format!("#{} {}", event.id, event.title)
 }
 
 /// When: start – end (duration).
-fn when(event: &Event) -> Line {
+pub(super) fn when(event: &Event) -> Line {
     Line::new()
         .text("When: ")
         .time(event.starts_at)
@@ -114,7 +119,7 @@ pub async fn create(app: &App, actor: &Actor, new: NewEvent) -> Result<Reply> {
     };
     let code = CheckInCode::generate();
     let ends_at = starts_at + duration.as_duration();
-    let id = app
+    let event = app
         .store()
         .create_event(
             actor.community,
@@ -130,9 +135,13 @@ pub async fn create(app: &App, actor: &Actor, new: NewEvent) -> Result<Reply> {
                 created_by: actor.member,
             },
             now,
+            |event, answers| card(event, answers, now),
         )
         .await?;
-    let event = find(app, actor, id).await?;
+    let id = event.id;
+    if event.card.is_some() {
+        app.outbox_signal().notify_one();
+    }
     let mut reply = Reply::public(format!("Event {} planned", named(&event))).line(when(&event));
     reply = details(reply, &event);
     if starts_at <= now {
@@ -150,11 +159,14 @@ pub async fn create(app: &App, actor: &Actor, new: NewEvent) -> Result<Reply> {
                 .code(format!("event rsvp #{id} yes|no|maybe")),
         );
     }
+    if event.card.is_some() {
+        reply = reply.line("Its card, with buttons to answer, goes to the announcement channel.");
+    }
     Ok(reply)
 }
 
 /// Where, what attending counts, and how many places.
-fn details(mut reply: Reply, event: &Event) -> Reply {
+pub(super) fn details(mut reply: Reply, event: &Event) -> Reply {
     if let Some(place) = &event.place {
         reply = reply.line(format!("Where: {place}"));
     }
@@ -184,7 +196,7 @@ fn details(mut reply: Reply, event: &Event) -> Reply {
 }
 
 /// How many answered what: "3 of 20 going · 1 waiting · 2 maybe".
-fn answers_text(event: &Event, a: &Answers) -> String {
+pub(super) fn answers_text(event: &Event, a: &Answers) -> String {
     let mut parts = vec![match event.capacity {
         Some(capacity) => format!("{} of {capacity} going", a.going),
         None => format!("{} going", a.going),
@@ -257,7 +269,30 @@ pub async fn show(app: &App, actor: &Actor, id: EventId) -> Result<Reply> {
                     .code(format!("event checkin #{id} code={}", event.check_in_code)),
             );
     }
-    Ok(reply)
+    Ok(reply.attach(calendar_file(&event, &described(&event), app.now())))
+}
+
+/// What an event's calendar file says of it in words: why it was cancelled,
+/// or what attending counts and how to answer. Never its check-in code.
+fn described(event: &Event) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    if let Some(cancelled) = &event.cancelled {
+        lines.push(format!("Cancelled: {}", cancelled.reason));
+    }
+    lines.extend(
+        details(Reply::private(""), event)
+            .lines
+            .iter()
+            .filter(|line| !line.plain().starts_with("Where: "))
+            .map(Line::plain),
+    );
+    if event.cancelled.is_none() {
+        lines.push(format!(
+            "Answer in Keel: event rsvp #{} yes|no|maybe",
+            event.id
+        ));
+    }
+    lines.join("\n")
 }
 
 fn your_answer(id: EventId, rsvp: Option<&Rsvp>) -> Line {
@@ -310,9 +345,10 @@ pub async fn rsvp(app: &App, actor: &Actor, id: EventId, answer: Answer) -> Resu
                 Ok(())
             },
             promoted_notice,
+            |event, answers| card(event, answers, now),
         )
         .await??;
-    if answered.promoted > 0 {
+    if answered.promoted > 0 || answered.event.card.is_some() {
         app.outbox_signal().notify_one();
     }
     let event = &answered.event;
@@ -337,6 +373,11 @@ pub async fn rsvp(app: &App, actor: &Actor, id: EventId, answer: Answer) -> Resu
         (Answer::No, _) => Reply::private(format!("Not going to {}", named(event))),
     };
     reply = reply.line(when(event));
+    // For their calendar, the first time they mean to come; a change between
+    // yes and maybe is the same event in it.
+    if answer.is_interested() && !answered.before.is_some_and(Answer::is_interested) {
+        reply = reply.attach(calendar_file(event, &described(event), now));
+    }
     if answered.promoted > 0 {
         reply = reply.line(format!(
             "Your place went to the next on the waitlist{}, who is told privately.",
@@ -526,9 +567,10 @@ pub async fn edit(app: &App, actor: &Actor, id: EventId, changes: EventChanges) 
             },
             |before, after| change_notice(before, after, &editor),
             promoted_notice,
+            |event, answers| card(event, answers, now),
         )
         .await??;
-    if edited.told > 0 || edited.promoted > 0 {
+    if edited.told > 0 || edited.promoted > 0 || edited.after.card.is_some() {
         app.outbox_signal().notify_one();
     }
     let after = &edited.after;
@@ -642,9 +684,10 @@ pub async fn cancel(app: &App, actor: &Actor, id: EventId, reason: Reason) -> Re
                             .text(format!(": {}", reason.as_str())),
                     )
             },
+            |event, answers| card(event, answers, now),
         )
         .await??;
-    if cancelled.told > 0 {
+    if cancelled.told > 0 || cancelled.event.card.is_some() {
         app.outbox_signal().notify_one();
     }
     Ok(

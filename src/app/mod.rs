@@ -7,6 +7,8 @@ mod contribute;
 mod contribute_for;
 mod corrections;
 mod erasure;
+mod event_calendar;
+mod event_card;
 mod events;
 mod goals;
 mod health;

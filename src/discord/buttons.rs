@@ -1,14 +1,16 @@
-//! Buttons under Keel's messages (the review requests the outbox posts to the
-//! review channel): Approve runs `review approve` as whoever pressed it; Reject
-//! opens a form asking why, whose submission runs `review reject`. Each button's
+//! Buttons under Keel's messages. Under the review requests the outbox posts to
+//! the review channel, Approve runs `review approve` as whoever pressed it;
+//! Reject opens a form asking why, whose submission runs `review reject`. Under
+//! an event's card, Going, Maybe and Can't go run `event rsvp` as whoever pressed
+//! them, answered for them alone (with the calendar file, if any). Each button's
 //! custom id names what it does ([`Press::key`]), so any Keel process can answer
-//! it. The core decides who may; once decided, the outbox edits every request
-//! posted for the contribution, on each platform.
+//! it. The core decides who may; the outbox then edits every request or card
+//! posted, on each platform.
 
 use serenity::all::{
-    ActionRowComponent, ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton,
-    CreateInputText, CreateInteractionResponse, CreateInteractionResponseMessage, CreateModal,
-    InputTextStyle, ModalInteraction,
+    ActionRowComponent, ButtonStyle, ComponentInteraction, CreateActionRow, CreateAttachment,
+    CreateButton, CreateInputText, CreateInteractionResponse, CreateInteractionResponseMessage,
+    CreateModal, InputTextStyle, ModalInteraction,
 };
 
 use super::interaction::{SERVER_ONLY, run_as};
@@ -57,8 +59,8 @@ pub fn is_form(modal: &ModalInteraction) -> bool {
     press_of(&modal.data.custom_id).is_some()
 }
 
-/// Answers a press: Approve is decided at once and answered privately; Reject
-/// opens the form that asks why.
+/// Answers a press: Approve and an answer to an event are decided at once and
+/// answered privately; Reject opens the form that asks why.
 pub async fn pressed(
     ctx: &serenity::all::Context,
     discord: &Discord,
@@ -69,39 +71,21 @@ pub async fn pressed(
     };
     let response = match press {
         Press::Approve(id) => {
-            let answer = match component.guild_id {
-                Some(guild) => {
-                    run_as(
-                        discord,
-                        &guild.to_string(),
-                        &component.user,
-                        component.member.as_ref(),
-                        Command::ReviewApprove { id },
-                    )
-                    .await
-                }
-                None => Err(UserError::invalid(SERVER_ONLY, "")),
-            };
-            CreateInteractionResponse::Message(private(answer))
+            let answer = run_as_presser(discord, component, Command::ReviewApprove { id }).await;
+            CreateInteractionResponse::Message(private(answer)?)
+        }
+        Press::Rsvp(id, answer) => {
+            let answer =
+                run_as_presser(discord, component, Command::EventRsvp { id, answer }).await;
+            CreateInteractionResponse::Message(private(answer)?)
         }
         Press::Met(group, met) => {
-            let answer = match component.guild_id {
-                Some(guild) => {
-                    run_as(
-                        discord,
-                        &guild.to_string(),
-                        &component.user,
-                        component.member.as_ref(),
-                        Command::PairMet {
-                            met,
-                            group: Some(group),
-                        },
-                    )
-                    .await
-                }
-                None => Err(UserError::invalid(SERVER_ONLY, "")),
+            let command = Command::PairMet {
+                met,
+                group: Some(group),
             };
-            CreateInteractionResponse::Message(private(answer))
+            let answer = run_as_presser(discord, component, command).await;
+            CreateInteractionResponse::Message(private(answer)?)
         }
         Press::Reject(id) => {
             let reason = CreateInputText::new(
@@ -122,6 +106,27 @@ pub async fn pressed(
     };
     component.create_response(ctx, response).await?;
     Ok(())
+}
+
+/// Runs `command` as the member who pressed a button, in the server it is in.
+async fn run_as_presser(
+    discord: &Discord,
+    component: &ComponentInteraction,
+    command: Command,
+) -> Result<Reply, UserError> {
+    match component.guild_id {
+        Some(guild) => {
+            run_as(
+                discord,
+                &guild.to_string(),
+                &component.user,
+                component.member.as_ref(),
+                command,
+            )
+            .await
+        }
+        None => Err(UserError::invalid(SERVER_ONLY, "")),
+    }
 }
 
 /// Runs a submitted Reject form as `review reject` and answers it privately.
@@ -158,30 +163,40 @@ fn reason(modal: &ModalInteraction) -> String {
 }
 
 /// The core's answer to a press, for the presser alone (its first page: a
-/// decision's answer is short).
-fn private(answer: Result<Reply, UserError>) -> CreateInteractionResponseMessage {
-    let message = CreateInteractionResponseMessage::new()
+/// decision's answer is short), with its files (an event's calendar file).
+fn private(answer: Result<Reply, UserError>) -> Result<CreateInteractionResponseMessage, BoxError> {
+    let mut message = CreateInteractionResponseMessage::new()
         .ephemeral(true)
         .allowed_mentions(render::no_mentions());
-    match answer {
-        Ok(reply) => match render::pages(&reply).first() {
-            Some(page) => message.embed(page.embed()),
-            None => message.content("Done."),
-        },
-        Err(e) => message.content(render::error(&e.to_string())),
+    let reply = match answer {
+        Ok(reply) => reply,
+        Err(e) => return Ok(message.content(render::error(&e.to_string()))),
+    };
+    message = match render::pages(&reply).first() {
+        Some(page) => message.embed(page.embed()),
+        None => message.content("Done."),
+    };
+    for file in &reply.attachments {
+        message = message.add_file(CreateAttachment::bytes(
+            file.upload_bytes()?,
+            file.upload_name(),
+        ));
     }
+    Ok(message)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ContributionId;
+    use crate::domain::events::Answer;
+    use crate::domain::{ContributionId, EventId};
 
     #[test]
     fn a_buttons_custom_id_reads_back_as_its_press() {
         for press in [
             Press::Approve(ContributionId(12)),
             Press::Reject(ContributionId(7)),
+            Press::Rsvp(EventId(3), Answer::Maybe),
         ] {
             assert_eq!(press_of(&format!("{KEEL}{}", press.key())), Some(press));
         }

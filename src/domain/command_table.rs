@@ -476,7 +476,7 @@ pub static TABLE: &[Entry] = &[
         bare: false,
         group: Events,
         form: "event show <#id>",
-        summary: "One event: when, where, who is going, your answer; organisers also see its check-in code.",
+        summary: "One event: when, where, who is going, your answer, and its calendar file (.ics); organisers also see its check-in code.",
         access: EveryoneOrganisersSeeMore,
         parse: parse::event_show,
         discord: "event show",

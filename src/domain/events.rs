@@ -9,6 +9,7 @@ use std::fmt;
 use chrono::{DateTime, Days, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 
 use super::EventId;
 use super::contribution::validate::MAX_DAYS_BACK;
@@ -180,8 +181,9 @@ pub fn check_start(starts_at: DateTime<Utc>, now: DateTime<Utc>, tz: Tz) -> Resu
     Ok(())
 }
 
-/// A member's answer to an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A member's answer to an event. Serialized into the buttons of stored event
+/// cards ([`super::reply::Press::Rsvp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Answer {
     Yes,
     No,

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::actor::{ContributionId, MemberId, PairingGroupId};
+use super::actor::{ContributionId, EventId, MemberId, PairingGroupId};
+use super::events::Answer;
 
 use crate::spool::Spool;
 
@@ -265,6 +266,8 @@ pub enum Press {
     Reject(ContributionId),
     /// `pair met yes|no`, for the group the follow-up asked.
     Met(PairingGroupId, bool),
+    /// `event rsvp #id yes|no|maybe`, from an event's card.
+    Rsvp(EventId, Answer),
 }
 
 impl Press {
@@ -277,24 +280,29 @@ impl Press {
             Press::Met(group, met) => {
                 format!("pair-met:{}:{}", group.0, if met { "yes" } else { "no" })
             }
+            Press::Rsvp(id, answer) => format!("event-rsvp:{}:{answer}", id.0),
         }
     }
 
     pub fn from_key(key: &str) -> Option<Press> {
-        let (verb, id) = key.split_once(':')?;
-        if verb == "pair-met" {
-            let (group, met) = id.split_once(':')?;
-            let group = PairingGroupId(group.parse().ok().filter(|g| *g > 0)?);
-            return match met {
-                "yes" => Some(Press::Met(group, true)),
-                "no" => Some(Press::Met(group, false)),
-                _ => None,
-            };
-        }
-        let id = ContributionId(id.parse().ok().filter(|id| *id > 0)?);
+        let (verb, rest) = key.split_once(':')?;
+        let id = |raw: &str| raw.parse::<i64>().ok().filter(|id| *id > 0);
         match verb {
-            "review-approve" => Some(Press::Approve(id)),
-            "review-reject" => Some(Press::Reject(id)),
+            "review-approve" => Some(Press::Approve(ContributionId(id(rest)?))),
+            "review-reject" => Some(Press::Reject(ContributionId(id(rest)?))),
+            "event-rsvp" => {
+                let (event, answer) = rest.split_once(':')?;
+                Some(Press::Rsvp(EventId(id(event)?), Answer::from_db(answer)?))
+            }
+            "pair-met" => {
+                let (group, met) = rest.split_once(':')?;
+                let group = PairingGroupId(id(group)?);
+                match met {
+                    "yes" => Some(Press::Met(group, true)),
+                    "no" => Some(Press::Met(group, false)),
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }
@@ -464,6 +472,39 @@ mod tests {
         merged.renumber_member(bo, ann);
         assert_eq!(merged.members_named(), BTreeSet::from([ann]));
         assert_eq!(merged.without_member(ann).lines.len(), 1);
+    }
+
+    #[test]
+    fn a_press_reads_back_from_its_key() {
+        for press in [
+            Press::Approve(ContributionId(12)),
+            Press::Reject(ContributionId(7)),
+            Press::Rsvp(EventId(3), Answer::Yes),
+            Press::Rsvp(EventId(3), Answer::Maybe),
+            Press::Rsvp(EventId(41), Answer::No),
+        ] {
+            assert_eq!(
+                Press::from_key(&press.key()),
+                Some(press),
+                "{}",
+                press.key()
+            );
+        }
+        assert_eq!(
+            Press::Rsvp(EventId(12), Answer::Yes).key(),
+            "event-rsvp:12:yes"
+        );
+        for other in [
+            "event-rsvp:12",
+            "event-rsvp:12:going",
+            "event-rsvp:0:yes",
+            "event-rsvp:x:yes",
+            "review-approve:",
+            "review-approve:3:yes",
+            "rsvp:3:yes",
+        ] {
+            assert_eq!(Press::from_key(other), None, "{other}");
+        }
     }
 
     #[test]

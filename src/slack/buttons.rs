@@ -1,14 +1,16 @@
-//! Buttons under Keel's messages (the review requests the outbox posts to the
-//! review channel), pressed: Approve runs `review approve` as whoever pressed it
-//! and tells them the outcome privately; Reject opens a form asking why, whose
-//! submission (`forms::REVIEW_REJECT`) runs `review reject`. Each button's value
-//! names what it does ([`Press::key`]), so any replica can answer it. The core
-//! decides who may; once decided, the outbox edits every request posted for the
-//! contribution, on each platform.
+//! Buttons under Keel's messages, pressed. Under the review requests the outbox
+//! posts to the review channel, Approve runs `review approve` as whoever pressed
+//! it and tells them the outcome privately; Reject opens a form asking why, whose
+//! submission (`forms::REVIEW_REJECT`) runs `review reject`. Under an event's
+//! card, Going, Maybe and Can't go run `event rsvp` as whoever pressed them and
+//! answer them privately (a calendar file, if any, goes to their direct messages
+//! with Keel: an ephemeral message carries none). Each button's value names what
+//! it does ([`Press::key`]), so any replica can answer it. The core decides who
+//! may; the outbox then edits every request or card posted, on each platform.
 
 use serde_json::Value;
 
-use super::commands::open_view;
+use super::commands::{open_view, with_files};
 use super::interactions::{self, confirm, run_as};
 use super::{Slack, forms, render};
 use crate::domain::command::Command;
@@ -58,6 +60,14 @@ pub async fn pressed(slack: &Slack, payload: &Value) -> Option<Value> {
                 ));
                 confirm(slack, team, channel, user, &message).await;
             }
+        }
+        Press::Rsvp(id, answer) => {
+            let command = Command::EventRsvp { id, answer };
+            let message = match run_as(slack, team, user, user_name, command).await {
+                Ok(reply) => with_files(slack, team, channel, user, &reply).await,
+                Err(e) => render::error(&e.to_string()),
+            };
+            confirm(slack, team, channel, user, &message).await;
         }
     }
     None

@@ -12,7 +12,7 @@ use crate::app::Turn;
 use crate::domain::command::{Command, RoleCheck};
 use crate::domain::command_table::{self, entry};
 use crate::domain::parse::parse;
-use crate::domain::{Envelope, Platform, Role, UserError};
+use crate::domain::{Envelope, Platform, Reply, Role, UserError};
 
 /// A slash command's form fields, as Slack posts them.
 pub struct SlashCommand {
@@ -168,16 +168,36 @@ pub async fn respond(
         Err(UserError::OrganiserOnly { command }) => return organisers_only(&command),
         Err(e) => return render::error(&e.to_string()),
     };
+    with_files(
+        slack,
+        &command.team_id,
+        &command.channel_id,
+        &command.user_id,
+        &reply,
+    )
+    .await
+}
+
+/// A reply as the message that answers `user` in `channel`, its files shared
+/// first: public ones in the channel, with the reply as their message (the
+/// member is then told privately it is there); private ones in the member's
+/// direct messages with Keel, the answer saying so. A file that cannot be
+/// shared is shown in the answer instead, if it is small text.
+pub(super) async fn with_files(
+    slack: &Slack,
+    team: &str,
+    channel: &str,
+    user: &str,
+    reply: &Reply,
+) -> Value {
     if reply.attachments.is_empty() {
-        return render::message(&reply);
+        return render::message(reply);
     }
     let comment = render::truncate(&render::escape(&reply.plain()), render::SECTION_MAX);
     let destination = if reply.is_private() {
-        files::Destination::DirectMessage {
-            user: &command.user_id,
-        }
+        files::Destination::DirectMessage { user }
     } else {
-        files::Destination::Channel(&command.channel_id)
+        files::Destination::Channel(channel)
     };
     let names = reply
         .attachments
@@ -185,14 +205,7 @@ pub async fn respond(
         .map(|f| format!("`{}`", render::escape(&f.filename)))
         .collect::<Vec<_>>()
         .join(", ");
-    let shared = files::share(
-        slack,
-        &command.team_id,
-        destination,
-        &reply.attachments,
-        &comment,
-    )
-    .await;
+    let shared = files::share(slack, team, destination, &reply.attachments, &comment).await;
     let (mut message, notes) = match shared {
         // The channel has the reply with the files; the member needs only to know.
         Ok(channel) if !reply.is_private() => {
@@ -204,11 +217,11 @@ pub async fn respond(
             });
         }
         Ok(_) => (
-            render::message(&reply),
+            render::message(reply),
             vec![format!("📎 {names} in your direct messages with Keel.")],
         ),
         Err(files::NotShared(why)) => (
-            render::message(&reply),
+            render::message(reply),
             reply
                 .attachments
                 .iter()

@@ -4,7 +4,9 @@
 //! Each change is one write transaction that reads the event first, asks the
 //! caller's rule whether it may go ahead (`check`, `apply`: the rules are the
 //! app's and the domain's, the store has none), and queues whatever members must
-//! be told through the outbox in the same transaction. Attending writes the
+//! be told through the outbox in the same transaction; a change of its answers
+//! or terms re-renders its public card (`card`, the app's too) there as well, and
+//! queues the edit of each message it was posted as. Attending writes the
 //! member's one contribution for the event through the contribution writer's own
 //! writes (`sql::corrections::put_in`), confirmed: it skips the goal's review.
 
@@ -12,22 +14,40 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::contribution::Recorded;
 use crate::domain::events::{Answer, EventDuration, Reminder, not_found};
-use crate::domain::{CommunityId, EventId, GoalId, MemberId, Platform, Reply, UserError};
-use crate::error::Result;
+use crate::domain::{
+    AnnouncementId, CommunityId, EventId, GoalId, MemberId, Platform, Reply, UserError,
+};
+use crate::error::{Error, Result};
 
 type Refusable<T> = std::result::Result<T, UserError>;
 
 /// Events, as the application plans, answers and attends them.
 impl super::Store {
-    /// Stores a new event; its goal, if any, was checked by the caller.
+    /// Stores a new event; its goal, if any, was checked by the caller. One
+    /// still ahead gets its public card (`card`), queued to each workspace with
+    /// an announcement channel; one that has started is being recorded, not
+    /// planned, and gets none.
     pub async fn create_event(
         &self,
         community: CommunityId,
         new: &NewEventRow<'_>,
         now: DateTime<Utc>,
-    ) -> Result<EventId> {
+        card: impl Fn(&Event, &Answers) -> Reply + Send,
+    ) -> Result<Event> {
         on_engine!(self, e => e
-            .write_in(community, async |conn| sql::events::create(conn, community, new, now).await)
+            .write_in(community, async |conn| {
+                let id = sql::events::create(conn, community, new, now).await?;
+                let event = sql::events::find(&mut *conn, community, id)
+                    .await?
+                    .ok_or_else(|| Error::internal("an event just stored", id.to_string()))?;
+                let card = if event.starts_at > now {
+                    sql::events::post_card(conn, &event, &card(&event, &Answers::default()), now)
+                        .await?
+                } else {
+                    None
+                };
+                Ok(Event { card, ..event })
+            })
             .await)
     }
 
@@ -74,7 +94,7 @@ impl super::Store {
 
     /// Records `member`'s answer to event `id` if `check` lets it; places that
     /// free up go to the waitlist in order, and each member promoted is sent
-    /// `promoted` privately.
+    /// `promoted` privately. Its card shows the new counts.
     #[allow(clippy::too_many_arguments)]
     pub async fn answer_event(
         &self,
@@ -85,6 +105,7 @@ impl super::Store {
         now: DateTime<Utc>,
         check: impl Fn(&Event) -> Refusable<()> + Send,
         promoted: impl Fn(&Event) -> Reply + Send,
+        card: impl Fn(&Event, &Answers) -> Reply + Send,
     ) -> Result<Refusable<Answered>> {
         on_engine!(self, e => e
             .write_or_refuse_in(community, async |conn| {
@@ -98,6 +119,7 @@ impl super::Store {
                     sql::events::answer(conn, &event, member, answer, now).await?;
                 let moved_up = sql::events::fill_places(conn, &event).await?;
                 sql::events::tell(conn, community, &moved_up, &promoted(&event), None, now).await?;
+                sql::events::refresh_card(conn, &event, &card, now).await?;
                 Ok(Ok(Answered {
                     event,
                     before,
@@ -147,7 +169,8 @@ impl super::Store {
     /// Changes event `id` to what `apply` makes of it (or refuses). A new time
     /// or place is sent to every member who answered yes or maybe (but `by`) as
     /// `notice`; a new time is reminded of again; places a new capacity frees go
-    /// to the waitlist in order, each member promoted sent `promoted`.
+    /// to the waitlist in order, each member promoted sent `promoted`. Its card
+    /// shows it as it is now.
     #[allow(clippy::too_many_arguments)]
     pub async fn edit_event(
         &self,
@@ -158,6 +181,7 @@ impl super::Store {
         apply: impl Fn(&Event) -> Refusable<Event> + Send,
         notice: impl Fn(&Event, &Event) -> Reply + Send,
         promoted: impl Fn(&Event) -> Reply + Send,
+        card: impl Fn(&Event, &Answers) -> Reply + Send,
     ) -> Result<Refusable<EventEdited>> {
         on_engine!(self, e => e
             .write_or_refuse_in(community, async |conn| {
@@ -185,6 +209,7 @@ impl super::Store {
                 }
                 let moved_up = sql::events::fill_places(conn, &after).await?;
                 sql::events::tell(conn, community, &moved_up, &promoted(&after), None, now).await?;
+                sql::events::refresh_card(conn, &after, &card, now).await?;
                 Ok(Ok(EventEdited {
                     before,
                     after,
@@ -196,7 +221,8 @@ impl super::Store {
     }
 
     /// Cancels event `id` with `reason` if `check` lets it; every member who
-    /// answered yes or maybe (but `by`) is sent `notice` privately.
+    /// answered yes or maybe (but `by`) is sent `notice` privately, and its card
+    /// says it is cancelled.
     #[allow(clippy::too_many_arguments)]
     pub async fn cancel_event(
         &self,
@@ -207,6 +233,7 @@ impl super::Store {
         now: DateTime<Utc>,
         check: impl Fn(&Event) -> Refusable<()> + Send,
         notice: impl Fn(&Event) -> Reply + Send,
+        card: impl Fn(&Event, &Answers) -> Reply + Send,
     ) -> Result<Refusable<EventCancelled>> {
         on_engine!(self, e => e
             .write_or_refuse_in(community, async |conn| {
@@ -232,6 +259,7 @@ impl super::Store {
                 let told =
                     sql::events::tell(conn, community, &members, &notice(&event), None, now)
                         .await?;
+                sql::events::refresh_card(conn, &event, &card, now).await?;
                 Ok(Ok(EventCancelled { event, told }))
             })
             .await)
@@ -294,6 +322,8 @@ pub struct Event {
     /// Shown to organisers only, in private replies.
     pub check_in_code: String,
     pub cancelled: Option<Cancellation>,
+    /// Its public card with RSVP buttons, if one was queued.
+    pub card: Option<AnnouncementId>,
 }
 
 impl Event {

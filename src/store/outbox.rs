@@ -138,6 +138,9 @@ pub enum Kind {
     /// the conversation the introduction made (the delivery's channel) when it
     /// is known, else as the introduction went.
     FollowUp,
+    /// An event's public card, with its answer counts and RSVP buttons; edited
+    /// as the answers change (`events.card_announcement_id`).
+    EventCard,
 }
 
 impl Kind {
@@ -150,6 +153,7 @@ impl Kind {
             Kind::ReviewRequest => "review_request",
             Kind::Introduction => "introduction",
             Kind::FollowUp => "follow_up",
+            Kind::EventCard => "event_card",
         }
     }
 
@@ -162,6 +166,7 @@ impl Kind {
             "review_request" => Kind::ReviewRequest,
             "introduction" => Kind::Introduction,
             "follow_up" => Kind::FollowUp,
+            "event_card" => Kind::EventCard,
             other => {
                 return Err(Error::internal(
                     "stored announcement kind",

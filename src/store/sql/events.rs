@@ -10,10 +10,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 
 use super::super::engine::built;
-use super::{Conn, Executor, IDS_PER_STATEMENT, Pool, contribution_batch, corrections, outbox};
+use super::{
+    Conn, Executor, IDS_PER_STATEMENT, Pool, contribution_batch, corrections, outbox, redaction,
+};
 use crate::domain::contribution::ContributionRequest;
 use crate::domain::events::{Answer, EventDuration, Reminder, attendance_amount, attended};
-use crate::domain::{CommunityId, EventId, MemberId, Reply, UserError, WorkspaceId};
+use crate::domain::{
+    AnnouncementId, CommunityId, EventId, MemberId, Reply, UserError, WorkspaceId,
+};
 use crate::error::{Error, Result};
 use crate::store::events::{
     Answers, Attendance, AttendedBy, Attendee, Cancellation, Event, NewEventRow, Rsvp,
@@ -38,10 +42,12 @@ type Row = (
     String,         // check-in code
     Option<String>, // cancelled at
     Option<String>, // why
+    Option<i64>,    // card's announcement
 );
 
 const SELECT: &str = "SELECT e.id, e.community_id, e.title, e.starts_at, e.ends_at, e.place,
-    g.slug, g.unit, e.amount, e.capacity, e.checkin_code, e.cancelled_at, e.cancel_reason
+    g.slug, g.unit, e.amount, e.capacity, e.checkin_code, e.cancelled_at, e.cancel_reason,
+    e.card_announcement_id
     FROM events e LEFT JOIN goals g ON g.id = e.goal_id";
 
 fn from_row(r: Row) -> Result<Event> {
@@ -65,6 +71,7 @@ fn from_row(r: Row) -> Result<Event> {
         capacity: r.9,
         check_in_code: r.10,
         cancelled,
+        card: r.13.map(AnnouncementId),
     })
 }
 
@@ -145,22 +152,109 @@ pub async fn answers(pool: &Pool, events: &[EventId]) -> Result<HashMap<EventId,
              WHERE event_id IN {} GROUP BY event_id, answer, waitlisted",
             super::numbered_list(1, chunk.len())
         );
-        let mut query = sqlx::query_as::<_, (i64, String, i64, i64)>(built(sql));
+        let mut query = sqlx::query_as::<_, AnswerCount>(built(sql));
         for id in chunk {
             query = query.bind(id);
         }
-        for (event, answer, waitlisted, n) in query.fetch_all(pool).await? {
-            let counts = out.entry(EventId(event)).or_default();
-            match (Answer::from_db(&answer), waitlisted != 0) {
-                (Some(Answer::Yes), false) => counts.going += n,
-                (Some(Answer::Yes), true) => counts.waitlisted += n,
-                (Some(Answer::Maybe), _) => counts.maybe += n,
-                (Some(Answer::No), _) => counts.no += n,
-                (None, _) => return Err(Error::internal("stored answer", answer)),
-            }
+        for row in query.fetch_all(pool).await? {
+            count_in(out.entry(EventId(row.0)).or_default(), row)?;
         }
     }
     Ok(out)
+}
+
+/// How members answered event `id`, read in the write transaction that changed
+/// them (for its card).
+async fn answers_now(conn: &mut Conn, id: EventId) -> Result<Answers> {
+    let rows: Vec<AnswerCount> = sqlx::query_as(
+        "SELECT event_id, answer, waitlisted, count(*) FROM event_rsvps
+         WHERE event_id = $1 GROUP BY event_id, answer, waitlisted",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut counts = Answers::default();
+    for row in rows {
+        count_in(&mut counts, row)?;
+    }
+    Ok(counts)
+}
+
+/// (event, answer, waitlisted, how many).
+type AnswerCount = (i64, String, i64, i64);
+
+fn count_in(counts: &mut Answers, (_, answer, waitlisted, n): AnswerCount) -> Result<()> {
+    match (Answer::from_db(&answer), waitlisted != 0) {
+        (Some(Answer::Yes), false) => counts.going += n,
+        (Some(Answer::Yes), true) => counts.waitlisted += n,
+        (Some(Answer::Maybe), _) => counts.maybe += n,
+        (Some(Answer::No), _) => counts.no += n,
+        (None, _) => return Err(Error::internal("stored answer", answer)),
+    }
+    Ok(())
+}
+
+/// Queues `event`'s public card (`body`) to every workspace of its community
+/// with an announcement channel, and keeps it as the event's card so that each
+/// change of its answers or terms edits it. None without such a channel.
+pub async fn post_card(
+    conn: &mut Conn,
+    event: &Event,
+    body: &Reply,
+    now: DateTime<Utc>,
+) -> Result<Option<AnnouncementId>> {
+    let new = NewAnnouncement {
+        community: event.community,
+        kind: Kind::EventCard,
+        achievement_id: None,
+        contribution: None,
+        about_member: None,
+        body,
+        // A card still unposted when the event is over invites no one.
+        expires_at: Some(event.ends_at),
+    };
+    let Some(card) = outbox::enqueue_to_announcement_channels(conn, &new, now).await? else {
+        return Ok(None);
+    };
+    sqlx::query("UPDATE events SET card_announcement_id = $1 WHERE id = $2")
+        .bind(card)
+        .bind(event.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(card))
+}
+
+/// Shows `event` as it is now on its card, if it has one: the body `card` makes
+/// of it and its answers replaces the stored one, and every message it was
+/// posted as is queued for an edit. A post still to come goes out as it is now,
+/// until the event's new end; once it is cancelled, not at all (edits of posted
+/// cards never expire). A body unchanged (an answer the card does not count)
+/// writes nothing.
+pub async fn refresh_card(
+    conn: &mut Conn,
+    event: &Event,
+    card: &(impl Fn(&Event, &Answers) -> Reply + Send),
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let Some(announcement) = event.card else {
+        return Ok(());
+    };
+    let body = serde_json::to_string(&card(event, &answers_now(conn, event.id).await?))?;
+    let expires_at = event.cancelled.as_ref().map_or(event.ends_at, |c| c.at);
+    let changed = sqlx::query(
+        "UPDATE announcements SET body = $1, revision = revision + 1, expires_at = $2
+         WHERE id = $3 AND body <> $1",
+    )
+    .bind(body)
+    .bind(ts(expires_at))
+    .bind(announcement)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if changed > 0 {
+        redaction::queue_edits(conn, announcement.0, now).await?;
+    }
+    Ok(())
 }
 
 /// How many members attended event `id`.

@@ -137,6 +137,39 @@ pub async fn enqueue_review_request(
     Ok(AnnouncementId(id))
 }
 
+/// Queues an announcement to every workspace of its community that has an
+/// announcement channel (an event's card), and to no other: one without a
+/// channel would hold it back until one is set, long after it was news. None
+/// if no workspace has one.
+pub async fn enqueue_to_announcement_channels(
+    conn: &mut Conn,
+    new: &NewAnnouncement<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<AnnouncementId>> {
+    let channels: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM workspaces WHERE community_id = $1 AND announce_channel IS NOT NULL",
+    )
+    .bind(new.community)
+    .fetch_one(&mut *conn)
+    .await?;
+    if channels == 0 {
+        return Ok(None);
+    }
+    let id = insert_announcement(conn, new, now).await?;
+    sqlx::query(concat!(
+        "INSERT INTO announcement_deliveries (announcement_id, workspace_id, next_attempt_at)
+         SELECT $1, id, ",
+        due_after_hold!("$2", ""),
+        " FROM workspaces WHERE community_id = $3 AND announce_channel IS NOT NULL"
+    ))
+    .bind(id)
+    .bind(ts(now))
+    .bind(new.community)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some(AnnouncementId(id)))
+}
+
 async fn insert_announcement(
     conn: &mut Conn,
     new: &NewAnnouncement<'_>,

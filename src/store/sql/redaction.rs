@@ -125,10 +125,15 @@ async fn drop_unposted(conn: &mut Conn, announcement: i64) -> Result<()> {
     Ok(())
 }
 
-/// Queues an edit of every message the announcement was posted as. A message may
-/// name an erased member's platform id: it goes too. It is due now, or once its
-/// workspace's announcements are no longer held.
-async fn queue_edits(conn: &mut Conn, announcement: i64, now: DateTime<Utc>) -> Result<u64> {
+/// Queues an edit of every message the announcement was posted as (its body
+/// changed: redacted, or an event card's counts). A message may name an erased
+/// member's platform id: it goes too. It is due now, or once its workspace's
+/// announcements are no longer held.
+pub(super) async fn queue_edits(
+    conn: &mut Conn,
+    announcement: i64,
+    now: DateTime<Utc>,
+) -> Result<u64> {
     Ok(sqlx::query(
         "UPDATE announcement_deliveries SET status = 'pending', action = 'edit', attempts = 0,
             last_error = NULL, recipient = NULL,
