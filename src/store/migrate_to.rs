@@ -60,6 +60,7 @@ const TABLES: &[&str] = &[
     "event_rsvps",
     "event_attendance",
     "event_reminders",
+    "discord_scheduled_events",
     // Kept by triggers on the tables above: emptied of what the triggers counted
     // while those were copied, then copied as they were.
     "member_window_histogram",
