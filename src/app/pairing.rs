@@ -228,11 +228,20 @@ pub async fn run_round(
 ) -> Result<Option<RoundMade>> {
     let store = app.store();
     let now = app.now();
+    let started = std::time::Instant::now();
+    let phase = |name: &str| {
+        tracing::debug!(
+            phase = name,
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "pairing round"
+        )
+    };
     let settings = store.pairing_settings(community).await?;
     let newcomer_since = app.today() - Days::new(NEWCOMER_DAYS);
     let candidates = store.pairing_candidates(community, newcomer_since).await?;
     let met = store.recent_pairs(community, REMEMBERED_ROUNDS).await?;
     let avoid = store.avoided_pairs(community).await?;
+    phase("read");
 
     let mut by_workspace: BTreeMap<_, Vec<&PairingCandidate>> = BTreeMap::new();
     for candidate in &candidates {
@@ -259,6 +268,7 @@ pub async fn run_round(
             .collect()
     };
 
+    phase("arranged");
     let grouped: Vec<MemberId> = arranged
         .iter()
         .flat_map(|(_, a)| a.groups.iter().flatten().copied())
@@ -267,6 +277,7 @@ pub async fn run_round(
         .recent_contributions(&grouped, QUOTED_CONTRIBUTIONS)
         .await?;
     let mission = store.current_mission(community).await?;
+    phase("quoted");
     let mut made = RoundMade::default();
     let mut groups = Vec::new();
     for (place, arrangement) in &arranged {
@@ -296,6 +307,7 @@ pub async fn run_round(
             });
         }
     }
+    phase("introductions");
     let recorded = store
         .record_pairing_round(&NewRound {
             community,
@@ -305,6 +317,7 @@ pub async fn run_round(
             groups,
         })
         .await?;
+    phase("recorded");
     if recorded.is_none() {
         return Ok(None);
     }
