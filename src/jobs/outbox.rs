@@ -346,7 +346,7 @@ impl Inner {
             .filter(|d| {
                 d.action == Action::Post
                     && d.uncertain()
-                    && d.recipient.is_none()
+                    && !d.is_private()
                     && !self.expired(d)
             })
             .cloned()
@@ -387,7 +387,7 @@ impl Inner {
         let mut to_post = Vec::new();
         for delivery in due {
             match found.get(&delivery.announcement) {
-                Some(posted) if delivery.uncertain() && delivery.recipient.is_none() => {
+                Some(posted) if delivery.uncertain() && !delivery.is_private() => {
                     tracing::info!(announcement = %delivery.announcement, workspace = %delivery.workspace,
                         "an uncertain announcement was posted after all; not posting it again");
                     // Which revision that attempt posted is unknown: any body but
@@ -431,7 +431,7 @@ impl Inner {
             store.expire_delivery(delivery).await?;
             return Ok(Attempt::Dropped);
         }
-        if delivery.recipient.is_some() && delivery.uncertain_attempts >= 2 {
+        if delivery.is_private() && delivery.uncertain_attempts >= 2 {
             let reason = "no answer to two attempts; a private message is not sent a third time";
             tracing::warn!(announcement = %delivery.announcement, workspace = %delivery.workspace, reason);
             store.fail_delivery(delivery, reason).await?;

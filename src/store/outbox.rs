@@ -252,6 +252,13 @@ impl Delivery {
         self.attempt_started_at.is_some()
     }
 
+    /// Whether it goes to members rather than to a channel: a private message
+    /// or a group's conversation. Those are never looked for in a channel's
+    /// history, and are not sent a third time after two attempts went unanswered.
+    pub fn is_private(&self) -> bool {
+        self.recipient.is_some() || !self.recipients.is_empty()
+    }
+
     /// The platform-side key for this delivery: Discord's nonce (at most 25
     /// characters) and the id in Slack's message metadata.
     pub fn marker(&self) -> String {
