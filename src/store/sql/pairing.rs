@@ -394,6 +394,29 @@ pub async fn your_group(db: &Pool, member: MemberId) -> Result<Option<YourGroup>
     }))
 }
 
+/// The platform and external id (guild or team) of the workspace a group was
+/// made in; None for a group that is gone or whose workspace was removed.
+pub async fn group_workspace(
+    db: &Pool,
+    group: PairingGroupId,
+) -> Result<Option<(Platform, String)>> {
+    let found: Option<(String, String)> = sqlx::query_as(
+        "SELECT w.platform, w.external_id FROM pairing_groups g
+           JOIN workspaces w ON w.id = g.workspace_id
+          WHERE g.id = $1",
+    )
+    .bind(group.0)
+    .fetch_optional(db)
+    .await?;
+    found
+        .map(|(platform, external)| {
+            Platform::from_db(&platform)
+                .map(|platform| (platform, external))
+                .ok_or_else(|| Error::internal("stored platform", platform))
+        })
+        .transpose()
+}
+
 /// Groups whose follow-up falls due at `now`.
 pub async fn due_follow_ups(
     db: impl Executor<'_>,
