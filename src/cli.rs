@@ -265,10 +265,11 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
         }
         #[cfg(feature = "discord")]
         Command::Discord {
-            action: DiscordAction::Invite {
-                application_id,
-                with,
-            },
+            action:
+                DiscordAction::Invite {
+                    application_id,
+                    with,
+                },
         } => {
             let id = application_id.or_else(|| {
                 config

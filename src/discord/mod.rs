@@ -307,10 +307,7 @@ mod tests {
                 .ends_with(&format!("permissions={both}"))
         );
         assert_eq!(invite_url_with(42, &[]), invite_url(42));
-        assert_eq!(
-            InviteFeature::parse("pairing"),
-            Ok(InviteFeature::Pairing)
-        );
+        assert_eq!(InviteFeature::parse("pairing"), Ok(InviteFeature::Pairing));
         let refused = InviteFeature::parse("threads").unwrap_err();
         assert!(refused.contains("events, pairing"), "{refused}");
     }

@@ -81,20 +81,18 @@ impl DiscordNotifier {
                     .map_err(delivery_error)?;
                 Ok(posted(&sent))
             }
-            (_, Some(channel)) => {
-                match self.open_thread(ChannelId::new(channel), &members).await {
-                    Ok(thread) => {
-                        let sent = self.post(thread, delivery).await.map_err(delivery_error)?;
-                        Ok(posted(&sent))
-                    }
-                    Err(e) if forbidden(&e) => {
-                        tracing::warn!(%channel, error = %e,
-                            "cannot make a private thread for an introduction; writing to each member");
-                        self.deliver_to_each(delivery, &members).await
-                    }
-                    Err(e) => Err(delivery_error(e)),
+            (_, Some(channel)) => match self.open_thread(ChannelId::new(channel), &members).await {
+                Ok(thread) => {
+                    let sent = self.post(thread, delivery).await.map_err(delivery_error)?;
+                    Ok(posted(&sent))
                 }
-            }
+                Err(e) if forbidden(&e) => {
+                    tracing::warn!(%channel, error = %e,
+                            "cannot make a private thread for an introduction; writing to each member");
+                    self.deliver_to_each(delivery, &members).await
+                }
+                Err(e) => Err(delivery_error(e)),
+            },
         }
     }
 

@@ -344,10 +344,7 @@ impl Inner {
         let uncertain: Vec<Delivery> = due
             .iter()
             .filter(|d| {
-                d.action == Action::Post
-                    && d.uncertain()
-                    && !d.is_private()
-                    && !self.expired(d)
+                d.action == Action::Post && d.uncertain() && !d.is_private() && !self.expired(d)
             })
             .cloned()
             .collect();

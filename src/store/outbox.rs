@@ -136,7 +136,7 @@ pub enum Kind {
     Introduction,
     /// "Did you meet?", asked of a group a few days after its introduction: in
     /// the conversation the introduction made (the delivery's channel) when it
-    /// is known, else as the introduction went.
+    /// is known; else (no channel) to the group's members again.
     FollowUp,
     /// An event's public card, with its answer counts and RSVP buttons; edited
     /// as the answers change (`events.card_announcement_id`).
