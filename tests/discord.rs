@@ -157,8 +157,9 @@ async fn startup_identifies_with_least_intents_and_registers_every_core_verb() {
     let keel = start(|c| c.discord.guild_id = Some(G1)).await;
     let identify = &keel.fake.identifies()[0];
     assert!(identify["token"].as_str().unwrap().ends_with(TOKEN));
-    // GUILDS | GUILD_MEMBERS (welcome) | GUILD_MESSAGES | GUILD_MESSAGE_REACTIONS.
-    assert_eq!(identify["intents"], 1 | 2 | 512 | 1024);
+    // GUILDS | GUILD_MEMBERS (welcome) | GUILD_MESSAGES | GUILD_MESSAGE_REACTIONS
+    // | GUILD_SCHEDULED_EVENTS (events' RSVPs).
+    assert_eq!(identify["intents"], 1 | 2 | 512 | 1024 | 65536);
     let registration = keel.fake.wait_ready().await;
     assert!(
         registration.path.ends_with(&format!(
@@ -230,13 +231,14 @@ async fn startup_identifies_with_least_intents_and_registers_every_core_verb() {
 }
 
 #[tokio::test]
-async fn without_optional_features_only_the_guilds_intent_is_asked_and_commands_are_global() {
+async fn without_optional_features_only_unprivileged_intents_are_asked_and_commands_are_global() {
     let keel = start(|c| {
         c.discord.welcome = false;
         c.discord.count_activity = false;
     })
     .await;
-    assert_eq!(keel.fake.identifies()[0]["intents"], 1);
+    // GUILDS | GUILD_SCHEDULED_EVENTS: neither is privileged.
+    assert_eq!(keel.fake.identifies()[0]["intents"], 1 | 65536);
     let registration = keel.fake.wait_ready().await;
     assert!(
         registration.path.ends_with(&format!(
@@ -2306,4 +2308,289 @@ async fn without_leave_to_make_threads_each_member_is_introduced_by_direct_messa
         shown(&answer)
     );
     assert_eq!(keel.count(INTRODUCED).await, 1);
+}
+
+/// `/event create` of "Planting day" in a week at 10:00, for two hours in
+/// Riverside park, by the organiser of G1; returns the event's id.
+async fn plan_planting_day(keel: &Keel) -> i64 {
+    use keel::domain::clock::Clock;
+    let at = (keel.clock.now() + chrono::Duration::days(7))
+        .format("%Y-%m-%dT10:00")
+        .to_string();
+    let created = keel
+        .fake
+        .command(
+            &Invocation::sub(
+                G1,
+                ORGANISER,
+                "event",
+                "create",
+                json!([
+                    string("title", "Planting day"),
+                    string("at", &at),
+                    string("duration", "2h"),
+                    string("place", "Riverside park")
+                ]),
+            )
+            .organiser(),
+        )
+        .await;
+    assert!(
+        shown(&created).contains("Planting day planned"),
+        "{}",
+        shown(&created)
+    );
+    keel.count("SELECT max(id) FROM events").await
+}
+
+fn rfc3339(value: &Value) -> chrono::DateTime<Utc> {
+    chrono::DateTime::parse_from_rfc3339(value.as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+async fn answer_of(keel: &Keel, user: u64) -> String {
+    db::scalars::<String>(
+        &keel.app,
+        &format!(
+            "SELECT r.answer FROM event_rsvps r JOIN identities i ON i.member_id = r.member_id
+             WHERE i.external_user_id = '{user}'"
+        ),
+        &[],
+    )
+    .await
+    .join(",")
+}
+
+async fn wait_for_answer(keel: &Keel, user: u64, expected: &str) {
+    for _ in 0..200 {
+        if answer_of(keel, user).await == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{user} never answered {expected} (answered {:?})",
+        answer_of(keel, user).await
+    );
+}
+
+#[tokio::test]
+async fn an_event_is_also_discords_scheduled_event_whose_interest_answers_it() {
+    let keel = start(|_| {}).await;
+    set_announcement_channel(&keel).await;
+    let id = plan_planting_day(&keel).await;
+    keel.deliver().await;
+
+    // The card went out, and beside it the server's own scheduled event, with
+    // the event's name, place and times; G2, with no announcement channel, has
+    // neither.
+    assert_eq!(keel.fake.messages_in(CHANNEL).len(), 1);
+    let native = keel.fake.scheduled_events_in(G1);
+    assert_eq!(native.len(), 1, "{native:?}");
+    let native = &native[0];
+    assert_eq!(native["name"], "Planting day");
+    assert_eq!(native["entity_type"], 3, "an external event");
+    assert_eq!(native["entity_metadata"]["location"], "Riverside park");
+    assert!(
+        native["description"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/event rsvp #{id}")),
+        "{native}"
+    );
+    let stored: Vec<String> = db::scalars(
+        &keel.app,
+        &format!("SELECT starts_at || ' ' || ends_at FROM events WHERE id = {id}"),
+        &[],
+    )
+    .await;
+    let (starts, ends) = stored[0].split_once(' ').unwrap();
+    assert_eq!(
+        rfc3339(&native["scheduled_start_time"]),
+        rfc3339(&json!(starts))
+    );
+    assert_eq!(
+        rfc3339(&native["scheduled_end_time"]),
+        rfc3339(&json!(ends))
+    );
+    assert!(keel.fake.scheduled_events_in(G2).is_empty());
+    let scheduled = native["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        keel.count(&format!(
+            "SELECT count(*) FROM discord_scheduled_events
+             WHERE event_id = {id} AND scheduled_event_id = '{scheduled}'"
+        ))
+        .await,
+        1
+    );
+
+    // Marking it "Interested" on Discord is a yes, counted on the card.
+    keel.fake
+        .scheduled_event_interest(G1, &scheduled, MEMBER, true);
+    wait_for_answer(&keel, MEMBER, "yes").await;
+    keel.deliver().await;
+    let said = shown(&keel.fake.messages_in(CHANNEL)[0]).replace('\\', "");
+    assert!(said.contains("1 going"), "{said}");
+    let show = keel
+        .fake
+        .command(&Invocation::sub(
+            G1,
+            MEMBER,
+            "event",
+            "show",
+            json!([string("id", &format!("#{id}"))]),
+        ))
+        .await;
+    let said = shown(&show).replace('\\', "");
+    assert!(said.contains("1 going"), "{said}");
+    assert!(said.contains("Your answer: yes."), "{said}");
+
+    // Taking it back is a no.
+    keel.fake
+        .scheduled_event_interest(G1, &scheduled, MEMBER, false);
+    wait_for_answer(&keel, MEMBER, "no").await;
+
+    // Someone interested who then says maybe with the card's button keeps
+    // their maybe when they take their interest back.
+    const OTHER: u64 = 500_000_000_000_000_003;
+    keel.fake
+        .scheduled_event_interest(G1, &scheduled, OTHER, true);
+    wait_for_answer(&keel, OTHER, "yes").await;
+    let card = keel.fake.messages_in(CHANNEL)[0].clone();
+    let maybe = format!("keel:event-rsvp:{id}:maybe");
+    keel.fake
+        .command(&Invocation::button(G1, OTHER, &maybe, card))
+        .await;
+    assert_eq!(answer_of(&keel, OTHER).await, "maybe");
+    keel.fake
+        .scheduled_event_interest(G1, &scheduled, OTHER, false);
+    // Interest added again after it, by a third member, shows the removal was
+    // handled (the gateway's events run in turn, but not waited for each).
+    const THIRD: u64 = 500_000_000_000_000_004;
+    keel.fake
+        .scheduled_event_interest(G1, &scheduled, THIRD, true);
+    wait_for_answer(&keel, THIRD, "yes").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(answer_of(&keel, OTHER).await, "maybe");
+
+    // Interest in a scheduled event Keel did not make answers nothing.
+    keel.fake
+        .scheduled_event_interest(G1, "999000000000000001", MEMBER, true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(answer_of(&keel, MEMBER).await, "no");
+    assert_everything_parsed();
+}
+
+#[tokio::test]
+async fn a_change_of_time_moves_the_scheduled_event_and_cancelling_cancels_it() {
+    use keel::domain::clock::Clock;
+    let keel = start(|_| {}).await;
+    set_announcement_channel(&keel).await;
+    let id = plan_planting_day(&keel).await;
+    keel.deliver().await;
+    let scheduled = keel.fake.scheduled_events_in(G1)[0]["id"].clone();
+
+    let later = (keel.clock.now() + chrono::Duration::days(8))
+        .format("%Y-%m-%dT14:00")
+        .to_string();
+    let edited = keel
+        .fake
+        .command(
+            &Invocation::sub(
+                G1,
+                ORGANISER,
+                "event",
+                "edit",
+                json!([string("id", &format!("#{id}")), string("at", &later)]),
+            )
+            .organiser(),
+        )
+        .await;
+    assert!(!shown(&edited).contains("⚠"), "{}", shown(&edited));
+    keel.deliver().await;
+    let native = keel.fake.scheduled_events_in(G1);
+    assert_eq!(native.len(), 1, "edited, not made again: {native:?}");
+    assert_eq!(native[0]["id"], scheduled);
+    let starts: Vec<String> = db::scalars(
+        &keel.app,
+        &format!("SELECT starts_at FROM events WHERE id = {id}"),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        rfc3339(&native[0]["scheduled_start_time"]),
+        rfc3339(&json!(starts[0]))
+    );
+    assert_eq!(native[0]["status"], 1);
+
+    let cancelled = keel
+        .fake
+        .command(
+            &Invocation::sub(
+                G1,
+                ORGANISER,
+                "event",
+                "cancel",
+                json!([
+                    string("id", &format!("#{id}")),
+                    string("reason", "Storm warning")
+                ]),
+            )
+            .organiser(),
+        )
+        .await;
+    assert!(!shown(&cancelled).contains("⚠"), "{}", shown(&cancelled));
+    keel.deliver().await;
+    let native = keel.fake.scheduled_events_in(G1);
+    assert_eq!(native.len(), 1);
+    assert_eq!(native[0]["status"], 4, "cancelled: {}", native[0]);
+    let said = shown(&keel.fake.messages_in(CHANNEL)[0]).replace('\\', "");
+    assert!(said.contains("is cancelled"), "{said}");
+}
+
+#[tokio::test]
+async fn without_manage_events_the_card_still_goes_out() {
+    let keel = start(|_| {}).await;
+    set_announcement_channel(&keel).await;
+    keel.fake
+        .fail_next(&format!("/guilds/{G1}/scheduled-events"), 403, None);
+    plan_planting_day(&keel).await;
+    keel.deliver().await;
+    let tried = keel
+        .fake
+        .requests_to("POST", &format!("/guilds/{G1}/scheduled-events"));
+    assert_eq!(tried.len(), 1);
+    assert_eq!(tried[0].status, 403);
+    assert_eq!(
+        keel.fake.messages_in(CHANNEL).len(),
+        1,
+        "the card is posted"
+    );
+    assert_eq!(
+        keel.count("SELECT count(*) FROM announcement_deliveries WHERE status = 'delivered'")
+            .await,
+        1
+    );
+    assert!(keel.fake.scheduled_events_in(G1).is_empty());
+    assert_eq!(
+        keel.count("SELECT count(*) FROM discord_scheduled_events")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_server_error_making_the_scheduled_event_holds_the_card_until_both_go_out() {
+    let keel = start(|_| {}).await;
+    set_announcement_channel(&keel).await;
+    keel.fake
+        .fail_next(&format!("/guilds/{G1}/scheduled-events"), 500, None);
+    plan_planting_day(&keel).await;
+    keel.deliver().await;
+    assert!(keel.fake.messages_in(CHANNEL).is_empty(), "held back");
+    keel.clock.advance(chrono::Duration::minutes(10));
+    keel.deliver().await;
+    assert_eq!(keel.fake.messages_in(CHANNEL).len(), 1);
+    assert_eq!(keel.fake.scheduled_events_in(G1).len(), 1);
 }

@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use keel::app::{App, run_due_event_reminders};
-use keel::domain::clock::ManualClock;
+use keel::domain::clock::{Clock, ManualClock};
 use keel::domain::{Actor, Envelope, Platform, Reply, Role, UserError};
 use keel::jobs::outbox::{Deliverer, DeliveryError, Notifier};
 use keel::store::outbox::{Delivery, Posted};
@@ -1365,4 +1365,85 @@ async fn export_me_holds_a_members_answers_and_attendance_and_forget_me_gives_th
     );
     assert_eq!(told_of(&app, "A place freed up").await.len(), 1);
     assert_has(&ok(&app, &cy, "event show #2").await, "Your answer: yes.");
+}
+
+/// Discord's own scheduled events (see tests/discord.rs for the adapter): the
+/// store finds a card's event, and records and finds the scheduled event that
+/// mirrors it in one server, on either engine.
+#[tokio::test]
+async fn a_cards_event_and_the_discord_scheduled_event_mirroring_it_are_found_again() {
+    let (_dir, app, clock) = app().await;
+    let olga = app
+        .actor(&Envelope {
+            platform: Platform::Discord,
+            workspace_id: "111".into(),
+            workspace_name: "Forest Friends".into(),
+            user_id: "501".into(),
+            user_name: "olga".into(),
+            role: Role::Organiser,
+        })
+        .await
+        .unwrap();
+    ok(&app, &olga, "setup announcements #600").await;
+    ok(
+        &app,
+        &olga,
+        "event create Planting day at=2026-12-05T10:00 duration=2h",
+    )
+    .await;
+    let store = app.store();
+    let card = keel::domain::AnnouncementId(
+        count(&app, "SELECT card_announcement_id FROM events WHERE id = 1").await,
+    );
+    let event = store
+        .event_of_card(olga.community, card)
+        .await
+        .unwrap()
+        .expect("the card's event");
+    assert_eq!(event.title, "Planting day");
+    assert!(
+        store
+            .event_of_card(olga.community, keel::domain::AnnouncementId(card.0 + 1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    assert_eq!(
+        store
+            .discord_scheduled_event(event.id, olga.workspace)
+            .await
+            .unwrap(),
+        None
+    );
+    for scheduled in ["900", "901"] {
+        // A second one for the same event and server is not kept.
+        store
+            .record_discord_scheduled_event(
+                olga.community,
+                event.id,
+                olga.workspace,
+                scheduled,
+                clock.now(),
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .discord_scheduled_event(event.id, olga.workspace)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("900")
+    );
+    let found = |guild: &'static str, scheduled: &'static str| async move {
+        store
+            .event_of_discord_scheduled_event(guild, scheduled)
+            .await
+            .unwrap()
+    };
+    assert_eq!(found("111", "900").await, Some(event.id));
+    assert_eq!(found("111", "901").await, None);
+    assert_eq!(found("222", "900").await, None, "another server's");
 }

@@ -531,3 +531,51 @@ async fn a_groups_workspace_is_found_from_the_group_alone() {
         None
     );
 }
+
+#[tokio::test]
+async fn linking_two_accounts_keeps_one_member_in_the_rounds_with_both_histories() {
+    let (_dir, app, _clock) = app().await;
+    let olga = organiser(&app).await;
+    let grove = |user: &str, role| Envelope {
+        platform: Platform::Console,
+        workspace_id: "grove".into(),
+        workspace_name: "grove".into(),
+        user_id: user.into(),
+        user_name: user.into(),
+        role,
+    };
+    let code = ok(&app, &olga, "link community").await.lines[0].plain();
+    let gina = app.actor(&grove("gina", Role::Organiser)).await.unwrap();
+    ok(&app, &gina, &format!("link {code}")).await;
+    let members = joined(&app, &["ann", "bo"]).await;
+    let ann_g = app.actor(&grove("ann-g", Role::Member)).await.unwrap();
+    let cy_g = app.actor(&grove("cy-g", Role::Member)).await.unwrap();
+    for member in [&ann_g, &cy_g] {
+        ok(&app, member, "pair join").await;
+    }
+    ok(&app, &ann_g, "pair avoid @cy-g").await;
+    ok(&app, &olga, "pair now").await;
+    // Each workspace makes its own group: ann with bo; ann-g alone with cy-g,
+    // whom she avoids.
+    assert_eq!(latest_groups(&app).await, [vec!["ann", "bo"]]);
+
+    let code = ok(&app, &members[0], "link").await.lines[0].plain();
+    assert_has(
+        &ok(&app, &ann_g, &format!("link {code}")).await,
+        "Accounts linked",
+    );
+    keel::app::merge_pending(&app, || true).await.unwrap();
+    assert_eq!(count(&app, "SELECT count(*) FROM pairing_members").await, 3);
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) FROM pairing_avoids WHERE member_id = {}",
+                members[0].member.0
+            )
+        )
+        .await,
+        1
+    );
+    assert_has(&ok(&app, &members[0], "pair status").await, "bo");
+}

@@ -4,6 +4,7 @@ use chrono_tz::Tz;
 
 use crate::domain::command::Setup;
 use crate::domain::reply::Line;
+use crate::domain::schedule::ScheduleSpec;
 use crate::domain::{Actor, Reply};
 use crate::error::Result;
 use crate::store::schedules::Kind;
@@ -59,6 +60,15 @@ pub async fn setup(app: &App, actor: &Actor, setup: Setup) -> Result<Reply> {
         }
         Setup::Timezone(new_tz) => {
             store.set_timezone(actor.community, new_tz, now).await?;
+            // Pairing rounds follow it too: their next round, in the new zone.
+            if let Some((spec, _)) = store.pairing_settings(actor.community).await?.schedule
+                && let Ok(Some(parsed)) = ScheduleSpec::parse(&spec)
+            {
+                let next = parsed.next_after(now, new_tz);
+                store
+                    .set_pairing_schedule(actor.community, Some((spec.as_str(), next)))
+                    .await?;
+            }
             format!("Time zone set to {}; schedules follow it.", new_tz.name())
         }
         Setup::Digest(spec) | Setup::Reminder(spec) => {

@@ -2,11 +2,13 @@
 //! community; removal schedules its data for purge; newcomers get the mission
 //! (when welcome is on); members joining and leaving are recorded (when member
 //! counting is on); messages and reactions bump daily counts (when activity
-//! counting is on; counts only, never text).
+//! counting is on; counts only, never text); interest in a scheduled event
+//! that mirrors an event answers it.
 
 use serenity::all::{CreateMessage, FullEvent, GuildId, Interaction, Member, UserId};
 
 use super::interaction::{display_name, envelope, envelope_of};
+use super::scheduled_events::{Interest, interest};
 use super::{BoxError, Discord, render};
 use crate::app::Activity;
 use crate::domain::{Platform, Role};
@@ -97,6 +99,32 @@ pub async fn handle(
                     .unwrap_or_else(|| user.to_string());
                 count(discord, guild, user, &name, Activity::Reaction).await?;
             }
+        }
+        FullEvent::GuildScheduledEventUserAdd { subscribed } => {
+            let s = subscribed;
+            let added = Interest::Added;
+            interest(
+                &ctx.http,
+                discord,
+                s.guild_id,
+                s.scheduled_event_id,
+                s.user_id,
+                added,
+            )
+            .await?;
+        }
+        FullEvent::GuildScheduledEventUserRemove { unsubscribed } => {
+            let s = unsubscribed;
+            let removed = Interest::Removed;
+            interest(
+                &ctx.http,
+                discord,
+                s.guild_id,
+                s.scheduled_event_id,
+                s.user_id,
+                removed,
+            )
+            .await?;
         }
         _ => {}
     }

@@ -9,6 +9,7 @@ pub mod interaction;
 pub mod log_message;
 pub mod notifier;
 pub mod render;
+pub mod scheduled_events;
 
 use std::sync::Arc;
 
@@ -30,10 +31,11 @@ pub struct Discord {
     pub settings: DiscordConfig,
 }
 
-/// The least the enabled features need: guilds always; members only for the
+/// The least the enabled features need: guilds always, and members' interest in
+/// scheduled events (events' RSVPs; not privileged); members only for the
 /// welcome; messages and reactions only for activity counts. Never message content.
 pub fn intents(settings: &DiscordConfig) -> GatewayIntents {
-    let mut intents = GatewayIntents::GUILDS;
+    let mut intents = GatewayIntents::GUILDS | GatewayIntents::GUILD_SCHEDULED_EVENTS;
     if settings.welcome || settings.count_members {
         intents |= GatewayIntents::GUILD_MEMBERS;
     }
@@ -315,12 +317,10 @@ mod tests {
     #[test]
     fn intents_are_the_least_the_features_need() {
         let mut settings = DiscordConfig::default();
-        assert_eq!(intents(&settings), GatewayIntents::GUILDS);
+        let always = GatewayIntents::GUILDS | GatewayIntents::GUILD_SCHEDULED_EVENTS;
+        assert_eq!(intents(&settings), always);
         settings.count_members = true;
-        assert_eq!(
-            intents(&settings),
-            GatewayIntents::GUILDS | GatewayIntents::GUILD_MEMBERS
-        );
+        assert_eq!(intents(&settings), always | GatewayIntents::GUILD_MEMBERS);
         settings.count_activity = true;
         settings.welcome = true;
         let all = intents(&settings);

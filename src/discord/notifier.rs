@@ -10,6 +10,9 @@
 //! [`DiscordNotifier::find_posted`] looks for it in the channel's recent messages
 //! when an uncertain attempt is older than that (this needs Read Message History).
 //!
+//! An event's card also makes or edits the server's native scheduled event
+//! ([`super::scheduled_events`]).
+//!
 //! A message whose announcement was redacted since (a member named in it was
 //! erased) is edited in place: PATCH /channels/{channel}/messages/{message}, with
 //! the ids its post returned.
@@ -199,6 +202,9 @@ impl Notifier for DiscordNotifier {
                     }
                 },
             };
+            // An event's native scheduled event first: were it to wait for a
+            // retry, the card would otherwise be posted twice.
+            super::scheduled_events::mirror(&self.http, &self.app, delivery).await?;
             let sent = self.post(channel, delivery).await.map_err(delivery_error)?;
             Ok(posted(&sent))
         }
@@ -227,6 +233,7 @@ impl Notifier for DiscordNotifier {
                     "{posted:?} is not a Discord message"
                 )));
             };
+            super::scheduled_events::mirror(&self.http, &self.app, delivery).await?;
             let (notice, embeds) =
                 rendered(&delivery.body, Some(&marker_text(delivery.announcement)));
             // Buttons go with the body: a decided review request loses them.
@@ -364,7 +371,7 @@ fn rendered(reply: &Reply, marker: Option<&str>) -> (Option<String>, Vec<CreateE
 /// with no answer (a timeout, a connection dropped) may have gone through;
 /// anything else (no access to the channel, a deleted channel) will not change by
 /// itself.
-fn delivery_error(error: serenity::Error) -> DeliveryError {
+pub(super) fn delivery_error(error: serenity::Error) -> DeliveryError {
     use serenity::all::HttpError;
     match &error {
         serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) => {

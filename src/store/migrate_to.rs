@@ -60,6 +60,13 @@ const TABLES: &[&str] = &[
     "event_rsvps",
     "event_attendance",
     "event_reminders",
+    "discord_scheduled_events",
+    "pairing_schedules",
+    "pairing_members",
+    "pairing_avoids",
+    "pairing_rounds",
+    "pairing_groups",
+    "pairing_group_members",
     // Kept by triggers on the tables above: emptied of what the triggers counted
     // while those were copied, then copied as they were.
     "member_window_histogram",

@@ -30,6 +30,7 @@ pub mod communities;
 pub mod contributions;
 pub mod corrections;
 pub mod demo;
+pub mod discord_events;
 pub(crate) mod errors;
 pub mod event_figures;
 pub mod events;

@@ -68,6 +68,8 @@ struct Script {
     drop_next_post: bool,
     /// The last message id handed out: ids grow with time, as snowflakes do.
     last_message_id: u64,
+    /// Guilds' scheduled events, as made (POST) and edited (PATCH) since.
+    scheduled_events: Vec<Value>,
 }
 
 struct Connection {
@@ -157,6 +159,43 @@ impl FakeDiscord {
             .filter(|m| m["channel_id"] == channel.as_str())
             .cloned()
             .collect()
+    }
+
+    /// The scheduled events of `guild`, oldest first, as they are now.
+    pub fn scheduled_events_in(&self, guild: u64) -> Vec<Value> {
+        let guild = guild.to_string();
+        self.script
+            .lock()
+            .unwrap()
+            .scheduled_events
+            .iter()
+            .filter(|e| e["guild_id"] == guild.as_str())
+            .cloned()
+            .collect()
+    }
+
+    /// `user` marks scheduled event `scheduled` of `guild` "Interested"
+    /// (`interested`), or takes it back, as the gateway tells.
+    pub fn scheduled_event_interest(
+        &self,
+        guild: u64,
+        scheduled: &str,
+        user: u64,
+        interested: bool,
+    ) {
+        let kind = if interested {
+            "GUILD_SCHEDULED_EVENT_USER_ADD"
+        } else {
+            "GUILD_SCHEDULED_EVENT_USER_REMOVE"
+        };
+        self.dispatch(
+            kind,
+            json!({
+                "guild_scheduled_event_id": scheduled,
+                "user_id": user.to_string(),
+                "guild_id": guild.to_string(),
+            }),
+        );
     }
 
     pub fn drop_next_post(&self) {
@@ -871,6 +910,60 @@ async fn rest(
             .into_response()
         }
         ("PUT", ["channels", _, "thread-members", _]) => StatusCode::NO_CONTENT.into_response(),
+
+        ("POST", ["guilds", guild, "scheduled-events"]) => {
+            let event = json!({
+                "id": fake.id().to_string(),
+                "guild_id": guild,
+                "channel_id": null,
+                "creator_id": BOT_USER_ID.to_string(),
+                "name": json_body["name"],
+                "description": json_body.get("description").cloned().unwrap_or(Value::Null),
+                "scheduled_start_time": json_body["scheduled_start_time"],
+                "scheduled_end_time": json_body.get("scheduled_end_time").cloned().unwrap_or(Value::Null),
+                "privacy_level": json_body["privacy_level"],
+                "status": 1,
+                "entity_type": json_body["entity_type"],
+                "entity_id": null,
+                "entity_metadata": json_body.get("entity_metadata").cloned().unwrap_or(Value::Null),
+                "image": null,
+            });
+            fake.script
+                .lock()
+                .unwrap()
+                .scheduled_events
+                .push(event.clone());
+            axum::Json(event).into_response()
+        }
+        ("PATCH", ["guilds", guild, "scheduled-events", id]) => {
+            let mut script = fake.script.lock().unwrap();
+            match script
+                .scheduled_events
+                .iter_mut()
+                .find(|e| e["guild_id"] == *guild && e["id"] == *id)
+            {
+                Some(event) => {
+                    for (field, value) in json_body.as_object().cloned().unwrap_or_default() {
+                        event[field.as_str()] = value;
+                    }
+                    axum::Json(event.clone()).into_response()
+                }
+                None => (
+                    StatusCode::NOT_FOUND,
+                    axum::Json(json!({"message": "Unknown Guild Scheduled Event", "code": 10070})),
+                )
+                    .into_response(),
+            }
+        }
+        ("GET", ["guilds", guild, "members", id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            axum::Json(member(
+                guild.parse().unwrap_or(0),
+                id,
+                &format!("member {id}"),
+            ))
+            .into_response()
+        }
         ("POST", ["users", "@me", "channels"]) => {
             let recipient = json_body["recipient_id"]
                 .as_str()

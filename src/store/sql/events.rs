@@ -117,6 +117,23 @@ pub async fn find(
     row.map(from_row).transpose()
 }
 
+/// The event of `community` whose public card is `announcement`, by the
+/// events_by_card index.
+pub async fn find_by_card(
+    db: impl Executor<'_>,
+    community: CommunityId,
+    announcement: AnnouncementId,
+) -> Result<Option<Event>> {
+    let row: Option<Row> = sqlx::query_as(built(format!(
+        "{SELECT} WHERE e.card_announcement_id = $1 AND e.community_id = $2"
+    )))
+    .bind(announcement)
+    .bind(community)
+    .fetch_optional(db)
+    .await?;
+    row.map(from_row).transpose()
+}
+
 /// The community's events not over at `now` and not cancelled, soonest first.
 /// None lasts longer than [`EventDuration::MAX_MINUTES`], so those under way
 /// started after now less that: the (community_id, starts_at) index reads only

@@ -325,6 +325,7 @@ async fn merge_member_rows(
     super::corrections::merge_members(conn, from, into).await?;
     super::review::merge_members(conn, from, into).await?;
     super::events::merge_members(conn, from, into).await?;
+    super::pairing::merge_members(conn, from, into).await?;
     sqlx::query(
         "UPDATE announcements SET achievement_id = NULL
          WHERE achievement_id IN (SELECT id FROM milestone_achievements WHERE member_id = $1)",

@@ -9,6 +9,7 @@ pub mod contribution_batch;
 pub mod contributions;
 pub mod corrections;
 pub mod demo;
+pub mod discord_events;
 pub mod event_figures;
 pub mod events;
 pub mod export;

@@ -641,3 +641,41 @@ pub async fn history(
     }
     Ok(out)
 }
+
+/// `from` and `into` are one member now: `into` keeps being in the rounds if
+/// either was, both's avoidances (but not of each other) and both's groups.
+pub async fn merge_members(conn: &mut Conn, from: MemberId, into: MemberId) -> Result<()> {
+    for (moved, left) in [
+        (
+            "UPDATE pairing_members SET member_id = $2 WHERE member_id = $1
+                AND NOT EXISTS (SELECT 1 FROM pairing_members o WHERE o.member_id = $2)",
+            "DELETE FROM pairing_members WHERE member_id = $1",
+        ),
+        (
+            "UPDATE pairing_avoids SET member_id = $2 WHERE member_id = $1 AND avoided_id <> $2
+                AND NOT EXISTS (SELECT 1 FROM pairing_avoids o
+                                WHERE o.member_id = $2 AND o.avoided_id = pairing_avoids.avoided_id)",
+            "DELETE FROM pairing_avoids WHERE member_id = $1",
+        ),
+        (
+            "UPDATE pairing_avoids SET avoided_id = $2 WHERE avoided_id = $1 AND member_id <> $2
+                AND NOT EXISTS (SELECT 1 FROM pairing_avoids o
+                                WHERE o.avoided_id = $2 AND o.member_id = pairing_avoids.member_id)",
+            "DELETE FROM pairing_avoids WHERE avoided_id = $1",
+        ),
+        (
+            "UPDATE pairing_group_members SET member_id = $2 WHERE member_id = $1
+                AND NOT EXISTS (SELECT 1 FROM pairing_group_members o
+                                WHERE o.group_id = pairing_group_members.group_id AND o.member_id = $2)",
+            "DELETE FROM pairing_group_members WHERE member_id = $1",
+        ),
+    ] {
+        sqlx::query(moved)
+            .bind(from)
+            .bind(into)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(left).bind(from).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
