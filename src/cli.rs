@@ -117,6 +117,13 @@ pub enum DiscordAction {
         /// discord.token when not given.
         #[arg(long, value_name = "ID")]
         application_id: Option<u64>,
+        /// Also ask for what these features need, comma-separated: `events`
+        /// (Manage Events, for Discord scheduled events), `pairing` (Create
+        /// Private Threads and Send Messages in Threads, to introduce members in
+        /// a private thread rather than by direct message).
+        #[arg(long = "with", value_name = "FEATURES", value_delimiter = ',',
+              value_parser = crate::discord::InviteFeature::parse)]
+        with: Vec<crate::discord::InviteFeature>,
     },
 }
 
@@ -258,7 +265,11 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
         }
         #[cfg(feature = "discord")]
         Command::Discord {
-            action: DiscordAction::Invite { application_id },
+            action:
+                DiscordAction::Invite {
+                    application_id,
+                    with,
+                },
         } => {
             let id = application_id.or_else(|| {
                 config
@@ -274,7 +285,7 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(2));
             };
-            println!("{}", crate::discord::invite_url(id));
+            println!("{}", crate::discord::invite_url_with(id, &with));
             Ok(ExitCode::SUCCESS)
         }
         #[cfg(feature = "slack")]

@@ -2153,6 +2153,163 @@ async fn an_events_card_is_answered_with_its_buttons_and_shows_the_new_counts() 
     assert!(said.contains("0 of 10 going"), "{said}");
 }
 
+const PAIRING_CHANNEL: u64 = 600_000_000_000_000_088;
+const NEWCOMER: u64 = 500_000_000_000_000_003;
+
+/// MEMBER and NEWCOMER opt in to introductions in the first server, whose
+/// pairing channel is set; an organiser runs a round, and it is delivered.
+async fn a_round_of_two(keel: &Keel) {
+    let mut set = Invocation::sub(
+        G1,
+        ORGANISER,
+        "setup",
+        "pairing-channel",
+        json!([{"name": "channel", "type": 7, "value": PAIRING_CHANNEL.to_string()}]),
+    )
+    .organiser();
+    set.resolved = json!({"channels": {PAIRING_CHANNEL.to_string(): {
+        "id": PAIRING_CHANNEL.to_string(), "name": "introductions", "type": 0, "permissions": "2147534848"
+    }}});
+    keel.fake.command(&set).await;
+    for (user, name) in [(MEMBER, "ann"), (NEWCOMER, "bo")] {
+        keel.fake
+            .command(&Invocation::sub(G1, user, "pair", "join", json!([])).named(name))
+            .await;
+    }
+    let round = keel
+        .fake
+        .command(&Invocation::sub(G1, ORGANISER, "pair", "now", json!([])).organiser())
+        .await;
+    assert!(shown(&round).contains("1 group"), "{}", shown(&round));
+    keel.deliver().await;
+}
+
+/// Four days on, "Did you meet?" is queued and delivered.
+async fn the_follow_up(keel: &Keel) {
+    keel.clock.advance(chrono::Duration::days(4));
+    assert_eq!(keel::app::run_due_pairing(&keel.app).await.unwrap(), 1);
+    keel.deliver().await;
+}
+
+/// The channels each POST of a message went to, in order.
+fn posted_to(fake: &FakeDiscord) -> Vec<u64> {
+    fake.requests_to("POST", "/messages")
+        .iter()
+        .filter_map(|r| r.path.split('/').rev().nth(1)?.parse().ok())
+        .collect()
+}
+
+const INTRODUCED: &str =
+    "SELECT CAST(COALESCE(sum(introductions), 0) AS BIGINT) FROM member_daily_activity";
+
+#[tokio::test]
+async fn a_pairing_group_is_introduced_in_a_private_thread_and_answers_did_you_meet_there() {
+    let keel = start(|_| {}).await;
+    a_round_of_two(&keel).await;
+    let created = keel
+        .fake
+        .requests_to("POST", &format!("/channels/{PAIRING_CHANNEL}/threads"));
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0].body["type"], 12, "private: {}", created[0].body);
+    assert_eq!(created[0].body["invitable"], false, "{}", created[0].body);
+    let thread: u64 = posted_to(&keel.fake)
+        .last()
+        .copied()
+        .expect("the introduction was posted");
+    assert_ne!(thread, PAIRING_CHANNEL);
+    let mut added: Vec<String> = keel
+        .fake
+        .requests_to("PUT", &format!("/channels/{thread}/thread-members/"))
+        .iter()
+        .map(|r| r.path.rsplit('/').next().unwrap().to_string())
+        .collect();
+    added.sort();
+    assert_eq!(added, [MEMBER.to_string(), NEWCOMER.to_string()]);
+    let introduced = keel.fake.messages_in(thread);
+    assert_eq!(introduced.len(), 1, "{introduced:?}");
+    assert!(
+        keel.fake.messages_in(PAIRING_CHANNEL).is_empty(),
+        "nothing in the channel itself"
+    );
+    assert!(
+        keel.fake
+            .requests_to("POST", "/users/@me/channels")
+            .is_empty(),
+        "no direct messages"
+    );
+
+    the_follow_up(&keel).await;
+    let asked = keel.fake.messages_in(thread);
+    assert_eq!(asked.len(), 2, "in the same thread: {asked:?}");
+    assert!(shown(&asked[1]).contains("Did you meet?"), "{}", asked[1]);
+    let yes = button_ids(&asked[1])
+        .into_iter()
+        .find(|id| id.starts_with("keel:pair-met:") && id.ends_with(":yes"))
+        .unwrap_or_else(|| panic!("a yes button: {}", asked[1]));
+    let answer = keel
+        .fake
+        .command(&Invocation::button(G1, MEMBER, &yes, asked[1].clone()))
+        .await;
+    assert!(is_ephemeral(&answer), "{answer}");
+    assert!(
+        shown(&answer).contains("Glad you met"),
+        "{}",
+        shown(&answer)
+    );
+    assert_eq!(keel.count(INTRODUCED).await, 1);
+}
+
+#[tokio::test]
+async fn without_leave_to_make_threads_each_member_is_introduced_by_direct_message() {
+    let keel = start(|_| {}).await;
+    keel.fake.fail_next("/threads", 403, None);
+    a_round_of_two(&keel).await;
+    let mut written: Vec<String> = keel
+        .fake
+        .requests_to("POST", "/users/@me/channels")
+        .iter()
+        .map(|r| r.body["recipient_id"].as_str().unwrap().to_string())
+        .collect();
+    written.sort();
+    assert_eq!(written, [MEMBER.to_string(), NEWCOMER.to_string()]);
+    let dms = posted_to(&keel.fake);
+    assert_eq!(dms.len(), 2, "one each: {dms:?}");
+    assert!(!dms.contains(&PAIRING_CHANNEL));
+    for dm in &dms {
+        let said = shown(&keel.fake.messages_in(*dm)[0]);
+        assert!(said.contains("ann") && said.contains("bo"), "{said}");
+    }
+    assert_eq!(
+        keel.count("SELECT count(*) FROM announcement_deliveries WHERE status = 'delivered' AND posted_channel = 'dm'")
+            .await,
+        1
+    );
+
+    // The follow-up goes the same way, and a yes pressed in a direct message
+    // (no server in the press) counts in the group's server.
+    the_follow_up(&keel).await;
+    let asked: Vec<Value> = posted_to(&keel.fake)[2..]
+        .iter()
+        .map(|dm| keel.fake.messages_in(*dm).last().unwrap().clone())
+        .collect();
+    assert_eq!(asked.len(), 2, "one each: {asked:?}");
+    assert!(shown(&asked[0]).contains("Did you meet?"), "{}", asked[0]);
+    let yes = button_ids(&asked[0])
+        .into_iter()
+        .find(|id| id.ends_with(":yes"))
+        .unwrap_or_else(|| panic!("a yes button: {}", asked[0]));
+    let answer = keel
+        .fake
+        .command(&Invocation::button(G1, MEMBER, &yes, asked[0].clone()).in_dm())
+        .await;
+    assert!(
+        shown(&answer).contains("Glad you met"),
+        "{}",
+        shown(&answer)
+    );
+    assert_eq!(keel.count(INTRODUCED).await, 1);
+}
+
 /// `/event create` of "Planting day" in a week at 10:00, for two hours in
 /// Riverside park, by the organiser of G1; returns the event's id.
 async fn plan_planting_day(keel: &Keel) -> i64 {

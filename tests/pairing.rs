@@ -507,6 +507,32 @@ async fn forget_me_takes_a_member_out_of_their_introduction_and_export_me_holds_
 }
 
 #[tokio::test]
+async fn a_groups_workspace_is_found_from_the_group_alone() {
+    // What a press of "Did you meet?" in a direct message (no server in it) is
+    // answered by.
+    let (_dir, app, _clock) = app().await;
+    let olga = organiser(&app).await;
+    joined(&app, &["ann", "bo"]).await;
+    ok(&app, &olga, "pair now").await;
+    let group = count(&app, "SELECT max(id) FROM pairing_groups").await;
+    let store = app.store();
+    assert_eq!(
+        store
+            .pairing_group_workspace(keel::domain::PairingGroupId(group))
+            .await
+            .unwrap(),
+        Some((Platform::Console, "forest".to_string()))
+    );
+    assert_eq!(
+        store
+            .pairing_group_workspace(keel::domain::PairingGroupId(group + 1))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
 async fn linking_two_accounts_keeps_one_member_in_the_rounds_with_both_histories() {
     let (_dir, app, _clock) = app().await;
     let olga = organiser(&app).await;

@@ -2945,3 +2945,65 @@ async fn an_events_card_is_answered_with_its_buttons_and_shows_the_new_counts() 
         cards[0]
     );
 }
+
+#[tokio::test]
+async fn a_pairing_group_is_introduced_in_a_group_dm_and_answers_did_you_meet_there() {
+    let keel = start(Mode::Single).await;
+    keel.fake.make_admin("UADMIN");
+    for member in ["U1", "U2"] {
+        keel.command("T1", member, "pair join").await;
+    }
+    let round = keel.command("T1", "UADMIN", "pair now").await;
+    assert!(text_of(&round).contains("1 group"), "{round}");
+
+    let deliverer = Deliverer::new(
+        keel.app.clone(),
+        vec![Arc::new(SlackNotifier::new(keel.slack.clone()))],
+    );
+    deliverer.deliver_due().await.unwrap();
+    let opened = keel.fake.calls("conversations.open");
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    let mut users: Vec<String> = serde_json::from_value(opened[0].json()["users"].clone())
+        .expect("the group's users, as slack-morphism sends them");
+    users.sort();
+    assert_eq!(users, ["U1", "U2"]);
+    let introduced = keel.fake.messages_in("G-U1-U2");
+    assert_eq!(introduced.len(), 1, "{introduced:?}");
+    assert_eq!(keel.fake.calls("chat.postMessage").len(), 1, "nowhere else");
+    assert_eq!(
+        keel.count("SELECT count(*) FROM announcement_deliveries WHERE status = 'delivered' AND posted_channel = 'G-U1-U2'")
+            .await,
+        1
+    );
+
+    // Four days on, "Did you meet?" goes to the same conversation, which is
+    // not opened again, and a yes pressed there counts.
+    keel.clock.advance(chrono::Duration::days(4));
+    assert_eq!(keel::app::run_due_pairing(&keel.app).await.unwrap(), 1);
+    deliverer.deliver_due().await.unwrap();
+    assert_eq!(keel.fake.calls("conversations.open").len(), 1);
+    let asked = keel.fake.messages_in("G-U1-U2");
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(text_of(&asked[1]).contains("Did you meet?"), "{}", asked[1]);
+    let buttons = buttons_of(&asked[1]);
+    let yes = buttons
+        .iter()
+        .find(|(_, value)| value.ends_with(":yes"))
+        .unwrap_or_else(|| panic!("a yes button: {buttons:?}"))
+        .1
+        .clone();
+    assert!(yes.starts_with("pair-met:"), "{yes}");
+    let ts = asked[1]["ts"].as_str().unwrap().to_string();
+    let pressed = keel.submit(block_action("U1", "G-U1-U2", &ts, &yes)).await;
+    assert_eq!(pressed.status, 200, "{}", pressed.body);
+    let answer = keel.fake.calls("chat.postEphemeral").last().unwrap().json();
+    assert_eq!(answer["user"], "U1");
+    assert!(text_of(&answer).contains("Glad you met"), "{answer}");
+    assert_eq!(
+        keel.count(
+            "SELECT CAST(COALESCE(sum(introductions), 0) AS BIGINT) FROM member_daily_activity"
+        )
+        .await,
+        1
+    );
+}

@@ -19,7 +19,7 @@ use super::{BoxError, Discord, render};
 use crate::domain::command::Command;
 use crate::domain::reply::{Button, Press};
 use crate::domain::text::Reason;
-use crate::domain::{Reply, UserError};
+use crate::domain::{PairingGroupId, Platform, Reply, UserError};
 
 /// The start of every custom id of Keel's buttons and of the forms they open.
 const KEEL: &str = "keel:";
@@ -84,7 +84,12 @@ pub async fn pressed(
                 met,
                 group: Some(group),
             };
-            let answer = run_as_presser(discord, component, command).await;
+            let answer = match component.guild_id {
+                // Asked in the members' direct messages (no thread could be made):
+                // answered in the server the group was made in.
+                None => run_in_groups_server(discord, component, group, command).await,
+                Some(_) => run_as_presser(discord, component, command).await,
+            };
             CreateInteractionResponse::Message(private(answer)?)
         }
         Press::Reject(id) => {
@@ -126,6 +131,31 @@ async fn run_as_presser(
             .await
         }
         None => Err(UserError::invalid(SERVER_ONLY, "")),
+    }
+}
+
+/// Runs `command` as the member who pressed a group's follow-up button in their
+/// direct messages, as a member of the server the group was made in.
+async fn run_in_groups_server(
+    discord: &Discord,
+    component: &ComponentInteraction,
+    group: PairingGroupId,
+    command: Command,
+) -> Result<Reply, UserError> {
+    let workspace = discord
+        .app
+        .store()
+        .pairing_group_workspace(group)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, %group, "reading a pairing group's server");
+            UserError::invalid("Keel could not look up that introduction.", "")
+        })?;
+    match workspace {
+        Some((Platform::Discord, guild)) => {
+            run_as(discord, &guild, &component.user, None, command).await
+        }
+        _ => Err(UserError::invalid(SERVER_ONLY, "")),
     }
 }
 

@@ -65,8 +65,50 @@ pub fn application_id(token: &str) -> Option<u64> {
 
 /// The link a server admin opens to add Keel with the least permissions it needs.
 pub fn invite_url(application_id: u64) -> String {
+    invite_url_with(application_id, &[])
+}
+
+/// A feature whose permissions a server admin grants on top of the least
+/// (`keel discord invite --with`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteFeature {
+    /// Discord scheduled events for Keel's events: Manage Events.
+    Events,
+    /// Introductions in a private thread of the pairing channel: Create Private
+    /// Threads and Send Messages in Threads (without them, each member gets a
+    /// direct message).
+    Pairing,
+}
+
+impl InviteFeature {
+    pub const CHOICES: &str = "events, pairing";
+
+    pub fn parse(name: &str) -> Result<Self, String> {
+        match name.trim() {
+            "events" => Ok(InviteFeature::Events),
+            "pairing" => Ok(InviteFeature::Pairing),
+            other => Err(format!(
+                "unknown feature {other:?}: choose from {}",
+                Self::CHOICES
+            )),
+        }
+    }
+
+    fn permissions(self) -> u64 {
+        match self {
+            InviteFeature::Events => 1 << 33,
+            InviteFeature::Pairing => (1 << 36) | (1 << 38),
+        }
+    }
+}
+
+/// The invite link asking for the least permissions and those `features` need.
+pub fn invite_url_with(application_id: u64, features: &[InviteFeature]) -> String {
+    let permissions = features
+        .iter()
+        .fold(PERMISSIONS, |all, feature| all | feature.permissions());
     format!(
-        "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot+applications.commands&permissions={PERMISSIONS}"
+        "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot+applications.commands&permissions={permissions}"
     )
 }
 
@@ -249,6 +291,27 @@ mod tests {
         assert_eq!(application_id("not a token"), None);
         assert!(invite_url(42).contains("client_id=42"));
         assert!(invite_url(42).contains("permissions=117760"));
+    }
+
+    #[test]
+    fn an_invite_with_features_adds_their_permissions() {
+        // Create Private Threads (1 << 36) and Send Messages in Threads (1 << 38).
+        let pairing = 117760 + (1u64 << 36) + (1u64 << 38);
+        assert!(
+            invite_url_with(42, &[InviteFeature::Pairing])
+                .ends_with(&format!("permissions={pairing}"))
+        );
+        // Manage Events (1 << 33), once however often it is named.
+        let events = [InviteFeature::Events, InviteFeature::Events];
+        let both = pairing + (1u64 << 33);
+        assert!(
+            invite_url_with(42, &[events[0], InviteFeature::Pairing, events[1]])
+                .ends_with(&format!("permissions={both}"))
+        );
+        assert_eq!(invite_url_with(42, &[]), invite_url(42));
+        assert_eq!(InviteFeature::parse("pairing"), Ok(InviteFeature::Pairing));
+        let refused = InviteFeature::parse("threads").unwrap_err();
+        assert!(refused.contains("events, pairing"), "{refused}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Announcements to Discord: one message to each server's chosen channel, or to a
-//! member's direct messages, with mentions parsing nothing (D6). A 429 or 5xx
+//! member's direct messages, or to a pairing group in a private thread (or each
+//! member's direct messages), with mentions parsing nothing (D6). A 429 or 5xx
 //! comes back as a retry, so nothing is lost.
 //!
 //! Each message carries its delivery's marker twice: as the `nonce`, with
@@ -22,8 +23,8 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use serenity::all::{
-    ChannelId, CreateEmbed, CreateMessage, EditMessage, GetMessages, Http, Message, MessageId,
-    Nonce, UserId,
+    AutoArchiveDuration, ChannelId, ChannelType, CreateEmbed, CreateMessage, CreateThread,
+    EditMessage, GetMessages, Http, Message, MessageId, Nonce, UserId,
 };
 use std::sync::Arc;
 
@@ -33,7 +34,8 @@ use crate::app::App;
 use crate::domain::reply::Reply;
 use crate::domain::{AnnouncementId, Platform};
 use crate::jobs::outbox::{DeliveryError, Notifier};
-use crate::store::outbox::{Delivery, Posted};
+use crate::store::outbox::{Delivery, Kind, Posted};
+use crate::store::pairing::DIRECT_MESSAGES;
 
 /// How long Discord is trusted to dedupe a repeated nonce. Its documentation says
 /// "a few minutes"; older uncertain attempts are looked for in the channel.
@@ -44,6 +46,123 @@ const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
 pub struct DiscordNotifier {
     pub http: Arc<Http>,
     pub app: App,
+}
+
+impl DiscordNotifier {
+    /// Posts the delivery in `channel`, with its marker as the nonce (Discord
+    /// answers a repeated nonce in the same channel with the first message).
+    async fn post(&self, channel: ChannelId, delivery: &Delivery) -> serenity::Result<Message> {
+        let message = message(&delivery.body, Some(&marker_text(delivery.announcement)))
+            .nonce(Nonce::String(delivery.marker()))
+            .enforce_nonce(true);
+        channel.send_message(&self.http, message).await
+    }
+
+    /// A pairing group's introduction or follow-up. A bot cannot open a group
+    /// DM on Discord: the introduction makes a private thread in the pairing
+    /// channel with the members in it; the follow-up goes to that thread. Without
+    /// a channel, or without the permission to make threads there, each member
+    /// gets it in their own direct messages (the body names everyone).
+    async fn deliver_to_group(&self, delivery: &Delivery) -> Result<Posted, DeliveryError> {
+        let members = delivery
+            .recipients
+            .iter()
+            .map(|member| match snowflake(member) {
+                Some(id) => Ok(UserId::new(id)),
+                None => Err(DeliveryError::Permanent(format!(
+                    "{member:?} is not a Discord user id"
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let channel = delivery.channel.as_deref().and_then(snowflake);
+        match (delivery.kind, channel) {
+            (_, None) => self.deliver_to_each(delivery, &members).await,
+            (Kind::FollowUp, Some(thread)) => {
+                let sent = self
+                    .post(ChannelId::new(thread), delivery)
+                    .await
+                    .map_err(delivery_error)?;
+                Ok(posted(&sent))
+            }
+            (_, Some(channel)) => match self.open_thread(ChannelId::new(channel), &members).await {
+                Ok(thread) => {
+                    let sent = self.post(thread, delivery).await.map_err(delivery_error)?;
+                    Ok(posted(&sent))
+                }
+                Err(e) if forbidden(&e) => {
+                    tracing::warn!(%channel, error = %e,
+                            "cannot make a private thread for an introduction; writing to each member");
+                    self.deliver_to_each(delivery, &members).await
+                }
+                Err(e) => Err(delivery_error(e)),
+            },
+        }
+    }
+
+    /// A private thread in `channel` that only its members (and moderators)
+    /// see, members not able to invite others, open a week so the follow-up
+    /// four days later finds it as it was.
+    async fn open_thread(
+        &self,
+        channel: ChannelId,
+        members: &[UserId],
+    ) -> serenity::Result<ChannelId> {
+        let name = format!("Introductions · {}", self.app.now().format("%Y-%m-%d"));
+        let thread = channel
+            .create_thread(
+                &self.http,
+                CreateThread::new(name)
+                    .kind(ChannelType::PrivateThread)
+                    .invitable(false)
+                    .auto_archive_duration(AutoArchiveDuration::OneWeek),
+            )
+            .await?;
+        for member in members {
+            thread.id.add_thread_member(&self.http, *member).await?;
+        }
+        Ok(thread.id)
+    }
+
+    /// The delivery in each member's direct messages. A member whose messages
+    /// are closed is skipped (the others still meet); what cannot be sent to
+    /// anyone is refused. The post is recorded as [`DIRECT_MESSAGES`] with the
+    /// first message's id.
+    async fn deliver_to_each(
+        &self,
+        delivery: &Delivery,
+        members: &[UserId],
+    ) -> Result<Posted, DeliveryError> {
+        let mut first = None;
+        let mut refused = None;
+        for member in members {
+            let sent = async {
+                let dm = member.create_dm_channel(&self.http).await?;
+                self.post(dm.id, delivery).await
+            }
+            .await;
+            match sent.map_err(delivery_error) {
+                Ok(sent) => {
+                    first.get_or_insert(sent.id);
+                }
+                Err(DeliveryError::Permanent(reason)) => {
+                    tracing::warn!(%member, %reason, "a group member's direct messages refused");
+                    refused = Some(reason);
+                }
+                // The members written to already are answered by their DM
+                // channel's nonce when it is tried again.
+                Err(e) => return Err(e),
+            }
+        }
+        match (first, refused) {
+            (Some(first), _) => Ok(Posted {
+                channel: DIRECT_MESSAGES.into(),
+                message: first.to_string(),
+            }),
+            (None, refused) => Err(DeliveryError::Permanent(
+                refused.unwrap_or_else(|| "a group with no members".into()),
+            )),
+        }
+    }
 }
 
 impl Notifier for DiscordNotifier {
@@ -57,12 +176,7 @@ impl Notifier for DiscordNotifier {
     ) -> BoxFuture<'a, Result<Posted, DeliveryError>> {
         async move {
             if !delivery.recipients.is_empty() {
-                // Introductions open a conversation of their own, which this
-                // adapter does not make yet: held, never posted to a channel.
-                return Err(DeliveryError::Retry {
-                    after: Some(Duration::from_secs(3600)),
-                    reason: "group conversations are not delivered on this platform yet".into(),
-                });
+                return self.deliver_to_group(delivery).await;
             }
             let channel = match (&delivery.recipient, &delivery.channel) {
                 (Some(member), _) => {
@@ -91,13 +205,7 @@ impl Notifier for DiscordNotifier {
             // An event's native scheduled event first: were it to wait for a
             // retry, the card would otherwise be posted twice.
             super::scheduled_events::mirror(&self.http, &self.app, delivery).await?;
-            let message = message(&delivery.body, Some(&marker_text(delivery.announcement)))
-                .nonce(Nonce::String(delivery.marker()))
-                .enforce_nonce(true);
-            let sent = channel
-                .send_message(&self.http, message)
-                .await
-                .map_err(delivery_error)?;
+            let sent = self.post(channel, delivery).await.map_err(delivery_error)?;
             Ok(posted(&sent))
         }
         .boxed()
@@ -109,6 +217,15 @@ impl Notifier for DiscordNotifier {
         posted: &'a Posted,
     ) -> BoxFuture<'a, Result<(), DeliveryError>> {
         async move {
+            if posted.channel == DIRECT_MESSAGES {
+                // Written to each member of a group in their own direct messages:
+                // only the first message's id was kept, so the others cannot be
+                // found to edit. Editing only the first would leave the rest
+                // unchanged all the same; the edit is given up, not retried forever.
+                tracing::info!(announcement = %delivery.announcement,
+                    "a group's direct messages cannot be edited; leaving them as they are");
+                return Ok(());
+            }
             let (Some(channel), Some(message)) =
                 (snowflake(&posted.channel), snowflake(&posted.message))
             else {
@@ -186,6 +303,14 @@ impl Notifier for DiscordNotifier {
         }
         .boxed()
     }
+}
+
+/// Whether Discord refused for want of a permission (403, e.g. 50013 Missing
+/// Permissions): worth another way, not another try.
+fn forbidden(error: &serenity::Error) -> bool {
+    use serenity::all::HttpError;
+    matches!(error, serenity::Error::Http(HttpError::UnsuccessfulRequest(response))
+        if response.status_code.as_u16() == 403)
 }
 
 fn posted(message: &Message) -> Posted {

@@ -344,10 +344,7 @@ impl Inner {
         let uncertain: Vec<Delivery> = due
             .iter()
             .filter(|d| {
-                d.action == Action::Post
-                    && d.uncertain()
-                    && d.recipient.is_none()
-                    && !self.expired(d)
+                d.action == Action::Post && d.uncertain() && !d.is_private() && !self.expired(d)
             })
             .cloned()
             .collect();
@@ -387,7 +384,7 @@ impl Inner {
         let mut to_post = Vec::new();
         for delivery in due {
             match found.get(&delivery.announcement) {
-                Some(posted) if delivery.uncertain() && delivery.recipient.is_none() => {
+                Some(posted) if delivery.uncertain() && !delivery.is_private() => {
                     tracing::info!(announcement = %delivery.announcement, workspace = %delivery.workspace,
                         "an uncertain announcement was posted after all; not posting it again");
                     // Which revision that attempt posted is unknown: any body but
@@ -431,7 +428,7 @@ impl Inner {
             store.expire_delivery(delivery).await?;
             return Ok(Attempt::Dropped);
         }
-        if delivery.recipient.is_some() && delivery.uncertain_attempts >= 2 {
+        if delivery.is_private() && delivery.uncertain_attempts >= 2 {
             let reason = "no answer to two attempts; a private message is not sent a third time";
             tracing::warn!(announcement = %delivery.announcement, workspace = %delivery.workspace, reason);
             store.fail_delivery(delivery, reason).await?;

@@ -15,7 +15,7 @@ use crate::store::slack::NewInstallation;
 
 pub const COOKIE: &str = "keel_slack_install";
 /// The bot scopes Keel asks for: exactly those it uses (see slack-app-manifest.yml).
-pub const SCOPES: &str = "commands,chat:write,files:write,im:write,users:read,usergroups:read,channels:history,groups:history,reactions:read";
+pub const SCOPES: &str = "commands,chat:write,files:write,im:write,mpim:write,users:read,usergroups:read,channels:history,groups:history,reactions:read";
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(

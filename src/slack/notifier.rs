@@ -1,5 +1,6 @@
 //! Announcements to Slack: chat.postMessage to each workspace's chosen channel, or
-//! to a member (a private message from Keel). Rate limits and server errors come
+//! to a member (a private message from Keel), or to a group of members in a group
+//! DM that conversations.open makes (an introduction and its follow-up). Rate limits and server errors come
 //! back as retries (the outbox waits at least Retry-After), and a channel is posted
 //! to about once a second at most, as Slack asks of chat.postMessage (S10).
 //!
@@ -25,7 +26,7 @@ use slack_morphism::prelude::*;
 use super::{Slack, api, render};
 use crate::domain::{AnnouncementId, Platform};
 use crate::jobs::outbox::{DeliveryError, Notifier};
-use crate::store::outbox::{Delivery, Posted};
+use crate::store::outbox::{Delivery, Kind, Posted};
 
 /// The metadata event type that marks Keel's posts.
 const MARKER_EVENT: &str = "keel_delivery";
@@ -63,6 +64,27 @@ impl SlackNotifier {
         }
     }
 
+    /// Opens the group DM of `members` (Slack answers with the same conversation
+    /// each time it is asked for the same people) and returns its id.
+    async fn open_group(
+        &self,
+        token: &SlackApiToken,
+        members: &[String],
+    ) -> Result<String, DeliveryError> {
+        let request = SlackApiConversationsOpenRequest::new()
+            .with_users(members.iter().cloned().map(SlackUserId).collect());
+        let opened = api::within(
+            self.slack.call_timeout,
+            self.slack
+                .client
+                .open_session(token)
+                .conversations_open(&request),
+        )
+        .await
+        .map_err(api::delivery_error)?;
+        Ok(opened.channel.id.0)
+    }
+
     /// Takes the team's one history read a minute, or says how long to wait.
     fn take_history_turn(&self, team: &str) -> Result<(), DeliveryError> {
         let mut reads = self
@@ -97,16 +119,16 @@ impl Notifier for SlackNotifier {
         delivery: &'a Delivery,
     ) -> BoxFuture<'a, Result<Posted, DeliveryError>> {
         async move {
-            if !delivery.recipients.is_empty() {
-                // Introductions open a conversation of their own, which this
-                // adapter does not make yet: held, never posted to a channel.
-                return Err(DeliveryError::Retry {
-                    after: Some(Duration::from_secs(3600)),
-                    reason: "group conversations are not delivered on this platform yet".into(),
-                });
-            }
+            let token = self.token(&delivery.workspace_external_id).await?;
             let to = match (&delivery.recipient, &delivery.channel) {
                 (Some(member), _) => member.clone(),
+                // A group's conversation: the introduction opens it (a group DM,
+                // or a plain DM for a group of one); its follow-up goes where the
+                // introduction landed, or opens it again when that is not known.
+                (None, channel) if !delivery.recipients.is_empty() => match channel {
+                    Some(channel) if delivery.kind == Kind::FollowUp => api::channel_id(channel),
+                    _ => self.open_group(&token, &delivery.recipients).await?,
+                },
                 (None, Some(channel)) => api::channel_id(channel),
                 (None, None) => {
                     return Err(DeliveryError::Retry {
@@ -116,7 +138,6 @@ impl Notifier for SlackNotifier {
                     });
                 }
             };
-            let token = self.token(&delivery.workspace_external_id).await?;
             let request =
                 SlackApiChatPostMessageRequest::new(SlackChannelId(to), content(delivery));
             let posted = api::within(

@@ -136,7 +136,7 @@ pub enum Kind {
     Introduction,
     /// "Did you meet?", asked of a group a few days after its introduction: in
     /// the conversation the introduction made (the delivery's channel) when it
-    /// is known, else as the introduction went.
+    /// is known; else (no channel) to the group's members again.
     FollowUp,
     /// An event's public card, with its answer counts and RSVP buttons; edited
     /// as the answers change (`events.card_announcement_id`).
@@ -250,6 +250,13 @@ impl Delivery {
     /// Whether an earlier attempt may have posted it.
     pub fn uncertain(&self) -> bool {
         self.attempt_started_at.is_some()
+    }
+
+    /// Whether it goes to members rather than to a channel: a private message
+    /// or a group's conversation. Those are never looked for in a channel's
+    /// history, and are not sent a third time after two attempts went unanswered.
+    pub fn is_private(&self) -> bool {
+        self.recipient.is_some() || !self.recipients.is_empty()
     }
 
     /// The platform-side key for this delivery: Discord's nonce (at most 25

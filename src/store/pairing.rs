@@ -157,6 +157,16 @@ impl super::Store {
         on_engine!(self, e => sql::pairing::your_group(&e.read, member).await)
     }
 
+    /// The platform and external workspace id (guild or team) a group was made
+    /// in: where a press of its follow-up's buttons outside any server (a
+    /// Discord direct message) is answered.
+    pub async fn pairing_group_workspace(
+        &self,
+        group: PairingGroupId,
+    ) -> Result<Option<(Platform, String)>> {
+        on_engine!(self, e => sql::pairing::group_workspace(&e.read, group).await)
+    }
+
     /// Groups whose "Did you meet?" falls due at `now`.
     pub async fn due_follow_ups(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<FollowUpDue>> {
         on_engine!(self, e => sql::pairing::due_follow_ups(&e.read, now, limit).await)

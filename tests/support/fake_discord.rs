@@ -875,6 +875,42 @@ async fn rest(
             found.reverse();
             axum::Json(Value::Array(found)).into_response()
         }
+        ("POST", ["channels", parent, "threads"]) => {
+            // A thread not started from a message, in the first server the bot
+            // is in (the fake does not place channels in servers).
+            let guild = fake
+                .script
+                .lock()
+                .unwrap()
+                .guilds
+                .first()
+                .map_or(1, |g| g.0);
+            axum::Json(json!({
+                "id": fake.id().to_string(),
+                "type": json_body["type"].as_u64().unwrap_or(11),
+                "guild_id": guild.to_string(),
+                "parent_id": parent,
+                "owner_id": BOT_USER_ID.to_string(),
+                "name": json_body["name"],
+                "last_message_id": null,
+                "rate_limit_per_user": 0,
+                "message_count": 0,
+                "member_count": 1,
+                "flags": 0,
+                "thread_metadata": {
+                    "archived": false,
+                    "auto_archive_duration": json_body["auto_archive_duration"].as_u64().unwrap_or(4320),
+                    "archive_timestamp": "2026-11-26T10:00:00.000000+00:00",
+                    "locked": false,
+                    "invitable": json_body["invitable"].as_bool().unwrap_or(true),
+                    "create_timestamp": "2026-11-26T10:00:00.000000+00:00",
+                },
+                "total_message_sent": 0,
+            }))
+            .into_response()
+        }
+        ("PUT", ["channels", _, "thread-members", _]) => StatusCode::NO_CONTENT.into_response(),
+
         ("POST", ["guilds", guild, "scheduled-events"]) => {
             let event = json!({
                 "id": fake.id().to_string(),

@@ -379,9 +379,22 @@ fn answer(script: &mut Script, method: &str, call: &Call) -> Answer {
         }
         "chat.postEphemeral" => json!({"ok": true, "message_ts": "1.2"}),
         "conversations.open" => {
-            let users = call.json()["users"].to_string();
-            let user = users.trim_matches(|c| c == '"' || c == '[' || c == ']');
-            json!({"ok": true, "channel": {"id": format!("D-{user}")}})
+            // One user: their DM, "D-U1"; several: their group DM, "G-U1-U2",
+            // the same conversation each time for the same people.
+            let mut users: Vec<String> = match &call.json()["users"] {
+                Value::Array(users) => users
+                    .iter()
+                    .filter_map(|u| u.as_str().map(str::to_string))
+                    .collect(),
+                Value::String(users) => users.split(',').map(str::to_string).collect(),
+                _ => Vec::new(),
+            };
+            users.sort();
+            let id = match users.as_slice() {
+                [user] => format!("D-{user}"),
+                users => format!("G-{}", users.join("-")),
+            };
+            json!({"ok": true, "channel": {"id": id}})
         }
         "files.getUploadURLExternal" => {
             let id = format!("F{}", script.calls.len());

@@ -397,6 +397,29 @@ pub async fn your_group(db: &Pool, member: MemberId) -> Result<Option<YourGroup>
     }))
 }
 
+/// The platform and external id (guild or team) of the workspace a group was
+/// made in; None for a group that is gone or whose workspace was removed.
+pub async fn group_workspace(
+    db: &Pool,
+    group: PairingGroupId,
+) -> Result<Option<(Platform, String)>> {
+    let found: Option<(String, String)> = sqlx::query_as(
+        "SELECT w.platform, w.external_id FROM pairing_groups g
+           JOIN workspaces w ON w.id = g.workspace_id
+          WHERE g.id = $1",
+    )
+    .bind(group.0)
+    .fetch_optional(db)
+    .await?;
+    found
+        .map(|(platform, external)| {
+            Platform::from_db(&platform)
+                .map(|platform| (platform, external))
+                .ok_or_else(|| Error::internal("stored platform", platform))
+        })
+        .transpose()
+}
+
 /// Groups whose follow-up falls due at `now`.
 pub async fn due_follow_ups(
     db: impl Executor<'_>,
@@ -421,7 +444,8 @@ pub async fn due_follow_ups(
 }
 
 /// Queues "Did you meet?" (`body`) to a group, once: where its introduction
-/// made a conversation, there; else as the introduction went. False if it was
+/// made a conversation, there; else with no channel, for the platform to write
+/// to the group's members again (a Slack group DM, Discord direct messages). False if it was
 /// asked already, or the group's introduction is gone.
 pub async fn send_follow_up(
     conn: &mut Conn,
@@ -439,20 +463,24 @@ pub async fn send_follow_up(
     let Some((community, Some(introduction))) = claimed else {
         return Ok(false);
     };
-    // The introduction's workspace, recipients, channel and where it landed.
-    type Introduced = (i64, Option<String>, Option<String>, Option<String>);
+    // The introduction's workspace, recipients and where it landed.
+    type Introduced = (i64, Option<String>, Option<String>);
     let delivery: Option<Introduced> = sqlx::query_as(
-        "SELECT workspace_id, recipients, channel, posted_channel FROM announcement_deliveries
+        "SELECT workspace_id, recipients, posted_channel FROM announcement_deliveries
           WHERE announcement_id = $1",
     )
     .bind(introduction)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((workspace, Some(recipients), channel, posted)) = delivery else {
+    let Some((workspace, Some(recipients), posted)) = delivery else {
         return Ok(false);
     };
     let recipients: Vec<String> = serde_json::from_str(&recipients)?;
-    let channel = posted.filter(|p| p != DIRECT_MESSAGES).or(channel);
+    // Only a conversation the introduction made is named: the introduction's own
+    // channel (the pairing channel) is where a thread would be made, not where
+    // "Did you meet?" is asked, so without a conversation (written to each
+    // member, or not delivered at all) the platform writes to the group again.
+    let channel = posted.filter(|p| p != DIRECT_MESSAGES);
     let new = NewAnnouncement {
         community: CommunityId(community),
         kind: Kind::FollowUp,
