@@ -35,7 +35,7 @@ const LIST_LIMIT: i64 = 25;
 const REMINDER_BATCH: i64 = 100;
 
 /// The community's time zone, in which times are typed and refusals shown.
-async fn zone(app: &App, community: CommunityId) -> Result<Tz> {
+pub(super) async fn zone(app: &App, community: CommunityId) -> Result<Tz> {
     let community = app.store().community(community).await?;
     Ok(community.timezone.parse().unwrap_or(Tz::UTC))
 }
@@ -322,6 +322,30 @@ pub(super) fn promoted_notice(event: &Event) -> Reply {
             .text("If you cannot come after all, give the place on: ")
             .code(format!("event rsvp #{} no", event.id)),
     )
+}
+
+/// A calendar elsewhere (Discord's scheduled events) says the member is
+/// interested, or no longer: interest is a yes; interest taken back is a no,
+/// but only over a yes, so a maybe or no given on Keel's card stands. None when
+/// nothing changes.
+pub async fn interest(
+    app: &App,
+    actor: &Actor,
+    id: EventId,
+    interested: bool,
+) -> Result<Option<Reply>> {
+    if !interested {
+        let yes = app
+            .store()
+            .rsvp_of(id, actor.member)
+            .await?
+            .is_some_and(|r| r.answer == Answer::Yes);
+        if !yes {
+            return Ok(None);
+        }
+    }
+    let answer = if interested { Answer::Yes } else { Answer::No };
+    rsvp(app, actor, id, answer).await.map(Some)
 }
 
 pub async fn rsvp(app: &App, actor: &Actor, id: EventId, answer: Answer) -> Result<Reply> {

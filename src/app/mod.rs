@@ -45,7 +45,7 @@ use crate::store::Store;
 use crate::store::communities::{Member, Resolved};
 
 pub use erasure::{Erased, erase_member, erase_pending};
-pub use events::run_due_event_reminders;
+pub use events::{interest as event_interest, run_due_event_reminders};
 pub use lifecycle::Activity;
 pub use merge::merge_pending;
 pub use mission::card as mission_card;

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Days, Duration, Utc};
-use chrono_tz::Tz;
 
 use crate::domain::pairing::{self, Arrangement, Candidate, REMEMBERED_ROUNDS};
 use crate::domain::reply::{Line, Press};
@@ -28,11 +27,6 @@ const QUOTED_CONTRIBUTIONS: i64 = 2;
 
 /// Schedules and follow-ups handled in one round of the due-work loop.
 const DUE_BATCH: i64 = 100;
-
-async fn zone(app: &App, community: CommunityId) -> Result<Tz> {
-    let community = app.store().community(community).await?;
-    Ok(community.timezone.parse().unwrap_or(Tz::UTC))
-}
 
 /// When the next round runs, in the community's time, or that none is set.
 async fn next_round_line(app: &App, community: CommunityId) -> Result<Line> {
@@ -398,7 +392,7 @@ pub async fn run_due_pairing(app: &App) -> Result<usize> {
     let store = app.store();
     let mut done = 0;
     for (community, spec, due) in store.due_pairing_schedules(now, DUE_BATCH).await? {
-        let tz = zone(app, community).await?;
+        let tz = super::events::zone(app, community).await?;
         let next = match ScheduleSpec::parse(&spec) {
             Ok(Some(spec)) => spec.next_after(now.max(due), tz),
             _ => {

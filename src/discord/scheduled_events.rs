@@ -19,8 +19,6 @@ use super::Discord;
 use super::interaction::{display_name, envelope_of, snowflake};
 use super::notifier::delivery_error;
 use crate::app::App;
-use crate::domain::command::Command;
-use crate::domain::events::Answer;
 use crate::domain::{Platform, Role};
 use crate::jobs::outbox::DeliveryError;
 use crate::store::events::Event;
@@ -213,15 +211,10 @@ pub async fn interest(
             return Ok(());
         }
     };
-    let answer = match interest {
-        Interest::Added => Answer::Yes,
-        Interest::Removed => match store.rsvp_of(id, actor.member).await? {
-            Some(rsvp) if rsvp.answer == Answer::Yes => Answer::No,
-            _ => return Ok(()),
-        },
-    };
-    match app.handle(&actor, Command::EventRsvp { id, answer }).await {
-        Ok(reply) => tracing::info!(
+    let interested = matches!(interest, Interest::Added);
+    match crate::app::event_interest(app, &actor, id, interested).await {
+        Ok(None) => {}
+        Ok(Some(reply)) => tracing::info!(
             event = %id,
             member = %actor.member,
             ?interest,
