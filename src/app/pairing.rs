@@ -23,7 +23,7 @@ const NEWCOMER_DAYS: u64 = 30;
 pub const FOLLOW_UP_AFTER_DAYS: i64 = 4;
 
 /// How many of each member's newest contributions an introduction quotes.
-const QUOTED_CONTRIBUTIONS: i64 = 2;
+const QUOTED_CONTRIBUTIONS: usize = 2;
 
 /// Schedules and follow-ups handled in one round of the due-work loop.
 const DUE_BATCH: i64 = 100;
@@ -268,7 +268,7 @@ pub async fn run_round(
         .flat_map(|(_, a)| a.groups.iter().flatten().copied())
         .collect();
     let quoted = store
-        .recent_contributions(&grouped, QUOTED_CONTRIBUTIONS)
+        .recent_contributions(community, &grouped, QUOTED_CONTRIBUTIONS)
         .await?;
     let mission = store.current_mission(community).await?;
     phase("quoted");

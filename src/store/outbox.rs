@@ -211,6 +211,26 @@ pub struct NewAnnouncement<'a> {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// One message of a batch queued at once (`sql::outbox::enqueue_each`).
+pub struct Addressed<'a> {
+    pub new: NewAnnouncement<'a>,
+    /// The workspace whose platform delivers it.
+    pub workspace: WorkspaceId,
+    pub to: To<'a>,
+}
+
+/// Whom a message of a batch goes to, in its workspace.
+pub enum To<'a> {
+    /// One member, privately: their user id there.
+    Member(&'a str),
+    /// A group of members in a conversation of their own (their user ids): a
+    /// group DM, or a private thread in `channel`.
+    Group {
+        users: &'a [String],
+        channel: Option<&'a str>,
+    },
+}
+
 /// A delivery that is due, with where it goes.
 #[derive(Debug, Clone)]
 pub struct Delivery {

@@ -133,14 +133,16 @@ impl super::Store {
         on_engine!(self, e => sql::pairing::avoided_pairs(&e.read, community).await)
     }
 
-    /// Each member's newest `per_member` contributions' descriptions.
+    /// Each of the community's `members`' newest `per_member` contributions'
+    /// descriptions, newest first.
     pub async fn recent_contributions(
         &self,
+        community: CommunityId,
         members: &[MemberId],
-        per_member: i64,
+        per_member: usize,
     ) -> Result<HashMap<MemberId, Vec<String>>> {
         on_engine!(self, e => {
-            sql::pairing::recent_contributions(&e.read, members, per_member).await
+            sql::pairing::recent_contributions(&e.read, community, members, per_member).await
         })
     }
 

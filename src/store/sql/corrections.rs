@@ -5,17 +5,18 @@
 //! Everything here reads by a key (the contribution's id, the member's days, the
 //! goal's days): nothing scans a community's contributions under the write lock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Timelike, Utc};
 
-use super::{Conn, Executor, activity, insights, windows};
+use super::super::engine::built;
+use super::{Conn, Executor, IDS_PER_STATEMENT, activity, insights, numbered_list, windows};
 use crate::domain::contribution::correction::{Corrector, may_correct};
 use crate::domain::contribution::snapshot::Snapshot;
 use crate::domain::contribution::{ContributionRequest, Recorded};
 use crate::domain::milestones::Milestone;
 use crate::domain::text::reached;
-use crate::domain::{CommunityId, ContributionId, MemberId, UserError, announce};
+use crate::domain::{CommunityId, ContributionId, MemberId, UserError, WorkspaceId, announce};
 use crate::error::Result;
 use crate::store::activity::Counts;
 use crate::store::corrections::{Change, Removed, Retracted};
@@ -643,4 +644,28 @@ pub async fn reach(conn: &mut Conn, member: MemberId) -> Result<Option<(i64, Str
     .bind(member)
     .fetch_optional(conn)
     .await?)
+}
+
+/// [`reach`] for each of `members`, in a statement per few hundred; a member
+/// Keel cannot reach is left out.
+pub async fn reach_each(
+    conn: &mut Conn,
+    members: &[MemberId],
+) -> Result<HashMap<MemberId, (WorkspaceId, String)>> {
+    let mut reached = HashMap::new();
+    for chunk in members.chunks(IDS_PER_STATEMENT) {
+        let mut q = sqlx::query_as::<_, (i64, i64, String)>(built(format!(
+            "SELECT member_id, workspace_id, external_user_id FROM identities
+              WHERE member_id IN {} ORDER BY id DESC",
+            numbered_list(1, chunk.len())
+        )));
+        for member in chunk {
+            q = q.bind(member);
+        }
+        // Newest first, so each member's oldest identity, [`reach`]'s, is kept.
+        for (member, workspace, user) in q.fetch_all(&mut *conn).await? {
+            reached.insert(MemberId(member), (WorkspaceId(workspace), user));
+        }
+    }
+    Ok(reached)
 }

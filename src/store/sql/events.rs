@@ -5,7 +5,7 @@
 //! an event's answers by its key: nothing here reads past events or other
 //! events' answers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -15,16 +15,14 @@ use super::{
 };
 use crate::domain::contribution::ContributionRequest;
 use crate::domain::events::{Answer, EventDuration, Reminder, attendance_amount, attended};
-use crate::domain::{
-    AnnouncementId, CommunityId, EventId, MemberId, Reply, UserError, WorkspaceId,
-};
+use crate::domain::{AnnouncementId, CommunityId, EventId, MemberId, Reply, UserError};
 use crate::error::{Error, Result};
 use crate::store::events::{
     Answers, Attendance, AttendedBy, Attendee, Cancellation, Event, NewEventRow, Rsvp,
 };
 use crate::store::milestones::CustomHint;
-use crate::store::outbox::{Kind, NewAnnouncement};
-use crate::store::{parse_ts, ts};
+use crate::store::outbox::{Addressed, Kind, NewAnnouncement, To};
+use crate::store::{numbered_values, parse_ts, ts};
 
 type Refusable<T> = std::result::Result<T, UserError>;
 
@@ -440,24 +438,42 @@ pub async fn tell(
     expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<usize> {
-    let mut told = 0;
-    for member in members {
-        let Some((workspace, user)) = corrections::reach(conn, *member).await? else {
-            continue;
-        };
-        let new = NewAnnouncement {
-            community,
-            kind: Kind::Direct,
-            achievement_id: None,
-            contribution: None,
-            about_member: Some(*member),
-            body,
-            expires_at,
-        };
-        outbox::enqueue_direct(conn, &new, WorkspaceId(workspace), &user, now).await?;
-        told += 1;
-    }
-    Ok(told)
+    let messages: Vec<(MemberId, &Reply)> = members.iter().map(|m| (*m, body)).collect();
+    tell_each(conn, community, &messages, expires_at, now).await
+}
+
+/// Queues each message privately to its member, where they can be reached;
+/// returns how many.
+async fn tell_each(
+    conn: &mut Conn,
+    community: CommunityId,
+    messages: &[(MemberId, &Reply)],
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let members: Vec<MemberId> = messages.iter().map(|(member, _)| *member).collect();
+    let reached = corrections::reach_each(conn, &members).await?;
+    let batch: Vec<Addressed> = messages
+        .iter()
+        .filter_map(|(member, body)| {
+            let (workspace, user) = reached.get(member)?;
+            Some(Addressed {
+                new: NewAnnouncement {
+                    community,
+                    kind: Kind::Direct,
+                    achievement_id: None,
+                    contribution: None,
+                    about_member: Some(*member),
+                    body,
+                    expires_at,
+                },
+                workspace: *workspace,
+                to: To::Member(user),
+            })
+        })
+        .collect();
+    outbox::enqueue_each(conn, &batch, now).await?;
+    Ok(batch.len())
 }
 
 /// Records that `attendee` attended `event`, and, the first time they are
@@ -634,34 +650,38 @@ pub async fn remind(
     .fetch_all(&mut *conn)
     .await?;
     let bodies = [body(event, false), body(event, true)];
-    let expires_at = Some(reminder.expires_at(event.starts_at));
-    let mut queued = 0;
-    for (member, waitlisted) in due {
-        let written = sqlx::query(
-            "INSERT INTO event_reminders (event_id, member_id, kind, sent_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (event_id, member_id, kind) DO NOTHING",
-        )
-        .bind(event.id)
-        .bind(member)
-        .bind(reminder.as_str())
-        .bind(ts(now))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        if written == 1 {
-            let body = &bodies[usize::from(waitlisted != 0)];
-            queued += tell(
-                conn,
-                event.community,
-                &[MemberId(member)],
-                body,
-                expires_at,
-                now,
-            )
-            .await?;
+    let mut messages = Vec::with_capacity(due.len());
+    for chunk in due.chunks(IDS_PER_STATEMENT) {
+        // The key on (event, member, kind) answers which were not sent yet.
+        let mut q = sqlx::query_as::<_, (i64,)>(built(format!(
+            "INSERT INTO event_reminders (event_id, member_id, kind, sent_at) VALUES {}
+             ON CONFLICT (event_id, member_id, kind) DO NOTHING RETURNING member_id",
+            numbered_values(1, chunk.len(), 4)
+        )));
+        for (member, _) in chunk {
+            q = q
+                .bind(event.id)
+                .bind(member)
+                .bind(reminder.as_str())
+                .bind(ts(now));
         }
+        let written: HashSet<i64> = q
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|(m,)| m)
+            .collect();
+        messages.extend(
+            chunk
+                .iter()
+                .filter(|(member, _)| written.contains(member))
+                .map(|(member, waitlisted)| {
+                    (MemberId(*member), &bodies[usize::from(*waitlisted != 0)])
+                }),
+        );
     }
-    Ok(queued)
+    let expires_at = Some(reminder.expires_at(event.starts_at));
+    tell_each(conn, event.community, &messages, expires_at, now).await
 }
 
 /// Marks `reminder`'s sweep of event `id` done; the hour's marks the day's done

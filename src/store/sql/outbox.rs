@@ -2,13 +2,18 @@
 //! transaction as their cause, a delivery row per workspace or member, and each
 //! attempt recorded before it is made and each outcome after.
 
+use std::collections::{BTreeSet, HashMap};
+
 use chrono::{DateTime, Utc};
 
 use super::super::engine::built;
+use super::super::native::outbox::take_announcement_ids;
 use super::{Conn, Executor};
 use crate::domain::{AnnouncementId, CommunityId, MemberId, Platform, Reply, WorkspaceId};
 use crate::error::{Error, Result};
-use crate::store::outbox::{Action, Delivery, Kind, NewAnnouncement, Outcome, Posted};
+use crate::store::outbox::{
+    Action, Addressed, Delivery, Kind, NewAnnouncement, Outcome, Posted, To,
+};
 use crate::store::{numbered_values, parse_ts, ts};
 
 /// When a delivery queued at `$at` for the workspace `$w` falls due: then, or once
@@ -102,6 +107,136 @@ pub async fn enqueue_group(
     .execute(&mut *conn)
     .await?;
     Ok(AnnouncementId(id))
+}
+
+/// Rows of a batch per statement: a few thousand parameters, well within
+/// either engine's limit.
+const BATCH_ROWS: usize = 1000;
+
+/// Queues each message of a batch (a round's introductions, an event's
+/// reminders) in a few statements per thousand rather than four each: the
+/// same rows [`enqueue_direct`] and [`enqueue_group`] write, each when its
+/// workspace is no longer held back. A message to a workspace that is gone
+/// is dropped. Returns each message's announcement, in order.
+pub async fn enqueue_each(
+    conn: &mut Conn,
+    batch: &[Addressed<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<AnnouncementId>> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = take_announcement_ids(&mut *conn, batch.len()).await?;
+    let created_at = ts(now);
+    for (rows, ids) in batch.chunks(BATCH_ROWS).zip(ids.chunks(BATCH_ROWS)) {
+        let mut q = sqlx::query(built(format!(
+            "INSERT INTO announcements (id, community_id, kind, achievement_id, contribution_id,
+                about_member_id, body, created_at, expires_at) VALUES {}",
+            numbered_values(1, rows.len(), 9)
+        )));
+        for (item, id) in rows.iter().zip(ids) {
+            let new = &item.new;
+            q = q
+                .bind(id)
+                .bind(new.community)
+                .bind(new.kind.as_str())
+                .bind(new.achievement_id)
+                .bind(new.contribution)
+                .bind(new.about_member)
+                .bind(serde_json::to_string(new.body)?)
+                .bind(&created_at)
+                .bind(new.expires_at.map(ts));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let named: Vec<(i64, MemberId, i64)> = batch
+        .iter()
+        .zip(&ids)
+        .flat_map(|(item, id)| {
+            named_in(item.new.body, item.new.about_member).map(|(m, whole)| (*id, m, whole))
+        })
+        .collect();
+    for rows in named.chunks(BATCH_ROWS) {
+        let mut q = sqlx::query(built(format!(
+            "INSERT INTO announcement_members (announcement_id, member_id, whole)
+             VALUES {} ON CONFLICT DO NOTHING",
+            numbered_values(1, rows.len(), 3)
+        )));
+        for (id, member, whole) in rows {
+            q = q.bind(id).bind(member).bind(whole);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let due = due_in_workspaces(
+        &mut *conn,
+        batch.iter().map(|item| item.workspace),
+        &created_at,
+    )
+    .await?;
+    let deliveries: Vec<(&Addressed<'_>, i64, &String)> = batch
+        .iter()
+        .zip(&ids)
+        .filter_map(|(item, id)| due.get(&item.workspace).map(|at| (item, *id, at)))
+        .collect();
+    for rows in deliveries.chunks(BATCH_ROWS) {
+        let mut q = sqlx::query(built(format!(
+            "INSERT INTO announcement_deliveries
+                (announcement_id, workspace_id, recipient, recipients, channel, next_attempt_at) VALUES {}",
+            numbered_values(1, rows.len(), 6)
+        )));
+        for (item, id, at) in rows {
+            let (recipient, recipients, channel) = match &item.to {
+                To::Member(user) => (Some(*user), None, None),
+                To::Group { users, channel } => {
+                    (None, Some(serde_json::to_string(users)?), *channel)
+                }
+            };
+            q = q
+                .bind(id)
+                .bind(item.workspace)
+                .bind(recipient)
+                .bind(recipients)
+                .bind(channel)
+                .bind(*at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(ids.into_iter().map(AnnouncementId).collect())
+}
+
+/// When a message queued at `at` to each of `workspaces` falls due: then, or
+/// once the platform's hold on that workspace ends (see [`mark_retry`]). A
+/// workspace that is gone has none.
+async fn due_in_workspaces(
+    conn: &mut Conn,
+    workspaces: impl Iterator<Item = WorkspaceId>,
+    at: &str,
+) -> Result<HashMap<WorkspaceId, String>> {
+    let workspaces: BTreeSet<WorkspaceId> = workspaces.collect();
+    let mut due = HashMap::new();
+    for chunk in workspaces
+        .into_iter()
+        .collect::<Vec<_>>()
+        .chunks(BATCH_ROWS)
+    {
+        let mut q = sqlx::query_as::<_, (i64, Option<String>)>(built(format!(
+            "SELECT id, announcements_held_until FROM workspaces WHERE id IN {}",
+            numbered_values(1, 1, chunk.len())
+        )));
+        for workspace in chunk {
+            q = q.bind(workspace);
+        }
+        for (workspace, held_until) in q.fetch_all(&mut *conn).await? {
+            // Stored times are fixed-width text, so they compare as text, as
+            // `due_after_hold!` compares them.
+            let when = match held_until {
+                Some(held) if held.as_str() > at => held,
+                _ => at.to_string(),
+            };
+            due.insert(WorkspaceId(workspace), when);
+        }
+    }
+    Ok(due)
 }
 
 /// Whether any workspace of the community has a review channel.
@@ -203,15 +338,7 @@ pub async fn record_named(
     body: &Reply,
     about: Option<MemberId>,
 ) -> Result<()> {
-    let mut named: Vec<_> = body
-        .members_named()
-        .into_iter()
-        .filter(|m| Some(*m) != about)
-        .map(|m| (m, 0i64))
-        .collect();
-    if let Some(about) = about {
-        named.push((about, 1));
-    }
+    let named: Vec<_> = named_in(body, about).collect();
     for chunk in named.chunks(1000) {
         let mut q = sqlx::query(built(format!(
             "INSERT INTO announcement_members (announcement_id, member_id, whole)
@@ -224,6 +351,16 @@ pub async fn record_named(
         q.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// The members a message names, each with whether erasing them redacts it
+/// whole (1: the member it is about) or their lines alone (0).
+fn named_in(body: &Reply, about: Option<MemberId>) -> impl Iterator<Item = (MemberId, i64)> {
+    body.members_named()
+        .into_iter()
+        .filter(move |m| Some(*m) != about)
+        .map(|m| (m, 0))
+        .chain(about.map(|about| (about, 1)))
 }
 
 #[derive(sqlx::FromRow)]

@@ -6,18 +6,24 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use futures_util::TryStreamExt;
+
 use super::super::engine::built;
 use super::{Conn, Executor, IDS_PER_STATEMENT, Pool, numbered_list, outbox};
 use crate::domain::pairing::Pairs;
 use crate::domain::{CommunityId, MemberId, PairingGroupId, Platform, Reply, WorkspaceId};
 use crate::error::{Error, Result};
 use crate::store::health::Listed;
-use crate::store::outbox::{Kind, NewAnnouncement};
+use crate::store::outbox::{Addressed, Kind, NewAnnouncement, To};
 use crate::store::pairing::{
     DIRECT_MESSAGES, FollowUpDue, IntroductionFigures, MetAnswered, NewRound, PairingCandidate,
     PairingSettings, YourGroup,
 };
 use crate::store::{day, numbered_values, parse_ts, ts};
+
+/// Rows of a round per statement: well within either engine's limit on
+/// parameters.
+const BATCH_ROWS: usize = 1000;
 
 /// Opts a member in; false if they were already.
 pub async fn join(
@@ -275,28 +281,49 @@ pub async fn avoided_pairs(db: &Pool, community: CommunityId) -> Result<Pairs> {
     Ok(pairs)
 }
 
-/// Each member's newest `per_member` contributions' descriptions, newest first.
+/// Each of `members`' newest `per_member` contributions' descriptions, newest
+/// first. The community's contributions are read newest first from its index
+/// (which carries the member) until every member has theirs, so a member who
+/// contributed lately costs a few entries, and only the chosen rows are read.
 pub async fn recent_contributions(
     db: &Pool,
+    community: CommunityId,
     members: &[MemberId],
-    per_member: i64,
+    per_member: usize,
 ) -> Result<HashMap<MemberId, Vec<String>>> {
+    let mut wanted: HashMap<i64, usize> = members.iter().map(|m| (m.0, 0)).collect();
+    let mut unfilled = wanted.len();
+    let mut chosen = Vec::new();
+    let mut newest = sqlx::query_as::<_, (i64, i64)>(
+        "SELECT id, member_id FROM contributions WHERE community_id = $1 ORDER BY id DESC",
+    )
+    .bind(community)
+    .fetch(db);
+    while unfilled > 0
+        && let Some((id, member)) = newest.try_next().await?
+    {
+        if let Some(taken) = wanted.get_mut(&member)
+            && *taken < per_member
+        {
+            *taken += 1;
+            chosen.push(id);
+            if *taken == per_member {
+                unfilled -= 1;
+            }
+        }
+    }
+    drop(newest);
     let mut out: HashMap<MemberId, Vec<String>> = HashMap::new();
-    for chunk in members.chunks(IDS_PER_STATEMENT) {
+    for chunk in chosen.chunks(IDS_PER_STATEMENT) {
         let sql = format!(
-            "SELECT member_id, description FROM (
-                SELECT member_id, description, id,
-                       row_number() OVER (PARTITION BY member_id ORDER BY id DESC) AS n
-                  FROM contributions WHERE member_id IN {}) newest
-              WHERE n <= ${} ORDER BY member_id, id DESC",
+            "SELECT member_id, description FROM contributions WHERE id IN {} ORDER BY id DESC",
             numbered_list(1, chunk.len()),
-            chunk.len() + 1
         );
         let mut q = sqlx::query_as::<_, (i64, String)>(built(sql));
-        for member in chunk {
-            q = q.bind(member);
+        for id in chunk {
+            q = q.bind(id);
         }
-        for (member, description) in q.bind(per_member).fetch_all(db).await? {
+        for (member, description) in q.fetch_all(db).await? {
             out.entry(MemberId(member)).or_default().push(description);
         }
     }
@@ -318,42 +345,60 @@ pub async fn record_round(conn: &mut Conn, round: &NewRound) -> Result<Option<i6
     let Some(id) = id else {
         return Ok(None);
     };
-    for group in &round.groups {
-        let new = NewAnnouncement {
-            community: round.community,
-            kind: Kind::Introduction,
-            achievement_id: None,
-            contribution: None,
-            about_member: None,
-            body: &group.body,
-            expires_at: None,
-        };
-        let introduction = outbox::enqueue_group(
-            conn,
-            &new,
-            group.workspace,
-            &group.recipients,
-            group.channel.as_deref(),
-            round.now,
-        )
-        .await?;
-        let group_id: i64 = sqlx::query_scalar(
+    let introductions: Vec<Addressed> = round
+        .groups
+        .iter()
+        .map(|group| Addressed {
+            new: NewAnnouncement {
+                community: round.community,
+                kind: Kind::Introduction,
+                achievement_id: None,
+                contribution: None,
+                about_member: None,
+                body: &group.body,
+                expires_at: None,
+            },
+            workspace: group.workspace,
+            to: To::Group {
+                users: &group.recipients,
+                channel: group.channel.as_deref(),
+            },
+        })
+        .collect();
+    let introductions = outbox::enqueue_each(conn, &introductions, round.now).await?;
+    let follow_up_at = ts(round.follow_up_at);
+    let mut group_ids: HashMap<i64, i64> = HashMap::new();
+    let groups: Vec<_> = round.groups.iter().zip(&introductions).collect();
+    for chunk in groups.chunks(BATCH_ROWS) {
+        let mut q = sqlx::query_as::<_, (i64, i64)>(built(format!(
             "INSERT INTO pairing_groups (round_id, community_id, workspace_id, follow_up_at, introduction_id)
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(id)
-        .bind(round.community)
-        .bind(group.workspace)
-        .bind(ts(round.follow_up_at))
-        .bind(introduction)
-        .fetch_one(&mut *conn)
-        .await?;
+             VALUES {} RETURNING introduction_id, id",
+            numbered_values(1, chunk.len(), 5)
+        )));
+        for (group, introduction) in chunk {
+            q = q
+                .bind(id)
+                .bind(round.community)
+                .bind(group.workspace)
+                .bind(&follow_up_at)
+                .bind(introduction.0);
+        }
+        group_ids.extend(q.fetch_all(&mut *conn).await?);
+    }
+    let grouped: Vec<(i64, MemberId)> = groups
+        .iter()
+        .flat_map(|(group, introduction)| {
+            let group_id = group_ids[&introduction.0];
+            group.members.iter().map(move |member| (group_id, *member))
+        })
+        .collect();
+    for chunk in grouped.chunks(BATCH_ROWS) {
         let mut q = sqlx::query(built(format!(
             "INSERT INTO pairing_group_members (group_id, member_id) VALUES {}",
-            numbered_values(1, group.members.len(), 2)
+            numbered_values(1, chunk.len(), 2)
         )));
-        for member in &group.members {
-            q = q.bind(group_id).bind(member);
+        for (group, member) in chunk {
+            q = q.bind(group).bind(member);
         }
         q.execute(&mut *conn).await?;
     }

@@ -49,3 +49,17 @@ pub const DELIVER_CROSSED: &str = concat!(
     " JOIN announcements AS n ON n.achievement_id = a.id
      JOIN workspaces AS w ON w.community_id = n.community_id"
 );
+
+/// `n` fresh announcement ids for a batch queued by hand, taken from the
+/// table's sequence: safe beside other processes queuing their own.
+pub async fn take_announcement_ids(
+    conn: &mut sqlx::PgConnection,
+    n: usize,
+) -> crate::error::Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT nextval(pg_get_serial_sequence('announcements', 'id')) FROM generate_series(1, $1)",
+    )
+    .bind(n as i64)
+    .fetch_all(conn)
+    .await?)
+}

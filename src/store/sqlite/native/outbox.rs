@@ -60,3 +60,15 @@ pub const DELIVER_CROSSED: &str = concat!(
     " JOIN announcements AS n ON n.achievement_id = a.id
      JOIN workspaces AS w ON w.community_id = n.community_id"
 );
+
+/// `n` fresh announcement ids for a batch queued by hand: above every id the
+/// table ever had, so an erased announcement's id (a platform's dedupe marker)
+/// is never handed out again. The caller holds the write lock, so no other
+/// writer can take them meanwhile.
+pub async fn take_announcement_ids(
+    conn: &mut sqlx::SqliteConnection,
+    n: usize,
+) -> crate::error::Result<Vec<i64>> {
+    let next = super::demo::next_id(conn, "announcements").await?;
+    Ok((next..next + n as i64).collect())
+}
