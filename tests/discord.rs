@@ -2310,6 +2310,61 @@ async fn without_leave_to_make_threads_each_member_is_introduced_by_direct_messa
     assert_eq!(keel.count(INTRODUCED).await, 1);
 }
 
+#[tokio::test]
+async fn an_introduction_cut_off_after_its_thread_was_made_posts_in_that_thread_when_tried_again() {
+    let keel = start(|_| {}).await;
+    keel.fake.fail_next("/messages", 502, None);
+    a_round_of_two(&keel).await;
+    let tried = posted_to(&keel.fake);
+    assert_eq!(tried.len(), 1, "{tried:?}");
+    assert!(keel.fake.messages_in(tried[0]).is_empty(), "the post failed");
+    keel.clock.advance(chrono::Duration::minutes(30));
+    keel.deliver().await;
+    let created = keel
+        .fake
+        .requests_to("POST", &format!("/channels/{PAIRING_CHANNEL}/threads"));
+    assert_eq!(created.len(), 1, "one thread: {created:?}");
+    let posts = posted_to(&keel.fake);
+    assert_eq!(posts.len(), 2, "the failed post and its repeat: {posts:?}");
+    assert_eq!(posts[0], posts[1], "both in the thread made first");
+    assert_eq!(keel.fake.messages_in(posts[0]).len(), 1);
+}
+
+#[tokio::test]
+async fn a_member_who_is_forgotten_leaves_the_introduction_in_every_direct_message() {
+    let keel = start(|_| {}).await;
+    keel.fake.fail_next("/threads", 403, None);
+    a_round_of_two(&keel).await;
+    let dms = posted_to(&keel.fake);
+    assert_eq!(dms.len(), 2, "one each: {dms:?}");
+    let names = |dm: u64| -> Vec<String> {
+        let said = shown(&keel.fake.messages_in(dm)[0]);
+        said.split(|c: char| !c.is_alphanumeric())
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(names(dms[0]).contains(&"bo".to_string()));
+
+    let forget = Invocation::new(
+        G1,
+        NEWCOMER,
+        "forget-me",
+        json!([{"name": "confirm", "type": 5, "value": true}]),
+    )
+    .named("bo");
+    keel.fake.command(&forget).await;
+    keel.deliver().await;
+    for dm in dms {
+        let edits = keel
+            .fake
+            .requests_to("PATCH", &format!("/channels/{dm}/messages/"));
+        assert_eq!(edits.len(), 1, "edited in {dm}: {edits:?}");
+        let words = names(dm);
+        assert!(words.contains(&"ann".to_string()), "{words:?}");
+        assert!(!words.contains(&"bo".to_string()), "{words:?}");
+    }
+}
+
 /// `/event create` of "Planting day" in a week at 10:00, for two hours in
 /// Riverside park, by the organiser of G1; returns the event's id.
 async fn plan_planting_day(keel: &Keel) -> i64 {

@@ -75,27 +75,47 @@ impl DiscordNotifier {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let channel = delivery.channel.as_deref().and_then(snowflake);
-        match (delivery.kind, channel) {
-            (_, None) => self.deliver_to_each(delivery, &members).await,
-            (Kind::FollowUp, Some(thread)) => {
+        let opened = delivery.conversation.as_deref().and_then(snowflake);
+        match (delivery.kind, channel, opened) {
+            (_, None, _) => self.deliver_to_each(delivery, &members).await,
+            (Kind::FollowUp, Some(thread), _) => {
                 let sent = self
                     .post(ChannelId::new(thread), delivery)
                     .await
                     .map_err(delivery_error)?;
                 Ok(posted(&sent))
             }
-            (_, Some(channel)) => match self.open_thread(ChannelId::new(channel), &members).await {
-                Ok(thread) => {
-                    let sent = self.post(thread, delivery).await.map_err(delivery_error)?;
-                    Ok(posted(&sent))
-                }
-                Err(e) if forbidden(&e) => {
-                    tracing::warn!(%channel, error = %e,
+            (_, Some(_), Some(thread)) => {
+                // An earlier attempt made the thread and was cut off before its
+                // post was answered: this one posts there, with the same nonce.
+                let sent = self
+                    .post(ChannelId::new(thread), delivery)
+                    .await
+                    .map_err(delivery_error)?;
+                Ok(posted(&sent))
+            }
+            (_, Some(channel), None) => {
+                match self.open_thread(ChannelId::new(channel), &members).await {
+                    Ok(thread) => {
+                        self.app
+                            .store()
+                            .record_delivery_conversation(delivery, &thread.to_string())
+                            .await
+                            .map_err(|e| DeliveryError::Retry {
+                                after: None,
+                                reason: format!("recording the introduction's thread: {e}"),
+                            })?;
+                        let sent = self.post(thread, delivery).await.map_err(delivery_error)?;
+                        Ok(posted(&sent))
+                    }
+                    Err(e) if forbidden(&e) => {
+                        tracing::warn!(%channel, error = %e,
                             "cannot make a private thread for an introduction; writing to each member");
-                    self.deliver_to_each(delivery, &members).await
+                        self.deliver_to_each(delivery, &members).await
+                    }
+                    Err(e) => Err(delivery_error(e)),
                 }
-                Err(e) => Err(delivery_error(e)),
-            },
+            }
         }
     }
 
@@ -125,14 +145,14 @@ impl DiscordNotifier {
 
     /// The delivery in each member's direct messages. A member whose messages
     /// are closed is skipped (the others still meet); what cannot be sent to
-    /// anyone is refused. The post is recorded as [`DIRECT_MESSAGES`] with the
-    /// first message's id.
+    /// anyone is refused. The post is recorded as [`DIRECT_MESSAGES`] with every
+    /// message (see [`direct_messages`]), so a redaction edits them all.
     async fn deliver_to_each(
         &self,
         delivery: &Delivery,
         members: &[UserId],
     ) -> Result<Posted, DeliveryError> {
-        let mut first = None;
+        let mut sent_to = Vec::new();
         let mut refused = None;
         for member in members {
             let sent = async {
@@ -141,9 +161,7 @@ impl DiscordNotifier {
             }
             .await;
             match sent.map_err(delivery_error) {
-                Ok(sent) => {
-                    first.get_or_insert(sent.id);
-                }
+                Ok(sent) => sent_to.push(format!("{}/{}", sent.channel_id, sent.id)),
                 Err(DeliveryError::Permanent(reason)) => {
                     tracing::warn!(%member, %reason, "a group member's direct messages refused");
                     refused = Some(reason);
@@ -153,15 +171,15 @@ impl DiscordNotifier {
                 Err(e) => return Err(e),
             }
         }
-        match (first, refused) {
-            (Some(first), _) => Ok(Posted {
-                channel: DIRECT_MESSAGES.into(),
-                message: first.to_string(),
-            }),
-            (None, refused) => Err(DeliveryError::Permanent(
+        if sent_to.is_empty() {
+            return Err(DeliveryError::Permanent(
                 refused.unwrap_or_else(|| "a group with no members".into()),
-            )),
+            ));
         }
+        Ok(Posted {
+            channel: DIRECT_MESSAGES.into(),
+            message: sent_to.join(" "),
+        })
     }
 }
 
@@ -217,22 +235,19 @@ impl Notifier for DiscordNotifier {
         posted: &'a Posted,
     ) -> BoxFuture<'a, Result<(), DeliveryError>> {
         async move {
-            if posted.channel == DIRECT_MESSAGES {
-                // Written to each member of a group in their own direct messages:
-                // only the first message's id was kept, so the others cannot be
-                // found to edit. Editing only the first would leave the rest
-                // unchanged all the same; the edit is given up, not retried forever.
-                tracing::info!(announcement = %delivery.announcement,
-                    "a group's direct messages cannot be edited; leaving them as they are");
-                return Ok(());
-            }
-            let (Some(channel), Some(message)) =
-                (snowflake(&posted.channel), snowflake(&posted.message))
-            else {
+            let messages = if posted.channel == DIRECT_MESSAGES {
+                direct_messages(&posted.message)
+            } else {
+                snowflake(&posted.channel)
+                    .zip(snowflake(&posted.message))
+                    .into_iter()
+                    .collect()
+            };
+            if messages.is_empty() {
                 return Err(DeliveryError::Permanent(format!(
                     "{posted:?} is not a Discord message"
                 )));
-            };
+            }
             super::scheduled_events::mirror(&self.http, &self.app, delivery).await?;
             let (notice, embeds) =
                 rendered(&delivery.body, Some(&marker_text(delivery.announcement)));
@@ -242,10 +257,13 @@ impl Notifier for DiscordNotifier {
                 .embeds(embeds)
                 .components(super::buttons::components(&delivery.body.buttons))
                 .allowed_mentions(render::no_mentions());
-            ChannelId::new(channel)
-                .edit_message(&self.http, MessageId::new(message), edit)
-                .await
-                .map_err(delivery_error)?;
+            // Editing is safe to repeat: should one fail, all are edited again.
+            for (channel, message) in messages {
+                ChannelId::new(channel)
+                    .edit_message(&self.http, MessageId::new(message), edit.clone())
+                    .await
+                    .map_err(delivery_error)?;
+            }
             Ok(())
         }
         .boxed()
@@ -311,6 +329,19 @@ fn forbidden(error: &serenity::Error) -> bool {
     use serenity::all::HttpError;
     matches!(error, serenity::Error::Http(HttpError::UnsuccessfulRequest(response))
         if response.status_code.as_u16() == 403)
+}
+
+/// The (channel, message) pairs a delivery to each member's direct messages
+/// recorded, as `channel/message` separated by spaces. One recorded before
+/// they all were (a message id alone) names none.
+fn direct_messages(recorded: &str) -> Vec<(u64, u64)> {
+    recorded
+        .split(' ')
+        .filter_map(|sent| {
+            let (channel, message) = sent.split_once('/')?;
+            snowflake(channel).zip(snowflake(message))
+        })
+        .collect()
 }
 
 fn posted(message: &Message) -> Posted {

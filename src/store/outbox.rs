@@ -66,6 +66,20 @@ impl super::Store {
             .await)
     }
 
+    /// Records the conversation a group's delivery opened (a Discord thread),
+    /// before anything is posted in it, so a repeated attempt posts there.
+    pub async fn record_delivery_conversation(
+        &self,
+        d: &Delivery,
+        conversation: &str,
+    ) -> Result<()> {
+        on_engine!(self, e => e
+            .write_in(d.community, async |conn| {
+                sql::outbox::record_conversation(conn, d, conversation).await
+            })
+            .await)
+    }
+
     /// Counts an edit's attempt, for the backoff should it fail.
     pub async fn begin_delivery_edit(&self, d: &Delivery) -> Result<()> {
         on_engine!(self, e => e
@@ -261,6 +275,9 @@ pub struct Delivery {
     pub action: Action,
     /// Where an earlier post landed: what an edit changes.
     pub posted: Option<Posted>,
+    /// The conversation an earlier attempt opened for a group (a Discord
+    /// thread), where a repeated attempt posts.
+    pub conversation: Option<String>,
     /// The body's revision: a post or edit that went out with an older one is
     /// followed by an edit.
     pub revision: i64,

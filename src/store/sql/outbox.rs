@@ -383,6 +383,7 @@ struct DueRow {
     action: String,
     posted_channel: Option<String>,
     posted_message: Option<String>,
+    conversation: Option<String>,
     revision: i64,
 }
 
@@ -390,7 +391,8 @@ const DUE_COLUMNS: &str =
     "SELECT d.announcement_id, d.workspace_id, a.community_id, w.platform, a.kind, w.external_id,
         CASE WHEN d.recipients IS NULL THEN COALESCE(d.channel, w.announce_channel) ELSE d.channel END
             AS announce_channel, d.recipient, d.recipients, d.attempts, d.attempt_started_at, d.uncertain_attempts,
-        a.created_at, a.expires_at, a.body, d.action, d.posted_channel, d.posted_message, a.revision
+        a.created_at, a.expires_at, a.body, d.action, d.posted_channel, d.posted_message, d.conversation,
+        a.revision
      FROM announcement_deliveries d
      JOIN announcements a ON a.id = d.announcement_id
      JOIN workspaces w ON w.id = d.workspace_id";
@@ -436,6 +438,7 @@ fn delivery(row: DueRow) -> Result<Delivery> {
         body: serde_json::from_str(&row.body)?,
         action: Action::parse(&row.action)?,
         posted,
+        conversation: row.conversation,
         revision: row.revision,
     })
 }
@@ -503,6 +506,21 @@ pub async fn begin_attempt(conn: &mut Conn, d: &Delivery, now: DateTime<Utc>) ->
     .bind(ts(now))
     .bind(d.announcement)
     .bind(d.workspace)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records the conversation a group's delivery opened, before anything is
+/// posted in it.
+pub async fn record_conversation(conn: &mut Conn, d: &Delivery, conversation: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE announcement_deliveries SET conversation = $3
+          WHERE announcement_id = $1 AND workspace_id = $2",
+    )
+    .bind(d.announcement)
+    .bind(d.workspace)
+    .bind(conversation)
     .execute(conn)
     .await?;
     Ok(())
