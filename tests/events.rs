@@ -1258,6 +1258,9 @@ async fn events_held_answers_attendance_and_no_shows_show_in_stats_digest_and_he
         &health,
         "Said yes to 2 or more events in 90 days and came to none: dee",
     );
+    let export = ok(&app, &olga, "export health").await;
+    let csv = String::from_utf8(export.attachments[0].contents().unwrap()).unwrap();
+    assert!(csv.contains("\nsaid yes and came to none,dee,"), "{csv}");
     // Away members are left out, as from every health list.
     ok(&app, &dee, "away on").await;
     assert_has(

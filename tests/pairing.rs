@@ -471,6 +471,10 @@ async fn rounds_run_once_per_period_and_the_follow_up_counts_a_yes_as_activity()
         "Newcomers of the last 30 days not introduced yet: olga\n",
     );
     assert_lacks(&health, "olga, eve");
+    let export = ok(&app, &olga, "export health").await;
+    let csv = String::from_utf8(export.attachments[0].contents().unwrap()).unwrap();
+    assert!(csv.contains("\nnewcomer not introduced,olga,"), "{csv}");
+    assert!(!csv.contains("newcomer not introduced,eve"), "{csv}");
 }
 
 #[tokio::test]

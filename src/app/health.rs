@@ -11,6 +11,7 @@ use crate::domain::text::{PageNumber, format_number};
 use crate::domain::{Actor, MemberId, Reply};
 use crate::error::Result;
 use crate::store::health::{HealthExport, Listed, Page};
+use crate::store::pairing::PairingSettings;
 
 use super::App;
 
@@ -73,6 +74,12 @@ async fn carrying_half(
     Ok(Some((member, name)))
 }
 
+/// Whether the community pairs members: elsewhere nobody is introduced, and
+/// no newcomer is listed for want of it.
+fn pairs_members(pairing: &PairingSettings) -> bool {
+    pairing.opted_in > 0 || pairing.schedule.is_some()
+}
+
 /// The community's health lists, whole, for `export health`: the same lists,
 /// on the same day, as `health` shows a page of.
 pub async fn everyone_listed(app: &App, actor: &Actor) -> Result<HealthExport> {
@@ -84,6 +91,8 @@ pub async fn everyone_listed(app: &App, actor: &Actor) -> Result<HealthExport> {
         .await?;
     let counts = store.window_histogram(actor.community, EQUITY_DAYS).await?;
     let absence = metrics::contributor_absence_factor_of_histogram(&counts);
+    let now = app.now();
+    let pairing = store.pairing_settings(actor.community).await?;
     Ok(HealthExport {
         community: actor.community,
         today,
@@ -91,6 +100,10 @@ pub async fn everyone_listed(app: &App, actor: &Actor) -> Result<HealthExport> {
         carrying_half: carrying_half(app, actor, absence)
             .await?
             .map(|(member, _)| member),
+        now,
+        no_shows_since: now - chrono::Duration::days(metrics::YES_NEVER_ATTENDING_DAYS),
+        newcomers_introduced_since: pairs_members(&pairing)
+            .then(|| now - chrono::Duration::days(NEWCOMER_DAYS)),
     })
 }
 
@@ -215,10 +228,7 @@ pub async fn health(app: &App, actor: &Actor, page: PageNumber) -> Result<Reply>
                 .strong("Newcomers yet to contribute: ")
                 .text(names(&newcomers, offset)),
         );
-    // Said yes and never came: only where the community held events, so the
-    // line does not puzzle those that hold none.
-    // Only where the community pairs members: elsewhere nobody is introduced.
-    if pairing.opted_in > 0 || pairing.schedule.is_some() {
+    if pairs_members(&pairing) {
         reply = reply.line(
             Line::new()
                 .strong(format!(
@@ -227,6 +237,8 @@ pub async fn health(app: &App, actor: &Actor, page: PageNumber) -> Result<Reply>
                 .text(names(&not_introduced, offset)),
         );
     }
+    // Said yes and never came: only where the community held events, so the
+    // line does not puzzle those that hold none.
     let held = store
         .event_figures(actor.community, since, now, now)
         .await?

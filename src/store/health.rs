@@ -8,7 +8,7 @@
 //! per community (migration 0004): named lists read the page shown, totals a few
 //! rows, however many members there are.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::export::Exported;
 use crate::domain::{CommunityId, MemberId};
@@ -200,6 +200,12 @@ pub struct HealthExport {
     pub today: NaiveDate,
     pub interval: u64,
     pub carrying_half: Option<MemberId>,
+    pub now: DateTime<Utc>,
+    /// Where members said yes to events and came to none: since then, until now.
+    pub no_shows_since: DateTime<Utc>,
+    /// Where the community pairs members, who joined since then counts as a
+    /// newcomer to introduce.
+    pub newcomers_introduced_since: Option<DateTime<Utc>>,
 }
 
 /// The health export's columns: which list, the member, their last active day

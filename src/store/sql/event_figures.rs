@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::health::ListedRow;
 use super::{Executor, Pool};
 use crate::domain::CommunityId;
 use crate::error::Result;
@@ -72,7 +73,8 @@ macro_rules! yes_never_attending {
                  LEFT JOIN event_attendance a ON a.event_id = r.event_id AND a.member_id = r.member_id
                 WHERE r.answer = 'yes' AND r.waitlisted = 0
                 GROUP BY r.member_id)
-             SELECT m.display_name FROM said_yes s JOIN members m ON m.id = s.member_id
+             SELECT m.display_name, m.last_active_on, m.joined_at
+               FROM said_yes s JOIN members m ON m.id = s.member_id
               WHERE s.yes >= $5 AND s.came = 0 AND m.left_at IS NULL AND m.away_since IS NULL"
         )
     };
@@ -88,7 +90,7 @@ pub async fn yes_never_attending(
     limit: i64,
     offset: i64,
 ) -> Result<Listed> {
-    let names: Vec<String> = sqlx::query_scalar(concat!(
+    let names: Vec<ListedRow> = sqlx::query_as(concat!(
         yes_never_attending!(),
         " ORDER BY m.display_name, m.id LIMIT $6 OFFSET $7"
     ))
@@ -113,5 +115,14 @@ pub async fn yes_never_attending(
     .bind(at_least)
     .fetch_one(db)
     .await?;
-    Ok(Listed { names, total })
+    Ok(Listed {
+        names: names.into_iter().map(|(name, _, _)| name).collect(),
+        total,
+    })
 }
+
+/// Every member [`yes_never_attending`] lists, as `export health` writes them:
+/// binds the community, the window's start, now (twice) and the least number
+/// of yeses.
+pub const YES_NEVER_ATTENDING: &str =
+    concat!(yes_never_attending!(), " ORDER BY m.display_name, m.id");

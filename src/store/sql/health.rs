@@ -8,13 +8,13 @@ use chrono::{Days, NaiveDate};
 use futures_util::StreamExt;
 
 use super::super::engine::built;
-use super::{Conn, Executor, Pool};
+use super::{Conn, Executor, Pool, event_figures, pairing};
 use crate::domain::metrics;
 use crate::domain::{CommunityId, MemberId};
 use crate::error::{Error, Result};
 use crate::store::export::{CHUNK, Chunks, neutralise_formula};
 use crate::store::health::{Attention, HEALTH_CSV_HEADER, HealthExport, Listed};
-use crate::store::{day, numbered_values, parse_day};
+use crate::store::{day, numbered_values, parse_day, ts};
 
 /// Weeks of history the drop signal reads: 12 of baseline, then the last 3.
 const WEEKS: u64 = 15;
@@ -241,7 +241,7 @@ macro_rules! newcomers_yet_to_contribute {
 }
 
 /// A list's member as the export writes it: name, last active day, joining time.
-type ListedRow = (String, Option<String>, String);
+pub(super) type ListedRow = (String, Option<String>, String);
 
 /// One page of a list's names.
 async fn names(
@@ -463,26 +463,39 @@ pub async fn export(db: &Pool, lists: &HealthExport, out: &mut Chunks) -> Result
         }
         None => Vec::new(),
     };
-    let mut count = 0;
-    for (list, sql, arg) in [
-        ("drifting away", flagged_members!(), "drop"),
-        ("overloaded", flagged_members!(), "overload"),
-        ("inactive", inactive_members!(), before.as_str()),
+    let listed = |sql| sqlx::query_as::<_, ListedRow>(sql).bind(community);
+    let mut queries = vec![
+        ("drifting away", listed(flagged_members!()).bind("drop")),
+        ("overloaded", listed(flagged_members!()).bind("overload")),
+        ("inactive", listed(inactive_members!()).bind(before)),
         (
             "newcomer yet to contribute",
-            newcomers_yet_to_contribute!(),
-            from.as_str(),
+            listed(newcomers_yet_to_contribute!()).bind(from),
         ),
-    ] {
+        (
+            "said yes and came to none",
+            listed(event_figures::YES_NEVER_ATTENDING)
+                .bind(ts(lists.no_shows_since))
+                .bind(ts(lists.now))
+                .bind(ts(lists.now))
+                .bind(metrics::YES_NEVER_ATTENDING_MIN),
+        ),
+    ];
+    if let Some(since) = lists.newcomers_introduced_since {
+        queries.push((
+            "newcomer not introduced",
+            listed(pairing::NEWCOMERS_NOT_INTRODUCED).bind(ts(since)),
+        ));
+    }
+    let mut count = 0;
+    for (list, query) in queries {
         let first = if list == "overloaded" {
             carrying_half.clone()
         } else {
             Vec::new()
         };
         let mut rows = futures_util::stream::iter(first.into_iter().map(Ok)).chain(
-            sqlx::query_as::<_, ListedRow>(sql)
-                .bind(community)
-                .bind(arg)
+            query
                 .fetch(&mut *snapshot)
                 .map(|r| r.map_err(Error::from)),
         );

@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::TryStreamExt;
 
 use super::super::engine::built;
+use super::health::ListedRow;
 use super::{Conn, Executor, IDS_PER_STATEMENT, Pool, numbered_list, outbox};
 use crate::domain::pairing::Pairs;
 use crate::domain::{CommunityId, MemberId, PairingGroupId, Platform, Reply, WorkspaceId};
@@ -622,7 +623,7 @@ pub async fn figures(
 /// Members who joined since `since`, still here, never in a pairing group.
 macro_rules! newcomers_not_introduced {
     () => {
-        "SELECT m.display_name FROM members m
+        "SELECT m.display_name, m.last_active_on, m.joined_at FROM members m
           WHERE m.community_id = $1 AND m.joined_at >= $2 AND m.left_at IS NULL
             AND NOT EXISTS (SELECT 1 FROM pairing_group_members gm WHERE gm.member_id = m.id)"
     };
@@ -635,7 +636,7 @@ pub async fn newcomers_not_introduced(
     limit: i64,
     offset: i64,
 ) -> Result<Listed> {
-    let names: Vec<String> = sqlx::query_scalar(concat!(
+    let names: Vec<ListedRow> = sqlx::query_as(concat!(
         newcomers_not_introduced!(),
         " ORDER BY m.joined_at, m.id LIMIT $3 OFFSET $4"
     ))
@@ -654,8 +655,16 @@ pub async fn newcomers_not_introduced(
     .bind(ts(since))
     .fetch_one(db)
     .await?;
-    Ok(Listed { names, total })
+    Ok(Listed {
+        names: names.into_iter().map(|(name, _, _)| name).collect(),
+        total,
+    })
 }
+
+/// Every member [`newcomers_not_introduced`] lists, as `export health` writes
+/// them: binds the community and since when a member is a newcomer.
+pub const NEWCOMERS_NOT_INTRODUCED: &str =
+    concat!(newcomers_not_introduced!(), " ORDER BY m.joined_at, m.id");
 
 /// A member's pairing history for `export me`: each group they were in, when,
 /// with whom, and their answer.
