@@ -2317,7 +2317,10 @@ async fn an_introduction_cut_off_after_its_thread_was_made_posts_in_that_thread_
     a_round_of_two(&keel).await;
     let tried = posted_to(&keel.fake);
     assert_eq!(tried.len(), 1, "{tried:?}");
-    assert!(keel.fake.messages_in(tried[0]).is_empty(), "the post failed");
+    assert!(
+        keel.fake.messages_in(tried[0]).is_empty(),
+        "the post failed"
+    );
     keel.clock.advance(chrono::Duration::minutes(30));
     keel.deliver().await;
     let created = keel
@@ -2633,6 +2636,37 @@ async fn without_manage_events_the_card_still_goes_out() {
             .await,
         0
     );
+
+    // The card changes with each answer; the server is not asked again for an
+    // hour, and then it is.
+    let ask = || {
+        keel.fake
+            .requests_to("POST", &format!("/guilds/{G1}/scheduled-events"))
+            .len()
+    };
+    let going = button_ids(&keel.fake.messages_in(CHANNEL)[0])
+        .into_iter()
+        .find(|id| id.ends_with(":yes"))
+        .expect("a Going button");
+    let card = keel.fake.messages_in(CHANNEL)[0].clone();
+    keel.fake
+        .command(&Invocation::button(G1, MEMBER, &going, card.clone()))
+        .await;
+    keel.deliver().await;
+    assert!(
+        keel.fake
+            .requests_to("PATCH", &format!("/channels/{CHANNEL}/messages/"))
+            .len()
+            == 1,
+        "the card was edited"
+    );
+    assert_eq!(ask(), 1, "not asked again");
+    keel.clock.advance(chrono::Duration::minutes(61));
+    keel.fake
+        .command(&Invocation::button(G1, NEWCOMER, &going, card))
+        .await;
+    keel.deliver().await;
+    assert_eq!(ask(), 2, "asked again an hour on");
 }
 
 #[tokio::test]

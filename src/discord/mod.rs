@@ -219,6 +219,7 @@ pub async fn start(
     let notifier: Arc<dyn Notifier> = Arc::new(notifier::DiscordNotifier {
         http: client.http.clone(),
         app: discord.app.clone(),
+        refusals: Default::default(),
     });
     let shards = client.shard_manager.clone();
     let mut stop = shutdown;

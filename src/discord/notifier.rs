@@ -46,6 +46,8 @@ const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
 pub struct DiscordNotifier {
     pub http: Arc<Http>,
     pub app: App,
+    /// Servers that lately refused Keel their scheduled events.
+    pub refusals: super::scheduled_events::Refusals,
 }
 
 impl DiscordNotifier {
@@ -222,7 +224,8 @@ impl Notifier for DiscordNotifier {
             };
             // An event's native scheduled event first: were it to wait for a
             // retry, the card would otherwise be posted twice.
-            super::scheduled_events::mirror(&self.http, &self.app, delivery).await?;
+            super::scheduled_events::mirror(&self.http, &self.app, &self.refusals, delivery)
+                .await?;
             let sent = self.post(channel, delivery).await.map_err(delivery_error)?;
             Ok(posted(&sent))
         }
@@ -248,7 +251,8 @@ impl Notifier for DiscordNotifier {
                     "{posted:?} is not a Discord message"
                 )));
             }
-            super::scheduled_events::mirror(&self.http, &self.app, delivery).await?;
+            super::scheduled_events::mirror(&self.http, &self.app, &self.refusals, delivery)
+                .await?;
             let (notice, embeds) =
                 rendered(&delivery.body, Some(&marker_text(delivery.announcement)));
             // Buttons go with the body: a decided review request loses them.
@@ -325,7 +329,7 @@ impl Notifier for DiscordNotifier {
 
 /// Whether Discord refused for want of a permission (403, e.g. 50013 Missing
 /// Permissions): worth another way, not another try.
-fn forbidden(error: &serenity::Error) -> bool {
+pub(super) fn forbidden(error: &serenity::Error) -> bool {
     use serenity::all::HttpError;
     matches!(error, serenity::Error::Http(HttpError::UnsuccessfulRequest(response))
         if response.status_code.as_u16() == 403)

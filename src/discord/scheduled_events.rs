@@ -10,6 +10,10 @@
 //! they gave another answer since. Keel's card keeps what Discord lacks: maybe
 //! and no, capacity and the waitlist, check-in.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
 use serenity::all::{
     CreateScheduledEvent, EditScheduledEvent, GuildId, Http, ScheduledEventId,
     ScheduledEventStatus, ScheduledEventType, Timestamp, UserId,
@@ -17,7 +21,7 @@ use serenity::all::{
 
 use super::Discord;
 use super::interaction::{display_name, envelope_of, snowflake};
-use super::notifier::delivery_error;
+use super::notifier::{delivery_error, forbidden};
 use crate::app::App;
 use crate::domain::{Platform, Role};
 use crate::jobs::outbox::DeliveryError;
@@ -28,18 +32,51 @@ use crate::store::outbox::{Delivery, Kind};
 /// an event outside its voice channels.
 const NO_PLACE: &str = "See Keel's event card";
 
+/// How long a server that refused Keel a scheduled event (no Manage Events) is
+/// not asked again: its cards go out alone meanwhile. Asking at every answer's
+/// card edit would spend a refused request each, and Discord bars an address
+/// that makes 10,000 of those in 10 minutes.
+const ASK_AGAIN_AFTER: chrono::Duration = chrono::Duration::hours(1);
+
+/// Servers that refused Keel a scheduled event, with when (this process's memory:
+/// another process learns it with one refusal of its own).
+#[derive(Default)]
+pub struct Refusals(Mutex<HashMap<GuildId, DateTime<Utc>>>);
+
+impl Refusals {
+    fn lately(&self, guild: GuildId, now: DateTime<Utc>) -> bool {
+        let refused = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        refused
+            .get(&guild)
+            .is_some_and(|at| now - *at < ASK_AGAIN_AFTER)
+    }
+
+    fn note(&self, guild: GuildId, now: DateTime<Utc>) {
+        let mut refused = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        refused.insert(guild, now);
+    }
+}
+
 /// Makes the server's scheduled event show the event of `delivery`'s card (an
 /// event card's post or edit; anything else is left alone). A failure worth
 /// repeating (429, 5xx, a refused connection) holds the card back with it, as
 /// nothing of the card went out yet; any other (no Manage Events, an event
 /// Discord no longer lets be changed) is logged, and the card goes out alone.
-pub async fn mirror(http: &Http, app: &App, delivery: &Delivery) -> Result<(), DeliveryError> {
+pub async fn mirror(
+    http: &Http,
+    app: &App,
+    refusals: &Refusals,
+    delivery: &Delivery,
+) -> Result<(), DeliveryError> {
     if delivery.kind != Kind::EventCard {
         return Ok(());
     }
     let Some(guild) = snowflake(&delivery.workspace_external_id).map(GuildId::new) else {
         return Ok(());
     };
+    if refusals.lately(guild, app.now()) {
+        return Ok(());
+    }
     let store = app.store();
     let event = match store
         .event_of_card(delivery.community, delivery.announcement)
@@ -76,9 +113,13 @@ pub async fn mirror(http: &Http, app: &App, delivery: &Delivery) -> Result<(), D
     let made = match made {
         Ok(made) => made,
         Err(e) => {
+            let refused = forbidden(&e);
             return match delivery_error(e) {
                 retry @ DeliveryError::Retry { .. } => Err(retry),
                 other => {
+                    if refused {
+                        refusals.note(guild, app.now());
+                    }
                     tracing::info!(
                         event = %event.id,
                         guild = %guild,

@@ -494,11 +494,8 @@ pub async fn export(db: &Pool, lists: &HealthExport, out: &mut Chunks) -> Result
         } else {
             Vec::new()
         };
-        let mut rows = futures_util::stream::iter(first.into_iter().map(Ok)).chain(
-            query
-                .fetch(&mut *snapshot)
-                .map(|r| r.map_err(Error::from)),
-        );
+        let mut rows = futures_util::stream::iter(first.into_iter().map(Ok))
+            .chain(query.fetch(&mut *snapshot).map(|r| r.map_err(Error::from)));
         while let Some(row) = rows.next().await {
             let (name, last_active, joined) = row?;
             encoder
