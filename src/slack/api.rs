@@ -33,6 +33,31 @@ pub fn token(value: &str) -> SlackApiToken {
     SlackApiToken::new(SlackApiTokenValue(value.to_string()))
 }
 
+/// Opens the direct message of one user, or the group DM of several, and
+/// returns its id; Slack answers with the same conversation each time it is
+/// asked for the same people. `users` goes as Slack documents it, one
+/// comma-separated string: slack-morphism's request sends a JSON array.
+pub async fn open_conversation(
+    session: &SlackClientSession<'_, SlackClientHyperConnector<HttpsConnector<HttpConnector>>>,
+    users: &[String],
+) -> Result<String, SlackClientError> {
+    #[derive(serde::Serialize)]
+    struct Open {
+        users: String,
+    }
+    let opened: SlackApiConversationsOpenResponse<SlackBasicChannelInfo> = session
+        .http_session_api
+        .http_post(
+            "conversations.open",
+            &Open {
+                users: users.join(","),
+            },
+            Some(&SLACK_TIER3_METHOD_CONFIG),
+        )
+        .await?;
+    Ok(opened.channel.id.0)
+}
+
 /// How a failed Web API call should be retried, if at all.
 pub fn delivery_error(e: SlackClientError) -> DeliveryError {
     match e {

@@ -53,12 +53,12 @@ pub async fn share(
     let channel = match destination {
         Destination::Channel(channel) => channel.to_string(),
         Destination::DirectMessage { user } => {
-            let request = SlackApiConversationsOpenRequest::new()
-                .with_users(vec![SlackUserId(user.to_string())]);
-            let opened = retrying(slack.call_timeout, || session.conversations_open(&request))
-                .await
-                .map_err(|e| explain(e, "opening your direct messages"))?;
-            opened.channel.id.0
+            let users = [user.to_string()];
+            retrying(slack.call_timeout, || {
+                api::open_conversation(&session, &users)
+            })
+            .await
+            .map_err(|e| explain(e, "opening your direct messages"))?
         }
     };
     let mut uploaded = Vec::new();

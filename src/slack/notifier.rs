@@ -71,18 +71,13 @@ impl SlackNotifier {
         token: &SlackApiToken,
         members: &[String],
     ) -> Result<String, DeliveryError> {
-        let request = SlackApiConversationsOpenRequest::new()
-            .with_users(members.iter().cloned().map(SlackUserId).collect());
-        let opened = api::within(
+        let session = self.slack.client.open_session(token);
+        api::within(
             self.slack.call_timeout,
-            self.slack
-                .client
-                .open_session(token)
-                .conversations_open(&request),
+            api::open_conversation(&session, members),
         )
         .await
-        .map_err(api::delivery_error)?;
-        Ok(opened.channel.id.0)
+        .map_err(api::delivery_error)
     }
 
     /// Takes the team's one history read a minute, or says how long to wait.

@@ -381,20 +381,19 @@ fn answer(script: &mut Script, method: &str, call: &Call) -> Answer {
         "conversations.open" => {
             // One user: their DM, "D-U1"; several: their group DM, "G-U1-U2",
             // the same conversation each time for the same people.
-            let mut users: Vec<String> = match &call.json()["users"] {
-                Value::Array(users) => users
-                    .iter()
-                    .filter_map(|u| u.as_str().map(str::to_string))
-                    .collect(),
-                Value::String(users) => users.split(',').map(str::to_string).collect(),
-                _ => Vec::new(),
-            };
-            users.sort();
-            let id = match users.as_slice() {
-                [user] => format!("D-{user}"),
-                users => format!("G-{}", users.join("-")),
-            };
-            json!({"ok": true, "channel": {"id": id}})
+            // `users` is one comma-separated string, as Slack documents it.
+            match &call.json()["users"] {
+                Value::String(users) => {
+                    let mut users: Vec<&str> = users.split(',').collect();
+                    users.sort();
+                    let id = match users.as_slice() {
+                        [user] => format!("D-{user}"),
+                        users => format!("G-{}", users.join("-")),
+                    };
+                    json!({"ok": true, "channel": {"id": id}})
+                }
+                _ => json!({"ok": false, "error": "invalid_arguments"}),
+            }
         }
         "files.getUploadURLExternal" => {
             let id = format!("F{}", script.calls.len());
