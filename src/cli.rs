@@ -1,5 +1,6 @@
 //! The `keel` command line: what the operator runs.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -7,7 +8,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::app::App;
-use crate::config::Config;
+use crate::config::{Config, LogFormat};
 use crate::console::{self, ConsoleOptions};
 use crate::demo::{self, DemoOptions};
 use crate::domain::Platform;
@@ -38,7 +39,15 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve the platforms the config enables, with announcements and schedules.
-    Run,
+    Run {
+        /// What this process does: `discord` (the gateway: commands, buttons,
+        /// events), `slack` (the HTTP endpoints and Socket Mode), `jobs`
+        /// (announcements, digests, reminders, rounds). Comma-separated or
+        /// repeated; all three when not given. On PostgreSQL any number of
+        /// processes of each may run (README, "Running at scale").
+        #[arg(long = "role", value_name = "ROLE", value_enum, value_delimiter = ',')]
+        roles: Vec<Role>,
+    },
     /// Use Keel from the terminal as one member: type commands, or pipe a file.
     Console {
         /// Your member name in the community.
@@ -135,6 +144,33 @@ pub enum SlackAction {
     NewKey,
 }
 
+/// A part of what `keel run` does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    Discord,
+    Slack,
+    Jobs,
+}
+
+/// The roles a process takes: those asked for, or all of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Roles {
+    pub discord: bool,
+    pub slack: bool,
+    pub jobs: bool,
+}
+
+impl Roles {
+    pub fn of(asked: &[Role]) -> Roles {
+        let all = asked.is_empty();
+        Roles {
+            discord: all || asked.contains(&Role::Discord),
+            slack: all || asked.contains(&Role::Slack),
+            jobs: all || asked.contains(&Role::Jobs),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
     Csv,
@@ -150,10 +186,21 @@ fn init_tracing(config: &Config, quiet: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(default))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match config.log.format {
+        // Flattened, so a shipper finds `message`, `platform`, `community`
+        // and `command` at the top of each line, with the span they ran in.
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        // Colour only for a person at a terminal: not in files, pipes or journald.
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).try_init(),
+    };
 }
 
 /// Runs the command; the exit code says how it went (2: configuration or usage).
@@ -221,7 +268,7 @@ async fn open_holding(
 
 async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
     match command {
-        Command::Run => serve(config).await,
+        Command::Run { roles } => serve(config, Roles::of(&roles)).await,
         Command::Console {
             member,
             organiser,
@@ -458,23 +505,42 @@ fn pick_community(text: &str, found: Vec<Candidate>) -> Result<Candidate, String
 /// `keel run`: the enabled adapters, announcement delivery and schedules until
 /// Ctrl-C or SIGTERM, then a graceful stop: in-flight requests and deliveries
 /// finish and queued contributions are written before the database closes.
-async fn serve(config: &Config) -> Result<ExitCode> {
-    let (app, _lock) = open_holding(config, DatabaseLock::runner).await?;
+async fn serve(config: &Config, roles: Roles) -> Result<ExitCode> {
+    let (app, lock) = open_holding(config, DatabaseLock::runner).await?;
+    if lock.is_some() {
+        // SQLite's runner lock makes this the one process: leases a crash left
+        // would only hold its own deliveries back.
+        app.store().release_all_delivery_leases().await?;
+    }
     let (trigger, shutdown) = shutdown_pair();
+    // Recording from the start, so the first commands count too.
+    let recorder = match &config.metrics.listen {
+        Some(_) => Some(crate::ops::recorder()?),
+        None => None,
+    };
+    // What the jobs deliver through: each enabled platform's API, whether or not
+    // this process also serves it.
     #[cfg_attr(not(any(feature = "slack", feature = "discord")), allow(unused_mut))]
     let mut notifiers: Vec<Arc<dyn Notifier>> = Vec::new();
     #[cfg_attr(not(any(feature = "slack", feature = "discord")), allow(unused_mut))]
     let mut servers: Vec<tokio::task::JoinHandle<std::io::Result<()>>> = Vec::new();
+    #[cfg_attr(not(any(feature = "slack", feature = "discord")), allow(unused_mut))]
+    let mut served: Vec<Platform> = Vec::new();
     // An adapter that cannot go on (a rejected token) says why here, and Keel stops.
     #[cfg_attr(not(feature = "discord"), allow(unused_variables))]
     let (fatal, mut fatal_reason) = tokio::sync::mpsc::unbounded_channel::<String>();
-    if config.discord.enabled() {
+    if config.discord.enabled() && (roles.discord || roles.jobs) {
         #[cfg(feature = "discord")]
         {
-            let (notifier, tasks) =
-                crate::discord::start(app.clone(), config, shutdown.clone(), fatal).await?;
-            notifiers.push(notifier);
-            servers.extend(tasks);
+            if roles.discord {
+                let (notifier, tasks) =
+                    crate::discord::start(app.clone(), config, shutdown.clone(), fatal).await?;
+                notifiers.push(notifier);
+                servers.extend(tasks);
+                served.push(Platform::Discord);
+            } else {
+                notifiers.push(crate::discord::notifier(app.clone(), config)?);
+            }
         }
         #[cfg(not(feature = "discord"))]
         {
@@ -484,13 +550,18 @@ async fn serve(config: &Config) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     }
-    if config.slack.enabled() {
+    if config.slack.enabled() && (roles.slack || roles.jobs) {
         #[cfg(feature = "slack")]
         {
-            let (notifier, tasks) =
-                crate::slack::start(app.clone(), config, shutdown.clone()).await?;
-            notifiers.push(notifier);
-            servers.extend(tasks);
+            if roles.slack {
+                let (notifier, tasks) =
+                    crate::slack::start(app.clone(), config, shutdown.clone()).await?;
+                notifiers.push(notifier);
+                servers.extend(tasks);
+                served.push(Platform::Slack);
+            } else {
+                notifiers.push(crate::slack::notifier(app.clone(), config)?);
+            }
         }
         #[cfg(not(feature = "slack"))]
         {
@@ -508,15 +579,37 @@ async fn serve(config: &Config) -> Result<ExitCode> {
         app.store().close().await;
         return Ok(ExitCode::from(2));
     }
-    let platforms: Vec<Platform> = notifiers.iter().map(|n| n.platform()).collect();
-    tracing::info!(?platforms, "keel is running");
-    let deliverer = tokio::spawn(
-        Deliverer::with_options(app.clone(), notifiers, config.delivery.options())
-            .run(shutdown.clone()),
-    );
-    let scheduler = tokio::spawn(jobs::scheduler::run(app.clone(), shutdown.clone()));
-    let windows = tokio::spawn(jobs::windows::run(app.clone(), shutdown.clone()));
-    let member_jobs = tokio::spawn(jobs::member_jobs::run(app.clone(), shutdown.clone()));
+    if !roles.jobs && served.is_empty() {
+        eprintln!(
+            "keel: --role asks this process to serve only platforms the configuration does not enable.\n\
+             Enable them under [discord] or [slack], or give it another role: --role discord|slack|jobs"
+        );
+        app.store().close().await;
+        return Ok(ExitCode::from(2));
+    }
+    if let (Some(listen), Some(recorder)) = (&config.metrics.listen, recorder) {
+        servers.push(crate::ops::serve(listen, app.clone(), recorder, shutdown.clone()).await?);
+    }
+    tracing::info!(platforms = ?served, jobs = roles.jobs, "keel is running");
+    let mut running_jobs = Vec::new();
+    if roles.jobs {
+        running_jobs.push(tokio::spawn(
+            Deliverer::with_options(app.clone(), notifiers, config.delivery.options())
+                .run(shutdown.clone()),
+        ));
+        running_jobs.push(tokio::spawn(jobs::scheduler::run(
+            app.clone(),
+            shutdown.clone(),
+        )));
+        running_jobs.push(tokio::spawn(jobs::windows::run(
+            app.clone(),
+            shutdown.clone(),
+        )));
+        running_jobs.push(tokio::spawn(jobs::member_jobs::run(
+            app.clone(),
+            shutdown.clone(),
+        )));
+    }
     let mut code = ExitCode::SUCCESS;
     tokio::select! {
         _ = wait_for_stop_signal() => {}
@@ -529,7 +622,9 @@ async fn serve(config: &Config) -> Result<ExitCode> {
     tracing::info!("shutting down");
     trigger.trigger();
     let stopping = async {
-        let _ = tokio::join!(deliverer, scheduler, windows, member_jobs);
+        for job in running_jobs {
+            let _ = job.await;
+        }
         for server in servers {
             match server.await {
                 Ok(Err(e)) => tracing::error!(error = %e, "server stopped with an error"),

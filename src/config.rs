@@ -21,6 +21,15 @@ pub struct Config {
     pub slack: SlackConfig,
     pub delivery: DeliveryConfig,
     pub files: FilesConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// The operator's listener: /metrics, /healthz, /readyz (src/ops.rs).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Where it listens, such as `127.0.0.1:9100`; unset: nowhere.
+    pub listen: Option<String>,
 }
 
 /// Replies that make a file: exports and charts.
@@ -276,6 +285,8 @@ pub struct DeliveryConfig {
     pub call_timeout_secs: u64,
     /// Workspaces whose announcements are delivered at the same time.
     pub concurrency: usize,
+    /// Seconds a worker's hold on a workspace's deliveries lasts unless renewed.
+    pub lease_secs: u64,
     /// Hours after which an unposted milestone announcement expires.
     pub milestone_max_age_hours: u32,
     /// Hours after which an unposted digest expires; unset: when the next is due.
@@ -290,6 +301,7 @@ impl Default for DeliveryConfig {
         DeliveryConfig {
             call_timeout_secs: 10,
             concurrency: 8,
+            lease_secs: 60,
             milestone_max_age_hours: 7 * 24,
             digest_max_age_hours: None,
             reminder_max_age_hours: None,
@@ -306,6 +318,7 @@ impl DeliveryConfig {
         crate::jobs::outbox::DeliveryOptions {
             call_timeout: self.call_timeout(),
             concurrency: self.concurrency,
+            lease: Duration::from_secs(self.lease_secs),
         }
     }
 
@@ -356,12 +369,22 @@ impl Default for DatabaseConfig {
 pub struct LogConfig {
     /// A tracing filter such as `info` or `keel=debug,sqlx=warn`; RUST_LOG wins.
     pub level: String,
+    /// `text` for people, `json` (one object per line) for log shippers.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             level: "info".into(),
+            format: LogFormat::Text,
         }
     }
 }
@@ -480,6 +503,14 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "delivery.call_timeout_secs and delivery.concurrency must be at least 1".into(),
             ));
+        }
+        // A lease must outlast an attempt (its call, then recording it), or a
+        // second worker could take the workspace over mid-attempt.
+        if self.delivery.lease_secs < 2 * self.delivery.call_timeout_secs + 5 {
+            return Err(ConfigError::Invalid(format!(
+                "delivery.lease_secs must be at least twice delivery.call_timeout_secs and 5 more ({} here): a worker's hold on a workspace must outlast one attempt",
+                2 * self.delivery.call_timeout_secs + 5
+            )));
         }
         if self.delivery.milestone_max_age_hours == 0 {
             return Err(ConfigError::Invalid(

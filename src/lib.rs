@@ -33,6 +33,7 @@ pub mod discord;
 pub mod domain;
 pub mod error;
 pub mod jobs;
+pub mod ops;
 #[cfg(feature = "slack")]
 pub mod slack;
 pub mod spool;

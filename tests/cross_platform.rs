@@ -11,14 +11,16 @@ mod fake_discord;
 mod fake_slack;
 #[path = "support/http.rs"]
 mod http;
+#[path = "support/keel_process.rs"]
+mod keel_process;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fake_discord::{FakeDiscord, Invocation, TOKEN};
 use fake_slack::FakeSlack;
+use keel_process::{KeelProcess, free_port};
 use serde_json::{Value, json};
 use sqlx::{Connection, SqliteConnection};
 
@@ -36,24 +38,9 @@ const SAM: &str = "USAM";
 
 /// `keel run`, ended when dropped.
 struct Keel {
-    child: Child,
+    process: KeelProcess,
     addr: SocketAddr,
     db: std::path::PathBuf,
-    log: std::path::PathBuf,
-}
-
-impl Drop for Keel {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
 }
 
 async fn keel_run(dir: &Path, discord: &FakeDiscord, slack: &FakeSlack) -> Keel {
@@ -73,32 +60,14 @@ async fn keel_run(dir: &Path, discord: &FakeDiscord, slack: &FakeSlack) -> Keel 
         ),
     )
     .unwrap();
-    let log = dir.join("keel.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_keel"))
-        .args(["--config", config.to_str().unwrap(), "run"])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let keel = Keel {
-        child,
-        addr,
-        db,
-        log,
-    };
-    for _ in 0..400 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return keel;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("keel run did not start: {}", keel.logs());
+    let mut process = KeelProcess::start(&config, &["run"], "info", dir.join("keel.log"));
+    process.wait_for_port(addr).await;
+    Keel { process, addr, db }
 }
 
 impl Keel {
     fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.process.logs()
     }
 
     /// `/keel <text>` from `user` of the Slack workspace; the reply Keel gives.

@@ -378,3 +378,77 @@ async fn a_private_message_goes_through_the_outbox_and_is_repeated_at_most_once(
     assert_eq!(deliverer.deliver_due().await.unwrap(), 1);
     assert_eq!(platform.recipients(), vec![Some("alice".to_string())]);
 }
+
+/// A platform whose posts wait until the test lets each through.
+struct GatedPlatform {
+    gate: tokio::sync::Semaphore,
+    entered: tokio::sync::Notify,
+    delivered: Mutex<Vec<String>>,
+}
+
+impl Notifier for GatedPlatform {
+    fn platform(&self) -> Platform {
+        Platform::Console
+    }
+    fn deliver<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+    ) -> BoxFuture<'a, Result<Posted, DeliveryError>> {
+        async move {
+            self.entered.notify_one();
+            self.gate.acquire().await.unwrap().forget();
+            self.delivered
+                .lock()
+                .unwrap()
+                .push(delivery.body.title.clone().unwrap_or_default());
+            Ok(Posted {
+                channel: "C1".into(),
+                message: delivery.announcement.to_string(),
+            })
+        }
+        .boxed()
+    }
+}
+
+/// Two workers (as in two processes on one PostgreSQL) never deliver one
+/// workspace at once: the first holds its lease. Killed mid-post, its
+/// workspace waits for the lease to run out, then the other delivers it.
+#[tokio::test]
+async fn one_worker_at_a_time_delivers_a_workspace_and_a_dead_ones_lease_runs_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(wednesday_noon()));
+    let app = open(&dir, clock.clone()).await;
+    let alice = organiser(&app).await;
+    app.handle_line(&alice, "contribute Planted a tree")
+        .await
+        .unwrap();
+    assert_eq!(pending(&app).await, 2);
+
+    let stuck = Arc::new(GatedPlatform {
+        gate: tokio::sync::Semaphore::new(0),
+        entered: tokio::sync::Notify::new(),
+        delivered: Mutex::new(Vec::new()),
+    });
+    let first = Deliverer::new(app.clone(), vec![stuck.clone()]);
+    let entered = stuck.entered.notified();
+    let dying = tokio::spawn(async move { first.deliver_due().await });
+    entered.await;
+
+    let other = FlakyPlatform::new(Vec::new());
+    let second = Deliverer::new(app.clone(), vec![other.clone()]);
+    assert_eq!(second.deliver_due().await.unwrap(), 0, "the first holds it");
+    assert_eq!(other.calls.load(Ordering::SeqCst), 0);
+
+    dying.abort();
+    let _ = dying.await;
+    assert_eq!(
+        second.deliver_due().await.unwrap(),
+        0,
+        "its lease still runs"
+    );
+    clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(second.deliver_due().await.unwrap(), 2);
+    assert_eq!(other.delivered().len(), 2);
+    assert!(stuck.delivered.lock().unwrap().is_empty());
+    assert_eq!(pending(&app).await, 0);
+}

@@ -1958,6 +1958,7 @@ async fn a_hung_workspace_holds_up_no_other_and_its_post_is_not_repeated() {
     let options = DeliveryOptions {
         call_timeout: std::time::Duration::from_secs(60),
         concurrency: 4,
+        ..DeliveryOptions::default()
     };
     let notifier = Arc::new(SlackNotifier::new(keel.slack.clone()));
     let running = tokio::spawn(
@@ -2086,6 +2087,7 @@ async fn a_post_without_an_answer_runs_out_of_its_deadline() {
     let options = DeliveryOptions {
         call_timeout: std::time::Duration::from_millis(300),
         concurrency: 1,
+        ..DeliveryOptions::default()
     };
     let deliverer = Deliverer::with_options(
         keel.app.clone(),

@@ -41,6 +41,7 @@ use crate::domain::parse::parse;
 use crate::domain::text::{Name, is_direction_override};
 use crate::domain::{Actor, Envelope, MemberId, MemberRef, Platform, Reply, Role, UserError};
 use crate::error::{Error, Result};
+use crate::ops;
 use crate::store::Store;
 use crate::store::communities::{Member, Resolved};
 
@@ -284,7 +285,9 @@ impl App {
             community = %actor.community,
             command = command.name(),
         );
-        async {
+        let started = std::time::Instant::now();
+        let platform = actor.platform.as_str();
+        let answered = async {
             if command.requires_organiser() && actor.role != Role::Organiser {
                 return Err(UserError::OrganiserOnly {
                     command: command.name().to_string(),
@@ -301,7 +304,17 @@ impl App {
             }
         }
         .instrument(span)
-        .await
+        .await;
+        let outcome = match &answered {
+            Ok(_) => "ok",
+            Err(UserError::Internal { .. }) => "failed",
+            Err(_) => "refused",
+        };
+        metrics::counter!(ops::names::COMMANDS, "platform" => platform, "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!(ops::names::COMMAND_SECONDS, "platform" => platform)
+            .record(started.elapsed().as_secs_f64());
+        answered
     }
 
     /// Logs an internal error in full and returns what the user sees.

@@ -37,6 +37,13 @@ pub async fn handle(
         } if super::buttons::is_form(modal) => {
             super::buttons::submitted(ctx, discord, modal).await?;
         }
+        // Whether each shard is connected, for /metrics.
+        FullEvent::Ready { .. } => shard_up(ctx.shard_id.0, true),
+        FullEvent::Resume { .. } => shard_up(ctx.shard_id.0, true),
+        FullEvent::ShardStageUpdate { event } => shard_up(
+            event.shard_id.0,
+            event.new == serenity::gateway::ConnectionStage::Connected,
+        ),
         FullEvent::GuildCreate { guild, .. } => {
             app.workspace_joined(Platform::Discord, &guild.id.to_string(), &guild.name)
                 .await?;
@@ -172,4 +179,12 @@ async fn welcome(ctx: &serenity::all::Context, discord: &Discord, member: &Membe
     if let Err(e) = member.user.direct_message(&ctx.http, message).await {
         tracing::info!(error = %e, "welcome not delivered");
     }
+}
+
+fn shard_up(shard: u32, up: bool) {
+    metrics::gauge!(crate::ops::names::SHARD_UP, "shard" => shard.to_string()).set(if up {
+        1.0
+    } else {
+        0.0
+    });
 }

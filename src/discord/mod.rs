@@ -144,6 +144,41 @@ fn fatal_reason(error: &serenity::Error) -> Option<String> {
 /// Background work the adapter runs until shutdown.
 pub type Task = tokio::task::JoinHandle<std::io::Result<()>>;
 
+/// Discord's REST client as configured: the token, a deadline on every call
+/// (R1; serenity's default client has none), and the API base for a proxy or
+/// the tests' fake.
+fn http(config: &Config) -> Result<serenity::http::Http> {
+    let token = config
+        .discord
+        .token
+        .as_ref()
+        .map(|t| t.expose().trim().to_string())
+        .unwrap_or_default();
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .timeout(config.delivery.call_timeout())
+        .build()
+        .map_err(|e| Error::internal("building the Discord HTTP client", e))?;
+    let mut http = HttpBuilder::new(&token).client(client);
+    if let Some(base) = &config.discord.api_base {
+        // serenity ignores the proxy while its own rate limiter is on.
+        http = http
+            .proxy(base.trim_end_matches('/'))
+            .ratelimiter_disabled(true);
+    }
+    Ok(http.build())
+}
+
+/// What a jobs process delivers to Discord through, without the gateway: the
+/// REST API is all the outbox needs.
+pub fn notifier(app: App, config: &Config) -> Result<Arc<dyn Notifier>> {
+    Ok(Arc::new(notifier::DiscordNotifier {
+        http: Arc::new(http(config)?),
+        app,
+        refusals: Default::default(),
+    }))
+}
+
 /// Connects to Discord as the config says and serves until `shutdown`. Returns
 /// the notifier for announcements and the gateway task; a fatal gateway error
 /// (bad token, disallowed intents) is sent on `fatal` with what to fix.
@@ -154,24 +189,7 @@ pub async fn start(
     fatal: tokio::sync::mpsc::UnboundedSender<String>,
 ) -> Result<(Arc<dyn Notifier>, Vec<Task>)> {
     let settings = config.discord.clone();
-    let token = settings
-        .token
-        .as_ref()
-        .map(|t| t.expose().trim().to_string())
-        .unwrap_or_default();
-    // Every REST call gets a deadline (R1); serenity's default client has none.
-    let client = reqwest::Client::builder()
-        .use_rustls_tls()
-        .timeout(config.delivery.call_timeout())
-        .build()
-        .map_err(|e| Error::internal("building the Discord HTTP client", e))?;
-    let mut http = HttpBuilder::new(&token).client(client);
-    if let Some(base) = &settings.api_base {
-        // serenity ignores the proxy while its own rate limiter is on.
-        http = http
-            .proxy(base.trim_end_matches('/'))
-            .ratelimiter_disabled(true);
-    }
+    let http = http(config)?;
     let discord = Arc::new(Discord {
         app,
         settings: settings.clone(),
@@ -209,7 +227,7 @@ pub async fn start(
             })
         })
         .build();
-    let mut client = ClientBuilder::new_with_http(http.build(), intents(&settings))
+    let mut client = ClientBuilder::new_with_http(http, intents(&settings))
         .framework(framework)
         .await
         .map_err(|e| match fatal_reason(&e) {

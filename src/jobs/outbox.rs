@@ -35,6 +35,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use futures_util::{StreamExt, stream};
 use rand::Rng;
@@ -45,7 +46,7 @@ use super::Shutdown;
 use crate::app::App;
 use crate::domain::{AnnouncementId, Platform, WorkspaceId};
 use crate::error::Result;
-use crate::store::outbox::{self, Action, Delivery, Outcome, Posted};
+use crate::store::outbox::{self, Action, Delivery, Lease, Outcome, Posted};
 
 /// Why a delivery did not go through.
 #[derive(Debug, Clone)]
@@ -108,6 +109,9 @@ pub struct DeliveryOptions {
     pub call_timeout: Duration,
     /// Workspaces delivered to at the same time.
     pub concurrency: usize,
+    /// How long a worker's hold on a workspace lasts unless renewed (each attempt
+    /// renews it): how long a dead worker's workspaces wait for another.
+    pub lease: Duration,
 }
 
 impl Default for DeliveryOptions {
@@ -115,6 +119,7 @@ impl Default for DeliveryOptions {
         DeliveryOptions {
             call_timeout: Duration::from_secs(10),
             concurrency: 8,
+            lease: Duration::from_secs(60),
         }
     }
 }
@@ -125,6 +130,25 @@ pub fn backoff(attempts: i64) -> Duration {
     let base = 2u64.saturating_pow(attempts.clamp(1, 12) as u32).min(3600);
     let jitter = rand::rng().random_range(0..=base * 250);
     Duration::from_secs(base) + Duration::from_millis(jitter)
+}
+
+/// A name for this worker no other has: the host, the process and a random
+/// part (a process id comes back after a restart).
+fn worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    format!(
+        "{}:{}:{:08x}",
+        host.trim(),
+        std::process::id(),
+        rand::rng().random::<u32>()
+    )
+}
+
+/// Counts a delivery's outcome for `/metrics`.
+fn count_delivery(delivery: &Delivery, outcome: &'static str) {
+    metrics::counter!(crate::ops::names::DELIVERIES,
+        "platform" => delivery.platform.as_str(), "outcome" => outcome)
+    .increment(1);
 }
 
 /// The most deliveries of one workspace fetched at once.
@@ -143,6 +167,9 @@ enum Attempt {
     Held,
     /// Shutdown came first; it stays pending.
     Interrupted,
+    /// This worker's lease ran out and another worker has the workspace now, or
+    /// the delivery is no longer pending: nothing was sent.
+    Lost,
 }
 
 #[derive(Clone)]
@@ -158,6 +185,8 @@ struct Inner {
     last_post: Mutex<HashMap<WorkspaceId, Instant>>,
     /// Set by `run`: work in flight stops at shutdown.
     shutdown: Option<Shutdown>,
+    /// Who this worker is to the other workers, in the leases it holds.
+    holder: String,
 }
 
 impl Deliverer {
@@ -177,6 +206,7 @@ impl Deliverer {
                 options,
                 last_post: Mutex::new(HashMap::new()),
                 shutdown: None,
+                holder: worker_name(),
             }),
         }
     }
@@ -213,6 +243,7 @@ impl Deliverer {
             options: self.inner.options.clone(),
             last_post: Mutex::new(HashMap::new()),
             shutdown: Some(shutdown.clone()),
+            holder: self.inner.holder.clone(),
         });
         let mut workers: JoinSet<WorkspaceId> = JoinSet::new();
         let mut busy: HashSet<WorkspaceId> = HashSet::new();
@@ -306,9 +337,36 @@ impl Inner {
         Ok(())
     }
 
+    /// This worker's lease on a workspace, from `now`.
+    fn lease(&self, now: DateTime<Utc>) -> Lease {
+        Lease {
+            holder: self.holder.clone(),
+            until: now
+                + chrono::Duration::from_std(self.options.lease).unwrap_or(chrono::Duration::MAX),
+        }
+    }
+
     /// Delivers a workspace's due deliveries in order, until none is due or the
-    /// platform asks to wait; returns how many were delivered.
+    /// platform asks to wait, holding the workspace's lease meanwhile; returns
+    /// how many were delivered. Nothing, if another worker holds the lease.
     async fn drain(&self, notifier: &dyn Notifier, workspace: WorkspaceId) -> Result<usize> {
+        let store = self.app.store();
+        let now = self.app.now();
+        if !store
+            .take_delivery_lease(workspace, &self.lease(now), now)
+            .await?
+        {
+            return Ok(0);
+        }
+        let drained = self.drain_leased(notifier, workspace).await;
+        if let Err(e) = store.release_delivery_lease(workspace, &self.holder).await {
+            // It runs out by itself.
+            tracing::warn!(error = %e, %workspace, "giving a delivery lease back failed");
+        }
+        drained
+    }
+
+    async fn drain_leased(&self, notifier: &dyn Notifier, workspace: WorkspaceId) -> Result<usize> {
         let mut delivered = 0;
         loop {
             let due = self
@@ -327,7 +385,7 @@ impl Inner {
                 match self.attempt(notifier, delivery).await? {
                     Attempt::Delivered => delivered += 1,
                     Attempt::Dropped => {}
-                    Attempt::Held | Attempt::Interrupted => return Ok(delivered),
+                    Attempt::Held | Attempt::Interrupted | Attempt::Lost => return Ok(delivered),
                 }
             }
         }
@@ -426,6 +484,7 @@ impl Inner {
         }
         if self.expired(delivery) {
             store.expire_delivery(delivery).await?;
+            count_delivery(delivery, "expired");
             return Ok(Attempt::Dropped);
         }
         if delivery.is_private() && delivery.uncertain_attempts >= 2 {
@@ -438,7 +497,14 @@ impl Inner {
             return Ok(Attempt::Interrupted);
         }
         let started = self.app.now();
-        store.begin_delivery_attempt(delivery, started).await?;
+        if !store
+            .begin_delivery_attempt(delivery, &self.lease(started), started)
+            .await?
+        {
+            tracing::info!(announcement = %delivery.announcement, workspace = %delivery.workspace,
+                "the workspace's lease was lost to another worker; leaving its deliveries to it");
+            return Ok(Attempt::Lost);
+        }
         let outcome = self
             .call(notifier.deliver(delivery), "posting an announcement")
             .await;
@@ -502,6 +568,16 @@ impl Inner {
     ) -> Result<Attempt> {
         let store = self.app.store();
         let now = self.app.now();
+        let counted = match &outcome {
+            None => None,
+            Some(Ok(_)) => Some("delivered"),
+            Some(Err(DeliveryError::Retry { .. })) => Some("retry"),
+            Some(Err(DeliveryError::Uncertain(_))) => Some("uncertain"),
+            Some(Err(DeliveryError::Permanent(_))) => Some("failed"),
+        };
+        if let Some(outcome) = counted {
+            count_delivery(delivery, outcome);
+        }
         match outcome {
             None => Ok(Attempt::Interrupted),
             Some(Ok(posted)) => {

@@ -119,6 +119,14 @@ pub async fn start(
     Ok((Arc::new(notifier::SlackNotifier::new(slack)), tasks))
 }
 
+/// What a jobs process delivers to Slack through, without serving Slack's
+/// endpoints: the Web API is all the outbox needs.
+pub fn notifier(app: App, config: &Config) -> Result<Arc<dyn crate::jobs::outbox::Notifier>> {
+    Ok(Arc::new(notifier::SlackNotifier::new(Slack::new(
+        app, config,
+    )?)))
+}
+
 impl Slack {
     /// Checks the configuration and builds the adapter (S2: no signing secret, no start).
     pub fn new(app: App, config: &Config) -> Result<Arc<Slack>> {

@@ -47,6 +47,7 @@ mod migrate_to;
 pub mod milestones;
 pub mod mission;
 pub mod notices;
+pub mod ops;
 pub mod outbox;
 pub mod pairing;
 mod postgres;

@@ -60,9 +60,46 @@ impl super::Store {
 
     /// Records that an attempt is about to be made, before it is: if the answer
     /// never comes, the delivery is known to be uncertain, even after a crash.
-    pub async fn begin_delivery_attempt(&self, d: &Delivery, now: DateTime<Utc>) -> Result<()> {
+    /// The worker's lease on the workspace is renewed with it. False, and no
+    /// attempt, if the lease was lost (another worker has the workspace now) or
+    /// the delivery is no longer pending.
+    pub async fn begin_delivery_attempt(
+        &self,
+        d: &Delivery,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         on_engine!(self, e => e
-            .write_in(d.community, async |conn| sql::outbox::begin_attempt(conn, d, now).await)
+            .write_in(d.community, async |conn| {
+                sql::outbox::begin_attempt(conn, d, lease, now).await
+            })
+            .await)
+    }
+
+    /// Takes the lease on a workspace's deliveries (see migration 0025): false
+    /// if another worker holds it.
+    pub async fn take_delivery_lease(
+        &self,
+        workspace: WorkspaceId,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        on_engine!(self, e => e
+            .write(async |conn| sql::outbox::take_lease(conn, workspace, lease, now).await)
+            .await)
+    }
+
+    pub async fn release_delivery_lease(&self, workspace: WorkspaceId, holder: &str) -> Result<()> {
+        on_engine!(self, e => e
+            .write(async |conn| sql::outbox::release_lease(conn, workspace, holder).await)
+            .await)
+    }
+
+    /// Forgets every delivery lease; only for the one process a SQLite
+    /// database may have, at its start.
+    pub async fn release_all_delivery_leases(&self) -> Result<()> {
+        on_engine!(self, e => e
+            .write(async |conn| sql::outbox::release_all_leases(conn).await)
             .await)
     }
 
@@ -301,6 +338,14 @@ impl Delivery {
     pub fn marker(&self) -> String {
         format!("keel-{}-{}", self.announcement.0, self.workspace.0)
     }
+}
+
+/// A worker's hold on a workspace's deliveries, until it runs out.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    /// Which worker (process) holds it.
+    pub holder: String,
+    pub until: DateTime<Utc>,
 }
 
 /// Where a post landed: kept so that a later redaction can edit it.

@@ -12,7 +12,7 @@ use super::{Conn, Executor};
 use crate::domain::{AnnouncementId, CommunityId, MemberId, Platform, Reply, WorkspaceId};
 use crate::error::{Error, Result};
 use crate::store::outbox::{
-    Action, Addressed, Delivery, Kind, NewAnnouncement, Outcome, Posted, To,
+    Action, Addressed, Delivery, Kind, Lease, NewAnnouncement, Outcome, Posted, To,
 };
 use crate::store::{numbered_values, parse_ts, ts};
 
@@ -443,6 +443,17 @@ fn delivery(row: DueRow) -> Result<Delivery> {
     })
 }
 
+/// How many deliveries are pending, and when the oldest of them was queued.
+pub async fn backlog(db: impl Executor<'_>) -> Result<(i64, Option<String>)> {
+    Ok(sqlx::query_as(
+        "SELECT count(*), min(a.created_at) FROM announcement_deliveries d
+           JOIN announcements a ON a.id = d.announcement_id
+          WHERE d.status = 'pending'",
+    )
+    .fetch_one(db)
+    .await?)
+}
+
 /// Workspaces of `platform` with a delivery due at `now`, those whose turn came
 /// first first.
 pub async fn due_workspaces(
@@ -498,8 +509,16 @@ pub async fn next_due(db: impl Executor<'_>, platform: Platform) -> Result<Optio
 
 /// Records that an attempt is about to be made, before it is: if the answer never
 /// comes, the delivery is known to be uncertain, even after a crash.
-pub async fn begin_attempt(conn: &mut Conn, d: &Delivery, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query(
+pub async fn begin_attempt(
+    conn: &mut Conn,
+    d: &Delivery,
+    lease: &Lease,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    if !renew_lease(&mut *conn, d.workspace, lease, now).await? {
+        return Ok(false);
+    }
+    let begun = sqlx::query(
         "UPDATE announcement_deliveries SET attempts = attempts + 1, attempt_started_at = $1
          WHERE announcement_id = $2 AND workspace_id = $3 AND status = 'pending'",
     )
@@ -508,6 +527,70 @@ pub async fn begin_attempt(conn: &mut Conn, d: &Delivery, now: DateTime<Utc>) ->
     .bind(d.workspace)
     .execute(conn)
     .await?;
+    Ok(begun.rows_affected() == 1)
+}
+
+/// Takes the lease on `workspace`'s deliveries for `lease.holder` until
+/// `lease.until`: when nobody holds it, when it has expired at `now`, or when
+/// the holder has it already. False if another worker holds it.
+pub async fn take_lease(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    lease: &Lease,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let taken: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO delivery_leases (workspace_id, holder, expires_at) VALUES ($1, $2, $3)
+         ON CONFLICT (workspace_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE delivery_leases.expires_at <= $4 OR delivery_leases.holder = excluded.holder
+         RETURNING workspace_id",
+    )
+    .bind(workspace)
+    .bind(&lease.holder)
+    .bind(ts(lease.until))
+    .bind(ts(now))
+    .fetch_optional(conn)
+    .await?;
+    Ok(taken.is_some())
+}
+
+/// Extends the holder's lease on `workspace` to `lease.until`; false if it
+/// holds it no longer (it expired, and another worker took it).
+async fn renew_lease(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    lease: &Lease,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let renewed = sqlx::query(
+        "UPDATE delivery_leases SET expires_at = $3
+         WHERE workspace_id = $1 AND holder = $2 AND expires_at > $4",
+    )
+    .bind(workspace)
+    .bind(&lease.holder)
+    .bind(ts(lease.until))
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
+    Ok(renewed.rows_affected() == 1)
+}
+
+/// Gives the holder's lease on `workspace` back.
+pub async fn release_lease(conn: &mut Conn, workspace: WorkspaceId, holder: &str) -> Result<()> {
+    sqlx::query("DELETE FROM delivery_leases WHERE workspace_id = $1 AND holder = $2")
+        .bind(workspace)
+        .bind(holder)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Forgets every lease: for a process that knows it is the only one (SQLite's
+/// runner), at start, so work a crash left leased goes out at once.
+pub async fn release_all_leases(conn: &mut Conn) -> Result<()> {
+    sqlx::query("DELETE FROM delivery_leases")
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
