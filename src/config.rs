@@ -187,6 +187,13 @@ pub struct DiscordConfig {
     pub count_members: bool,
     /// Days after Keel is removed from a server before that server's data is purged.
     pub purge_after_days: u32,
+    /// The gateway shards this process runs, `"0-3"` or `"5"` (inclusive), of
+    /// `total_shards`. Unset: all of one shard.
+    pub shards: Option<String>,
+    pub total_shards: Option<u32>,
+    /// Register the slash commands when connected. One process of a sharded
+    /// bot should (or `keel discord register`), not every one.
+    pub register_commands: bool,
 }
 
 impl Default for DiscordConfig {
@@ -199,6 +206,9 @@ impl Default for DiscordConfig {
             welcome: false,
             count_members: false,
             purge_after_days: 30,
+            shards: None,
+            total_shards: None,
+            register_commands: true,
         }
     }
 }
@@ -207,6 +217,34 @@ impl DiscordConfig {
     /// Whether Discord is configured.
     pub fn enabled(&self) -> bool {
         self.token.as_ref().is_some_and(|t| !t.is_empty())
+    }
+
+    /// The shards this process runs, first and last (inclusive), of how many;
+    /// None for a bot of one shard.
+    pub fn shard_range(&self) -> Result<Option<(u32, u32, u32)>, ConfigError> {
+        let (shards, total) = match (&self.shards, self.total_shards) {
+            (None, None) => return Ok(None),
+            (Some(shards), Some(total)) if total > 0 => (shards, total),
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "discord.shards and discord.total_shards go together, for example shards = \"0-3\" and total_shards = 8".into(),
+                ));
+            }
+        };
+        let bound = |n: &str| n.trim().parse::<u32>().ok();
+        let (first, last) = match shards.split_once('-') {
+            Some((first, last)) => (bound(first), bound(last)),
+            None => (bound(shards), bound(shards)),
+        };
+        match (first, last) {
+            (Some(first), Some(last)) if first <= last && last < total => {
+                Ok(Some((first, last, total)))
+            }
+            _ => Err(ConfigError::Invalid(format!(
+                "discord.shards must be a shard or a range like \"0-3\" within 0..{} (total_shards = {total}), not {shards:?}",
+                total - 1
+            ))),
+        }
     }
 }
 
@@ -492,6 +530,7 @@ impl Config {
                     .into(),
             ));
         }
+        self.discord.shard_range()?;
         if let Some(base) = &self.discord.api_base
             && !(base.starts_with("http://") || base.starts_with("https://"))
         {
@@ -805,5 +844,31 @@ mod tests {
             refused.contains("postgres://") && !refused.contains("hunter2"),
             "{refused}"
         );
+    }
+
+    #[test]
+    fn shard_ranges_are_inclusive_and_checked_against_the_total() {
+        let range = |shards: Option<&str>, total: Option<u32>| {
+            DiscordConfig {
+                shards: shards.map(str::to_string),
+                total_shards: total,
+                ..DiscordConfig::default()
+            }
+            .shard_range()
+        };
+        assert_eq!(range(None, None).unwrap(), None);
+        assert_eq!(range(Some("0-3"), Some(8)).unwrap(), Some((0, 3, 8)));
+        assert_eq!(range(Some("5"), Some(8)).unwrap(), Some((5, 5, 8)));
+        for (shards, total) in [
+            (Some("4-8"), Some(8)),
+            (Some("3-1"), Some(8)),
+            (Some("x"), Some(8)),
+            (Some("0-3"), None),
+            (None, Some(8)),
+            (Some("0"), Some(0)),
+        ] {
+            let refused = range(shards, total).unwrap_err().to_string();
+            assert!(refused.contains("discord.shards"), "{refused}");
+        }
     }
 }

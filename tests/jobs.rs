@@ -452,3 +452,33 @@ async fn one_worker_at_a_time_delivers_a_workspace_and_a_dead_ones_lease_runs_ou
     assert!(stuck.delivered.lock().unwrap().is_empty());
     assert_eq!(pending(&app).await, 0);
 }
+
+/// Processes starting Discord shards at once (shard processes on one
+/// PostgreSQL) each get a window of their own to connect in, one after the
+/// other, 5.5 s a shard.
+#[tokio::test]
+async fn shard_processes_take_turns_to_connect() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(wednesday_noon()));
+    let app = open(&dir, clock.clone()).await;
+    let spacing = chrono::Duration::milliseconds(5_500);
+    let now = clock.now();
+    let store = app.store();
+    let (a, b) = tokio::join!(
+        store.reserve_discord_identify(4, spacing, now),
+        store.reserve_discord_identify(4, spacing, now)
+    );
+    let mut starts = [a.unwrap(), b.unwrap()];
+    starts.sort();
+    assert_eq!(starts[0], now);
+    assert_eq!(starts[1], now + spacing * 4);
+    // Later, once the windows are past, a process connects at once.
+    let later = now + chrono::Duration::minutes(5);
+    assert_eq!(
+        store
+            .reserve_discord_identify(2, spacing, later)
+            .await
+            .unwrap(),
+        later
+    );
+}

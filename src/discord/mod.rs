@@ -141,6 +141,11 @@ fn fatal_reason(error: &serenity::Error) -> Option<String> {
     }
 }
 
+/// How far apart shards connect across processes: Discord allows a bot with
+/// max_concurrency 1 one identify per 5 s; serenity paces its own shards the
+/// same way within a process.
+const IDENTIFY_SPACING: chrono::Duration = chrono::Duration::milliseconds(5_500);
+
 /// Background work the adapter runs until shutdown.
 pub type Task = tokio::task::JoinHandle<std::io::Result<()>>;
 
@@ -195,6 +200,10 @@ pub async fn start(
         settings: settings.clone(),
     });
     let guild = settings.guild_id.map(GuildId::new);
+    let register = settings.register_commands;
+    let shard_range = settings
+        .shard_range()
+        .map_err(|e| Error::internal("discord.shards", e))?;
     let ready_data = discord.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
@@ -212,16 +221,21 @@ pub async fn start(
         .setup(move |ctx, ready, framework| {
             Box::pin(async move {
                 let commands = &framework.options().commands;
-                match guild {
-                    Some(guild) => poise::builtins::register_in_guild(ctx, commands, guild).await?,
-                    None => poise::builtins::register_globally(ctx, commands).await?,
+                if register {
+                    match guild {
+                        Some(guild) => {
+                            poise::builtins::register_in_guild(ctx, commands, guild).await?
+                        }
+                        None => poise::builtins::register_globally(ctx, commands).await?,
+                    }
                 }
                 tracing::info!(
                     bot = %ready.user.name,
                     servers = ready.guilds.len(),
                     commands = commands.len(),
+                    registered = register,
                     scope = if guild.is_some() { "one server" } else { "global" },
-                    "connected to Discord; slash commands registered"
+                    "connected to Discord"
                 );
                 Ok(ready_data)
             })
@@ -241,9 +255,38 @@ pub async fn start(
     });
     let shards = client.shard_manager.clone();
     let mut stop = shutdown;
+    let store = discord.app.store().clone();
     let task = tokio::spawn(async move {
+        let connected = async {
+            let Some((first, last, total)) = shard_range else {
+                return client.start().await;
+            };
+            // Other processes' shards connect in windows of their own.
+            let count = last - first + 1;
+            let now = chrono::Utc::now();
+            match store
+                .reserve_discord_identify(count, IDENTIFY_SPACING, now)
+                .await
+            {
+                Ok(start) => {
+                    if let Ok(wait) = (start - now).to_std() {
+                        tracing::info!(
+                            first,
+                            last,
+                            total,
+                            wait_s = wait.as_secs_f64(),
+                            "waiting for this process's turn to connect its shards"
+                        );
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "reserving a turn to connect; connecting now"),
+            }
+            // serenity's range end is inclusive.
+            client.start_shard_range(first..last, total).await
+        };
         tokio::select! {
-            result = client.start() => {
+            result = connected => {
                 if let Err(e) = result {
                     let reason = fatal_reason(&e)
                         .unwrap_or_else(|| format!("the Discord connection ended: {e}"));

@@ -53,3 +53,21 @@ impl super::Store {
         on_engine!(self, e => sql::discord_events::event_of(&e.read, guild, scheduled).await)
     }
 }
+
+impl super::Store {
+    /// Reserves the window in which `shards` shards, one per `spacing`, may
+    /// connect to Discord, across every process on this database; returns
+    /// when it starts (now, or when the window reserved before it ends).
+    pub async fn reserve_discord_identify(
+        &self,
+        shards: u32,
+        spacing: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>> {
+        on_engine!(self, e => e
+            .write(async |conn| {
+                sql::discord_events::reserve_identify(conn, shards, spacing, now).await
+            })
+            .await)
+    }
+}

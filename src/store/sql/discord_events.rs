@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::{Conn, Executor};
 use crate::domain::{EventId, WorkspaceId};
 use crate::error::Result;
-use crate::store::ts;
+use crate::store::{parse_ts, ts};
 
 pub async fn scheduled_event(
     db: impl Executor<'_>,
@@ -60,4 +60,34 @@ pub async fn event_of(
     .fetch_optional(db)
     .await?;
     Ok(id.map(EventId))
+}
+
+/// Moves the shared identify window on by `shards` × `spacing` from whichever
+/// is later, `now` or where it stood, and returns where the reserved part
+/// starts. Compare-and-set, so two processes reserving at once get one window
+/// each, one after the other.
+pub async fn reserve_identify(
+    conn: &mut Conn,
+    shards: u32,
+    spacing: chrono::Duration,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>> {
+    loop {
+        let free_at: String =
+            sqlx::query_scalar("SELECT free_at FROM discord_identify_turns WHERE id = 1")
+                .fetch_one(&mut *conn)
+                .await?;
+        let start = parse_ts(&free_at)?.max(now);
+        let end = start + spacing * shards.max(1) as i32;
+        let moved = sqlx::query(
+            "UPDATE discord_identify_turns SET free_at = $1 WHERE id = 1 AND free_at = $2",
+        )
+        .bind(ts(end))
+        .bind(&free_at)
+        .execute(&mut *conn)
+        .await?;
+        if moved.rows_affected() == 1 {
+            return Ok(start);
+        }
+    }
 }
