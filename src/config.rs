@@ -187,9 +187,9 @@ pub struct DiscordConfig {
     pub count_members: bool,
     /// Days after Keel is removed from a server before that server's data is purged.
     pub purge_after_days: u32,
-    /// The gateway shards this process runs, `"0-3"` or `"5"` (inclusive), of
+    /// The gateway shards this process runs, `"0-3"` (inclusive) or `5`, of
     /// `total_shards`. Unset: all of one shard.
-    pub shards: Option<String>,
+    pub shards: Option<Shards>,
     pub total_shards: Option<u32>,
     /// Register the slash commands when connected. One process of a sharded
     /// bot should (or `keel discord register`), not every one.
@@ -213,6 +213,15 @@ impl Default for DiscordConfig {
     }
 }
 
+/// `[discord] shards`: one shard, or a range written `"0-3"` (an environment
+/// variable's `5` arrives as a number).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Shards {
+    One(u32),
+    Range(String),
+}
+
 impl DiscordConfig {
     /// Whether Discord is configured.
     pub fn enabled(&self) -> bool {
@@ -232,9 +241,12 @@ impl DiscordConfig {
             }
         };
         let bound = |n: &str| n.trim().parse::<u32>().ok();
-        let (first, last) = match shards.split_once('-') {
-            Some((first, last)) => (bound(first), bound(last)),
-            None => (bound(shards), bound(shards)),
+        let (first, last) = match shards {
+            Shards::One(shard) => (Some(*shard), Some(*shard)),
+            Shards::Range(range) => match range.split_once('-') {
+                Some((first, last)) => (bound(first), bound(last)),
+                None => (bound(range), bound(range)),
+            },
         };
         match (first, last) {
             (Some(first), Some(last)) if first <= last && last < total => {
@@ -850,7 +862,7 @@ mod tests {
     fn shard_ranges_are_inclusive_and_checked_against_the_total() {
         let range = |shards: Option<&str>, total: Option<u32>| {
             DiscordConfig {
-                shards: shards.map(str::to_string),
+                shards: shards.map(|s| Shards::Range(s.to_string())),
                 total_shards: total,
                 ..DiscordConfig::default()
             }
@@ -859,6 +871,12 @@ mod tests {
         assert_eq!(range(None, None).unwrap(), None);
         assert_eq!(range(Some("0-3"), Some(8)).unwrap(), Some((0, 3, 8)));
         assert_eq!(range(Some("5"), Some(8)).unwrap(), Some((5, 5, 8)));
+        let one = DiscordConfig {
+            shards: Some(Shards::One(7)),
+            total_shards: Some(8),
+            ..DiscordConfig::default()
+        };
+        assert_eq!(one.shard_range().unwrap(), Some((7, 7, 8)));
         for (shards, total) in [
             (Some("4-8"), Some(8)),
             (Some("3-1"), Some(8)),
