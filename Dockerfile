@@ -2,9 +2,10 @@
 # Run:   docker run -v keel-data:/var/lib/keel -e KEEL_... keel run
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs slack-app-manifest.yml ./
 COPY src ./src
 COPY migrations ./migrations
+COPY assets ./assets
 COPY benches ./benches
 RUN cargo build --release --locked --bin keel
 
