@@ -1,10 +1,12 @@
-//! What only PostgreSQL has: `keel migrate-to`. Built with the `postgres-tests`
+//! What only PostgreSQL has: `keel migrate-to`, and processes that hear of each
+//! other's deliveries through LISTEN/NOTIFY. Built with the `postgres-tests`
 //! feature and run with `TEST_DATABASE=postgres` (as `.ci/run` does under
 //! `pg_virtualenv`); it fails when PostgreSQL cannot be reached.
 #![cfg(feature = "postgres-tests")]
 
-#[path = "support/database.rs"]
-mod database;
+#[path = "support/keel.rs"]
+mod support;
+use support::database;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -120,4 +122,64 @@ async fn migrate_to_keeps_every_row_id_and_stats_figure() {
         String::from_utf8_lossy(&again.stderr).contains("already holds Keel data"),
         "{again:?}"
     );
+}
+
+/// A platform that records what it is given to deliver.
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+impl keel::jobs::outbox::Notifier for Recorder {
+    fn platform(&self) -> keel::domain::Platform {
+        keel::domain::Platform::Console
+    }
+    fn deliver<'a>(
+        &'a self,
+        delivery: &'a keel::store::outbox::Delivery,
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<keel::store::outbox::Posted, keel::jobs::outbox::DeliveryError>,
+    > {
+        Box::pin(async move {
+            self.0
+                .lock()
+                .unwrap()
+                .push(delivery.body.title.clone().unwrap_or_default());
+            Ok(keel::store::outbox::Posted {
+                channel: "C1".into(),
+                message: delivery.announcement.to_string(),
+            })
+        })
+    }
+}
+
+/// A jobs worker in one process hears at once of announcements another
+/// process queued (migration 0014's NOTIFY), rather than at its next look 30 s
+/// on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_jobs_worker_hears_at_once_of_what_another_process_queued() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(keel::domain::clock::ManualClock::new(chrono::Utc::now()));
+    let web = support::open(&dir, clock.clone()).await;
+    let jobs = support::open(&dir, clock.clone()).await;
+    let recorder = Arc::new(Recorder(std::sync::Mutex::new(Vec::new())));
+    let (stop, shutdown) = keel::jobs::shutdown_pair();
+    let worker = tokio::spawn(
+        keel::jobs::outbox::Deliverer::new(jobs.clone(), vec![recorder.clone()]).run(shutdown),
+    );
+    // Nothing is due: the worker settles into its wait.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let member = support::actor(&web, "forest", "ann", keel::domain::Role::Organiser).await;
+    web.handle_line(&member, "contribute Planted a tree")
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while recorder.0.lock().unwrap().len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let delivered = recorder.0.lock().unwrap().clone();
+    assert_eq!(delivered.len(), 2, "{delivered:?}");
+    stop.trigger();
+    worker.await.unwrap();
 }

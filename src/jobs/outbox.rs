@@ -248,6 +248,15 @@ impl Deliverer {
         let mut workers: JoinSet<WorkspaceId> = JoinSet::new();
         let mut busy: HashSet<WorkspaceId> = HashSet::new();
         let mut last_sweep: Option<Instant> = None;
+        // Deliveries other processes queue (PostgreSQL); without it they wait
+        // for the next look.
+        let mut wakeups = match inner.app.store().outbox_wakeups().await {
+            Ok(wakeups) => Some(wakeups),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for other processes' deliveries; looking every 30 s");
+                None
+            }
+        };
         loop {
             if last_sweep.is_none_or(|at| at.elapsed() >= EXPIRY_SWEEP) {
                 if let Err(e) = inner.expire_stale().await {
@@ -264,9 +273,23 @@ impl Deliverer {
                 wait if workers.is_empty() => wait,
                 wait => wait.max(Duration::from_secs(1)),
             };
+            let woken = async {
+                match wakeups.as_mut() {
+                    Some(wakeups) => wakeups.next().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = inner.app.outbox_signal().notified() => {}
+                heard = woken => {
+                    if let Err(e) = heard {
+                        // sqlx reconnects the listener; a notice missed meanwhile
+                        // waits for the next look at most.
+                        tracing::warn!(error = %e, "listening for other processes' deliveries");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
                 Some(finished) = workers.join_next() => {
                     if let Ok(workspace) = finished {
                         busy.remove(&workspace);

@@ -130,7 +130,10 @@ pub struct Directory {
 /// A user of a team, as Slack identifies them.
 type TeamUser = (String, String);
 
-const DIRECTORY_TTL: Duration = Duration::from_secs(300);
+/// How long a member's organiser rights are taken as Slack last said. Slack
+/// tells of a change (user_change, subteam_members_changed) to one replica only;
+/// the others learn it when this runs out (issue 20: at most 30 s).
+const DIRECTORY_TTL: Duration = Duration::from_secs(30);
 /// How long a name Slack gave is used without asking again.
 const NAME_TTL: Duration = Duration::from_secs(3600);
 /// How long a name Slack did not give is not asked for again: the member is

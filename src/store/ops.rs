@@ -39,3 +39,37 @@ impl super::Store {
         })
     }
 }
+
+/// Notice, from the database, that deliveries were queued or fell due again,
+/// in any process: PostgreSQL's LISTEN on the channel migration 0014's trigger
+/// notifies. SQLite has one process, which wakes its worker in memory: there,
+/// none ever comes.
+pub struct OutboxWakeups(Option<sqlx::postgres::PgListener>);
+
+impl OutboxWakeups {
+    /// Resolves at the next notice.
+    pub async fn next(&mut self) -> Result<()> {
+        match &mut self.0 {
+            Some(listener) => {
+                listener.recv().await?;
+                Ok(())
+            }
+            None => std::future::pending().await,
+        }
+    }
+}
+
+impl super::Store {
+    /// Starts listening for the outbox's notices (holding one connection of
+    /// the pool on PostgreSQL).
+    pub async fn outbox_wakeups(&self) -> Result<OutboxWakeups> {
+        match &self.engine {
+            super::Engine::Sqlite(_) => Ok(OutboxWakeups(None)),
+            super::Engine::Postgres(e) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&e.read).await?;
+                listener.listen("keel_outbox").await?;
+                Ok(OutboxWakeups(Some(listener)))
+            }
+        }
+    }
+}
