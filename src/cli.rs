@@ -134,6 +134,9 @@ pub enum DiscordAction {
               value_parser = crate::discord::InviteFeature::parse)]
         with: Vec<crate::discord::InviteFeature>,
     },
+    /// Register (or update) the slash commands with Discord, then exit: once per
+    /// release when shard processes run with `register_commands = false`.
+    Register,
 }
 
 #[cfg(feature = "slack")]
@@ -333,6 +336,20 @@ async fn execute(command: Command, config: &Config) -> Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             };
             println!("{}", crate::discord::invite_url_with(id, &with));
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "discord")]
+        Command::Discord {
+            action: DiscordAction::Register,
+        } => {
+            if !config.discord.enabled() {
+                eprintln!(
+                    "keel: set discord.token (KEEL_DISCORD__TOKEN) to register Keel's commands"
+                );
+                return Ok(ExitCode::from(2));
+            }
+            let (count, scope) = crate::discord::register(config).await?;
+            println!("Registered {count} commands {scope}.");
             Ok(ExitCode::SUCCESS)
         }
         #[cfg(feature = "slack")]

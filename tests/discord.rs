@@ -14,7 +14,7 @@ use chrono::Utc;
 use fake_discord::{FakeDiscord, Invocation, TOKEN, assert_everything_parsed, capture_logs};
 use keel::app::App;
 use keel::config::{Config, Secret};
-use keel::domain::clock::ManualClock;
+use keel::domain::clock::{ManualClock, SystemClock};
 use keel::jobs::outbox::{Deliverer, Notifier};
 use keel::jobs::{ShutdownTrigger, shutdown_pair};
 use keel::store::{Store, StoreOptions};
@@ -1034,6 +1034,68 @@ fn a_rejected_token_or_intents_end_keel_run_with_what_to_fix() {
             "the token is never printed"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keel_discord_register_registers_every_command_without_the_gateway() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args(["discord", "register"])
+        .env_clear()
+        .env(
+            "KEEL_DATABASE__URL",
+            format!("sqlite://{}", dir.path().join("k.db").display()),
+        )
+        .env("KEEL_DISCORD__TOKEN", TOKEN)
+        .env("KEEL_DISCORD__API_BASE", fake.api_base())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let registered = fake.requests_to("PUT", "/commands");
+    assert_eq!(registered.len(), 1, "{registered:?}");
+    let count = registered[0].body.as_array().map_or(0, Vec::len);
+    assert!(count > 10, "every command: {}", registered[0].body);
+    assert!(
+        stdout.contains(&format!("Registered {count} commands globally")),
+        "{stdout}"
+    );
+    assert!(fake.identifies().is_empty(), "no gateway connection");
+}
+
+#[tokio::test]
+async fn a_shard_process_told_not_to_leaves_the_commands_as_they_are() {
+    let fake = FakeDiscord::start().await;
+    fake.add_guild(G1, "Forest Friends");
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("keel.db").display());
+    let store = Store::open(&StoreOptions::new(url)).await.unwrap();
+    let mut config = Config::default();
+    config.discord.token = Some(Secret::new(TOKEN));
+    config.discord.api_base = Some(fake.api_base());
+    config.discord.register_commands = false;
+    let app = App::with_settings(store, Arc::new(SystemClock), config.app_settings());
+    let (_stop, shutdown) = shutdown_pair();
+    let (fatal, _fatal) = mpsc::unbounded_channel();
+    let _running = keel::discord::start(app, &config, shutdown, fatal)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while fake.identifies().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Answered: the gateway is up and the framework's setup has run.
+    let help = fake
+        .command(&Invocation::new(G1, MEMBER, "help", json!([])))
+        .await;
+    assert!(!shown(&help).is_empty(), "{help}");
+    assert!(fake.requests_to("PUT", "/commands").is_empty());
 }
 
 /// Every announcement in the channel carries its marker once.

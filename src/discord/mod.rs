@@ -174,6 +174,37 @@ fn http(config: &Config) -> Result<serenity::http::Http> {
     Ok(http.build())
 }
 
+/// Registers the slash commands through the REST API alone (`keel discord
+/// register`): in `guild_id`'s server, or globally. Returns how many, and where.
+pub async fn register(config: &Config) -> Result<(usize, &'static str)> {
+    let token = config
+        .discord
+        .token
+        .as_ref()
+        .map(|t| t.expose().to_string())
+        .unwrap_or_default();
+    let application = application_id(&token).ok_or_else(|| {
+        Error::internal("discord.token", "not a bot token: it names no application")
+    })?;
+    let http = http(config)?;
+    http.set_application_id(serenity::all::ApplicationId::new(application));
+    let commands = poise::builtins::create_application_commands(&commands::all());
+    let count = commands.len();
+    let failed = |e: serenity::Error| Error::internal("registering the slash commands", e);
+    match config.discord.guild_id.map(GuildId::new) {
+        Some(guild) => {
+            guild.set_commands(&http, commands).await.map_err(failed)?;
+            Ok((count, "in the one server of discord.guild_id"))
+        }
+        None => {
+            serenity::all::Command::set_global_commands(&http, commands)
+                .await
+                .map_err(failed)?;
+            Ok((count, "globally (they can take an hour to show)"))
+        }
+    }
+}
+
 /// What a jobs process delivers to Discord through, without the gateway: the
 /// REST API is all the outbox needs.
 pub fn notifier(app: App, config: &Config) -> Result<Arc<dyn Notifier>> {
