@@ -482,3 +482,43 @@ async fn shard_processes_take_turns_to_connect() {
         later
     );
 }
+
+/// Three processes on one database (three Keel apps here) find the digest due
+/// at once: it is queued once, and its run is recorded for its period.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_digest_due_in_three_processes_at_once_is_queued_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(wednesday_noon()));
+    let first = open(&dir, clock.clone()).await;
+    let alice = organiser(&first).await;
+    first
+        .handle_line(&alice, "contribute Planted a tree")
+        .await
+        .unwrap();
+    let (second, third) = (
+        open(&dir, clock.clone()).await,
+        open(&dir, clock.clone()).await,
+    );
+    // Monday 09:00 UTC, the default digest's time.
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap());
+    let (a, b, c) = tokio::join!(
+        run_due_schedules(&first),
+        run_due_schedules(&second),
+        run_due_schedules(&third)
+    );
+    assert_eq!(a.unwrap() + b.unwrap() + c.unwrap(), 1);
+    let digests = db::scalar::<i64>(
+        &first,
+        "SELECT count(*) FROM announcements WHERE kind = 'digest'",
+        &[],
+    )
+    .await;
+    assert_eq!(digests, 1);
+    let period: String = db::scalar(
+        &first,
+        "SELECT period FROM schedule_runs WHERE kind = 'digest'",
+        &[],
+    )
+    .await;
+    assert!(period.starts_with("2026-11-30T09:00:00"), "{period}");
+}

@@ -91,14 +91,30 @@ pub async fn next_due(db: impl Executor<'_>) -> Result<Option<DateTime<Utc>>> {
     next.as_deref().map(parse_ts).transpose()
 }
 
-/// Marks a run done and moves the schedule on. Only moves it if it is still the
-/// run we claimed (`expected_next`), so two runners cannot both post it.
+/// Records the run for its period and moves the schedule on; false if a run
+/// for that period was recorded already, or the schedule moved since it was
+/// read, so two runners (two processes) cannot both post it.
 pub async fn advance(
     conn: &mut Conn,
     schedule: &Schedule,
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Result<bool> {
+    if let Some(period) = schedule.next_run_at {
+        let recorded = sqlx::query(
+            "INSERT INTO schedule_runs (community_id, kind, period, ran_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(schedule.community)
+        .bind(schedule.kind.as_str())
+        .bind(ts(period))
+        .bind(ts(now))
+        .execute(&mut *conn)
+        .await?;
+        if recorded.rows_affected() == 0 {
+            return Ok(false);
+        }
+    }
     let next = schedule.spec.map(|s| ts(s.next_after(now, tz)));
     let done = sqlx::query(
         "UPDATE schedules SET next_run_at = $1, last_run_at = $2
