@@ -135,7 +135,12 @@ pub async fn serve(
 }
 
 async fn ready(State(ops): State<Ops>) -> Response {
-    match ops.app.store().engine_version().await {
+    readiness(&ops.app).await
+}
+
+/// `/readyz`'s answer, wherever it is served: ready while the database answers.
+pub async fn readiness(app: &App) -> Response {
+    match app.store().engine_version().await {
         Ok(_) => "ready".into_response(),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
     }

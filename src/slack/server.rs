@@ -173,8 +173,5 @@ async fn install_finish(
 }
 
 async fn ready(State(slack): State<Arc<Slack>>) -> Response {
-    match slack.app.store().engine_version().await {
-        Ok(_) => "ready".into_response(),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
-    }
+    crate::ops::readiness(&slack.app).await
 }

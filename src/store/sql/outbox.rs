@@ -65,20 +65,7 @@ pub async fn enqueue_direct(
     recipient: &str,
     now: DateTime<Utc>,
 ) -> Result<AnnouncementId> {
-    let id = insert_announcement(conn, new, now).await?;
-    sqlx::query(concat!(
-        "INSERT INTO announcement_deliveries (announcement_id, workspace_id, recipient, next_attempt_at)
-         SELECT $1, id, $2, ",
-        due_after_hold!("$3", ""),
-        " FROM workspaces WHERE id = $4"
-    ))
-    .bind(id)
-    .bind(recipient)
-    .bind(ts(now))
-    .bind(workspace)
-    .execute(&mut *conn)
-    .await?;
-    Ok(AnnouncementId(id))
+    enqueue_one(conn, new, workspace, To::Member(recipient), now).await
 }
 
 /// Queues a message to a group of members of `workspace` (`recipients`, their
@@ -92,21 +79,24 @@ pub async fn enqueue_group(
     channel: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<AnnouncementId> {
-    let id = insert_announcement(conn, new, now).await?;
-    sqlx::query(concat!(
-        "INSERT INTO announcement_deliveries (announcement_id, workspace_id, recipients, channel, next_attempt_at)
-         SELECT $1, id, $2, $3, ",
-        due_after_hold!("$4", ""),
-        " FROM workspaces WHERE id = $5"
-    ))
-    .bind(id)
-    .bind(serde_json::to_string(recipients)?)
-    .bind(channel)
-    .bind(ts(now))
-    .bind(workspace)
-    .execute(&mut *conn)
-    .await?;
-    Ok(AnnouncementId(id))
+    let to = To::Group {
+        users: recipients,
+        channel,
+    };
+    enqueue_one(conn, new, workspace, to, now).await
+}
+
+/// [`enqueue_each`] of one message.
+async fn enqueue_one(
+    conn: &mut Conn,
+    new: &NewAnnouncement<'_>,
+    workspace: WorkspaceId,
+    to: To<'_>,
+    now: DateTime<Utc>,
+) -> Result<AnnouncementId> {
+    let new = NewAnnouncement { ..*new };
+    let queued = enqueue_each(conn, &[Addressed { new, workspace, to }], now).await?;
+    Ok(queued[0])
 }
 
 /// Rows of a batch per statement: a few thousand parameters, well within
@@ -114,9 +104,8 @@ pub async fn enqueue_group(
 const BATCH_ROWS: usize = 1000;
 
 /// Queues each message of a batch (a round's introductions, an event's
-/// reminders) in a few statements per thousand rather than four each: the
-/// same rows [`enqueue_direct`] and [`enqueue_group`] write, each when its
-/// workspace is no longer held back. A message to a workspace that is gone
+/// reminders) in a few statements per thousand rather than four each, each
+/// when its workspace is no longer held back. A message to a workspace that is gone
 /// is dropped. Returns each message's announcement, in order.
 pub async fn enqueue_each(
     conn: &mut Conn,
