@@ -57,7 +57,13 @@ struct Script {
     reject_identify: Option<u16>,
     identifies: Vec<Value>,
     resumes: usize,
-    connection: Option<Connection>,
+    /// The live gateway connection of each shard, by shard id.
+    connections: HashMap<u64, Connection>,
+    /// How many shards the bot said it runs (IDENTIFY's `shard`): a server's
+    /// events go to shard (id >> 22) % shards, as Discord sends them.
+    shards: u64,
+    /// Each shard's session sequence number: it continues across a resume.
+    seqs: HashMap<u64, u64>,
     /// When each interaction was dispatched, by id.
     dispatched: HashMap<u64, Instant>,
     /// Messages posted to channels, oldest first, as Discord returns them; an
@@ -84,8 +90,6 @@ pub struct FakeDiscord {
     script: Arc<Mutex<Script>>,
     changed: Arc<Notify>,
     next_id: Arc<AtomicU64>,
-    /// The session's sequence number: it continues across a resume.
-    seq: Arc<AtomicU64>,
 }
 
 impl FakeDiscord {
@@ -98,7 +102,6 @@ impl FakeDiscord {
             script: Arc::new(Mutex::new(Script::default())),
             changed: Arc::new(Notify::new()),
             next_id: Arc::new(AtomicU64::new(1_000_000_000_000_000_000)),
-            seq: Arc::new(AtomicU64::new(0)),
         };
         let router = Router::new().fallback(rest).with_state(fake.clone());
         // Like Discord's edge, the fake sends small frames at once (no Nagle delay).
@@ -255,19 +258,39 @@ impl FakeDiscord {
         .await
     }
 
-    /// Sends a dispatch on the live connection.
+    /// Sends a dispatch on the live connection of the shard its server belongs
+    /// to (shard 0 for one outside any server).
     pub fn dispatch(&self, kind: &str, data: Value) {
         let script = self.script.lock().unwrap();
-        let connection = script.connection.as_ref().expect("a gateway connection");
+        let guild = data["guild_id"].as_str().and_then(|id| id.parse().ok());
+        let shard = guild.map_or(0, |id| shard_of(id, script.shards));
+        let connection = script
+            .connections
+            .get(&shard)
+            .unwrap_or_else(|| panic!("no gateway connection for shard {shard}"));
         connection
             .events
             .send(json!({"t": kind, "d": data}))
             .expect("connection open");
     }
 
-    /// Drops the gateway connection without a close frame, as a network fault would.
+    /// The shards that have a live connection now.
+    pub fn connected_shards(&self) -> Vec<u64> {
+        let mut shards: Vec<u64> = self
+            .script
+            .lock()
+            .unwrap()
+            .connections
+            .keys()
+            .copied()
+            .collect();
+        shards.sort_unstable();
+        shards
+    }
+
+    /// Drops every gateway connection without a close frame, as a network fault would.
     pub fn drop_connection(&self) {
-        if let Some(c) = self.script.lock().unwrap().connection.take() {
+        for (_, c) in self.script.lock().unwrap().connections.drain() {
             let _ = c.kill.send(());
         }
     }
@@ -995,6 +1018,8 @@ async fn connection(fake: FakeDiscord, stream: tokio::net::TcpStream) {
     let (events_tx, mut events) = mpsc::unbounded_channel::<Value>();
     let (kill_tx, mut kill) = mpsc::unbounded_channel::<()>();
     let send = |payload: Value| WsMessage::Text(payload.to_string().into());
+    // Which shard this connection is, once it has identified or resumed.
+    let mut shard = 0;
     if tx
         .send(send(json!({"op": 10, "d": {"heartbeat_interval": 41250}})))
         .await
@@ -1015,10 +1040,21 @@ async fn connection(fake: FakeDiscord, stream: tokio::net::TcpStream) {
                         let _ = tx.send(send(json!({"op": 11}))).await;
                     }
                     Some(2) => {
+                        let identified = &payload["d"]["shard"];
+                        shard = identified[0].as_u64().unwrap_or(0);
+                        let shards = identified[1].as_u64().unwrap_or(1).max(1);
                         let (reject, guilds) = {
                             let mut script = fake.script.lock().unwrap();
                             script.identifies.push(payload["d"].clone());
-                            (script.reject_identify.take(), script.guilds.clone())
+                            script.shards = shards;
+                            script.seqs.insert(shard, 0);
+                            let guilds: Vec<(u64, String)> = script
+                                .guilds
+                                .iter()
+                                .filter(|(id, _)| shard_of(*id, shards) == shard)
+                                .cloned()
+                                .collect();
+                            (script.reject_identify.take(), guilds)
                         };
                         fake.changed.notify_waiters();
                         if let Some(code) = reject {
@@ -1028,31 +1064,35 @@ async fn connection(fake: FakeDiscord, stream: tokio::net::TcpStream) {
                             }))).await;
                             return;
                         }
-                        fake.seq.store(0, Ordering::SeqCst);
                         let ready = json!({
                             "v": 10,
                             "user": user(BOT_USER_ID, "Keel", true),
                             "guilds": guilds.iter().map(|(id, _)| json!({"id": id.to_string(), "unavailable": true})).collect::<Vec<_>>(),
-                            "session_id": "fake-session",
+                            "session_id": format!("fake-session-{shard}"),
                             "resume_gateway_url": format!("ws://{}", fake.gateway),
                             "application": {"id": APPLICATION_ID.to_string(), "flags": 0},
-                            "shard": [0, 1],
+                            "shard": [shard, shards],
                             "private_channels": [],
                             "presences": [],
                         });
-                        let _ = tx.send(send(fake.frame("READY", ready))).await;
+                        let _ = tx.send(send(fake.frame(shard, "READY", ready))).await;
                         for (id, name) in guilds {
-                            let _ = tx.send(send(fake.frame("GUILD_CREATE", guild(id, &name)))).await;
+                            let _ = tx.send(send(fake.frame(shard, "GUILD_CREATE", guild(id, &name)))).await;
                         }
-                        fake.script.lock().unwrap().connection = Some(Connection {
+                        fake.script.lock().unwrap().connections.insert(shard, Connection {
                             events: events_tx.clone(),
                             kill: kill_tx.clone(),
                         });
                     }
                     Some(6) => {
+                        shard = payload["d"]["session_id"]
+                            .as_str()
+                            .and_then(|id| id.strip_prefix("fake-session-"))
+                            .and_then(|n| n.parse().ok())
+                            .unwrap_or(0);
                         fake.script.lock().unwrap().resumes += 1;
-                        let _ = tx.send(send(fake.frame("RESUMED", json!({})))).await;
-                        fake.script.lock().unwrap().connection = Some(Connection {
+                        let _ = tx.send(send(fake.frame(shard, "RESUMED", json!({})))).await;
+                        fake.script.lock().unwrap().connections.insert(shard, Connection {
                             events: events_tx.clone(),
                             kill: kill_tx.clone(),
                         });
@@ -1062,7 +1102,7 @@ async fn connection(fake: FakeDiscord, stream: tokio::net::TcpStream) {
                 }
             }
             Some(event) = events.recv() => {
-                let payload = fake.frame(event["t"].as_str().unwrap_or_default(), event["d"].clone());
+                let payload = fake.frame(shard, event["t"].as_str().unwrap_or_default(), event["d"].clone());
                 if tx.send(send(payload)).await.is_err() {
                     return;
                 }
@@ -1076,11 +1116,21 @@ async fn connection(fake: FakeDiscord, stream: tokio::net::TcpStream) {
 }
 
 impl FakeDiscord {
-    /// A dispatch frame with the next sequence number.
-    fn frame(&self, kind: &str, data: Value) -> Value {
-        let s = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+    /// A dispatch frame with the shard's next sequence number.
+    fn frame(&self, shard: u64, kind: &str, data: Value) -> Value {
+        let s = {
+            let mut script = self.script.lock().unwrap();
+            let seq = script.seqs.entry(shard).or_default();
+            *seq += 1;
+            *seq
+        };
         json!({"op": 0, "t": kind, "s": s, "d": data})
     }
+}
+
+/// The shard of `shards` that Discord sends a server's events on.
+pub fn shard_of(guild: u64, shards: u64) -> u64 {
+    (guild >> 22) % shards.max(1)
 }
 
 /// Everything serenity and Keel log, kept so a test can fail on a dispatch that
