@@ -54,19 +54,7 @@ fn write_config(
 
 /// `/keel <text>` from `user`; the reply.
 async fn slack_command(addr: SocketAddr, user: &str, text: &str) -> String {
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("team_id", "T1")
-        .append_pair("team_domain", "forest")
-        .append_pair("channel_id", "C1")
-        .append_pair("user_id", user)
-        .append_pair("user_name", "olga")
-        .append_pair("command", "/keel")
-        .append_pair("text", text)
-        .append_pair("trigger_id", &format!("{}.2.3", text.len()))
-        .finish();
-    let ts = chrono::Utc::now().timestamp();
-    let form = "application/x-www-form-urlencoded";
-    let response = http::signed_post(addr, "/slack/commands", SECRET, ts, form, &body).await;
+    let response = http::slack_command(addr, SECRET, "T1", user, text).await;
     assert_eq!(response.status, 200, "{text}: {}", response.body);
     response.body
 }

@@ -44,6 +44,32 @@ pub async fn signed_post(
     send(addr, "POST", path, &headers, body.as_bytes()).await
 }
 
+/// `/keel <text>` as Slack posts it from `user` of workspace `team` in channel
+/// C1, signed with `secret` now. Each carries a trigger id of its own.
+pub async fn slack_command(
+    addr: SocketAddr,
+    secret: &str,
+    team: &str,
+    user: &str,
+    text: &str,
+) -> Response {
+    static TRIGGERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let trigger = TRIGGERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("team_id", team)
+        .append_pair("team_domain", "forest")
+        .append_pair("channel_id", "C1")
+        .append_pair("user_id", user)
+        .append_pair("user_name", &user.to_lowercase())
+        .append_pair("command", "/keel")
+        .append_pair("text", text)
+        .append_pair("trigger_id", &format!("{}.{trigger}.3", std::process::id()))
+        .finish();
+    let ts = chrono::Utc::now().timestamp();
+    let form = "application/x-www-form-urlencoded";
+    signed_post(addr, "/slack/commands", secret, ts, form, &body).await
+}
+
 pub async fn send(
     addr: SocketAddr,
     method: &str,

@@ -80,6 +80,13 @@ impl KeelProcess {
         panic!("keel never logged {text:?}: {}", self.logs());
     }
 
+    /// SIGKILL, as a crash or an out-of-memory kill would end it: no shutdown
+    /// of any kind.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// SIGTERM, then the exit status (killed past 15 s).
     pub fn stop(&mut self) -> ExitStatus {
         let _ = Command::new("kill")
