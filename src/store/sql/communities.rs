@@ -316,6 +316,18 @@ pub async fn mark_left(
     external_user_id: &str,
     at: DateTime<Utc>,
 ) -> Result<bool> {
+    // In the community's turn: its row locked before the member's, whose
+    // trigger updates the community's counts. The other order deadlocks on
+    // PostgreSQL against a contribution batch, which takes them the other way.
+    let community: Option<i64> =
+        sqlx::query_scalar("SELECT community_id FROM workspaces WHERE id = $1")
+            .bind(workspace)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(community) = community else {
+        return Ok(false);
+    };
+    super::super::engine::lock_community(conn, CommunityId(community)).await?;
     let marked: Option<(i64, i64)> = sqlx::query_as(
         "UPDATE members SET left_at = $1
          WHERE left_at IS NULL
