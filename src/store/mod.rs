@@ -67,6 +67,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 pub use inspect::{Inspect, InspectWrite};
 pub use migrate_to::{Migrated, migrate_to};
+pub use postgres::MIGRATOR as POSTGRES_MIGRATOR;
 pub use sqlite::backup;
 pub use sqlite::{MIGRATOR, WriteTransaction};
 
