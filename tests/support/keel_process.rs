@@ -27,11 +27,22 @@ pub fn free_port() -> SocketAddr {
         .unwrap()
 }
 
+/// The keel binary, without the caller's KEEL_ variables: the config file says
+/// everything, and one of the caller's (a benchmark's KEEL_BENCH_SECONDS) would
+/// be read as a config key.
+pub fn keel_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_keel"));
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("KEEL_")) {
+        command.env_remove(name);
+    }
+    command
+}
+
 impl KeelProcess {
     /// `keel --config <config> <args…>`, logging what `filter` lets through
     /// (RUST_LOG) to `log`.
     pub fn start(config: &Path, args: &[&str], filter: &str, log: PathBuf) -> KeelProcess {
-        let child = Command::new(env!("CARGO_BIN_EXE_keel"))
+        let child = keel_command()
             .arg("--config")
             .arg(config)
             .args(args)
@@ -41,6 +52,10 @@ impl KeelProcess {
             .spawn()
             .unwrap();
         KeelProcess { child, log }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn logs(&self) -> String {
