@@ -67,6 +67,21 @@ pub fn signed_contributions(
     sets: &[(&str, usize)],
     threads: usize,
 ) -> String {
+    signed_contributions_across(dir, secret, response_url, sets, threads, 1)
+}
+
+/// As [`signed_contributions`], from `teams` workspaces (each a community of its
+/// own) in turn: TBENCH alone for one, TBENCH0, TBENCH1… for more.
+#[cfg(feature = "slack")]
+#[allow(dead_code)]
+pub fn signed_contributions_across(
+    dir: &std::path::Path,
+    secret: &str,
+    response_url: &str,
+    sets: &[(&str, usize)],
+    threads: usize,
+    teams: usize,
+) -> String {
     use std::fmt::Write as _;
     let ts = chrono::Utc::now().timestamp();
     for (set, count) in sets {
@@ -74,8 +89,12 @@ pub fn signed_contributions(
             let mut lines = String::with_capacity(count * 400);
             for n in 0..*count {
                 let i = n % 1000;
+                let team = match teams {
+                    0 | 1 => String::new(),
+                    teams => (n % teams).to_string(),
+                };
                 let body = format!(
-                    "team_id=TBENCH&team_domain=bench&channel_id=C1&user_id=U{i}&user_name=member{i}&command=%2Fkeel&text=contribute+Planted+a+tree+amount%3D1&response_url={response_url}&trigger_id={n}.{set}{thread}.bench"
+                    "team_id=TBENCH{team}&team_domain=bench&channel_id=C1&user_id=U{i}&user_name=member{i}&command=%2Fkeel&text=contribute+Planted+a+tree+amount%3D1&response_url={response_url}&trigger_id={n}.{set}{thread}.bench"
                 );
                 let sig = keel::slack::signature::sign(secret.as_bytes(), ts, body.as_bytes());
                 writeln!(lines, "{sig} {body}").unwrap();

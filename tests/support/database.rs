@@ -19,8 +19,9 @@ pub fn postgres() -> bool {
     std::env::var("TEST_DATABASE").is_ok_and(|v| v.starts_with("postgres"))
 }
 
-/// The server's URL without a database, from `TEST_DATABASE`.
-fn server() -> String {
+/// The server's URL without a database, from `TEST_DATABASE`, else the `PG*`
+/// variables.
+pub fn server() -> String {
     let chosen = std::env::var("TEST_DATABASE").unwrap_or_default();
     if chosen.starts_with("postgres://") {
         return chosen.trim_end_matches('/').to_string();
