@@ -7,6 +7,7 @@ COPY src ./src
 COPY migrations ./migrations
 COPY assets ./assets
 COPY benches ./benches
+COPY vendor ./vendor
 RUN cargo build --release --locked --bin keel
 
 FROM debian:bookworm-slim
