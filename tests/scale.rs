@@ -58,7 +58,8 @@ struct Scenario {
     discord: FakeDiscord,
 }
 
-/// One process's place: its role's arguments and where it listens.
+/// Where one process listens: Slack's endpoints (for the slack role) and the
+/// operator's routes.
 struct Place {
     http: SocketAddr,
     metrics: SocketAddr,
@@ -110,10 +111,14 @@ impl Scenario {
     }
 
     async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(&mut self.db().await)
+        let mut db = self.db().await;
+        let n = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(&mut db)
             .await
-            .unwrap()
+            .unwrap();
+        // Closed, not dropped: PostgreSQL logs a connection that just goes.
+        db.close().await.unwrap();
+        n
     }
 
     /// Waits until nothing is left to deliver; panics with `process`'s log
@@ -149,8 +154,8 @@ async fn event(addr: SocketAddr, body: &str) -> u16 {
         .status
 }
 
-/// The sum of a counter's samples whose labels start with `labels`, as
-/// `/metrics` at `addr` shows them now.
+/// The sum of the samples whose name and labels start with `name_and_labels`,
+/// as `/metrics` at `addr` shows them now.
 async fn counted(addr: SocketAddr, name_and_labels: &str) -> f64 {
     let mut connection = http::KeepAlive::connect(addr).await;
     let scraped = connection.get("/metrics").await.body;
