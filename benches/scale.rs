@@ -54,10 +54,12 @@ async fn fresh_database(name: &str) -> String {
 
 async fn scalar(url: &str, sql: &str) -> i64 {
     let mut conn = PgConnection::connect(url).await.unwrap();
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+    let n = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
         .fetch_one(&mut conn)
         .await
-        .unwrap()
+        .unwrap();
+    conn.close().await.unwrap();
+    n
 }
 
 /// CPU seconds (user + system) used so far by live processes named `postgres`,

@@ -72,22 +72,7 @@ impl Keel {
 
     /// `/keel <text>` from `user` of the Slack workspace; the reply Keel gives.
     async fn slack(&self, user: &str, name: &str, text: &str) -> String {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let trigger = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("team_id", TEAM)
-            .append_pair("team_domain", "forest")
-            .append_pair("channel_id", "C1")
-            .append_pair("user_id", user)
-            .append_pair("user_name", name)
-            .append_pair("command", "/keel")
-            .append_pair("text", text)
-            .append_pair("trigger_id", &format!("{trigger}.2.3"))
-            .finish();
-        let ts = chrono::Utc::now().timestamp();
-        let form = "application/x-www-form-urlencoded";
-        let response =
-            http::signed_post(self.addr, "/slack/commands", SECRET, ts, form, &body).await;
+        let response = http::slack_command(self.addr, SECRET, TEAM, (user, name), text).await;
         assert_eq!(response.status, 200, "{text}: {}", response.body);
         response.body
     }

@@ -54,7 +54,7 @@ fn write_config(
 
 /// `/keel <text>` from `user`; the reply.
 async fn slack_command(addr: SocketAddr, user: &str, text: &str) -> String {
-    let response = http::slack_command(addr, SECRET, "T1", user, text).await;
+    let response = http::slack_command(addr, SECRET, "T1", (user, "olga"), text).await;
     assert_eq!(response.status, 200, "{text}: {}", response.body);
     response.body
 }

@@ -140,7 +140,8 @@ const PENDING: &str = "SELECT count(*) FROM announcement_deliveries WHERE status
 
 /// `/keel <text>` from `user` to the replica at `addr`; its reply.
 async fn command(addr: SocketAddr, user: &str, text: &str) -> String {
-    let response = http::slack_command(addr, SECRET, TEAM, user, text).await;
+    let response =
+        http::slack_command(addr, SECRET, TEAM, (user, &user.to_lowercase()), text).await;
     assert_eq!(response.status, 200, "{text}: {}", response.body);
     assert!(!response.body.contains('⚠'), "{text}: {}", response.body);
     response.body

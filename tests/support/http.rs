@@ -44,13 +44,14 @@ pub async fn signed_post(
     send(addr, "POST", path, &headers, body.as_bytes()).await
 }
 
-/// `/keel <text>` as Slack posts it from `user` of workspace `team` in channel
-/// C1, signed with `secret` now. Each carries a trigger id of its own.
+/// `/keel <text>` as Slack posts it from `user` (named `name`) of workspace
+/// `team` in channel C1, signed with `secret` now. Each carries a trigger id of
+/// its own.
 pub async fn slack_command(
     addr: SocketAddr,
     secret: &str,
     team: &str,
-    user: &str,
+    (user, name): (&str, &str),
     text: &str,
 ) -> Response {
     static TRIGGERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -60,7 +61,7 @@ pub async fn slack_command(
         .append_pair("team_domain", "forest")
         .append_pair("channel_id", "C1")
         .append_pair("user_id", user)
-        .append_pair("user_name", &user.to_lowercase())
+        .append_pair("user_name", name)
         .append_pair("command", "/keel")
         .append_pair("text", text)
         .append_pair("trigger_id", &format!("{}.{trigger}.3", std::process::id()))
